@@ -1,0 +1,17 @@
+//! The vocabulary every stage of aiperf shares.
+//!
+//! Data flows `dataset -> timing -> engine (transport + endpoint) -> metrics -> export`; the types
+//! that cross those boundaries live here so that no stage has to depend on another stage's crate
+//! just to name what it receives. This crate does no I/O and knows nothing about tokio or HTTP.
+
+pub mod clock;
+pub mod credit;
+pub mod error;
+pub mod record;
+pub mod turn;
+
+pub use clock::Clock;
+pub use credit::{Credit, Phase};
+pub use error::ErrorDetails;
+pub use record::{Chunk, RawRecord};
+pub use turn::{Conversation, PreparedTurn, Turn};

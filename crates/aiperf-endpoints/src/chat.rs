@@ -1,0 +1,185 @@
+//! `chat`: OpenAI Chat Completions (`/v1/chat/completions`), streaming and not.
+
+use std::borrow::Cow;
+
+use aiperf_core::Turn;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::parse::keep_usage;
+use crate::{Endpoint, EndpointInfo, PayloadOptions, ResponseData};
+
+pub struct Chat;
+
+static INFO: EndpointInfo = EndpointInfo {
+    name: "chat",
+    path: "/v1/chat/completions",
+    supports_streaming: true,
+    produces_tokens: true,
+    tokenizes_input: true,
+    metrics_title: "LLM Metrics",
+    service_kind: "openai",
+};
+
+impl Endpoint for Chat {
+    fn info(&self) -> &'static EndpointInfo {
+        &INFO
+    }
+
+    /// `{"messages": [...], "model", "stream", "max_completion_tokens"?, "stream_options"?}`.
+    /// Content is a plain string for a single text, a parts array otherwise.
+    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value> {
+        let content = if turn.texts.len() == 1 {
+            Value::String(turn.texts[0].clone())
+        } else {
+            Value::Array(turn.texts.iter().map(|t| json!({"type": "text", "text": t})).collect())
+        };
+        let role = turn.role.as_deref().unwrap_or("user");
+        let mut body = Map::new();
+        body.insert("messages".into(), json!([{"role": role, "content": content}]));
+        body.insert("model".into(), Value::String(opts.model.clone()));
+        body.insert("stream".into(), Value::Bool(opts.streaming));
+        if let Some(n) = turn.max_tokens {
+            let key = if opts.use_legacy_max_tokens { "max_tokens" } else { "max_completion_tokens" };
+            body.insert(key.into(), json!(n));
+        }
+        if opts.streaming {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+        body
+    }
+
+    fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
+        let Ok(doc) = serde_json::from_str::<ChatDoc<'_>>(json) else {
+            return (None, None);
+        };
+        let usage = keep_usage(doc.usage);
+        let message = match doc.object.as_deref() {
+            Some("chat.completion.chunk") => doc.choices.into_iter().next().and_then(|c| c.delta),
+            Some("chat.completion") => doc.choices.into_iter().next().and_then(|c| c.message),
+            _ => None,
+        };
+        (message.and_then(Message::into_data), usage)
+    }
+}
+
+#[derive(Deserialize)]
+struct ChatDoc<'a> {
+    #[serde(borrow, default)]
+    object: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    choices: Vec<Choice<'a>>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<Message<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCall<'a> {
+    #[serde(borrow, default)]
+    function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Function<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+impl Message<'_> {
+    /// AIPerf's order: reasoning, else tool calls, else non-empty content, else nothing.
+    fn into_data(self) -> Option<ResponseData> {
+        let reasoning = self.reasoning_content.or(self.reasoning).filter(|r| !r.is_empty());
+        if let Some(reasoning) = reasoning {
+            return Some(ResponseData::Reasoning {
+                content: self.content.map(Cow::into_owned).unwrap_or_default(),
+                reasoning: reasoning.into_owned(),
+            });
+        }
+        if let Some(calls) = self.tool_calls {
+            let mut text = String::new();
+            for f in calls.into_iter().filter_map(|c| c.function) {
+                text.push_str(f.name.as_deref().unwrap_or(""));
+                text.push_str(f.arguments.as_deref().unwrap_or(""));
+            }
+            if !text.is_empty() {
+                return Some(ResponseData::ToolCall(text));
+            }
+        }
+        self.content.filter(|c| !c.is_empty()).map(|c| ResponseData::Text(c.into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(streaming: bool) -> PayloadOptions {
+        PayloadOptions { model: "m".into(), streaming, ..Default::default() }
+    }
+
+    #[test]
+    fn payload_golden_streaming() {
+        let turn = Turn { texts: vec!["hi".into()], max_tokens: Some(5), ..Default::default() };
+        let body = serde_json::to_string(&Chat.payload(&turn, &opts(true))).unwrap();
+        assert_eq!(
+            body,
+            r#"{"messages":[{"role":"user","content":"hi"}],"model":"m","stream":true,"max_completion_tokens":5,"stream_options":{"include_usage":true}}"#
+        );
+    }
+
+    #[test]
+    fn payload_golden_non_streaming_legacy_and_batch() {
+        let turn = Turn { texts: vec!["a".into(), "b".into()], max_tokens: Some(2), ..Default::default() };
+        let o = PayloadOptions { use_legacy_max_tokens: true, ..opts(false) };
+        let body = serde_json::to_string(&Chat.payload(&turn, &o)).unwrap();
+        assert_eq!(
+            body,
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],"model":"m","stream":false,"max_tokens":2}"#
+        );
+    }
+
+    #[test]
+    fn parses_chunks_per_aiperf_rules() {
+        let role_only = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"role":"assistant","content":""}}]}"#;
+        assert_eq!(Chat.parse_json(role_only), (None, None));
+        let text = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"content":"Hi"}}]}"#;
+        assert_eq!(Chat.parse_json(text).0, Some(ResponseData::Text("Hi".into())));
+        let reasoning = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"reasoning_content":"hmm"}}]}"#;
+        assert_eq!(
+            Chat.parse_json(reasoning).0,
+            Some(ResponseData::Reasoning { content: String::new(), reasoning: "hmm".into() })
+        );
+        let tool = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"tool_calls":[{"function":{"name":"f","arguments":"{\"a\""}}]}}]}"#;
+        assert_eq!(Chat.parse_json(tool).0, Some(ResponseData::ToolCall("f{\"a\"".into())));
+        let usage_only = r#"{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#;
+        let (d, u) = Chat.parse_json(usage_only);
+        assert_eq!(d, None);
+        assert_eq!(u.unwrap()["completion_tokens"], 2);
+        let full = r#"{"object":"chat.completion","choices":[{"message":{"role":"assistant","content":"Hello there"}}],"usage":{}}"#;
+        assert_eq!(Chat.parse_json(full), (Some(ResponseData::Text("Hello there".into())), None));
+        assert_eq!(Chat.parse_json(r#"{"choices":[{"delta":{"content":"x"}}]}"#).0, None, "object is required");
+        assert_eq!(Chat.parse_json("not json"), (None, None));
+    }
+}

@@ -1,0 +1,21 @@
+//! Metrics stage: what every number means, computed once.
+//!
+//! - [`registry`] declares each metric (tag, header, units, flags, console order) in one table,
+//!   in dependency order, with AIPerf's names and definitions.
+//! - [`record`] computes the per-request values of a finished, parsed request.
+//! - [`accumulate`] folds per-request values into a run and derives the run-level metrics.
+//! - [`stats`] is the statistics (population std, numpy's linear-interpolation percentiles).
+//!
+//! Exporters and UIs only format the resulting [`Summary`]; they never compute.
+
+pub mod accumulate;
+pub mod record;
+pub mod registry;
+pub mod stats;
+pub mod units;
+
+pub use accumulate::{Accumulator, MetricResult, MetricValue, Summary};
+pub use record::{RecordInput, RecordValues};
+pub use registry::{Applicability, Flags, MetricKind, MetricSpec, REGISTRY};
+pub use stats::Stats;
+pub use units::Unit;

@@ -1,0 +1,153 @@
+//! Timing stage: decides how many requests each phase sends and when sending stops.
+//!
+//! This crate does no I/O and never reads a clock itself: callers pass the current run-clock time,
+//! so every rule here is testable in virtual time.
+//!
+//! Closed-loop concurrency (the mode built so far): `concurrency` workers each ask
+//! [`CreditIssuer::try_issue`] for permission before every request; a refusal ends that worker.
+//! Stop rules (AIPerf §4.4): the first of `--request-count` reached or `--benchmark-duration`
+//! elapsed since the phase started; with neither, 10 requests.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use aiperf_core::Phase;
+
+/// AIPerf's request count when no stop condition is given.
+pub const DEFAULT_REQUEST_COUNT: u64 = 10;
+
+/// What one phase sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhasePlan {
+    pub phase: Phase,
+    pub concurrency: usize,
+    /// Stop after this many requests.
+    pub request_count: Option<u64>,
+    /// Stop sending this long after the phase starts (ns).
+    pub duration_ns: Option<u64>,
+    /// With a duration: how long after it in-flight requests may still finish (ns); `None` waits
+    /// for them without bound.
+    pub grace_ns: Option<u64>,
+}
+
+impl PhasePlan {
+    /// The moment (relative to phase start) after which in-flight requests are abandoned.
+    pub fn drain_deadline_ns(&self) -> Option<u64> {
+        match (self.duration_ns, self.grace_ns) {
+            (Some(d), Some(g)) => Some(d.saturating_add(g)),
+            _ => None,
+        }
+    }
+}
+
+/// Hands out permission to send, one request at a time, lock-free.
+#[derive(Debug)]
+pub struct CreditIssuer {
+    limit: Option<u64>,
+    /// Absolute run-clock time after which no credit is issued.
+    send_until_ns: Option<u64>,
+    issued: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl CreditIssuer {
+    /// An issuer for `plan`, whose phase started at `phase_start_ns` on the run clock.
+    pub fn new(plan: &PhasePlan, phase_start_ns: u64) -> Self {
+        let limit = match (plan.request_count, plan.duration_ns) {
+            (None, None) => Some(DEFAULT_REQUEST_COUNT),
+            (count, _) => count,
+        };
+        Self {
+            limit,
+            send_until_ns: plan.duration_ns.map(|d| phase_start_ns.saturating_add(d)),
+            issued: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// The index of the next request to send, or `None` once the phase must stop sending.
+    #[inline]
+    pub fn try_issue(&self, now_ns: u64) -> Option<u64> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return None;
+        }
+        if self.send_until_ns.is_some_and(|t| now_ns >= t) {
+            return None;
+        }
+        let i = self.issued.fetch_add(1, Ordering::Relaxed);
+        match self.limit {
+            Some(l) if i >= l => None,
+            _ => Some(i),
+        }
+    }
+
+    /// Stops issuing (Ctrl-C, fatal error).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// How many credits were handed out.
+    pub fn issued(&self) -> u64 {
+        let n = self.issued.load(Ordering::Relaxed);
+        self.limit.map_or(n, |l| n.min(l))
+    }
+
+    /// The request count this phase aims for, if it is count-bound.
+    pub fn target_count(&self) -> Option<u64> {
+        self.limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(count: Option<u64>, duration_ns: Option<u64>) -> PhasePlan {
+        PhasePlan { phase: Phase::Profiling, concurrency: 4, request_count: count, duration_ns, grace_ns: None }
+    }
+
+    #[test]
+    fn count_limit_issues_exactly_n() {
+        let i = CreditIssuer::new(&plan(Some(3), None), 0);
+        let got: Vec<_> = (0..5).map(|_| i.try_issue(0)).collect();
+        assert_eq!(got, [Some(0), Some(1), Some(2), None, None]);
+        assert_eq!(i.issued(), 3);
+    }
+
+    #[test]
+    fn default_is_ten_requests() {
+        let i = CreditIssuer::new(&plan(None, None), 0);
+        assert_eq!((0..20).filter_map(|_| i.try_issue(0)).count(), 10);
+        assert_eq!(i.target_count(), Some(10));
+    }
+
+    #[test]
+    fn duration_stops_sending_at_phase_start_plus_duration() {
+        let i = CreditIssuer::new(&plan(None, Some(1_000)), 500);
+        assert_eq!(i.try_issue(500), Some(0));
+        assert_eq!(i.try_issue(1_499), Some(1));
+        assert_eq!(i.try_issue(1_500), None);
+    }
+
+    #[test]
+    fn count_and_duration_first_wins() {
+        let i = CreditIssuer::new(&plan(Some(1), Some(1_000)), 0);
+        assert_eq!(i.try_issue(0), Some(0));
+        assert_eq!(i.try_issue(1), None);
+    }
+
+    #[test]
+    fn stop_refuses_further_credits() {
+        let i = CreditIssuer::new(&plan(Some(100), None), 0);
+        assert!(i.try_issue(0).is_some());
+        i.stop();
+        assert_eq!(i.try_issue(0), None);
+    }
+
+    #[test]
+    fn drain_deadline_needs_duration_and_grace() {
+        let mut p = plan(None, Some(10));
+        assert_eq!(p.drain_deadline_ns(), None);
+        p.grace_ns = Some(5);
+        assert_eq!(p.drain_deadline_ns(), Some(15));
+    }
+}

@@ -1,0 +1,14 @@
+//! Transport: moves bytes over HTTP and frames server-sent events. It knows HTTP, not OpenAI.
+//!
+//! - [`client::HttpClient`] sends one request on a pooled keep-alive HTTP/1.1 connection and
+//!   returns a [`client::Exchange`]: status, timestamps and every body chunk stamped on arrival.
+//!   The per-chunk path does nothing but take a monotonic timestamp and keep the `Bytes`.
+//! - [`sse`] splits a recorded body into SSE messages with AIPerf's framing rules, after the
+//!   request has finished.
+
+pub mod client;
+pub mod sse;
+pub mod url;
+
+pub use client::{Exchange, HttpClient, RequestSpec, TransportError};
+pub use url::BaseUrl;
