@@ -1,1 +1,24 @@
-fn main() {}
+//! `aiperf-mock-server`: run the mock inference server from the command line.
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cfg = aiperf_mock_server::MockConfig::parse();
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(w) = cfg.workers {
+        rt.worker_threads(w.max(1));
+    }
+    rt.enable_all().build()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
+        eprintln!(
+            "aiperf-mock-server listening on http://{} (ttft {} ms, itl {} ms)",
+            listener.local_addr()?,
+            cfg.ttft_ms(),
+            cfg.itl_ms()
+        );
+        aiperf_mock_server::serve(listener, cfg, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    })
+}

@@ -1,0 +1,67 @@
+//! Mock server settings (command line and in-process).
+
+use clap::Parser;
+
+/// `aiperf-mock-server` options.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "aiperf-mock-server", version, about = "OpenAI-compatible mock inference server")]
+pub struct MockConfig {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short = 'p', default_value_t = 8000)]
+    pub port: u16,
+    /// Time to first token in milliseconds.
+    #[arg(long, short = 't', default_value_t = 20.0)]
+    pub ttft: f64,
+    /// Inter-token latency in milliseconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub itl: f64,
+    /// Uniform jitter added to each TTFT, +/- this many milliseconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub ttft_jitter: f64,
+    /// Uniform jitter added to each inter-token gap, +/- this many milliseconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub itl_jitter: f64,
+    /// Zero all latencies (same as --ttft 0 --itl 0).
+    #[arg(long, short = 'f')]
+    pub fast: bool,
+    /// Output tokens when a request sets no max_tokens / max_completion_tokens.
+    #[arg(long, default_value_t = 64)]
+    pub default_output_tokens: u32,
+    /// Percentage (0-100) of requests answered with HTTP 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Tokenizer for prompt counts and output tokens: `builtin` (o200k_base), a tokenizer.json
+    /// path, or `none` (whitespace words; cheapest).
+    #[arg(long, default_value = "builtin")]
+    pub tokenizer: String,
+    /// Seed for jitter and error injection.
+    #[arg(long, default_value_t = 0)]
+    pub random_seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'w')]
+    pub workers: Option<usize>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig::parse_from(["aiperf-mock-server"])
+    }
+}
+
+impl MockConfig {
+    /// A config for tests: port 0, given TTFT/ITL in ms.
+    pub fn for_tests(ttft_ms: f64, itl_ms: f64) -> Self {
+        MockConfig { port: 0, ttft: ttft_ms, itl: itl_ms, ..Default::default() }
+    }
+
+    pub fn ttft_ms(&self) -> f64 {
+        if self.fast { 0.0 } else { self.ttft.max(0.0) }
+    }
+
+    pub fn itl_ms(&self) -> f64 {
+        if self.fast { 0.0 } else { self.itl.max(0.0) }
+    }
+}

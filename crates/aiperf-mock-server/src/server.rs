@@ -1,0 +1,433 @@
+//! The HTTP side of the mock: accept loop, routing, and timed response bodies.
+
+use std::convert::Infallible;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::MockConfig;
+use crate::tokens::TokenSource;
+
+/// A running in-process mock server.
+pub struct MockHandle {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl MockHandle {
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds `cfg.host:cfg.port` and serves in a background task.
+pub async fn start(cfg: MockConfig) -> anyhow::Result<MockHandle> {
+    let listener = TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(serve(listener, cfg, async {
+        let _ = rx.await;
+    }));
+    Ok(MockHandle { addr, shutdown: Some(tx), task })
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    cfg: MockConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let state = Arc::new(State::new(cfg)?);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(_) => continue, // e.g. too many open files: keep serving the others
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+struct State {
+    cfg: MockConfig,
+    tokens: TokenSource,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    in_flight: AtomicU64,
+    prompt_tokens: AtomicU64,
+    completion_tokens: AtomicU64,
+    created: u64,
+}
+
+impl State {
+    fn new(cfg: MockConfig) -> anyhow::Result<Self> {
+        let tokens = TokenSource::new(&cfg.tokenizer)?;
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Ok(Self {
+            cfg,
+            tokens,
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            prompt_tokens: AtomicU64::new(0),
+            completion_tokens: AtomicU64::new(0),
+            created,
+        })
+    }
+
+    /// A uniform draw in [0, 1) for request `n` and purpose `salt`, from the seed.
+    fn draw(&self, n: u64, salt: u64) -> f64 {
+        let mut z = self.cfg.random_seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Response body: all at once, or fed by a timing task.
+enum MockBody {
+    Full(Option<Bytes>),
+    Channel(mpsc::Receiver<Bytes>),
+}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            MockBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            MockBody::Channel(rx) => rx.poll_recv(cx).map(|o| o.map(|d| Ok(Frame::data(d)))),
+        }
+    }
+}
+
+fn respond(status: StatusCode, content_type: &str, body: MockBody) -> Response<MockBody> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    if let Ok(v) = header::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response<MockBody> {
+    respond(status, "application/json", MockBody::Full(Some(Bytes::from(v.to_string()))))
+}
+
+fn error_response(status: StatusCode, message: &str) -> Response<MockBody> {
+    json_response(status, &json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}}))
+}
+
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody> {
+    let arrived = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    // Always read the whole body, even when it is not needed.
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return error_response(StatusCode::BAD_REQUEST, "could not read request body"),
+    };
+    match (&method, path.as_str()) {
+        (&Method::GET, "/health") => json_response(StatusCode::OK, &json!({"status": "ok"})),
+        (&Method::GET, "/v1/models") => json_response(
+            StatusCode::OK,
+            &json!({"object": "list", "data": [{"id": "mock-model", "object": "model", "owned_by": "aiperf"}]}),
+        ),
+        (&Method::GET, "/metrics") => prometheus(state),
+        (&Method::POST, "/v1/chat/completions") => generate(state, &body, Api::Chat, arrived).await,
+        (&Method::POST, "/v1/completions") => generate(state, &body, Api::Completions, arrived).await,
+        (&Method::POST, "/v1/embeddings") => embeddings(state, &body),
+        _ => error_response(StatusCode::NOT_FOUND, &format!("no route for {method} {path}")),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    Chat,
+    Completions,
+}
+
+/// Text of every message (chat) or the prompt(s) (completions), joined with newlines.
+fn prompt_text(req: &Value, api: Api) -> Option<String> {
+    fn text_of(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+    match api {
+        Api::Chat => {
+            let msgs = req.get("messages")?.as_array()?;
+            Some(msgs.iter().map(|m| text_of(m.get("content").unwrap_or(&Value::Null))).collect::<Vec<_>>().join("\n"))
+        }
+        Api::Completions => Some(text_of(req.get("prompt")?)),
+    }
+}
+
+async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -> Response<MockBody> {
+    let n_req = state.requests.fetch_add(1, Ordering::Relaxed);
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
+    };
+    let Some(prompt) = prompt_text(&req, api) else {
+        let field = if api == Api::Chat { "messages" } else { "prompt" };
+        return error_response(StatusCode::BAD_REQUEST, &format!("missing '{field}'"));
+    };
+    if state.cfg.error_rate > 0.0 && state.draw(n_req, 1) * 100.0 < state.cfg.error_rate {
+        state.errors.fetch_add(1, Ordering::Relaxed);
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": {"message": "Simulated error", "type": "server_error", "code": 500}}),
+        );
+    }
+    let model = req.get("model").and_then(Value::as_str).unwrap_or("mock-model").to_string();
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = req.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+    let max_tokens = req
+        .get("max_completion_tokens")
+        .or_else(|| req.get("max_tokens"))
+        .and_then(Value::as_u64)
+        .map(|v| v as u32);
+    let n = max_tokens.unwrap_or(state.cfg.default_output_tokens).max(1) as usize;
+    let finish = if max_tokens.is_some() { "length" } else { "stop" };
+    let prompt_tokens = state.tokens.count(&prompt);
+    state.prompt_tokens.fetch_add(prompt_tokens as u64, Ordering::Relaxed);
+    state.completion_tokens.fetch_add(n as u64, Ordering::Relaxed);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    prompt.hash(&mut h);
+    let pieces: Vec<&str> = state.tokens.output(h.finish(), n).collect();
+    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens as usize + n});
+    let id = match api {
+        Api::Chat => format!("chatcmpl-mock-{n_req}"),
+        Api::Completions => format!("cmpl-mock-{n_req}"),
+    };
+    let head = Head { id, created: state.created, model };
+
+    // Token i is due at arrived + ttft + i * itl (+ jitter): absolute deadlines, no drift.
+    let ttft = jittered(state.cfg.ttft_ms(), state.cfg.ttft_jitter, state.draw(n_req, 2));
+    let itl = state.cfg.itl_ms();
+    let due: Vec<Instant> = (0..n)
+        .scan(arrived + ms(ttft), |t, i| {
+            if i > 0 {
+                *t += ms(jittered(itl, state.cfg.itl_jitter, state.draw(n_req, 3 + i as u64)));
+            }
+            Some(*t)
+        })
+        .collect();
+
+    if !stream {
+        let text: String = pieces.concat();
+        let doc = match api {
+            Api::Chat => json!({"id": head.id, "object": "chat.completion", "created": head.created, "model": head.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+                "usage": usage}),
+            Api::Completions => json!({"id": head.id, "object": "text_completion", "created": head.created, "model": head.model,
+                "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage}),
+        };
+        if let Some(last) = due.last() {
+            tokio::time::sleep_until((*last).into()).await;
+        }
+        return json_response(StatusCode::OK, &doc);
+    }
+
+    let events: Vec<String> = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, p)| head.token_event(api, p, (i + 1 == n).then_some(finish)))
+        .collect();
+    let mut preamble = String::new();
+    if api == Api::Chat {
+        preamble = head.role_event();
+    }
+    let mut epilogue = String::new();
+    if include_usage {
+        epilogue.push_str(&head.usage_event(api, &usage));
+    }
+    epilogue.push_str("data: [DONE]\n\n");
+
+    let now = Instant::now();
+    if due.last().is_none_or(|t| *t <= now) {
+        let mut all = preamble;
+        for e in &events {
+            all.push_str(e);
+        }
+        all.push_str(&epilogue);
+        return respond(StatusCode::OK, "text/event-stream", MockBody::Full(Some(Bytes::from(all))));
+    }
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    state.in_flight.fetch_add(1, Ordering::Relaxed);
+    let st = state.clone();
+    tokio::spawn(async move {
+        let mut buf = preamble;
+        for (e, t) in events.iter().zip(due) {
+            if t > Instant::now() {
+                if !buf.is_empty() && tx.send(Bytes::from(std::mem::take(&mut buf))).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep_until(t.into()).await;
+            }
+            buf.push_str(e);
+        }
+        buf.push_str(&epilogue);
+        let _ = tx.send(Bytes::from(buf)).await;
+        st.in_flight.fetch_sub(1, Ordering::Relaxed);
+    });
+    respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
+}
+
+struct Head {
+    id: String,
+    created: u64,
+    model: String,
+}
+
+impl Head {
+    fn prefix(&self, object: &str) -> String {
+        format!(
+            "data: {{\"id\":\"{}\",\"object\":\"{object}\",\"created\":{},\"model\":{}",
+            self.id,
+            self.created,
+            Value::String(self.model.clone())
+        )
+    }
+
+    fn role_event(&self) -> String {
+        format!(
+            "{},\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\"\"}},\"finish_reason\":null}}]}}\n\n",
+            self.prefix("chat.completion.chunk")
+        )
+    }
+
+    fn token_event(&self, api: Api, piece: &str, finish: Option<&str>) -> String {
+        let text = Value::String(piece.to_string());
+        let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
+        match api {
+            Api::Chat => format!(
+                "{},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}},\"finish_reason\":{finish}}}]}}\n\n",
+                self.prefix("chat.completion.chunk")
+            ),
+            Api::Completions => format!(
+                "{},\"choices\":[{{\"index\":0,\"text\":{text},\"finish_reason\":{finish}}}]}}\n\n",
+                self.prefix("text_completion")
+            ),
+        }
+    }
+
+    fn usage_event(&self, api: Api, usage: &Value) -> String {
+        let object = if api == Api::Chat { "chat.completion.chunk" } else { "text_completion" };
+        format!("{},\"choices\":[],\"usage\":{usage}}}\n\n", self.prefix(object))
+    }
+}
+
+fn ms(v: f64) -> Duration {
+    Duration::from_secs_f64(v.max(0.0) / 1000.0)
+}
+
+/// `base +/- jitter` from a uniform draw `u` in [0, 1).
+fn jittered(base: f64, jitter: f64, u: f64) -> f64 {
+    if jitter <= 0.0 {
+        base
+    } else {
+        (base + jitter * (2.0 * u - 1.0)).max(0.0)
+    }
+}
+
+fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
+    };
+    let inputs: Vec<String> = match req.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect(),
+        _ => return error_response(StatusCode::BAD_REQUEST, "missing 'input'"),
+    };
+    let prompt_tokens: u32 = inputs.iter().map(|t| state.tokens.count(t)).sum();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let seed = t.len() as f64;
+            let v: Vec<f64> = (0..64).map(|k| ((seed + k as f64) * 0.618).sin()).collect();
+            json!({"object": "embedding", "index": i, "embedding": v})
+        })
+        .collect();
+    let model = req.get("model").cloned().unwrap_or(json!("mock-model"));
+    json_response(
+        StatusCode::OK,
+        &json!({"object": "list", "data": data, "model": model,
+            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}),
+    )
+}
+
+fn prometheus(state: &Arc<State>) -> Response<MockBody> {
+    let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let text = format!(
+        "# HELP vllm:request_success_total Requests answered.\n# TYPE vllm:request_success_total counter\n\
+         vllm:request_success_total{{model_name=\"mock-model\"}} {}\n\
+         # HELP vllm:num_requests_running Streams being written.\n# TYPE vllm:num_requests_running gauge\n\
+         vllm:num_requests_running{{model_name=\"mock-model\"}} {}\n\
+         # HELP vllm:prompt_tokens_total Prompt tokens received.\n# TYPE vllm:prompt_tokens_total counter\n\
+         vllm:prompt_tokens_total{{model_name=\"mock-model\"}} {}\n\
+         # HELP vllm:generation_tokens_total Tokens generated.\n# TYPE vllm:generation_tokens_total counter\n\
+         vllm:generation_tokens_total{{model_name=\"mock-model\"}} {}\n\
+         # HELP aiperf_mock_errors_total Injected errors.\n# TYPE aiperf_mock_errors_total counter\n\
+         aiperf_mock_errors_total {}\n",
+        r(&state.requests),
+        r(&state.in_flight),
+        r(&state.prompt_tokens),
+        r(&state.completion_tokens),
+        r(&state.errors)
+    );
+    respond(StatusCode::OK, "text/plain; version=0.0.4", MockBody::Full(Some(Bytes::from(text))))
+}
