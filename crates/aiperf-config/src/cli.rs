@@ -1,0 +1,206 @@
+//! Clap definitions only: names, aliases, defaults and help text. No I/O, no validation beyond
+//! parsing single values.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// NVIDIA AIPerf-compatible benchmarking of generative-AI inference servers.
+#[derive(Debug, Parser)]
+#[command(name = "aiperf", version, about = "AIPerf in Rust - AI Performance Benchmarking Tool", propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a benchmark against an inference server.
+    Profile(Box<ProfileArgs>),
+}
+
+/// `aiperf profile` options, grouped as AIPerf's `--help` groups them.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    // ---- Endpoint ----
+    /// Model name(s) to be benchmarked (repeat the flag or separate with commas).
+    #[arg(long = "model-names", visible_aliases = ["model"], short = 'm', action = ArgAction::Append,
+          value_delimiter = ',', help_heading = "Endpoint")]
+    pub model_names: Vec<String>,
+    /// Set a custom API endpoint path (e.g. /v1/custom); overrides the endpoint type's path.
+    #[arg(long = "custom-endpoint", visible_alias = "endpoint", help_heading = "Endpoint")]
+    pub custom_endpoint: Option<String>,
+    /// The API endpoint type to benchmark.
+    #[arg(long, default_value = "chat", value_parser = endpoint_type_parser(), help_heading = "Endpoint")]
+    pub endpoint_type: String,
+    /// Enable streaming responses.
+    #[arg(long, help_heading = "Endpoint")]
+    pub streaming: bool,
+    /// Base URL(s) of the API server(s) to benchmark.
+    #[arg(long, short = 'u', action = ArgAction::Append, default_value = "http://localhost:8000", help_heading = "Endpoint")]
+    pub url: Vec<String>,
+    /// Maximum time in seconds to wait for each HTTP request to complete.
+    #[arg(long, default_value_t = 21600.0, help_heading = "Endpoint")]
+    pub request_timeout_seconds: f64,
+    /// API authentication key for the endpoint (sent as a Bearer token; never logged).
+    #[arg(long, env = "AIPERF_API_KEY", hide_env_values = true, help_heading = "Endpoint")]
+    pub api_key: Option<String>,
+    /// Use the legacy 'max_tokens' field instead of 'max_completion_tokens' in chat payloads.
+    #[arg(long, help_heading = "Endpoint")]
+    pub use_legacy_max_tokens: bool,
+    /// Use server-reported token counts from API usage fields instead of client-side tokenization.
+    #[arg(long, help_heading = "Endpoint")]
+    pub use_server_token_count: bool,
+
+    // ---- Tokenizer ----
+    /// HuggingFace tokenizer id (from the local HF cache), local tokenizer.json or model
+    /// directory, or `builtin` (o200k_base). Defaults to the model name, else builtin.
+    #[arg(long, help_heading = "Tokenizer")]
+    pub tokenizer: Option<String>,
+    /// Tokenizer revision to look up in the Hugging Face cache.
+    #[arg(long, default_value = "main", help_heading = "Tokenizer")]
+    pub tokenizer_revision: String,
+    /// Accepted for compatibility; tokenizer.json files never run code.
+    #[arg(long, help_heading = "Tokenizer")]
+    pub tokenizer_trust_remote_code: bool,
+
+    // ---- Input ----
+    /// Additional request body fields, as `key:value` (repeatable) or one JSON object.
+    #[arg(long, action = ArgAction::Append, help_heading = "Input")]
+    pub extra_inputs: Vec<String>,
+    /// Custom HTTP headers, as `Name:Value` (repeatable).
+    #[arg(long, short = 'H', action = ArgAction::Append, help_heading = "Input")]
+    pub header: Vec<String>,
+    /// Random seed for deterministic data generation.
+    #[arg(long, help_heading = "Input")]
+    pub random_seed: Option<u64>,
+    /// Strategy for selecting dataset entries: random, sequential, shuffle (default).
+    #[arg(long, value_parser = ["random", "sequential", "shuffle"], help_heading = "Input")]
+    pub dataset_sampling_strategy: Option<String>,
+
+    // ---- Conversation Input ----
+    /// Total number of unique entries to generate for the dataset.
+    #[arg(long, visible_alias = "num-prompts", help_heading = "Conversation Input")]
+    pub num_dataset_entries: Option<usize>,
+
+    // ---- Prompt ----
+    /// Number of text inputs to include in each request.
+    #[arg(long = "prompt-batch-size", visible_aliases = ["batch-size-text", "batch-size"], short = 'b',
+          default_value_t = 1, help_heading = "Prompt")]
+    pub prompt_batch_size: usize,
+
+    // ---- Input Sequence Length (ISL) ----
+    /// Mean number of tokens for synthetically generated input prompts.
+    #[arg(long = "prompt-input-tokens-mean", visible_aliases = ["synthetic-input-tokens-mean", "isl"],
+          default_value_t = 550.0, help_heading = "Input Sequence Length (ISL)")]
+    pub isl_mean: f64,
+    /// Standard deviation for synthetic input prompt token lengths.
+    #[arg(long = "prompt-input-tokens-stddev", visible_aliases = ["synthetic-input-tokens-stddev", "isl-stddev"],
+          default_value_t = 0.0, help_heading = "Input Sequence Length (ISL)")]
+    pub isl_stddev: f64,
+
+    // ---- Output Sequence Length (OSL) ----
+    /// Mean number of tokens to request in model outputs (max_completion_tokens).
+    #[arg(long = "prompt-output-tokens-mean", visible_aliases = ["output-tokens-mean", "osl"],
+          help_heading = "Output Sequence Length (OSL)")]
+    pub osl_mean: Option<f64>,
+    /// Standard deviation for output token length requests.
+    #[arg(long = "prompt-output-tokens-stddev", visible_aliases = ["output-tokens-stddev", "osl-stddev"],
+          default_value_t = 0.0, help_heading = "Output Sequence Length (OSL)")]
+    pub osl_stddev: f64,
+
+    // ---- Load Generator ----
+    /// Maximum benchmark runtime in seconds.
+    #[arg(long, help_heading = "Load Generator")]
+    pub benchmark_duration: Option<f64>,
+    /// Seconds to wait for responses after the benchmark duration ends.
+    #[arg(long, help_heading = "Load Generator")]
+    pub benchmark_grace_period: Option<f64>,
+    /// Number of concurrent requests to maintain.
+    #[arg(long, help_heading = "Load Generator")]
+    pub concurrency: Option<usize>,
+    /// The maximum number of requests to send.
+    #[arg(long, visible_alias = "num-requests", help_heading = "Load Generator")]
+    pub request_count: Option<u64>,
+
+    // ---- Warmup ----
+    /// The maximum number of warmup requests to send before benchmarking.
+    #[arg(long, visible_alias = "num-warmup-requests", help_heading = "Warmup")]
+    pub warmup_request_count: Option<u64>,
+    /// The maximum duration in seconds for the warmup phase.
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_duration: Option<f64>,
+
+    // ---- Output ----
+    /// Output directory for all benchmark artifacts (used as given when set; otherwise a
+    /// run-named subdirectory of `artifacts`).
+    #[arg(long = "output-artifact-dir", visible_alias = "artifact-dir", help_heading = "Output")]
+    pub artifact_dir: Option<PathBuf>,
+
+    // ---- UI ----
+    /// User interface while the benchmark runs: dashboard, simple, none.
+    #[arg(long = "ui-type", visible_alias = "ui", value_parser = ["dashboard", "simple", "none"], help_heading = "UI")]
+    pub ui_type: Option<String>,
+
+    // ---- Service ----
+    /// Logging verbosity: TRACE, DEBUG, INFO, NOTICE, WARNING, SUCCESS, ERROR, CRITICAL.
+    #[arg(long, default_value = "INFO", value_parser = ["TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "SUCCESS", "ERROR", "CRITICAL"],
+          ignore_case = true, help_heading = "Service")]
+    pub log_level: String,
+    /// Equivalent to --log-level DEBUG (-vv: TRACE).
+    #[arg(long, short = 'v', action = ArgAction::Count, help_heading = "Service")]
+    pub verbose: u8,
+    /// Equivalent to --log-level TRACE.
+    #[arg(long, help_heading = "Service")]
+    pub extra_verbose: bool,
+}
+
+fn endpoint_type_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(aiperf_endpoints::names())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<ProfileArgs, clap::Error> {
+        let mut full = vec!["aiperf", "profile"];
+        full.extend_from_slice(args);
+        Cli::try_parse_from(full).map(|c| match c.command {
+            Command::Profile(p) => *p,
+        })
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn aliases_and_defaults() {
+        let p = parse(&["-m", "a,b", "--isl", "128", "--osl", "64", "--num-requests", "5", "--batch-size", "2"]).unwrap();
+        assert_eq!(p.model_names, ["a", "b"]);
+        assert_eq!(p.isl_mean, 128.0);
+        assert_eq!(p.osl_mean, Some(64.0));
+        assert_eq!(p.request_count, Some(5));
+        assert_eq!(p.prompt_batch_size, 2);
+        assert_eq!(p.endpoint_type, "chat");
+        assert_eq!(p.url, ["http://localhost:8000"]);
+        assert_eq!(p.request_timeout_seconds, 21600.0);
+        let p = parse(&["--synthetic-input-tokens-mean", "7", "--output-tokens-mean", "3", "--artifact-dir", "x"]).unwrap();
+        assert_eq!((p.isl_mean, p.osl_mean), (7.0, Some(3.0)));
+        assert_eq!(p.artifact_dir, Some(PathBuf::from("x")));
+        assert_eq!(parse(&["-vv"]).unwrap().verbose, 2);
+    }
+
+    #[test]
+    fn bad_values_fail_with_the_flag_named() {
+        let e = parse(&["--endpoint-type", "chatt"]).unwrap_err().to_string();
+        assert!(e.contains("--endpoint-type") && e.contains("chat"), "{e}");
+        let e = parse(&["--concurrency", "x"]).unwrap_err().to_string();
+        assert!(e.contains("--concurrency"), "{e}");
+        let e = parse(&["--endpoint-type", "chat", "--endpoint-type", "completions"]).unwrap_err().to_string();
+        assert!(e.contains("--endpoint-type"), "{e}");
+    }
+}

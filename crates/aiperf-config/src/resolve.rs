@@ -1,0 +1,431 @@
+//! From what the user typed to a validated configuration ("high args").
+
+use std::path::PathBuf;
+
+use aiperf_transport::BaseUrl;
+use serde_json::{Map, Value};
+
+use crate::cli::ProfileArgs;
+
+/// Why a configuration was rejected. Messages name the flag and quote the value.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{flag}: {reason}")]
+    Invalid { flag: &'static str, reason: String },
+}
+
+fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { flag, reason: reason.into() }
+}
+
+/// The live view chosen for the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UiType {
+    Dashboard,
+    Simple,
+    None,
+}
+
+/// A validated `aiperf profile` configuration.
+#[derive(Debug, Clone)]
+pub struct ProfileConfig {
+    pub models: Vec<String>,
+    pub endpoint_type: String,
+    pub custom_endpoint: Option<String>,
+    pub streaming: bool,
+    pub urls: Vec<BaseUrl>,
+    pub request_timeout_s: f64,
+    pub api_key: Option<String>,
+    pub use_legacy_max_tokens: bool,
+    pub use_server_token_count: bool,
+    pub tokenizer: Option<String>,
+    pub tokenizer_revision: String,
+    pub extra_inputs: Map<String, Value>,
+    pub headers: Vec<(String, String)>,
+    pub random_seed: Option<u64>,
+    pub sampling: String,
+    pub num_dataset_entries: usize,
+    pub batch_size: usize,
+    pub isl_mean: f64,
+    pub isl_stddev: f64,
+    pub osl_mean: Option<f64>,
+    pub osl_stddev: f64,
+    pub concurrency: usize,
+    pub request_count: Option<u64>,
+    pub benchmark_duration_s: Option<f64>,
+    /// Only with a duration (AIPerf's default 30 s).
+    pub grace_period_s: Option<f64>,
+    pub warmup_request_count: Option<u64>,
+    pub warmup_duration_s: Option<f64>,
+    pub artifact_dir: PathBuf,
+    /// `None` when the user did not choose (the binary picks by TTY).
+    pub ui: Option<UiType>,
+    /// TRACE, DEBUG, INFO, ...
+    pub log_level: String,
+    /// Adjustments made while resolving, to print as warnings.
+    pub warnings: Vec<String>,
+    /// The command line as typed, with secrets redacted.
+    pub cli_command: String,
+}
+
+impl ProfileConfig {
+    /// Validates `args`; `argv` is the raw command line (for `cli_command`).
+    pub fn resolve(args: ProfileArgs, argv: &[String]) -> Result<Self, ConfigError> {
+        let mut warnings = Vec::new();
+        let models: Vec<String> = args.model_names.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+        if models.is_empty() {
+            return Err(invalid("--model", "is required: name the model to benchmark (e.g. --model mock-model)"));
+        }
+        let endpoint = aiperf_endpoints::lookup(&args.endpoint_type).ok_or_else(|| {
+            invalid("--endpoint-type", format!("unknown type '{}'; choose one of {}", args.endpoint_type, aiperf_endpoints::names().join(", ")))
+        })?;
+        let mut streaming = args.streaming;
+        if streaming && !endpoint.info().supports_streaming {
+            warnings.push(format!("--streaming ignored: endpoint type '{}' does not stream", args.endpoint_type));
+            streaming = false;
+        }
+        if let Some(p) = &args.custom_endpoint {
+            if !p.is_empty() && !p.starts_with('/') {
+                return Err(invalid("--custom-endpoint", format!("'{p}' must start with '/'")));
+            }
+        }
+        let urls = args
+            .url
+            .iter()
+            .map(|u| BaseUrl::parse(u).map_err(|e| invalid("--url", format!("'{u}': {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        positive("--request-timeout-seconds", args.request_timeout_seconds)?;
+        if let Some(c) = args.concurrency {
+            if c == 0 {
+                return Err(invalid("--concurrency", "must be >= 1"));
+            }
+        }
+        if args.request_count == Some(0) {
+            return Err(invalid("--request-count", "must be >= 1"));
+        }
+        if let Some(d) = args.benchmark_duration {
+            positive("--benchmark-duration", d)?;
+        }
+        let grace_period_s = match (args.benchmark_grace_period, args.benchmark_duration) {
+            (Some(_), None) => {
+                return Err(invalid("--benchmark-grace-period", "requires --benchmark-duration to be set"));
+            }
+            (Some(g), Some(_)) => {
+                if !(g >= 0.0) {
+                    return Err(invalid("--benchmark-grace-period", format!("must be >= 0, got {g}")));
+                }
+                Some(g)
+            }
+            (None, Some(_)) => Some(30.0),
+            (None, None) => None,
+        };
+        if !(args.isl_mean > 0.0) || !args.isl_mean.is_finite() {
+            return Err(invalid(
+                "--isl",
+                format!("must be > 0, got {}: all synthetic data would be disabled", args.isl_mean),
+            ));
+        }
+        non_negative("--isl-stddev", args.isl_stddev)?;
+        if let Some(o) = args.osl_mean {
+            positive("--osl", o)?;
+        }
+        non_negative("--osl-stddev", args.osl_stddev)?;
+        if args.prompt_batch_size == 0 {
+            return Err(invalid("--prompt-batch-size", "must be >= 1"));
+        }
+        if args.num_dataset_entries == Some(0) {
+            return Err(invalid("--num-dataset-entries", "must be >= 1"));
+        }
+        if let Some(d) = args.warmup_duration {
+            positive("--warmup-duration", d)?;
+        }
+        let extra_inputs = parse_extra_inputs(&args.extra_inputs)?;
+        let headers = args.header.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
+        let concurrency = args.concurrency.unwrap_or(1);
+        let num_dataset_entries = args
+            .num_dataset_entries
+            .or(args.request_count.map(|c| c.min(100_000) as usize))
+            .unwrap_or(100);
+        let artifact_dir = match &args.artifact_dir {
+            Some(d) => d.clone(),
+            None => {
+                let mut name = models[0].replace('/', "_");
+                if models.len() > 1 {
+                    name.push_str("_multi");
+                }
+                PathBuf::from("artifacts").join(format!(
+                    "{name}-{}-{}-concurrency{concurrency}",
+                    endpoint.info().service_kind,
+                    args.endpoint_type
+                ))
+            }
+        };
+        let ui = args.ui_type.as_deref().map(|u| match u {
+            "dashboard" => UiType::Dashboard,
+            "simple" => UiType::Simple,
+            _ => UiType::None,
+        });
+        let log_level = if args.extra_verbose || args.verbose >= 2 {
+            "TRACE".to_string()
+        } else if args.verbose == 1 {
+            "DEBUG".to_string()
+        } else {
+            args.log_level.to_ascii_uppercase()
+        };
+        if args.osl_mean.is_some()
+            && !extra_inputs.contains_key("ignore_eos")
+            && !extra_inputs.contains_key("min_tokens")
+        {
+            warnings.push(
+                "--osl sets only an upper bound: add --extra-inputs ignore_eos:true (or min_tokens) if the server may stop early"
+                    .to_string(),
+            );
+        }
+        Ok(ProfileConfig {
+            models,
+            endpoint_type: args.endpoint_type,
+            custom_endpoint: args.custom_endpoint,
+            streaming,
+            urls,
+            request_timeout_s: args.request_timeout_seconds,
+            api_key: args.api_key,
+            use_legacy_max_tokens: args.use_legacy_max_tokens,
+            use_server_token_count: args.use_server_token_count,
+            tokenizer: args.tokenizer,
+            tokenizer_revision: args.tokenizer_revision,
+            extra_inputs,
+            headers,
+            random_seed: args.random_seed,
+            sampling: args.dataset_sampling_strategy.unwrap_or_else(|| "shuffle".to_string()),
+            num_dataset_entries,
+            batch_size: args.prompt_batch_size,
+            isl_mean: args.isl_mean,
+            isl_stddev: args.isl_stddev,
+            osl_mean: args.osl_mean,
+            osl_stddev: args.osl_stddev,
+            concurrency,
+            request_count: args.request_count,
+            benchmark_duration_s: args.benchmark_duration,
+            grace_period_s,
+            warmup_request_count: args.warmup_request_count.filter(|&n| n > 0),
+            warmup_duration_s: args.warmup_duration,
+            artifact_dir,
+            ui,
+            log_level,
+            warnings,
+            cli_command: redact_command(argv),
+        })
+    }
+}
+
+fn positive(flag: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(flag, format!("must be > 0, got {v}")))
+    }
+}
+
+fn non_negative(flag: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(flag, format!("must be >= 0, got {v}")))
+    }
+}
+
+/// AIPerf's `--extra-inputs`: `key:value` items with values coerced (int, float, bool, JSON
+/// array/object, else string), or one whole-argument JSON object.
+pub fn parse_extra_inputs(items: &[String]) -> Result<Map<String, Value>, ConfigError> {
+    let mut out = Map::new();
+    for item in items {
+        let trimmed = item.trim();
+        if trimmed.starts_with('{') {
+            match serde_json::from_str::<Value>(trimmed) {
+                Ok(Value::Object(obj)) => {
+                    out.extend(obj);
+                    continue;
+                }
+                _ => return Err(invalid("--extra-inputs", format!("'{item}' is not a valid JSON object"))),
+            }
+        }
+        let Some((key, value)) = trimmed.split_once(':') else {
+            return Err(invalid("--extra-inputs", format!("'{item}': expected key:value or a JSON object")));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(invalid("--extra-inputs", format!("'{item}': empty key")));
+        }
+        out.insert(key.to_string(), coerce(value.trim()));
+    }
+    Ok(out)
+}
+
+fn coerce(v: &str) -> Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        if f.is_finite() {
+            return Value::from(f);
+        }
+    }
+    match v.to_ascii_lowercase().as_str() {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        _ => {}
+    }
+    if v.starts_with('[') {
+        if let Ok(arr @ Value::Array(_)) = serde_json::from_str::<Value>(v) {
+            return arr;
+        }
+    }
+    Value::String(v.to_string())
+}
+
+fn parse_header(h: &str) -> Result<(String, String), ConfigError> {
+    match h.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() && !name.trim().contains(' ') => {
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(invalid("--header", format!("'{}': expected Name:Value", redact_header_text(h)))),
+    }
+}
+
+fn redact_header_text(h: &str) -> String {
+    match h.split_once(':') {
+        Some((n, _)) => format!("{n}:<redacted>"),
+        None => h.chars().take(40).collect(),
+    }
+}
+
+/// Header names whose values are secrets.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization" || n == "proxy-authorization" || n.contains("api-key") || n.contains("apikey")
+        || n.contains("token") || n.contains("secret") || n == "cookie"
+}
+
+/// The command line with the values of `--api-key` and credential headers replaced.
+pub fn redact_command(argv: &[String]) -> String {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut redact_next = false;
+    let mut header_next = false;
+    for a in argv {
+        if redact_next {
+            out.push("<redacted>".to_string());
+            redact_next = false;
+            continue;
+        }
+        if header_next {
+            header_next = false;
+            out.push(redact_header_arg(a));
+            continue;
+        }
+        if a == "--api-key" {
+            redact_next = true;
+            out.push(a.clone());
+        } else if let Some(_v) = a.strip_prefix("--api-key=") {
+            out.push("--api-key=<redacted>".to_string());
+        } else if a == "--header" || a == "-H" {
+            header_next = true;
+            out.push(a.clone());
+        } else if let Some(v) = a.strip_prefix("--header=") {
+            out.push(format!("--header={}", redact_header_arg(v)));
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out.join(" ")
+}
+
+fn redact_header_arg(h: &str) -> String {
+    match h.split_once(':') {
+        Some((n, _)) if is_sensitive_header(n.trim()) => format!("{n}:<redacted>"),
+        _ => h.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn resolve(args: &[&str]) -> Result<ProfileConfig, ConfigError> {
+        let mut full = vec!["aiperf", "profile"];
+        full.extend_from_slice(args);
+        let argv: Vec<String> = full.iter().map(|s| s.to_string()).collect();
+        let Command::Profile(p) = Cli::try_parse_from(&full).unwrap().command;
+        ProfileConfig::resolve(*p, &argv)
+    }
+
+    fn err(args: &[&str]) -> String {
+        resolve(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_and_artifact_dir_naming() {
+        let c = resolve(&["-m", "org/model", "--concurrency", "8"]).unwrap();
+        assert_eq!(c.artifact_dir, PathBuf::from("artifacts/org_model-openai-chat-concurrency8"));
+        assert_eq!(c.num_dataset_entries, 100);
+        assert_eq!(c.grace_period_s, None);
+        assert_eq!(c.sampling, "shuffle");
+        let c = resolve(&["-m", "a", "--benchmark-duration", "5", "--request-count", "7"]).unwrap();
+        assert_eq!(c.grace_period_s, Some(30.0));
+        assert_eq!(c.num_dataset_entries, 7);
+        assert_eq!(c.artifact_dir, PathBuf::from("artifacts/a-openai-chat-concurrency1"));
+        let c = resolve(&["-m", "a", "--artifact-dir", "out/x"]).unwrap();
+        assert_eq!(c.artifact_dir, PathBuf::from("out/x"));
+    }
+
+    #[test]
+    fn invalid_and_conflicting_flags_are_named() {
+        assert!(err(&[]).starts_with("--model"));
+        assert!(err(&["-m", "a", "--concurrency", "0"]).starts_with("--concurrency: must be >= 1"));
+        assert!(err(&["-m", "a", "--request-count", "0"]).starts_with("--request-count"));
+        assert_eq!(
+            err(&["-m", "a", "--benchmark-grace-period", "10"]),
+            "--benchmark-grace-period: requires --benchmark-duration to be set"
+        );
+        assert!(err(&["-m", "a", "--isl", "0"]).starts_with("--isl: must be > 0"));
+        assert!(err(&["-m", "a", "--osl=-1"]).starts_with("--osl"));
+        assert!(err(&["-m", "a", "--url", "ftp://x"]).starts_with("--url: 'ftp://x'"));
+        assert!(err(&["-m", "a", "--extra-inputs", "novalue"]).starts_with("--extra-inputs: 'novalue'"));
+        assert!(err(&["-m", "a", "-H", "broken"]).starts_with("--header"));
+        assert!(err(&["-m", "a", "--benchmark-duration", "0"]).starts_with("--benchmark-duration"));
+        assert!(err(&["-m", "a", "--custom-endpoint", "v1/x"]).starts_with("--custom-endpoint"));
+    }
+
+    #[test]
+    fn streaming_is_forced_off_for_embeddings() {
+        let c = resolve(&["-m", "e", "--endpoint-type", "embeddings", "--streaming"]).unwrap();
+        assert!(!c.streaming);
+        assert!(c.warnings.iter().any(|w| w.contains("--streaming ignored")));
+    }
+
+    #[test]
+    fn extra_inputs_are_coerced() {
+        let m = parse_extra_inputs(&[
+            "temperature:0.7".into(),
+            "max_new:5".into(),
+            "ignore_eos:true".into(),
+            "stop:[\"a\"]".into(),
+            "name:hello:world".into(),
+            r#"{"top_p": 0.9}"#.into(),
+        ])
+        .unwrap();
+        assert_eq!(Value::Object(m), serde_json::json!({"temperature": 0.7, "max_new": 5, "ignore_eos": true, "stop": ["a"], "name": "hello:world", "top_p": 0.9}));
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_the_command() {
+        let argv: Vec<String> = ["aiperf", "profile", "--api-key", "sk-123", "-H", "Authorization:Bearer x", "-H", "X-Trace:1", "--api-key=sk-9"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let c = redact_command(&argv);
+        assert!(!c.contains("sk-123") && !c.contains("sk-9") && !c.contains("Bearer"), "{c}");
+        assert!(c.contains("X-Trace:1"));
+    }
+}
