@@ -1,0 +1,106 @@
+//! The console tables AIPerf prints after a run (and saves as `profile_export_console.txt`).
+
+use std::path::Path;
+
+use aiperf_metrics::{MetricValue, Unit};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use crate::RunReport;
+
+/// `1234.5` -> `1,234.50`; non-finite -> `N/A`.
+pub fn format_number(v: f64) -> String {
+    if !v.is_finite() {
+        return "N/A".to_string();
+    }
+    let s = format!("{:.2}", v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if v < 0.0 && s != "0.00" { "-" } else { "" };
+    format!("{sign}{grouped}.{frac}")
+}
+
+fn row_label(header: &str, unit: Unit) -> String {
+    format!("{header} ({})", unit.label())
+}
+
+/// Error summary (if any), the metrics table and the footer lines.
+pub fn render(r: &RunReport, width: u16, csv_path: &Path, json_path: &Path) -> String {
+    let mut out = String::new();
+    if !r.errors.is_empty() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+        t.set_header(["Code", "Type", "Message", "Count"]);
+        for (d, n) in &r.errors {
+            let code = d.code.map_or("N/A".to_string(), |c| c.to_string());
+            let msg: String = d.message.chars().take(200).collect();
+            t.add_row([code, d.kind.clone(), msg, n.to_string()]);
+        }
+        out.push_str("NVIDIA AIPerf | Error Summary\n");
+        out.push_str(&t.to_string());
+        out.push_str("\n\n");
+    }
+    let mut rows: Vec<_> = r
+        .summary
+        .results
+        .iter()
+        .filter(|m| m.spec.exported())
+        .filter_map(|m| m.spec.display_order.map(|o| (o, m)))
+        .collect();
+    rows.sort_by_key(|(o, _)| *o);
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+    t.set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
+    for (_, m) in rows {
+        let label = row_label(m.spec.header, m.unit());
+        let cells: Vec<String> = match &m.value {
+            MetricValue::Distribution(s) => {
+                let p = |n: &str| s.percentile(n).map_or("N/A".to_string(), format_number);
+                vec![label, format_number(s.avg), format_number(s.min), format_number(s.max), p("p99"), p("p90"), p("p50"), format_number(s.std)]
+            }
+            MetricValue::Scalar(v) => {
+                let na = "N/A".to_string();
+                vec![label, format_number(*v), na.clone(), na.clone(), na.clone(), na.clone(), na.clone(), na]
+            }
+        };
+        t.add_row(cells);
+    }
+    for i in 1..8 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    out.push_str(&format!("NVIDIA AIPerf | {}\n", r.metrics_title));
+    out.push_str(&t.to_string());
+    out.push('\n');
+    out.push_str(&format!("\nCLI Command: {}\n", r.cli_command));
+    if let Some(d) = r.summary.value("benchmark_duration") {
+        out.push_str(&format!("Benchmark Duration: {d:.2} sec\n"));
+    }
+    if r.was_cancelled {
+        out.push_str("Run was cancelled: results cover the requests completed before the stop\n");
+    }
+    out.push_str(&format!("CSV Export: {}\nJSON Export: {}\n", csv_path.display(), json_path.display()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_separators_and_two_decimals() {
+        assert_eq!(format_number(1234567.891), "1,234,567.89");
+        assert_eq!(format_number(12.0), "12.00");
+        assert_eq!(format_number(999.999), "1,000.00");
+        assert_eq!(format_number(-1234.5), "-1,234.50");
+        assert_eq!(format_number(f64::NAN), "N/A");
+        assert_eq!(format_number(f64::INFINITY), "N/A");
+    }
+}
