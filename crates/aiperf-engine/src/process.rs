@@ -1,0 +1,215 @@
+//! The record processor: turns raw records into per-request metrics, JSONL lines and run totals.
+//! Runs on its own thread so parsing and tokenization never delay a request.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aiperf_core::{Clock, ErrorDetails, Phase, RawRecord};
+use aiperf_endpoints::{parse_responses, ParsedResponse};
+use aiperf_export::records::RecordMetadata;
+use aiperf_export::{RecordLine, RecordWriter};
+use aiperf_metrics::{Accumulator, Applicability, RecordInput, RecordValues};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::prepare::Prepared;
+
+/// What the processor hands back when the run ends.
+pub struct Processed {
+    pub accumulator: Accumulator,
+    pub errors: HashMap<ErrorDetails, u64>,
+    pub write_error: Option<String>,
+    pub warmup_records: u64,
+}
+
+/// Live counters for progress display.
+#[derive(Default)]
+pub struct Progress {
+    pub profiled: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+pub struct ProcessorConfig {
+    pub clock: Clock,
+    pub run: Applicability,
+    pub use_server_token_count: bool,
+}
+
+pub fn spawn(
+    cfg: ProcessorConfig,
+    prepared: Arc<Prepared>,
+    mut rx: mpsc::UnboundedReceiver<RawRecord>,
+    mut writer: RecordWriter,
+    progress: Arc<Progress>,
+) -> std::thread::JoinHandle<Processed> {
+    std::thread::Builder::new()
+        .name("record-processor".into())
+        .spawn(move || {
+            let mut out = Processed {
+                accumulator: Accumulator::new(cfg.run),
+                errors: HashMap::new(),
+                write_error: None,
+                warmup_records: 0,
+            };
+            let mut since_flush = 0u32;
+            while let Some(raw) = rx.blocking_recv() {
+                if raw.credit.phase == Phase::Warmup {
+                    out.warmup_records += 1;
+                    continue;
+                }
+                let (values, error) = process_one(&cfg, &prepared, &raw);
+                let start_wall = cfg.clock.to_wall_ns(raw.request_start_ns);
+                match &error {
+                    None => {
+                        out.accumulator.add_success(&values, start_wall);
+                    }
+                    Some(e) => {
+                        out.accumulator.add_error(&values);
+                        *out.errors.entry(e.clone()).or_insert(0) += 1;
+                        progress.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                progress.profiled.fetch_add(1, Ordering::Relaxed);
+                if out.write_error.is_none() {
+                    let line = RecordLine { metadata: metadata(&cfg.clock, &raw), values, error };
+                    if let Err(e) = writer.write(&line) {
+                        out.write_error = Some(e.to_string());
+                    }
+                    since_flush += 1;
+                    if since_flush >= 256 || rx.is_empty() {
+                        since_flush = 0;
+                        if let Err(e) = writer.flush() {
+                            out.write_error = Some(e.to_string());
+                        }
+                    }
+                }
+            }
+            if let Err(e) = writer.flush() {
+                out.write_error.get_or_insert(e.to_string());
+            }
+            out
+        })
+        .expect("spawning the record processor thread")
+}
+
+fn metadata(clock: &Clock, raw: &RawRecord) -> RecordMetadata {
+    let phase = raw.credit.phase.as_str();
+    RecordMetadata {
+        session_num: raw.credit.session_num,
+        x_request_id: raw.x_request_id.clone(),
+        x_correlation_id: raw.x_correlation_id.clone(),
+        conversation_id: raw.conversation_id.clone(),
+        turn_index: raw.credit.turn_index,
+        credit_issued_ns: clock.to_wall_ns(raw.credit.issued_ns),
+        request_start_ns: clock.to_wall_ns(raw.request_start_ns),
+        request_ack_ns: raw.request_ack_ns.map(|n| clock.to_wall_ns(n)),
+        request_end_ns: clock.to_wall_ns(raw.request_end_ns),
+        worker_id: "worker_0".to_string(),
+        record_processor_id: "record_processor_0".to_string(),
+        benchmark_phase: phase,
+        phase_index: 0,
+        profiling_index: raw.credit.index,
+        phase_name: phase,
+        phase_kind: phase,
+        was_cancelled: false,
+    }
+}
+
+/// Per-request metrics of one raw record, or why it failed.
+pub fn process_one(cfg: &ProcessorConfig, prepared: &Prepared, raw: &RawRecord) -> (RecordValues, Option<ErrorDetails>) {
+    let isl = raw.input_tokens.map(u64::from);
+    let fail = |e: ErrorDetails| (RecordValues::of_error(isl), Some(e));
+    if let Some(e) = &raw.error {
+        return fail(e.clone());
+    }
+    let status = raw.status.unwrap_or(0);
+    if !(200..300).contains(&status) {
+        let body: Vec<u8> = raw.chunks.iter().flat_map(|c| c.data.iter().copied()).collect();
+        let text = String::from_utf8_lossy(&body);
+        let message: String = text.trim().chars().take(1000).collect();
+        let kind = http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("HTTPError");
+        return fail(ErrorDetails::new(Some(status), kind, message));
+    }
+    let responses = match parse_responses(prepared.endpoint, raw.is_sse, &raw.chunks) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let content_ns: Vec<u64> = responses.iter().filter(|r| r.data.is_some()).map(|r| r.recv_ns).collect();
+    if content_ns.is_empty() {
+        return fail(ErrorDetails::new(
+            None,
+            "InvalidInferenceResultError",
+            "Invalid inference result: no responses with actual content were received",
+        ));
+    }
+    let produces_tokens = cfg.run.produces_tokens;
+    let (input_tokens, output_tokens, reasoning_tokens) = if cfg.use_server_token_count {
+        server_counts(&responses)
+    } else if produces_tokens {
+        let (out, reasoning) = texts(&responses);
+        let out_n = prepared.tokenizer.count(&out) as u64;
+        let reasoning_n = (!reasoning.is_empty()).then(|| prepared.tokenizer.count(&reasoning) as u64);
+        (isl, Some(out_n), reasoning_n)
+    } else {
+        (isl, None, None)
+    };
+    let input = RecordInput {
+        start_ns: raw.request_start_ns,
+        content_ns: &content_ns,
+        input_tokens,
+        output_tokens: if produces_tokens { output_tokens } else { None },
+        reasoning_tokens: if produces_tokens { reasoning_tokens } else { None },
+    };
+    match RecordValues::of_success(&input) {
+        Some(v) => (v, None),
+        None => fail(ErrorDetails::new(None, "InvalidInferenceResultError", "Invalid inference result: response timestamps out of order")),
+    }
+}
+
+/// Output and reasoning text of all content responses, concatenated without separators.
+fn texts(responses: &[ParsedResponse]) -> (String, String) {
+    let mut out = String::new();
+    let mut reasoning = String::new();
+    for d in responses.iter().filter_map(|r| r.data.as_ref()) {
+        out.push_str(d.output_text());
+        reasoning.push_str(d.reasoning_text());
+    }
+    (out, reasoning)
+}
+
+/// Token counts from the last non-empty `usage` object (`--use-server-token-count`).
+fn server_counts(responses: &[ParsedResponse]) -> (Option<u64>, Option<u64>, Option<u64>) {
+    let Some(usage) = responses.iter().rev().find_map(|r| r.usage.as_ref()) else {
+        return (None, None, None);
+    };
+    let field = |keys: &[&str]| keys.iter().find_map(|k| usage.get(*k).and_then(Value::as_u64));
+    let prompt = field(&["prompt_tokens", "input_tokens"]);
+    let completion = field(&["completion_tokens", "output_tokens"]);
+    let reasoning = usage
+        .pointer("/completion_tokens_details/reasoning_tokens")
+        .or_else(|| usage.pointer("/output_tokens_details/reasoning_tokens"))
+        .and_then(Value::as_u64);
+    let output = completion.map(|c| c.saturating_sub(reasoning.unwrap_or(0)));
+    (prompt, output, reasoning)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_counts_take_the_last_usage_and_split_reasoning() {
+        let r = |usage: Option<Value>| ParsedResponse { recv_ns: 0, data: None, usage };
+        let responses = vec![
+            r(Some(serde_json::json!({"prompt_tokens": 1, "completion_tokens": 1}))),
+            r(None),
+            r(Some(serde_json::json!({"prompt_tokens": 10, "completion_tokens": 8, "completion_tokens_details": {"reasoning_tokens": 3}}))),
+        ];
+        assert_eq!(server_counts(&responses), (Some(10), Some(5), Some(3)));
+        assert_eq!(server_counts(&[r(None)]), (None, None, None));
+    }
+}
