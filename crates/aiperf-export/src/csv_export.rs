@@ -35,18 +35,55 @@ pub fn render(summary: &Summary) -> String {
     }
     dist.sort_by(|a, b| a.0.cmp(&b.0));
     scalars.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
-    let _ = w.write_record(HEADER);
+    let mut first = csv::Writer::from_writer(Vec::new());
+    let _ = first.write_record(HEADER);
     for (name, row) in &dist {
-        let mut rec = vec![name.clone()];
-        rec.extend(row.iter().cloned());
-        let _ = w.write_record(&rec);
+        let _ = first.write_record(std::iter::once(name).chain(row));
     }
-    let _ = w.write_record([""; 0]);
-    let _ = w.write_record(["Metric", "Value"]);
+    let mut second = csv::Writer::from_writer(Vec::new());
+    let _ = second.write_record(["Metric", "Value"]);
     for (name, v) in &scalars {
-        let _ = w.write_record([name.as_str(), v.as_str()]);
+        let _ = second.write_record([name, v]);
     }
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+    let text = |w: csv::Writer<Vec<u8>>| String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
+    // Two CSV sections separated by one blank line, as AIPerf writes them.
+    format!("{}\n{}", text(first), text(second))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aiperf_metrics::{Accumulator, Applicability, RecordInput, RecordValues};
+
+    #[test]
+    fn two_sections_sorted_with_two_decimals() {
+        let run = Applicability { streaming: true, produces_tokens: true, tokenizes_input: true };
+        let mut acc = Accumulator::new(run);
+        let content = [10_000_000u64, 20_000_000];
+        let v = RecordValues::of_success(&RecordInput {
+            start_ns: 0,
+            content_ns: &content,
+            input_tokens: Some(10),
+            output_tokens: Some(3),
+            reasoning_tokens: None,
+        })
+        .unwrap();
+        acc.add_success(&v, 1_000_000_000);
+        let csv = render(&acc.summarize());
+        let (dist, scalars) = csv.split_once("\n\n").expect("blank line between sections");
+        let dist_lines: Vec<&str> = dist.lines().collect();
+        assert_eq!(dist_lines[0], "Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std");
+        let names: Vec<&str> = dist_lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert!(dist_lines.contains(&"Request Latency (ms),20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,0.00"));
+        // ITL = (20 - 10) ms / (3 - 1) = 5 ms.
+        assert!(dist_lines.iter().any(|l| l.starts_with("Inter Token Latency (ms),5.00,")));
+        let scalar_lines: Vec<&str> = scalars.lines().collect();
+        assert_eq!(scalar_lines[0], "Metric,Value");
+        assert!(scalar_lines.contains(&"Request Count,1.00"));
+        assert!(scalar_lines.contains(&"Benchmark Duration (sec),0.02"));
+        assert!(scalar_lines.contains(&"Request Throughput (requests/sec),50.00"));
+    }
 }

@@ -43,6 +43,9 @@ pub struct MockConfig {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'w')]
     pub workers: Option<usize>,
+    /// Keep every request (path, headers, body) in memory for tests to inspect.
+    #[arg(skip)]
+    pub record_requests: bool,
 }
 
 impl Default for MockConfig {
@@ -54,7 +57,7 @@ impl Default for MockConfig {
 impl MockConfig {
     /// A config for tests: port 0, given TTFT/ITL in ms.
     pub fn for_tests(ttft_ms: f64, itl_ms: f64) -> Self {
-        MockConfig { port: 0, ttft: ttft_ms, itl: itl_ms, ..Default::default() }
+        MockConfig { port: 0, ttft: ttft_ms, itl: itl_ms, record_requests: true, ..Default::default() }
     }
 
     pub fn ttft_ms(&self) -> f64 {

@@ -14,4 +14,4 @@ mod server;
 mod tokens;
 
 pub use config::MockConfig;
-pub use server::{serve, start, MockHandle};
+pub use server::{serve, start, MockHandle, RecordedRequest};

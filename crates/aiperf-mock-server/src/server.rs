@@ -23,14 +23,40 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::MockConfig;
 use crate::tokens::TokenSource;
 
+/// A request as the mock received it (kept when `record_requests` is on).
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// Header names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
 /// A running in-process mock server.
 pub struct MockHandle {
     pub addr: SocketAddr,
+    state: Arc<State>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl MockHandle {
+    /// Every request received so far (empty unless `record_requests` is on).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.recorded.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -50,10 +76,11 @@ pub async fn start(cfg: MockConfig) -> anyhow::Result<MockHandle> {
     let listener = TcpListener::bind((cfg.host.as_str(), cfg.port)).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(serve(listener, cfg, async {
+    let state = Arc::new(State::new(cfg)?);
+    let task = tokio::spawn(serve_state(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    Ok(MockHandle { addr, shutdown: Some(tx), task })
+    Ok(MockHandle { addr, state, shutdown: Some(tx), task })
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -62,7 +89,14 @@ pub async fn serve(
     cfg: MockConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let state = Arc::new(State::new(cfg)?);
+    serve_state(listener, Arc::new(State::new(cfg)?), shutdown).await
+}
+
+async fn serve_state(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -95,6 +129,7 @@ struct State {
     prompt_tokens: AtomicU64,
     completion_tokens: AtomicU64,
     created: u64,
+    recorded: std::sync::Mutex<Vec<RecordedRequest>>,
 }
 
 impl State {
@@ -113,6 +148,7 @@ impl State {
             prompt_tokens: AtomicU64::new(0),
             completion_tokens: AtomicU64::new(0),
             created,
+            recorded: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -165,11 +201,24 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
     let arrived = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let headers: Vec<(String, String)> = if state.cfg.record_requests {
+        req.headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Always read the whole body, even when it is not needed.
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return error_response(StatusCode::BAD_REQUEST, "could not read request body"),
     };
+    if state.cfg.record_requests {
+        if let Ok(mut r) = state.recorded.lock() {
+            r.push(RecordedRequest { method: method.to_string(), path: path.clone(), headers, body: body.clone() });
+        }
+    }
     match (&method, path.as_str()) {
         (&Method::GET, "/health") => json_response(StatusCode::OK, &json!({"status": "ok"})),
         (&Method::GET, "/v1/models") => json_response(
