@@ -7,7 +7,12 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 /// NVIDIA AIPerf-compatible benchmarking of generative-AI inference servers.
 #[derive(Debug, Parser)]
-#[command(name = "aiperf", version, about = "AIPerf in Rust - AI Performance Benchmarking Tool", propagate_version = true)]
+#[command(
+    name = "aiperf",
+    version,
+    about = "AIPerf in Rust - AI Performance Benchmarking Tool",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -28,7 +33,11 @@ pub struct ProfileArgs {
           value_delimiter = ',', help_heading = "Endpoint")]
     pub model_names: Vec<String>,
     /// Set a custom API endpoint path (e.g. /v1/custom); overrides the endpoint type's path.
-    #[arg(long = "custom-endpoint", visible_alias = "endpoint", help_heading = "Endpoint")]
+    #[arg(
+        long = "custom-endpoint",
+        visible_alias = "endpoint",
+        help_heading = "Endpoint"
+    )]
     pub custom_endpoint: Option<String>,
     /// The API endpoint type to benchmark.
     #[arg(long, default_value = "chat", value_parser = endpoint_type_parser(), help_heading = "Endpoint")]
@@ -43,7 +52,12 @@ pub struct ProfileArgs {
     #[arg(long, default_value_t = 21600.0, help_heading = "Endpoint")]
     pub request_timeout_seconds: f64,
     /// API authentication key for the endpoint (sent as a Bearer token; never logged).
-    #[arg(long, env = "AIPERF_API_KEY", hide_env_values = true, help_heading = "Endpoint")]
+    #[arg(
+        long,
+        env = "AIPERF_API_KEY",
+        hide_env_values = true,
+        help_heading = "Endpoint"
+    )]
     pub api_key: Option<String>,
     /// Use the legacy 'max_tokens' field instead of 'max_completion_tokens' in chat payloads.
     #[arg(long, help_heading = "Endpoint")]
@@ -80,7 +94,11 @@ pub struct ProfileArgs {
 
     // ---- Conversation Input ----
     /// Total number of unique entries to generate for the dataset.
-    #[arg(long, visible_alias = "num-prompts", help_heading = "Conversation Input")]
+    #[arg(
+        long,
+        visible_alias = "num-prompts",
+        help_heading = "Conversation Input"
+    )]
     pub num_dataset_entries: Option<usize>,
 
     // ---- Prompt ----
@@ -134,7 +152,11 @@ pub struct ProfileArgs {
     // ---- Output ----
     /// Output directory for all benchmark artifacts (used as given when set; otherwise a
     /// run-named subdirectory of `artifacts`).
-    #[arg(long = "output-artifact-dir", visible_alias = "artifact-dir", help_heading = "Output")]
+    #[arg(
+        long = "output-artifact-dir",
+        visible_alias = "artifact-dir",
+        help_heading = "Output"
+    )]
     pub artifact_dir: Option<PathBuf>,
 
     // ---- UI ----
@@ -179,7 +201,19 @@ mod tests {
 
     #[test]
     fn aliases_and_defaults() {
-        let p = parse(&["-m", "a,b", "--isl", "128", "--osl", "64", "--num-requests", "5", "--batch-size", "2"]).unwrap();
+        let p = parse(&[
+            "-m",
+            "a,b",
+            "--isl",
+            "128",
+            "--osl",
+            "64",
+            "--num-requests",
+            "5",
+            "--batch-size",
+            "2",
+        ])
+        .unwrap();
         assert_eq!(p.model_names, ["a", "b"]);
         assert_eq!(p.isl_mean, 128.0);
         assert_eq!(p.osl_mean, Some(64.0));
@@ -188,7 +222,15 @@ mod tests {
         assert_eq!(p.endpoint_type, "chat");
         assert_eq!(p.url, ["http://localhost:8000"]);
         assert_eq!(p.request_timeout_seconds, 21600.0);
-        let p = parse(&["--synthetic-input-tokens-mean", "7", "--output-tokens-mean", "3", "--artifact-dir", "x"]).unwrap();
+        let p = parse(&[
+            "--synthetic-input-tokens-mean",
+            "7",
+            "--output-tokens-mean",
+            "3",
+            "--artifact-dir",
+            "x",
+        ])
+        .unwrap();
         assert_eq!((p.isl_mean, p.osl_mean), (7.0, Some(3.0)));
         assert_eq!(p.artifact_dir, Some(PathBuf::from("x")));
         assert_eq!(parse(&["-vv"]).unwrap().verbose, 2);
@@ -196,11 +238,15 @@ mod tests {
 
     #[test]
     fn bad_values_fail_with_the_flag_named() {
-        let e = parse(&["--endpoint-type", "chatt"]).unwrap_err().to_string();
+        let e = parse(&["--endpoint-type", "chatt"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--endpoint-type") && e.contains("chat"), "{e}");
         let e = parse(&["--concurrency", "x"]).unwrap_err().to_string();
         assert!(e.contains("--concurrency"), "{e}");
-        let e = parse(&["--endpoint-type", "chat", "--endpoint-type", "completions"]).unwrap_err().to_string();
+        let e = parse(&["--endpoint-type", "chat", "--endpoint-type", "completions"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--endpoint-type"), "{e}");
     }
 }

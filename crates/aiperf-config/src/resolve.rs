@@ -15,7 +15,10 @@ pub enum ConfigError {
 }
 
 fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { flag, reason: reason.into() }
+    ConfigError::Invalid {
+        flag,
+        reason: reason.into(),
+    }
 }
 
 /// The live view chosen for the run.
@@ -72,21 +75,42 @@ impl ProfileConfig {
     /// Validates `args`; `argv` is the raw command line (for `cli_command`).
     pub fn resolve(args: ProfileArgs, argv: &[String]) -> Result<Self, ConfigError> {
         let mut warnings = Vec::new();
-        let models: Vec<String> = args.model_names.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+        let models: Vec<String> = args
+            .model_names
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
         if models.is_empty() {
-            return Err(invalid("--model", "is required: name the model to benchmark (e.g. --model mock-model)"));
+            return Err(invalid(
+                "--model",
+                "is required: name the model to benchmark (e.g. --model mock-model)",
+            ));
         }
         let endpoint = aiperf_endpoints::lookup(&args.endpoint_type).ok_or_else(|| {
-            invalid("--endpoint-type", format!("unknown type '{}'; choose one of {}", args.endpoint_type, aiperf_endpoints::names().join(", ")))
+            invalid(
+                "--endpoint-type",
+                format!(
+                    "unknown type '{}'; choose one of {}",
+                    args.endpoint_type,
+                    aiperf_endpoints::names().join(", ")
+                ),
+            )
         })?;
         let mut streaming = args.streaming;
         if streaming && !endpoint.info().supports_streaming {
-            warnings.push(format!("--streaming ignored: endpoint type '{}' does not stream", args.endpoint_type));
+            warnings.push(format!(
+                "--streaming ignored: endpoint type '{}' does not stream",
+                args.endpoint_type
+            ));
             streaming = false;
         }
         if let Some(p) = &args.custom_endpoint {
             if !p.is_empty() && !p.starts_with('/') {
-                return Err(invalid("--custom-endpoint", format!("'{p}' must start with '/'")));
+                return Err(invalid(
+                    "--custom-endpoint",
+                    format!("'{p}' must start with '/'"),
+                ));
             }
         }
         let urls = args
@@ -108,21 +132,30 @@ impl ProfileConfig {
         }
         let grace_period_s = match (args.benchmark_grace_period, args.benchmark_duration) {
             (Some(_), None) => {
-                return Err(invalid("--benchmark-grace-period", "requires --benchmark-duration to be set"));
+                return Err(invalid(
+                    "--benchmark-grace-period",
+                    "requires --benchmark-duration to be set",
+                ));
             }
             (Some(g), Some(_)) => {
-                if !(g >= 0.0) {
-                    return Err(invalid("--benchmark-grace-period", format!("must be >= 0, got {g}")));
+                if g.is_nan() || g < 0.0 {
+                    return Err(invalid(
+                        "--benchmark-grace-period",
+                        format!("must be >= 0, got {g}"),
+                    ));
                 }
                 Some(g)
             }
             (None, Some(_)) => Some(30.0),
             (None, None) => None,
         };
-        if !(args.isl_mean > 0.0) || !args.isl_mean.is_finite() {
+        if args.isl_mean.is_nan() || args.isl_mean <= 0.0 || !args.isl_mean.is_finite() {
             return Err(invalid(
                 "--isl",
-                format!("must be > 0, got {}: all synthetic data would be disabled", args.isl_mean),
+                format!(
+                    "must be > 0, got {}: all synthetic data would be disabled",
+                    args.isl_mean
+                ),
             ));
         }
         non_negative("--isl-stddev", args.isl_stddev)?;
@@ -140,7 +173,11 @@ impl ProfileConfig {
             positive("--warmup-duration", d)?;
         }
         let extra_inputs = parse_extra_inputs(&args.extra_inputs)?;
-        let headers = args.header.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
+        let headers = args
+            .header
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<Result<Vec<_>, _>>()?;
         let concurrency = args.concurrency.unwrap_or(1);
         let num_dataset_entries = args
             .num_dataset_entries
@@ -196,7 +233,9 @@ impl ProfileConfig {
             extra_inputs,
             headers,
             random_seed: args.random_seed,
-            sampling: args.dataset_sampling_strategy.unwrap_or_else(|| "shuffle".to_string()),
+            sampling: args
+                .dataset_sampling_strategy
+                .unwrap_or_else(|| "shuffle".to_string()),
             num_dataset_entries,
             batch_size: args.prompt_batch_size,
             isl_mean: args.isl_mean,
@@ -246,11 +285,19 @@ pub fn parse_extra_inputs(items: &[String]) -> Result<Map<String, Value>, Config
                     out.extend(obj);
                     continue;
                 }
-                _ => return Err(invalid("--extra-inputs", format!("'{item}' is not a valid JSON object"))),
+                _ => {
+                    return Err(invalid(
+                        "--extra-inputs",
+                        format!("'{item}' is not a valid JSON object"),
+                    ))
+                }
             }
         }
         let Some((key, value)) = trimmed.split_once(':') else {
-            return Err(invalid("--extra-inputs", format!("'{item}': expected key:value or a JSON object")));
+            return Err(invalid(
+                "--extra-inputs",
+                format!("'{item}': expected key:value or a JSON object"),
+            ));
         };
         let key = key.trim();
         if key.is_empty() {
@@ -288,7 +335,10 @@ fn parse_header(h: &str) -> Result<(String, String), ConfigError> {
         Some((name, value)) if !name.trim().is_empty() && !name.trim().contains(' ') => {
             Ok((name.trim().to_string(), value.trim().to_string()))
         }
-        _ => Err(invalid("--header", format!("'{}': expected Name:Value", redact_header_text(h)))),
+        _ => Err(invalid(
+            "--header",
+            format!("'{}': expected Name:Value", redact_header_text(h)),
+        )),
     }
 }
 
@@ -302,8 +352,13 @@ fn redact_header_text(h: &str) -> String {
 /// Header names whose values are secrets.
 pub fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "authorization" || n == "proxy-authorization" || n.contains("api-key") || n.contains("apikey")
-        || n.contains("token") || n.contains("secret") || n == "cookie"
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n.contains("api-key")
+        || n.contains("apikey")
+        || n.contains("token")
+        || n.contains("secret")
+        || n == "cookie"
 }
 
 /// The command line with the values of `--api-key` and credential headers replaced.
@@ -367,14 +422,28 @@ mod tests {
     #[test]
     fn defaults_and_artifact_dir_naming() {
         let c = resolve(&["-m", "org/model", "--concurrency", "8"]).unwrap();
-        assert_eq!(c.artifact_dir, PathBuf::from("artifacts/org_model-openai-chat-concurrency8"));
+        assert_eq!(
+            c.artifact_dir,
+            PathBuf::from("artifacts/org_model-openai-chat-concurrency8")
+        );
         assert_eq!(c.num_dataset_entries, 100);
         assert_eq!(c.grace_period_s, None);
         assert_eq!(c.sampling, "shuffle");
-        let c = resolve(&["-m", "a", "--benchmark-duration", "5", "--request-count", "7"]).unwrap();
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--benchmark-duration",
+            "5",
+            "--request-count",
+            "7",
+        ])
+        .unwrap();
         assert_eq!(c.grace_period_s, Some(30.0));
         assert_eq!(c.num_dataset_entries, 7);
-        assert_eq!(c.artifact_dir, PathBuf::from("artifacts/a-openai-chat-concurrency1"));
+        assert_eq!(
+            c.artifact_dir,
+            PathBuf::from("artifacts/a-openai-chat-concurrency1")
+        );
         let c = resolve(&["-m", "a", "--artifact-dir", "out/x"]).unwrap();
         assert_eq!(c.artifact_dir, PathBuf::from("out/x"));
     }
@@ -391,7 +460,9 @@ mod tests {
         assert!(err(&["-m", "a", "--isl", "0"]).starts_with("--isl: must be > 0"));
         assert!(err(&["-m", "a", "--osl=-1"]).starts_with("--osl"));
         assert!(err(&["-m", "a", "--url", "ftp://x"]).starts_with("--url: 'ftp://x'"));
-        assert!(err(&["-m", "a", "--extra-inputs", "novalue"]).starts_with("--extra-inputs: 'novalue'"));
+        assert!(
+            err(&["-m", "a", "--extra-inputs", "novalue"]).starts_with("--extra-inputs: 'novalue'")
+        );
         assert!(err(&["-m", "a", "-H", "broken"]).starts_with("--header"));
         assert!(err(&["-m", "a", "--benchmark-duration", "0"]).starts_with("--benchmark-duration"));
         assert!(err(&["-m", "a", "--custom-endpoint", "v1/x"]).starts_with("--custom-endpoint"));
@@ -415,17 +486,33 @@ mod tests {
             r#"{"top_p": 0.9}"#.into(),
         ])
         .unwrap();
-        assert_eq!(Value::Object(m), serde_json::json!({"temperature": 0.7, "max_new": 5, "ignore_eos": true, "stop": ["a"], "name": "hello:world", "top_p": 0.9}));
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"temperature": 0.7, "max_new": 5, "ignore_eos": true, "stop": ["a"], "name": "hello:world", "top_p": 0.9})
+        );
     }
 
     #[test]
     fn secrets_are_redacted_from_the_command() {
-        let argv: Vec<String> = ["aiperf", "profile", "--api-key", "sk-123", "-H", "Authorization:Bearer x", "-H", "X-Trace:1", "--api-key=sk-9"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let argv: Vec<String> = [
+            "aiperf",
+            "profile",
+            "--api-key",
+            "sk-123",
+            "-H",
+            "Authorization:Bearer x",
+            "-H",
+            "X-Trace:1",
+            "--api-key=sk-9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let c = redact_command(&argv);
-        assert!(!c.contains("sk-123") && !c.contains("sk-9") && !c.contains("Bearer"), "{c}");
+        assert!(
+            !c.contains("sk-123") && !c.contains("sk-9") && !c.contains("Bearer"),
+            "{c}"
+        );
         assert!(c.contains("X-Trace:1"));
     }
 }

@@ -22,7 +22,10 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        Self { start, wall_start_ns }
+        Self {
+            start,
+            wall_start_ns,
+        }
     }
 
     /// Nanoseconds elapsed on the monotonic clock since the clock started.

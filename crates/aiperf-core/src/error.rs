@@ -17,6 +17,10 @@ pub struct ErrorDetails {
 
 impl ErrorDetails {
     pub fn new(code: Option<u16>, kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code, kind: kind.into(), message: message.into() }
+        Self {
+            code,
+            kind: kind.into(),
+            message: message.into(),
+        }
     }
 }

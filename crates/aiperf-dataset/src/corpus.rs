@@ -24,16 +24,31 @@ impl Corpus {
             .collect::<Vec<_>>()
             .join(" ");
         let chunks = split_chunks(&joined, 10_000);
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(chunks.len().max(1));
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(chunks.len().max(1));
         let per = chunks.len().div_ceil(threads.max(1)).max(1);
         let parts: Vec<Vec<u32>> = std::thread::scope(|s| {
             let handles: Vec<_> = chunks
                 .chunks(per)
-                .map(|group| s.spawn(move || group.iter().flat_map(|c| tokenizer.encode(c)).collect::<Vec<u32>>()))
+                .map(|group| {
+                    s.spawn(move || {
+                        group
+                            .iter()
+                            .flat_map(|c| tokenizer.encode(c))
+                            .collect::<Vec<u32>>()
+                    })
+                })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
         });
-        Self { tokens: parts.concat() }
+        Self {
+            tokens: parts.concat(),
+        }
     }
 
     /// The bundled sonnets corpus.
@@ -87,6 +102,9 @@ mod tests {
         let t = TextTokenizer::builtin().unwrap();
         let c = Corpus::sonnets(&t);
         assert!(c.tokens.len() > 20_000, "{}", c.tokens.len());
-        assert_eq!(c.window(c.tokens.len() - 1, 2), vec![c.tokens[c.tokens.len() - 1], c.tokens[0]]);
+        assert_eq!(
+            c.window(c.tokens.len() - 1, 2),
+            vec![c.tokens[c.tokens.len() - 1], c.tokens[0]]
+        );
     }
 }

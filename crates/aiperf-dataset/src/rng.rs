@@ -87,14 +87,18 @@ mod tests {
 
     #[test]
     fn same_name_same_stream_other_name_other_stream() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::derive(42, "x");
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::derive(42, "x");
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(42, "x");
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(42, "x");
+                move |_| r.next_u64()
+            })
+            .collect();
         let mut c = Rng::derive(42, "y");
         assert_eq!(a, b);
         assert_ne!(a[0], c.next_u64());
@@ -110,7 +114,10 @@ mod tests {
         }
         // Mean of N(100, 10) samples (ceil adds ~0.5) lands near 100.5.
         let n = 20_000;
-        let mean: f64 = (0..n).map(|_| r.positive_normal_integer(100.0, 10.0) as f64).sum::<f64>() / n as f64;
+        let mean: f64 = (0..n)
+            .map(|_| r.positive_normal_integer(100.0, 10.0) as f64)
+            .sum::<f64>()
+            / n as f64;
         assert!((mean - 100.5).abs() < 0.5, "mean {mean}");
     }
 

@@ -35,7 +35,11 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(strategy: SamplingStrategy, len: usize, seed: u64) -> Self {
-        Self { strategy, len: len.max(1) as u64, seed }
+        Self {
+            strategy,
+            len: len.max(1) as u64,
+            seed,
+        }
     }
 
     /// Dataset index for session number `n`.
@@ -49,7 +53,12 @@ impl Sampler {
             }
             SamplingStrategy::Shuffle => {
                 let pass = n / len;
-                permute(n % len, len, self.seed.wrapping_add(pass.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+                permute(
+                    n % len,
+                    len,
+                    self.seed
+                        .wrapping_add(pass.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                )
             }
         };
         i as usize
@@ -96,7 +105,10 @@ mod tests {
     #[test]
     fn sequential_wraps() {
         let s = Sampler::new(SamplingStrategy::Sequential, 3, 0);
-        assert_eq!((0..7).map(|n| s.pick(n)).collect::<Vec<_>>(), [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(
+            (0..7).map(|n| s.pick(n)).collect::<Vec<_>>(),
+            [0, 1, 2, 0, 1, 2, 0]
+        );
     }
 
     #[test]
@@ -107,7 +119,11 @@ mod tests {
             let second: Vec<usize> = (len as u64..2 * len as u64).map(|n| s.pick(n)).collect();
             if len >= 7 {
                 assert_ne!(first, second, "len {len}");
-                assert_ne!(first, (0..len).collect::<Vec<_>>(), "not shuffled for len {len}");
+                assert_ne!(
+                    first,
+                    (0..len).collect::<Vec<_>>(),
+                    "not shuffled for len {len}"
+                );
             }
             first.sort_unstable();
             assert_eq!(first, (0..len).collect::<Vec<_>>());

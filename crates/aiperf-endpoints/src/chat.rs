@@ -32,15 +32,27 @@ impl Endpoint for Chat {
         let content = if turn.texts.len() == 1 {
             Value::String(turn.texts[0].clone())
         } else {
-            Value::Array(turn.texts.iter().map(|t| json!({"type": "text", "text": t})).collect())
+            Value::Array(
+                turn.texts
+                    .iter()
+                    .map(|t| json!({"type": "text", "text": t}))
+                    .collect(),
+            )
         };
         let role = turn.role.as_deref().unwrap_or("user");
         let mut body = Map::new();
-        body.insert("messages".into(), json!([{"role": role, "content": content}]));
+        body.insert(
+            "messages".into(),
+            json!([{"role": role, "content": content}]),
+        );
         body.insert("model".into(), Value::String(opts.model.clone()));
         body.insert("stream".into(), Value::Bool(opts.streaming));
         if let Some(n) = turn.max_tokens {
-            let key = if opts.use_legacy_max_tokens { "max_tokens" } else { "max_completion_tokens" };
+            let key = if opts.use_legacy_max_tokens {
+                "max_tokens"
+            } else {
+                "max_completion_tokens"
+            };
             body.insert(key.into(), json!(n));
         }
         if opts.streaming {
@@ -110,7 +122,10 @@ struct Function<'a> {
 impl Message<'_> {
     /// AIPerf's order: reasoning, else tool calls, else non-empty content, else nothing.
     fn into_data(self) -> Option<ResponseData> {
-        let reasoning = self.reasoning_content.or(self.reasoning).filter(|r| !r.is_empty());
+        let reasoning = self
+            .reasoning_content
+            .or(self.reasoning)
+            .filter(|r| !r.is_empty());
         if let Some(reasoning) = reasoning {
             return Some(ResponseData::Reasoning {
                 content: self.content.map(Cow::into_owned).unwrap_or_default(),
@@ -127,7 +142,9 @@ impl Message<'_> {
                 return Some(ResponseData::ToolCall(text));
             }
         }
-        self.content.filter(|c| !c.is_empty()).map(|c| ResponseData::Text(c.into_owned()))
+        self.content
+            .filter(|c| !c.is_empty())
+            .map(|c| ResponseData::Text(c.into_owned()))
     }
 }
 
@@ -136,12 +153,20 @@ mod tests {
     use super::*;
 
     fn opts(streaming: bool) -> PayloadOptions {
-        PayloadOptions { model: "m".into(), streaming, ..Default::default() }
+        PayloadOptions {
+            model: "m".into(),
+            streaming,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn payload_golden_streaming() {
-        let turn = Turn { texts: vec!["hi".into()], max_tokens: Some(5), ..Default::default() };
+        let turn = Turn {
+            texts: vec!["hi".into()],
+            max_tokens: Some(5),
+            ..Default::default()
+        };
         let body = serde_json::to_string(&Chat.payload(&turn, &opts(true))).unwrap();
         assert_eq!(
             body,
@@ -151,8 +176,15 @@ mod tests {
 
     #[test]
     fn payload_golden_non_streaming_legacy_and_batch() {
-        let turn = Turn { texts: vec!["a".into(), "b".into()], max_tokens: Some(2), ..Default::default() };
-        let o = PayloadOptions { use_legacy_max_tokens: true, ..opts(false) };
+        let turn = Turn {
+            texts: vec!["a".into(), "b".into()],
+            max_tokens: Some(2),
+            ..Default::default()
+        };
+        let o = PayloadOptions {
+            use_legacy_max_tokens: true,
+            ..opts(false)
+        };
         let body = serde_json::to_string(&Chat.payload(&turn, &o)).unwrap();
         assert_eq!(
             body,
@@ -165,21 +197,38 @@ mod tests {
         let role_only = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"role":"assistant","content":""}}]}"#;
         assert_eq!(Chat.parse_json(role_only), (None, None));
         let text = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"content":"Hi"}}]}"#;
-        assert_eq!(Chat.parse_json(text).0, Some(ResponseData::Text("Hi".into())));
+        assert_eq!(
+            Chat.parse_json(text).0,
+            Some(ResponseData::Text("Hi".into()))
+        );
         let reasoning = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"reasoning_content":"hmm"}}]}"#;
         assert_eq!(
             Chat.parse_json(reasoning).0,
-            Some(ResponseData::Reasoning { content: String::new(), reasoning: "hmm".into() })
+            Some(ResponseData::Reasoning {
+                content: String::new(),
+                reasoning: "hmm".into()
+            })
         );
         let tool = r#"{"object":"chat.completion.chunk","choices":[{"delta":{"tool_calls":[{"function":{"name":"f","arguments":"{\"a\""}}]}}]}"#;
-        assert_eq!(Chat.parse_json(tool).0, Some(ResponseData::ToolCall("f{\"a\"".into())));
+        assert_eq!(
+            Chat.parse_json(tool).0,
+            Some(ResponseData::ToolCall("f{\"a\"".into()))
+        );
         let usage_only = r#"{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#;
         let (d, u) = Chat.parse_json(usage_only);
         assert_eq!(d, None);
         assert_eq!(u.unwrap()["completion_tokens"], 2);
         let full = r#"{"object":"chat.completion","choices":[{"message":{"role":"assistant","content":"Hello there"}}],"usage":{}}"#;
-        assert_eq!(Chat.parse_json(full), (Some(ResponseData::Text("Hello there".into())), None));
-        assert_eq!(Chat.parse_json(r#"{"choices":[{"delta":{"content":"x"}}]}"#).0, None, "object is required");
+        assert_eq!(
+            Chat.parse_json(full),
+            (Some(ResponseData::Text("Hello there".into())), None)
+        );
+        assert_eq!(
+            Chat.parse_json(r#"{"choices":[{"delta":{"content":"x"}}]}"#)
+                .0,
+            None,
+            "object is required"
+        );
         assert_eq!(Chat.parse_json("not json"), (None, None));
     }
 }

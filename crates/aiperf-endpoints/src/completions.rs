@@ -28,7 +28,11 @@ impl Endpoint for Completions {
 
     /// `{"prompt": str | [str], "model", "stream", "max_tokens"?, "stream_options"?}`.
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value> {
-        let prompt = if turn.texts.len() == 1 { json!(turn.texts[0]) } else { json!(turn.texts) };
+        let prompt = if turn.texts.len() == 1 {
+            json!(turn.texts[0])
+        } else {
+            json!(turn.texts)
+        };
         let mut body = Map::new();
         body.insert("prompt".into(), prompt);
         body.insert("model".into(), Value::String(opts.model.clone()));
@@ -83,14 +87,28 @@ mod tests {
 
     #[test]
     fn payload_golden() {
-        let turn = Turn { texts: vec!["p".into()], max_tokens: Some(7), ..Default::default() };
-        let o = PayloadOptions { model: "m".into(), streaming: true, ..Default::default() };
+        let turn = Turn {
+            texts: vec!["p".into()],
+            max_tokens: Some(7),
+            ..Default::default()
+        };
+        let o = PayloadOptions {
+            model: "m".into(),
+            streaming: true,
+            ..Default::default()
+        };
         assert_eq!(
             serde_json::to_string(&Completions.payload(&turn, &o)).unwrap(),
             r#"{"prompt":"p","model":"m","stream":true,"max_tokens":7,"stream_options":{"include_usage":true}}"#
         );
-        let o = PayloadOptions { model: "m".into(), ..Default::default() };
-        let turn = Turn { texts: vec!["a".into(), "b".into()], ..Default::default() };
+        let o = PayloadOptions {
+            model: "m".into(),
+            ..Default::default()
+        };
+        let turn = Turn {
+            texts: vec!["a".into(), "b".into()],
+            ..Default::default()
+        };
         assert_eq!(
             serde_json::to_string(&Completions.payload(&turn, &o)).unwrap(),
             r#"{"prompt":["a","b"],"model":"m","stream":false}"#
@@ -100,11 +118,19 @@ mod tests {
     #[test]
     fn parses_text_completion() {
         let j = r#"{"object":"text_completion","choices":[{"text":" world"}]}"#;
-        assert_eq!(Completions.parse_json(j).0, Some(ResponseData::Text(" world".into())));
+        assert_eq!(
+            Completions.parse_json(j).0,
+            Some(ResponseData::Text(" world".into()))
+        );
         let empty = r#"{"object":"text_completion","choices":[{"text":""}],"usage":{"completion_tokens":1}}"#;
         let (d, u) = Completions.parse_json(empty);
         assert_eq!(d, None);
         assert!(u.is_some());
-        assert_eq!(Completions.parse_json(r#"{"object":"chat.completion","choices":[{"text":"x"}]}"#).0, None);
+        assert_eq!(
+            Completions
+                .parse_json(r#"{"object":"chat.completion","choices":[{"text":"x"}]}"#)
+                .0,
+            None
+        );
     }
 }

@@ -49,8 +49,15 @@ impl Endpoint for Embeddings {
         let Ok(doc) = serde_json::from_str::<Doc>(json) else {
             return (None, None);
         };
-        let ok = !doc.data.is_empty() && doc.data.iter().all(|d| d.object.as_deref() == Some("embedding"));
-        (ok.then(|| ResponseData::Embeddings(doc.data.len())), keep_usage(doc.usage))
+        let ok = !doc.data.is_empty()
+            && doc
+                .data
+                .iter()
+                .all(|d| d.object.as_deref() == Some("embedding"));
+        (
+            ok.then_some(ResponseData::Embeddings(doc.data.len())),
+            keep_usage(doc.usage),
+        )
     }
 }
 
@@ -60,11 +67,26 @@ mod tests {
 
     #[test]
     fn payload_and_parse() {
-        let turn = Turn { texts: vec!["x".into()], ..Default::default() };
-        let o = PayloadOptions { model: "e".into(), ..Default::default() };
-        assert_eq!(serde_json::to_string(&Embeddings.payload(&turn, &o)).unwrap(), r#"{"model":"e","input":["x"]}"#);
+        let turn = Turn {
+            texts: vec!["x".into()],
+            ..Default::default()
+        };
+        let o = PayloadOptions {
+            model: "e".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&Embeddings.payload(&turn, &o)).unwrap(),
+            r#"{"model":"e","input":["x"]}"#
+        );
         let j = r#"{"object":"list","data":[{"object":"embedding","embedding":[0.1],"index":0}],"usage":{"prompt_tokens":1}}"#;
-        assert_eq!(Embeddings.parse_json(j).0, Some(ResponseData::Embeddings(1)));
-        assert_eq!(Embeddings.parse_json(r#"{"data":[{"object":"other"}]}"#).0, None);
+        assert_eq!(
+            Embeddings.parse_json(j).0,
+            Some(ResponseData::Embeddings(1))
+        );
+        assert_eq!(
+            Embeddings.parse_json(r#"{"data":[{"object":"other"}]}"#).0,
+            None
+        );
     }
 }

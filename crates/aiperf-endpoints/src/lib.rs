@@ -50,7 +50,11 @@ pub trait Endpoint: Send + Sync {
 
 /// Every endpoint type built so far, in `--help` order.
 pub fn all() -> [&'static dyn Endpoint; 3] {
-    [&chat::Chat, &completions::Completions, &embeddings::Embeddings]
+    [
+        &chat::Chat,
+        &completions::Completions,
+        &embeddings::Embeddings,
+    ]
 }
 
 /// The endpoint called `name`, if it exists.

@@ -65,7 +65,11 @@ pub fn parse_responses(
         };
         let text = String::from_utf8_lossy(&body);
         let (data, usage) = endpoint.parse_json(text.trim());
-        return Ok(vec![ParsedResponse { recv_ns: last.recv_ns, data, usage }]);
+        return Ok(vec![ParsedResponse {
+            recv_ns: last.recv_ns,
+            data,
+            usage,
+        }]);
     }
     let mut messages: Vec<SseMessage> = Vec::with_capacity(chunks.len() + 1);
     let mut framer = SseFramer::new();
@@ -78,11 +82,16 @@ pub fn parse_responses(
         if m.is_error_event() {
             let message = match (&m.comment, &m.data) {
                 (Some(c), _) => c.clone(),
-                (None, d) => format!("Unknown error in SSE response: {}", d.as_deref().unwrap_or("")),
+                (None, d) => format!(
+                    "Unknown error in SSE response: {}",
+                    d.as_deref().unwrap_or("")
+                ),
             };
             return Err(ErrorDetails::new(Some(502), "SSEResponseError", message));
         }
-        let Some(data) = m.data.as_deref() else { continue };
+        let Some(data) = m.data.as_deref() else {
+            continue;
+        };
         if data.is_empty() || data == "[DONE]" {
             continue;
         }
@@ -90,7 +99,11 @@ pub fn parse_responses(
         if data.is_none() && usage.is_none() {
             continue;
         }
-        out.push(ParsedResponse { recv_ns: m.recv_ns, data, usage });
+        out.push(ParsedResponse {
+            recv_ns: m.recv_ns,
+            data,
+            usage,
+        });
     }
     Ok(out)
 }

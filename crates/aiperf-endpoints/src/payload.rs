@@ -16,7 +16,11 @@ pub struct PayloadOptions {
 
 /// Builds the final body: the endpoint's payload, then `--extra-inputs` (shallow merge; a
 /// user `stream_options` object is merged with ours), then the turn's own `extra` (wins).
-pub fn finish(mut body: Map<String, Value>, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value> {
+pub fn finish(
+    mut body: Map<String, Value>,
+    turn: &Turn,
+    opts: &PayloadOptions,
+) -> Map<String, Value> {
     merge(&mut body, &opts.extra_inputs);
     if let Some(extra) = &turn.extra {
         merge(&mut body, extra);
@@ -47,10 +51,15 @@ mod tests {
     #[test]
     fn extra_inputs_then_turn_extra_win_and_stream_options_merge() {
         let body = json!({"model": "m", "stream_options": {"include_usage": true}});
-        let Value::Object(body) = body else { unreachable!() };
+        let Value::Object(body) = body else {
+            unreachable!()
+        };
         let mut opts = PayloadOptions::default();
         opts.extra_inputs.insert("temperature".into(), json!(0.5));
-        opts.extra_inputs.insert("stream_options".into(), json!({"continuous_usage_stats": true}));
+        opts.extra_inputs.insert(
+            "stream_options".into(),
+            json!({"continuous_usage_stats": true}),
+        );
         let mut turn = Turn::default();
         let mut extra = Map::new();
         extra.insert("temperature".into(), json!(0.1));

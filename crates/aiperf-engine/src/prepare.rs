@@ -10,7 +10,9 @@ use aiperf_dataset::{PromptGenerator, Sampler, SamplingStrategy, SyntheticConfig
 use aiperf_endpoints::{payload, Endpoint, PayloadOptions};
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
 
 /// The run's immutable inputs, shared by workers and the record processor.
 pub struct Prepared {
@@ -30,7 +32,8 @@ pub struct Prepared {
 /// the built-in one (with a notice, as AIPerf does for placeholder model names).
 pub fn load_tokenizer(cfg: &ProfileConfig) -> anyhow::Result<TextTokenizer> {
     if let Some(name) = &cfg.tokenizer {
-        return TextTokenizer::load(name, &cfg.tokenizer_revision).with_context(|| "--tokenizer".to_string());
+        return TextTokenizer::load(name, &cfg.tokenizer_revision)
+            .with_context(|| "--tokenizer".to_string());
     }
     let model = &cfg.models[0];
     match TextTokenizer::load(model, &cfg.tokenizer_revision) {
@@ -63,7 +66,10 @@ pub fn prepare(cfg: &ProfileConfig) -> anyhow::Result<Prepared> {
     let count_input = endpoint.info().tokenizes_input && !cfg.use_server_token_count;
     let input_tokens: Vec<Option<u32>> = conversations
         .iter()
-        .map(|c| count_input.then(|| tokenizer.count(&endpoint.input_texts(&c.turns[0]).join(" ")) as u32))
+        .map(|c| {
+            count_input
+                .then(|| tokenizer.count(&endpoint.input_texts(&c.turns[0]).join(" ")) as u32)
+        })
         .collect();
     let mut turns = Vec::with_capacity(cfg.models.len());
     for model in &cfg.models {
@@ -80,26 +86,53 @@ pub fn prepare(cfg: &ProfileConfig) -> anyhow::Result<Prepared> {
                 let turn = &c.turns[0];
                 let body = payload::finish(endpoint.payload(turn, &opts), turn, &opts);
                 let body = serde_json::to_vec(&body).context("serializing a request body")?;
-                Ok(PreparedTurn { body: Bytes::from(body), input_tokens: *isl, max_tokens: turn.max_tokens })
+                Ok(PreparedTurn {
+                    body: Bytes::from(body),
+                    input_tokens: *isl,
+                    max_tokens: turn.max_tokens,
+                })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         turns.push(per_model);
     }
     let strategy = SamplingStrategy::parse(&cfg.sampling).unwrap_or(SamplingStrategy::Shuffle);
-    let sampler = Sampler::new(strategy, conversations.len(), Rng::derive(seed, "dataset.sampling").next_u64());
-    let path = cfg.custom_endpoint.as_deref().unwrap_or(endpoint.info().path);
+    let sampler = Sampler::new(
+        strategy,
+        conversations.len(),
+        Rng::derive(seed, "dataset.sampling").next_u64(),
+    );
+    let path = cfg
+        .custom_endpoint
+        .as_deref()
+        .unwrap_or(endpoint.info().path);
     let paths = cfg.urls.iter().map(|u| u.join(path)).collect();
-    Ok(Prepared { endpoint, tokenizer, seed, conversations, turns, sampler, paths, headers: headers(cfg)? })
+    Ok(Prepared {
+        endpoint,
+        tokenizer,
+        seed,
+        conversations,
+        turns,
+        sampler,
+        paths,
+        headers: headers(cfg)?,
+    })
 }
 
 /// Headers shared by every request: AIPerf's set plus the user's (`--header` wins).
 fn headers(cfg: &ProfileConfig) -> anyhow::Result<HeaderMap> {
     let mut h = HeaderMap::new();
-    h.insert(USER_AGENT, HeaderValue::from_static(concat!("aiperf/", env!("CARGO_PKG_VERSION"))));
+    h.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("aiperf/", env!("CARGO_PKG_VERSION"))),
+    );
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(
         ACCEPT,
-        HeaderValue::from_static(if cfg.streaming { "text/event-stream" } else { "application/json" }),
+        HeaderValue::from_static(if cfg.streaming {
+            "text/event-stream"
+        } else {
+            "application/json"
+        }),
     );
     if let Some(key) = &cfg.api_key {
         let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
@@ -108,7 +141,8 @@ fn headers(cfg: &ProfileConfig) -> anyhow::Result<HeaderMap> {
         h.insert(AUTHORIZATION, v);
     }
     for (name, value) in &cfg.headers {
-        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| anyhow!("--header: invalid header name '{name}'"))?;
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| anyhow!("--header: invalid header name '{name}'"))?;
         let mut v = HeaderValue::from_str(value)
             .map_err(|_| anyhow!("--header: invalid value for header '{name}'"))?;
         v.set_sensitive(aiperf_config::resolve::is_sensitive_header(name));

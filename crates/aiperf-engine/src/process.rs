@@ -72,7 +72,11 @@ pub fn spawn(
                 }
                 progress.profiled.fetch_add(1, Ordering::Relaxed);
                 if out.write_error.is_none() {
-                    let line = RecordLine { metadata: metadata(&cfg.clock, &raw), values, error };
+                    let line = RecordLine {
+                        metadata: metadata(&cfg.clock, &raw),
+                        values,
+                        error,
+                    };
                     if let Err(e) = writer.write(&line) {
                         out.write_error = Some(e.to_string());
                     }
@@ -117,7 +121,11 @@ fn metadata(clock: &Clock, raw: &RawRecord) -> RecordMetadata {
 }
 
 /// Per-request metrics of one raw record, or why it failed.
-pub fn process_one(cfg: &ProcessorConfig, prepared: &Prepared, raw: &RawRecord) -> (RecordValues, Option<ErrorDetails>) {
+pub fn process_one(
+    cfg: &ProcessorConfig,
+    prepared: &Prepared,
+    raw: &RawRecord,
+) -> (RecordValues, Option<ErrorDetails>) {
     let isl = raw.input_tokens.map(u64::from);
     let fail = |e: ErrorDetails| (RecordValues::of_error(isl), Some(e));
     if let Some(e) = &raw.error {
@@ -125,7 +133,11 @@ pub fn process_one(cfg: &ProcessorConfig, prepared: &Prepared, raw: &RawRecord) 
     }
     let status = raw.status.unwrap_or(0);
     if !(200..300).contains(&status) {
-        let body: Vec<u8> = raw.chunks.iter().flat_map(|c| c.data.iter().copied()).collect();
+        let body: Vec<u8> = raw
+            .chunks
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect();
         let text = String::from_utf8_lossy(&body);
         let message: String = text.trim().chars().take(1000).collect();
         let kind = http::StatusCode::from_u16(status)
@@ -138,7 +150,11 @@ pub fn process_one(cfg: &ProcessorConfig, prepared: &Prepared, raw: &RawRecord) 
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let content_ns: Vec<u64> = responses.iter().filter(|r| r.data.is_some()).map(|r| r.recv_ns).collect();
+    let content_ns: Vec<u64> = responses
+        .iter()
+        .filter(|r| r.data.is_some())
+        .map(|r| r.recv_ns)
+        .collect();
     if content_ns.is_empty() {
         return fail(ErrorDetails::new(
             None,
@@ -152,7 +168,8 @@ pub fn process_one(cfg: &ProcessorConfig, prepared: &Prepared, raw: &RawRecord) 
     } else if produces_tokens {
         let (out, reasoning) = texts(&responses);
         let out_n = prepared.tokenizer.count(&out) as u64;
-        let reasoning_n = (!reasoning.is_empty()).then(|| prepared.tokenizer.count(&reasoning) as u64);
+        let reasoning_n =
+            (!reasoning.is_empty()).then(|| prepared.tokenizer.count(&reasoning) as u64);
         (isl, Some(out_n), reasoning_n)
     } else {
         (isl, None, None)
@@ -162,11 +179,19 @@ pub fn process_one(cfg: &ProcessorConfig, prepared: &Prepared, raw: &RawRecord) 
         content_ns: &content_ns,
         input_tokens,
         output_tokens: if produces_tokens { output_tokens } else { None },
-        reasoning_tokens: if produces_tokens { reasoning_tokens } else { None },
+        reasoning_tokens: if produces_tokens {
+            reasoning_tokens
+        } else {
+            None
+        },
     };
     match RecordValues::of_success(&input) {
         Some(v) => (v, None),
-        None => fail(ErrorDetails::new(None, "InvalidInferenceResultError", "Invalid inference result: response timestamps out of order")),
+        None => fail(ErrorDetails::new(
+            None,
+            "InvalidInferenceResultError",
+            "Invalid inference result: response timestamps out of order",
+        )),
     }
 }
 
@@ -186,7 +211,10 @@ fn server_counts(responses: &[ParsedResponse]) -> (Option<u64>, Option<u64>, Opt
     let Some(usage) = responses.iter().rev().find_map(|r| r.usage.as_ref()) else {
         return (None, None, None);
     };
-    let field = |keys: &[&str]| keys.iter().find_map(|k| usage.get(*k).and_then(Value::as_u64));
+    let field = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| usage.get(*k).and_then(Value::as_u64))
+    };
     let prompt = field(&["prompt_tokens", "input_tokens"]);
     let completion = field(&["completion_tokens", "output_tokens"]);
     let reasoning = usage
@@ -203,11 +231,19 @@ mod tests {
 
     #[test]
     fn server_counts_take_the_last_usage_and_split_reasoning() {
-        let r = |usage: Option<Value>| ParsedResponse { recv_ns: 0, data: None, usage };
+        let r = |usage: Option<Value>| ParsedResponse {
+            recv_ns: 0,
+            data: None,
+            usage,
+        };
         let responses = vec![
-            r(Some(serde_json::json!({"prompt_tokens": 1, "completion_tokens": 1}))),
+            r(Some(
+                serde_json::json!({"prompt_tokens": 1, "completion_tokens": 1}),
+            )),
             r(None),
-            r(Some(serde_json::json!({"prompt_tokens": 10, "completion_tokens": 8, "completion_tokens_details": {"reasoning_tokens": 3}}))),
+            r(Some(
+                serde_json::json!({"prompt_tokens": 10, "completion_tokens": 8, "completion_tokens_details": {"reasoning_tokens": 3}}),
+            )),
         ];
         assert_eq!(server_counts(&responses), (Some(10), Some(5), Some(3)));
         assert_eq!(server_counts(&[r(None)]), (None, None, None));

@@ -16,7 +16,9 @@ use crate::worker::PhaseContext;
 
 /// Local time, ISO-8601 without timezone (AIPerf's `start_time` / `end_time`).
 pub fn now_iso() -> String {
-    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
 }
 
 pub fn build(

@@ -62,14 +62,23 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
     // Reach every server before creating anything on disk.
     let mut clients = Vec::with_capacity(cfg.urls.len());
     for url in &cfg.urls {
-        let client = HttpClient::connect_to(url, clock).await.with_context(|| format!("--url {url}"))?;
-        client.probe().await.with_context(|| format!("cannot reach the server at {url}"))?;
+        let client = HttpClient::connect_to(url, clock)
+            .await
+            .with_context(|| format!("--url {url}"))?;
+        client
+            .probe()
+            .await
+            .with_context(|| format!("cannot reach the server at {url}"))?;
         clients.push(client);
     }
     let clients = Arc::new(clients);
 
-    std::fs::create_dir_all(&cfg.artifact_dir)
-        .with_context(|| format!("cannot create artifact directory '{}'", cfg.artifact_dir.display()))?;
+    std::fs::create_dir_all(&cfg.artifact_dir).with_context(|| {
+        format!(
+            "cannot create artifact directory '{}'",
+            cfg.artifact_dir.display()
+        )
+    })?;
     write_inputs(&cfg, &prepared)?;
     let run = Applicability {
         streaming: cfg.streaming,
@@ -80,7 +89,11 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
     let (tx, rx) = mpsc::unbounded_channel();
     let progress = Arc::new(Progress::default());
     let processor = process::spawn(
-        ProcessorConfig { clock, run, use_server_token_count: cfg.use_server_token_count },
+        ProcessorConfig {
+            clock,
+            run,
+            use_server_token_count: cfg.use_server_token_count,
+        },
         prepared.clone(),
         rx,
         writer,
@@ -92,7 +105,9 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
         let stop = stop.clone();
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::warn!("interrupted: no new requests; waiting for in-flight ones, then exporting");
+                tracing::warn!(
+                    "interrupted: no new requests; waiting for in-flight ones, then exporting"
+                );
                 stop.stop.store(true, Ordering::Relaxed);
             }
         }
@@ -134,7 +149,11 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
             records: tx.clone(),
             in_flight: AtomicU64::new(0),
         });
-        tracing::info!("phase {} started: concurrency {}", plan.phase.as_str(), plan.concurrency);
+        tracing::info!(
+            "phase {} started: concurrency {}",
+            plan.phase.as_str(),
+            plan.concurrency
+        );
         cancelled_in_flight += run_phase(plan, ctx, &stop, ui, &progress, start_ns).await;
     }
     drop(tx);
@@ -153,17 +172,32 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
     let summary = processed.accumulator.summarize();
     let request_count = processed.accumulator.request_count();
     let error_count = processed.accumulator.error_count();
-    let rep = report::build(&cfg, &prepared, summary, processed.errors, was_cancelled, start_time);
+    let rep = report::build(
+        &cfg,
+        &prepared,
+        summary,
+        processed.errors,
+        was_cancelled,
+        start_time,
+    );
     let console = aiperf_export::write_summary(&cfg.artifact_dir, &rep)?;
     let exit_code = if was_cancelled {
         130
     } else if request_count == 0 && error_count > 0 {
-        tracing::error!("All {error_count} inference request(s) failed; no successful responses were collected");
+        tracing::error!(
+            "All {error_count} inference request(s) failed; no successful responses were collected"
+        );
         1
     } else {
         0
     };
-    Ok(RunOutcome { exit_code, artifact_dir: cfg.artifact_dir.clone(), console, request_count, error_count })
+    Ok(RunOutcome {
+        exit_code,
+        artifact_dir: cfg.artifact_dir.clone(),
+        console,
+        request_count,
+        error_count,
+    })
 }
 
 /// Runs one phase's workers until the issuer stops and they drain; returns how many in-flight
@@ -180,7 +214,9 @@ async fn run_phase(
     for _ in 0..plan.concurrency {
         workers.spawn(run_worker(ctx.clone()));
     }
-    let drain_deadline = plan.drain_deadline_ns().map(|d| ctx.clock.instant_at(start_ns + d));
+    let drain_deadline = plan
+        .drain_deadline_ns()
+        .map(|d| ctx.clock.instant_at(start_ns + d));
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     let mut last_print = std::time::Instant::now();
     loop {

@@ -43,8 +43,14 @@ pub async fn run_worker(ctx: Arc<PhaseContext>) {
         let x_request_id = uuid::Uuid::new_v4().to_string();
         let x_correlation_id = uuid::Uuid::new_v4().to_string();
         let extra_headers = [
-            (X_REQUEST_ID.clone(), HeaderValue::from_str(&x_request_id).unwrap_or(HeaderValue::from_static("0"))),
-            (X_CORRELATION_ID.clone(), HeaderValue::from_str(&x_correlation_id).unwrap_or(HeaderValue::from_static("0"))),
+            (
+                X_REQUEST_ID.clone(),
+                HeaderValue::from_str(&x_request_id).unwrap_or(HeaderValue::from_static("0")),
+            ),
+            (
+                X_CORRELATION_ID.clone(),
+                HeaderValue::from_str(&x_correlation_id).unwrap_or(HeaderValue::from_static("0")),
+            ),
         ];
         let spec = RequestSpec {
             path: &ctx.prepared.paths[target],
@@ -55,9 +61,13 @@ pub async fn run_worker(ctx: Arc<PhaseContext>) {
         ctx.in_flight.fetch_add(1, Ordering::Relaxed);
         let request_start_ns = ctx.clock.now_ns();
         let deadline = Instant::now() + ctx.timeout;
-        let ex = ctx.clients[target].send(spec, deadline, ctx.timeout.as_secs_f64()).await;
+        let ex = ctx.clients[target]
+            .send(spec, deadline, ctx.timeout.as_secs_f64())
+            .await;
         ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let error = ex.error.map(|e| aiperf_core::ErrorDetails::new(None, e.kind(), e.to_string()));
+        let error = ex
+            .error
+            .map(|e| aiperf_core::ErrorDetails::new(None, e.kind(), e.to_string()));
         let record = RawRecord {
             credit: Credit {
                 phase: ctx.phase,
@@ -67,7 +77,9 @@ pub async fn run_worker(ctx: Arc<PhaseContext>) {
                 session_num,
                 issued_ns,
             },
-            conversation_id: ctx.prepared.conversations[conversation_index].session_id.clone(),
+            conversation_id: ctx.prepared.conversations[conversation_index]
+                .session_id
+                .clone(),
             x_request_id,
             x_correlation_id,
             request_start_ns,

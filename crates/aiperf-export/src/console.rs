@@ -35,7 +35,9 @@ pub fn render(r: &RunReport, width: u16, csv_path: &Path, json_path: &Path) -> S
     let mut out = String::new();
     if !r.errors.is_empty() {
         let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width);
         t.set_header(["Code", "Type", "Message", "Count"]);
         for (d, n) in &r.errors {
             let code = d.code.map_or("N/A".to_string(), |c| c.to_string());
@@ -55,18 +57,38 @@ pub fn render(r: &RunReport, width: u16, csv_path: &Path, json_path: &Path) -> S
         .collect();
     rows.sort_by_key(|(o, _)| *o);
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width);
     t.set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
     for (_, m) in rows {
-        let label = row_label(m.spec.header, m.unit());
+        let label = row_label(m.spec.header, m.display_unit());
         let cells: Vec<String> = match &m.value {
             MetricValue::Distribution(s) => {
                 let p = |n: &str| s.percentile(n).map_or("N/A".to_string(), format_number);
-                vec![label, format_number(s.avg), format_number(s.min), format_number(s.max), p("p99"), p("p90"), p("p50"), format_number(s.std)]
+                vec![
+                    label,
+                    format_number(s.avg),
+                    format_number(s.min),
+                    format_number(s.max),
+                    p("p99"),
+                    p("p90"),
+                    p("p50"),
+                    format_number(s.std),
+                ]
             }
             MetricValue::Scalar(v) => {
                 let na = "N/A".to_string();
-                vec![label, format_number(*v), na.clone(), na.clone(), na.clone(), na.clone(), na.clone(), na]
+                vec![
+                    label,
+                    format_number(*v),
+                    na.clone(),
+                    na.clone(),
+                    na.clone(),
+                    na.clone(),
+                    na.clone(),
+                    na,
+                ]
             }
         };
         t.add_row(cells);
@@ -86,7 +108,11 @@ pub fn render(r: &RunReport, width: u16, csv_path: &Path, json_path: &Path) -> S
     if r.was_cancelled {
         out.push_str("Run was cancelled: results cover the requests completed before the stop\n");
     }
-    out.push_str(&format!("CSV Export: {}\nJSON Export: {}\n", csv_path.display(), json_path.display()));
+    out.push_str(&format!(
+        "CSV Export: {}\nJSON Export: {}\n",
+        csv_path.display(),
+        json_path.display()
+    ));
     out
 }
 

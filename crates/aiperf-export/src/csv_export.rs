@@ -3,11 +3,17 @@
 
 use aiperf_metrics::{MetricValue, Summary, Unit};
 
-const HEADER: [&str; 15] =
-    ["Metric", "avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std"];
+const HEADER: [&str; 15] = [
+    "Metric", "avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95",
+    "p99", "std",
+];
 
 fn cell(v: f64) -> String {
-    if v.is_finite() { format!("{v:.2}") } else { String::new() }
+    if v.is_finite() {
+        format!("{v:.2}")
+    } else {
+        String::new()
+    }
 }
 
 /// `<Header> (<unit>)`; counts of requests carry no unit, as in AIPerf's CSV.
@@ -22,7 +28,7 @@ pub fn render(summary: &Summary) -> String {
     let mut dist: Vec<(String, Vec<String>)> = Vec::new();
     let mut scalars: Vec<(String, String)> = Vec::new();
     for r in summary.results.iter().filter(|r| r.spec.exported()) {
-        let name = label(r.spec.header, r.unit());
+        let name = label(r.spec.header, r.display_unit());
         match &r.value {
             MetricValue::Distribution(s) => {
                 let mut row = vec![cell(s.avg), cell(s.min), cell(s.max), cell(s.sum)];
@@ -45,7 +51,9 @@ pub fn render(summary: &Summary) -> String {
     for (name, v) in &scalars {
         let _ = second.write_record([name, v]);
     }
-    let text = |w: csv::Writer<Vec<u8>>| String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
+    let text = |w: csv::Writer<Vec<u8>>| {
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    };
     // Two CSV sections separated by one blank line, as AIPerf writes them.
     format!("{}\n{}", text(first), text(second))
 }
@@ -57,7 +65,11 @@ mod tests {
 
     #[test]
     fn two_sections_sorted_with_two_decimals() {
-        let run = Applicability { streaming: true, produces_tokens: true, tokenizes_input: true };
+        let run = Applicability {
+            streaming: true,
+            produces_tokens: true,
+            tokenizes_input: true,
+        };
         let mut acc = Accumulator::new(run);
         let content = [10_000_000u64, 20_000_000];
         let v = RecordValues::of_success(&RecordInput {
@@ -72,14 +84,22 @@ mod tests {
         let csv = render(&acc.summarize());
         let (dist, scalars) = csv.split_once("\n\n").expect("blank line between sections");
         let dist_lines: Vec<&str> = dist.lines().collect();
-        assert_eq!(dist_lines[0], "Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std");
-        let names: Vec<&str> = dist_lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(
+            dist_lines[0],
+            "Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std"
+        );
+        let names: Vec<&str> = dist_lines[1..]
+            .iter()
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);
         assert!(dist_lines.contains(&"Request Latency (ms),20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,20.00,0.00"));
         // ITL = (20 - 10) ms / (3 - 1) = 5 ms.
-        assert!(dist_lines.iter().any(|l| l.starts_with("Inter Token Latency (ms),5.00,")));
+        assert!(dist_lines
+            .iter()
+            .any(|l| l.starts_with("Inter Token Latency (ms),5.00,")));
         let scalar_lines: Vec<&str> = scalars.lines().collect();
         assert_eq!(scalar_lines[0], "Metric,Value");
         assert!(scalar_lines.contains(&"Request Count,1.00"));

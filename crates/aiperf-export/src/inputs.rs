@@ -14,8 +14,10 @@ pub fn write(path: &Path, sessions: &[SessionPayloads<'_>]) -> Result<(), Export
     let data: Vec<Value> = sessions
         .iter()
         .map(|(id, bodies)| {
-            let payloads: Vec<Value> =
-                bodies.iter().map(|b| serde_json::from_slice(b).unwrap_or(Value::Null)).collect();
+            let payloads: Vec<Value> = bodies
+                .iter()
+                .map(|b| serde_json::from_slice(b).unwrap_or(Value::Null))
+                .collect();
             json!({"session_id": id, "payloads": payloads})
         })
         .collect();

@@ -44,7 +44,7 @@ pub fn render(r: &RunReport) -> String {
         if !res.spec.exported() {
             continue;
         }
-        let unit = res.unit().label();
+        let unit = res.display_unit().label();
         let obj = match &res.value {
             MetricValue::Distribution(s) => stats_object(unit, s),
             MetricValue::Scalar(v) => {
@@ -70,7 +70,8 @@ pub fn render(r: &RunReport) -> String {
     doc.insert("error_summary".into(), Value::Array(errors));
     doc.insert("start_time".into(), json!(r.start_time));
     doc.insert("end_time".into(), json!(r.end_time));
-    let mut s = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_else(|_| "{}".to_string());
+    let mut s =
+        serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_else(|_| "{}".to_string());
     s.push('\n');
     s
 }

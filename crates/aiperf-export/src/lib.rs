@@ -29,11 +29,17 @@ pub const CONSOLE_FILE: &str = "profile_export_console.txt";
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("cannot write '{path}': {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |source| ExportError::Io { path: path.to_path_buf(), source }
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Everything the summary artifacts and the console need about a finished run.

@@ -59,18 +59,30 @@ impl RecordLine {
             let factor = spec.unit.factor_to(spec.display_unit);
             let value = match get(&self.values) {
                 Some(RecordValue::Scalar(v)) if v.is_finite() => number(v * factor),
-                Some(RecordValue::List(l)) => {
-                    Value::Array(l.iter().filter(|v| v.is_finite()).map(|v| number(v * factor)).collect())
-                }
+                Some(RecordValue::List(l)) => Value::Array(
+                    l.iter()
+                        .filter(|v| v.is_finite())
+                        .map(|v| number(v * factor))
+                        .collect(),
+                ),
                 _ => continue,
             };
-            metrics.insert(spec.tag.into(), json!({"value": value, "unit": spec.display_unit.label()}));
+            metrics.insert(
+                spec.tag.into(),
+                json!({"value": value, "unit": spec.display_unit.label()}),
+            );
         }
         let mut line = Map::new();
-        line.insert("metadata".into(), serde_json::to_value(&self.metadata).unwrap_or(Value::Null));
+        line.insert(
+            "metadata".into(),
+            serde_json::to_value(&self.metadata).unwrap_or(Value::Null),
+        );
         line.insert("metrics".into(), Value::Object(metrics));
         if let Some(e) = &self.error {
-            line.insert("error".into(), json!({"code": e.code, "type": e.kind, "message": e.message}));
+            line.insert(
+                "error".into(),
+                json!({"code": e.code, "type": e.kind, "message": e.message}),
+            );
         }
         Value::Object(line)
     }
@@ -99,12 +111,20 @@ impl RecordWriter {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
         let file = File::create(path).map_err(io_err(path))?;
-        Ok(Self { path: path.to_path_buf(), out: BufWriter::with_capacity(256 << 10, file), run, lines: 0 })
+        Ok(Self {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(256 << 10, file),
+            run,
+            lines: 0,
+        })
     }
 
     pub fn write(&mut self, line: &RecordLine) -> Result<(), ExportError> {
         let v = line.to_json(&self.run);
-        serde_json::to_writer(&mut self.out, &v).map_err(|e| ExportError::Io { path: self.path.clone(), source: e.into() })?;
+        serde_json::to_writer(&mut self.out, &v).map_err(|e| ExportError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })?;
         self.out.write_all(b"\n").map_err(io_err(&self.path))?;
         self.lines += 1;
         Ok(())

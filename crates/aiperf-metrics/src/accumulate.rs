@@ -63,7 +63,8 @@ pub struct MetricResult {
 }
 
 impl MetricResult {
-    pub fn unit(&self) -> Unit {
+    /// The unit of the exported value (the metric's display unit).
+    pub fn display_unit(&self) -> Unit {
         self.spec.display_unit
     }
 }
@@ -104,7 +105,10 @@ impl Accumulator {
     /// Adds a successful request that started at `start_wall_ns` (epoch ns).
     pub fn add_success(&mut self, m: &RecordMetrics, start_wall_ns: u64) {
         self.request_count += 1;
-        self.min_request_wall_ns = Some(self.min_request_wall_ns.map_or(start_wall_ns, |v| v.min(start_wall_ns)));
+        self.min_request_wall_ns = Some(
+            self.min_request_wall_ns
+                .map_or(start_wall_ns, |v| v.min(start_wall_ns)),
+        );
         if let Some(lat) = m.request_latency {
             let end = start_wall_ns + lat as u64;
             self.max_response_wall_ns = Some(self.max_response_wall_ns.map_or(end, |v| v.max(end)));
@@ -161,14 +165,24 @@ impl Accumulator {
             let factor = spec.unit.factor_to(spec.display_unit);
             match spec.kind {
                 MetricKind::Record(_) | MetricKind::ErrorRecord(_) => {
-                    let Some(stats) = Stats::compute(&self.values[i]) else { continue };
+                    let Some(stats) = Stats::compute(&self.values[i]) else {
+                        continue;
+                    };
                     derived.sums.insert(spec.tag, stats.sum);
-                    results.push(MetricResult { spec, value: MetricValue::Distribution(stats.scaled(factor)) });
+                    results.push(MetricResult {
+                        spec,
+                        value: MetricValue::Distribution(stats.scaled(factor)),
+                    });
                 }
                 MetricKind::Derived(f) => {
-                    let Some(v) = f(&derived).filter(|v| v.is_finite()) else { continue };
+                    let Some(v) = f(&derived).filter(|v| v.is_finite()) else {
+                        continue;
+                    };
                     derived.results.insert(spec.tag, v);
-                    results.push(MetricResult { spec, value: MetricValue::Scalar(v * factor) });
+                    results.push(MetricResult {
+                        spec,
+                        value: MetricValue::Scalar(v * factor),
+                    });
                 }
             }
         }
@@ -182,7 +196,11 @@ mod tests {
     use crate::record::RecordInput;
 
     const MS: u64 = 1_000_000;
-    const STREAMING: Applicability = Applicability { streaming: true, produces_tokens: true, tokenizes_input: true };
+    const STREAMING: Applicability = Applicability {
+        streaming: true,
+        produces_tokens: true,
+        tokenizes_input: true,
+    };
 
     fn success(start: u64, content: &[u64], isl: u64, osl: u64) -> RecordMetrics {
         RecordMetrics::of_success(&RecordInput {
@@ -217,8 +235,13 @@ mod tests {
         assert!((s.value("total_token_throughput").unwrap() - 800.0).abs() < 1e-9);
         assert_eq!(s.value("total_error_isl"), Some(40.0));
         // Latency distribution in ms: avg 125.
-        let MetricValue::Distribution(lat) = &s.get("request_latency").unwrap().value else { panic!() };
-        assert_eq!((lat.min, lat.max, lat.avg, lat.count), (100.0, 150.0, 125.0, 2));
+        let MetricValue::Distribution(lat) = &s.get("request_latency").unwrap().value else {
+            panic!()
+        };
+        assert_eq!(
+            (lat.min, lat.max, lat.avg, lat.count),
+            (100.0, 150.0, 125.0, 2)
+        );
         assert!(s.get("min_request_timestamp").is_some());
     }
 
@@ -236,7 +259,10 @@ mod tests {
 
     #[test]
     fn non_streaming_runs_skip_streaming_metrics() {
-        let mut acc = Accumulator::new(Applicability { streaming: false, ..STREAMING });
+        let mut acc = Accumulator::new(Applicability {
+            streaming: false,
+            ..STREAMING
+        });
         acc.add_success(&success(0, &[10 * MS], 5, 5), 0);
         let s = acc.summarize();
         assert!(s.get("time_to_first_token").is_none());

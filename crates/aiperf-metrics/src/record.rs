@@ -66,7 +66,11 @@ impl RecordMetrics {
         if let [_, second, ..] = input.content_ns {
             m.time_to_second_token = Some(second.saturating_sub(first) as f64);
         }
-        m.inter_chunk_latency = input.content_ns.windows(2).map(|w| w[1].saturating_sub(w[0]) as f64).collect();
+        m.inter_chunk_latency = input
+            .content_ns
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]) as f64)
+            .collect();
         let osl = match (input.output_tokens, input.reasoning_tokens) {
             (None, None) => None,
             (o, r) => Some(o.unwrap_or(0) + r.unwrap_or(0)),
@@ -92,7 +96,10 @@ impl RecordMetrics {
 
     /// Metrics of a failed request: only its input length.
     pub fn of_error(input_tokens: Option<u64>) -> RecordMetrics {
-        RecordMetrics { input_sequence_length: input_tokens.map(|v| v as f64), ..Default::default() }
+        RecordMetrics {
+            input_sequence_length: input_tokens.map(|v| v as f64),
+            ..Default::default()
+        }
     }
 }
 
@@ -163,7 +170,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(zero.output_sequence_length, Some(0.0));
-        assert_eq!(zero.output_token_count, None, "zero output tokens is absent, not 0");
+        assert_eq!(
+            zero.output_token_count, None,
+            "zero output tokens is absent, not 0"
+        );
         assert_eq!(zero.inter_token_latency, None);
         assert_eq!(zero.input_sequence_length, None);
         let reasoning = RecordMetrics::of_success(&RecordInput {
@@ -174,13 +184,25 @@ mod tests {
             reasoning_tokens: Some(3),
         })
         .unwrap();
-        assert_eq!(reasoning.output_sequence_length, Some(5.0), "OSL includes reasoning");
+        assert_eq!(
+            reasoning.output_sequence_length,
+            Some(5.0),
+            "OSL includes reasoning"
+        );
         assert_eq!(reasoning.reasoning_token_count, Some(3.0));
     }
 
     #[test]
     fn no_content_is_not_a_success() {
-        assert!(RecordMetrics::of_success(&RecordInput { start_ns: 0, content_ns: &[], ..Default::default() }).is_none());
-        assert_eq!(RecordMetrics::of_error(Some(7)).input_sequence_length, Some(7.0));
+        assert!(RecordMetrics::of_success(&RecordInput {
+            start_ns: 0,
+            content_ns: &[],
+            ..Default::default()
+        })
+        .is_none());
+        assert_eq!(
+            RecordMetrics::of_error(Some(7)).input_sequence_length,
+            Some(7.0)
+        );
     }
 }

@@ -98,9 +98,9 @@ pub struct Applicability {
 impl MetricSpec {
     /// Whether the metric is enabled for a run of this kind.
     pub fn applies(&self, run: &Applicability) -> bool {
-        !(self.flags.contains(Flags::STREAMING_ONLY) && !run.streaming
-            || self.flags.contains(Flags::PRODUCES_TOKENS_ONLY) && !run.produces_tokens
-            || self.flags.contains(Flags::TOKENIZES_INPUT_ONLY) && !run.tokenizes_input)
+        (run.streaming || !self.flags.contains(Flags::STREAMING_ONLY))
+            && (run.produces_tokens || !self.flags.contains(Flags::PRODUCES_TOKENS_ONLY))
+            && (run.tokenizes_input || !self.flags.contains(Flags::TOKENIZES_INPUT_ONLY))
     }
 
     /// Whether the metric appears in per-record JSONL.
@@ -238,13 +238,22 @@ mod tests {
     #[test]
     fn tags_are_unique_and_dependencies_come_first() {
         for (i, m) in REGISTRY.iter().enumerate() {
-            assert_eq!(REGISTRY.iter().filter(|o| o.tag == m.tag).count(), 1, "duplicate {}", m.tag);
+            assert_eq!(
+                REGISTRY.iter().filter(|o| o.tag == m.tag).count(),
+                1,
+                "duplicate {}",
+                m.tag
+            );
             for dep in m.depends_on {
                 let j = REGISTRY.iter().position(|o| o.tag == *dep);
                 assert!(j.is_some(), "{} depends on unknown {dep}", m.tag);
                 // Per-request values are computed together; run-level ones in table order.
                 if matches!(m.kind, MetricKind::Derived(_)) {
-                    assert!(j.is_some_and(|j| j < i), "{} depends on {dep}, which must come first", m.tag);
+                    assert!(
+                        j.is_some_and(|j| j < i),
+                        "{} depends on {dep}, which must come first",
+                        m.tag
+                    );
                 }
             }
         }
@@ -252,8 +261,16 @@ mod tests {
 
     #[test]
     fn applicability_filters() {
-        let non_streaming = Applicability { streaming: false, produces_tokens: true, tokenizes_input: true };
-        let embeddings = Applicability { streaming: false, produces_tokens: false, tokenizes_input: true };
+        let non_streaming = Applicability {
+            streaming: false,
+            produces_tokens: true,
+            tokenizes_input: true,
+        };
+        let embeddings = Applicability {
+            streaming: false,
+            produces_tokens: false,
+            tokenizes_input: true,
+        };
         assert!(!find("time_to_first_token").unwrap().applies(&non_streaming));
         assert!(find("request_latency").unwrap().applies(&non_streaming));
         assert!(!find("output_sequence_length").unwrap().applies(&embeddings));

@@ -45,12 +45,23 @@ impl Stats {
         for (slot, (q, _)) in percentiles.iter_mut().zip(PERCENTILES) {
             *slot = percentile_sorted(&v, q);
         }
-        Some(Stats { avg, min: v[0], max: v[n - 1], std, sum, count: n as u64, percentiles })
+        Some(Stats {
+            avg,
+            min: v[0],
+            max: v[n - 1],
+            std,
+            sum,
+            count: n as u64,
+            percentiles,
+        })
     }
 
     /// The value of percentile `name` (`"p50"`, ...).
     pub fn percentile(&self, name: &str) -> Option<f64> {
-        PERCENTILES.iter().position(|(_, n)| *n == name).map(|i| self.percentiles[i])
+        PERCENTILES
+            .iter()
+            .position(|(_, n)| *n == name)
+            .map(|i| self.percentiles[i])
     }
 
     /// Every statistic multiplied by `factor` (unit conversion); `count` unchanged.

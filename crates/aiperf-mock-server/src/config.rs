@@ -4,7 +4,11 @@ use clap::Parser;
 
 /// `aiperf-mock-server` options.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "aiperf-mock-server", version, about = "OpenAI-compatible mock inference server")]
+#[command(
+    name = "aiperf-mock-server",
+    version,
+    about = "OpenAI-compatible mock inference server"
+)]
 pub struct MockConfig {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
@@ -57,14 +61,28 @@ impl Default for MockConfig {
 impl MockConfig {
     /// A config for tests: port 0, given TTFT/ITL in ms.
     pub fn for_tests(ttft_ms: f64, itl_ms: f64) -> Self {
-        MockConfig { port: 0, ttft: ttft_ms, itl: itl_ms, record_requests: true, ..Default::default() }
+        MockConfig {
+            port: 0,
+            ttft: ttft_ms,
+            itl: itl_ms,
+            record_requests: true,
+            ..Default::default()
+        }
     }
 
     pub fn ttft_ms(&self) -> f64 {
-        if self.fast { 0.0 } else { self.ttft.max(0.0) }
+        if self.fast {
+            0.0
+        } else {
+            self.ttft.max(0.0)
+        }
     }
 
     pub fn itl_ms(&self) -> f64 {
-        if self.fast { 0.0 } else { self.itl.max(0.0) }
+        if self.fast {
+            0.0
+        } else {
+            self.itl.max(0.0)
+        }
     }
 }

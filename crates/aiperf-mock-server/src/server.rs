@@ -35,7 +35,10 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Option<Value> {
@@ -54,7 +57,11 @@ pub struct MockHandle {
 impl MockHandle {
     /// Every request received so far (empty unless `record_requests` is on).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.recorded.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .recorded
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -80,7 +87,12 @@ pub async fn start(cfg: MockConfig) -> anyhow::Result<MockHandle> {
     let task = tokio::spawn(serve_state(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    Ok(MockHandle { addr, state, shutdown: Some(tx), task })
+    Ok(MockHandle {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -172,7 +184,10 @@ impl Body for MockBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             MockBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             MockBody::Channel(rx) => rx.poll_recv(cx).map(|o| o.map(|d| Ok(Frame::data(d)))),
@@ -190,11 +205,18 @@ fn respond(status: StatusCode, content_type: &str, body: MockBody) -> Response<M
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<MockBody> {
-    respond(status, "application/json", MockBody::Full(Some(Bytes::from(v.to_string()))))
+    respond(
+        status,
+        "application/json",
+        MockBody::Full(Some(Bytes::from(v.to_string()))),
+    )
 }
 
 fn error_response(status: StatusCode, message: &str) -> Response<MockBody> {
-    json_response(status, &json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}}))
+    json_response(
+        status,
+        &json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}}),
+    )
 }
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody> {
@@ -204,7 +226,12 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
     let headers: Vec<(String, String)> = if state.cfg.record_requests {
         req.headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -216,7 +243,12 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
     };
     if state.cfg.record_requests {
         if let Ok(mut r) = state.recorded.lock() {
-            r.push(RecordedRequest { method: method.to_string(), path: path.clone(), headers, body: body.clone() });
+            r.push(RecordedRequest {
+                method: method.to_string(),
+                path: path.clone(),
+                headers,
+                body: body.clone(),
+            });
         }
     }
     match (&method, path.as_str()) {
@@ -227,9 +259,14 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
         ),
         (&Method::GET, "/metrics") => prometheus(state),
         (&Method::POST, "/v1/chat/completions") => generate(state, &body, Api::Chat, arrived).await,
-        (&Method::POST, "/v1/completions") => generate(state, &body, Api::Completions, arrived).await,
+        (&Method::POST, "/v1/completions") => {
+            generate(state, &body, Api::Completions, arrived).await
+        }
         (&Method::POST, "/v1/embeddings") => embeddings(state, &body),
-        _ => error_response(StatusCode::NOT_FOUND, &format!("no route for {method} {path}")),
+        _ => error_response(
+            StatusCode::NOT_FOUND,
+            &format!("no route for {method} {path}"),
+        ),
     }
 }
 
@@ -255,20 +292,36 @@ fn prompt_text(req: &Value, api: Api) -> Option<String> {
     match api {
         Api::Chat => {
             let msgs = req.get("messages")?.as_array()?;
-            Some(msgs.iter().map(|m| text_of(m.get("content").unwrap_or(&Value::Null))).collect::<Vec<_>>().join("\n"))
+            Some(
+                msgs.iter()
+                    .map(|m| text_of(m.get("content").unwrap_or(&Value::Null)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
         }
         Api::Completions => Some(text_of(req.get("prompt")?)),
     }
 }
 
-async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -> Response<MockBody> {
+async fn generate(
+    state: &Arc<State>,
+    body: &[u8],
+    api: Api,
+    arrived: Instant,
+) -> Response<MockBody> {
     let n_req = state.requests.fetch_add(1, Ordering::Relaxed);
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
+        Err(e) => {
+            return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}"))
+        }
     };
     let Some(prompt) = prompt_text(&req, api) else {
-        let field = if api == Api::Chat { "messages" } else { "prompt" };
+        let field = if api == Api::Chat {
+            "messages"
+        } else {
+            "prompt"
+        };
         return error_response(StatusCode::BAD_REQUEST, &format!("missing '{field}'"));
     };
     if state.cfg.error_rate > 0.0 && state.draw(n_req, 1) * 100.0 < state.cfg.error_rate {
@@ -278,19 +331,34 @@ async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -
             &json!({"error": {"message": "Simulated error", "type": "server_error", "code": 500}}),
         );
     }
-    let model = req.get("model").and_then(Value::as_str).unwrap_or("mock-model").to_string();
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("mock-model")
+        .to_string();
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let include_usage = req.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = req
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let max_tokens = req
         .get("max_completion_tokens")
         .or_else(|| req.get("max_tokens"))
         .and_then(Value::as_u64)
         .map(|v| v as u32);
     let n = max_tokens.unwrap_or(state.cfg.default_output_tokens).max(1) as usize;
-    let finish = if max_tokens.is_some() { "length" } else { "stop" };
+    let finish = if max_tokens.is_some() {
+        "length"
+    } else {
+        "stop"
+    };
     let prompt_tokens = state.tokens.count(&prompt);
-    state.prompt_tokens.fetch_add(prompt_tokens as u64, Ordering::Relaxed);
-    state.completion_tokens.fetch_add(n as u64, Ordering::Relaxed);
+    state
+        .prompt_tokens
+        .fetch_add(prompt_tokens as u64, Ordering::Relaxed);
+    state
+        .completion_tokens
+        .fetch_add(n as u64, Ordering::Relaxed);
     let mut h = std::collections::hash_map::DefaultHasher::new();
     prompt.hash(&mut h);
     let pieces: Vec<&str> = state.tokens.output(h.finish(), n).collect();
@@ -299,15 +367,27 @@ async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -
         Api::Chat => format!("chatcmpl-mock-{n_req}"),
         Api::Completions => format!("cmpl-mock-{n_req}"),
     };
-    let head = Head { id, created: state.created, model };
+    let head = Head {
+        id,
+        created: state.created,
+        model,
+    };
 
     // Token i is due at arrived + ttft + i * itl (+ jitter): absolute deadlines, no drift.
-    let ttft = jittered(state.cfg.ttft_ms(), state.cfg.ttft_jitter, state.draw(n_req, 2));
+    let ttft = jittered(
+        state.cfg.ttft_ms(),
+        state.cfg.ttft_jitter,
+        state.draw(n_req, 2),
+    );
     let itl = state.cfg.itl_ms();
     let due: Vec<Instant> = (0..n)
         .scan(arrived + ms(ttft), |t, i| {
             if i > 0 {
-                *t += ms(jittered(itl, state.cfg.itl_jitter, state.draw(n_req, 3 + i as u64)));
+                *t += ms(jittered(
+                    itl,
+                    state.cfg.itl_jitter,
+                    state.draw(n_req, 3 + i as u64),
+                ));
             }
             Some(*t)
         })
@@ -316,11 +396,15 @@ async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -
     if !stream {
         let text: String = pieces.concat();
         let doc = match api {
-            Api::Chat => json!({"id": head.id, "object": "chat.completion", "created": head.created, "model": head.model,
+            Api::Chat => {
+                json!({"id": head.id, "object": "chat.completion", "created": head.created, "model": head.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-                "usage": usage}),
-            Api::Completions => json!({"id": head.id, "object": "text_completion", "created": head.created, "model": head.model,
-                "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage}),
+                "usage": usage})
+            }
+            Api::Completions => {
+                json!({"id": head.id, "object": "text_completion", "created": head.created, "model": head.model,
+                "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage})
+            }
         };
         if let Some(last) = due.last() {
             tokio::time::sleep_until((*last).into()).await;
@@ -350,7 +434,11 @@ async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -
             all.push_str(e);
         }
         all.push_str(&epilogue);
-        return respond(StatusCode::OK, "text/event-stream", MockBody::Full(Some(Bytes::from(all))));
+        return respond(
+            StatusCode::OK,
+            "text/event-stream",
+            MockBody::Full(Some(Bytes::from(all))),
+        );
     }
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     state.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -359,7 +447,12 @@ async fn generate(state: &Arc<State>, body: &[u8], api: Api, arrived: Instant) -
         let mut buf = preamble;
         for (e, t) in events.iter().zip(due) {
             if t > Instant::now() {
-                if !buf.is_empty() && tx.send(Bytes::from(std::mem::take(&mut buf))).await.is_err() {
+                if !buf.is_empty()
+                    && tx
+                        .send(Bytes::from(std::mem::take(&mut buf)))
+                        .await
+                        .is_err()
+                {
                     break;
                 }
                 tokio::time::sleep_until(t.into()).await;
@@ -412,8 +505,15 @@ impl Head {
     }
 
     fn usage_event(&self, api: Api, usage: &Value) -> String {
-        let object = if api == Api::Chat { "chat.completion.chunk" } else { "text_completion" };
-        format!("{},\"choices\":[],\"usage\":{usage}}}\n\n", self.prefix(object))
+        let object = if api == Api::Chat {
+            "chat.completion.chunk"
+        } else {
+            "text_completion"
+        };
+        format!(
+            "{},\"choices\":[],\"usage\":{usage}}}\n\n",
+            self.prefix(object)
+        )
     }
 }
 
@@ -434,11 +534,16 @@ fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
     state.requests.fetch_add(1, Ordering::Relaxed);
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
+        Err(e) => {
+            return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}"))
+        }
     };
     let inputs: Vec<String> = match req.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect(),
         _ => return error_response(StatusCode::BAD_REQUEST, "missing 'input'"),
     };
     let prompt_tokens: u32 = inputs.iter().map(|t| state.tokens.count(t)).sum();
@@ -478,5 +583,9 @@ fn prometheus(state: &Arc<State>) -> Response<MockBody> {
         r(&state.completion_tokens),
         r(&state.errors)
     );
-    respond(StatusCode::OK, "text/plain; version=0.0.4", MockBody::Full(Some(Bytes::from(text))))
+    respond(
+        StatusCode::OK,
+        "text/plain; version=0.0.4",
+        MockBody::Full(Some(Bytes::from(text))),
+    )
 }

@@ -4,7 +4,8 @@ use std::io::Read;
 
 use tokenizers::Tokenizer;
 
-static BUILTIN_GZ: &[u8] = include_bytes!("../../../assets/tokenizers/o200k_base/tokenizer.json.gz");
+static BUILTIN_GZ: &[u8] =
+    include_bytes!("../../../assets/tokenizers/o200k_base/tokenizer.json.gz");
 static CORPUS: &str = include_str!("../../../assets/corpus/sonnets.txt");
 
 /// Counts prompt tokens and hands out output tokens as text pieces.
@@ -21,15 +22,26 @@ impl TokenSource {
             "builtin" | "" => {
                 let mut json = Vec::new();
                 flate2::read::GzDecoder::new(BUILTIN_GZ).read_to_end(&mut json)?;
-                Some(Tokenizer::from_bytes(&json).map_err(|e| anyhow::anyhow!("builtin tokenizer: {e}"))?)
+                Some(
+                    Tokenizer::from_bytes(&json)
+                        .map_err(|e| anyhow::anyhow!("builtin tokenizer: {e}"))?,
+                )
             }
-            path => Some(Tokenizer::from_file(path).map_err(|e| anyhow::anyhow!("tokenizer '{path}': {e}"))?),
+            path => Some(
+                Tokenizer::from_file(path)
+                    .map_err(|e| anyhow::anyhow!("tokenizer '{path}': {e}"))?,
+            ),
         };
         let text: String = CORPUS.split_whitespace().collect::<Vec<_>>().join(" ");
         let pieces: Vec<String> = match &tokenizer {
             Some(t) => {
-                let enc = t.encode_fast(text.as_str(), false).map_err(|e| anyhow::anyhow!("{e}"))?;
-                enc.get_ids().iter().map(|&id| t.decode(&[id], false).unwrap_or_default()).collect()
+                let enc = t
+                    .encode_fast(text.as_str(), false)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                enc.get_ids()
+                    .iter()
+                    .map(|&id| t.decode(&[id], false).unwrap_or_default())
+                    .collect()
             }
             None => text.split(' ').map(|w| format!(" {w}")).collect(),
         };
@@ -41,7 +53,10 @@ impl TokenSource {
     /// Tokens in a prompt (about four characters a token without a tokenizer).
     pub fn count(&self, text: &str) -> u32 {
         match &self.tokenizer {
-            Some(t) => t.encode_fast(text, false).map(|e| e.len() as u32).unwrap_or(0),
+            Some(t) => t
+                .encode_fast(text, false)
+                .map(|e| e.len() as u32)
+                .unwrap_or(0),
             None => text.len().div_ceil(4) as u32,
         }
     }

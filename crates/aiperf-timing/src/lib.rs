@@ -102,7 +102,13 @@ mod tests {
     use super::*;
 
     fn plan(count: Option<u64>, duration_ns: Option<u64>) -> PhasePlan {
-        PhasePlan { phase: Phase::Profiling, concurrency: 4, request_count: count, duration_ns, grace_ns: None }
+        PhasePlan {
+            phase: Phase::Profiling,
+            concurrency: 4,
+            request_count: count,
+            duration_ns,
+            grace_ns: None,
+        }
     }
 
     #[test]

@@ -34,9 +34,15 @@ pub enum TransportError {
     #[error("cannot resolve '{0}'")]
     Resolve(String),
     #[error("connection to {addr} failed: {source}")]
-    Connect { addr: SocketAddr, source: std::io::Error },
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("HTTP handshake with {addr} failed: {source}")]
-    Handshake { addr: SocketAddr, source: hyper::Error },
+    Handshake {
+        addr: SocketAddr,
+        source: hyper::Error,
+    },
     #[error("request failed: {0}")]
     Request(hyper::Error),
     #[error("response body failed: {0}")]
@@ -110,7 +116,12 @@ impl HttpClient {
             .ok_or_else(|| TransportError::Resolve(authority.clone()))?;
         let host = HeaderValue::from_str(&authority)
             .map_err(|e| TransportError::Build(format!("bad host '{authority}': {e}")))?;
-        Ok(Self { addr, host, pool: Mutex::new(Vec::new()), clock })
+        Ok(Self {
+            addr,
+            host,
+            pool: Mutex::new(Vec::new()),
+            clock,
+        })
     }
 
     /// The resolved server address.
@@ -127,8 +138,9 @@ impl HttpClient {
 
     async fn open(&self) -> Result<SendRequest<TimedBody>, TransportError> {
         let addr = self.addr;
-        let stream =
-            TcpStream::connect(addr).await.map_err(|source| TransportError::Connect { addr, source })?;
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| TransportError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .handshake(TokioIo::new(stream))
@@ -176,10 +188,18 @@ impl HttpClient {
         ex
     }
 
-    async fn exchange(&self, spec: RequestSpec<'_>, ex: &mut Exchange) -> Result<(), TransportError> {
+    async fn exchange(
+        &self,
+        spec: RequestSpec<'_>,
+        ex: &mut Exchange,
+    ) -> Result<(), TransportError> {
         let mut sender = self.acquire().await?;
         let ack = Arc::new(AtomicU64::new(0));
-        let body = TimedBody { data: Some(spec.body), ack: ack.clone(), clock: self.clock };
+        let body = TimedBody {
+            data: Some(spec.body),
+            ack: ack.clone(),
+            clock: self.clock,
+        };
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(spec.path)
@@ -194,7 +214,10 @@ impl HttpClient {
         for (k, v) in spec.extra_headers {
             headers.insert(k, v);
         }
-        let resp = sender.send_request(req).await.map_err(TransportError::Request)?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(TransportError::Request)?;
         ex.head_ns = Some(self.clock.now_ns());
         let a = ack.load(Ordering::Relaxed);
         ex.ack_ns = (a != 0).then_some(a);
@@ -239,7 +262,8 @@ impl Body for TimedBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.data.take() {
             Some(data) => {
-                self.ack.store(self.clock.now_ns().max(1), Ordering::Relaxed);
+                self.ack
+                    .store(self.clock.now_ns().max(1), Ordering::Relaxed);
                 Poll::Ready(Some(Ok(Frame::data(data))))
             }
             None => Poll::Ready(None),

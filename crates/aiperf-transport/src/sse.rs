@@ -30,7 +30,9 @@ pub struct SseMessage {
 impl SseMessage {
     /// True for the `event: error` messages AIPerf turns into failed requests.
     pub fn is_error_event(&self) -> bool {
-        self.event.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("error"))
+        self.event
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("error"))
     }
 
     /// True for the literal `[DONE]` sentinel.
@@ -109,7 +111,10 @@ fn parse_message(raw: &[u8], recv_ns: u64) -> Option<SseMessage> {
     if text.is_empty() {
         return None;
     }
-    let mut msg = SseMessage { recv_ns, ..Default::default() };
+    let mut msg = SseMessage {
+        recv_ns,
+        ..Default::default()
+    };
     // Fast path: the common single-line `data: {...}` message.
     if !text.contains('\n') {
         if let Some(value) = text.strip_prefix("data:") {
@@ -141,11 +146,10 @@ fn parse_message(raw: &[u8], recv_ns: u64) -> Option<SseMessage> {
         };
         last = None;
         match name {
-            "" => {
-                if msg.comment.is_none() {
-                    msg.comment = value.map(str::to_string);
-                }
+            "" if msg.comment.is_none() => {
+                msg.comment = value.map(str::to_string);
             }
+            "" => {}
             "data" => {
                 data_parts.push(value.unwrap_or("").to_string());
                 last = Some(LastField::Data);
@@ -174,14 +178,23 @@ mod tests {
     use super::*;
 
     fn data(msgs: &[SseMessage]) -> Vec<&str> {
-        msgs.iter().map(|m| m.data.as_deref().unwrap_or("<none>")).collect()
+        msgs.iter()
+            .map(|m| m.data.as_deref().unwrap_or("<none>"))
+            .collect()
     }
 
     #[test]
     fn frames_lf_and_stamps_with_completing_read() {
-        let msgs = frame_all([(10, &b"data: a\n\nda"[..]), (20, b"ta: b\n"), (30, b"\ndata: c\n\n")]);
+        let msgs = frame_all([
+            (10, &b"data: a\n\nda"[..]),
+            (20, b"ta: b\n"),
+            (30, b"\ndata: c\n\n"),
+        ]);
         assert_eq!(data(&msgs), ["a", "b", "c"]);
-        assert_eq!(msgs.iter().map(|m| m.recv_ns).collect::<Vec<_>>(), [10, 30, 30]);
+        assert_eq!(
+            msgs.iter().map(|m| m.recv_ns).collect::<Vec<_>>(),
+            [10, 30, 30]
+        );
     }
 
     #[test]
@@ -201,7 +214,10 @@ mod tests {
         }
         let bytewise = frame_all(body.iter().map(|b| (0, std::slice::from_ref(b))));
         assert_eq!(bytewise, whole);
-        assert_eq!(data(&whole), ["<none>", "{\"a\":1}", "bad", "l1\nl2", "[DONE]"]);
+        assert_eq!(
+            data(&whole),
+            ["<none>", "{\"a\":1}", "bad", "l1\nl2", "[DONE]"]
+        );
         assert_eq!(whole[0].comment.as_deref(), Some("ping"));
         assert!(whole[2].is_error_event());
         assert!(whole[4].is_done());

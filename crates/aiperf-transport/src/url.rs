@@ -63,7 +63,12 @@ impl BaseUrl {
         } else {
             port.parse().map_err(|_| UrlError::Port(port.to_string()))?
         };
-        Ok(Self { host, port, prefix: path.trim_end_matches('/').to_string(), query })
+        Ok(Self {
+            host,
+            port,
+            prefix: path.trim_end_matches('/').to_string(),
+            query,
+        })
     }
 
     /// Joins an endpoint path onto the base, dropping path segments that the base already ends
@@ -116,9 +121,15 @@ mod tests {
     #[test]
     fn parses_with_and_without_scheme() {
         let u = BaseUrl::parse("localhost:8000").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.prefix.as_str()), ("localhost", 8000, ""));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.prefix.as_str()),
+            ("localhost", 8000, "")
+        );
         let u = BaseUrl::parse("http://127.0.0.1:9/v1/").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.prefix.as_str()), ("127.0.0.1", 9, "/v1"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.prefix.as_str()),
+            ("127.0.0.1", 9, "/v1")
+        );
         let u = BaseUrl::parse("http://[::1]:8080").unwrap();
         assert_eq!(u.host, "::1");
         assert_eq!(u.authority(), "[::1]:8080");
@@ -127,9 +138,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_urls() {
-        assert!(matches!(BaseUrl::parse("ftp://h"), Err(UrlError::Scheme(_))));
+        assert!(matches!(
+            BaseUrl::parse("ftp://h"),
+            Err(UrlError::Scheme(_))
+        ));
         assert_eq!(BaseUrl::parse("http://:80"), Err(UrlError::Host));
-        assert!(matches!(BaseUrl::parse("http://h:abc"), Err(UrlError::Port(_))));
+        assert!(matches!(
+            BaseUrl::parse("http://h:abc"),
+            Err(UrlError::Port(_))
+        ));
     }
 
     #[test]

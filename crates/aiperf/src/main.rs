@@ -22,8 +22,15 @@ fn main() -> ExitCode {
                 }
             };
             init_logging(&cfg.log_level);
-            let ui = cfg.ui.unwrap_or(if std::io::stderr().is_terminal() { UiType::Simple } else { UiType::None });
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let ui = cfg.ui.unwrap_or(if std::io::stderr().is_terminal() {
+                UiType::Simple
+            } else {
+                UiType::None
+            });
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("aiperf: cannot start the async runtime: {e}");
@@ -52,8 +59,9 @@ fn init_logging(level: &str) {
         "ERROR" | "CRITICAL" => "error",
         _ => "info",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn")));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

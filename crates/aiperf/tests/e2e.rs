@@ -11,9 +11,23 @@ use common::*;
 use serde_json::Value;
 
 const RECORD_KEYS: [&str; 17] = [
-    "session_num", "x_request_id", "x_correlation_id", "conversation_id", "turn_index", "credit_issued_ns",
-    "request_start_ns", "request_ack_ns", "request_end_ns", "worker_id", "record_processor_id",
-    "benchmark_phase", "phase_index", "profiling_index", "phase_name", "phase_kind", "was_cancelled",
+    "session_num",
+    "x_request_id",
+    "x_correlation_id",
+    "conversation_id",
+    "turn_index",
+    "credit_issued_ns",
+    "request_start_ns",
+    "request_ack_ns",
+    "request_end_ns",
+    "worker_id",
+    "record_processor_id",
+    "benchmark_phase",
+    "phase_index",
+    "profiling_index",
+    "phase_name",
+    "phase_kind",
+    "was_cancelled",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,12 +37,32 @@ async fn chat_streaming_end_to_end() {
     let url = mock.url();
     let out = profile(
         dir.path(),
-        &["-m", "mock-model", "--url", &url, "--endpoint-type", "chat", "--streaming", "--concurrency", "4",
-          "--request-count", "20", "--isl", "32", "--osl", "8", "--random-seed", "7"],
+        &[
+            "-m",
+            "mock-model",
+            "--url",
+            &url,
+            "--endpoint-type",
+            "chat",
+            "--streaming",
+            "--concurrency",
+            "4",
+            "--request-count",
+            "20",
+            "--isl",
+            "32",
+            "--osl",
+            "8",
+            "--random-seed",
+            "7",
+        ],
     )
     .await
     .unwrap();
-    assert_eq!((out.exit_code, out.request_count, out.error_count), (0, 20, 0));
+    assert_eq!(
+        (out.exit_code, out.request_count, out.error_count),
+        (0, 20, 0)
+    );
 
     // Summary JSON.
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
@@ -36,7 +70,10 @@ async fn chat_streaming_end_to_end() {
     assert_eq!(s["benchmark_id"].as_str().unwrap().len(), 12);
     assert_eq!(stat(&s, "request_count", "avg"), 20.0);
     assert_eq!(s["request_count"]["unit"], "requests");
-    for (tag, v) in [("output_sequence_length", 8.0), ("input_sequence_length", 32.0)] {
+    for (tag, v) in [
+        ("output_sequence_length", 8.0),
+        ("input_sequence_length", 32.0),
+    ] {
         for f in ["avg", "min", "max", "p50", "p99"] {
             assert_eq!(stat(&s, tag, f), v, "{tag}.{f}");
         }
@@ -46,18 +83,41 @@ async fn chat_streaming_end_to_end() {
     assert_eq!(s["time_to_first_token"]["unit"], "ms");
     let ttft = stat(&s, "time_to_first_token", "avg");
     let latency = stat(&s, "request_latency", "avg");
-    assert!(ttft >= 4.0, "mock waits 5 ms before the first token: {ttft}");
-    assert!(latency >= ttft + 5.0, "7 more tokens 1 ms apart follow: {latency} vs {ttft}");
-    for tag in ["time_to_second_token", "inter_token_latency", "decode_duration", "output_token_throughput_per_user",
-                "e2e_output_token_throughput", "inter_chunk_latency", "prefill_throughput_per_user"] {
+    assert!(
+        ttft >= 4.0,
+        "mock waits 5 ms before the first token: {ttft}"
+    );
+    assert!(
+        latency >= ttft + 5.0,
+        "7 more tokens 1 ms apart follow: {latency} vs {ttft}"
+    );
+    for tag in [
+        "time_to_second_token",
+        "inter_token_latency",
+        "decode_duration",
+        "output_token_throughput_per_user",
+        "e2e_output_token_throughput",
+        "inter_chunk_latency",
+        "prefill_throughput_per_user",
+    ] {
         assert!(s[tag].is_object(), "{tag} missing");
     }
     // Derived metrics agree with their definitions.
     let duration = stat(&s, "benchmark_duration", "avg");
     assert_eq!(s["benchmark_duration"]["unit"], "sec");
-    assert_close(stat(&s, "request_throughput", "avg"), 20.0 / duration, 1e-6, "request_throughput");
+    assert_close(
+        stat(&s, "request_throughput", "avg"),
+        20.0 / duration,
+        1e-6,
+        "request_throughput",
+    );
     assert_eq!(stat(&s, "total_osl", "avg"), 160.0);
-    assert_close(stat(&s, "output_token_throughput", "avg"), 160.0 / duration, 1e-6, "output_token_throughput");
+    assert_close(
+        stat(&s, "output_token_throughput", "avg"),
+        160.0 / duration,
+        1e-6,
+        "output_token_throughput",
+    );
     assert_close(
         stat(&s, "inter_token_latency", "avg"),
         stat(&s, "decode_duration", "avg") / 7.0,
@@ -67,7 +127,10 @@ async fn chat_streaming_end_to_end() {
     assert_eq!(s["error_summary"], Value::Array(vec![]));
     assert_eq!(s["was_cancelled"], false);
     assert_eq!(s["input_config"]["endpoint"]["streaming"], true);
-    assert!(s.get("min_request_timestamp").is_none(), "internal metrics are not exported");
+    assert!(
+        s.get("min_request_timestamp").is_none(),
+        "internal metrics are not exported"
+    );
 
     // Per-record JSONL.
     let lines = read_jsonl(dir.path().join("profile_export.jsonl"));
@@ -81,19 +144,39 @@ async fn chat_streaming_end_to_end() {
         }
         assert_eq!(m["benchmark_phase"], "profiling");
         assert!(ids.insert(m["x_request_id"].as_str().unwrap().to_string()));
-        let (start, end) = (m["request_start_ns"].as_u64().unwrap(), m["request_end_ns"].as_u64().unwrap());
+        let (start, end) = (
+            m["request_start_ns"].as_u64().unwrap(),
+            m["request_end_ns"].as_u64().unwrap(),
+        );
         assert!(m["credit_issued_ns"].as_u64().unwrap() <= start && start < end);
         assert_eq!(l["metrics"]["output_sequence_length"]["value"], 8);
         assert_eq!(l["metrics"]["input_sequence_length"]["value"], 32);
         assert!(l.get("error").is_none());
-        assert!(l["metrics"].get("request_count").is_none(), "NO_INDIVIDUAL_RECORDS metrics stay out");
-        ttfts.push(l["metrics"]["time_to_first_token"]["value"].as_f64().unwrap());
+        assert!(
+            l["metrics"].get("request_count").is_none(),
+            "NO_INDIVIDUAL_RECORDS metrics stay out"
+        );
+        ttfts.push(
+            l["metrics"]["time_to_first_token"]["value"]
+                .as_f64()
+                .unwrap(),
+        );
     }
-    assert_close(ttfts.iter().sum::<f64>() / 20.0, ttft, 1e-9, "JSONL TTFTs average to the summary");
+    assert_close(
+        ttfts.iter().sum::<f64>() / 20.0,
+        ttft,
+        1e-9,
+        "JSONL TTFTs average to the summary",
+    );
 
     // inputs.json holds exactly the bodies the server received.
     let inputs = read_json(dir.path().join("inputs.json"));
-    let payloads: Vec<Value> = inputs["data"].as_array().unwrap().iter().map(|d| d["payloads"][0].clone()).collect();
+    let payloads: Vec<Value> = inputs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["payloads"][0].clone())
+        .collect();
     assert_eq!(payloads.len(), 20);
     assert_eq!(inputs["data"][0]["session_id"], "session_000000");
     let p = &payloads[0];
@@ -103,14 +186,21 @@ async fn chat_streaming_end_to_end() {
     assert_eq!(p["stream_options"]["include_usage"], true);
     assert_eq!(p["messages"][0]["role"], "user");
     let received = mock.requests();
-    assert_eq!(received.len(), 20, "the start-up probe only connects; it sends no request");
+    assert_eq!(
+        received.len(),
+        20,
+        "the start-up probe only connects; it sends no request"
+    );
     for r in &received {
         assert_eq!(r.path, "/v1/chat/completions");
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert_eq!(r.header("accept"), Some("text/event-stream"));
         assert!(r.header("user-agent").unwrap().starts_with("aiperf/"));
         assert!(r.header("x-request-id").is_some() && r.header("x-correlation-id").is_some());
-        assert!(payloads.contains(&r.json().unwrap()), "a body that is not in inputs.json was sent");
+        assert!(
+            payloads.contains(&r.json().unwrap()),
+            "a body that is not in inputs.json was sent"
+        );
     }
 
     // CSV and console.
@@ -128,12 +218,34 @@ async fn chat_non_streaming_has_no_streaming_metrics() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(dir.path(), &["-m", "m1", "-u", &url, "--request-count", "10", "--isl", "16", "--osl", "5", "--random-seed", "1"])
-        .await
-        .unwrap();
+    let out = profile(
+        dir.path(),
+        &[
+            "-m",
+            "m1",
+            "-u",
+            &url,
+            "--request-count",
+            "10",
+            "--isl",
+            "16",
+            "--osl",
+            "5",
+            "--random-seed",
+            "1",
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!((out.exit_code, out.request_count), (0, 10));
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
-    for tag in ["time_to_first_token", "time_to_second_token", "inter_token_latency", "inter_chunk_latency", "decode_duration"] {
+    for tag in [
+        "time_to_first_token",
+        "time_to_second_token",
+        "inter_token_latency",
+        "inter_chunk_latency",
+        "decode_duration",
+    ] {
         assert!(s.get(tag).is_none(), "{tag} is streaming-only");
     }
     assert_eq!(stat(&s, "output_sequence_length", "avg"), 5.0);
@@ -152,13 +264,33 @@ async fn completions_streaming_and_not() {
     let url = mock.url();
     for streaming in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec!["-m", "m", "-u", &url, "--endpoint-type", "completions", "--request-count", "6", "--concurrency", "2",
-                            "--isl", "20", "--osl", "4", "--random-seed", "3"];
+        let mut args = vec![
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--endpoint-type",
+            "completions",
+            "--request-count",
+            "6",
+            "--concurrency",
+            "2",
+            "--isl",
+            "20",
+            "--osl",
+            "4",
+            "--random-seed",
+            "3",
+        ];
         if streaming {
             args.push("--streaming");
         }
         let out = profile(dir.path(), &args).await.unwrap();
-        assert_eq!((out.exit_code, out.request_count, out.error_count), (0, 6, 0), "streaming={streaming}");
+        assert_eq!(
+            (out.exit_code, out.request_count, out.error_count),
+            (0, 6, 0),
+            "streaming={streaming}"
+        );
         let s = read_json(dir.path().join("profile_export_aiperf.json"));
         assert_eq!(stat(&s, "output_sequence_length", "avg"), 4.0);
         assert_eq!(stat(&s, "input_sequence_length", "avg"), 20.0);
@@ -182,8 +314,23 @@ async fn server_token_counts_match_client_counts_on_the_mock() {
     let mut results = Vec::new();
     for server in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec!["-m", "m", "-u", &url, "--streaming", "--request-count", "8", "--isl", "40", "--isl-stddev", "10",
-                            "--osl", "12", "--random-seed", "11"];
+        let mut args = vec![
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--streaming",
+            "--request-count",
+            "8",
+            "--isl",
+            "40",
+            "--isl-stddev",
+            "10",
+            "--osl",
+            "12",
+            "--random-seed",
+            "11",
+        ];
         if server {
             args.push("--use-server-token-count");
         }
@@ -198,26 +345,65 @@ async fn server_token_counts_match_client_counts_on_the_mock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_errors_are_counted_and_summarised() {
-    let mock = mock_with(MockConfig { error_rate: 50.0, random_seed: 5, ..MockConfig::for_tests(0.0, 0.0) }).await;
+    let mock = mock_with(MockConfig {
+        error_rate: 50.0,
+        random_seed: 5,
+        ..MockConfig::for_tests(0.0, 0.0)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(dir.path(), &["-m", "m", "-u", &url, "--streaming", "--request-count", "40", "--concurrency", "4",
-                                    "--isl", "10", "--osl", "3", "--random-seed", "2"])
-        .await
-        .unwrap();
-    assert!(out.error_count > 5 && out.request_count > 5, "{} ok, {} errors", out.request_count, out.error_count);
+    let out = profile(
+        dir.path(),
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--streaming",
+            "--request-count",
+            "40",
+            "--concurrency",
+            "4",
+            "--isl",
+            "10",
+            "--osl",
+            "3",
+            "--random-seed",
+            "2",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.error_count > 5 && out.request_count > 5,
+        "{} ok, {} errors",
+        out.request_count,
+        out.error_count
+    );
     assert_eq!(out.request_count + out.error_count, 40);
     assert_eq!(out.exit_code, 0);
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
-    assert_eq!(stat(&s, "error_request_count", "avg"), out.error_count as f64);
+    assert_eq!(
+        stat(&s, "error_request_count", "avg"),
+        out.error_count as f64
+    );
     assert_eq!(stat(&s, "request_count", "avg"), out.request_count as f64);
-    assert_close(stat(&s, "request_error_rate", "avg"), 100.0 * out.error_count as f64 / 40.0, 1e-9, "error rate");
+    assert_close(
+        stat(&s, "request_error_rate", "avg"),
+        100.0 * out.error_count as f64 / 40.0,
+        1e-9,
+        "error rate",
+    );
     let summary = s["error_summary"].as_array().unwrap();
     assert_eq!(summary.len(), 1);
     assert_eq!(summary[0]["count"], out.error_count);
     assert_eq!(summary[0]["error_details"]["code"], 500);
     assert_eq!(summary[0]["error_details"]["type"], "Internal Server Error");
-    assert!(summary[0]["error_details"]["message"].as_str().unwrap().contains("Simulated error"));
+    assert!(summary[0]["error_details"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Simulated error"));
     let lines = read_jsonl(dir.path().join("profile_export.jsonl"));
     assert_eq!(lines.len(), 40);
     let errors: Vec<&Value> = lines.iter().filter(|l| l.get("error").is_some()).collect();
@@ -225,24 +411,46 @@ async fn http_errors_are_counted_and_summarised() {
     for e in errors {
         assert_eq!(e["error"]["code"], 500);
         let metrics: Vec<&String> = e["metrics"].as_object().unwrap().keys().collect();
-        assert_eq!(metrics, ["error_isl"], "failed requests carry only their input length");
+        assert_eq!(
+            metrics,
+            ["error_isl"],
+            "failed requests carry only their input length"
+        );
         assert_eq!(e["metrics"]["error_isl"]["value"], 10);
     }
-    assert_eq!(stat(&s, "total_error_isl", "avg"), 10.0 * out.error_count as f64);
+    assert_eq!(
+        stat(&s, "total_error_isl", "avg"),
+        10.0 * out.error_count as f64
+    );
     assert!(out.console.contains("Error Summary"));
     mock.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_failed_exits_one_with_artifacts() {
-    let mock = mock_with(MockConfig { error_rate: 100.0, ..MockConfig::for_tests(0.0, 0.0) }).await;
+    let mock = mock_with(MockConfig {
+        error_rate: 100.0,
+        ..MockConfig::for_tests(0.0, 0.0)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(dir.path(), &["-m", "m", "-u", &url, "--request-count", "5", "--isl", "8"]).await.unwrap();
-    assert_eq!((out.exit_code, out.request_count, out.error_count), (1, 0, 5));
+    let out = profile(
+        dir.path(),
+        &["-m", "m", "-u", &url, "--request-count", "5", "--isl", "8"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.exit_code, out.request_count, out.error_count),
+        (1, 0, 5)
+    );
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert_eq!(stat(&s, "error_request_count", "avg"), 5.0);
-    assert!(s.get("request_throughput").is_none(), "no success, no duration, no throughput");
+    assert!(
+        s.get("request_throughput").is_none(),
+        "no success, no duration, no throughput"
+    );
     assert_eq!(read_jsonl(dir.path().join("profile_export.jsonl")).len(), 5);
     mock.stop().await;
 }
@@ -250,16 +458,25 @@ async fn all_failed_exits_one_with_artifacts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_fails_fast_without_artifacts() {
     // Bind then drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("run");
     let url = format!("http://127.0.0.1:{port}");
     let started = std::time::Instant::now();
-    let err = profile(&artifacts, &["-m", "m", "-u", &url, "--isl", "8"]).await.unwrap_err();
+    let err = profile(&artifacts, &["-m", "m", "-u", &url, "--isl", "8"])
+        .await
+        .unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains(&url) && msg.contains("refused"), "{msg}");
     assert!(started.elapsed().as_secs() < 10);
-    assert!(!artifacts.exists(), "no artifact directory for a run that never started");
+    assert!(
+        !artifacts.exists(),
+        "no artifact directory for a run that never started"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,13 +484,33 @@ async fn warmup_is_sent_but_not_measured() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(dir.path(), &["-m", "m", "-u", &url, "--warmup-request-count", "5", "--request-count", "10",
-                                    "--concurrency", "3", "--isl", "8", "--osl", "2"])
-        .await
-        .unwrap();
+    let out = profile(
+        dir.path(),
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--warmup-request-count",
+            "5",
+            "--request-count",
+            "10",
+            "--concurrency",
+            "3",
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(out.request_count, 10);
     assert_eq!(mock.requests().len(), 15);
-    assert_eq!(read_jsonl(dir.path().join("profile_export.jsonl")).len(), 10);
+    assert_eq!(
+        read_jsonl(dir.path().join("profile_export.jsonl")).len(),
+        10
+    );
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert_eq!(stat(&s, "request_count", "avg"), 10.0);
     mock.stop().await;
@@ -285,17 +522,36 @@ async fn duration_bound_run_stops_sending_and_drains() {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
     let started = std::time::Instant::now();
-    let out = profile(dir.path(), &["-m", "m", "-u", &url, "--streaming", "--benchmark-duration", "1", "--concurrency", "2",
-                                    "--isl", "8", "--osl", "4"])
-        .await
-        .unwrap();
+    let out = profile(
+        dir.path(),
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--streaming",
+            "--benchmark-duration",
+            "1",
+            "--concurrency",
+            "2",
+            "--isl",
+            "8",
+            "--osl",
+            "4",
+        ],
+    )
+    .await
+    .unwrap();
     let took = started.elapsed().as_secs_f64();
     assert!(out.request_count > 10, "{}", out.request_count);
     assert!(took < 10.0, "run took {took} s");
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     let d = stat(&s, "benchmark_duration", "avg");
     assert!(d > 0.5 && d < 1.5, "benchmark_duration {d}");
-    assert_eq!(s["input_config"]["phases"]["profiling"]["grace_period"], 30.0);
+    assert_eq!(
+        s["input_config"]["phases"]["profiling"]["grace_period"],
+        30.0
+    );
     mock.stop().await;
 }
 
@@ -304,10 +560,25 @@ async fn embeddings_measure_latency_and_input_only() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(dir.path(), &["-m", "e", "-u", &url, "--endpoint-type", "embeddings", "--request-count", "6",
-                                    "--isl", "12", "--batch-size", "2"])
-        .await
-        .unwrap();
+    let out = profile(
+        dir.path(),
+        &[
+            "-m",
+            "e",
+            "-u",
+            &url,
+            "--endpoint-type",
+            "embeddings",
+            "--request-count",
+            "6",
+            "--isl",
+            "12",
+            "--batch-size",
+            "2",
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!((out.request_count, out.error_count), (6, 0));
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert!(s.get("output_sequence_length").is_none());
@@ -326,12 +597,32 @@ async fn one_token_responses_have_no_itl() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(dir.path(), &["-m", "m", "-u", &url, "--streaming", "--request-count", "4", "--isl", "8", "--osl", "1"])
-        .await
-        .unwrap();
+    profile(
+        dir.path(),
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--streaming",
+            "--request-count",
+            "4",
+            "--isl",
+            "8",
+            "--osl",
+            "1",
+        ],
+    )
+    .await
+    .unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert_eq!(stat(&s, "output_sequence_length", "max"), 1.0);
-    for tag in ["inter_token_latency", "time_to_second_token", "output_token_throughput_per_user", "inter_chunk_latency"] {
+    for tag in [
+        "inter_token_latency",
+        "time_to_second_token",
+        "output_token_throughput_per_user",
+        "inter_chunk_latency",
+    ] {
         assert!(s.get(tag).is_none(), "{tag} needs two tokens");
     }
     assert!(s["time_to_first_token"].is_object());
@@ -344,17 +635,41 @@ async fn api_key_reaches_the_server_but_no_artifact() {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
     let secret = "sk-test-9f8e7d6c5b4a";
-    profile(dir.path(), &["-m", "m", "-u", &url, "--request-count", "3", "--isl", "8", "--api-key", secret,
-                          "-H", "X-Api-Key:other-secret-123", "-H", "X-Team:blue"])
-        .await
-        .unwrap();
+    profile(
+        dir.path(),
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--request-count",
+            "3",
+            "--isl",
+            "8",
+            "--api-key",
+            secret,
+            "-H",
+            "X-Api-Key:other-secret-123",
+            "-H",
+            "X-Team:blue",
+        ],
+    )
+    .await
+    .unwrap();
     let req = &mock.requests()[0];
-    assert_eq!(req.header("authorization"), Some(format!("Bearer {secret}").as_str()));
+    assert_eq!(
+        req.header("authorization"),
+        Some(format!("Bearer {secret}").as_str())
+    );
     assert_eq!(req.header("x-team"), Some("blue"));
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains(secret) && !text.contains("other-secret-123"), "secret leaked into {}", path.display());
+        assert!(
+            !text.contains(secret) && !text.contains("other-secret-123"),
+            "secret leaked into {}",
+            path.display()
+        );
     }
     mock.stop().await;
 }
@@ -366,10 +681,31 @@ async fn same_seed_same_inputs() {
     let mut docs = Vec::new();
     for _ in 0..2 {
         let dir = tempfile::tempdir().unwrap();
-        profile(dir.path(), &["-m", "m", "-u", &url, "--request-count", "3", "--num-dataset-entries", "10", "--isl", "30",
-                              "--isl-stddev", "5", "--osl", "9", "--osl-stddev", "3", "--random-seed", "99"])
-            .await
-            .unwrap();
+        profile(
+            dir.path(),
+            &[
+                "-m",
+                "m",
+                "-u",
+                &url,
+                "--request-count",
+                "3",
+                "--num-dataset-entries",
+                "10",
+                "--isl",
+                "30",
+                "--isl-stddev",
+                "5",
+                "--osl",
+                "9",
+                "--osl-stddev",
+                "3",
+                "--random-seed",
+                "99",
+            ],
+        )
+        .await
+        .unwrap();
         docs.push(std::fs::read_to_string(dir.path().join("inputs.json")).unwrap());
     }
     assert_eq!(docs[0], docs[1]);

@@ -15,12 +15,17 @@ pub async fn mock(ttft_ms: f64, itl_ms: f64) -> MockHandle {
 }
 
 pub async fn mock_with(cfg: MockConfig) -> MockHandle {
-    aiperf_mock_server::start(cfg).await.expect("mock server starts")
+    aiperf_mock_server::start(cfg)
+        .await
+        .expect("mock server starts")
 }
 
 /// Runs `aiperf profile <args> --artifact-dir <dir>`; returns the outcome.
 pub async fn profile(dir: &Path, args: &[&str]) -> anyhow::Result<RunOutcome> {
-    let mut argv: Vec<String> = ["aiperf", "profile"].iter().map(|s| s.to_string()).collect();
+    let mut argv: Vec<String> = ["aiperf", "profile"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     argv.extend(args.iter().map(|s| s.to_string()));
     argv.push("--artifact-dir".into());
     argv.push(dir.display().to_string());
@@ -36,12 +41,16 @@ pub fn read_json(path: PathBuf) -> Value {
 
 pub fn read_jsonl(path: PathBuf) -> Vec<Value> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().map(|l| serde_json::from_str(l).expect("valid JSON line")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
 }
 
 /// A metric's field from the summary JSON.
 pub fn stat(summary: &Value, tag: &str, field: &str) -> f64 {
-    summary[tag][field].as_f64().unwrap_or_else(|| panic!("{tag}.{field} missing in summary"))
+    summary[tag][field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{tag}.{field} missing in summary"))
 }
 
 pub fn assert_close(a: f64, b: f64, tol: f64, what: &str) {
