@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc: the client and mock allocate many small short-lived buffers per request; glibc's
+/// malloc/free showed up as ~25 % of client CPU in `perf` (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cfg = aiperf_mock_server::MockConfig::parse();
     let mut rt = tokio::runtime::Builder::new_multi_thread();

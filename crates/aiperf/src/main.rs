@@ -7,6 +7,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use aiperf_config::{Cli, Command, ProfileConfig, UiType};
+
+/// mimalloc: the client and mock allocate many small short-lived buffers per request; glibc's
+/// malloc/free showed up as ~25 % of client CPU in `perf` (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 
 fn main() -> ExitCode {
