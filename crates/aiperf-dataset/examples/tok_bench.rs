@@ -17,5 +17,10 @@ fn main() {
         n += t.count(s);
     }
     let el = t0.elapsed();
-    println!("count: {:?} per text, {:.2} us/token ({} tokens)", el / 1000, el.as_secs_f64() * 1e6 / n as f64, n);
+    println!(
+        "count: {:?} per text, {:.2} us/token ({} tokens)",
+        el / 1000,
+        el.as_secs_f64() * 1e6 / n as f64,
+        n
+    );
 }

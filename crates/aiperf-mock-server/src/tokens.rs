@@ -56,7 +56,11 @@ impl TokenSource {
         };
         let pieces: Vec<String> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
         anyhow::ensure!(!pieces.is_empty(), "empty output corpus");
-        Ok(Self { tokenizer, pieces, counts: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            tokenizer,
+            pieces,
+            counts: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Tokens in a prompt (about four characters a token without a tokenizer).
@@ -70,7 +74,10 @@ impl TokenSource {
         if let Some(n) = self.counts.lock().ok().and_then(|c| c.get(&key).copied()) {
             return n;
         }
-        let n = t.encode_fast(text, false).map(|e| e.len() as u32).unwrap_or(0);
+        let n = t
+            .encode_fast(text, false)
+            .map(|e| e.len() as u32)
+            .unwrap_or(0);
         if let Ok(mut c) = self.counts.lock() {
             if c.len() >= COUNT_CACHE_ENTRIES {
                 c.clear();
