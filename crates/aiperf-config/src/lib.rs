@@ -7,5 +7,5 @@
 pub mod cli;
 pub mod resolve;
 
-pub use cli::{Cli, Command, ProfileArgs};
+pub use cli::{Cli, Command, PluginsArgs, ProfileArgs};
 pub use resolve::{ConfigError, ProfileConfig, UiType};

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use aiperf_plugins::{EndpointMetadata, Registry};
 use aiperf_transport::BaseUrl;
 use serde_json::{Map, Value};
 
@@ -29,11 +30,24 @@ pub enum UiType {
     None,
 }
 
+impl UiType {
+    /// The `ui` registry entry name.
+    pub fn name(self) -> &'static str {
+        match self {
+            UiType::Dashboard => "dashboard",
+            UiType::Simple => "simple",
+            UiType::None => "none",
+        }
+    }
+}
+
 /// A validated `aiperf profile` configuration.
 #[derive(Debug, Clone)]
 pub struct ProfileConfig {
     pub models: Vec<String>,
     pub endpoint_type: String,
+    /// Metadata of the chosen endpoint's registry entry.
+    pub endpoint: EndpointMetadata,
     pub custom_endpoint: Option<String>,
     pub streaming: bool,
     pub urls: Vec<BaseUrl>,
@@ -47,6 +61,9 @@ pub struct ProfileConfig {
     pub headers: Vec<(String, String)>,
     pub random_seed: Option<u64>,
     pub sampling: String,
+    pub input_file: Option<PathBuf>,
+    /// `custom_dataset_loader` entry name (set when `input_file` is).
+    pub custom_dataset_type: Option<String>,
     pub num_dataset_entries: usize,
     pub batch_size: usize,
     pub isl_mean: f64,
@@ -72,8 +89,13 @@ pub struct ProfileConfig {
 }
 
 impl ProfileConfig {
-    /// Validates `args`; `argv` is the raw command line (for `cli_command`).
-    pub fn resolve(args: ProfileArgs, argv: &[String]) -> Result<Self, ConfigError> {
+    /// Validates `args` against the plugin `registry`; `argv` is the raw command line (for
+    /// `cli_command`).
+    pub fn resolve(
+        args: ProfileArgs,
+        argv: &[String],
+        registry: &Registry,
+    ) -> Result<Self, ConfigError> {
         let mut warnings = Vec::new();
         let models: Vec<String> = args
             .model_names
@@ -87,18 +109,41 @@ impl ProfileConfig {
                 "is required: name the model to benchmark (e.g. --model mock-model)",
             ));
         }
-        let endpoint = aiperf_endpoints::lookup(&args.endpoint_type).ok_or_else(|| {
-            invalid(
-                "--endpoint-type",
-                format!(
-                    "unknown type '{}'; choose one of {}",
-                    args.endpoint_type,
-                    aiperf_endpoints::names().join(", ")
-                ),
-            )
-        })?;
+        let plugin = |flag: &'static str, category: &str, name: &str| {
+            registry
+                .get(category, name)
+                .map(|_| ())
+                .map_err(|e| invalid(flag, e.to_string()))
+        };
+        plugin("--endpoint-type", "endpoint", &args.endpoint_type)?;
+        let endpoint = registry
+            .endpoint_metadata(&args.endpoint_type)
+            .map_err(|e| invalid("--endpoint-type", e.to_string()))?;
+        if let Some(s) = &args.dataset_sampling_strategy {
+            plugin("--dataset-sampling-strategy", "dataset_sampler", s)?;
+        }
+        if let Some(u) = &args.ui_type {
+            plugin("--ui-type", "ui", u)?;
+        }
+        let custom_dataset_type = match (&args.input_file, &args.custom_dataset_type) {
+            (None, Some(_)) => {
+                return Err(invalid("--custom-dataset-type", "requires --input-file"))
+            }
+            (None, None) => None,
+            (Some(f), t) => {
+                if !f.exists() {
+                    return Err(invalid(
+                        "--input-file",
+                        format!("'{}' is not a valid file or directory", f.display()),
+                    ));
+                }
+                let t = t.clone().unwrap_or_else(|| "single_turn".to_string());
+                plugin("--custom-dataset-type", "custom_dataset_loader", &t)?;
+                Some(t)
+            }
+        };
         let mut streaming = args.streaming;
-        if streaming && !endpoint.info().supports_streaming {
+        if streaming && !endpoint.supports_streaming {
             warnings.push(format!(
                 "--streaming ignored: endpoint type '{}' does not stream",
                 args.endpoint_type
@@ -192,8 +237,7 @@ impl ProfileConfig {
                 }
                 PathBuf::from("artifacts").join(format!(
                     "{name}-{}-{}-concurrency{concurrency}",
-                    endpoint.info().service_kind,
-                    args.endpoint_type
+                    endpoint.service_kind, args.endpoint_type
                 ))
             }
         };
@@ -221,6 +265,7 @@ impl ProfileConfig {
         Ok(ProfileConfig {
             models,
             endpoint_type: args.endpoint_type,
+            endpoint,
             custom_endpoint: args.custom_endpoint,
             streaming,
             urls,
@@ -233,9 +278,16 @@ impl ProfileConfig {
             extra_inputs,
             headers,
             random_seed: args.random_seed,
-            sampling: args
-                .dataset_sampling_strategy
-                .unwrap_or_else(|| "shuffle".to_string()),
+            sampling: args.dataset_sampling_strategy.unwrap_or_else(|| {
+                if custom_dataset_type.is_some() {
+                    "sequential"
+                } else {
+                    "shuffle"
+                }
+                .to_string()
+            }),
+            input_file: args.input_file,
+            custom_dataset_type,
             num_dataset_entries,
             batch_size: args.prompt_batch_size,
             isl_mean: args.isl_mean,
@@ -411,8 +463,10 @@ mod tests {
         let mut full = vec!["aiperf", "profile"];
         full.extend_from_slice(args);
         let argv: Vec<String> = full.iter().map(|s| s.to_string()).collect();
-        let Command::Profile(p) = Cli::try_parse_from(&full).unwrap().command;
-        ProfileConfig::resolve(*p, &argv)
+        let Command::Profile(p) = Cli::try_parse_from(&full).unwrap().command else {
+            unreachable!()
+        };
+        ProfileConfig::resolve(*p, &argv, &Registry::builtin())
     }
 
     fn err(args: &[&str]) -> String {
@@ -466,6 +520,19 @@ mod tests {
         assert!(err(&["-m", "a", "-H", "broken"]).starts_with("--header"));
         assert!(err(&["-m", "a", "--benchmark-duration", "0"]).starts_with("--benchmark-duration"));
         assert!(err(&["-m", "a", "--custom-endpoint", "v1/x"]).starts_with("--custom-endpoint"));
+        let e = err(&["-m", "a", "--endpoint-type", "chatt"]);
+        assert!(
+            e.starts_with("--endpoint-type: Type 'chatt' not found")
+                && e.ends_with("Did you mean 'chat'?"),
+            "{e}"
+        );
+        assert!(err(&["-m", "a", "--ui-type", "fancy"]).starts_with("--ui-type: Type 'fancy'"));
+        assert!(err(&["-m", "a", "--dataset-sampling-strategy", "shufle"])
+            .contains("Did you mean 'shuffle'?"));
+        assert!(err(&["-m", "a", "--custom-dataset-type", "single_turn"])
+            .starts_with("--custom-dataset-type: requires --input-file"));
+        assert!(err(&["-m", "a", "--input-file", "/nonexistent/x.jsonl"])
+            .contains("is not a valid file or directory"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! Nothing here touches the network.
 
 pub mod corpus;
+pub mod loader;
 pub mod rng;
 pub mod sampling;
 pub mod synthetic;

@@ -14,12 +14,20 @@ pub enum SamplingStrategy {
     Shuffle,
 }
 
+/// Built-in sampler implementations (registry `implementation` values).
+pub const IMPLEMENTATIONS: [&str; 3] = [
+    "aiperf_dataset::sampling::Random",
+    "aiperf_dataset::sampling::Sequential",
+    "aiperf_dataset::sampling::Shuffle",
+];
+
 impl SamplingStrategy {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "sequential" => Some(Self::Sequential),
-            "random" => Some(Self::Random),
-            "shuffle" => Some(Self::Shuffle),
+    /// The strategy a registry `implementation` names.
+    pub fn from_implementation(implementation: &str) -> Option<Self> {
+        match implementation {
+            "aiperf_dataset::sampling::Sequential" => Some(Self::Sequential),
+            "aiperf_dataset::sampling::Random" => Some(Self::Random),
+            "aiperf_dataset::sampling::Shuffle" => Some(Self::Shuffle),
             _ => None,
         }
     }

@@ -7,28 +7,14 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::parse::keep_usage;
-use crate::{Endpoint, EndpointInfo, PayloadOptions, ResponseData};
+use crate::{Endpoint, PayloadOptions, ResponseData};
 
 pub struct Chat;
 
-static INFO: EndpointInfo = EndpointInfo {
-    name: "chat",
-    path: "/v1/chat/completions",
-    supports_streaming: true,
-    produces_tokens: true,
-    tokenizes_input: true,
-    metrics_title: "LLM Metrics",
-    service_kind: "openai",
-};
-
 impl Endpoint for Chat {
-    fn info(&self) -> &'static EndpointInfo {
-        &INFO
-    }
-
     /// `{"messages": [...], "model", "stream", "max_completion_tokens"?, "stream_options"?}`.
     /// Content is a plain string for a single text, a parts array otherwise.
-    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value> {
+    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
         let content = if turn.texts.len() == 1 {
             Value::String(turn.texts[0].clone())
         } else {
@@ -58,7 +44,7 @@ impl Endpoint for Chat {
         if opts.streaming {
             body.insert("stream_options".into(), json!({"include_usage": true}));
         }
-        body
+        Ok(body)
     }
 
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
@@ -167,7 +153,7 @@ mod tests {
             max_tokens: Some(5),
             ..Default::default()
         };
-        let body = serde_json::to_string(&Chat.payload(&turn, &opts(true))).unwrap();
+        let body = serde_json::to_string(&Chat.payload(&turn, &opts(true)).unwrap()).unwrap();
         assert_eq!(
             body,
             r#"{"messages":[{"role":"user","content":"hi"}],"model":"m","stream":true,"max_completion_tokens":5,"stream_options":{"include_usage":true}}"#
@@ -185,7 +171,7 @@ mod tests {
             use_legacy_max_tokens: true,
             ..opts(false)
         };
-        let body = serde_json::to_string(&Chat.payload(&turn, &o)).unwrap();
+        let body = serde_json::to_string(&Chat.payload(&turn, &o).unwrap()).unwrap();
         assert_eq!(
             body,
             r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],"model":"m","stream":false,"max_tokens":2}"#

@@ -7,27 +7,13 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::parse::keep_usage;
-use crate::{Endpoint, EndpointInfo, PayloadOptions, ResponseData};
+use crate::{Endpoint, PayloadOptions, ResponseData};
 
 pub struct Completions;
 
-static INFO: EndpointInfo = EndpointInfo {
-    name: "completions",
-    path: "/v1/completions",
-    supports_streaming: true,
-    produces_tokens: true,
-    tokenizes_input: true,
-    metrics_title: "LLM Metrics",
-    service_kind: "openai",
-};
-
 impl Endpoint for Completions {
-    fn info(&self) -> &'static EndpointInfo {
-        &INFO
-    }
-
     /// `{"prompt": str | [str], "model", "stream", "max_tokens"?, "stream_options"?}`.
-    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value> {
+    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
         let prompt = if turn.texts.len() == 1 {
             json!(turn.texts[0])
         } else {
@@ -43,7 +29,7 @@ impl Endpoint for Completions {
         if opts.streaming {
             body.insert("stream_options".into(), json!({"include_usage": true}));
         }
-        body
+        Ok(body)
     }
 
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
@@ -98,7 +84,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            serde_json::to_string(&Completions.payload(&turn, &o)).unwrap(),
+            serde_json::to_string(&Completions.payload(&turn, &o).unwrap()).unwrap(),
             r#"{"prompt":"p","model":"m","stream":true,"max_tokens":7,"stream_options":{"include_usage":true}}"#
         );
         let o = PayloadOptions {
@@ -110,7 +96,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            serde_json::to_string(&Completions.payload(&turn, &o)).unwrap(),
+            serde_json::to_string(&Completions.payload(&turn, &o).unwrap()).unwrap(),
             r#"{"prompt":["a","b"],"model":"m","stream":false}"#
         );
     }

@@ -5,31 +5,17 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::parse::keep_usage;
-use crate::{Endpoint, EndpointInfo, PayloadOptions, ResponseData};
+use crate::{Endpoint, PayloadOptions, ResponseData};
 
 pub struct Embeddings;
 
-static INFO: EndpointInfo = EndpointInfo {
-    name: "embeddings",
-    path: "/v1/embeddings",
-    supports_streaming: false,
-    produces_tokens: false,
-    tokenizes_input: true,
-    metrics_title: "Embeddings Metrics",
-    service_kind: "openai",
-};
-
 impl Endpoint for Embeddings {
-    fn info(&self) -> &'static EndpointInfo {
-        &INFO
-    }
-
     /// `{"model", "input": [texts]}`.
-    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value> {
+    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
         let mut body = Map::new();
         body.insert("model".into(), Value::String(opts.model.clone()));
         body.insert("input".into(), json!(turn.texts));
-        body
+        Ok(body)
     }
 
     /// Content only when every `data[]` item is an `embedding` object.
@@ -76,7 +62,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            serde_json::to_string(&Embeddings.payload(&turn, &o)).unwrap(),
+            serde_json::to_string(&Embeddings.payload(&turn, &o).unwrap()).unwrap(),
             r#"{"model":"e","input":["x"]}"#
         );
         let j = r#"{"object":"list","data":[{"object":"embedding","embedding":[0.1],"index":0}],"usage":{"prompt_tokens":1}}"#;

@@ -9,35 +9,22 @@ pub mod completions;
 pub mod embeddings;
 pub mod parse;
 pub mod payload;
+pub mod template;
+
+use std::sync::Arc;
 
 use aiperf_core::Turn;
+pub use aiperf_plugins::EndpointMetadata;
 use serde_json::{Map, Value};
 
 pub use parse::{parse_responses, ParsedResponse, ResponseData};
 pub use payload::PayloadOptions;
 
-/// Static facts about an endpoint type (what AIPerf keeps as plugin metadata).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointInfo {
-    /// The `--endpoint-type` name.
-    pub name: &'static str,
-    /// Default path appended to `--url`.
-    pub path: &'static str,
-    pub supports_streaming: bool,
-    pub produces_tokens: bool,
-    pub tokenizes_input: bool,
-    /// Title of the console metrics table.
-    pub metrics_title: &'static str,
-    /// AIPerf's `service_kind` used in default artifact directory names.
-    pub service_kind: &'static str,
-}
-
 /// One API: payload rendering and response parsing.
 pub trait Endpoint: Send + Sync {
-    fn info(&self) -> &'static EndpointInfo;
-
     /// The request body for `turn` (before `--extra-inputs` and per-turn `extra` are merged).
-    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Map<String, Value>;
+    /// Fails only for user-supplied templates that do not render a JSON object.
+    fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String>;
 
     /// The texts whose tokens make up the input sequence length.
     fn input_texts<'t>(&self, turn: &'t Turn) -> Vec<&'t str> {
@@ -46,23 +33,39 @@ pub trait Endpoint: Send + Sync {
 
     /// Content of one JSON response document (a whole body or one SSE `data` payload).
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>);
+
+    /// `--extra-inputs` keys the endpoint consumes itself (never merged into the body).
+    fn consumed_extra_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
-/// Every endpoint type built so far, in `--help` order.
-pub fn all() -> [&'static dyn Endpoint; 3] {
-    [
-        &chat::Chat,
-        &completions::Completions,
-        &embeddings::Embeddings,
-    ]
-}
+/// Every endpoint implementation built into this crate (the registry's `implementation` values).
+pub const IMPLEMENTATIONS: [&str; 4] = [
+    "aiperf_endpoints::chat::Chat",
+    "aiperf_endpoints::completions::Completions",
+    "aiperf_endpoints::embeddings::Embeddings",
+    "aiperf_endpoints::template::Template",
+];
 
-/// The endpoint called `name`, if it exists.
-pub fn lookup(name: &str) -> Option<&'static dyn Endpoint> {
-    all().into_iter().find(|e| e.info().name == name)
-}
-
-/// Names of every endpoint type, for error messages.
-pub fn names() -> Vec<&'static str> {
-    all().iter().map(|e| e.info().name).collect()
+/// Builds the endpoint a registry entry names. `extra_inputs` feeds the template endpoint's
+/// `payload_template` / `response_field` when its metadata has no `template`.
+pub fn build(
+    implementation: &str,
+    metadata: &EndpointMetadata,
+    extra_inputs: &Map<String, Value>,
+) -> Result<Arc<dyn Endpoint>, String> {
+    Ok(match implementation {
+        "aiperf_endpoints::chat::Chat" => Arc::new(chat::Chat),
+        "aiperf_endpoints::completions::Completions" => Arc::new(completions::Completions),
+        "aiperf_endpoints::embeddings::Embeddings" => Arc::new(embeddings::Embeddings),
+        "aiperf_endpoints::template::Template" => {
+            Arc::new(template::Template::from_config(metadata, extra_inputs)?)
+        }
+        other => {
+            return Err(format!(
+                "implementation '{other}' is not built into aiperf_endpoints"
+            ))
+        }
+    })
 }

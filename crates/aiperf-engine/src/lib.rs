@@ -13,10 +13,53 @@
 //! The request path (worker) only stamps times and keeps bytes; parsing and tokenizing run on the
 //! processor thread, off the request path.
 
+pub mod external;
 mod prepare;
 mod process;
 mod report;
 mod run;
-mod worker;
+pub mod ui;
+pub mod worker;
 
 pub use run::{run_profile, RunOutcome};
+
+/// Every built-in implementation this build has, by registry category (for `aiperf plugins
+/// --validate` and the manifest cross-check test).
+pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
+    let mut v = Vec::new();
+    v.extend(
+        aiperf_endpoints::IMPLEMENTATIONS
+            .iter()
+            .map(|i| ("endpoint", *i)),
+    );
+    v.extend(
+        aiperf_dataset::sampling::IMPLEMENTATIONS
+            .iter()
+            .map(|i| ("dataset_sampler", *i)),
+    );
+    v.extend(
+        aiperf_dataset::loader::IMPLEMENTATIONS
+            .iter()
+            .map(|i| ("custom_dataset_loader", *i)),
+    );
+    v.extend(
+        aiperf_export::IMPLEMENTATIONS
+            .iter()
+            .map(|i| ("data_exporter", *i)),
+    );
+    v.extend(ui::IMPLEMENTATIONS.iter().map(|i| ("ui", *i)));
+    v.push(("timing_strategy", "aiperf_timing::CreditIssuer"));
+    v.push(("arrival_pattern", "aiperf_engine::worker::run_worker"));
+    v.push((
+        "url_selection_strategy",
+        "aiperf_engine::worker::RoundRobin",
+    ));
+    v
+}
+
+/// Whether `implementation` is built in for `category`.
+pub fn is_builtin_implementation(category: &str, implementation: &str) -> bool {
+    builtin_implementations()
+        .iter()
+        .any(|(c, i)| *c == category && *i == implementation)
+}

@@ -7,8 +7,9 @@ use aiperf_core::{Conversation, PreparedTurn};
 use aiperf_dataset::corpus::Corpus;
 use aiperf_dataset::rng::{fresh_seed, Rng};
 use aiperf_dataset::{PromptGenerator, Sampler, SamplingStrategy, SyntheticConfig, TextTokenizer};
-use aiperf_endpoints::{payload, Endpoint, PayloadOptions};
-use anyhow::{anyhow, Context};
+use aiperf_endpoints::{payload, Endpoint, EndpointMetadata, PayloadOptions};
+use aiperf_plugins::{DatasetLoaderMetadata, Registry};
+use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
@@ -16,7 +17,9 @@ use http::header::{
 
 /// The run's immutable inputs, shared by workers and the record processor.
 pub struct Prepared {
-    pub endpoint: &'static dyn Endpoint,
+    pub endpoint: Arc<dyn Endpoint>,
+    /// The endpoint's registry metadata (path, streaming, token production, console title).
+    pub meta: EndpointMetadata,
     pub tokenizer: Arc<TextTokenizer>,
     pub seed: u64,
     pub conversations: Vec<Conversation>,
@@ -47,23 +50,70 @@ pub fn load_tokenizer(cfg: &ProfileConfig) -> anyhow::Result<TextTokenizer> {
     }
 }
 
-pub fn prepare(cfg: &ProfileConfig) -> anyhow::Result<Prepared> {
-    let endpoint = aiperf_endpoints::lookup(&cfg.endpoint_type)
-        .ok_or_else(|| anyhow!("unknown endpoint type '{}'", cfg.endpoint_type))?;
+/// The endpoint object a registry entry names: one registered in code, or a built-in.
+fn endpoint_for(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Arc<dyn Endpoint>> {
+    let entry = registry.get("endpoint", &cfg.endpoint_type)?;
+    if let Some(instance) = &entry.instance {
+        return instance
+            .downcast_ref::<Arc<dyn Endpoint>>()
+            .cloned()
+            .ok_or_else(|| {
+                anyhow!(
+                    "endpoint '{}' was registered with an object that is not an Endpoint",
+                    entry.name
+                )
+            });
+    }
+    aiperf_endpoints::build(&entry.implementation, &cfg.endpoint, &cfg.extra_inputs)
+        .map_err(|e| anyhow!("--endpoint-type {}: {e}", cfg.endpoint_type))
+}
+
+/// Conversations from `--input-file` (through its registered loader) or synthesized.
+fn conversations(
+    cfg: &ProfileConfig,
+    registry: &Registry,
+    tokenizer: &TextTokenizer,
+    seed: u64,
+) -> anyhow::Result<Vec<Conversation>> {
+    let (Some(file), Some(kind)) = (&cfg.input_file, &cfg.custom_dataset_type) else {
+        let corpus = Corpus::sonnets(tokenizer);
+        let synthetic = SyntheticConfig {
+            num_entries: cfg.num_dataset_entries,
+            isl_mean: cfg.isl_mean,
+            isl_stddev: cfg.isl_stddev,
+            osl_mean: cfg.osl_mean,
+            osl_stddev: cfg.osl_stddev,
+            batch_size: cfg.batch_size,
+            seed,
+        };
+        return Ok(PromptGenerator::new(tokenizer, &corpus).conversations(&synthetic));
+    };
+    let entry = registry.get("custom_dataset_loader", kind)?;
+    let loaded = match entry.exec_path() {
+        Some(exec) => {
+            let meta: DatasetLoaderMetadata =
+                registry.typed_metadata("custom_dataset_loader", kind)?;
+            crate::external::load_dataset(exec, &meta.args, file, seed)?
+        }
+        None => aiperf_dataset::loader::load(&entry.implementation, file)?,
+    };
+    if let Some(c) = loaded.iter().find(|c| c.turns.len() > 1) {
+        bail!(
+            "--input-file: session '{}' has {} turns; multi-turn conversations are not supported yet",
+            c.session_id,
+            c.turns.len()
+        );
+    }
+    Ok(loaded)
+}
+
+pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepared> {
+    let endpoint = endpoint_for(cfg, registry)?;
+    let meta = cfg.endpoint.clone();
     let tokenizer = Arc::new(load_tokenizer(cfg)?);
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
-    let corpus = Corpus::sonnets(&tokenizer);
-    let synthetic = SyntheticConfig {
-        num_entries: cfg.num_dataset_entries,
-        isl_mean: cfg.isl_mean,
-        isl_stddev: cfg.isl_stddev,
-        osl_mean: cfg.osl_mean,
-        osl_stddev: cfg.osl_stddev,
-        batch_size: cfg.batch_size,
-        seed,
-    };
-    let conversations = PromptGenerator::new(&tokenizer, &corpus).conversations(&synthetic);
-    let count_input = endpoint.info().tokenizes_input && !cfg.use_server_token_count;
+    let conversations = conversations(cfg, registry, &tokenizer, seed)?;
+    let count_input = meta.tokenizes_input && !cfg.use_server_token_count;
     let input_tokens: Vec<Option<u32>> = conversations
         .iter()
         .map(|c| {
@@ -71,20 +121,31 @@ pub fn prepare(cfg: &ProfileConfig) -> anyhow::Result<Prepared> {
                 .then(|| tokenizer.count(&endpoint.input_texts(&c.turns[0]).join(" ")) as u32)
         })
         .collect();
+    let mut extra_inputs = cfg.extra_inputs.clone();
+    for key in endpoint.consumed_extra_inputs() {
+        extra_inputs.remove(*key);
+    }
     let mut turns = Vec::with_capacity(cfg.models.len());
     for model in &cfg.models {
         let opts = PayloadOptions {
             model: model.clone(),
             streaming: cfg.streaming,
             use_legacy_max_tokens: cfg.use_legacy_max_tokens,
-            extra_inputs: cfg.extra_inputs.clone(),
+            extra_inputs: extra_inputs.clone(),
         };
         let per_model = conversations
             .iter()
             .zip(&input_tokens)
             .map(|(c, isl)| {
                 let turn = &c.turns[0];
-                let body = payload::finish(endpoint.payload(turn, &opts), turn, &opts);
+                let body = endpoint.payload(turn, &opts).map_err(|e| {
+                    anyhow!(
+                        "--endpoint-type {}: {e} (dataset entry {})",
+                        cfg.endpoint_type,
+                        c.session_id
+                    )
+                })?;
+                let body = payload::finish(body, turn, &opts);
                 let body = serde_json::to_vec(&body).context("serializing a request body")?;
                 Ok(PreparedTurn {
                     body: Bytes::from(body),
@@ -95,19 +156,28 @@ pub fn prepare(cfg: &ProfileConfig) -> anyhow::Result<Prepared> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         turns.push(per_model);
     }
-    let strategy = SamplingStrategy::parse(&cfg.sampling).unwrap_or(SamplingStrategy::Shuffle);
+    let sampler_entry = registry.get("dataset_sampler", &cfg.sampling)?;
+    let strategy = SamplingStrategy::from_implementation(&sampler_entry.implementation)
+        .ok_or_else(|| {
+            anyhow!(
+                "sampler '{}' has no implementation in this build",
+                cfg.sampling
+            )
+        })?;
     let sampler = Sampler::new(
         strategy,
         conversations.len(),
         Rng::derive(seed, "dataset.sampling").next_u64(),
     );
-    let path = cfg
-        .custom_endpoint
-        .as_deref()
-        .unwrap_or(endpoint.info().path);
+    let default_path = match (cfg.streaming, &meta.streaming_path) {
+        (true, Some(p)) => p.as_str(),
+        _ => meta.endpoint_path.as_deref().unwrap_or(""),
+    };
+    let path = cfg.custom_endpoint.as_deref().unwrap_or(default_path);
     let paths = cfg.urls.iter().map(|u| u.join(path)).collect();
     Ok(Prepared {
         endpoint,
+        meta,
         tokenizer,
         seed,
         conversations,

@@ -146,7 +146,7 @@ pub fn process_one(
             .unwrap_or("HTTPError");
         return fail(ErrorDetails::new(Some(status), kind, message));
     }
-    let responses = match parse_responses(prepared.endpoint, raw.is_sse, &raw.chunks) {
+    let responses = match parse_responses(&*prepared.endpoint, raw.is_sse, &raw.chunks) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -89,7 +89,7 @@ pub fn build(
         incomplete_reason: was_cancelled.then(|| "cancelled by user".to_string()),
         start_time,
         end_time: now_iso(),
-        metrics_title: prepared.endpoint.info().metrics_title.to_string(),
+        metrics_title: prepared.meta.metrics_title.clone(),
         cli_command: cfg.cli_command.clone(),
     }
 }

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiperf_config::{ProfileConfig, UiType};
+use aiperf_config::ProfileConfig;
 use aiperf_core::{Clock, Phase};
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::Applicability;
+use aiperf_plugins::{DataExporterMetadata, Registry};
 use aiperf_timing::{CreditIssuer, PhasePlan};
 use aiperf_transport::HttpClient;
 use anyhow::{anyhow, Context};
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::prepare::{prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::report;
+use crate::ui::Ui;
 use crate::worker::{run_worker, PhaseContext};
 
 /// What a finished run produced.
@@ -37,17 +39,26 @@ pub struct StopSignal {
     pub stop: AtomicBool,
 }
 
-/// Runs `cfg` end to end. Failed requests are data; only set-up problems are errors.
-pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOutcome> {
+/// Runs `cfg` end to end with the pieces `registry` names, showing the `ui` entry while it runs.
+/// Failed requests are data; only set-up problems are errors.
+pub async fn run_profile(
+    cfg: ProfileConfig,
+    ui: &str,
+    registry: Arc<Registry>,
+) -> anyhow::Result<RunOutcome> {
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
+    let ui_entry = registry.get("ui", ui)?;
+    let ui = Ui::from_implementation(&ui_entry.implementation)
+        .ok_or_else(|| anyhow!("--ui-type {ui}: no implementation in this build"))?;
     let clock = Clock::start();
     let start_time = report::now_iso();
     let cfg = Arc::new(cfg);
     let prep_cfg = cfg.clone();
+    let prep_registry = registry.clone();
     let prepared = Arc::new(
-        tokio::task::spawn_blocking(move || prepare(&prep_cfg))
+        tokio::task::spawn_blocking(move || prepare(&prep_cfg, &prep_registry))
             .await
             .map_err(|e| anyhow!("dataset preparation panicked: {e}"))??,
     );
@@ -82,8 +93,8 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
     write_inputs(&cfg, &prepared)?;
     let run = Applicability {
         streaming: cfg.streaming,
-        produces_tokens: prepared.endpoint.info().produces_tokens,
-        tokenizes_input: prepared.endpoint.info().tokenizes_input,
+        produces_tokens: prepared.meta.produces_tokens,
+        tokenizes_input: prepared.meta.tokenizes_input,
     };
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
     let (tx, rx) = mpsc::unbounded_channel();
@@ -180,7 +191,7 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
         was_cancelled,
         start_time,
     );
-    let console = aiperf_export::write_summary(&cfg.artifact_dir, &rep)?;
+    let console = run_exporters(&registry, &cfg, &rep)?;
     let exit_code = if was_cancelled {
         130
     } else if request_count == 0 && error_count > 0 {
@@ -200,13 +211,65 @@ pub async fn run_profile(cfg: ProfileConfig, ui: UiType) -> anyhow::Result<RunOu
     })
 }
 
+/// Every enabled `data_exporter`: built-ins first (they write the files external ones read), then
+/// external executables. A failing external exporter is reported, never fatal: the built-in
+/// artifacts are already on disk.
+fn run_exporters(
+    registry: &Registry,
+    cfg: &ProfileConfig,
+    rep: &aiperf_export::RunReport,
+) -> anyhow::Result<String> {
+    let mut builtin = Vec::new();
+    let mut external = Vec::new();
+    for e in registry.iter("data_exporter") {
+        let meta: DataExporterMetadata = registry.typed_metadata("data_exporter", &e.name)?;
+        if !meta.enabled_by_default {
+            continue;
+        }
+        match e.exec_path() {
+            Some(p) => external.push((e.name.clone(), p.to_path_buf(), meta.args)),
+            None => builtin.push(e.implementation.as_str()),
+        }
+    }
+    let mut console = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin)?;
+    if !external.is_empty() {
+        let summary: serde_json::Value = serde_json::from_str(&aiperf_export::json::render(rep))
+            .unwrap_or(serde_json::Value::Null);
+        for (name, exec, args) in external {
+            let started = std::time::Instant::now();
+            match crate::external::export(
+                &exec,
+                &args,
+                &cfg.artifact_dir,
+                &summary,
+                &cfg.artifact_dir.join(RECORDS_FILE),
+            ) {
+                Ok(files) => {
+                    tracing::info!(
+                        "exporter '{name}' finished in {:.0} ms",
+                        started.elapsed().as_secs_f64() * 1e3
+                    );
+                    for f in files {
+                        console.push_str(&format!("{name} Export: {f}\n"));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    console.push_str(&format!("{name} Export failed: {e:#}\n"));
+                }
+            }
+        }
+    }
+    Ok(console)
+}
+
 /// Runs one phase's workers until the issuer stops and they drain; returns how many in-flight
 /// requests were abandoned at the grace deadline.
 async fn run_phase(
     plan: &PhasePlan,
     ctx: Arc<PhaseContext>,
     stop: &Arc<StopSignal>,
-    ui: UiType,
+    ui: Ui,
     progress: &Arc<Progress>,
     start_ns: u64,
 ) -> u64 {
@@ -230,7 +293,7 @@ async fn run_phase(
                 if stop.stop.load(Ordering::Relaxed) {
                     ctx.issuer.stop();
                 }
-                if ui != UiType::None && last_print.elapsed() >= Duration::from_secs(1) {
+                if ui == Ui::Progress && last_print.elapsed() >= Duration::from_secs(1) {
                     last_print = std::time::Instant::now();
                     report::print_progress(plan, &ctx, progress, start_ns);
                 }

@@ -31,7 +31,12 @@ fn row_label(header: &str, unit: Unit) -> String {
 }
 
 /// Error summary (if any), the metrics table and the footer lines.
-pub fn render(r: &RunReport, width: u16, csv_path: &Path, json_path: &Path) -> String {
+pub fn render(
+    r: &RunReport,
+    width: u16,
+    csv_path: Option<&Path>,
+    json_path: Option<&Path>,
+) -> String {
     let mut out = String::new();
     if !r.errors.is_empty() {
         let mut t = Table::new();
@@ -108,11 +113,12 @@ pub fn render(r: &RunReport, width: u16, csv_path: &Path, json_path: &Path) -> S
     if r.was_cancelled {
         out.push_str("Run was cancelled: results cover the requests completed before the stop\n");
     }
-    out.push_str(&format!(
-        "CSV Export: {}\nJSON Export: {}\n",
-        csv_path.display(),
-        json_path.display()
-    ));
+    if let Some(p) = csv_path {
+        out.push_str(&format!("CSV Export: {}\n", p.display()));
+    }
+    if let Some(p) = json_path {
+        out.push_str(&format!("JSON Export: {}\n", p.display()));
+    }
     out
 }
 

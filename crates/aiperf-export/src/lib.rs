@@ -60,15 +60,39 @@ pub struct RunReport {
     pub cli_command: String,
 }
 
-/// Writes the JSON, CSV and console-text summaries into `dir`; returns the console text.
-pub fn write_summary(dir: &Path, report: &RunReport) -> Result<String, ExportError> {
+/// Built-in data exporters (registry `implementation` values).
+pub const IMPLEMENTATIONS: [&str; 3] = [
+    "aiperf_export::json::Json",
+    "aiperf_export::csv_export::Csv",
+    "aiperf_export::console::ConsoleText",
+];
+
+/// Runs the built-in exporters named by `implementations` into `dir` and returns the console
+/// text (always rendered: it is printed whatever is written).
+pub fn write_summary(
+    dir: &Path,
+    report: &RunReport,
+    implementations: &[&str],
+) -> Result<String, ExportError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let json_path = dir.join(JSON_FILE);
     let csv_path = dir.join(CSV_FILE);
-    write_atomic(&json_path, &json::render(report))?;
-    write_atomic(&csv_path, &csv_export::render(&report.summary))?;
-    let console = console::render(report, 140, &csv_path, &json_path);
-    write_atomic(&dir.join(CONSOLE_FILE), &console)?;
+    let wants = |i: &str| implementations.contains(&i);
+    if wants(IMPLEMENTATIONS[0]) {
+        write_atomic(&json_path, &json::render(report))?;
+    }
+    if wants(IMPLEMENTATIONS[1]) {
+        write_atomic(&csv_path, &csv_export::render(&report.summary))?;
+    }
+    let console = console::render(
+        report,
+        140,
+        wants(IMPLEMENTATIONS[1]).then_some(csv_path.as_path()),
+        wants(IMPLEMENTATIONS[0]).then_some(json_path.as_path()),
+    );
+    if wants(IMPLEMENTATIONS[2]) {
+        write_atomic(&dir.join(CONSOLE_FILE), &console)?;
+    }
     Ok(console)
 }
 

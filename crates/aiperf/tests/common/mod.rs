@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use aiperf_config::{Cli, Command, ProfileConfig, UiType};
+use aiperf_config::{Cli, Command, ProfileConfig};
 use aiperf_engine::RunOutcome;
 use aiperf_mock_server::{MockConfig, MockHandle};
+use aiperf_plugins::Registry;
 use clap::Parser;
 use serde_json::Value;
 
@@ -20,8 +21,17 @@ pub async fn mock_with(cfg: MockConfig) -> MockHandle {
         .expect("mock server starts")
 }
 
-/// Runs `aiperf profile <args> --artifact-dir <dir>`; returns the outcome.
+/// Runs `aiperf profile <args> --artifact-dir <dir>` with the built-in plugins.
 pub async fn profile(dir: &Path, args: &[&str]) -> anyhow::Result<RunOutcome> {
+    profile_with(Registry::builtin(), dir, args).await
+}
+
+/// Runs `aiperf profile <args> --artifact-dir <dir>` with the plugins in `registry`.
+pub async fn profile_with(
+    registry: Registry,
+    dir: &Path,
+    args: &[&str],
+) -> anyhow::Result<RunOutcome> {
     let mut argv: Vec<String> = ["aiperf", "profile"]
         .iter()
         .map(|s| s.to_string())
@@ -29,9 +39,11 @@ pub async fn profile(dir: &Path, args: &[&str]) -> anyhow::Result<RunOutcome> {
     argv.extend(args.iter().map(|s| s.to_string()));
     argv.push("--artifact-dir".into());
     argv.push(dir.display().to_string());
-    let Command::Profile(p) = Cli::try_parse_from(&argv)?.command;
-    let cfg = ProfileConfig::resolve(*p, &argv)?;
-    aiperf_engine::run_profile(cfg, UiType::None).await
+    let Command::Profile(p) = Cli::try_parse_from(&argv)?.command else {
+        anyhow::bail!("not a profile command")
+    };
+    let cfg = ProfileConfig::resolve(*p, &argv, &registry)?;
+    aiperf_engine::run_profile(cfg, "none", std::sync::Arc::new(registry)).await
 }
 
 pub fn read_json(path: PathBuf) -> Value {

@@ -1,0 +1,84 @@
+//! The `aiperf` command line as a library, so Rust programs can embed it with their own plugins:
+//! build a [`Registry`], [`Registry::register`] your implementations, then call [`run`]
+//! (see `examples/custom_endpoint.rs`).
+
+pub mod plugins_cmd;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aiperf_config::{Cli, Command, ProfileConfig, UiType};
+pub use aiperf_plugins::Registry;
+use clap::Parser;
+
+/// Runs the command line `argv` (program name first) with the plugins in `registry`.
+pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match cli.command {
+        Command::Plugins(args) => plugins_cmd::run(&args, &registry),
+        Command::Profile(args) => {
+            let cfg = match ProfileConfig::resolve(*args, &argv, &registry) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("aiperf: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            init_logging(&cfg.log_level);
+            for w in registry.warnings() {
+                tracing::warn!("{w}");
+            }
+            let ui = cfg.ui.unwrap_or(if std::io::stderr().is_terminal() {
+                UiType::Simple
+            } else {
+                UiType::None
+            });
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("aiperf: cannot start the async runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match runtime.block_on(aiperf_engine::run_profile(
+                cfg,
+                ui.name(),
+                Arc::new(registry),
+            )) {
+                Ok(outcome) => {
+                    println!("{}", outcome.console);
+                    ExitCode::from(outcome.exit_code.clamp(0, 255) as u8)
+                }
+                Err(e) => {
+                    eprintln!("aiperf: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = match level {
+        "TRACE" => "trace",
+        "DEBUG" => "debug",
+        "WARNING" => "warn",
+        "ERROR" | "CRITICAL" => "error",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

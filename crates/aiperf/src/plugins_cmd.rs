@@ -1,0 +1,162 @@
+//! `aiperf plugins`: packages, categories, entries, details, validation.
+
+use std::process::ExitCode;
+
+use aiperf_config::PluginsArgs;
+use aiperf_plugins::Registry;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(120);
+    t.set_header(header.to_vec());
+    t
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// Runs the subcommand; prints to stdout, errors to stderr.
+pub fn run(args: &PluginsArgs, registry: &Registry) -> ExitCode {
+    match render(args, registry) {
+        Ok((text, ok)) => {
+            print!("{text}");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("aiperf: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The text to print and whether the command succeeded.
+pub fn render(
+    args: &PluginsArgs,
+    registry: &Registry,
+) -> Result<(String, bool), aiperf_plugins::PluginError> {
+    if args.validate {
+        let mut problems = registry.validate_all(&aiperf_engine::is_builtin_implementation);
+        problems.extend(registry.warnings().iter().map(|w| format!("warning: {w}")));
+        let entries: usize = registry
+            .categories()
+            .map(|c| registry.all_entries(&c.name).len())
+            .sum();
+        return Ok(if problems.is_empty() {
+            (format!("All {entries} plugin entries are valid.\n"), true)
+        } else {
+            (problems.iter().map(|p| format!("{p}\n")).collect(), false)
+        });
+    }
+    match (&args.category, &args.name) {
+        (None, _) if args.all => {
+            let mut out = String::new();
+            for c in registry.categories() {
+                out.push_str(&format!("{} — {}\n", c.name, first_line(&c.description)));
+                out.push_str(&category_table(registry, &c.name).to_string());
+                out.push_str("\n\n");
+            }
+            Ok((out, true))
+        }
+        (None, _) => {
+            let mut t = table(&["Package", "Version", "Plugins", "Manifests"]);
+            for p in registry.packages() {
+                let count: usize = registry
+                    .categories()
+                    .map(|c| {
+                        registry
+                            .all_entries(&c.name)
+                            .iter()
+                            .filter(|e| e.package == p.name)
+                            .count()
+                    })
+                    .sum();
+                t.add_row(vec![
+                    p.name.clone(),
+                    p.version.clone(),
+                    count.to_string(),
+                    p.manifests.join("\n"),
+                ]);
+            }
+            Ok((
+                format!(
+                    "{t}\n\nCategories: {}\n",
+                    registry
+                        .categories()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                true,
+            ))
+        }
+        (Some(cat), None) => {
+            let c = registry.category(cat)?;
+            let flag = c
+                .flag
+                .as_deref()
+                .map(|f| format!(" (chosen with {f})"))
+                .unwrap_or_default();
+            Ok((
+                format!(
+                    "{}{flag}: {}\n{}\n",
+                    c.name,
+                    c.description,
+                    category_table(registry, cat)
+                ),
+                true,
+            ))
+        }
+        (Some(cat), Some(name)) => {
+            let e = registry.get(cat, name)?;
+            let mut lines = vec![
+                format!("Type: {}", e.name),
+                format!("Category: {}", e.category),
+                format!("Package: {}", e.package),
+                format!("Implementation: {}", e.implementation),
+                format!("Priority: {}", e.priority),
+                format!("Source: {}", e.source),
+            ];
+            let shadowed: Vec<String> = registry
+                .all_entries(cat)
+                .iter()
+                .filter(|o| o.name == e.name && o.implementation != e.implementation)
+                .map(|o| format!("{} ({})", o.implementation, o.package))
+                .collect();
+            if !shadowed.is_empty() {
+                lines.push(format!("Shadows: {}", shadowed.join(", ")));
+            }
+            if e.metadata.as_object().is_some_and(|m| !m.is_empty()) {
+                lines.push(format!(
+                    "Metadata: {}",
+                    serde_json::to_string_pretty(&e.metadata).unwrap_or_default()
+                ));
+            }
+            lines.push(String::new());
+            lines.push(e.description.clone());
+            let mut t = table(&[&e.full_name()]);
+            t.add_row(vec![lines.join("\n")]);
+            Ok((format!("{t}\n"), true))
+        }
+    }
+}
+
+fn category_table(registry: &Registry, category: &str) -> Table {
+    let mut t = table(&["Name", "Package", "Description"]);
+    for e in registry.iter(category) {
+        t.add_row(vec![
+            e.name.clone(),
+            e.package.clone(),
+            first_line(&e.description).to_string(),
+        ]);
+    }
+    t
+}
