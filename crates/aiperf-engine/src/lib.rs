@@ -63,3 +63,30 @@ pub fn is_builtin_implementation(category: &str, implementation: &str) -> bool {
         .iter()
         .any(|(c, i)| *c == category && *i == implementation)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded manifest and the code agree: every built-in entry has an implementation, and
+    /// every implementation is reachable through an entry.
+    #[test]
+    fn builtin_manifest_matches_implementations() {
+        let registry = aiperf_plugins::Registry::builtin();
+        let problems = registry.validate_all(&is_builtin_implementation);
+        assert!(problems.is_empty(), "{problems:#?}");
+        for (category, implementation) in builtin_implementations() {
+            assert!(
+                registry.find_name(category, implementation).is_some(),
+                "{category}: implementation {implementation} is not in plugins.yaml"
+            );
+        }
+        for category in registry.categories() {
+            assert!(
+                !registry.names(&category.name).is_empty(),
+                "category {} has no entries",
+                category.name
+            );
+        }
+    }
+}

@@ -262,6 +262,12 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
         (&Method::POST, "/v1/completions") => {
             generate(state, &body, Api::Completions, arrived).await
         }
+        (&Method::POST, "/generate") => {
+            generate(state, &body, Api::Tgi { stream: false }, arrived).await
+        }
+        (&Method::POST, "/generate_stream") => {
+            generate(state, &body, Api::Tgi { stream: true }, arrived).await
+        }
         (&Method::POST, "/v1/embeddings") => embeddings(state, &body),
         _ => error_response(
             StatusCode::NOT_FOUND,
@@ -274,6 +280,10 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
 enum Api {
     Chat,
     Completions,
+    /// Hugging Face TGI `/generate` and `/generate_stream`.
+    Tgi {
+        stream: bool,
+    },
 }
 
 /// Text of every message (chat) or the prompt(s) (completions), joined with newlines.
@@ -300,6 +310,7 @@ fn prompt_text(req: &Value, api: Api) -> Option<String> {
             )
         }
         Api::Completions => Some(text_of(req.get("prompt")?)),
+        Api::Tgi { .. } => Some(text_of(req.get("inputs")?)),
     }
 }
 
@@ -336,7 +347,10 @@ async fn generate(
         .and_then(Value::as_str)
         .unwrap_or("mock-model")
         .to_string();
-    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let stream = match api {
+        Api::Tgi { stream } => stream,
+        _ => req.get("stream").and_then(Value::as_bool).unwrap_or(false),
+    };
     let include_usage = req
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
@@ -344,6 +358,7 @@ async fn generate(
     let max_tokens = req
         .get("max_completion_tokens")
         .or_else(|| req.get("max_tokens"))
+        .or_else(|| req.pointer("/parameters/max_new_tokens"))
         .and_then(Value::as_u64)
         .map(|v| v as u32);
     let n = max_tokens.unwrap_or(state.cfg.default_output_tokens).max(1) as usize;
@@ -365,7 +380,7 @@ async fn generate(
     let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens as usize + n});
     let id = match api {
         Api::Chat => format!("chatcmpl-mock-{n_req}"),
-        Api::Completions => format!("cmpl-mock-{n_req}"),
+        Api::Completions | Api::Tgi { .. } => format!("cmpl-mock-{n_req}"),
     };
     let head = Head {
         id,
@@ -405,6 +420,8 @@ async fn generate(
                 json!({"id": head.id, "object": "text_completion", "created": head.created, "model": head.model,
                 "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage})
             }
+            Api::Tgi { .. } => json!({"generated_text": text,
+                "details": {"finish_reason": finish, "generated_tokens": n, "prompt_tokens": prompt_tokens}}),
         };
         if let Some(last) = due.last() {
             tokio::time::sleep_until((*last).into()).await;
@@ -415,17 +432,30 @@ async fn generate(
     let events: Vec<String> = pieces
         .iter()
         .enumerate()
-        .map(|(i, p)| head.token_event(api, p, (i + 1 == n).then_some(finish)))
+        .map(|(i, p)| match api {
+            Api::Tgi { .. } => {
+                let last = i + 1 == n;
+                let full = if last { Value::String(pieces.concat()) } else { Value::Null };
+                format!(
+                    "data: {}\n\n",
+                    json!({"index": i, "token": {"id": i, "text": p, "logprob": 0.0, "special": false},
+                           "generated_text": full, "details": Value::Null})
+                )
+            }
+            _ => head.token_event(api, p, (i + 1 == n).then_some(finish)),
+        })
         .collect();
     let mut preamble = String::new();
     if api == Api::Chat {
         preamble = head.role_event();
     }
     let mut epilogue = String::new();
-    if include_usage {
+    if include_usage && !matches!(api, Api::Tgi { .. }) {
         epilogue.push_str(&head.usage_event(api, &usage));
     }
-    epilogue.push_str("data: [DONE]\n\n");
+    if !matches!(api, Api::Tgi { .. }) {
+        epilogue.push_str("data: [DONE]\n\n");
+    }
 
     let now = Instant::now();
     if due.last().is_none_or(|t| *t <= now) {
@@ -497,7 +527,7 @@ impl Head {
                 "{},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}},\"finish_reason\":{finish}}}]}}\n\n",
                 self.prefix("chat.completion.chunk")
             ),
-            Api::Completions => format!(
+            Api::Completions | Api::Tgi { .. } => format!(
                 "{},\"choices\":[{{\"index\":0,\"text\":{text},\"finish_reason\":{finish}}}]}}\n\n",
                 self.prefix("text_completion")
             ),
