@@ -18,19 +18,19 @@ pub enum PluginError {
     },
     #[error("{path}: {reason}")]
     Manifest { path: String, reason: String },
-    #[error("{path}: {category}:{name}: bad implementation '{implementation}': {reason}")]
+    #[error("{path}: {entry}: bad implementation '{implementation}': {reason}")]
     BadImplementation {
         path: String,
-        category: String,
-        name: String,
+        /// `category:name`.
+        entry: String,
         implementation: String,
         reason: String,
     },
-    #[error("{path}: {category}:{name}: metadata does not match {schema}: {reason}")]
+    #[error("{path}: {entry}: metadata does not match {schema}: {reason}")]
     Metadata {
         path: String,
-        category: String,
-        name: String,
+        /// `category:name`.
+        entry: String,
         schema: String,
         reason: String,
     },

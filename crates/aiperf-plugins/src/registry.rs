@@ -255,8 +255,7 @@ impl Registry {
                     metadata::validate(schema, &metadata).map_err(|reason| {
                         PluginError::Metadata {
                             path: source.to_string(),
-                            category: category.clone(),
-                            name: name.clone(),
+                            entry: format!("{category}:{name}"),
                             schema: schema.clone(),
                             reason,
                         }
@@ -266,8 +265,7 @@ impl Registry {
                     resolve_implementation(&e.implementation, base).map_err(|reason| {
                         PluginError::BadImplementation {
                             path: source.to_string(),
-                            category: category.clone(),
-                            name: name.clone(),
+                            entry: format!("{category}:{name}"),
                             implementation: e.implementation.clone(),
                             reason,
                         }
@@ -324,8 +322,7 @@ impl Registry {
         if let Some(schema) = &cat.metadata_schema {
             metadata::validate(schema, &metadata).map_err(|reason| PluginError::Metadata {
                 path: "<runtime>".into(),
-                category: category.into(),
-                name: name.into(),
+                entry: format!("{category}:{name}"),
                 schema: schema.clone(),
                 reason,
             })?;
@@ -428,8 +425,7 @@ impl Registry {
         let e = self.get(category, name)?;
         serde_json::from_value(e.metadata.clone()).map_err(|err| PluginError::Metadata {
             path: e.source.clone(),
-            category: category.into(),
-            name: name.into(),
+            entry: e.full_name(),
             schema: std::any::type_name::<T>()
                 .rsplit("::")
                 .next()
