@@ -1,22 +1,95 @@
 //! Folds per-request values into run results, then derives the run-level metrics.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::record::{RecordMetrics, RecordValue};
-use crate::registry::{Applicability, MetricKind, MetricSpec, REGISTRY};
-use crate::stats::Stats;
+use crate::registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGISTRY};
+use crate::stats::{Stats, PERCENTILES};
+use crate::timeline::{Interval, Timeline, WeightedStats};
 use crate::units::Unit;
+
+/// Service-level objectives for goodput (`--goodput "tag:value ..."`, values in display units).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goodput {
+    /// (registry index, threshold in base units, larger is better)
+    slos: Vec<(usize, f64, bool)>,
+}
+
+impl Goodput {
+    /// Parses `--goodput`; unknown or non-per-request tags fail with the valid tags listed.
+    pub fn parse(text: &str) -> Result<Goodput, String> {
+        let valid: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|m| matches!(m.kind, MetricKind::Record(_)) && m.exported() && m.tag != "inter_chunk_latency")
+            .map(|m| m.tag)
+            .collect();
+        let mut slos = Vec::new();
+        for item in text.split_whitespace() {
+            let Some((tag, value)) = item.split_once(':') else {
+                return Err(format!("'{item}': expected tag:value"));
+            };
+            let value: f64 = value
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| format!("'{item}': '{value}' is not a number"))?;
+            let Some(i) = REGISTRY.iter().position(|m| m.tag == tag && valid.contains(&m.tag)) else {
+                return Err(format!("Unknown metric tag(s) in --goodput: {tag}. Valid tags: {}", valid.join(", ")));
+            };
+            let spec = &REGISTRY[i];
+            let base = value / spec.unit.factor_to(spec.display_unit);
+            slos.push((i, base, spec.larger_is_better()));
+        }
+        if slos.is_empty() {
+            return Err("no SLOs given; expected \"tag:value tag:value\"".into());
+        }
+        Ok(Goodput { slos })
+    }
+
+    /// Whether a successful request meets every SLO (equality passes; a missing value fails).
+    pub fn is_good(&self, m: &RecordMetrics) -> bool {
+        self.slos.iter().all(|&(i, threshold, larger_is_better)| {
+            let MetricKind::Record(get) = REGISTRY[i].kind else { return false };
+            match get(m) {
+                Some(RecordValue::Scalar(v)) => {
+                    if larger_is_better {
+                        v >= threshold
+                    } else {
+                        v <= threshold
+                    }
+                }
+                _ => false,
+            }
+        })
+    }
+}
 
 /// Collects every value of a run (exact statistics need them all).
 #[derive(Debug)]
 pub struct Accumulator {
     run: Applicability,
+    goodput: Option<Goodput>,
     /// Base-unit values per registry index (record and error-record metrics).
     values: Vec<Vec<f64>>,
+    /// Counts per registry index (counter metrics).
+    counts: Vec<u64>,
     request_count: u64,
     error_count: u64,
+    good_count: u64,
     min_request_wall_ns: Option<u64>,
     max_response_wall_ns: Option<u64>,
+    intervals: Vec<Interval>,
+    /// Fixed window length for rates (timeslices), instead of the benchmark duration.
+    window_ns: Option<u64>,
+    slices: Option<Slices>,
+}
+
+#[derive(Debug)]
+struct Slices {
+    origin_wall_ns: u64,
+    width_ns: u64,
+    accumulators: Vec<Accumulator>,
 }
 
 /// Run-level inputs visible to derived metrics, and results derived so far.
@@ -24,8 +97,10 @@ pub struct Accumulator {
 pub struct Derived {
     pub request_count: u64,
     pub error_count: u64,
+    pub good_count: u64,
     pub min_request_wall_ns: Option<u64>,
     pub max_response_wall_ns: Option<u64>,
+    window_ns: Option<u64>,
     sums: HashMap<&'static str, f64>,
     results: HashMap<&'static str, f64>,
 }
@@ -41,9 +116,12 @@ impl Derived {
         self.sums.get(tag).copied()
     }
 
-    /// `amount / benchmark_duration` in seconds; `None` for a zero or missing duration.
+    /// `amount` per second of the benchmark duration (or of the timeslice window).
     pub fn per_second(&self, amount: f64) -> Option<f64> {
-        let d = self.get("benchmark_duration")?;
+        let d = match self.window_ns {
+            Some(w) => w as f64,
+            None => self.get("benchmark_duration")?,
+        };
         (d > 0.0).then(|| amount / (d / 1e9))
     }
 }
@@ -52,6 +130,8 @@ impl Derived {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricValue {
     Distribution(Stats),
+    /// Time-weighted summary (no count or sum).
+    Weighted(WeightedStats),
     Scalar(f64),
 }
 
@@ -59,26 +139,41 @@ pub enum MetricValue {
 #[derive(Debug, Clone)]
 pub struct MetricResult {
     pub spec: &'static MetricSpec,
+    /// The spec's tag, or `adj_<tag>` for an error-adjusted companion.
+    pub tag: Cow<'static, str>,
+    pub header: Cow<'static, str>,
     pub value: MetricValue,
 }
 
 impl MetricResult {
+    fn new(spec: &'static MetricSpec, value: MetricValue) -> Self {
+        Self { spec, tag: Cow::Borrowed(spec.tag), header: Cow::Borrowed(spec.header), value }
+    }
+
     /// The unit of the exported value (the metric's display unit).
     pub fn display_unit(&self) -> Unit {
         self.spec.display_unit
+    }
+
+    pub fn group(&self) -> Group {
+        self.spec.group
     }
 }
 
 /// Everything a run measured, ready to export.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    /// In registry order.
+    /// In registry order (error-adjusted companions right after their metric).
     pub results: Vec<MetricResult>,
+    /// Per-window summaries when timeslices were requested: (start epoch ns, end epoch ns, summary).
+    pub timeslices: Vec<(u64, u64, Summary)>,
+    /// Problems worth a warning panel (usage discrepancies, OSL mismatches).
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
     pub fn get(&self, tag: &str) -> Option<&MetricResult> {
-        self.results.iter().find(|r| r.spec.tag == tag)
+        self.results.iter().find(|r| r.tag == tag)
     }
 
     /// A scalar result, or the average of a distribution, in display units.
@@ -86,6 +181,7 @@ impl Summary {
         self.get(tag).map(|r| match &r.value {
             MetricValue::Scalar(v) => *v,
             MetricValue::Distribution(s) => s.avg,
+            MetricValue::Weighted(w) => w.avg,
         })
     }
 }
@@ -94,43 +190,98 @@ impl Accumulator {
     pub fn new(run: Applicability) -> Self {
         Self {
             run,
+            goodput: None,
             values: vec![Vec::new(); REGISTRY.len()],
+            counts: vec![0; REGISTRY.len()],
             request_count: 0,
             error_count: 0,
+            good_count: 0,
             min_request_wall_ns: None,
             max_response_wall_ns: None,
+            intervals: Vec::new(),
+            window_ns: None,
+            slices: None,
         }
+    }
+
+    /// Counts good requests against these SLOs.
+    pub fn with_goodput(mut self, goodput: Goodput) -> Self {
+        self.goodput = Some(goodput);
+        self
+    }
+
+    /// Also summarises windows of `width_ns` starting at `origin_wall_ns` (by request start).
+    pub fn with_timeslices(mut self, origin_wall_ns: u64, width_ns: u64) -> Self {
+        self.slices = Some(Slices { origin_wall_ns, width_ns: width_ns.max(1), accumulators: Vec::new() });
+        self
+    }
+
+    fn slice(&mut self, start_wall_ns: u64) -> Option<&mut Accumulator> {
+        let run = self.run;
+        let goodput = self.goodput.clone();
+        let s = self.slices.as_mut()?;
+        let i = (start_wall_ns.saturating_sub(s.origin_wall_ns) / s.width_ns) as usize;
+        while s.accumulators.len() <= i {
+            let mut a = Accumulator::new(run);
+            a.goodput = goodput.clone();
+            a.window_ns = Some(s.width_ns);
+            s.accumulators.push(a);
+        }
+        Some(&mut s.accumulators[i])
     }
 
     /// Adds a successful request that started at `start_wall_ns` (epoch ns).
     pub fn add_success(&mut self, m: &RecordMetrics, start_wall_ns: u64) {
+        if let Some(s) = self.slice(start_wall_ns) {
+            s.add_success(m, start_wall_ns);
+        }
         self.request_count += 1;
-        self.min_request_wall_ns = Some(
-            self.min_request_wall_ns
-                .map_or(start_wall_ns, |v| v.min(start_wall_ns)),
-        );
+        self.min_request_wall_ns = Some(self.min_request_wall_ns.map_or(start_wall_ns, |v| v.min(start_wall_ns)));
         if let Some(lat) = m.request_latency {
             let end = start_wall_ns + lat as u64;
             self.max_response_wall_ns = Some(self.max_response_wall_ns.map_or(end, |v| v.max(end)));
         }
+        if self.goodput.as_ref().is_some_and(|g| g.is_good(m)) {
+            self.good_count += 1;
+        }
+        if self.run.streaming {
+            if let Some((start, Some(first), end)) = m.timeline {
+                self.intervals.push(Interval {
+                    start,
+                    first_token: first,
+                    end,
+                    isl: m.input_sequence_length.unwrap_or(0.0),
+                    osl: m.output_sequence_length.unwrap_or(0.0),
+                });
+            }
+        }
         self.push(m, false);
     }
 
-    /// Adds a failed request.
-    pub fn add_error(&mut self, m: &RecordMetrics) {
+    /// Adds a failed request that started at `start_wall_ns`.
+    pub fn add_error(&mut self, m: &RecordMetrics, start_wall_ns: u64) {
+        if let Some(s) = self.slice(start_wall_ns) {
+            s.add_error(m, start_wall_ns);
+        }
         self.error_count += 1;
         self.push(m, true);
     }
 
     fn push(&mut self, m: &RecordMetrics, error: bool) {
         for (i, spec) in REGISTRY.iter().enumerate() {
-            let get = match (spec.kind, error) {
-                (MetricKind::Record(get), false) | (MetricKind::ErrorRecord(get), true) => get,
-                _ => continue,
-            };
             if !spec.applies(&self.run) {
                 continue;
             }
+            let get = match (spec.kind, error) {
+                (MetricKind::Record(get), false) | (MetricKind::ErrorRecord(get), true) => get,
+                (MetricKind::Counter(pred), false) => {
+                    if pred(m) {
+                        self.counts[i] += 1;
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
             match get(m) {
                 Some(RecordValue::Scalar(v)) => self.values[i].push(v),
                 Some(RecordValue::List(list)) => self.values[i].extend(list),
@@ -147,16 +298,18 @@ impl Accumulator {
         self.error_count
     }
 
-    /// Final results: statistics of every per-request metric, then the run-level metrics in
-    /// dependency order. Metrics without a value are absent.
+    /// Final results. Metrics without a value are absent.
     pub fn summarize(&self) -> Summary {
         let mut derived = Derived {
             request_count: self.request_count,
             error_count: self.error_count,
+            good_count: self.good_count,
             min_request_wall_ns: self.min_request_wall_ns,
             max_response_wall_ns: self.max_response_wall_ns,
+            window_ns: self.window_ns,
             ..Default::default()
         };
+        let timeline = (!self.intervals.is_empty()).then(|| Timeline::build(&self.intervals));
         let mut results = Vec::new();
         for (i, spec) in REGISTRY.iter().enumerate() {
             if !spec.applies(&self.run) {
@@ -165,29 +318,105 @@ impl Accumulator {
             let factor = spec.unit.factor_to(spec.display_unit);
             match spec.kind {
                 MetricKind::Record(_) | MetricKind::ErrorRecord(_) => {
-                    let Some(stats) = Stats::compute(&self.values[i]) else {
-                        continue;
-                    };
+                    let Some(stats) = Stats::compute(&self.values[i]) else { continue };
                     derived.sums.insert(spec.tag, stats.sum);
-                    results.push(MetricResult {
-                        spec,
-                        value: MetricValue::Distribution(stats.scaled(factor)),
-                    });
+                    results.push(MetricResult::new(spec, MetricValue::Distribution(stats.scaled(factor))));
+                    if spec.flags.contains(Flags::ERROR_ADJUSTED) && self.error_count > 0 {
+                        let adj = error_adjusted(&self.values[i], self.error_count).scaled(factor);
+                        results.push(MetricResult {
+                            spec,
+                            tag: Cow::Owned(format!("adj_{}", spec.tag)),
+                            header: Cow::Owned(format!("{} (error-adjusted)", spec.header)),
+                            value: MetricValue::Distribution(adj),
+                        });
+                    }
+                }
+                MetricKind::Counter(_) => {
+                    let v = self.counts[i] as f64;
+                    derived.results.insert(spec.tag, v);
+                    results.push(MetricResult::new(spec, MetricValue::Scalar(v)));
                 }
                 MetricKind::Derived(f) => {
-                    let Some(v) = f(&derived).filter(|v| v.is_finite()) else {
-                        continue;
-                    };
+                    let Some(v) = f(&derived).filter(|v| v.is_finite()) else { continue };
                     derived.results.insert(spec.tag, v);
-                    results.push(MetricResult {
-                        spec,
-                        value: MetricValue::Scalar(v * factor),
-                    });
+                    results.push(MetricResult::new(spec, MetricValue::Scalar(v * factor)));
+                }
+                MetricKind::Timeline(curve) => {
+                    let Some(w) = timeline.as_ref().and_then(|t| t.stats(curve)) else { continue };
+                    results.push(MetricResult::new(spec, MetricValue::Weighted(w)));
                 }
             }
         }
-        Summary { results }
+        let mut summary = Summary { results, timeslices: Vec::new(), warnings: Vec::new() };
+        summary.warnings = warnings(&summary, self.request_count);
+        if let Some(s) = &self.slices {
+            for (k, a) in s.accumulators.iter().enumerate() {
+                let start = s.origin_wall_ns + k as u64 * s.width_ns;
+                let mut inner = a.summarize();
+                inner.warnings.clear();
+                summary.timeslices.push((start, start + s.width_ns, inner));
+            }
+        }
+        summary
     }
+}
+
+/// AIPerf's error-adjusted statistics: successes plus one +inf per failure, nearest-rank
+/// percentiles; avg, sum and max become +inf (and are then dropped from exports); std is undefined.
+fn error_adjusted(values: &[f64], errors: u64) -> Stats {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    let n = v.len() + errors as usize;
+    v.extend(std::iter::repeat_n(f64::INFINITY, errors as usize));
+    let mut percentiles = [0.0; 9];
+    for (slot, (q, _)) in percentiles.iter_mut().zip(PERCENTILES) {
+        // numpy "nearest": index = round-half-to-even(q/100 * (n - 1)).
+        let h = q / 100.0 * (n - 1) as f64;
+        let idx = round_half_even(h) as usize;
+        *slot = v[idx.min(n - 1)];
+    }
+    Stats {
+        avg: f64::INFINITY,
+        min: v[0],
+        max: f64::INFINITY,
+        std: f64::NAN,
+        sum: f64::INFINITY,
+        count: n as u64,
+        percentiles,
+    }
+}
+
+fn round_half_even(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    }
+}
+
+/// AIPerf's post-run warnings.
+fn warnings(s: &Summary, requests: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(n) = s.value("usage_discrepancy_count").filter(|n| *n > 0.0) {
+        out.push(format!(
+            "Token Count Discrepancy Warning: for {n:.0} of {requests} requests the server's usage differs from the client-side token count by more than {:.0} %. Check that --tokenizer matches the served model, or use --use-server-token-count.",
+            crate::record::USAGE_DIFF_THRESHOLD_PCT
+        ));
+    }
+    if let Some(n) = s.value("osl_mismatch_count").filter(|n| *n > 0.0) {
+        out.push(format!(
+            "Output Sequence Length Mismatch Warning: {n:.0} of {requests} requests produced an output length that differs from the requested max_tokens by more than min({:.0} %, {:.0} tokens). The server may stop early: add --extra-inputs ignore_eos:true or min_tokens.",
+            crate::record::OSL_MISMATCH_PCT,
+            crate::record::OSL_MISMATCH_MAX_TOKENS
+        ));
+    }
+    if s.get("usage_prompt_tokens").is_some() && s.get("usage_prompt_cache_read_tokens").is_none() {
+        out.push(
+            "Token usage is reported but no prompt-cache read tokens were seen (usage.prompt_tokens_details.cached_tokens absent). If your server uses prefix caching, enable cache reporting (vLLM --enable-prompt-tokens-details, SGLang --enable-cache-report).".to_string(),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -200,15 +429,19 @@ mod tests {
         streaming: true,
         produces_tokens: true,
         tokenizes_input: true,
+        goodput: false,
+        usage_diff: true,
+        show_experimental: false,
     };
 
     fn success(start: u64, content: &[u64], isl: u64, osl: u64) -> RecordMetrics {
         RecordMetrics::of_success(&RecordInput {
             start_ns: start,
+            end_ns: *content.last().unwrap(),
             content_ns: content,
             input_tokens: Some(isl),
             output_tokens: Some(osl),
-            reasoning_tokens: None,
+            ..Default::default()
         })
         .unwrap()
     }
@@ -220,7 +453,7 @@ mod tests {
         acc.add_success(&success(0, &[10 * MS, 100 * MS], 50, 10), 1_000 * MS);
         // Request B: wall start 1_050 ms, latency 150 ms -> ends at 1_200 ms; 30 out, 70 in.
         acc.add_success(&success(0, &[30 * MS, 150 * MS], 70, 30), 1_050 * MS);
-        acc.add_error(&RecordMetrics::of_error(Some(40)));
+        acc.add_error(&RecordMetrics::of_error(Some(40)), 1_100 * MS);
         let s = acc.summarize();
         // Duration = 1_200 - 1_000 = 200 ms = 0.2 s.
         assert!((s.value("benchmark_duration").unwrap() - 0.2).abs() < 1e-12);
@@ -234,40 +467,119 @@ mod tests {
         assert!((s.value("input_token_throughput").unwrap() - 600.0).abs() < 1e-9);
         assert!((s.value("total_token_throughput").unwrap() - 800.0).abs() < 1e-9);
         assert_eq!(s.value("total_error_isl"), Some(40.0));
-        // Latency distribution in ms: avg 125.
-        let MetricValue::Distribution(lat) = &s.get("request_latency").unwrap().value else {
-            panic!()
-        };
-        assert_eq!(
-            (lat.min, lat.max, lat.avg, lat.count),
-            (100.0, 150.0, 125.0, 2)
-        );
+        let MetricValue::Distribution(lat) = &s.get("request_latency").unwrap().value else { panic!() };
+        assert_eq!((lat.min, lat.max, lat.avg, lat.count), (100.0, 150.0, 125.0, 2));
         assert!(s.get("min_request_timestamp").is_some());
+        assert!(s.get("effective_concurrency").is_some());
     }
 
     #[test]
-    fn all_failed_has_no_duration_or_throughput() {
+    fn error_adjusted_companions() {
         let mut acc = Accumulator::new(STREAMING);
-        acc.add_error(&RecordMetrics::of_error(None));
+        for lat in [10, 20, 30] {
+            acc.add_success(&success(0, &[MS, lat * MS], 5, 5), 0);
+        }
+        acc.add_error(&RecordMetrics::of_error(None), 0);
+        let s = acc.summarize();
+        let r = s.get("adj_request_latency").unwrap();
+        assert_eq!(r.header, "Request Latency (error-adjusted)");
+        let MetricValue::Distribution(a) = &r.value else { panic!() };
+        // Sorted [10, 20, 30, inf], n = 4: p50 -> round(1.5) = 2 -> 30; p25 -> round(0.75) = 1 -> 20.
+        assert_eq!(a.count, 4);
+        assert_eq!((a.percentile("p50"), a.percentile("p25"), a.percentile("p1")), (Some(30.0), Some(20.0), Some(10.0)));
+        assert_eq!(a.percentile("p99"), Some(f64::INFINITY));
+        assert!(a.avg.is_infinite() && a.std.is_nan());
+        assert_eq!(a.min, 10.0);
+        assert!(s.get("adj_time_to_first_token").is_some());
+        // Without failures there is no companion.
+        let mut ok = Accumulator::new(STREAMING);
+        ok.add_success(&success(0, &[MS, 2 * MS], 5, 5), 0);
+        assert!(ok.summarize().get("adj_request_latency").is_none());
+        assert_eq!(round_half_even(2.5), 2.0);
+        assert_eq!(round_half_even(1.5), 2.0);
+    }
+
+    #[test]
+    fn goodput_by_hand() {
+        // SLOs in display units: TTFT <= 20 ms, output throughput per user >= 100 tokens/s.
+        let g = Goodput::parse("time_to_first_token:20 output_token_throughput_per_user:100").unwrap();
+        let mut acc = Accumulator::new(Applicability { goodput: true, ..STREAMING }).with_goodput(g);
+        // TTFT 20 ms (equality passes), ITL (40-20)/4 = 5 ms -> 200 tok/s: good.
+        acc.add_success(&success(0, &[20 * MS, 40 * MS], 5, 5), 0);
+        // TTFT 30 ms: bad.
+        acc.add_success(&success(0, &[30 * MS, 50 * MS], 5, 5), 1_000 * MS);
+        // TTFT 10 ms but ITL (210-10)/4 = 50 ms -> 20 tok/s: bad.
+        acc.add_success(&success(0, &[10 * MS, 210 * MS], 5, 5), 0);
+        acc.add_error(&RecordMetrics::of_error(None), 0);
+        let s = acc.summarize();
+        assert_eq!(s.value("good_request_count"), Some(1.0));
+        assert_eq!(s.value("good_request_fraction"), Some(0.25));
+        // Duration: first start 0 to the end of the second request (1_000 + 50 ms) = 1.05 s.
+        assert!((s.value("goodput").unwrap() - 1.0 / 1.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn goodput_rejects_unknown_tags() {
+        let e = Goodput::parse("time_to_first_tokn:10").unwrap_err();
+        assert!(e.starts_with("Unknown metric tag(s) in --goodput: time_to_first_tokn.") && e.contains("time_to_first_token"), "{e}");
+        assert!(Goodput::parse("request_latency:fast").unwrap_err().contains("not a number"));
+        assert!(Goodput::parse("request_throughput:5").unwrap_err().starts_with("Unknown metric tag"), "run-level metrics cannot be SLOs");
+    }
+
+    #[test]
+    fn all_failed_and_zero_duration() {
+        let mut acc = Accumulator::new(STREAMING);
+        acc.add_error(&RecordMetrics::of_error(None), 0);
         let s = acc.summarize();
         assert_eq!(s.value("request_count"), Some(0.0));
         assert_eq!(s.value("error_request_count"), Some(1.0));
         assert!(s.get("benchmark_duration").is_none());
         assert!(s.get("request_throughput").is_none());
         assert!(s.get("request_latency").is_none());
+        // Zero duration: one instantaneous request has a duration of 0 and no throughput.
+        let mut acc = Accumulator::new(Applicability { streaming: false, ..STREAMING });
+        let m = RecordMetrics::of_success(&RecordInput { content_ns: &[0], output_tokens: Some(1), ..Default::default() }).unwrap();
+        acc.add_success(&m, 5);
+        let s = acc.summarize();
+        assert_eq!(s.value("benchmark_duration"), Some(0.0));
+        assert!(s.get("request_throughput").is_none());
     }
 
     #[test]
-    fn non_streaming_runs_skip_streaming_metrics() {
-        let mut acc = Accumulator::new(Applicability {
-            streaming: false,
-            ..STREAMING
-        });
-        acc.add_success(&success(0, &[10 * MS], 5, 5), 0);
+    fn counters_and_warnings() {
+        let mut acc = Accumulator::new(STREAMING);
+        let usage = serde_json::json!({"prompt_tokens": 200, "completion_tokens": 5});
+        let m = RecordMetrics::of_success(&RecordInput {
+            content_ns: &[MS, 2 * MS],
+            input_tokens: Some(100),
+            output_tokens: Some(5),
+            requested_osl: Some(100),
+            usage: Some(&usage),
+            ..Default::default()
+        })
+        .unwrap();
+        acc.add_success(&m, 0);
         let s = acc.summarize();
-        assert!(s.get("time_to_first_token").is_none());
-        assert!(s.get("inter_token_latency").is_none());
-        assert!(s.get("request_latency").is_some());
-        assert!(s.get("output_sequence_length").is_some());
+        assert_eq!(s.value("usage_discrepancy_count"), Some(1.0));
+        assert_eq!(s.value("osl_mismatch_count"), Some(1.0));
+        assert_eq!(s.value("total_usage_prompt_tokens"), Some(200.0));
+        assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
+        assert!(s.warnings[0].starts_with("Token Count Discrepancy Warning"));
+    }
+
+    #[test]
+    fn timeslices_split_by_request_start() {
+        let mut acc = Accumulator::new(STREAMING).with_timeslices(0, 1_000 * MS);
+        acc.add_success(&success(0, &[10 * MS, 100 * MS], 5, 10), 100 * MS);
+        acc.add_success(&success(0, &[10 * MS, 200 * MS], 5, 30), 1_500 * MS);
+        acc.add_success(&success(0, &[10 * MS, 300 * MS], 5, 20), 1_600 * MS);
+        let s = acc.summarize();
+        assert_eq!(s.timeslices.len(), 2);
+        let (start, end, first) = &s.timeslices[0];
+        assert_eq!((*start, *end), (0, 1_000 * MS));
+        assert_eq!(first.value("request_count"), Some(1.0));
+        // Rates use the window length: 50 tokens in a 1 s window.
+        assert_eq!(s.timeslices[1].2.value("output_token_throughput"), Some(50.0));
+        assert_eq!(s.timeslices[1].2.value("request_throughput"), Some(2.0));
     }
 }

@@ -12,10 +12,13 @@ pub mod accumulate;
 pub mod record;
 pub mod registry;
 pub mod stats;
+pub mod timeline;
 pub mod units;
+pub mod usage;
 
-pub use accumulate::{Accumulator, MetricResult, MetricValue, Summary};
-pub use record::{RecordInput, RecordValues};
-pub use registry::{Applicability, Flags, MetricKind, MetricSpec, REGISTRY};
+pub use accumulate::{Accumulator, Goodput, MetricResult, MetricValue, Summary};
+pub use record::{HttpTrace, RecordInput, RecordValues};
+pub use registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGISTRY};
+pub use timeline::WeightedStats;
 pub use stats::Stats;
 pub use units::Unit;

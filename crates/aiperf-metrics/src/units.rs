@@ -13,6 +13,10 @@ pub enum Unit {
     RequestsPerSecond,
     Percent,
     Ratio,
+    Bytes,
+    /// 1,024 bytes, as AIPerf's `MetricSizeUnit.KILOBYTES`.
+    Kilobytes,
+    Count,
 }
 
 impl Unit {
@@ -29,6 +33,9 @@ impl Unit {
             Unit::RequestsPerSecond => "requests/sec",
             Unit::Percent => "%",
             Unit::Ratio => "ratio",
+            Unit::Bytes => "B",
+            Unit::Kilobytes => "KB",
+            Unit::Count => "count",
         }
     }
 
@@ -42,8 +49,9 @@ impl Unit {
                 _ => None,
             }
         }
-        match (ns(self), ns(to)) {
-            (Some(a), Some(b)) => a / b,
+        match (self, to, ns(self), ns(to)) {
+            (_, _, Some(a), Some(b)) => a / b,
+            (Unit::Bytes, Unit::Kilobytes, ..) => 1.0 / 1024.0,
             _ => 1.0,
         }
     }
