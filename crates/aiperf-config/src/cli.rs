@@ -82,6 +82,10 @@ pub struct ProfileArgs {
     /// Use server-reported token counts from API usage fields instead of client-side tokenization.
     #[arg(long, help_heading = "Endpoint")]
     pub use_server_token_count: bool,
+    /// Ask for cumulative usage on every streamed chunk (stream_options.continuous_usage_stats), so
+    /// ITL can discount exactly the tokens of the first chunk.
+    #[arg(long, help_heading = "Endpoint")]
+    pub per_chunk_usage: bool,
 
     // ---- Tokenizer ----
     /// HuggingFace tokenizer id (from the local HF cache), local tokenizer.json or model
@@ -164,6 +168,12 @@ pub struct ProfileArgs {
     #[arg(long, visible_alias = "num-requests", help_heading = "Load Generator")]
     pub request_count: Option<u64>,
 
+    // ---- Goodput ----
+    /// Service level objectives as space-separated 'tag:value' pairs, values in the metric's
+    /// display unit (e.g. "time_to_first_token:200 inter_token_latency:20").
+    #[arg(long, help_heading = "Goodput")]
+    pub goodput: Option<String>,
+
     // ---- Warmup ----
     /// The maximum number of warmup requests to send before benchmarking.
     #[arg(long, visible_alias = "num-warmup-requests", help_heading = "Warmup")]
@@ -181,6 +191,10 @@ pub struct ProfileArgs {
         help_heading = "Output"
     )]
     pub artifact_dir: Option<PathBuf>,
+
+    /// Duration in seconds of each window for time-sliced metrics.
+    #[arg(long, help_heading = "Output")]
+    pub slice_duration: Option<f64>,
 
     // ---- UI ----
     /// User interface while the benchmark runs: dashboard, simple, none.

@@ -55,6 +55,11 @@ pub struct ProfileConfig {
     pub api_key: Option<String>,
     pub use_legacy_max_tokens: bool,
     pub use_server_token_count: bool,
+    pub per_chunk_usage: bool,
+    /// Validated `--goodput` SLOs.
+    pub goodput: Option<String>,
+    /// `--slice-duration` in seconds.
+    pub slice_duration_s: Option<f64>,
     pub tokenizer: Option<String>,
     pub tokenizer_revision: String,
     pub extra_inputs: Map<String, Value>,
@@ -218,6 +223,15 @@ impl ProfileConfig {
             positive("--warmup-duration", d)?;
         }
         let extra_inputs = parse_extra_inputs(&args.extra_inputs)?;
+        if let Some(g) = &args.goodput {
+            aiperf_metrics::Goodput::parse(g).map_err(|e| invalid("--goodput", e))?;
+        }
+        if let Some(s) = args.slice_duration {
+            positive("--slice-duration", s)?;
+        }
+        if args.per_chunk_usage && !streaming {
+            warnings.push("--per-chunk-usage has no effect without --streaming".to_string());
+        }
         let headers = args
             .header
             .iter()
@@ -273,6 +287,9 @@ impl ProfileConfig {
             api_key: args.api_key,
             use_legacy_max_tokens: args.use_legacy_max_tokens,
             use_server_token_count: args.use_server_token_count,
+            per_chunk_usage: args.per_chunk_usage,
+            goodput: args.goodput,
+            slice_duration_s: args.slice_duration,
             tokenizer: args.tokenizer,
             tokenizer_revision: args.tokenizer_revision,
             extra_inputs,

@@ -28,6 +28,12 @@ pub struct RawRecord {
     pub request_ack_ns: Option<u64>,
     /// When the response head arrived, if it did.
     pub response_head_ns: Option<u64>,
+    /// When a connection was ready (pooled or new), if one was.
+    pub connection_ready_ns: Option<u64>,
+    /// Time spent opening a new connection for this request (0 when reused).
+    pub connect_ns: u64,
+    pub connection_reused: bool,
+    pub bytes_sent: u64,
     /// When the request finished (body complete, error, or timeout).
     pub request_end_ns: u64,
     /// HTTP status, if a response head arrived.

@@ -42,7 +42,12 @@ impl Endpoint for Chat {
             body.insert(key.into(), json!(n));
         }
         if opts.streaming {
-            body.insert("stream_options".into(), json!({"include_usage": true}));
+            let options = if opts.per_chunk_usage {
+                json!({"include_usage": true, "continuous_usage_stats": true})
+            } else {
+                json!({"include_usage": true})
+            };
+            body.insert("stream_options".into(), options);
         }
         Ok(body)
     }

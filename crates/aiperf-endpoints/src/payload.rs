@@ -10,6 +10,8 @@ pub struct PayloadOptions {
     pub streaming: bool,
     /// `--use-legacy-max-tokens`: send `max_tokens` instead of `max_completion_tokens` (chat).
     pub use_legacy_max_tokens: bool,
+    /// `--per-chunk-usage`: ask for cumulative usage on every streamed chunk.
+    pub per_chunk_usage: bool,
     /// `--extra-inputs`, merged into the top level of every body.
     pub extra_inputs: Map<String, Value>,
 }

@@ -131,6 +131,7 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
             model: model.clone(),
             streaming: cfg.streaming,
             use_legacy_max_tokens: cfg.use_legacy_max_tokens,
+            per_chunk_usage: cfg.per_chunk_usage,
             extra_inputs: extra_inputs.clone(),
         };
         let per_model = conversations

@@ -9,7 +9,7 @@ use aiperf_core::{Clock, ErrorDetails, Phase, RawRecord};
 use aiperf_endpoints::{parse_responses, ParsedResponse};
 use aiperf_export::records::RecordMetadata;
 use aiperf_export::{RecordLine, RecordWriter};
-use aiperf_metrics::{Accumulator, Applicability, RecordInput, RecordValues};
+use aiperf_metrics::{Accumulator, Applicability, HttpTrace, RecordInput, RecordValues};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -34,10 +34,14 @@ pub struct ProcessorConfig {
     pub clock: Clock,
     pub run: Applicability,
     pub use_server_token_count: bool,
+    pub per_chunk_usage: bool,
+    /// `--slice-duration`: (profiling start in epoch ns, set when profiling starts; width ns).
+    pub timeslices: Option<(Arc<AtomicU64>, u64)>,
 }
 
 pub fn spawn(
     cfg: ProcessorConfig,
+    accumulator: Accumulator,
     prepared: Arc<Prepared>,
     mut rx: mpsc::UnboundedReceiver<RawRecord>,
     mut writer: RecordWriter,
@@ -47,16 +51,22 @@ pub fn spawn(
         .name("record-processor".into())
         .spawn(move || {
             let mut out = Processed {
-                accumulator: Accumulator::new(cfg.run),
+                accumulator,
                 errors: HashMap::new(),
                 write_error: None,
                 warmup_records: 0,
             };
             let mut since_flush = 0u32;
+            let mut slices = cfg.timeslices.clone();
             while let Some(raw) = rx.blocking_recv() {
                 if raw.credit.phase == Phase::Warmup {
                     out.warmup_records += 1;
                     continue;
+                }
+                // Profiling records only arrive after its start time was published.
+                if let Some((origin, width)) = slices.take() {
+                    let acc = std::mem::replace(&mut out.accumulator, Accumulator::new(cfg.run));
+                    out.accumulator = acc.with_timeslices(origin.load(Ordering::Relaxed), width);
                 }
                 let (values, error) = process_one(&cfg, &prepared, &raw);
                 let start_wall = cfg.clock.to_wall_ns(raw.request_start_ns);
@@ -65,7 +75,7 @@ pub fn spawn(
                         out.accumulator.add_success(&values, start_wall);
                     }
                     Some(e) => {
-                        out.accumulator.add_error(&values);
+                        out.accumulator.add_error(&values, start_wall);
                         *out.errors.entry(e.clone()).or_insert(0) += 1;
                         progress.errors.fetch_add(1, Ordering::Relaxed);
                     }
@@ -174,9 +184,44 @@ pub fn process_one(
     } else {
         (isl, None, None)
     };
+    let first_output_ns = responses
+        .iter()
+        .find(|r| r.data.as_ref().is_some_and(|d| !d.output_text().is_empty()))
+        .map(|r| r.recv_ns);
+    let usage = responses.iter().rev().find_map(|r| r.usage.as_ref());
+    // With per-chunk usage, the first content chunk's cumulative completion count is the number
+    // of tokens it carried.
+    let first_chunk_tokens = cfg
+        .per_chunk_usage
+        .then(|| responses.iter().find(|r| r.data.is_some()))
+        .flatten()
+        .and_then(|r| r.usage.as_ref())
+        .and_then(|u| u.get("completion_tokens"))
+        .and_then(Value::as_u64);
+    let http = raw.connection_ready_ns.map(|ready| {
+        let ack = raw.request_ack_ns.unwrap_or(ready);
+        let head = raw.response_head_ns.unwrap_or(raw.request_end_ns);
+        HttpTrace {
+            blocked_ns: ready
+                .saturating_sub(raw.request_start_ns)
+                .saturating_sub(raw.connect_ns),
+            connecting_ns: raw.connect_ns,
+            sending_ns: ack.saturating_sub(ready),
+            waiting_ns: head.saturating_sub(ack),
+            receiving_ns: raw.request_end_ns.saturating_sub(head),
+            reused: raw.connection_reused,
+            bytes_sent: raw.bytes_sent,
+            bytes_received: raw.chunks.iter().map(|c| c.data.len() as u64).sum(),
+            chunks_received: raw.chunks.len() as u64,
+        }
+    });
     let input = RecordInput {
+        credit_issued_ns: raw.credit.issued_ns,
         start_ns: raw.request_start_ns,
+        response_head_ns: raw.response_head_ns,
+        end_ns: raw.request_end_ns,
         content_ns: &content_ns,
+        first_output_ns,
         input_tokens,
         output_tokens: if produces_tokens { output_tokens } else { None },
         reasoning_tokens: if produces_tokens {
@@ -184,6 +229,10 @@ pub fn process_one(
         } else {
             None
         },
+        requested_osl: raw.max_tokens.map(u64::from),
+        first_chunk_tokens,
+        usage,
+        http,
     };
     match RecordValues::of_success(&input) {
         Some(v) => (v, None),

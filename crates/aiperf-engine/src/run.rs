@@ -8,7 +8,7 @@ use std::time::Duration;
 use aiperf_config::ProfileConfig;
 use aiperf_core::{Clock, Phase};
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
-use aiperf_metrics::Applicability;
+use aiperf_metrics::{Accumulator, Applicability, Goodput};
 use aiperf_plugins::{DataExporterMetadata, Registry};
 use aiperf_timing::{CreditIssuer, PhasePlan};
 use aiperf_transport::HttpClient;
@@ -95,16 +95,31 @@ pub async fn run_profile(
         streaming: cfg.streaming,
         produces_tokens: prepared.meta.produces_tokens,
         tokenizes_input: prepared.meta.tokenizes_input,
+        goodput: cfg.goodput.is_some(),
+        usage_diff: !cfg.use_server_token_count,
+        show_experimental: std::env::var_os("AIPERF_DEV_SHOW_EXPERIMENTAL_METRICS")
+            .is_some_and(|v| v != "0"),
     };
+    let mut accumulator = Accumulator::new(run);
+    if let Some(g) = &cfg.goodput {
+        accumulator =
+            accumulator.with_goodput(Goodput::parse(g).map_err(|e| anyhow!("--goodput: {e}"))?);
+    }
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let progress = Arc::new(Progress::default());
+    let profiling_origin = Arc::new(AtomicU64::new(0));
     let processor = process::spawn(
         ProcessorConfig {
             clock,
             run,
             use_server_token_count: cfg.use_server_token_count,
+            per_chunk_usage: cfg.per_chunk_usage,
+            timeslices: cfg
+                .slice_duration_s
+                .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
         },
+        accumulator,
         prepared.clone(),
         rx,
         writer,
@@ -149,6 +164,9 @@ pub async fn run_profile(
             break;
         }
         let start_ns = clock.now_ns();
+        if plan.phase == Phase::Profiling {
+            profiling_origin.store(clock.to_wall_ns(start_ns), Ordering::Relaxed);
+        }
         let ctx = Arc::new(PhaseContext {
             phase: plan.phase,
             clock,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use aiperf_metrics::{MetricValue, Unit};
+use aiperf_metrics::{Group, MetricResult, MetricValue, Unit};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
@@ -53,59 +53,70 @@ pub fn render(
         out.push_str(&t.to_string());
         out.push_str("\n\n");
     }
-    let mut rows: Vec<_> = r
-        .summary
-        .results
-        .iter()
-        .filter(|m| m.spec.exported())
-        .filter_map(|m| m.spec.display_order.map(|o| (o, m)))
-        .collect();
-    rows.sort_by_key(|(o, _)| *o);
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(width);
-    t.set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
-    for (_, m) in rows {
-        let label = row_label(m.spec.header, m.display_unit());
-        let cells: Vec<String> = match &m.value {
-            MetricValue::Distribution(s) => {
-                let p = |n: &str| s.percentile(n).map_or("N/A".to_string(), format_number);
-                vec![
-                    label,
-                    format_number(s.avg),
-                    format_number(s.min),
-                    format_number(s.max),
-                    p("p99"),
-                    p("p90"),
-                    p("p50"),
-                    format_number(s.std),
-                ]
-            }
-            MetricValue::Scalar(v) => {
-                let na = "N/A".to_string();
-                vec![
-                    label,
-                    format_number(*v),
-                    na.clone(),
-                    na.clone(),
-                    na.clone(),
-                    na.clone(),
-                    na.clone(),
-                    na,
-                ]
-            }
-        };
-        t.add_row(cells);
-    }
-    for i in 1..8 {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(CellAlignment::Right);
+    for group in Group::CONSOLE_ORDER {
+        let mut rows: Vec<(u32, usize, &MetricResult)> = r
+            .summary
+            .results
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.spec.exported() && m.group() == group)
+            .map(|(i, m)| (m.spec.display_order, i, m))
+            .collect();
+        if rows.is_empty() {
+            continue;
         }
+        rows.sort_by_key(|(o, i, _)| (*o, *i));
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width);
+        t.set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
+        for (_, _, m) in rows {
+            let label = row_label(&m.header, m.display_unit());
+            let na = || "N/A".to_string();
+            let cells: Vec<String> = match &m.value {
+                MetricValue::Distribution(s) => {
+                    let p = |n: &str| s.percentile(n).map_or_else(na, format_number);
+                    vec![
+                        label,
+                        format_number(s.avg),
+                        format_number(s.min),
+                        format_number(s.max),
+                        p("p99"),
+                        p("p90"),
+                        p("p50"),
+                        format_number(s.std),
+                    ]
+                }
+                MetricValue::Weighted(w) => vec![
+                    label,
+                    format_number(w.avg),
+                    format_number(w.min),
+                    format_number(w.max),
+                    format_number(w.p99),
+                    format_number(w.p90),
+                    format_number(w.p50),
+                    format_number(w.std),
+                ],
+                MetricValue::Scalar(v) => {
+                    vec![label, format_number(*v), na(), na(), na(), na(), na(), na()]
+                }
+            };
+            t.add_row(cells);
+        }
+        for i in 1..8 {
+            if let Some(c) = t.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        let title = group.title().unwrap_or(&r.metrics_title);
+        out.push_str(&format!("NVIDIA AIPerf | {title}\n"));
+        out.push_str(&t.to_string());
+        out.push_str("\n\n");
     }
-    out.push_str(&format!("NVIDIA AIPerf | {}\n", r.metrics_title));
-    out.push_str(&t.to_string());
-    out.push('\n');
+    for w in &r.summary.warnings {
+        out.push_str(&format!("Warning: {w}\n"));
+    }
     out.push_str(&format!("\nCLI Command: {}\n", r.cli_command));
     if let Some(d) = r.summary.value("benchmark_duration") {
         out.push_str(&format!("Benchmark Duration: {d:.2} sec\n"));

@@ -28,8 +28,25 @@ pub fn render(summary: &Summary) -> String {
     let mut dist: Vec<(String, Vec<String>)> = Vec::new();
     let mut scalars: Vec<(String, String)> = Vec::new();
     for r in summary.results.iter().filter(|r| r.spec.exported()) {
-        let name = label(r.spec.header, r.display_unit());
+        let name = label(&r.header, r.display_unit());
         match &r.value {
+            MetricValue::Weighted(w) => {
+                let blank = String::new;
+                let mut row = vec![cell(w.avg), cell(w.min), cell(w.max), blank()];
+                row.extend([
+                    blank(),
+                    blank(),
+                    blank(),
+                    blank(),
+                    cell(w.p50),
+                    blank(),
+                    cell(w.p90),
+                    cell(w.p95),
+                    cell(w.p99),
+                ]);
+                row.push(cell(w.std));
+                dist.push((name, row));
+            }
             MetricValue::Distribution(s) => {
                 let mut row = vec![cell(s.avg), cell(s.min), cell(s.max), cell(s.sum)];
                 row.extend(s.percentiles.iter().map(|p| cell(*p)));
@@ -69,6 +86,7 @@ mod tests {
             streaming: true,
             produces_tokens: true,
             tokenizes_input: true,
+            ..Default::default()
         };
         let mut acc = Accumulator::new(run);
         let content = [10_000_000u64, 20_000_000];
@@ -77,7 +95,7 @@ mod tests {
             content_ns: &content,
             input_tokens: Some(10),
             output_tokens: Some(3),
-            reasoning_tokens: None,
+            ..Default::default()
         })
         .unwrap();
         acc.add_success(&v, 1_000_000_000);

@@ -1,6 +1,6 @@
 //! `profile_export_aiperf.json` (AIPerf schema 1.4 field names).
 
-use aiperf_metrics::{MetricValue, Stats};
+use aiperf_metrics::{MetricValue, Stats, Summary, WeightedStats};
 use serde_json::{json, Map, Value};
 
 use crate::RunReport;
@@ -34,19 +34,38 @@ pub fn stats_object(unit: &str, s: &Stats) -> Map<String, Value> {
     m
 }
 
-/// The whole summary document.
-pub fn render(r: &RunReport) -> String {
+/// `{"unit", "avg", "min", "max", "p50", "p90", "p95", "p99", "std"}` of a time-weighted metric.
+pub fn weighted_object(unit: &str, w: &WeightedStats) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("unit".into(), json!(unit));
+    for (k, v) in [
+        ("avg", w.avg),
+        ("min", w.min),
+        ("max", w.max),
+        ("p50", w.p50),
+        ("p90", w.p90),
+        ("p95", w.p95),
+        ("p99", w.p99),
+        ("std", w.std),
+    ] {
+        if let Some(v) = finite(v) {
+            m.insert(k.into(), v);
+        }
+    }
+    m
+}
+
+/// One object per exported metric, keyed by tag, in registry order.
+pub fn metrics_map(summary: &Summary) -> Map<String, Value> {
     let mut doc = Map::new();
-    doc.insert("schema_version".into(), json!(SCHEMA_VERSION));
-    doc.insert("aiperf_version".into(), json!(env!("CARGO_PKG_VERSION")));
-    doc.insert("benchmark_id".into(), json!(r.benchmark_id));
-    for res in &r.summary.results {
+    for res in &summary.results {
         if !res.spec.exported() {
             continue;
         }
         let unit = res.display_unit().label();
         let obj = match &res.value {
             MetricValue::Distribution(s) => stats_object(unit, s),
+            MetricValue::Weighted(w) => weighted_object(unit, w),
             MetricValue::Scalar(v) => {
                 let Some(v) = finite(*v) else { continue };
                 let mut m = Map::new();
@@ -55,8 +74,18 @@ pub fn render(r: &RunReport) -> String {
                 m
             }
         };
-        doc.insert(res.spec.tag.into(), Value::Object(obj));
+        doc.insert(res.tag.to_string(), Value::Object(obj));
     }
+    doc
+}
+
+/// The whole summary document.
+pub fn render(r: &RunReport) -> String {
+    let mut doc = Map::new();
+    doc.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    doc.insert("aiperf_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    doc.insert("benchmark_id".into(), json!(r.benchmark_id));
+    doc.extend(metrics_map(&r.summary));
     doc.insert("input_config".into(), r.input_config.clone());
     doc.insert("run_info".into(), r.run_info.clone());
     doc.insert("was_cancelled".into(), json!(r.was_cancelled));

@@ -9,6 +9,7 @@ pub mod csv_export;
 pub mod inputs;
 pub mod json;
 pub mod records;
+pub mod timeslices;
 
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,9 @@ pub fn write_summary(
     }
     if wants(IMPLEMENTATIONS[1]) {
         write_atomic(&csv_path, &csv_export::render(&report.summary))?;
+    }
+    if wants(IMPLEMENTATIONS[0]) || wants(IMPLEMENTATIONS[1]) {
+        timeslices::write(dir, report)?;
     }
     let console = console::render(
         report,

@@ -21,7 +21,11 @@ impl Goodput {
     pub fn parse(text: &str) -> Result<Goodput, String> {
         let valid: Vec<&str> = REGISTRY
             .iter()
-            .filter(|m| matches!(m.kind, MetricKind::Record(_)) && m.exported() && m.tag != "inter_chunk_latency")
+            .filter(|m| {
+                matches!(m.kind, MetricKind::Record(_))
+                    && m.exported()
+                    && m.tag != "inter_chunk_latency"
+            })
             .map(|m| m.tag)
             .collect();
         let mut slos = Vec::new();
@@ -34,8 +38,14 @@ impl Goodput {
                 .ok()
                 .filter(|v: &f64| v.is_finite())
                 .ok_or_else(|| format!("'{item}': '{value}' is not a number"))?;
-            let Some(i) = REGISTRY.iter().position(|m| m.tag == tag && valid.contains(&m.tag)) else {
-                return Err(format!("Unknown metric tag(s) in --goodput: {tag}. Valid tags: {}", valid.join(", ")));
+            let Some(i) = REGISTRY
+                .iter()
+                .position(|m| m.tag == tag && valid.contains(&m.tag))
+            else {
+                return Err(format!(
+                    "Unknown metric tag(s) in --goodput: {tag}. Valid tags: {}",
+                    valid.join(", ")
+                ));
             };
             let spec = &REGISTRY[i];
             let base = value / spec.unit.factor_to(spec.display_unit);
@@ -50,7 +60,9 @@ impl Goodput {
     /// Whether a successful request meets every SLO (equality passes; a missing value fails).
     pub fn is_good(&self, m: &RecordMetrics) -> bool {
         self.slos.iter().all(|&(i, threshold, larger_is_better)| {
-            let MetricKind::Record(get) = REGISTRY[i].kind else { return false };
+            let MetricKind::Record(get) = REGISTRY[i].kind else {
+                return false;
+            };
             match get(m) {
                 Some(RecordValue::Scalar(v)) => {
                     if larger_is_better {
@@ -147,7 +159,12 @@ pub struct MetricResult {
 
 impl MetricResult {
     fn new(spec: &'static MetricSpec, value: MetricValue) -> Self {
-        Self { spec, tag: Cow::Borrowed(spec.tag), header: Cow::Borrowed(spec.header), value }
+        Self {
+            spec,
+            tag: Cow::Borrowed(spec.tag),
+            header: Cow::Borrowed(spec.header),
+            value,
+        }
     }
 
     /// The unit of the exported value (the metric's display unit).
@@ -212,7 +229,11 @@ impl Accumulator {
 
     /// Also summarises windows of `width_ns` starting at `origin_wall_ns` (by request start).
     pub fn with_timeslices(mut self, origin_wall_ns: u64, width_ns: u64) -> Self {
-        self.slices = Some(Slices { origin_wall_ns, width_ns: width_ns.max(1), accumulators: Vec::new() });
+        self.slices = Some(Slices {
+            origin_wall_ns,
+            width_ns: width_ns.max(1),
+            accumulators: Vec::new(),
+        });
         self
     }
 
@@ -236,7 +257,10 @@ impl Accumulator {
             s.add_success(m, start_wall_ns);
         }
         self.request_count += 1;
-        self.min_request_wall_ns = Some(self.min_request_wall_ns.map_or(start_wall_ns, |v| v.min(start_wall_ns)));
+        self.min_request_wall_ns = Some(
+            self.min_request_wall_ns
+                .map_or(start_wall_ns, |v| v.min(start_wall_ns)),
+        );
         if let Some(lat) = m.request_latency {
             let end = start_wall_ns + lat as u64;
             self.max_response_wall_ns = Some(self.max_response_wall_ns.map_or(end, |v| v.max(end)));
@@ -318,9 +342,14 @@ impl Accumulator {
             let factor = spec.unit.factor_to(spec.display_unit);
             match spec.kind {
                 MetricKind::Record(_) | MetricKind::ErrorRecord(_) => {
-                    let Some(stats) = Stats::compute(&self.values[i]) else { continue };
+                    let Some(stats) = Stats::compute(&self.values[i]) else {
+                        continue;
+                    };
                     derived.sums.insert(spec.tag, stats.sum);
-                    results.push(MetricResult::new(spec, MetricValue::Distribution(stats.scaled(factor))));
+                    results.push(MetricResult::new(
+                        spec,
+                        MetricValue::Distribution(stats.scaled(factor)),
+                    ));
                     if spec.flags.contains(Flags::ERROR_ADJUSTED) && self.error_count > 0 {
                         let adj = error_adjusted(&self.values[i], self.error_count).scaled(factor);
                         results.push(MetricResult {
@@ -337,17 +366,25 @@ impl Accumulator {
                     results.push(MetricResult::new(spec, MetricValue::Scalar(v)));
                 }
                 MetricKind::Derived(f) => {
-                    let Some(v) = f(&derived).filter(|v| v.is_finite()) else { continue };
+                    let Some(v) = f(&derived).filter(|v| v.is_finite()) else {
+                        continue;
+                    };
                     derived.results.insert(spec.tag, v);
                     results.push(MetricResult::new(spec, MetricValue::Scalar(v * factor)));
                 }
                 MetricKind::Timeline(curve) => {
-                    let Some(w) = timeline.as_ref().and_then(|t| t.stats(curve)) else { continue };
+                    let Some(w) = timeline.as_ref().and_then(|t| t.stats(curve)) else {
+                        continue;
+                    };
                     results.push(MetricResult::new(spec, MetricValue::Weighted(w)));
                 }
             }
         }
-        let mut summary = Summary { results, timeslices: Vec::new(), warnings: Vec::new() };
+        let mut summary = Summary {
+            results,
+            timeslices: Vec::new(),
+            warnings: Vec::new(),
+        };
         summary.warnings = warnings(&summary, self.request_count);
         if let Some(s) = &self.slices {
             for (k, a) in s.accumulators.iter().enumerate() {
@@ -467,8 +504,13 @@ mod tests {
         assert!((s.value("input_token_throughput").unwrap() - 600.0).abs() < 1e-9);
         assert!((s.value("total_token_throughput").unwrap() - 800.0).abs() < 1e-9);
         assert_eq!(s.value("total_error_isl"), Some(40.0));
-        let MetricValue::Distribution(lat) = &s.get("request_latency").unwrap().value else { panic!() };
-        assert_eq!((lat.min, lat.max, lat.avg, lat.count), (100.0, 150.0, 125.0, 2));
+        let MetricValue::Distribution(lat) = &s.get("request_latency").unwrap().value else {
+            panic!()
+        };
+        assert_eq!(
+            (lat.min, lat.max, lat.avg, lat.count),
+            (100.0, 150.0, 125.0, 2)
+        );
         assert!(s.get("min_request_timestamp").is_some());
         assert!(s.get("effective_concurrency").is_some());
     }
@@ -483,10 +525,15 @@ mod tests {
         let s = acc.summarize();
         let r = s.get("adj_request_latency").unwrap();
         assert_eq!(r.header, "Request Latency (error-adjusted)");
-        let MetricValue::Distribution(a) = &r.value else { panic!() };
+        let MetricValue::Distribution(a) = &r.value else {
+            panic!()
+        };
         // Sorted [10, 20, 30, inf], n = 4: p50 -> round(1.5) = 2 -> 30; p25 -> round(0.75) = 1 -> 20.
         assert_eq!(a.count, 4);
-        assert_eq!((a.percentile("p50"), a.percentile("p25"), a.percentile("p1")), (Some(30.0), Some(20.0), Some(10.0)));
+        assert_eq!(
+            (a.percentile("p50"), a.percentile("p25"), a.percentile("p1")),
+            (Some(30.0), Some(20.0), Some(10.0))
+        );
         assert_eq!(a.percentile("p99"), Some(f64::INFINITY));
         assert!(a.avg.is_infinite() && a.std.is_nan());
         assert_eq!(a.min, 10.0);
@@ -502,8 +549,13 @@ mod tests {
     #[test]
     fn goodput_by_hand() {
         // SLOs in display units: TTFT <= 20 ms, output throughput per user >= 100 tokens/s.
-        let g = Goodput::parse("time_to_first_token:20 output_token_throughput_per_user:100").unwrap();
-        let mut acc = Accumulator::new(Applicability { goodput: true, ..STREAMING }).with_goodput(g);
+        let g =
+            Goodput::parse("time_to_first_token:20 output_token_throughput_per_user:100").unwrap();
+        let mut acc = Accumulator::new(Applicability {
+            goodput: true,
+            ..STREAMING
+        })
+        .with_goodput(g);
         // TTFT 20 ms (equality passes), ITL (40-20)/4 = 5 ms -> 200 tok/s: good.
         acc.add_success(&success(0, &[20 * MS, 40 * MS], 5, 5), 0);
         // TTFT 30 ms: bad.
@@ -521,9 +573,20 @@ mod tests {
     #[test]
     fn goodput_rejects_unknown_tags() {
         let e = Goodput::parse("time_to_first_tokn:10").unwrap_err();
-        assert!(e.starts_with("Unknown metric tag(s) in --goodput: time_to_first_tokn.") && e.contains("time_to_first_token"), "{e}");
-        assert!(Goodput::parse("request_latency:fast").unwrap_err().contains("not a number"));
-        assert!(Goodput::parse("request_throughput:5").unwrap_err().starts_with("Unknown metric tag"), "run-level metrics cannot be SLOs");
+        assert!(
+            e.starts_with("Unknown metric tag(s) in --goodput: time_to_first_tokn.")
+                && e.contains("time_to_first_token"),
+            "{e}"
+        );
+        assert!(Goodput::parse("request_latency:fast")
+            .unwrap_err()
+            .contains("not a number"));
+        assert!(
+            Goodput::parse("request_throughput:5")
+                .unwrap_err()
+                .starts_with("Unknown metric tag"),
+            "run-level metrics cannot be SLOs"
+        );
     }
 
     #[test]
@@ -537,8 +600,16 @@ mod tests {
         assert!(s.get("request_throughput").is_none());
         assert!(s.get("request_latency").is_none());
         // Zero duration: one instantaneous request has a duration of 0 and no throughput.
-        let mut acc = Accumulator::new(Applicability { streaming: false, ..STREAMING });
-        let m = RecordMetrics::of_success(&RecordInput { content_ns: &[0], output_tokens: Some(1), ..Default::default() }).unwrap();
+        let mut acc = Accumulator::new(Applicability {
+            streaming: false,
+            ..STREAMING
+        });
+        let m = RecordMetrics::of_success(&RecordInput {
+            content_ns: &[0],
+            output_tokens: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
         acc.add_success(&m, 5);
         let s = acc.summarize();
         assert_eq!(s.value("benchmark_duration"), Some(0.0));
@@ -579,7 +650,10 @@ mod tests {
         assert_eq!((*start, *end), (0, 1_000 * MS));
         assert_eq!(first.value("request_count"), Some(1.0));
         // Rates use the window length: 50 tokens in a 1 s window.
-        assert_eq!(s.timeslices[1].2.value("output_token_throughput"), Some(50.0));
+        assert_eq!(
+            s.timeslices[1].2.value("output_token_throughput"),
+            Some(50.0)
+        );
         assert_eq!(s.timeslices[1].2.value("request_throughput"), Some(2.0));
     }
 }

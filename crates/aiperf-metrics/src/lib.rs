@@ -19,6 +19,6 @@ pub mod usage;
 pub use accumulate::{Accumulator, Goodput, MetricResult, MetricValue, Summary};
 pub use record::{HttpTrace, RecordInput, RecordValues};
 pub use registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGISTRY};
-pub use timeline::WeightedStats;
 pub use stats::Stats;
+pub use timeline::WeightedStats;
 pub use units::Unit;

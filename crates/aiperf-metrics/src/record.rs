@@ -128,7 +128,10 @@ impl RecordMetrics {
             input_sequence_length: input.input_tokens.map(|v| v as f64),
             output_token_count: input.output_tokens.filter(|&v| v > 0).map(|v| v as f64),
             reasoning_token_count: input.reasoning_tokens.filter(|&v| v > 0).map(|v| v as f64),
-            time_to_first_output_token: input.first_output_ns.and_then(|t| t.checked_sub(start)).map(|v| v as f64),
+            time_to_first_output_token: input
+                .first_output_ns
+                .and_then(|t| t.checked_sub(start))
+                .map(|v| v as f64),
             requested_osl: input.requested_osl.map(|v| v as f64),
             credit_to_start_latency: Some(start.saturating_sub(input.credit_issued_ns) as f64),
             effective_latency: Some(last.saturating_sub(input.credit_issued_ns) as f64),
@@ -140,7 +143,11 @@ impl RecordMetrics {
         if let [_, second, ..] = input.content_ns {
             m.time_to_second_token = Some(second.saturating_sub(first) as f64);
         }
-        m.inter_chunk_latency = input.content_ns.windows(2).map(|w| w[1].saturating_sub(w[0]) as f64).collect();
+        m.inter_chunk_latency = input
+            .content_ns
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]) as f64)
+            .collect();
         if let Some(head) = input.response_head_ns.and_then(|h| h.checked_sub(start)) {
             m.stream_setup_latency = Some(head as f64);
             m.stream_prefill_latency = Some((ttft - head as f64).max(0.0));
@@ -152,7 +159,10 @@ impl RecordMetrics {
         m.output_sequence_length = osl.map(|v| v as f64);
         if let Some(osl) = osl {
             // k = tokens in the first chunk (per-chunk usage), else 1; back to 1 when unusable.
-            let k = input.first_chunk_tokens.filter(|&k| k > 0 && osl > k).unwrap_or(1);
+            let k = input
+                .first_chunk_tokens
+                .filter(|&k| k > 0 && osl > k)
+                .unwrap_or(1);
             if osl >= 2 {
                 let itl = (latency - ttft) / (osl - k) as f64;
                 m.inter_token_latency = Some(itl);
@@ -181,15 +191,22 @@ impl RecordMetrics {
 
     /// Metrics of a failed request: its input length, and HTTP timings if any.
     pub fn of_error(input_tokens: Option<u64>) -> RecordMetrics {
-        RecordMetrics { input_sequence_length: input_tokens.map(|v| v as f64), ..Default::default() }
+        RecordMetrics {
+            input_sequence_length: input_tokens.map(|v| v as f64),
+            ..Default::default()
+        }
     }
 
     /// Whether any usage count differs from the client's count by more than the threshold.
     pub fn usage_discrepant(&self) -> bool {
-        [self.usage_prompt_tokens_diff_pct, self.usage_completion_tokens_diff_pct, self.usage_reasoning_tokens_diff_pct]
-            .iter()
-            .flatten()
-            .any(|d| *d > USAGE_DIFF_THRESHOLD_PCT)
+        [
+            self.usage_prompt_tokens_diff_pct,
+            self.usage_completion_tokens_diff_pct,
+            self.usage_reasoning_tokens_diff_pct,
+        ]
+        .iter()
+        .flatten()
+        .any(|d| *d > USAGE_DIFF_THRESHOLD_PCT)
     }
 
     /// Whether the output length missed the requested one by more than the tolerance.
@@ -211,7 +228,10 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn input(content: &[u64]) -> RecordInput<'_> {
-        RecordInput { content_ns: content, ..Default::default() }
+        RecordInput {
+            content_ns: content,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -244,10 +264,23 @@ mod tests {
         // Prefill = 100 tokens / 0.020 s = 5000 tokens/s.
         assert!((m.prefill_throughput_per_user.unwrap() - 5000.0).abs() < 1e-9);
         assert_eq!(m.inter_chunk_latency, vec![5e6, 5e6, 10e6]);
-        assert_eq!((m.output_sequence_length, m.output_token_count, m.reasoning_token_count), (Some(5.0), Some(5.0), None));
-        assert_eq!((m.stream_setup_latency, m.stream_prefill_latency), (Some(2e6), Some(18e6)));
+        assert_eq!(
+            (
+                m.output_sequence_length,
+                m.output_token_count,
+                m.reasoning_token_count
+            ),
+            (Some(5.0), Some(5.0), None)
+        );
+        assert_eq!(
+            (m.stream_setup_latency, m.stream_prefill_latency),
+            (Some(2e6), Some(18e6))
+        );
         // Credit to start 0.5 ms; CO-aware latency from the credit: 41 - 0.5 = 40.5 ms.
-        assert_eq!((m.credit_to_start_latency, m.effective_latency), (Some(0.5e6), Some(40.5e6)));
+        assert_eq!(
+            (m.credit_to_start_latency, m.effective_latency),
+            (Some(0.5e6), Some(40.5e6))
+        );
         assert_eq!(m.osl_mismatch_diff_pct, Some(0.0));
         assert!(!m.osl_mismatched());
     }
@@ -255,9 +288,24 @@ mod tests {
     #[test]
     fn one_token_response_has_no_itl_or_ttst() {
         let content = [10 * MS];
-        let m = RecordMetrics::of_success(&RecordInput { input_tokens: Some(3), output_tokens: Some(1), ..input(&content) }).unwrap();
-        assert_eq!((m.time_to_first_token, m.request_latency), (Some(10e6), Some(10e6)));
-        assert_eq!((m.time_to_second_token, m.inter_token_latency, m.output_token_throughput_per_user), (None, None, None));
+        let m = RecordMetrics::of_success(&RecordInput {
+            input_tokens: Some(3),
+            output_tokens: Some(1),
+            ..input(&content)
+        })
+        .unwrap();
+        assert_eq!(
+            (m.time_to_first_token, m.request_latency),
+            (Some(10e6), Some(10e6))
+        );
+        assert_eq!(
+            (
+                m.time_to_second_token,
+                m.inter_token_latency,
+                m.output_token_throughput_per_user
+            ),
+            (None, None, None)
+        );
         assert!(m.inter_chunk_latency.is_empty());
         assert_eq!(m.e2e_output_token_throughput, Some(100.0));
     }
@@ -265,10 +313,20 @@ mod tests {
     #[test]
     fn zero_tokens_reasoning_and_thinking_efficiency() {
         let content = [2 * MS, 4 * MS];
-        let zero = RecordMetrics::of_success(&RecordInput { output_tokens: Some(0), ..input(&content) }).unwrap();
+        let zero = RecordMetrics::of_success(&RecordInput {
+            output_tokens: Some(0),
+            ..input(&content)
+        })
+        .unwrap();
         assert_eq!(zero.output_sequence_length, Some(0.0));
-        assert_eq!(zero.output_token_count, None, "zero output tokens is absent, not 0");
-        assert_eq!((zero.inter_token_latency, zero.input_sequence_length), (None, None));
+        assert_eq!(
+            zero.output_token_count, None,
+            "zero output tokens is absent, not 0"
+        );
+        assert_eq!(
+            (zero.inter_token_latency, zero.input_sequence_length),
+            (None, None)
+        );
         // Reasoning first (2 ms), output later (4 ms): TTFT 2 ms, TTFO 4 ms.
         let r = RecordMetrics::of_success(&RecordInput {
             output_tokens: Some(2),
@@ -277,22 +335,51 @@ mod tests {
             ..input(&content)
         })
         .unwrap();
-        assert_eq!(r.output_sequence_length, Some(8.0), "OSL includes reasoning");
-        assert_eq!((r.time_to_first_token, r.time_to_first_output_token), (Some(2e6), Some(4e6)));
+        assert_eq!(
+            r.output_sequence_length,
+            Some(8.0),
+            "OSL includes reasoning"
+        );
+        assert_eq!(
+            (r.time_to_first_token, r.time_to_first_output_token),
+            (Some(2e6), Some(4e6))
+        );
         assert_eq!(r.thinking_efficiency, Some(3.0));
         // Reasoning-only output: no TTFO, no output token count.
-        let only = RecordMetrics::of_success(&RecordInput { output_tokens: Some(0), reasoning_tokens: Some(4), ..input(&content) }).unwrap();
-        assert_eq!((only.time_to_first_output_token, only.output_token_count, only.output_sequence_length), (None, None, Some(4.0)));
+        let only = RecordMetrics::of_success(&RecordInput {
+            output_tokens: Some(0),
+            reasoning_tokens: Some(4),
+            ..input(&content)
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                only.time_to_first_output_token,
+                only.output_token_count,
+                only.output_sequence_length
+            ),
+            (None, None, Some(4.0))
+        );
     }
 
     #[test]
     fn per_chunk_usage_corrects_itl() {
         // First chunk carried 3 tokens: ITL = (40 - 10) ms / (13 - 3) = 3 ms.
         let content = [10 * MS, 40 * MS];
-        let m = RecordMetrics::of_success(&RecordInput { output_tokens: Some(13), first_chunk_tokens: Some(3), ..input(&content) }).unwrap();
+        let m = RecordMetrics::of_success(&RecordInput {
+            output_tokens: Some(13),
+            first_chunk_tokens: Some(3),
+            ..input(&content)
+        })
+        .unwrap();
         assert_eq!(m.inter_token_latency, Some(3e6));
         // Unusable k (>= OSL) falls back to 1.
-        let m = RecordMetrics::of_success(&RecordInput { output_tokens: Some(3), first_chunk_tokens: Some(3), ..input(&content) }).unwrap();
+        let m = RecordMetrics::of_success(&RecordInput {
+            output_tokens: Some(3),
+            first_chunk_tokens: Some(3),
+            ..input(&content)
+        })
+        .unwrap();
         assert_eq!(m.inter_token_latency, Some(15e6));
     }
 
@@ -308,21 +395,35 @@ mod tests {
             ..input(&content)
         })
         .unwrap();
-        assert_eq!((m.usage.prompt, m.usage.prompt_cache_read), (Some(110.0), Some(50.0)));
+        assert_eq!(
+            (m.usage.prompt, m.usage.prompt_cache_read),
+            (Some(110.0), Some(50.0))
+        );
         assert!((m.usage_prompt_tokens_diff_pct.unwrap() - 10.0).abs() < 1e-9);
         assert_eq!(m.usage_completion_tokens_diff_pct, Some(0.0));
-        assert!(!m.usage_discrepant(), "exactly 10 % is within the threshold");
+        assert!(
+            !m.usage_discrepant(),
+            "exactly 10 % is within the threshold"
+        );
         // OSL 10 of 100 requested: -90 %, beyond min(5, 50) tokens.
         assert_eq!(m.osl_mismatch_diff_pct, Some(-90.0));
         assert!(m.osl_mismatched());
         let usage = json!({"prompt_tokens": 120});
-        let m = RecordMetrics::of_success(&RecordInput { input_tokens: Some(100), usage: Some(&usage), ..input(&content) }).unwrap();
+        let m = RecordMetrics::of_success(&RecordInput {
+            input_tokens: Some(100),
+            usage: Some(&usage),
+            ..input(&content)
+        })
+        .unwrap();
         assert!(m.usage_discrepant());
     }
 
     #[test]
     fn no_content_is_not_a_success() {
         assert!(RecordMetrics::of_success(&input(&[])).is_none());
-        assert_eq!(RecordMetrics::of_error(Some(7)).input_sequence_length, Some(7.0));
+        assert_eq!(
+            RecordMetrics::of_error(Some(7)).input_sequence_length,
+            Some(7.0)
+        );
     }
 }

@@ -72,7 +72,12 @@ pub enum Group {
 
 impl Group {
     /// Console tables in AIPerf's order.
-    pub const CONSOLE_ORDER: [Group; 4] = [Group::Effective, Group::Active, Group::Usage, Group::Default];
+    pub const CONSOLE_ORDER: [Group; 4] = [
+        Group::Effective,
+        Group::Active,
+        Group::Usage,
+        Group::Default,
+    ];
 
     /// Table title suffix (`None` for the main table).
     pub fn title(self) -> Option<&'static str> {
@@ -168,7 +173,10 @@ impl MetricSpec {
     pub fn in_records(&self) -> bool {
         !self.flags.contains(Flags::NO_INDIVIDUAL_RECORDS)
             && !self.flags.contains(Flags::INTERNAL)
-            && matches!(self.kind, MetricKind::Record(_) | MetricKind::ErrorRecord(_))
+            && matches!(
+                self.kind,
+                MetricKind::Record(_) | MetricKind::ErrorRecord(_)
+            )
     }
 
     /// Whether the metric is exported at all.
@@ -207,7 +215,18 @@ const fn spec(
     depends_on: &'static [&'static str],
     doc: &'static str,
 ) -> MetricSpec {
-    MetricSpec { tag, header, kind, unit, display_unit, flags, group, display_order, depends_on, doc }
+    MetricSpec {
+        tag,
+        header,
+        kind,
+        unit,
+        display_unit,
+        flags,
+        group,
+        display_order,
+        depends_on,
+        doc,
+    }
 }
 
 use Group::{Active as ACT, Default as DEF, Effective as EFF, Hidden as HID, Usage as USE};
@@ -484,14 +503,23 @@ mod tests {
     #[test]
     fn tags_are_unique_and_dependencies_come_first() {
         for (i, m) in REGISTRY.iter().enumerate() {
-            assert_eq!(REGISTRY.iter().filter(|o| o.tag == m.tag).count(), 1, "duplicate {}", m.tag);
+            assert_eq!(
+                REGISTRY.iter().filter(|o| o.tag == m.tag).count(),
+                1,
+                "duplicate {}",
+                m.tag
+            );
             assert!(!m.doc.is_empty(), "{} has no doc", m.tag);
             for dep in m.depends_on {
                 let j = REGISTRY.iter().position(|o| o.tag == *dep);
                 assert!(j.is_some(), "{} depends on unknown {dep}", m.tag);
                 // Per-request values are computed together; run-level ones in table order.
                 if matches!(m.kind, MetricKind::Derived(_)) {
-                    assert!(j.is_some_and(|j| j < i), "{} depends on {dep}, which must come first", m.tag);
+                    assert!(
+                        j.is_some_and(|j| j < i),
+                        "{} depends on {dep}, which must come first",
+                        m.tag
+                    );
                 }
             }
         }
@@ -499,15 +527,31 @@ mod tests {
 
     #[test]
     fn applicability_filters() {
-        let base = Applicability { streaming: false, produces_tokens: true, tokenizes_input: true, ..Default::default() };
-        let embeddings = Applicability { produces_tokens: false, ..base };
+        let base = Applicability {
+            streaming: false,
+            produces_tokens: true,
+            tokenizes_input: true,
+            ..Default::default()
+        };
+        let embeddings = Applicability {
+            produces_tokens: false,
+            ..base
+        };
         assert!(!find("time_to_first_token").unwrap().applies(&base));
         assert!(find("request_latency").unwrap().applies(&base));
         assert!(!find("output_sequence_length").unwrap().applies(&embeddings));
         assert!(find("input_sequence_length").unwrap().applies(&embeddings));
         assert!(!find("goodput").unwrap().applies(&base));
-        assert!(find("goodput").unwrap().applies(&Applicability { goodput: true, ..base }));
+        assert!(find("goodput").unwrap().applies(&Applicability {
+            goodput: true,
+            ..base
+        }));
         assert!(!find("usage_discrepancy_count").unwrap().applies(&base));
-        assert!(!find("stream_setup_latency").unwrap().applies(&Applicability { streaming: true, ..base }));
+        assert!(!find("stream_setup_latency")
+            .unwrap()
+            .applies(&Applicability {
+                streaming: true,
+                ..base
+            }));
     }
 }

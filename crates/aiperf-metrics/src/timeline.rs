@@ -79,7 +79,11 @@ impl Timeline {
             let ttft_s = (first - iv.start) as f64 / 1e9;
             let decode_s = (iv.end - first) as f64 / 1e9;
             let prefill_rate = if ttft_s > 0.0 { iv.isl / ttft_s } else { 0.0 };
-            let decode_rate = if decode_s > 0.0 { iv.osl / decode_s } else { 0.0 };
+            let decode_rate = if decode_s > 0.0 {
+                iv.osl / decode_s
+            } else {
+                0.0
+            };
             let tokens = iv.isl + iv.osl;
             events.push((iv.start, [1.0, 1.0, 0.0, prefill_rate, 0.0, tokens]));
             events.push((first, [0.0, -1.0, 1.0, -prefill_rate, decode_rate, 0.0]));
@@ -134,9 +138,15 @@ impl Timeline {
                     Curve::TokensInFlight => s.tokens,
                     Curve::ActivePrefillThroughput if s.in_flight > 0.0 => s.prefill_rate,
                     Curve::ActiveDecodeThroughput if s.in_flight > 0.0 => s.decode_rate,
-                    Curve::ActiveTotalThroughput if s.in_flight > 0.0 => s.prefill_rate + s.decode_rate,
-                    Curve::ActivePrefillThroughputPerUser if s.prefill > 0.0 => s.prefill_rate / s.prefill,
-                    Curve::ActiveDecodeThroughputPerUser if s.decode > 0.0 => s.decode_rate / s.decode,
+                    Curve::ActiveTotalThroughput if s.in_flight > 0.0 => {
+                        s.prefill_rate + s.decode_rate
+                    }
+                    Curve::ActivePrefillThroughputPerUser if s.prefill > 0.0 => {
+                        s.prefill_rate / s.prefill
+                    }
+                    Curve::ActiveDecodeThroughputPerUser if s.decode > 0.0 => {
+                        s.decode_rate / s.decode
+                    }
                     _ => return None,
                 };
                 Some((v, s.duration))
@@ -154,7 +164,11 @@ pub fn weighted(mut points: Vec<(f64, f64)>) -> Option<WeightedStats> {
         return None;
     }
     let avg = points.iter().map(|(v, d)| v * d).sum::<f64>() / total;
-    let var = points.iter().map(|(v, d)| (v - avg) * (v - avg) * d).sum::<f64>() / total;
+    let var = points
+        .iter()
+        .map(|(v, d)| (v - avg) * (v - avg) * d)
+        .sum::<f64>()
+        / total;
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     let pct = |q: f64| {
         let target = q / 100.0 * total;
@@ -190,8 +204,20 @@ mod tests {
         // A: [0, 4) s, first token at 1 s, ISL 100, OSL 30 -> prefill 100 tok/s, decode 10 tok/s.
         // B: [2, 6) s, first token at 4 s, ISL 200, OSL 20 -> prefill 100 tok/s, decode 10 tok/s.
         let t = Timeline::build(&[
-            Interval { start: 0, first_token: S, end: 4 * S, isl: 100.0, osl: 30.0 },
-            Interval { start: 2 * S, first_token: 4 * S, end: 6 * S, isl: 200.0, osl: 20.0 },
+            Interval {
+                start: 0,
+                first_token: S,
+                end: 4 * S,
+                isl: 100.0,
+                osl: 30.0,
+            },
+            Interval {
+                start: 2 * S,
+                first_token: 4 * S,
+                end: 6 * S,
+                isl: 200.0,
+                osl: 20.0,
+            },
         ]);
         // In flight: 1 on [0,2), 2 on [2,4), 1 on [4,6): avg = (2 + 4 + 2) / 6 = 4/3.
         let c = t.stats(Curve::Concurrency).unwrap();
@@ -210,14 +236,29 @@ mod tests {
         // Per-user decode: 10 whenever anyone decodes ([1,6)), 0 on [0,1): avg 50/6.
         let u = t.stats(Curve::DecodeThroughputPerUser).unwrap();
         assert!((u.avg - 50.0 / 6.0).abs() < 1e-12);
-        assert_eq!(t.stats(Curve::ActiveDecodeThroughputPerUser).unwrap().avg, 10.0);
+        assert_eq!(
+            t.stats(Curve::ActiveDecodeThroughputPerUser).unwrap().avg,
+            10.0
+        );
     }
 
     #[test]
     fn idle_gaps_count_for_effective_not_active() {
         let t = Timeline::build(&[
-            Interval { start: 0, first_token: S, end: 2 * S, isl: 10.0, osl: 10.0 },
-            Interval { start: 4 * S, first_token: 5 * S, end: 6 * S, isl: 10.0, osl: 10.0 },
+            Interval {
+                start: 0,
+                first_token: S,
+                end: 2 * S,
+                isl: 10.0,
+                osl: 10.0,
+            },
+            Interval {
+                start: 4 * S,
+                first_token: 5 * S,
+                end: 6 * S,
+                isl: 10.0,
+                osl: 10.0,
+            },
         ]);
         let eff = t.stats(Curve::DecodeThroughput).unwrap().avg;
         let act = t.stats(Curve::ActiveDecodeThroughput).unwrap().avg;

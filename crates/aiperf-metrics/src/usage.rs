@@ -49,7 +49,9 @@ fn num(m: &Map<String, Value>, keys: &[&str]) -> Option<f64> {
 }
 
 fn nested(m: &Map<String, Value>, parents: &[&str], key: &str) -> Option<f64> {
-    parents.iter().find_map(|p| m.get(*p).and_then(|d| d.get(key)).and_then(Value::as_f64))
+    parents
+        .iter()
+        .find_map(|p| m.get(*p).and_then(|d| d.get(key)).and_then(Value::as_f64))
 }
 
 impl Usage {
@@ -60,25 +62,60 @@ impl Usage {
             return None;
         }
         let cache_read_flat = num(&m, &["cache_read_input_tokens", "cacheReadInputTokens"]);
-        let cache_write = num(&m, &["cache_creation_input_tokens", "cacheWriteInputTokens"]);
+        let cache_write = num(
+            &m,
+            &["cache_creation_input_tokens", "cacheWriteInputTokens"],
+        );
         let anthropic_prompt = num(&m, &["input_tokens", "inputTokens"]);
-        let mut prompt = num(&m, &["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens", "input_token_count"]);
+        let mut prompt = num(
+            &m,
+            &[
+                "prompt_tokens",
+                "input_tokens",
+                "promptTokenCount",
+                "inputTokens",
+                "input_token_count",
+            ],
+        );
         let disjoint = m.get("prompt_tokens").is_none()
             && anthropic_prompt.is_some()
             && (cache_read_flat.is_some() || cache_write.is_some());
         if disjoint {
-            prompt = Some(anthropic_prompt.unwrap_or(0.0) + cache_read_flat.unwrap_or(0.0) + cache_write.unwrap_or(0.0));
+            prompt = Some(
+                anthropic_prompt.unwrap_or(0.0)
+                    + cache_read_flat.unwrap_or(0.0)
+                    + cache_write.unwrap_or(0.0),
+            );
         }
         let details = ["prompt_tokens_details", "input_tokens_details"];
         let out_details = ["completion_tokens_details", "output_tokens_details"];
         let u = Usage {
             prompt,
-            completion: num(&m, &["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens", "generated_token_count"]),
+            completion: num(
+                &m,
+                &[
+                    "completion_tokens",
+                    "output_tokens",
+                    "candidatesTokenCount",
+                    "outputTokens",
+                    "generated_token_count",
+                ],
+            ),
             total: num(&m, &["total_tokens", "totalTokenCount", "totalTokens"]),
-            reasoning: nested(&m, &out_details, "reasoning_tokens").or_else(|| num(&m, &["thoughtsTokenCount"])),
-            prompt_cache_read: nested(&m, &details, "cached_tokens").or(cache_read_flat).or_else(|| {
-                num(&m, &["prompt_cache_hit_tokens", "cachedContentTokenCount", "cached_tokens"])
-            }),
+            reasoning: nested(&m, &out_details, "reasoning_tokens")
+                .or_else(|| num(&m, &["thoughtsTokenCount"])),
+            prompt_cache_read: nested(&m, &details, "cached_tokens")
+                .or(cache_read_flat)
+                .or_else(|| {
+                    num(
+                        &m,
+                        &[
+                            "prompt_cache_hit_tokens",
+                            "cachedContentTokenCount",
+                            "cached_tokens",
+                        ],
+                    )
+                }),
             prompt_cache_write: cache_write,
             prompt_cache_miss: num(&m, &["prompt_cache_miss_tokens"]),
             prompt_audio: nested(&m, &details, "audio_tokens"),
@@ -103,30 +140,60 @@ mod tests {
             "prompt_tokens_details": {"cached_tokens": 40, "audio_tokens": 3},
             "completion_tokens_details": {"reasoning_tokens": 5, "accepted_prediction_tokens": 2, "rejected_prediction_tokens": 1}}))
         .unwrap();
-        assert_eq!((u.prompt, u.completion, u.total), (Some(100.0), Some(20.0), Some(120.0)));
-        assert_eq!((u.reasoning, u.prompt_cache_read, u.prompt_audio), (Some(5.0), Some(40.0), Some(3.0)));
-        assert_eq!((u.accepted_prediction, u.rejected_prediction), (Some(2.0), Some(1.0)));
+        assert_eq!(
+            (u.prompt, u.completion, u.total),
+            (Some(100.0), Some(20.0), Some(120.0))
+        );
+        assert_eq!(
+            (u.reasoning, u.prompt_cache_read, u.prompt_audio),
+            (Some(5.0), Some(40.0), Some(3.0))
+        );
+        assert_eq!(
+            (u.accepted_prediction, u.rejected_prediction),
+            (Some(2.0), Some(1.0))
+        );
     }
 
     #[test]
     fn anthropic_disjoint_cache_fields_are_added_to_the_prompt() {
-        let u = Usage::parse(&json!({"input_tokens": 10, "output_tokens": 7, "cache_read_input_tokens": 90,
-            "cache_creation_input_tokens": 5}))
+        let u = Usage::parse(
+            &json!({"input_tokens": 10, "output_tokens": 7, "cache_read_input_tokens": 90,
+            "cache_creation_input_tokens": 5}),
+        )
         .unwrap();
         assert_eq!(u.prompt, Some(105.0));
-        assert_eq!((u.completion, u.prompt_cache_read, u.prompt_cache_write), (Some(7.0), Some(90.0), Some(5.0)));
+        assert_eq!(
+            (u.completion, u.prompt_cache_read, u.prompt_cache_write),
+            (Some(7.0), Some(90.0), Some(5.0))
+        );
     }
 
     #[test]
     fn gemini_nested_and_others() {
-        let g = Usage::parse(&json!({"usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 4,
-            "totalTokenCount": 15, "thoughtsTokenCount": 3, "cachedContentTokenCount": 2}}))
+        let g = Usage::parse(
+            &json!({"usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 4,
+            "totalTokenCount": 15, "thoughtsTokenCount": 3, "cachedContentTokenCount": 2}}),
+        )
         .unwrap();
-        assert_eq!((g.prompt, g.completion, g.total, g.reasoning, g.prompt_cache_read), (Some(8.0), Some(4.0), Some(15.0), Some(3.0), Some(2.0)));
-        let cohere = Usage::parse(&json!({"meta": {"tokens": {"input_tokens": 6, "output_tokens": 2}}})).unwrap();
+        assert_eq!(
+            (
+                g.prompt,
+                g.completion,
+                g.total,
+                g.reasoning,
+                g.prompt_cache_read
+            ),
+            (Some(8.0), Some(4.0), Some(15.0), Some(3.0), Some(2.0))
+        );
+        let cohere =
+            Usage::parse(&json!({"meta": {"tokens": {"input_tokens": 6, "output_tokens": 2}}}))
+                .unwrap();
         assert_eq!((cohere.prompt, cohere.completion), (Some(6.0), Some(2.0)));
         let deepseek = Usage::parse(&json!({"prompt_tokens": 9, "prompt_cache_hit_tokens": 4, "prompt_cache_miss_tokens": 5})).unwrap();
-        assert_eq!((deepseek.prompt_cache_read, deepseek.prompt_cache_miss), (Some(4.0), Some(5.0)));
+        assert_eq!(
+            (deepseek.prompt_cache_read, deepseek.prompt_cache_miss),
+            (Some(4.0), Some(5.0))
+        );
         assert_eq!(Usage::parse(&json!({})), None);
         assert_eq!(Usage::parse(&json!({"unrelated": 1})), None);
     }

@@ -355,6 +355,10 @@ async fn generate(
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let continuous = req
+        .pointer("/stream_options/continuous_usage_stats")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let max_tokens = req
         .get("max_completion_tokens")
         .or_else(|| req.get("max_tokens"))
@@ -442,7 +446,12 @@ async fn generate(
                            "generated_text": full, "details": Value::Null})
                 )
             }
-            _ => head.token_event(api, p, (i + 1 == n).then_some(finish)),
+            _ => {
+                let cumulative = continuous.then(|| {
+                    json!({"prompt_tokens": prompt_tokens, "completion_tokens": i + 1, "total_tokens": prompt_tokens as usize + i + 1})
+                });
+                head.token_event(api, p, (i + 1 == n).then_some(finish), cumulative.as_ref())
+            }
         })
         .collect();
     let mut preamble = String::new();
@@ -519,16 +528,24 @@ impl Head {
         )
     }
 
-    fn token_event(&self, api: Api, piece: &str, finish: Option<&str>) -> String {
+    /// One token chunk; `usage` (cumulative, for `continuous_usage_stats`) is appended when given.
+    fn token_event(
+        &self,
+        api: Api,
+        piece: &str,
+        finish: Option<&str>,
+        usage: Option<&Value>,
+    ) -> String {
         let text = Value::String(piece.to_string());
         let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
+        let usage = usage.map_or(String::new(), |u| format!(",\"usage\":{u}"));
         match api {
             Api::Chat => format!(
-                "{},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}},\"finish_reason\":{finish}}}]}}\n\n",
+                "{},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}},\"finish_reason\":{finish}}}]{usage}}}\n\n",
                 self.prefix("chat.completion.chunk")
             ),
             Api::Completions | Api::Tgi { .. } => format!(
-                "{},\"choices\":[{{\"index\":0,\"text\":{text},\"finish_reason\":{finish}}}]}}\n\n",
+                "{},\"choices\":[{{\"index\":0,\"text\":{text},\"finish_reason\":{finish}}}]{usage}}}\n\n",
                 self.prefix("text_completion")
             ),
         }

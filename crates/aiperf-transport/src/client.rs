@@ -92,6 +92,12 @@ pub struct Exchange {
     pub is_sse: bool,
     pub ack_ns: Option<u64>,
     pub head_ns: Option<u64>,
+    /// When a connection was ready for this request (pooled or newly opened).
+    pub conn_ready_ns: Option<u64>,
+    /// Time spent opening a new connection (0 when one was reused).
+    pub connect_ns: u64,
+    pub reused: bool,
+    pub bytes_sent: u64,
     pub end_ns: u64,
     pub chunks: Vec<Chunk>,
     pub error: Option<TransportError>,
@@ -152,13 +158,20 @@ impl HttpClient {
         Ok(sender)
     }
 
-    async fn acquire(&self) -> Result<SendRequest<TimedBody>, TransportError> {
+    /// A ready connection: a pooled one (`reused`), or a new one and how long opening took.
+    async fn acquire(&self) -> Result<(SendRequest<TimedBody>, bool, u64), TransportError> {
         loop {
             let candidate = self.pool.lock().map(|mut p| p.pop()).unwrap_or(None);
             match candidate {
-                Some(sender) if !sender.is_closed() && sender.is_ready() => return Ok(sender),
+                Some(sender) if !sender.is_closed() && sender.is_ready() => {
+                    return Ok((sender, true, 0))
+                }
                 Some(_) => continue, // closed or busy: drop it
-                None => return self.open().await,
+                None => {
+                    let t0 = self.clock.now_ns();
+                    let sender = self.open().await?;
+                    return Ok((sender, false, self.clock.now_ns().saturating_sub(t0)));
+                }
             }
         }
     }
@@ -193,7 +206,11 @@ impl HttpClient {
         spec: RequestSpec<'_>,
         ex: &mut Exchange,
     ) -> Result<(), TransportError> {
-        let mut sender = self.acquire().await?;
+        let (mut sender, reused, connect_ns) = self.acquire().await?;
+        ex.conn_ready_ns = Some(self.clock.now_ns());
+        ex.reused = reused;
+        ex.connect_ns = connect_ns;
+        ex.bytes_sent = spec.body.len() as u64;
         let ack = Arc::new(AtomicU64::new(0));
         let body = TimedBody {
             data: Some(spec.body),
