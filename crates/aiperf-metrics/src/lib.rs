@@ -10,6 +10,7 @@
 
 pub mod accumulate;
 pub mod record;
+pub mod reference;
 pub mod registry;
 pub mod stats;
 pub mod timeline;

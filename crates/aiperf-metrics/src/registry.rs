@@ -429,7 +429,8 @@ pub static REGISTRY: &[MetricSpec] = &[
     spec("overall_usage_prompt_cache_read_pct", "Overall Usage Prompt Cache Read %",
         D(|d| {
             let total = d.get("total_usage_prompt_tokens")?;
-            (total > 0.0).then(|| 100.0 * d.get("total_usage_prompt_cache_read_tokens").unwrap_or(0.0) / total)
+            let read = d.get("total_usage_prompt_cache_read_tokens")?;
+            (total > 0.0).then(|| 100.0 * read / total)
         }),
         Percent, Percent, LIB, USE, 700, &["total_usage_prompt_cache_read_tokens", "total_usage_prompt_tokens"],
         "100 * total cache-read prompt tokens / total usage prompt tokens."),
