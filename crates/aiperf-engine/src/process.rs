@@ -277,6 +277,151 @@ fn server_counts(responses: &[ParsedResponse]) -> (Option<u64>, Option<u64>, Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aiperf_core::{Chunk, Credit};
+    use aiperf_dataset::{Sampler, SamplingStrategy, TextTokenizer};
+    use bytes::Bytes;
+
+    const MS: u64 = 1_000_000;
+
+    fn prepared() -> Prepared {
+        let registry = aiperf_plugins::Registry::builtin();
+        let meta = registry.endpoint_metadata("chat").unwrap();
+        Prepared {
+            endpoint: aiperf_endpoints::build(
+                "aiperf_endpoints::chat::Chat",
+                &meta,
+                &Default::default(),
+            )
+            .unwrap(),
+            meta,
+            tokenizer: Arc::new(TextTokenizer::builtin().unwrap()),
+            seed: 0,
+            conversations: Vec::new(),
+            turns: Vec::new(),
+            sampler: Sampler::new(SamplingStrategy::Sequential, 1, 0),
+            paths: Vec::new(),
+            headers: Default::default(),
+        }
+    }
+
+    fn raw(chunks: Vec<(u64, &str)>) -> RawRecord {
+        RawRecord {
+            credit: Credit {
+                phase: Phase::Profiling,
+                index: 0,
+                conversation_index: 0,
+                turn_index: 0,
+                session_num: 0,
+                issued_ns: 0,
+            },
+            conversation_id: "s".into(),
+            x_request_id: "r".into(),
+            x_correlation_id: "c".into(),
+            request_start_ns: MS,
+            request_ack_ns: Some(MS + 10),
+            response_head_ns: Some(2 * MS),
+            connection_ready_ns: Some(MS + 5),
+            connect_ns: 0,
+            connection_reused: true,
+            bytes_sent: 10,
+            request_end_ns: 60 * MS,
+            status: Some(200),
+            is_sse: true,
+            chunks: chunks
+                .into_iter()
+                .map(|(t, d)| Chunk {
+                    recv_ns: t,
+                    data: Bytes::from(d.to_string()),
+                })
+                .collect(),
+            error: None,
+            input_tokens: Some(7),
+            max_tokens: Some(2),
+        }
+    }
+
+    fn cfg() -> ProcessorConfig {
+        ProcessorConfig {
+            clock: Clock::start(),
+            run: Applicability {
+                streaming: true,
+                produces_tokens: true,
+                tokenizes_input: true,
+                ..Default::default()
+            },
+            use_server_token_count: false,
+            per_chunk_usage: false,
+            timeslices: None,
+        }
+    }
+
+    const CHUNK: &str = r#"{"object":"chat.completion.chunk","choices":[{"delta":"#;
+
+    #[test]
+    fn role_only_first_chunk_and_usage_only_trailer_do_not_count() {
+        let p = prepared();
+        let r = raw(vec![
+            (3 * MS, &format!("data: {CHUNK}{{\"role\":\"assistant\",\"content\":\"\"}}}}]}}\n\n")),
+            (10 * MS, &format!("data: {CHUNK}{{\"content\":\"Hello\"}}}}]}}\n\n")),
+            (20 * MS, &format!("data: {CHUNK}{{\"content\":\" world\"}}}}]}}\n\n")),
+            (50 * MS, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n"),
+        ]);
+        let (m, err) = process_one(&cfg(), &p, &r);
+        assert_eq!(err, None);
+        // TTFT from the first content (10 ms), latency to the last content (20 ms), not 3 or 50 ms.
+        assert_eq!(m.time_to_first_token, Some(9e6));
+        assert_eq!(m.request_latency, Some(19e6));
+        assert_eq!(
+            m.output_sequence_length,
+            Some(2.0),
+            "'Hello world' is two o200k tokens"
+        );
+        assert_eq!(
+            m.usage.completion,
+            Some(2.0),
+            "usage-only trailer still read"
+        );
+        let h = m.http.unwrap();
+        assert_eq!(
+            (h.blocked_ns, h.sending_ns, h.waiting_ns),
+            (5, 5, 2 * MS - MS - 10)
+        );
+        assert_eq!(h.chunks_received, 4);
+    }
+
+    #[test]
+    fn a_stream_without_content_is_an_error_record() {
+        let p = prepared();
+        let r = raw(vec![(
+            3 * MS,
+            &format!("data: {CHUNK}{{\"role\":\"assistant\"}}}}]}}\n\ndata: [DONE]\n\n"),
+        )]);
+        let (m, err) = process_one(&cfg(), &p, &r);
+        assert_eq!(err.unwrap().kind, "InvalidInferenceResultError");
+        assert_eq!(m.input_sequence_length, Some(7.0), "error_isl kept");
+    }
+
+    #[test]
+    fn sse_error_event_and_http_errors() {
+        let p = prepared();
+        let r = raw(vec![(
+            3 * MS,
+            "event: error\n: model overloaded\ndata: {}\n\n",
+        )]);
+        let err = process_one(&cfg(), &p, &r).1.unwrap();
+        assert_eq!(
+            (err.code, err.kind.as_str(), err.message.as_str()),
+            (Some(502), "SSEResponseError", "model overloaded")
+        );
+        let mut r = raw(vec![(3 * MS, "{\"error\": \"busy\"}")]);
+        r.status = Some(429);
+        r.is_sse = false;
+        let err = process_one(&cfg(), &p, &r).1.unwrap();
+        assert_eq!(
+            (err.code, err.kind.as_str(), err.message.as_str()),
+            (Some(429), "Too Many Requests", "{\"error\": \"busy\"}")
+        );
+    }
 
     #[test]
     fn server_counts_take_the_last_usage_and_split_reasoning() {

@@ -556,3 +556,156 @@ mod tests {
             }));
     }
 }
+
+#[cfg(test)]
+mod per_metric {
+    use super::*;
+    use crate::record::{HttpTrace, RecordInput};
+
+    const MS: u64 = 1_000_000;
+
+    /// Every per-request metric against a value worked out by hand for one request. Adding a
+    /// per-request metric without an expectation here fails the test.
+    #[test]
+    fn every_record_metric_by_hand() {
+        // Credit 0; start 1 ms; head 2 ms; reasoning at 11 ms; output 21, 31, 41 ms.
+        // 6 output + 4 reasoning tokens (OSL 10); ISL 100; max_tokens 10.
+        let content = [11 * MS, 21 * MS, 31 * MS, 41 * MS];
+        let usage = serde_json::json!({"prompt_tokens": 100, "completion_tokens": 11, "total_tokens": 111,
+            "prompt_tokens_details": {"cached_tokens": 30, "audio_tokens": 1},
+            "completion_tokens_details": {"reasoning_tokens": 4, "audio_tokens": 2, "accepted_prediction_tokens": 3,
+                "rejected_prediction_tokens": 1},
+            "cache_creation_input_tokens": 5, "prompt_cache_miss_tokens": 70, "toolUsePromptTokenCount": 6,
+            "prompt_audio_seconds": 1.5});
+        let m = RecordMetrics::of_success(&RecordInput {
+            credit_issued_ns: 0,
+            start_ns: MS,
+            response_head_ns: Some(2 * MS),
+            end_ns: 42 * MS,
+            content_ns: &content,
+            first_output_ns: Some(21 * MS),
+            input_tokens: Some(100),
+            output_tokens: Some(6),
+            reasoning_tokens: Some(4),
+            requested_osl: Some(10),
+            first_chunk_tokens: None,
+            usage: Some(&usage),
+            http: Some(HttpTrace {
+                blocked_ns: 100,
+                connecting_ns: 200,
+                sending_ns: 300,
+                waiting_ns: 400,
+                receiving_ns: 500,
+                reused: true,
+                bytes_sent: 2048,
+                bytes_received: 4096,
+                chunks_received: 7,
+            }),
+        })
+        .unwrap();
+        let expected: &[(&str, RecordValue)] = &[
+            ("time_to_first_token", RecordValue::Scalar(10e6)),
+            ("time_to_second_token", RecordValue::Scalar(10e6)),
+            ("time_to_first_output_token", RecordValue::Scalar(20e6)),
+            ("stream_setup_latency", RecordValue::Scalar(1e6)),
+            ("stream_prefill_latency", RecordValue::Scalar(9e6)),
+            ("request_latency", RecordValue::Scalar(40e6)),
+            ("decode_duration", RecordValue::Scalar(30e6)),
+            // (40 - 10) ms / (10 - 1) tokens.
+            ("inter_token_latency", RecordValue::Scalar(30e6 / 9.0)),
+            (
+                "output_token_throughput_per_user",
+                RecordValue::Scalar(9.0 / 0.030),
+            ),
+            (
+                "e2e_output_token_throughput",
+                RecordValue::Scalar(10.0 / 0.040),
+            ),
+            ("output_sequence_length", RecordValue::Scalar(10.0)),
+            ("input_sequence_length", RecordValue::Scalar(100.0)),
+            ("output_token_count", RecordValue::Scalar(6.0)),
+            ("reasoning_token_count", RecordValue::Scalar(4.0)),
+            ("thinking_efficiency", RecordValue::Scalar(4.0 / 6.0)),
+            (
+                "inter_chunk_latency",
+                RecordValue::List(vec![10e6, 10e6, 10e6]),
+            ),
+            (
+                "prefill_throughput_per_user",
+                RecordValue::Scalar(100.0 / 0.010),
+            ),
+            ("requested_osl", RecordValue::Scalar(10.0)),
+            ("osl_mismatch_diff_pct", RecordValue::Scalar(0.0)),
+            ("credit_to_start_latency", RecordValue::Scalar(1e6)),
+            ("effective_latency", RecordValue::Scalar(41e6)),
+            ("usage_prompt_tokens", RecordValue::Scalar(100.0)),
+            ("usage_completion_tokens", RecordValue::Scalar(11.0)),
+            ("usage_total_tokens", RecordValue::Scalar(111.0)),
+            ("usage_reasoning_tokens", RecordValue::Scalar(4.0)),
+            ("usage_prompt_cache_read_tokens", RecordValue::Scalar(30.0)),
+            ("usage_prompt_cache_write_tokens", RecordValue::Scalar(5.0)),
+            ("usage_prompt_cache_miss_tokens", RecordValue::Scalar(70.0)),
+            ("usage_prompt_audio_tokens", RecordValue::Scalar(1.0)),
+            ("usage_completion_audio_tokens", RecordValue::Scalar(2.0)),
+            ("usage_accepted_prediction_tokens", RecordValue::Scalar(3.0)),
+            ("usage_rejected_prediction_tokens", RecordValue::Scalar(1.0)),
+            ("usage_tool_use_prompt_tokens", RecordValue::Scalar(6.0)),
+            ("usage_prompt_audio_seconds", RecordValue::Scalar(1.5)),
+            ("usage_prompt_tokens_diff_pct", RecordValue::Scalar(0.0)),
+            // |11 - 10| / 10.
+            (
+                "usage_completion_tokens_diff_pct",
+                RecordValue::Scalar(10.0),
+            ),
+            ("usage_reasoning_tokens_diff_pct", RecordValue::Scalar(0.0)),
+            ("http_req_blocked", RecordValue::Scalar(100.0)),
+            ("http_req_dns_lookup", RecordValue::Scalar(0.0)),
+            ("http_req_connecting", RecordValue::Scalar(200.0)),
+            ("http_req_sending", RecordValue::Scalar(300.0)),
+            ("http_req_waiting", RecordValue::Scalar(400.0)),
+            ("http_req_receiving", RecordValue::Scalar(500.0)),
+            ("http_req_duration", RecordValue::Scalar(1200.0)),
+            ("http_req_connection_overhead", RecordValue::Scalar(300.0)),
+            ("http_req_total", RecordValue::Scalar(1500.0)),
+            ("http_req_connection_reused", RecordValue::Scalar(1.0)),
+            ("http_req_data_sent", RecordValue::Scalar(2048.0)),
+            ("http_req_data_received", RecordValue::Scalar(4096.0)),
+            ("http_req_chunks_sent", RecordValue::Scalar(1.0)),
+            ("http_req_chunks_received", RecordValue::Scalar(7.0)),
+        ];
+        for spec in REGISTRY {
+            let MetricKind::Record(get) = spec.kind else {
+                continue;
+            };
+            let want = expected
+                .iter()
+                .find(|(t, _)| *t == spec.tag)
+                .unwrap_or_else(|| panic!("no hand-worked value for {}", spec.tag));
+            let got = get(&m).unwrap_or_else(|| panic!("{} missing", spec.tag));
+            match (&got, &want.1) {
+                (RecordValue::Scalar(a), RecordValue::Scalar(b)) => {
+                    assert!(
+                        (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                        "{}: {a} != {b}",
+                        spec.tag
+                    )
+                }
+                (a, b) => assert_eq!(a, b, "{}", spec.tag),
+            }
+        }
+        // Failed requests carry only error_isl.
+        let e = RecordMetrics::of_error(Some(9));
+        let MetricKind::ErrorRecord(get) = find("error_isl").unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(get(&e), Some(RecordValue::Scalar(9.0)));
+        // Data sizes display in KB of 1,024 bytes.
+        assert_eq!(
+            find("http_req_data_sent")
+                .unwrap()
+                .unit
+                .factor_to(Unit::Kilobytes),
+            1.0 / 1024.0
+        );
+    }
+}
