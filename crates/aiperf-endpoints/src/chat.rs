@@ -42,12 +42,7 @@ impl Endpoint for Chat {
             body.insert(key.into(), json!(n));
         }
         if opts.streaming {
-            let options = if opts.per_chunk_usage {
-                json!({"include_usage": true, "continuous_usage_stats": true})
-            } else {
-                json!({"include_usage": true})
-            };
-            body.insert("stream_options".into(), options);
+            body.insert("stream_options".into(), opts.stream_options());
         }
         Ok(body)
     }

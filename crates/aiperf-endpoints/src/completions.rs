@@ -27,12 +27,7 @@ impl Endpoint for Completions {
             body.insert("max_tokens".into(), json!(n));
         }
         if opts.streaming {
-            let options = if opts.per_chunk_usage {
-                json!({"include_usage": true, "continuous_usage_stats": true})
-            } else {
-                json!({"include_usage": true})
-            };
-            body.insert("stream_options".into(), options);
+            body.insert("stream_options".into(), opts.stream_options());
         }
         Ok(body)
     }

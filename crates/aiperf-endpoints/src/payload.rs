@@ -16,6 +16,18 @@ pub struct PayloadOptions {
     pub extra_inputs: Map<String, Value>,
 }
 
+impl PayloadOptions {
+    /// OpenAI's `stream_options`: usage in the final chunk always (as AIPerf asks), and on every
+    /// chunk with `--per-chunk-usage`.
+    pub fn stream_options(&self) -> Value {
+        if self.per_chunk_usage {
+            serde_json::json!({"include_usage": true, "continuous_usage_stats": true})
+        } else {
+            serde_json::json!({"include_usage": true})
+        }
+    }
+}
+
 /// Builds the final body: the endpoint's payload, then `--extra-inputs` (shallow merge; a
 /// user `stream_options` object is merged with ours), then the turn's own `extra` (wins).
 pub fn finish(
