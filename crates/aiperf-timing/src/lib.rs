@@ -8,6 +8,9 @@
 //! Stop rules (AIPerf §4.4): the first of `--request-count` reached or `--benchmark-duration`
 //! elapsed since the phase started; with neither, 10 requests.
 
+pub mod arrival;
+pub mod schedule;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use aiperf_core::Phase;

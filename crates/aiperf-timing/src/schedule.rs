@@ -1,0 +1,122 @@
+//! Intended send times, computed from the seeded arrival process before anything is sent.
+//!
+//! A [`Schedule`] yields offsets (ns since the phase started) at which requests are meant to go
+//! out. The engine's pacer sleeps until each one and records how late it actually was; nothing
+//! here reads a clock, so schedules are tested exactly.
+
+use crate::arrival::{ArrivalPattern, Arrivals};
+
+const NS: f64 = 1e9;
+/// AIPerf's rate-ramp step (AIPERF_TIMING_RATE_RAMP_UPDATE_INTERVAL).
+const RAMP_STEP_NS: u64 = 100_000_000;
+
+/// When each request is meant to be sent.
+pub enum Schedule {
+    /// Open loop at `rate` requests/s: the first request one interval after the start, as AIPerf.
+    Rate { arrivals: Arrivals, rate: f64, ramp_ns: Option<u64>, next_ns: f64 },
+    /// Replay of recorded offsets (sorted, ns since the phase start).
+    Fixed { offsets_ns: Vec<u64>, next: usize },
+}
+
+impl Schedule {
+    pub fn rate(pattern: ArrivalPattern, rate: f64, ramp_ns: Option<u64>, seed: u64) -> Schedule {
+        Schedule::Rate { arrivals: Arrivals::new(pattern, seed), rate, ramp_ns: ramp_ns.filter(|r| *r > 0), next_ns: 0.0 }
+    }
+
+    pub fn fixed(mut offsets_ns: Vec<u64>) -> Schedule {
+        offsets_ns.sort_unstable();
+        Schedule::Fixed { offsets_ns, next: 0 }
+    }
+
+    /// The rate in force at `t_ns` under a linear ramp from `rate * 0.1 s / ramp` to `rate`,
+    /// updated in 0.1 s steps (AIPerf's `--request-rate-ramp-duration`).
+    pub fn ramped_rate(rate: f64, ramp_ns: Option<u64>, t_ns: u64) -> f64 {
+        match ramp_ns {
+            Some(ramp) if t_ns < ramp => {
+                let step = (t_ns / RAMP_STEP_NS + 1) * RAMP_STEP_NS;
+                rate * (step as f64 / ramp as f64).min(1.0)
+            }
+            _ => rate,
+        }
+    }
+
+    /// The next intended send time (ns since the phase start), or `None` when a fixed schedule
+    /// is exhausted.
+    pub fn next(&mut self) -> Option<u64> {
+        match self {
+            Schedule::Rate { arrivals, rate, ramp_ns, next_ns } => {
+                let r = Self::ramped_rate(*rate, *ramp_ns, *next_ns as u64);
+                *next_ns += arrivals.next_interval(r) * NS;
+                Some(next_ns.round() as u64)
+            }
+            Schedule::Fixed { offsets_ns, next } => {
+                let v = offsets_ns.get(*next).copied();
+                *next += 1;
+                v
+            }
+        }
+    }
+}
+
+/// Session concurrency allowed at `t_ns` while ramping from 1 to `target` over `ramp_ns`
+/// (`--concurrency-ramp-duration`).
+pub fn ramped_concurrency(target: usize, ramp_ns: Option<u64>, t_ns: u64) -> usize {
+    match ramp_ns {
+        Some(ramp) if ramp > 0 && t_ns < ramp => {
+            1 + ((target.saturating_sub(1)) as f64 * t_ns as f64 / ramp as f64) as usize
+        }
+        _ => target,
+    }
+    .clamp(1, target.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_rate_is_exact_and_starts_one_interval_in() {
+        let mut s = Schedule::rate(ArrivalPattern::Constant, 4.0, None, 0);
+        let got: Vec<u64> = (0..4).map(|_| s.next().unwrap()).collect();
+        assert_eq!(got, [250_000_000, 500_000_000, 750_000_000, 1_000_000_000]);
+    }
+
+    #[test]
+    fn poisson_schedule_hits_the_rate_and_reproduces() {
+        let take = |seed| {
+            let mut s = Schedule::rate(ArrivalPattern::Poisson, 1000.0, None, seed);
+            (0..10_000).map(|_| s.next().unwrap()).collect::<Vec<_>>()
+        };
+        let a = take(9);
+        assert_eq!(a, take(9));
+        assert!(a.windows(2).all(|w| w[0] <= w[1]));
+        // 10,000 arrivals at 1,000/s take about 10 s (Poisson: sd of the sum is 0.1 s).
+        let span = *a.last().unwrap() as f64 / 1e9;
+        assert!((span - 10.0).abs() < 0.4, "{span}");
+    }
+
+    #[test]
+    fn rate_ramp_rises_in_steps_to_the_target() {
+        // 2 s ramp to 100 req/s: 5 req/s in the first 0.1 s, 100 req/s from 2 s on.
+        assert_eq!(Schedule::ramped_rate(100.0, Some(2_000_000_000), 0), 5.0);
+        assert_eq!(Schedule::ramped_rate(100.0, Some(2_000_000_000), 950_000_000), 50.0);
+        assert_eq!(Schedule::ramped_rate(100.0, Some(2_000_000_000), 3_000_000_000), 100.0);
+        let mut s = Schedule::rate(ArrivalPattern::Constant, 100.0, Some(2_000_000_000), 0);
+        let first = s.next().unwrap();
+        assert_eq!(first, 200_000_000, "1 / 5 req/s");
+    }
+
+    #[test]
+    fn fixed_schedule_replays_sorted_offsets_then_ends() {
+        let mut s = Schedule::fixed(vec![30, 10, 20]);
+        assert_eq!([s.next(), s.next(), s.next(), s.next()], [Some(10), Some(20), Some(30), None]);
+    }
+
+    #[test]
+    fn concurrency_ramp() {
+        assert_eq!(ramped_concurrency(8, Some(1_000), 0), 1);
+        assert_eq!(ramped_concurrency(8, Some(1_000), 500), 4);
+        assert_eq!(ramped_concurrency(8, Some(1_000), 1_000), 8);
+        assert_eq!(ramped_concurrency(8, None, 0), 8);
+    }
+}
