@@ -167,6 +167,54 @@ pub struct ProfileArgs {
     /// The maximum number of requests to send.
     #[arg(long, visible_alias = "num-requests", help_heading = "Load Generator")]
     pub request_count: Option<u64>,
+    /// Target request rate in requests per second (open loop; --concurrency becomes a cap).
+    #[arg(long, help_heading = "Load Generator")]
+    pub request_rate: Option<f64>,
+    /// Inter-arrival pattern for --request-rate: constant, poisson (default), gamma.
+    #[arg(
+        long,
+        visible_alias = "request-rate-mode",
+        help_heading = "Load Generator"
+    )]
+    pub arrival_pattern: Option<String>,
+    /// Gamma shape for --arrival-pattern gamma (1 = Poisson, < 1 burstier, > 1 smoother).
+    #[arg(
+        long,
+        visible_alias = "vllm-burstiness",
+        help_heading = "Load Generator"
+    )]
+    pub arrival_smoothness: Option<f64>,
+    /// Seconds to ramp concurrency from 1 to --concurrency.
+    #[arg(long, help_heading = "Load Generator")]
+    pub concurrency_ramp_duration: Option<f64>,
+    /// Seconds to ramp the request rate from a proportional minimum to --request-rate.
+    #[arg(long, help_heading = "Load Generator")]
+    pub request_rate_ramp_duration: Option<f64>,
+
+    // ---- Fixed Schedule ----
+    /// Send requests at the timestamps of the input dataset.
+    #[arg(long, help_heading = "Fixed Schedule")]
+    pub fixed_schedule: bool,
+    /// Do not switch to fixed-schedule replay for datasets that carry timestamps.
+    #[arg(long, help_heading = "Fixed Schedule")]
+    pub no_fixed_schedule: bool,
+    /// Shift timestamps so the first one is 0 (the default unless a start offset is given).
+    #[arg(long, help_heading = "Fixed Schedule")]
+    pub fixed_schedule_auto_offset: bool,
+    /// Timestamp (ms) that becomes the schedule's zero; earlier entries are dropped.
+    #[arg(long, help_heading = "Fixed Schedule", allow_negative_numbers = true)]
+    pub fixed_schedule_start_offset: Option<i64>,
+    /// Timestamp (ms) after which entries are dropped.
+    #[arg(long, help_heading = "Fixed Schedule", allow_negative_numbers = true)]
+    pub fixed_schedule_end_offset: Option<i64>,
+
+    // ---- Request Cancellation ----
+    /// Percentage (0-100) of profiling requests to cancel.
+    #[arg(long, help_heading = "Request Cancellation")]
+    pub request_cancellation_rate: Option<f64>,
+    /// Seconds after sending before a selected request is cancelled.
+    #[arg(long, help_heading = "Request Cancellation")]
+    pub request_cancellation_delay: Option<f64>,
 
     // ---- Goodput ----
     /// Service level objectives as space-separated 'tag:value' pairs, values in the metric's

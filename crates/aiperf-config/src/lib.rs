@@ -8,4 +8,4 @@ pub mod cli;
 pub mod resolve;
 
 pub use cli::{Cli, Command, PluginsArgs, ProfileArgs};
-pub use resolve::{ConfigError, ProfileConfig, UiType};
+pub use resolve::{ConfigError, LoadMode, ProfileConfig, UiType};

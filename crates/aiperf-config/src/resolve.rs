@@ -41,6 +41,31 @@ impl UiType {
     }
 }
 
+/// How load is generated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadMode {
+    /// Closed loop: `concurrency` sessions, each sending when its previous request finished.
+    Concurrency {
+        concurrency: usize,
+        ramp_s: Option<f64>,
+    },
+    /// Open loop at `rate` req/s with the `pattern` arrival process; `cap` limits requests in flight.
+    Rate {
+        rate: f64,
+        pattern: String,
+        smoothness: Option<f64>,
+        cap: Option<usize>,
+        ramp_s: Option<f64>,
+    },
+    /// Replay dataset timestamps. `None` start offset with `auto_offset` means "first timestamp".
+    FixedSchedule {
+        auto_offset: bool,
+        start_offset_ms: Option<i64>,
+        end_offset_ms: Option<i64>,
+        cap: Option<usize>,
+    },
+}
+
 /// A validated `aiperf profile` configuration.
 #[derive(Debug, Clone)]
 pub struct ProfileConfig {
@@ -76,6 +101,12 @@ pub struct ProfileConfig {
     pub osl_mean: Option<f64>,
     pub osl_stddev: f64,
     pub concurrency: usize,
+    /// Load mode as given; with `--input-file` timestamps the engine may switch to replay unless
+    /// `no_fixed_schedule`.
+    pub load: LoadMode,
+    pub no_fixed_schedule: bool,
+    /// `--request-cancellation-rate` (percent) and delay (seconds).
+    pub cancellation: Option<(f64, f64)>,
     pub request_count: Option<u64>,
     pub benchmark_duration_s: Option<f64>,
     /// Only with a duration (AIPerf's default 30 s).
@@ -238,6 +269,30 @@ impl ProfileConfig {
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         let concurrency = args.concurrency.unwrap_or(1);
+        let load = load_mode(&args, registry)?;
+        let cancellation = match (
+            args.request_cancellation_rate,
+            args.request_cancellation_delay,
+        ) {
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "--request-cancellation-delay",
+                    "requires --request-cancellation-rate to be set",
+                ))
+            }
+            (None, None) => None,
+            (Some(r), d) => {
+                if !(0.0..=100.0).contains(&r) {
+                    return Err(invalid(
+                        "--request-cancellation-rate",
+                        format!("must be between 0 and 100, got {r}"),
+                    ));
+                }
+                let d = d.unwrap_or(0.0);
+                non_negative("--request-cancellation-delay", d)?;
+                Some((r, d))
+            }
+        };
         let num_dataset_entries = args
             .num_dataset_entries
             .or(args.request_count.map(|c| c.min(100_000) as usize))
@@ -249,8 +304,20 @@ impl ProfileConfig {
                 if models.len() > 1 {
                     name.push_str("_multi");
                 }
+                let stimulus = match &load {
+                    LoadMode::Concurrency { concurrency, .. } => {
+                        format!("concurrency{concurrency}")
+                    }
+                    LoadMode::Rate {
+                        rate, cap: Some(c), ..
+                    } => format!("concurrency{c}-request_rate{rate}"),
+                    LoadMode::Rate {
+                        rate, cap: None, ..
+                    } => format!("request_rate{rate}"),
+                    LoadMode::FixedSchedule { .. } => "fixed_schedule".to_string(),
+                };
                 PathBuf::from("artifacts").join(format!(
-                    "{name}-{}-{}-concurrency{concurrency}",
+                    "{name}-{}-{}-{stimulus}",
                     endpoint.service_kind, args.endpoint_type
                 ))
             }
@@ -312,6 +379,9 @@ impl ProfileConfig {
             osl_mean: args.osl_mean,
             osl_stddev: args.osl_stddev,
             concurrency,
+            load,
+            no_fixed_schedule: args.no_fixed_schedule,
+            cancellation,
             request_count: args.request_count,
             benchmark_duration_s: args.benchmark_duration,
             grace_period_s,
@@ -323,6 +393,126 @@ impl ProfileConfig {
             warnings,
             cli_command: redact_command(argv),
         })
+    }
+}
+
+/// The load mode from AIPerf's rules: fixed schedule, else request rate, else concurrency.
+fn load_mode(args: &ProfileArgs, registry: &Registry) -> Result<LoadMode, ConfigError> {
+    if let Some(c) = args.concurrency_ramp_duration {
+        positive("--concurrency-ramp-duration", c)?;
+    }
+    if let Some(r) = args.request_rate_ramp_duration {
+        positive("--request-rate-ramp-duration", r)?;
+    }
+    let offsets = args.fixed_schedule_auto_offset
+        || args.fixed_schedule_start_offset.is_some()
+        || args.fixed_schedule_end_offset.is_some();
+    if offsets && !args.fixed_schedule && args.input_file.is_none() {
+        return Err(invalid(
+            "--fixed-schedule-offset",
+            "--fixed-schedule-{auto,start,end}-offset requires --fixed-schedule",
+        ));
+    }
+    if let (Some(s), Some(e)) = (
+        args.fixed_schedule_start_offset,
+        args.fixed_schedule_end_offset,
+    ) {
+        if s > e {
+            return Err(invalid(
+                "--fixed-schedule-start-offset",
+                format!("must be <= --fixed-schedule-end-offset ({s} > {e})"),
+            ));
+        }
+    }
+    if args.fixed_schedule_auto_offset && args.fixed_schedule_start_offset.is_some() {
+        return Err(invalid(
+            "--fixed-schedule-auto-offset",
+            "cannot be combined with --fixed-schedule-start-offset",
+        ));
+    }
+    if let Some(p) = &args.arrival_pattern {
+        registry
+            .get("arrival_pattern", p)
+            .map_err(|e| invalid("--arrival-pattern", e.to_string()))?;
+    }
+    if let Some(k) = args.arrival_smoothness {
+        positive("--arrival-smoothness", k)?;
+        if args
+            .arrival_pattern
+            .as_deref()
+            .is_some_and(|p| p != "gamma")
+        {
+            return Err(invalid(
+                "--arrival-smoothness",
+                "is only supported with --arrival-pattern gamma",
+            ));
+        }
+    }
+    if args.fixed_schedule {
+        if args.input_file.is_none() {
+            return Err(invalid(
+                "--fixed-schedule",
+                "requires --input-file with per-request timestamps",
+            ));
+        }
+        if args.request_rate.is_some() {
+            return Err(invalid(
+                "--request-rate",
+                "cannot be combined with --fixed-schedule",
+            ));
+        }
+        return Ok(LoadMode::FixedSchedule {
+            auto_offset: args.fixed_schedule_start_offset.is_none(),
+            start_offset_ms: args.fixed_schedule_start_offset,
+            end_offset_ms: args.fixed_schedule_end_offset,
+            cap: args.concurrency,
+        });
+    }
+    match args.request_rate {
+        Some(rate) => {
+            positive("--request-rate", rate)?;
+            let pattern = match (&args.arrival_pattern, args.arrival_smoothness) {
+                (Some(p), _) => p.clone(),
+                (None, Some(_)) => "gamma".to_string(),
+                (None, None) => "poisson".to_string(),
+            };
+            if pattern == "concurrency_burst" {
+                return Err(invalid("--arrival-pattern", "concurrency_burst has no rate; drop --request-rate or choose constant, poisson or gamma"));
+            }
+            if args.concurrency_ramp_duration.is_some() && args.concurrency.is_none() {
+                return Err(invalid(
+                    "--concurrency-ramp-duration",
+                    "requires --concurrency",
+                ));
+            }
+            Ok(LoadMode::Rate {
+                rate,
+                pattern,
+                smoothness: args.arrival_smoothness,
+                cap: args.concurrency,
+                ramp_s: args.request_rate_ramp_duration,
+            })
+        }
+        None => {
+            if args.request_rate_ramp_duration.is_some() {
+                return Err(invalid(
+                    "--request-rate-ramp-duration",
+                    "can only be used with rate-controlled scheduling (--request-rate)",
+                ));
+            }
+            if args
+                .arrival_pattern
+                .as_deref()
+                .is_some_and(|p| p != "concurrency_burst")
+                || args.arrival_smoothness.is_some()
+            {
+                return Err(invalid("--arrival-pattern", "requires --request-rate"));
+            }
+            Ok(LoadMode::Concurrency {
+                concurrency: args.concurrency.unwrap_or(1),
+                ramp_s: args.concurrency_ramp_duration,
+            })
+        }
     }
 }
 
@@ -550,6 +740,69 @@ mod tests {
             .starts_with("--custom-dataset-type: requires --input-file"));
         assert!(err(&["-m", "a", "--input-file", "/nonexistent/x.jsonl"])
             .contains("is not a valid file or directory"));
+    }
+
+    #[test]
+    fn load_modes_follow_aiperf_rules() {
+        let c = resolve(&["-m", "a", "--request-rate", "12.5"]).unwrap();
+        assert_eq!(
+            c.load,
+            LoadMode::Rate {
+                rate: 12.5,
+                pattern: "poisson".into(),
+                smoothness: None,
+                cap: None,
+                ramp_s: None
+            }
+        );
+        assert_eq!(
+            c.artifact_dir,
+            PathBuf::from("artifacts/a-openai-chat-request_rate12.5")
+        );
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--request-rate",
+            "10",
+            "--arrival-smoothness",
+            "0.5",
+            "--concurrency",
+            "4",
+        ])
+        .unwrap();
+        assert!(
+            matches!(c.load, LoadMode::Rate { ref pattern, smoothness: Some(_), cap: Some(4), .. } if pattern == "gamma")
+        );
+        assert_eq!(
+            c.artifact_dir,
+            PathBuf::from("artifacts/a-openai-chat-concurrency4-request_rate10")
+        );
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--concurrency",
+            "3",
+            "--concurrency-ramp-duration",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.load,
+            LoadMode::Concurrency {
+                concurrency: 3,
+                ramp_s: Some(2.0)
+            }
+        );
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--request-cancellation-rate",
+            "10",
+            "--request-cancellation-delay",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(c.cancellation, Some((10.0, 0.5)));
     }
 
     #[test]

@@ -33,4 +33,8 @@ pub struct Credit {
     pub session_num: u64,
     /// When the credit was issued (run clock ns).
     pub issued_ns: u64,
+    /// When the schedule meant it to be issued (rate and fixed-schedule modes; run clock ns).
+    pub intended_ns: Option<u64>,
+    /// Cancel the request this long after it was sent (`--request-cancellation-rate`).
+    pub cancel_after_ns: Option<u64>,
 }

@@ -13,6 +13,8 @@ pub struct Turn {
     pub role: Option<String>,
     /// Per-turn fields merged last into the request body.
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Absolute send time from a trace, in milliseconds (fixed-schedule replay).
+    pub timestamp_ms: Option<f64>,
 }
 
 /// A conversation: what one session sends, turn after turn.

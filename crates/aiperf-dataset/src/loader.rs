@@ -115,6 +115,7 @@ pub fn single_turn(path: &Path) -> Result<Vec<Conversation>, LoadError> {
                 max_tokens,
                 role: row.role,
                 extra: row.extra,
+                timestamp_ms: row.timestamp,
             }],
         });
     }

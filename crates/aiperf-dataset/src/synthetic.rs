@@ -121,6 +121,7 @@ impl<'a> PromptGenerator<'a> {
                     max_tokens,
                     role: None,
                     extra: None,
+                    timestamp_ms: None,
                 }],
             })
             .collect()

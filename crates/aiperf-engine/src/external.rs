@@ -36,6 +36,9 @@ struct WireTurn {
     role: Option<String>,
     #[serde(default)]
     extra: Option<Map<String, Value>>,
+    /// Absolute send time in ms, for fixed-schedule replay.
+    #[serde(default)]
+    timestamp: Option<f64>,
 }
 
 fn command(exec: &Path, args: &[String]) -> Command {
@@ -116,6 +119,7 @@ pub fn load_dataset(
                         max_tokens: t.max_tokens,
                         role: t.role,
                         extra: t.extra,
+                        timestamp_ms: t.timestamp,
                     })
                     .collect();
                 out.push(Conversation { session_id, turns });

@@ -49,7 +49,24 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
     );
     v.extend(ui::IMPLEMENTATIONS.iter().map(|i| ("ui", *i)));
     v.push(("timing_strategy", "aiperf_timing::CreditIssuer"));
+    v.push(("timing_strategy", "aiperf_timing::schedule::Schedule::rate"));
+    v.push((
+        "timing_strategy",
+        "aiperf_timing::schedule::Schedule::fixed",
+    ));
     v.push(("arrival_pattern", "aiperf_engine::worker::run_worker"));
+    v.push((
+        "arrival_pattern",
+        "aiperf_timing::arrival::ArrivalPattern::Constant",
+    ));
+    v.push((
+        "arrival_pattern",
+        "aiperf_timing::arrival::ArrivalPattern::Poisson",
+    ));
+    v.push((
+        "arrival_pattern",
+        "aiperf_timing::arrival::ArrivalPattern::Gamma",
+    ));
     v.push((
         "url_selection_strategy",
         "aiperf_engine::worker::RoundRobin",

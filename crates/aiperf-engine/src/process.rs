@@ -217,6 +217,7 @@ pub fn process_one(
     });
     let input = RecordInput {
         credit_issued_ns: raw.credit.issued_ns,
+        intended_ns: raw.credit.intended_ns,
         start_ns: raw.request_start_ns,
         response_head_ns: raw.response_head_ns,
         end_ns: raw.request_end_ns,
@@ -313,6 +314,8 @@ mod tests {
                 turn_index: 0,
                 session_num: 0,
                 issued_ns: 0,
+                intended_ns: None,
+                cancel_after_ns: None,
             },
             conversation_id: "s".into(),
             x_request_id: "r".into(),

@@ -3,15 +3,16 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use aiperf_config::ProfileConfig;
+use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::ErrorDetails;
 use aiperf_export::RunReport;
-use aiperf_metrics::Summary;
+use aiperf_metrics::{MetricValue, Summary};
 use aiperf_timing::PhasePlan;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::prepare::Prepared;
 use crate::process::Progress;
+use crate::run::LoadStats;
 use crate::worker::PhaseContext;
 
 /// Local time, ISO-8601 without timezone (AIPerf's `start_time` / `end_time`).
@@ -21,6 +22,147 @@ pub fn now_iso() -> String {
         .to_string()
 }
 
+/// CPU time of this process (user + system), from /proc on Linux.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux configuration in practice.
+    Some((utime + stime) / 100.0)
+}
+
+/// The client's CPU use over the run.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuUsage {
+    pub cpu_s: f64,
+    pub wall_s: f64,
+    pub cores: usize,
+}
+
+impl CpuUsage {
+    pub fn since(start: Option<f64>, wall_start: std::time::Instant) -> Option<CpuUsage> {
+        let cpu_s = process_cpu_seconds()? - start?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Some(CpuUsage {
+            cpu_s,
+            wall_s: wall_start.elapsed().as_secs_f64(),
+            cores,
+        })
+    }
+
+    /// Percent of all cores.
+    pub fn utilization_pct(&self) -> f64 {
+        if self.wall_s > 0.0 {
+            100.0 * self.cpu_s / (self.wall_s * self.cores as f64)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Thresholds for the client-bound verdict.
+pub const LATENESS_P99_LIMIT_MS: f64 = 1.0;
+pub const RATE_SHORTFALL_LIMIT: f64 = 0.01;
+pub const CPU_SATURATION_PCT: f64 = 90.0;
+
+/// The load report (what was asked, what was sent, how late) and the client-bound verdict, so
+/// nobody publishes a client-limited number as a server number.
+pub fn load_report(
+    summary: &Summary,
+    load: &LoadStats,
+    cpu: Option<CpuUsage>,
+) -> (Map<String, Value>, Vec<String>) {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut report = Map::new();
+    let lateness = |f: &str| match &summary.get("schedule_lateness").map(|r| &r.value) {
+        Some(MetricValue::Distribution(s)) => match f {
+            "p50" => s.percentile("p50"),
+            "p99" => s.percentile("p99"),
+            _ => Some(s.max),
+        },
+        _ => None,
+    };
+    let mode = match &load.mode {
+        LoadMode::Concurrency { .. } => "concurrency",
+        LoadMode::Rate { .. } => "request_rate",
+        LoadMode::FixedSchedule { .. } => "fixed_schedule",
+    };
+    report.insert("mode".into(), json!(mode));
+    report.insert("requests_sent".into(), json!(load.sent));
+    let mut notes = Vec::new();
+    if !matches!(load.mode, LoadMode::Concurrency { .. }) {
+        if let LoadMode::Rate { rate, .. } = &load.mode {
+            report.insert("requested_request_rate".into(), json!(rate));
+        }
+        if load.intended_window_s > 0.0 && load.actual_window_s > 0.0 && load.sent > 1 {
+            let scheduled = load.sent as f64 / load.intended_window_s;
+            let achieved = load.sent as f64 / load.actual_window_s;
+            report.insert("scheduled_request_rate".into(), json!(scheduled));
+            report.insert("achieved_request_rate".into(), json!(achieved));
+            if achieved < scheduled * (1.0 - RATE_SHORTFALL_LIMIT) {
+                reasons.push(format!(
+                    "achieved send rate {achieved:.1} req/s is more than {:.0} % below the schedule's {scheduled:.1} req/s",
+                    RATE_SHORTFALL_LIMIT * 100.0
+                ));
+            }
+            notes.push(format!(
+                "Load: schedule {scheduled:.2} req/s, sent {achieved:.2} req/s; lateness p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                lateness("p50").unwrap_or(f64::NAN),
+                lateness("p99").unwrap_or(f64::NAN),
+                lateness("max").unwrap_or(f64::NAN)
+            ));
+        }
+        for (k, f) in [
+            ("schedule_lateness_p50_ms", "p50"),
+            ("schedule_lateness_p99_ms", "p99"),
+            ("schedule_lateness_max_ms", "max"),
+        ] {
+            if let Some(v) = lateness(f).filter(|v| v.is_finite()) {
+                report.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(p99) = lateness("p99").filter(|v| *v > LATENESS_P99_LIMIT_MS) {
+            reasons.push(format!(
+                "schedule lateness p99 {p99:.2} ms exceeds {LATENESS_P99_LIMIT_MS} ms"
+            ));
+        }
+    }
+    if let Some(c) = cpu {
+        report.insert("client_cpu_seconds".into(), json!(c.cpu_s));
+        report.insert(
+            "client_cpu_utilization_pct".into(),
+            json!(c.utilization_pct()),
+        );
+        report.insert("cpu_cores".into(), json!(c.cores));
+        if c.utilization_pct() > CPU_SATURATION_PCT {
+            reasons.push(format!(
+                "client CPU at {:.0} % of {} cores",
+                c.utilization_pct(),
+                c.cores
+            ));
+        }
+    }
+    let bound = !reasons.is_empty();
+    if bound {
+        notes.push(format!(
+            "Warning: the client may have limited this benchmark (client_bound): {}. Do not publish these numbers as server numbers.",
+            reasons.join("; ")
+        ));
+    }
+    let mut extra = Map::new();
+    extra.insert("load_report".into(), Value::Object(report));
+    extra.insert("client_bound".into(), json!({"verdict": bound, "reasons": reasons,
+        "thresholds": {"schedule_lateness_p99_ms": LATENESS_P99_LIMIT_MS, "rate_shortfall_pct": RATE_SHORTFALL_LIMIT * 100.0,
+                       "cpu_utilization_pct": CPU_SATURATION_PCT}}));
+    (extra, notes)
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     cfg: &ProfileConfig,
     prepared: &Prepared,
@@ -28,7 +170,10 @@ pub fn build(
     errors: HashMap<ErrorDetails, u64>,
     was_cancelled: bool,
     start_time: String,
+    load: &LoadStats,
+    cpu: Option<CpuUsage>,
 ) -> RunReport {
+    let (extra, notes) = load_report(&summary, load, cpu);
     let mut errors: Vec<(ErrorDetails, u64)> = errors.into_iter().collect();
     errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let benchmark_id: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
@@ -91,6 +236,8 @@ pub fn build(
         end_time: now_iso(),
         metrics_title: prepared.meta.metrics_title.clone(),
         cli_command: cfg.cli_command.clone(),
+        extra,
+        notes,
     }
 }
 

@@ -5,11 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiperf_config::ProfileConfig;
+use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::{Clock, Phase};
+use aiperf_dataset::rng::Rng;
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::{Accumulator, Applicability, Goodput};
 use aiperf_plugins::{DataExporterMetadata, Registry};
+use aiperf_timing::arrival::ArrivalPattern;
+use aiperf_timing::schedule::Schedule;
 use aiperf_timing::{CreditIssuer, PhasePlan};
 use aiperf_transport::HttpClient;
 use anyhow::{anyhow, Context};
@@ -19,7 +22,7 @@ use crate::prepare::{prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::report;
 use crate::ui::Ui;
-use crate::worker::{run_worker, PhaseContext};
+use crate::worker::{dispatch, pace, run_worker, Cancellation, PhaseContext};
 
 /// What a finished run produced.
 #[derive(Debug)]
@@ -54,6 +57,8 @@ pub async fn run_profile(
         .ok_or_else(|| anyhow!("--ui-type {ui}: no implementation in this build"))?;
     let clock = Clock::start();
     let start_time = report::now_iso();
+    let cpu_start = report::process_cpu_seconds();
+    let wall_start = std::time::Instant::now();
     let cfg = Arc::new(cfg);
     let prep_cfg = cfg.clone();
     let prep_registry = registry.clone();
@@ -142,24 +147,51 @@ pub async fn run_profile(
     let sessions = Arc::new(AtomicU64::new(0));
     let timeout = Duration::from_secs_f64(cfg.request_timeout_s.min(1e9));
     let mut cancelled_in_flight = 0u64;
+    let (mode, fixed) = effective_mode(&cfg, &prepared)?;
+    let profiling_count = match &fixed {
+        Some((order, _)) => Some(
+            cfg.request_count
+                .map_or(order.len() as u64, |c| c.min(order.len() as u64)),
+        ),
+        None => cfg.request_count,
+    };
     let mut phases = Vec::new();
     if cfg.warmup_request_count.is_some() || cfg.warmup_duration_s.is_some() {
-        phases.push(PhasePlan {
-            phase: Phase::Warmup,
-            concurrency: cfg.concurrency,
-            request_count: cfg.warmup_request_count,
-            duration_ns: cfg.warmup_duration_s.map(secs_to_ns),
-            grace_ns: None,
-        });
+        let warmup_mode = match &mode {
+            LoadMode::FixedSchedule { .. } => LoadMode::Concurrency {
+                concurrency: cfg.concurrency,
+                ramp_s: None,
+            },
+            m => m.clone(),
+        };
+        phases.push((
+            PhasePlan {
+                phase: Phase::Warmup,
+                concurrency: cfg.concurrency,
+                request_count: cfg.warmup_request_count,
+                duration_ns: cfg.warmup_duration_s.map(secs_to_ns),
+                grace_ns: None,
+            },
+            warmup_mode,
+        ));
     }
-    phases.push(PhasePlan {
-        phase: Phase::Profiling,
-        concurrency: cfg.concurrency,
-        request_count: cfg.request_count,
-        duration_ns: cfg.benchmark_duration_s.map(secs_to_ns),
-        grace_ns: cfg.grace_period_s.map(secs_to_ns),
+    phases.push((
+        PhasePlan {
+            phase: Phase::Profiling,
+            concurrency: cfg.concurrency,
+            request_count: profiling_count,
+            duration_ns: cfg.benchmark_duration_s.map(secs_to_ns),
+            grace_ns: cfg.grace_period_s.map(secs_to_ns),
+        },
+        mode.clone(),
+    ));
+    let cancellation = cfg.cancellation.map(|(rate_pct, delay_s)| Cancellation {
+        rate_pct,
+        delay_ns: secs_to_ns(delay_s),
+        seed: Rng::derive(prepared.seed, "timing.request.cancellation").next_u64(),
     });
-    for plan in &phases {
+    let mut load = LoadStats::default();
+    for (plan, mode) in &phases {
         if stop.stop.load(Ordering::Relaxed) {
             break;
         }
@@ -177,13 +209,61 @@ pub async fn run_profile(
             timeout,
             records: tx.clone(),
             in_flight: AtomicU64::new(0),
+            order: matches!(mode, LoadMode::FixedSchedule { .. })
+                .then(|| fixed.as_ref().map(|f| f.0.clone()))
+                .flatten(),
+            cancellation,
+            last_intended_ns: AtomicU64::new(0),
+            last_issued_ns: AtomicU64::new(0),
         });
-        tracing::info!(
-            "phase {} started: concurrency {}",
-            plan.phase.as_str(),
-            plan.concurrency
-        );
-        cancelled_in_flight += run_phase(plan, ctx, &stop, ui, &progress, start_ns).await;
+        tracing::info!("phase {} started: {}", plan.phase.as_str(), describe(mode));
+        let schedule = match mode {
+            LoadMode::Concurrency { .. } => None,
+            LoadMode::Rate {
+                rate,
+                pattern,
+                smoothness,
+                ramp_s,
+                ..
+            } => {
+                let p = match pattern.as_str() {
+                    "constant" => ArrivalPattern::Constant,
+                    "gamma" => ArrivalPattern::Gamma {
+                        smoothness: smoothness.unwrap_or(1.0),
+                    },
+                    _ => ArrivalPattern::Poisson,
+                };
+                let seed = Rng::derive(
+                    prepared.seed,
+                    &format!("timing.request.{}_interval", plan.phase.as_str()),
+                )
+                .next_u64();
+                Some(Schedule::rate(p, *rate, ramp_s.map(secs_to_ns), seed))
+            }
+            LoadMode::FixedSchedule { .. } => fixed
+                .as_ref()
+                .map(|(_, offsets)| Schedule::fixed(offsets.clone())),
+        };
+        cancelled_in_flight += run_phase(
+            plan,
+            mode,
+            schedule,
+            ctx.clone(),
+            &stop,
+            ui,
+            &progress,
+            start_ns,
+        )
+        .await;
+        if plan.phase == Phase::Profiling {
+            let since = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
+            load = LoadStats {
+                mode: mode.clone(),
+                sent: ctx.issuer.issued(),
+                intended_window_s: since(ctx.last_intended_ns.load(Ordering::Relaxed)),
+                actual_window_s: since(ctx.last_issued_ns.load(Ordering::Relaxed)),
+            };
+        }
     }
     drop(tx);
     signal_task.abort();
@@ -201,6 +281,7 @@ pub async fn run_profile(
     let summary = processed.accumulator.summarize();
     let request_count = processed.accumulator.request_count();
     let error_count = processed.accumulator.error_count();
+    let cpu = report::CpuUsage::since(cpu_start, wall_start);
     let rep = report::build(
         &cfg,
         &prepared,
@@ -208,6 +289,8 @@ pub async fn run_profile(
         processed.errors,
         was_cancelled,
         start_time,
+        &load,
+        cpu,
     );
     let console = run_exporters(&registry, &cfg, &rep)?;
     let exit_code = if was_cancelled {
@@ -281,10 +364,13 @@ fn run_exporters(
     Ok(console)
 }
 
-/// Runs one phase's workers until the issuer stops and they drain; returns how many in-flight
+/// Runs one phase until sending stops and in-flight requests drain; returns how many in-flight
 /// requests were abandoned at the grace deadline.
+#[allow(clippy::too_many_arguments)]
 async fn run_phase(
     plan: &PhasePlan,
+    mode: &LoadMode,
+    schedule: Option<Schedule>,
     ctx: Arc<PhaseContext>,
     stop: &Arc<StopSignal>,
     ui: Ui,
@@ -292,24 +378,64 @@ async fn run_phase(
     start_ns: u64,
 ) -> u64 {
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..plan.concurrency {
-        workers.spawn(run_worker(ctx.clone()));
+    let pacer_stop = Arc::new(AtomicBool::new(false));
+    let mut pacer = None;
+    match (mode, schedule) {
+        (_, Some(schedule)) => {
+            let cap = match mode {
+                LoadMode::Rate { cap, .. } | LoadMode::FixedSchedule { cap, .. } => *cap,
+                LoadMode::Concurrency { .. } => None,
+            };
+            let (credit_tx, credit_rx) = mpsc::unbounded_channel();
+            pacer = Some(pace(
+                schedule,
+                ctx.clone(),
+                start_ns,
+                pacer_stop.clone(),
+                credit_tx,
+            ));
+            let dispatch_ctx = ctx.clone();
+            workers.spawn(async move {
+                let mut tasks = tokio::task::JoinSet::new();
+                dispatch(dispatch_ctx, credit_rx, cap, &mut tasks).await;
+                while tasks.join_next().await.is_some() {}
+            });
+        }
+        (
+            LoadMode::Concurrency {
+                concurrency,
+                ramp_s,
+            },
+            None,
+        ) => {
+            let ramp = ramp_s.map(secs_to_ns);
+            for k in 0..*concurrency {
+                // Worker k joins when the ramp allows k + 1 sessions.
+                let start_at = ramp.filter(|_| k > 0 && *concurrency > 1).map(|r| {
+                    let offset = r as f64 * k as f64 / (*concurrency - 1) as f64;
+                    ctx.clock.instant_at(start_ns + offset as u64)
+                });
+                workers.spawn(run_worker(ctx.clone(), start_at));
+            }
+        }
+        (_, None) => {}
     }
     let drain_deadline = plan
         .drain_deadline_ns()
         .map(|d| ctx.clock.instant_at(start_ns + d));
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     let mut last_print = std::time::Instant::now();
-    loop {
+    let abandoned = loop {
         tokio::select! {
             joined = workers.join_next() => {
                 if joined.is_none() {
-                    return 0;
+                    break 0;
                 }
             }
             _ = ticker.tick() => {
                 if stop.stop.load(Ordering::Relaxed) {
                     ctx.issuer.stop();
+                    pacer_stop.store(true, Ordering::Relaxed);
                 }
                 if ui == Ui::Progress && last_print.elapsed() >= Duration::from_secs(1) {
                     last_print = std::time::Instant::now();
@@ -319,10 +445,121 @@ async fn run_phase(
             _ = sleep_until_opt(drain_deadline) => {
                 let abandoned = ctx.in_flight.load(Ordering::Relaxed);
                 ctx.issuer.stop();
+                pacer_stop.store(true, Ordering::Relaxed);
                 workers.abort_all();
                 while workers.join_next().await.is_some() {}
-                return abandoned;
+                break abandoned;
             }
+        }
+    };
+    pacer_stop.store(true, Ordering::Relaxed);
+    if let Some(p) = pacer {
+        let _ = tokio::task::spawn_blocking(move || p.join()).await;
+    }
+    abandoned
+}
+
+/// The mode the run really uses: a dataset whose entries all carry timestamps is replayed on its
+/// schedule unless `--no-fixed-schedule`. Returns the replay order and offsets (ns) when replaying.
+#[allow(clippy::type_complexity)]
+fn effective_mode(
+    cfg: &ProfileConfig,
+    prepared: &Prepared,
+) -> anyhow::Result<(LoadMode, Option<(Vec<usize>, Vec<u64>)>)> {
+    let stamped: Vec<(usize, f64)> = prepared
+        .conversations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            c.turns
+                .first()
+                .and_then(|t| t.timestamp_ms)
+                .map(|ts| (i, ts))
+        })
+        .collect();
+    let all_stamped = !stamped.is_empty() && stamped.len() == prepared.conversations.len();
+    let mode = match &cfg.load {
+        LoadMode::FixedSchedule { .. } => cfg.load.clone(),
+        _ if all_stamped && cfg.input_file.is_some() && !cfg.no_fixed_schedule => {
+            tracing::info!("dataset entries carry timestamps: replaying them (fixed schedule); --no-fixed-schedule disables this");
+            LoadMode::FixedSchedule {
+                auto_offset: true,
+                start_offset_ms: None,
+                end_offset_ms: None,
+                cap: None,
+            }
+        }
+        other => other.clone(),
+    };
+    let LoadMode::FixedSchedule {
+        auto_offset,
+        start_offset_ms,
+        end_offset_ms,
+        ..
+    } = &mode
+    else {
+        return Ok((mode, None));
+    };
+    if !all_stamped {
+        anyhow::bail!("--fixed-schedule: every dataset entry needs a 'timestamp' (ms)");
+    }
+    let mut entries = stamped;
+    entries.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let first = entries[0].1;
+    let zero = match (start_offset_ms, auto_offset) {
+        (Some(s), _) => *s as f64,
+        (None, true) => first,
+        (None, false) => 0.0,
+    };
+    entries.retain(|(_, ts)| *ts >= zero && end_offset_ms.is_none_or(|e| *ts <= e as f64));
+    if entries.is_empty() {
+        anyhow::bail!("--fixed-schedule: no dataset entry falls between the start and end offsets");
+    }
+    let order = entries.iter().map(|(i, _)| *i).collect();
+    let offsets = entries
+        .iter()
+        .map(|(_, ts)| ((ts - zero) * 1e6).round().max(0.0) as u64)
+        .collect();
+    Ok((mode, Some((order, offsets))))
+}
+
+fn describe(mode: &LoadMode) -> String {
+    match mode {
+        LoadMode::Concurrency { concurrency, .. } => format!("concurrency {concurrency}"),
+        LoadMode::Rate {
+            rate, pattern, cap, ..
+        } => {
+            format!(
+                "{pattern} arrivals at {rate} req/s{}",
+                cap.map(|c| format!(", at most {c} in flight"))
+                    .unwrap_or_default()
+            )
+        }
+        LoadMode::FixedSchedule { .. } => "fixed-schedule replay".to_string(),
+    }
+}
+
+/// What the profiling phase actually sent, for the load report.
+#[derive(Debug, Clone)]
+pub struct LoadStats {
+    pub mode: LoadMode,
+    pub sent: u64,
+    /// Phase start to the last credit's intended time (open loop), seconds.
+    pub intended_window_s: f64,
+    /// Phase start to the last credit's actual release, seconds.
+    pub actual_window_s: f64,
+}
+
+impl Default for LoadStats {
+    fn default() -> Self {
+        Self {
+            mode: LoadMode::Concurrency {
+                concurrency: 1,
+                ramp_s: None,
+            },
+            sent: 0,
+            intended_window_s: 0.0,
+            actual_window_s: 0.0,
         }
     }
 }

@@ -117,6 +117,10 @@ pub fn render(
     for w in &r.summary.warnings {
         out.push_str(&format!("Warning: {w}\n"));
     }
+    for n in &r.notes {
+        out.push_str(n);
+        out.push('\n');
+    }
     out.push_str(&format!("\nCLI Command: {}\n", r.cli_command));
     if let Some(d) = r.summary.value("benchmark_duration") {
         out.push_str(&format!("Benchmark Duration: {d:.2} sec\n"));

@@ -86,6 +86,9 @@ pub fn render(r: &RunReport) -> String {
     doc.insert("aiperf_version".into(), json!(env!("CARGO_PKG_VERSION")));
     doc.insert("benchmark_id".into(), json!(r.benchmark_id));
     doc.extend(metrics_map(&r.summary));
+    for (k, v) in &r.extra {
+        doc.insert(k.clone(), v.clone());
+    }
     doc.insert("input_config".into(), r.input_config.clone());
     doc.insert("run_info".into(), r.run_info.clone());
     doc.insert("was_cancelled".into(), json!(r.was_cancelled));

@@ -59,6 +59,10 @@ pub struct RunReport {
     pub end_time: String,
     pub metrics_title: String,
     pub cli_command: String,
+    /// Top-level JSON sections beyond AIPerf's (load report, client-bound verdict).
+    pub extra: serde_json::Map<String, Value>,
+    /// Lines printed under the tables (load summary, client-bound warning).
+    pub notes: Vec<String>,
 }
 
 /// Built-in data exporters (registry `implementation` values).

@@ -36,6 +36,8 @@ pub struct HttpTrace {
 pub struct RecordInput<'a> {
     /// When the timing stage issued the credit (run clock ns).
     pub credit_issued_ns: u64,
+    /// When the schedule meant the request to go out (rate and replay modes).
+    pub intended_ns: Option<u64>,
     /// Request start (run clock ns).
     pub start_ns: u64,
     /// When the response head arrived, if it did.
@@ -93,6 +95,10 @@ pub struct RecordMetrics {
     pub osl_mismatch_diff_pct: Option<f64>,
     pub credit_to_start_latency: Option<f64>,
     pub effective_latency: Option<f64>,
+    pub schedule_lateness: Option<f64>,
+    pub send_lateness: Option<f64>,
+    pub co_corrected_time_to_first_token: Option<f64>,
+    pub co_corrected_request_latency: Option<f64>,
     pub usage: Usage,
     pub usage_prompt_tokens_diff_pct: Option<f64>,
     pub usage_completion_tokens_diff_pct: Option<f64>,
@@ -135,6 +141,14 @@ impl RecordMetrics {
             requested_osl: input.requested_osl.map(|v| v as f64),
             credit_to_start_latency: Some(start.saturating_sub(input.credit_issued_ns) as f64),
             effective_latency: Some(last.saturating_sub(input.credit_issued_ns) as f64),
+            schedule_lateness: input
+                .intended_ns
+                .map(|t| input.credit_issued_ns.saturating_sub(t) as f64),
+            send_lateness: input.intended_ns.map(|t| start.saturating_sub(t) as f64),
+            co_corrected_time_to_first_token: input
+                .intended_ns
+                .map(|t| first.saturating_sub(t) as f64),
+            co_corrected_request_latency: input.intended_ns.map(|t| last.saturating_sub(t) as f64),
             usage: input.usage.and_then(Usage::parse).unwrap_or_default(),
             http: input.http.clone(),
             timeline: Some((start, Some(first), last)),
@@ -283,6 +297,32 @@ mod tests {
         );
         assert_eq!(m.osl_mismatch_diff_pct, Some(0.0));
         assert!(!m.osl_mismatched());
+        assert_eq!(m.schedule_lateness, None, "closed loop: no intended time");
+    }
+
+    #[test]
+    fn coordinated_omission_corrected_latency() {
+        // Intended at 0, credit released 0.2 ms late, sent at 5 ms (waited for a slot),
+        // first token at 15 ms, last at 25 ms.
+        let content = [15 * MS, 25 * MS];
+        let m = RecordMetrics::of_success(&RecordInput {
+            intended_ns: Some(0),
+            credit_issued_ns: MS / 5,
+            start_ns: 5 * MS,
+            output_tokens: Some(2),
+            ..input(&content)
+        })
+        .unwrap();
+        assert_eq!(m.schedule_lateness, Some(0.2e6));
+        assert_eq!(m.send_lateness, Some(5e6));
+        assert_eq!(
+            (m.time_to_first_token, m.co_corrected_time_to_first_token),
+            (Some(10e6), Some(15e6))
+        );
+        assert_eq!(
+            (m.request_latency, m.co_corrected_request_latency),
+            (Some(20e6), Some(25e6))
+        );
     }
 
     #[test]

@@ -289,6 +289,17 @@ pub static REGISTRY: &[MetricSpec] = &[
         Flags::NONE, HID, 0, &[], "Request start minus credit issue: time queued inside the client."),
     spec("effective_latency", "Effective Latency (CO-aware)", R(|m| scalar(m.effective_latency)), Nanoseconds, Milliseconds,
         Flags::NONE, EFF, 50, &[], "Last content response minus credit issue: latency including time queued for a slot."),
+    spec("schedule_lateness", "Schedule Lateness", R(|m| scalar(m.schedule_lateness)), Nanoseconds, Milliseconds,
+        Flags::NONE, EFF, 60, &[],
+        "Credit release minus intended send time: the client's own pacing error (rate and replay modes)."),
+    spec("send_lateness", "Send Lateness", R(|m| scalar(m.send_lateness)), Nanoseconds, Milliseconds, Flags::NONE, EFF, 65, &[],
+        "Request start minus intended send time: pacing error plus any wait for a --concurrency slot."),
+    spec("co_corrected_time_to_first_token", "TTFT (CO-corrected)", R(|m| scalar(m.co_corrected_time_to_first_token)),
+        Nanoseconds, Milliseconds, STREAM_TOKENS, EFF, 70, &["time_to_first_token"],
+        "First content response minus intended send time (coordinated-omission corrected, as wrk2)."),
+    spec("co_corrected_request_latency", "Request Latency (CO-corrected)", R(|m| scalar(m.co_corrected_request_latency)),
+        Nanoseconds, Milliseconds, Flags::NONE, EFF, 75, &["request_latency"],
+        "Last content response minus intended send time (coordinated-omission corrected, as wrk2)."),
     // ---- per request: server usage ----
     spec("usage_prompt_tokens", "Usage Prompt Tokens", R(|m| scalar(m.usage.prompt)), Tokens, Tokens, TOK_IN_LIB, USE, 100, &[],
         "usage prompt tokens (provider-agnostic; Anthropic cache fields added)."),
@@ -579,6 +590,7 @@ mod per_metric {
             "prompt_audio_seconds": 1.5});
         let m = RecordMetrics::of_success(&RecordInput {
             credit_issued_ns: 0,
+            intended_ns: Some(MS / 2),
             start_ns: MS,
             response_head_ns: Some(2 * MS),
             end_ns: 42 * MS,
@@ -638,6 +650,14 @@ mod per_metric {
             ("osl_mismatch_diff_pct", RecordValue::Scalar(0.0)),
             ("credit_to_start_latency", RecordValue::Scalar(1e6)),
             ("effective_latency", RecordValue::Scalar(41e6)),
+            // Intended at 0.5 ms, credit at 0: on time (saturating), sent 0.5 ms after intended.
+            ("schedule_lateness", RecordValue::Scalar(0.0)),
+            ("send_lateness", RecordValue::Scalar(0.5e6)),
+            (
+                "co_corrected_time_to_first_token",
+                RecordValue::Scalar(10.5e6),
+            ),
+            ("co_corrected_request_latency", RecordValue::Scalar(40.5e6)),
             ("usage_prompt_tokens", RecordValue::Scalar(100.0)),
             ("usage_completion_tokens", RecordValue::Scalar(11.0)),
             ("usage_total_tokens", RecordValue::Scalar(111.0)),

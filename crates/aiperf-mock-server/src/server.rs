@@ -31,6 +31,8 @@ pub struct RecordedRequest {
     /// Header names lower-cased, in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// When the request head was parsed by the mock (the server-side truth for send times).
+    pub arrived: Instant,
 }
 
 impl RecordedRequest {
@@ -248,6 +250,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
                 path: path.clone(),
                 headers,
                 body: body.clone(),
+                arrived,
             });
         }
     }

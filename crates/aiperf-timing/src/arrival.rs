@@ -28,7 +28,10 @@ pub struct Arrivals {
 
 impl Arrivals {
     pub fn new(pattern: ArrivalPattern, seed: u64) -> Self {
-        Self { pattern, rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            pattern,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     fn uniform(&mut self) -> f64 {

@@ -13,19 +13,32 @@ const RAMP_STEP_NS: u64 = 100_000_000;
 /// When each request is meant to be sent.
 pub enum Schedule {
     /// Open loop at `rate` requests/s: the first request one interval after the start, as AIPerf.
-    Rate { arrivals: Arrivals, rate: f64, ramp_ns: Option<u64>, next_ns: f64 },
+    Rate {
+        arrivals: Box<Arrivals>,
+        rate: f64,
+        ramp_ns: Option<u64>,
+        next_ns: f64,
+    },
     /// Replay of recorded offsets (sorted, ns since the phase start).
     Fixed { offsets_ns: Vec<u64>, next: usize },
 }
 
 impl Schedule {
     pub fn rate(pattern: ArrivalPattern, rate: f64, ramp_ns: Option<u64>, seed: u64) -> Schedule {
-        Schedule::Rate { arrivals: Arrivals::new(pattern, seed), rate, ramp_ns: ramp_ns.filter(|r| *r > 0), next_ns: 0.0 }
+        Schedule::Rate {
+            arrivals: Box::new(Arrivals::new(pattern, seed)),
+            rate,
+            ramp_ns: ramp_ns.filter(|r| *r > 0),
+            next_ns: 0.0,
+        }
     }
 
     pub fn fixed(mut offsets_ns: Vec<u64>) -> Schedule {
         offsets_ns.sort_unstable();
-        Schedule::Fixed { offsets_ns, next: 0 }
+        Schedule::Fixed {
+            offsets_ns,
+            next: 0,
+        }
     }
 
     /// The rate in force at `t_ns` under a linear ramp from `rate * 0.1 s / ramp` to `rate`,
@@ -42,9 +55,14 @@ impl Schedule {
 
     /// The next intended send time (ns since the phase start), or `None` when a fixed schedule
     /// is exhausted.
-    pub fn next(&mut self) -> Option<u64> {
+    pub fn next_offset(&mut self) -> Option<u64> {
         match self {
-            Schedule::Rate { arrivals, rate, ramp_ns, next_ns } => {
+            Schedule::Rate {
+                arrivals,
+                rate,
+                ramp_ns,
+                next_ns,
+            } => {
                 let r = Self::ramped_rate(*rate, *ramp_ns, *next_ns as u64);
                 *next_ns += arrivals.next_interval(r) * NS;
                 Some(next_ns.round() as u64)
@@ -77,7 +95,7 @@ mod tests {
     #[test]
     fn constant_rate_is_exact_and_starts_one_interval_in() {
         let mut s = Schedule::rate(ArrivalPattern::Constant, 4.0, None, 0);
-        let got: Vec<u64> = (0..4).map(|_| s.next().unwrap()).collect();
+        let got: Vec<u64> = (0..4).map(|_| s.next_offset().unwrap()).collect();
         assert_eq!(got, [250_000_000, 500_000_000, 750_000_000, 1_000_000_000]);
     }
 
@@ -85,7 +103,9 @@ mod tests {
     fn poisson_schedule_hits_the_rate_and_reproduces() {
         let take = |seed| {
             let mut s = Schedule::rate(ArrivalPattern::Poisson, 1000.0, None, seed);
-            (0..10_000).map(|_| s.next().unwrap()).collect::<Vec<_>>()
+            (0..10_000)
+                .map(|_| s.next_offset().unwrap())
+                .collect::<Vec<_>>()
         };
         let a = take(9);
         assert_eq!(a, take(9));
@@ -99,17 +119,31 @@ mod tests {
     fn rate_ramp_rises_in_steps_to_the_target() {
         // 2 s ramp to 100 req/s: 5 req/s in the first 0.1 s, 100 req/s from 2 s on.
         assert_eq!(Schedule::ramped_rate(100.0, Some(2_000_000_000), 0), 5.0);
-        assert_eq!(Schedule::ramped_rate(100.0, Some(2_000_000_000), 950_000_000), 50.0);
-        assert_eq!(Schedule::ramped_rate(100.0, Some(2_000_000_000), 3_000_000_000), 100.0);
+        assert_eq!(
+            Schedule::ramped_rate(100.0, Some(2_000_000_000), 950_000_000),
+            50.0
+        );
+        assert_eq!(
+            Schedule::ramped_rate(100.0, Some(2_000_000_000), 3_000_000_000),
+            100.0
+        );
         let mut s = Schedule::rate(ArrivalPattern::Constant, 100.0, Some(2_000_000_000), 0);
-        let first = s.next().unwrap();
+        let first = s.next_offset().unwrap();
         assert_eq!(first, 200_000_000, "1 / 5 req/s");
     }
 
     #[test]
     fn fixed_schedule_replays_sorted_offsets_then_ends() {
         let mut s = Schedule::fixed(vec![30, 10, 20]);
-        assert_eq!([s.next(), s.next(), s.next(), s.next()], [Some(10), Some(20), Some(30), None]);
+        assert_eq!(
+            [
+                s.next_offset(),
+                s.next_offset(),
+                s.next_offset(),
+                s.next_offset()
+            ],
+            [Some(10), Some(20), Some(30), None]
+        );
     }
 
     #[test]

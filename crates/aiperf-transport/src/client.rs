@@ -49,11 +49,21 @@ pub enum TransportError {
     Body(hyper::Error),
     #[error("request timed out after {0:.3} s")]
     Timeout(f64),
+    #[error("Request cancelled {0:.3}s after being sent")]
+    Cancelled(f64),
     #[error("invalid request: {0}")]
     Build(String),
 }
 
 impl TransportError {
+    /// AIPerf's pseudo-status for errors without a response (499 for a cancellation).
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            TransportError::Cancelled(_) => Some(499),
+            _ => None,
+        }
+    }
+
     /// Stable kind name used as the error `type` in records.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -68,6 +78,7 @@ impl TransportError {
                 }
             }
             TransportError::Timeout(_) => "RequestTimeoutError",
+            TransportError::Cancelled(_) => "RequestCancellationError",
             TransportError::Build(_) => "RequestBuildError",
         }
     }
@@ -185,14 +196,30 @@ impl HttpClient {
     }
 
     /// Sends one POST and records the whole exchange; never panics, never loses what it measured.
-    pub async fn send(&self, spec: RequestSpec<'_>, deadline: Instant, timeout_s: f64) -> Exchange {
+    /// `cancel_after` aborts the request that long after it started (request cancellation tests).
+    pub async fn send(
+        &self,
+        spec: RequestSpec<'_>,
+        deadline: Instant,
+        timeout_s: f64,
+        cancel_after: Option<std::time::Duration>,
+    ) -> Exchange {
         let mut ex = Exchange::default();
         let sleep = tokio::time::sleep_until(deadline.into());
         tokio::pin!(sleep);
+        let cancel_at = cancel_after.map(|d| Instant::now() + d);
+        let cancel = async {
+            match cancel_at {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(cancel);
         let result = tokio::select! {
             biased;
             r = self.exchange(spec, &mut ex) => r,
             _ = &mut sleep => Err(TransportError::Timeout(timeout_s)),
+            _ = &mut cancel => Err(TransportError::Cancelled(cancel_after.map_or(0.0, |d| d.as_secs_f64()))),
         };
         ex.end_ns = self.clock.now_ns();
         if let Err(e) = result {
