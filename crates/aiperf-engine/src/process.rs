@@ -58,6 +58,7 @@ pub fn spawn(
             };
             let mut since_flush = 0u32;
             let mut slices = cfg.timeslices.clone();
+            let expects_done = prepared.meta.service_kind == "openai";
             while let Some(raw) = rx.blocking_recv() {
                 if raw.credit.phase == Phase::Warmup {
                     out.warmup_records += 1;
@@ -83,7 +84,7 @@ pub fn spawn(
                 progress.profiled.fetch_add(1, Ordering::Relaxed);
                 if out.write_error.is_none() {
                     let line = RecordLine {
-                        metadata: metadata(&cfg.clock, &raw),
+                        metadata: metadata(&cfg.clock, &raw, expects_done),
                         values,
                         error,
                     };
@@ -107,7 +108,9 @@ pub fn spawn(
         .expect("spawning the record processor thread")
 }
 
-fn metadata(clock: &Clock, raw: &RawRecord) -> RecordMetadata {
+/// `expects_done`: the API ends streams with `data: [DONE]` (OpenAI-style), so a stream without it
+/// is marked partial.
+fn metadata(clock: &Clock, raw: &RawRecord, expects_done: bool) -> RecordMetadata {
     let phase = raw.credit.phase.as_str();
     RecordMetadata {
         session_num: raw.credit.session_num,
@@ -116,6 +119,7 @@ fn metadata(clock: &Clock, raw: &RawRecord) -> RecordMetadata {
         conversation_id: raw.conversation_id.clone(),
         turn_index: raw.credit.turn_index,
         credit_issued_ns: clock.to_wall_ns(raw.credit.issued_ns),
+        intended_send_ns: raw.credit.intended_ns.map(|n| clock.to_wall_ns(n)),
         request_start_ns: clock.to_wall_ns(raw.request_start_ns),
         request_ack_ns: raw.request_ack_ns.map(|n| clock.to_wall_ns(n)),
         request_end_ns: clock.to_wall_ns(raw.request_end_ns),
@@ -126,8 +130,16 @@ fn metadata(clock: &Clock, raw: &RawRecord) -> RecordMetadata {
         profiling_index: raw.credit.index,
         phase_name: phase,
         phase_kind: phase,
-        was_cancelled: false,
+        was_cancelled: raw.credit.cancel_after_ns.is_some() && raw.error.as_ref().is_some_and(|e| e.code == Some(499)),
+        stream_incomplete: expects_done && raw.is_sse && raw.error.is_none() && !ends_with_done(raw),
     }
+}
+
+/// Whether an SSE body's last message is `data: [DONE]` (OpenAI-style streams end with it).
+fn ends_with_done(raw: &RawRecord) -> bool {
+    let tail: Vec<u8> = raw.chunks.iter().rev().take(2).rev().flat_map(|c| c.data.iter().copied()).collect();
+    let text = String::from_utf8_lossy(&tail);
+    text.trim_end().ends_with("[DONE]")
 }
 
 /// Per-request metrics of one raw record, or why it failed.

@@ -36,10 +36,57 @@ pub struct RunOutcome {
     pub error_count: u64,
 }
 
-/// Set by Ctrl-C: stop issuing, let in-flight requests finish, export.
+/// Set by SIGINT / SIGTERM. The first signal stops issuing and lets in-flight requests finish for
+/// a bounded time (`AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT`, default 10 s); a second signal, or the end
+/// of that time, cancels them. Either way every artifact is written.
 #[derive(Default)]
 pub struct StopSignal {
     pub stop: AtomicBool,
+    pub abort: AtomicBool,
+}
+
+/// Default bound on draining in-flight requests after the first signal.
+const CANCEL_DRAIN_TIMEOUT_S: f64 = 10.0;
+
+async fn watch_signals(stop: Arc<StopSignal>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return;
+        };
+        let drain = std::env::var("AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v >= 0.0)
+            .unwrap_or(CANCEL_DRAIN_TIMEOUT_S);
+        let mut count = 0;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            count += 1;
+            if count == 1 {
+                tracing::warn!("interrupted: no new requests; waiting up to {drain} s for in-flight ones (signal again to cancel them), then exporting");
+                stop.stop.store(true, Ordering::Relaxed);
+                let s = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs_f64(drain)).await;
+                    s.abort.store(true, Ordering::Relaxed);
+                });
+            } else {
+                tracing::warn!("interrupted again: cancelling in-flight requests, then exporting");
+                stop.abort.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.stop.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Runs `cfg` end to end with the pieces `registry` names, showing the `ui` entry while it runs.
@@ -132,18 +179,7 @@ pub async fn run_profile(
     );
 
     let stop = Arc::new(StopSignal::default());
-    let signal_task = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::warn!(
-                    "interrupted: no new requests; waiting for in-flight ones, then exporting"
-                );
-                stop.stop.store(true, Ordering::Relaxed);
-            }
-        }
-    });
-
+    let signal_task = tokio::spawn(watch_signals(stop.clone()));
     let sessions = Arc::new(AtomicU64::new(0));
     let timeout = Duration::from_secs_f64(cfg.request_timeout_s.min(1e9));
     let mut cancelled_in_flight = 0u64;
@@ -436,6 +472,12 @@ async fn run_phase(
                 if stop.stop.load(Ordering::Relaxed) {
                     ctx.issuer.stop();
                     pacer_stop.store(true, Ordering::Relaxed);
+                }
+                if stop.abort.load(Ordering::Relaxed) {
+                    let abandoned = ctx.in_flight.load(Ordering::Relaxed);
+                    workers.abort_all();
+                    while workers.join_next().await.is_some() {}
+                    break abandoned;
                 }
                 if ui == Ui::Progress && last_print.elapsed() >= Duration::from_secs(1) {
                     last_print = std::time::Instant::now();

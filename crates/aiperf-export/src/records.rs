@@ -22,6 +22,9 @@ pub struct RecordMetadata {
     pub conversation_id: String,
     pub turn_index: usize,
     pub credit_issued_ns: u64,
+    /// When the schedule meant the request to go out (rate and replay modes), epoch ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intended_send_ns: Option<u64>,
     pub request_start_ns: u64,
     pub request_ack_ns: Option<u64>,
     pub request_end_ns: u64,
@@ -33,6 +36,9 @@ pub struct RecordMetadata {
     pub phase_name: &'static str,
     pub phase_kind: &'static str,
     pub was_cancelled: bool,
+    /// The response ended without the stream's `[DONE]` sentinel (partial stream).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stream_incomplete: bool,
 }
 
 /// One line of the records file.

@@ -47,6 +47,14 @@ pub struct MockConfig {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'w')]
     pub workers: Option<usize>,
+    /// Inject a fault: KIND[:PARAM][@EVERY] (e.g. `http:503@4`, `reset_mid_stream@10`,
+    /// `stall:30`); repeatable. The `x-mock-fault: KIND[:PARAM]` header picks one per request.
+    #[arg(long = "fault", value_name = "KIND[:PARAM][@EVERY]")]
+    pub faults: Vec<String>,
+    /// Stop serving after this many generation requests: later ones are reset and no new
+    /// connection is accepted (a server dying mid-run).
+    #[arg(long)]
+    pub stop_after: Option<u64>,
     /// Keep every request (path, headers, body) in memory for tests to inspect.
     #[arg(skip)]
     pub record_requests: bool,

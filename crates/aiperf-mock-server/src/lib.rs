@@ -10,6 +10,7 @@
 //! independent oracle for the client's measurements.
 
 pub mod config;
+pub mod faults;
 mod server;
 mod tokens;
 

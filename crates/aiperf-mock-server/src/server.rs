@@ -1,6 +1,5 @@
 //! The HTTP side of the mock: accept loop, routing, and timed response bodies.
 
-use std::convert::Infallible;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::MockConfig;
+use crate::faults::{pick, Fault, FaultRule};
 use crate::tokens::TokenSource;
 
 /// A request as the mock received it (kept when `record_requests` is on).
@@ -119,13 +119,14 @@ async fn serve_state(
                 Err(_) => continue, // e.g. too many open files: keep serving the others
             },
             _ = &mut shutdown => return Ok(()),
+            _ = state.dead_notify.notified() => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                async move { handle(&state, req).await }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -144,10 +145,19 @@ struct State {
     completion_tokens: AtomicU64,
     created: u64,
     recorded: std::sync::Mutex<Vec<RecordedRequest>>,
+    faults: Vec<FaultRule>,
+    generated: AtomicU64,
+    dead: std::sync::atomic::AtomicBool,
+    dead_notify: tokio::sync::Notify,
 }
 
 impl State {
     fn new(cfg: MockConfig) -> anyhow::Result<Self> {
+        let cfg_faults = cfg
+            .faults
+            .iter()
+            .map(|f| FaultRule::parse(f).map_err(|e| anyhow::anyhow!("--fault {f}: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let tokens = TokenSource::new(&cfg.tokenizer)?;
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -163,6 +173,10 @@ impl State {
             completion_tokens: AtomicU64::new(0),
             created,
             recorded: std::sync::Mutex::new(Vec::new()),
+            faults: cfg_faults,
+            generated: AtomicU64::new(0),
+            dead: std::sync::atomic::AtomicBool::new(false),
+            dead_notify: tokio::sync::Notify::new(),
         })
     }
 
@@ -179,20 +193,21 @@ impl State {
 /// Response body: all at once, or fed by a timing task.
 enum MockBody {
     Full(Option<Bytes>),
-    Channel(mpsc::Receiver<Bytes>),
+    /// An `Err` item resets the connection mid-body.
+    Channel(mpsc::Receiver<Result<Bytes, std::io::Error>>),
 }
 
 impl Body for MockBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             MockBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            MockBody::Channel(rx) => rx.poll_recv(cx).map(|o| o.map(|d| Ok(Frame::data(d)))),
+            MockBody::Channel(rx) => rx.poll_recv(cx).map(|o| o.map(|d| d.map(Frame::data))),
         }
     }
 }
@@ -221,10 +236,15 @@ fn error_response(status: StatusCode, message: &str) -> Response<MockBody> {
     )
 }
 
-async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody> {
+fn reset() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected connection reset")
+}
+
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Result<Response<MockBody>, std::io::Error> {
     let arrived = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let header_fault = req.headers().get("x-mock-fault").and_then(|v| v.to_str().ok()).map(str::to_string);
     let headers: Vec<(String, String)> = if state.cfg.record_requests {
         req.headers()
             .iter()
@@ -241,7 +261,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
     // Always read the whole body, even when it is not needed.
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return error_response(StatusCode::BAD_REQUEST, "could not read request body"),
+        Err(_) => return Ok(error_response(StatusCode::BAD_REQUEST, "could not read request body")),
     };
     if state.cfg.record_requests {
         if let Ok(mut r) = state.recorded.lock() {
@@ -254,29 +274,53 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody
             });
         }
     }
-    match (&method, path.as_str()) {
-        (&Method::GET, "/health") => json_response(StatusCode::OK, &json!({"status": "ok"})),
-        (&Method::GET, "/v1/models") => json_response(
-            StatusCode::OK,
-            &json!({"object": "list", "data": [{"id": "mock-model", "object": "model", "owned_by": "aiperf"}]}),
-        ),
-        (&Method::GET, "/metrics") => prometheus(state),
-        (&Method::POST, "/v1/chat/completions") => generate(state, &body, Api::Chat, arrived).await,
-        (&Method::POST, "/v1/completions") => {
-            generate(state, &body, Api::Completions, arrived).await
+    let api = match (&method, path.as_str()) {
+        (&Method::GET, "/health") => return Ok(json_response(StatusCode::OK, &json!({"status": "ok"}))),
+        (&Method::GET, "/v1/models") => {
+            return Ok(json_response(
+                StatusCode::OK,
+                &json!({"object": "list", "data": [{"id": "mock-model", "object": "model", "owned_by": "aiperf"}]}),
+            ))
         }
-        (&Method::POST, "/generate") => {
-            generate(state, &body, Api::Tgi { stream: false }, arrived).await
-        }
-        (&Method::POST, "/generate_stream") => {
-            generate(state, &body, Api::Tgi { stream: true }, arrived).await
-        }
-        (&Method::POST, "/v1/embeddings") => embeddings(state, &body),
-        _ => error_response(
-            StatusCode::NOT_FOUND,
-            &format!("no route for {method} {path}"),
-        ),
+        (&Method::GET, "/metrics") => return Ok(prometheus(state)),
+        (&Method::POST, "/v1/embeddings") => return Ok(embeddings(state, &body)),
+        (&Method::POST, "/v1/chat/completions") => Api::Chat,
+        (&Method::POST, "/v1/completions") => Api::Completions,
+        (&Method::POST, "/generate") => Api::Tgi { stream: false },
+        (&Method::POST, "/generate_stream") => Api::Tgi { stream: true },
+        _ => return Ok(error_response(StatusCode::NOT_FOUND, &format!("no route for {method} {path}"))),
+    };
+    // A dying server: past --stop-after every request is reset and no connection is accepted.
+    let n = state.generated.fetch_add(1, Ordering::Relaxed);
+    if state.cfg.stop_after.is_some_and(|limit| n >= limit) {
+        state.dead.store(true, Ordering::Relaxed);
+        state.dead_notify.notify_waiters();
+        return Err(reset());
     }
+    let fault = match header_fault {
+        Some(h) => match Fault::parse(&h) {
+            Ok(f) => Some(f),
+            Err(e) => return Ok(error_response(StatusCode::BAD_REQUEST, &e)),
+        },
+        None => pick(&state.faults, n),
+    };
+    match fault {
+        Some(Fault::Reset) => return Err(reset()),
+        Some(Fault::Delay(secs)) => tokio::time::sleep(Duration::from_secs_f64(secs)).await,
+        Some(Fault::Http(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut r = json_response(
+                status,
+                &json!({"error": {"message": format!("Injected HTTP {code}"), "type": "server_error", "code": code}}),
+            );
+            if code == 429 || code == 503 {
+                r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            return Ok(r);
+        }
+        _ => {}
+    }
+    Ok(generate(state, &body, api, arrived, fault).await)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -322,6 +366,7 @@ async fn generate(
     body: &[u8],
     api: Api,
     arrived: Instant,
+    fault: Option<Fault>,
 ) -> Response<MockBody> {
     let n_req = state.requests.fetch_add(1, Ordering::Relaxed);
     let req: Value = match serde_json::from_slice(body) {
@@ -383,7 +428,10 @@ async fn generate(
         .fetch_add(n as u64, Ordering::Relaxed);
     let mut h = std::collections::hash_map::DefaultHasher::new();
     prompt.hash(&mut h);
-    let pieces: Vec<&str> = state.tokens.output(h.finish(), n).collect();
+    let mut pieces: Vec<String> = state.tokens.output(h.finish(), n).map(str::to_string).collect();
+    if let (Some(Fault::Huge(bytes)), Some(first)) = (fault, pieces.first_mut()) {
+        first.push_str(&" x".repeat(bytes / 2));
+    }
     let usage = json!({
         "prompt_tokens": prompt_tokens,
         "completion_tokens": n,
@@ -439,6 +487,13 @@ async fn generate(
         if let Some(last) = due.last() {
             tokio::time::sleep_until((*last).into()).await;
         }
+        if fault == Some(Fault::ResetMidStream) {
+            let text = doc.to_string();
+            let (tx, rx) = mpsc::channel(2);
+            let _ = tx.try_send(Ok(Bytes::from(text[..text.len() / 2].to_string())));
+            let _ = tx.try_send(Err(reset()));
+            return respond(StatusCode::OK, "application/json", MockBody::Channel(rx));
+        }
         return json_response(StatusCode::OK, &doc);
     }
 
@@ -467,16 +522,30 @@ async fn generate(
     if api == Api::Chat {
         preamble = head.role_event();
     }
+    let mut events = events;
     let mut epilogue = String::new();
     if include_usage && !matches!(api, Api::Tgi { .. }) {
         epilogue.push_str(&head.usage_event(api, &usage));
     }
-    if !matches!(api, Api::Tgi { .. }) {
+    if !matches!(api, Api::Tgi { .. }) && fault != Some(Fault::NoDone) {
         epilogue.push_str("data: [DONE]\n\n");
     }
+    let half = events.len() / 2;
+    match fault {
+        Some(Fault::MalformedSse) => events.insert(half.max(1).min(events.len()), "this line is not SSE\n\n".to_string()),
+        Some(Fault::InvalidJson) => events.insert(half.max(1).min(events.len()), "data: {\"broken\": \n\n".to_string()),
+        Some(Fault::ErrorEvent) => {
+            events.truncate(half.max(1));
+            events.push("event: error\n: injected error event\ndata: {}\n\n".to_string());
+            epilogue.clear();
+        }
+        _ => {}
+    }
+    let reset_after = (fault == Some(Fault::ResetMidStream)).then_some(half.max(1));
+    let due: Vec<Instant> = (0..events.len()).map(|i| due.get(i).or(due.last()).copied().unwrap_or(arrived)).collect();
 
     let now = Instant::now();
-    if due.last().is_none_or(|t| *t <= now) {
+    if reset_after.is_none() && due.last().is_none_or(|t| *t <= now) {
         let mut all = preamble;
         for e in &events {
             all.push_str(e);
@@ -488,27 +557,32 @@ async fn generate(
             MockBody::Full(Some(Bytes::from(all))),
         );
     }
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     state.in_flight.fetch_add(1, Ordering::Relaxed);
     let st = state.clone();
     tokio::spawn(async move {
         let mut buf = preamble;
-        for (e, t) in events.iter().zip(due) {
+        let mut reset_now = false;
+        for (i, (e, t)) in events.iter().zip(due).enumerate() {
+            if reset_after == Some(i) {
+                reset_now = true;
+                break;
+            }
             if t > Instant::now() {
-                if !buf.is_empty()
-                    && tx
-                        .send(Bytes::from(std::mem::take(&mut buf)))
-                        .await
-                        .is_err()
-                {
+                if !buf.is_empty() && tx.send(Ok(Bytes::from(std::mem::take(&mut buf)))).await.is_err() {
                     break;
                 }
                 tokio::time::sleep_until(t.into()).await;
             }
             buf.push_str(e);
         }
-        buf.push_str(&epilogue);
-        let _ = tx.send(Bytes::from(buf)).await;
+        if reset_now {
+            let _ = tx.send(Ok(Bytes::from(buf))).await;
+            let _ = tx.send(Err(reset())).await;
+        } else {
+            buf.push_str(&epilogue);
+            let _ = tx.send(Ok(Bytes::from(buf))).await;
+        }
         st.in_flight.fetch_sub(1, Ordering::Relaxed);
     });
     respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
