@@ -130,14 +130,25 @@ fn metadata(clock: &Clock, raw: &RawRecord, expects_done: bool) -> RecordMetadat
         profiling_index: raw.credit.index,
         phase_name: phase,
         phase_kind: phase,
-        was_cancelled: raw.credit.cancel_after_ns.is_some() && raw.error.as_ref().is_some_and(|e| e.code == Some(499)),
-        stream_incomplete: expects_done && raw.is_sse && raw.error.is_none() && !ends_with_done(raw),
+        was_cancelled: raw.credit.cancel_after_ns.is_some()
+            && raw.error.as_ref().is_some_and(|e| e.code == Some(499)),
+        stream_incomplete: expects_done
+            && raw.is_sse
+            && raw.error.is_none()
+            && !ends_with_done(raw),
     }
 }
 
 /// Whether an SSE body's last message is `data: [DONE]` (OpenAI-style streams end with it).
 fn ends_with_done(raw: &RawRecord) -> bool {
-    let tail: Vec<u8> = raw.chunks.iter().rev().take(2).rev().flat_map(|c| c.data.iter().copied()).collect();
+    let tail: Vec<u8> = raw
+        .chunks
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .flat_map(|c| c.data.iter().copied())
+        .collect();
     let text = String::from_utf8_lossy(&tail);
     text.trim_end().ends_with("[DONE]")
 }

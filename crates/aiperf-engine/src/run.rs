@@ -52,7 +52,10 @@ async fn watch_signals(stop: Arc<StopSignal>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         let drain = std::env::var("AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT")
@@ -102,6 +105,9 @@ pub async fn run_profile(
     let ui_entry = registry.get("ui", ui)?;
     let ui = Ui::from_implementation(&ui_entry.implementation)
         .ok_or_else(|| anyhow!("--ui-type {ui}: no implementation in this build"))?;
+    // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
+    let stop = Arc::new(StopSignal::default());
+    let signal_task = tokio::spawn(watch_signals(stop.clone()));
     let clock = Clock::start();
     let start_time = report::now_iso();
     let cpu_start = report::process_cpu_seconds();
@@ -178,8 +184,6 @@ pub async fn run_profile(
         progress.clone(),
     );
 
-    let stop = Arc::new(StopSignal::default());
-    let signal_task = tokio::spawn(watch_signals(stop.clone()));
     let sessions = Arc::new(AtomicU64::new(0));
     let timeout = Duration::from_secs_f64(cfg.request_timeout_s.min(1e9));
     let mut cancelled_in_flight = 0u64;

@@ -73,17 +73,29 @@ pub struct FaultRule {
 impl FaultRule {
     pub fn parse(s: &str) -> Result<FaultRule, String> {
         let (spec, every) = match s.rsplit_once('@') {
-            Some((f, e)) => (f, e.parse::<u64>().ok().filter(|e| *e > 0).ok_or(format!("fault '{s}': @EVERY must be >= 1"))?),
+            Some((f, e)) => (
+                f,
+                e.parse::<u64>()
+                    .ok()
+                    .filter(|e| *e > 0)
+                    .ok_or(format!("fault '{s}': @EVERY must be >= 1"))?,
+            ),
             None => (s, 1),
         };
-        Ok(FaultRule { fault: Fault::parse(spec)?, every })
+        Ok(FaultRule {
+            fault: Fault::parse(spec)?,
+            every,
+        })
     }
 }
 
 /// The fault for generation request number `n` (0-based): the first rule whose `every` divides
 /// `n + 1`.
 pub fn pick(rules: &[FaultRule], n: u64) -> Option<Fault> {
-    rules.iter().find(|r| (n + 1) % r.every == 0).map(|r| r.fault)
+    rules
+        .iter()
+        .find(|r| (n + 1).is_multiple_of(r.every))
+        .map(|r| r.fault)
 }
 
 #[cfg(test)]
@@ -92,8 +104,17 @@ mod tests {
 
     #[test]
     fn parses_rules() {
-        assert_eq!(FaultRule::parse("http:503@4").unwrap(), FaultRule { fault: Fault::Http(503), every: 4 });
-        assert_eq!(FaultRule::parse("stall:2.5").unwrap().fault, Fault::Delay(2.5));
+        assert_eq!(
+            FaultRule::parse("http:503@4").unwrap(),
+            FaultRule {
+                fault: Fault::Http(503),
+                every: 4
+            }
+        );
+        assert_eq!(
+            FaultRule::parse("stall:2.5").unwrap().fault,
+            Fault::Delay(2.5)
+        );
         assert_eq!(FaultRule::parse("reset_mid_stream").unwrap().every, 1);
         assert!(FaultRule::parse("http:200").is_err());
         assert!(FaultRule::parse("nope").is_err());
@@ -102,11 +123,21 @@ mod tests {
 
     #[test]
     fn every_nth_request() {
-        let rules = [FaultRule::parse("reset@3").unwrap(), FaultRule::parse("http:500@2").unwrap()];
+        let rules = [
+            FaultRule::parse("reset@3").unwrap(),
+            FaultRule::parse("http:500@2").unwrap(),
+        ];
         let got: Vec<Option<Fault>> = (0..6).map(|n| pick(&rules, n)).collect();
         assert_eq!(
             got,
-            [None, Some(Fault::Http(500)), Some(Fault::Reset), Some(Fault::Http(500)), None, Some(Fault::Reset)]
+            [
+                None,
+                Some(Fault::Http(500)),
+                Some(Fault::Reset),
+                Some(Fault::Http(500)),
+                None,
+                Some(Fault::Reset)
+            ]
         );
     }
 }

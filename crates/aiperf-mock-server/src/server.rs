@@ -237,14 +237,24 @@ fn error_response(status: StatusCode, message: &str) -> Response<MockBody> {
 }
 
 fn reset() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected connection reset")
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "injected connection reset",
+    )
 }
 
-async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Result<Response<MockBody>, std::io::Error> {
+async fn handle(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<MockBody>, std::io::Error> {
     let arrived = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let header_fault = req.headers().get("x-mock-fault").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header_fault = req
+        .headers()
+        .get("x-mock-fault")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let headers: Vec<(String, String)> = if state.cfg.record_requests {
         req.headers()
             .iter()
@@ -261,7 +271,12 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Result<Response<M
     // Always read the whole body, even when it is not needed.
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(error_response(StatusCode::BAD_REQUEST, "could not read request body")),
+        Err(_) => {
+            return Ok(error_response(
+                StatusCode::BAD_REQUEST,
+                "could not read request body",
+            ))
+        }
     };
     if state.cfg.record_requests {
         if let Ok(mut r) = state.recorded.lock() {
@@ -275,7 +290,9 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Result<Response<M
         }
     }
     let api = match (&method, path.as_str()) {
-        (&Method::GET, "/health") => return Ok(json_response(StatusCode::OK, &json!({"status": "ok"}))),
+        (&Method::GET, "/health") => {
+            return Ok(json_response(StatusCode::OK, &json!({"status": "ok"})))
+        }
         (&Method::GET, "/v1/models") => {
             return Ok(json_response(
                 StatusCode::OK,
@@ -288,7 +305,12 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Result<Response<M
         (&Method::POST, "/v1/completions") => Api::Completions,
         (&Method::POST, "/generate") => Api::Tgi { stream: false },
         (&Method::POST, "/generate_stream") => Api::Tgi { stream: true },
-        _ => return Ok(error_response(StatusCode::NOT_FOUND, &format!("no route for {method} {path}"))),
+        _ => {
+            return Ok(error_response(
+                StatusCode::NOT_FOUND,
+                &format!("no route for {method} {path}"),
+            ))
+        }
     };
     // A dying server: past --stop-after every request is reset and no connection is accepted.
     let n = state.generated.fetch_add(1, Ordering::Relaxed);
@@ -314,7 +336,8 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Result<Response<M
                 &json!({"error": {"message": format!("Injected HTTP {code}"), "type": "server_error", "code": code}}),
             );
             if code == 429 || code == 503 {
-                r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
             return Ok(r);
         }
@@ -428,7 +451,11 @@ async fn generate(
         .fetch_add(n as u64, Ordering::Relaxed);
     let mut h = std::collections::hash_map::DefaultHasher::new();
     prompt.hash(&mut h);
-    let mut pieces: Vec<String> = state.tokens.output(h.finish(), n).map(str::to_string).collect();
+    let mut pieces: Vec<String> = state
+        .tokens
+        .output(h.finish(), n)
+        .map(str::to_string)
+        .collect();
     if let (Some(Fault::Huge(bytes)), Some(first)) = (fault, pieces.first_mut()) {
         first.push_str(&" x".repeat(bytes / 2));
     }
@@ -532,8 +559,14 @@ async fn generate(
     }
     let half = events.len() / 2;
     match fault {
-        Some(Fault::MalformedSse) => events.insert(half.max(1).min(events.len()), "this line is not SSE\n\n".to_string()),
-        Some(Fault::InvalidJson) => events.insert(half.max(1).min(events.len()), "data: {\"broken\": \n\n".to_string()),
+        Some(Fault::MalformedSse) => events.insert(
+            half.max(1).min(events.len()),
+            "this line is not SSE\n\n".to_string(),
+        ),
+        Some(Fault::InvalidJson) => events.insert(
+            half.max(1).min(events.len()),
+            "data: {\"broken\": \n\n".to_string(),
+        ),
         Some(Fault::ErrorEvent) => {
             events.truncate(half.max(1));
             events.push("event: error\n: injected error event\ndata: {}\n\n".to_string());
@@ -542,7 +575,9 @@ async fn generate(
         _ => {}
     }
     let reset_after = (fault == Some(Fault::ResetMidStream)).then_some(half.max(1));
-    let due: Vec<Instant> = (0..events.len()).map(|i| due.get(i).or(due.last()).copied().unwrap_or(arrived)).collect();
+    let due: Vec<Instant> = (0..events.len())
+        .map(|i| due.get(i).or(due.last()).copied().unwrap_or(arrived))
+        .collect();
 
     let now = Instant::now();
     if reset_after.is_none() && due.last().is_none_or(|t| *t <= now) {
@@ -569,7 +604,12 @@ async fn generate(
                 break;
             }
             if t > Instant::now() {
-                if !buf.is_empty() && tx.send(Ok(Bytes::from(std::mem::take(&mut buf)))).await.is_err() {
+                if !buf.is_empty()
+                    && tx
+                        .send(Ok(Bytes::from(std::mem::take(&mut buf))))
+                        .await
+                        .is_err()
+                {
                     break;
                 }
                 tokio::time::sleep_until(t.into()).await;

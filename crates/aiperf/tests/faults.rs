@@ -10,7 +10,10 @@ use common::*;
 use serde_json::Value;
 
 fn faulty(faults: &[&str]) -> MockConfig {
-    MockConfig { faults: faults.iter().map(|f| f.to_string()).collect(), ..MockConfig::for_tests(0.0, 0.0) }
+    MockConfig {
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..MockConfig::for_tests(0.0, 0.0)
+    }
 }
 
 /// (code, type) -> count, from the summary's error_summary.
@@ -21,22 +24,46 @@ fn error_counts(s: &Value) -> HashMap<(Option<u64>, String), u64> {
         .iter()
         .map(|e| {
             let d = &e["error_details"];
-            ((d["code"].as_u64(), d["type"].as_str().unwrap().to_string()), e["count"].as_u64().unwrap())
+            (
+                (d["code"].as_u64(), d["type"].as_str().unwrap().to_string()),
+                e["count"].as_u64().unwrap(),
+            )
         })
         .collect()
 }
 
 /// Runs the client and checks the artifacts agree with each other; returns the summary.
-async fn run(mock: &aiperf_mock_server::MockHandle, extra: &[&str]) -> (Value, Vec<Value>, aiperf_engine::RunOutcome) {
+async fn run(
+    mock: &aiperf_mock_server::MockHandle,
+    extra: &[&str],
+) -> (Value, Vec<Value>, aiperf_engine::RunOutcome) {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let mut args = vec!["-m", "m", "-u", &url, "--isl", "8", "--osl", "6", "--random-seed", "1"];
+    let mut args = vec![
+        "-m",
+        "m",
+        "-u",
+        &url,
+        "--isl",
+        "8",
+        "--osl",
+        "6",
+        "--random-seed",
+        "1",
+    ];
     args.extend_from_slice(extra);
     let out = profile(dir.path(), &args).await.unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     let lines = read_jsonl(dir.path().join("profile_export.jsonl"));
-    assert_eq!(lines.len() as u64, out.request_count + out.error_count, "one JSONL line per request");
-    assert_eq!(lines.iter().filter(|l| l.get("error").is_some()).count() as u64, out.error_count);
+    assert_eq!(
+        lines.len() as u64,
+        out.request_count + out.error_count,
+        "one JSONL line per request"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.get("error").is_some()).count() as u64,
+        out.error_count
+    );
     assert!(dir.path().join("profile_export_aiperf.csv").is_file());
     (s, lines, out)
 }
@@ -44,7 +71,11 @@ async fn run(mock: &aiperf_mock_server::MockHandle, extra: &[&str]) -> (Value, V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_status_faults_are_counted_by_code() {
     let mock = mock_with(faulty(&["http:503@5", "http:429@4", "http:500@7"])).await;
-    let (s, _, out) = run(&mock, &["--streaming", "--concurrency", "3", "--request-count", "28"]).await;
+    let (s, _, out) = run(
+        &mock,
+        &["--streaming", "--concurrency", "3", "--request-count", "28"],
+    )
+    .await;
     // Of requests 1..28: every 5th -> 503 (5 requests); every 4th not 5th -> 429 (6: 4,8,12,16,24,28);
     // every 7th not yet taken -> 500 (7, 14, 21).
     let e = error_counts(&s);
@@ -58,19 +89,39 @@ async fn http_status_faults_are_counted_by_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_resets_before_and_during_the_response() {
     let mock = mock_with(faulty(&["reset@4"])).await;
-    let (s, _, out) = run(&mock, &["--streaming", "--concurrency", "2", "--request-count", "12"]).await;
+    let (s, _, out) = run(
+        &mock,
+        &["--streaming", "--concurrency", "2", "--request-count", "12"],
+    )
+    .await;
     assert_eq!(out.error_count, 3);
     let e = error_counts(&s);
     assert_eq!(e.len(), 1, "one stable error type: {e:?}");
-    assert!(e.keys().all(|(code, _)| code.is_none()), "no HTTP status: {e:?}");
+    assert!(
+        e.keys().all(|(code, _)| code.is_none()),
+        "no HTTP status: {e:?}"
+    );
     mock.stop().await;
 
-    let mock = mock_with(MockConfig { faults: vec!["reset_mid_stream@3".into()], ..MockConfig::for_tests(1.0, 1.0) }).await;
-    let (s, lines, out) = run(&mock, &["--streaming", "--concurrency", "2", "--request-count", "9"]).await;
+    let mock = mock_with(MockConfig {
+        faults: vec!["reset_mid_stream@3".into()],
+        ..MockConfig::for_tests(1.0, 1.0)
+    })
+    .await;
+    let (s, lines, out) = run(
+        &mock,
+        &["--streaming", "--concurrency", "2", "--request-count", "9"],
+    )
+    .await;
     assert_eq!((out.error_count, out.request_count), (3, 6));
     assert_eq!(error_counts(&s).len(), 1);
     let failed: Vec<&Value> = lines.iter().filter(|l| l.get("error").is_some()).collect();
-    assert!(failed.iter().all(|l| l["error"]["message"].as_str().unwrap().contains("body")), "{failed:?}");
+    assert!(
+        failed
+            .iter()
+            .all(|l| l["error"]["message"].as_str().unwrap().contains("body")),
+        "{failed:?}"
+    );
     mock.stop().await;
 }
 
@@ -78,10 +129,27 @@ async fn connection_resets_before_and_during_the_response() {
 async fn stalls_hit_the_request_timeout() {
     let mock = mock_with(faulty(&["stall:30@2"])).await;
     let started = std::time::Instant::now();
-    let (s, _, out) = run(&mock, &["--concurrency", "2", "--request-count", "4", "--request-timeout-seconds", "0.5"]).await;
-    assert!(started.elapsed().as_secs() < 10, "timeouts are enforced per request");
+    let (s, _, out) = run(
+        &mock,
+        &[
+            "--concurrency",
+            "2",
+            "--request-count",
+            "4",
+            "--request-timeout-seconds",
+            "0.5",
+        ],
+    )
+    .await;
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "timeouts are enforced per request"
+    );
     assert_eq!((out.error_count, out.request_count), (2, 2));
-    assert_eq!(error_counts(&s)[&(None, "RequestTimeoutError".to_string())], 2);
+    assert_eq!(
+        error_counts(&s)[&(None, "RequestTimeoutError".to_string())],
+        2
+    );
     mock.stop().await;
 }
 
@@ -90,8 +158,14 @@ async fn error_events_inside_a_200_stream() {
     let mock = mock_with(faulty(&["error_event@2"])).await;
     let (s, _, out) = run(&mock, &["--streaming", "--request-count", "6"]).await;
     assert_eq!(out.error_count, 3);
-    assert_eq!(error_counts(&s)[&(Some(502), "SSEResponseError".to_string())], 3);
-    assert_eq!(s["error_summary"][0]["error_details"]["message"], "injected error event");
+    assert_eq!(
+        error_counts(&s)[&(Some(502), "SSEResponseError".to_string())],
+        3
+    );
+    assert_eq!(
+        s["error_summary"][0]["error_details"]["message"],
+        "injected error event"
+    );
     mock.stop().await;
 }
 
@@ -107,7 +181,10 @@ async fn tolerated_stream_defects_are_successes_and_marked() {
     let mock = mock_with(faulty(&["no_done@2"])).await;
     let (_, lines, out) = run(&mock, &["--streaming", "--request-count", "6"]).await;
     assert_eq!(out.error_count, 0);
-    let marked = lines.iter().filter(|l| l["metadata"]["stream_incomplete"] == true).count();
+    let marked = lines
+        .iter()
+        .filter(|l| l["metadata"]["stream_incomplete"] == true)
+        .count();
     assert_eq!(marked, 3);
     mock.stop().await;
 }
@@ -129,7 +206,11 @@ async fn slow_first_byte_and_huge_responses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_dying_mid_run_is_counted_and_the_run_ends() {
-    let mock = mock_with(MockConfig { stop_after: Some(10), ..MockConfig::for_tests(0.0, 0.0) }).await;
+    let mock = mock_with(MockConfig {
+        stop_after: Some(10),
+        ..MockConfig::for_tests(0.0, 0.0)
+    })
+    .await;
     let (s, _, out) = run(&mock, &["--concurrency", "2", "--request-count", "20"]).await;
     assert_eq!((out.request_count, out.error_count), (10, 10));
     assert_eq!(out.exit_code, 0, "some requests succeeded");

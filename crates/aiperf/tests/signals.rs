@@ -1,0 +1,122 @@
+//! Interrupting the real binary: the first signal stops sending and drains, a second cancels
+//! in-flight requests; both write every artifact, marked as cancelled, and exit non-zero.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn start(url: &str, dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_aiperf"))
+        .args([
+            "profile",
+            "-m",
+            "m",
+            "-u",
+            url,
+            "--streaming",
+            "--concurrency",
+            "2",
+            "--request-count",
+            "1000",
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--ui-type",
+            "none",
+            "--artifact-dir",
+        ])
+        .arg(dir)
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start aiperf")
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Waits until the benchmark is sending (the mock saw `n` requests).
+async fn until_sending(mock: &aiperf_mock_server::MockHandle, n: usize) {
+    let t0 = Instant::now();
+    while mock.requests().len() < n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "aiperf never started sending"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait(child: Child) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_signal_drains_in_flight_requests_and_exports() {
+    let mock = mock(400.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = start(&mock.url(), dir.path());
+    until_sending(&mock, 4).await;
+    signal(&child, "-INT");
+    let (code, stderr) = wait(child).await;
+    assert_eq!(code, 130, "{stderr}");
+    let s = read_json(dir.path().join("profile_export_aiperf.json"));
+    assert_eq!(s["was_cancelled"], true);
+    assert_eq!(s["is_complete"], false);
+    let done = stat(&s, "request_count", "avg");
+    // Signalled after the 4th request was sent: 2 finished, and the 2 in flight drained.
+    assert!((3.0..=6.0).contains(&done), "{done} requests");
+    assert!(
+        s.get("error_request_count").is_none(),
+        "drained requests completed normally"
+    );
+    assert_eq!(
+        read_jsonl(dir.path().join("profile_export.jsonl")).len() as f64,
+        done
+    );
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_signal_cancels_in_flight_requests_but_still_exports() {
+    let mock = mock(20_000.0, 0.0).await; // requests that would take 20 s
+    let dir = tempfile::tempdir().unwrap();
+    let child = start(&mock.url(), dir.path());
+    until_sending(&mock, 2).await;
+    let t0 = Instant::now();
+    signal(&child, "-TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    signal(&child, "-INT");
+    let (code, stderr) = wait(child).await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(8),
+        "the second signal must not wait for the 20 s requests"
+    );
+    assert_eq!(code, 130, "{stderr}");
+    let s = read_json(dir.path().join("profile_export_aiperf.json"));
+    assert_eq!(s["was_cancelled"], true);
+    assert_eq!(stat(&s, "request_count", "avg"), 0.0);
+    assert!(dir.path().join("profile_export_aiperf.csv").is_file());
+    assert!(dir.path().join("profile_export.jsonl").is_file());
+    mock.stop().await;
+}
