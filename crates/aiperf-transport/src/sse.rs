@@ -241,4 +241,32 @@ mod tests {
         assert_eq!(msgs.len(), 1);
         assert!(msgs[0].data.as_deref().unwrap().contains('\u{fffd}'));
     }
+
+    /// Seeded random bytes from an SSE-heavy alphabet, split at random places: never panics, and
+    /// any split gives the same messages as the whole body (a cheap, always-on fuzz).
+    #[test]
+    fn random_bodies_and_splits_agree() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet: &[u8] = b"data: \r\n\n{}[DONE]event:error:id\xff\xc3\xa9 x";
+        for _ in 0..2_000 {
+            let len = (next() % 200) as usize;
+            let body: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let whole = frame_all([(0, &body[..])]);
+            let mut cuts: Vec<usize> = (0..(next() % 5)).map(|_| (next() % (len as u64 + 1)) as usize).collect();
+            cuts.sort_unstable();
+            let mut parts = Vec::new();
+            let mut prev = 0;
+            for c in cuts.into_iter().chain([len]) {
+                parts.push((0, &body[prev..c]));
+                prev = c;
+            }
+            assert_eq!(frame_all(parts), whole, "body {:?}", String::from_utf8_lossy(&body));
+        }
+    }
 }

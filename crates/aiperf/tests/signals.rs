@@ -120,3 +120,49 @@ async fn second_signal_cancels_in_flight_requests_but_still_exports() {
     assert!(dir.path().join("profile_export.jsonl").is_file());
     mock.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_keeps_every_record_written_so_far() {
+    let mock = mock(50.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = start(&mock.url(), dir.path());
+    until_sending(&mock, 40).await;
+    signal(&child, "-KILL");
+    let (code, _) = wait(child).await;
+    assert_ne!(code, 0);
+    // Records are streamed while the run goes on: everything finished ~before the kill is there,
+    // and every line is complete JSON.
+    let text = std::fs::read_to_string(dir.path().join("profile_export.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 30, "only {} records survived", lines.len());
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("complete JSON line");
+        assert!(v["metrics"]["request_latency"].is_object());
+    }
+    assert!(dir.path().join("inputs.json").is_file());
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_artifact_directory_is_a_clear_error() {
+    let mock = mock(0.0, 0.0).await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let bad = file.path().join("sub"); // a directory inside a regular file cannot exist
+    let url = mock.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_aiperf"))
+            .args(["profile", "-m", "m", "-u", &url, "--isl", "8", "--ui-type", "none", "--artifact-dir"])
+            .arg(&bad)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("aiperf: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("cannot create artifact directory") && line.contains("sub"), "{line}");
+    assert!(mock.requests().is_empty(), "nothing sent before the failure");
+    mock.stop().await;
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Short fuzz run of every target (needs a nightly toolchain and `cargo install cargo-fuzz`).
+# Always-on stable equivalents run in `cargo test` (seeded random-input tests next to each parser).
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+seconds="${1:-30}"
+for target in sse_frames single_turn manifest extra_inputs; do
+  cargo +nightly fuzz run "$target" -- -max_total_time="$seconds"
+done
