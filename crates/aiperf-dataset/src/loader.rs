@@ -192,13 +192,30 @@ mod tests {
 
     #[test]
     fn arbitrary_lines_fail_cleanly() {
-        let pieces = ["{", "}", "\"text\"", ":", "\"x\"", ",", "\"output_length\"", "-1", "5", "[", "]", "\"texts\"", "null", "\u{e9}"];
+        let pieces = [
+            "{",
+            "}",
+            "\"text\"",
+            ":",
+            "\"x\"",
+            ",",
+            "\"output_length\"",
+            "-1",
+            "5",
+            "[",
+            "]",
+            "\"texts\"",
+            "null",
+            "\u{e9}",
+        ];
         let mut x: u64 = 99;
         for _ in 0..2_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let line: String = (0..(x % 10)).map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize]).collect();
+            let line: String = (0..(x % 10))
+                .map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize])
+                .collect();
             match load_text(&line) {
                 Ok(c) => assert!(c.iter().all(|c| !c.turns[0].texts.is_empty())),
                 Err(e) => assert!(e.to_string().starts_with("d.jsonl"), "{e}"),

@@ -319,12 +319,28 @@ mod tests {
         let t = Template::new(&spec("{}", Some("a.b[0]"))).unwrap();
         let auto = Template::new(&spec("{}", None)).unwrap();
         let mut x: u64 = 7;
-        let pieces = ["{", "}", "[", "]", "\"a\"", ":", ",", "1", "\"text\"", "null", "\"choices\"", "\"b\"", " "];
+        let pieces = [
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"a\"",
+            ":",
+            ",",
+            "1",
+            "\"text\"",
+            "null",
+            "\"choices\"",
+            "\"b\"",
+            " ",
+        ];
         for _ in 0..3_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let doc: String = (0..(x % 12)).map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize]).collect();
+            let doc: String = (0..(x % 12))
+                .map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize])
+                .collect();
             let _ = t.parse_json(&doc);
             let _ = auto.parse_json(&doc);
             let _ = crate::chat::Chat.parse_json(&doc);

@@ -229,14 +229,30 @@ fn checked_in_schemas_are_current() {
 
 #[test]
 fn arbitrary_manifests_fail_cleanly() {
-    let pieces = ["schema_version: '1.0'\n", "endpoint:\n", "  x:\n", "    implementation: a::B\n", "    metadata: {", "}", "ui:\n",
-        "    priority: -3\n", "- ", ": ", "exec:./nope\n", "    class: c::D\n", "\t", "package: {name: p}\n"];
+    let pieces = [
+        "schema_version: '1.0'\n",
+        "endpoint:\n",
+        "  x:\n",
+        "    implementation: a::B\n",
+        "    metadata: {",
+        "}",
+        "ui:\n",
+        "    priority: -3\n",
+        "- ",
+        ": ",
+        "exec:./nope\n",
+        "    class: c::D\n",
+        "\t",
+        "package: {name: p}\n",
+    ];
     let mut x: u64 = 5;
     for _ in 0..2_000 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let text: String = (0..(x % 9)).map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize]).collect();
+        let text: String = (0..(x % 9))
+            .map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize])
+            .collect();
         let mut r = Registry::builtin();
         if let Err(e) = r.load_plugins(&text, "fuzz.yaml", None, false) {
             assert!(e.to_string().contains("fuzz.yaml"), "{e}");

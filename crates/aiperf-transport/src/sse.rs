@@ -256,9 +256,13 @@ mod tests {
         let alphabet: &[u8] = b"data: \r\n\n{}[DONE]event:error:id\xff\xc3\xa9 x";
         for _ in 0..2_000 {
             let len = (next() % 200) as usize;
-            let body: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let body: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
             let whole = frame_all([(0, &body[..])]);
-            let mut cuts: Vec<usize> = (0..(next() % 5)).map(|_| (next() % (len as u64 + 1)) as usize).collect();
+            let mut cuts: Vec<usize> = (0..(next() % 5))
+                .map(|_| (next() % (len as u64 + 1)) as usize)
+                .collect();
             cuts.sort_unstable();
             let mut parts = Vec::new();
             let mut prev = 0;
@@ -266,7 +270,12 @@ mod tests {
                 parts.push((0, &body[prev..c]));
                 prev = c;
             }
-            assert_eq!(frame_all(parts), whole, "body {:?}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                frame_all(parts),
+                whole,
+                "body {:?}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 }

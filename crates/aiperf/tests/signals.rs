@@ -151,7 +151,18 @@ async fn unwritable_artifact_directory_is_a_clear_error() {
     let url = mock.url();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_aiperf"))
-            .args(["profile", "-m", "m", "-u", &url, "--isl", "8", "--ui-type", "none", "--artifact-dir"])
+            .args([
+                "profile",
+                "-m",
+                "m",
+                "-u",
+                &url,
+                "--isl",
+                "8",
+                "--ui-type",
+                "none",
+                "--artifact-dir",
+            ])
             .arg(&bad)
             .output()
             .unwrap()
@@ -161,8 +172,17 @@ async fn unwritable_artifact_directory_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let line = stderr.lines().find(|l| l.starts_with("aiperf: ")).unwrap_or_else(|| panic!("{stderr}"));
-    assert!(line.contains("cannot create artifact directory") && line.contains("sub"), "{line}");
-    assert!(mock.requests().is_empty(), "nothing sent before the failure");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("aiperf: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("cannot create artifact directory") && line.contains("sub"),
+        "{line}"
+    );
+    assert!(
+        mock.requests().is_empty(),
+        "nothing sent before the failure"
+    );
     mock.stop().await;
 }
