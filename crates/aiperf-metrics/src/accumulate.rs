@@ -81,6 +81,9 @@ impl Goodput {
 #[derive(Debug)]
 pub struct Accumulator {
     run: Applicability,
+    /// Registry indices of the per-request and counter metrics that apply to this run (resolved
+    /// once, not per record).
+    per_record: Vec<usize>,
     goodput: Option<Goodput>,
     /// Base-unit values per registry index (record and error-record metrics).
     values: Vec<Vec<f64>>,
@@ -205,8 +208,21 @@ impl Summary {
 
 impl Accumulator {
     pub fn new(run: Applicability) -> Self {
+        let per_record = REGISTRY
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.applies(&run)
+                    && matches!(
+                        m.kind,
+                        MetricKind::Record(_) | MetricKind::ErrorRecord(_) | MetricKind::Counter(_)
+                    )
+            })
+            .map(|(i, _)| i)
+            .collect();
         Self {
             run,
+            per_record,
             goodput: None,
             values: vec![Vec::new(); REGISTRY.len()],
             counts: vec![0; REGISTRY.len()],
@@ -292,10 +308,8 @@ impl Accumulator {
     }
 
     fn push(&mut self, m: &RecordMetrics, error: bool) {
-        for (i, spec) in REGISTRY.iter().enumerate() {
-            if !spec.applies(&self.run) {
-                continue;
-            }
+        for &i in &self.per_record {
+            let spec = &REGISTRY[i];
             let get = match (spec.kind, error) {
                 (MetricKind::Record(get), false) | (MetricKind::ErrorRecord(get), true) => get,
                 (MetricKind::Counter(pred), false) => {
