@@ -68,6 +68,24 @@ impl Rng {
     }
 }
 
+/// A reproducible 64-bit hash of `(seed, n)` (splitmix64 twice): per-index draws that do not
+/// depend on the order in which indices are asked for.
+pub fn mix(seed: u64, n: u64) -> u64 {
+    splitmix(seed ^ splitmix(n))
+}
+
+/// [`mix`] as a uniform value in `[0, 1)`.
+pub fn mix_unit(seed: u64, n: u64) -> f64 {
+    (mix(seed, n) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub(crate) fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A seed for runs without `--random-seed`: different every run.
 pub fn fresh_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};

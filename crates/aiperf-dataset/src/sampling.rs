@@ -3,6 +3,8 @@
 //! Being a function of the index (not of shared mutable state) keeps it lock-free on the request
 //! path and makes the choice identical whatever order workers ask in.
 
+use crate::rng::splitmix;
+
 /// AIPerf's `--dataset-sampling-strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SamplingStrategy {
@@ -56,7 +58,7 @@ impl Sampler {
         let i = match self.strategy {
             SamplingStrategy::Sequential => n % len,
             SamplingStrategy::Random => {
-                let h = splitmix(self.seed ^ splitmix(n));
+                let h = crate::rng::mix(self.seed, n);
                 ((h as u128 * len as u128) >> 64) as u64
             }
             SamplingStrategy::Shuffle => {
@@ -97,13 +99,6 @@ fn permute(x: u64, len: u64, key: u64) -> u64 {
             return v;
         }
     }
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -296,6 +296,7 @@ mod tests {
             tokenizes_input: true,
             metrics_title: "LLM Metrics".into(),
             service_kind: "openai".into(),
+            stream_done_sentinel: false,
             template: None,
         };
         let mut extra = Map::new();

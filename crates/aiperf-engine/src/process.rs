@@ -20,7 +20,6 @@ pub struct Processed {
     pub accumulator: Accumulator,
     pub errors: HashMap<ErrorDetails, u64>,
     pub write_error: Option<String>,
-    pub warmup_records: u64,
 }
 
 /// Live counters for progress display.
@@ -54,14 +53,12 @@ pub fn spawn(
                 accumulator,
                 errors: HashMap::new(),
                 write_error: None,
-                warmup_records: 0,
             };
             let mut since_flush = 0u32;
             let mut slices = cfg.timeslices.clone();
-            let expects_done = prepared.meta.service_kind == "openai";
+            let expects_done = prepared.meta.stream_done_sentinel;
             while let Some(raw) = rx.blocking_recv() {
                 if raw.credit.phase == Phase::Warmup {
-                    out.warmup_records += 1;
                     continue;
                 }
                 // Profiling records only arrive after its start time was published.
@@ -123,8 +120,8 @@ fn metadata(clock: &Clock, raw: &RawRecord, expects_done: bool) -> RecordMetadat
         request_start_ns: clock.to_wall_ns(raw.request_start_ns),
         request_ack_ns: raw.request_ack_ns.map(|n| clock.to_wall_ns(n)),
         request_end_ns: clock.to_wall_ns(raw.request_end_ns),
-        worker_id: "worker_0".to_string(),
-        record_processor_id: "record_processor_0".to_string(),
+        worker_id: "worker_0",
+        record_processor_id: "record_processor_0",
         benchmark_phase: phase,
         phase_index: 0,
         profiling_index: raw.credit.index,

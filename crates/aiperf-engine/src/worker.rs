@@ -33,11 +33,7 @@ pub struct Cancellation {
 impl Cancellation {
     /// Whether credit `index` is cancelled (a seeded, reproducible draw per credit).
     pub fn picks(&self, index: u64) -> bool {
-        let mut z = self.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 11) as f64 / (1u64 << 53) as f64) * 100.0 < self.rate_pct
+        aiperf_dataset::rng::mix_unit(self.seed, index) * 100.0 < self.rate_pct
     }
 }
 

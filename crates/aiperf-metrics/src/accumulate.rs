@@ -254,13 +254,11 @@ impl Accumulator {
     }
 
     fn slice(&mut self, start_wall_ns: u64) -> Option<&mut Accumulator> {
-        let run = self.run;
-        let goodput = self.goodput.clone();
         let s = self.slices.as_mut()?;
         let i = (start_wall_ns.saturating_sub(s.origin_wall_ns) / s.width_ns) as usize;
         while s.accumulators.len() <= i {
-            let mut a = Accumulator::new(run);
-            a.goodput = goodput.clone();
+            let mut a = Accumulator::new(self.run);
+            a.goodput = self.goodput.clone();
             a.window_ns = Some(s.width_ns);
             s.accumulators.push(a);
         }

@@ -24,6 +24,9 @@ pub struct EndpointMetadata {
     /// Service kind in default artifact directory names (AIPerf: `openai`).
     #[serde(default = "default_service_kind")]
     pub service_kind: String,
+    /// Streams end with `data: [DONE]`; a stream without it is marked partial in the records.
+    #[serde(default)]
+    pub stream_done_sentinel: bool,
     /// Declarative request/response mapping (the `template` endpoint).
     #[serde(default)]
     pub template: Option<TemplateMetadata>,

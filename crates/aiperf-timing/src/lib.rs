@@ -88,10 +88,6 @@ impl CreditIssuer {
         self.stopped.store(true, Ordering::Relaxed);
     }
 
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
-    }
-
     /// How many credits were handed out.
     pub fn issued(&self) -> u64 {
         let n = self.issued.load(Ordering::Relaxed);

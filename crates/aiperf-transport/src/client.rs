@@ -99,7 +99,6 @@ pub struct RequestSpec<'a> {
 #[derive(Debug, Default)]
 pub struct Exchange {
     pub status: Option<u16>,
-    pub reason: Option<&'static str>,
     pub is_sse: bool,
     pub ack_ns: Option<u64>,
     pub head_ns: Option<u64>,
@@ -139,11 +138,6 @@ impl HttpClient {
             pool: Mutex::new(Vec::new()),
             clock,
         })
-    }
-
-    /// The resolved server address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Opens one connection now to check that the server accepts connections.
@@ -267,7 +261,6 @@ impl HttpClient {
         ex.ack_ns = (a != 0).then_some(a);
         let status = resp.status();
         ex.status = Some(status.as_u16());
-        ex.reason = status.canonical_reason();
         ex.is_sse = resp
             .headers()
             .get(CONTENT_TYPE)

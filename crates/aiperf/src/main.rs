@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 /// mimalloc: the client and mock allocate many small short-lived buffers per request; glibc's
-/// malloc/free showed up as ~25 % of client CPU in `perf` (docs/performance.md).
+/// malloc/free showed up as ~30 % of client CPU in `perf` (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
