@@ -118,8 +118,57 @@ pub struct ProfileArgs {
     /// Format of --input-file (`aiperf plugins custom_dataset_loader` lists them).
     #[arg(long, help_heading = "Input")]
     pub custom_dataset_type: Option<String>,
+    /// Pre-configured public dataset (`sharegpt`), read from --input-file or the local Hugging
+    /// Face cache (this build does not download).
+    #[arg(long, help_heading = "Input")]
+    pub public_dataset: Option<String>,
 
     // ---- Conversation Input ----
+    /// The total number of unique conversations to generate (and, as a stop condition, the
+    /// number of sessions to start).
+    #[arg(long = "conversation-num", visible_aliases = ["num-conversations", "num-sessions"],
+          help_heading = "Conversation Input")]
+    pub conversation_num: Option<usize>,
+    /// Mean number of request-response turns per conversation.
+    #[arg(
+        long = "conversation-turn-mean",
+        visible_alias = "session-turns-mean",
+        default_value_t = 1.0,
+        help_heading = "Conversation Input"
+    )]
+    pub turn_mean: f64,
+    /// Standard deviation for number of turns per conversation.
+    #[arg(
+        long = "conversation-turn-stddev",
+        visible_alias = "session-turns-stddev",
+        default_value_t = 0.0,
+        help_heading = "Conversation Input"
+    )]
+    pub turn_stddev: f64,
+    /// Mean delay in milliseconds between consecutive turns within a conversation.
+    #[arg(
+        long = "conversation-turn-delay-mean",
+        visible_alias = "session-turn-delay-mean",
+        default_value_t = 0.0,
+        help_heading = "Conversation Input"
+    )]
+    pub turn_delay_mean: f64,
+    /// Standard deviation for turn delays in milliseconds.
+    #[arg(
+        long = "conversation-turn-delay-stddev",
+        visible_alias = "session-turn-delay-stddev",
+        default_value_t = 0.0,
+        help_heading = "Conversation Input"
+    )]
+    pub turn_delay_stddev: f64,
+    /// Multiplier for scaling all turn delays within conversations.
+    #[arg(
+        long = "conversation-turn-delay-ratio",
+        visible_alias = "session-delay-ratio",
+        default_value_t = 1.0,
+        help_heading = "Conversation Input"
+    )]
+    pub turn_delay_ratio: f64,
     /// Total number of unique entries to generate for the dataset.
     #[arg(
         long,
@@ -134,6 +183,32 @@ pub struct ProfileArgs {
           default_value_t = 1, help_heading = "Prompt")]
     pub prompt_batch_size: usize,
 
+    // ---- Prefix Prompt ----
+    /// Verbatim system prompt text, identical across every conversation.
+    #[arg(long, help_heading = "Prefix Prompt")]
+    pub system_prompt: Option<String>,
+    /// Path to a UTF-8 text file holding the verbatim system prompt.
+    #[arg(long, help_heading = "Prefix Prompt")]
+    pub system_prompt_file: Option<PathBuf>,
+    /// Number of distinct prefix prompts to generate for K-V cache testing.
+    #[arg(long = "prompt-prefix-pool-size", visible_aliases = ["prefix-prompt-pool-size", "num-prefix-prompts"],
+          default_value_t = 0, help_heading = "Prefix Prompt")]
+    pub prefix_pool_size: usize,
+    /// The number of tokens in each prefix prompt.
+    #[arg(
+        long = "prompt-prefix-length",
+        visible_alias = "prefix-prompt-length",
+        default_value_t = 0,
+        help_heading = "Prefix Prompt"
+    )]
+    pub prefix_length: usize,
+    /// Length of shared system prompt in tokens.
+    #[arg(long, help_heading = "Prefix Prompt")]
+    pub shared_system_prompt_length: Option<usize>,
+    /// Length of per-session user context prompt in tokens.
+    #[arg(long, help_heading = "Prefix Prompt")]
+    pub user_context_prompt_length: Option<usize>,
+
     // ---- Input Sequence Length (ISL) ----
     /// Mean number of tokens for synthetically generated input prompts.
     #[arg(long = "prompt-input-tokens-mean", visible_aliases = ["synthetic-input-tokens-mean", "isl"],
@@ -143,6 +218,10 @@ pub struct ProfileArgs {
     #[arg(long = "prompt-input-tokens-stddev", visible_aliases = ["synthetic-input-tokens-stddev", "isl-stddev"],
           default_value_t = 0.0, help_heading = "Input Sequence Length (ISL)")]
     pub isl_stddev: f64,
+    /// Token block size for hash-based prompt synthesis when dataset entries carry hash_ids.
+    #[arg(long = "prompt-input-tokens-block-size", visible_aliases = ["synthetic-input-tokens-block-size", "isl-block-size"],
+          help_heading = "Input Sequence Length (ISL)")]
+    pub isl_block_size: Option<usize>,
 
     // ---- Output Sequence Length (OSL) ----
     /// Mean number of tokens to request in model outputs (max_completion_tokens).
@@ -221,6 +300,14 @@ pub struct ProfileArgs {
     /// display unit (e.g. "time_to_first_token:200 inter_token_latency:20").
     #[arg(long, help_heading = "Goodput")]
     pub goodput: Option<String>,
+
+    // ---- User-Centric Rate ----
+    /// Enable user-centric rate mode with the specified request rate (QPS).
+    #[arg(long, help_heading = "User-Centric Rate")]
+    pub user_centric_rate: Option<f64>,
+    /// The number of initial users to use for --user-centric-rate mode.
+    #[arg(long, help_heading = "User-Centric Rate")]
+    pub num_users: Option<usize>,
 
     // ---- Warmup ----
     /// The maximum number of warmup requests to send before benchmarking.

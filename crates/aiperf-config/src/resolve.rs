@@ -57,6 +57,9 @@ pub enum LoadMode {
         cap: Option<usize>,
         ramp_s: Option<f64>,
     },
+    /// `users` simulated users, each sending its conversation's turns `users / rate` seconds
+    /// apart; a user that finishes is replaced by a new one, so `rate` turns/s go out in all.
+    UserCentric { rate: f64, users: usize },
     /// Replay dataset timestamps. `None` start offset with `auto_offset` means "first timestamp".
     FixedSchedule {
         auto_offset: bool,
@@ -64,6 +67,28 @@ pub enum LoadMode {
         end_offset_ms: Option<i64>,
         cap: Option<usize>,
     },
+}
+
+/// How conversations are synthesized and what every conversation starts with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConversationOptions {
+    /// `--conversation-num`: distinct conversations, and sessions to start before stopping.
+    pub conversation_num: Option<usize>,
+    pub turn_mean: f64,
+    pub turn_stddev: f64,
+    pub delay_mean_ms: f64,
+    pub delay_stddev_ms: f64,
+    pub delay_ratio: f64,
+    /// `--num-prefix-prompts` / `--prefix-prompt-length`.
+    pub prefix_pool_size: usize,
+    pub prefix_length: usize,
+    pub shared_system_prompt_length: Option<usize>,
+    pub user_context_prompt_length: Option<usize>,
+    /// `--system-prompt`, or `--system-prompt-file` (read when the dataset is prepared).
+    pub system_prompt: Option<String>,
+    pub system_prompt_file: Option<PathBuf>,
+    /// `--isl-block-size` for `hash_ids`.
+    pub isl_block_size: Option<usize>,
 }
 
 /// A validated `aiperf profile` configuration.
@@ -95,6 +120,7 @@ pub struct ProfileConfig {
     /// `custom_dataset_loader` entry name (set when `input_file` is).
     pub custom_dataset_type: Option<String>,
     pub num_dataset_entries: usize,
+    pub conversation: ConversationOptions,
     pub batch_size: usize,
     pub isl_mean: f64,
     pub isl_stddev: f64,
@@ -160,6 +186,32 @@ impl ProfileConfig {
         }
         if let Some(u) = &args.ui_type {
             plugin("--ui-type", "ui", u)?;
+        }
+        let mut args = args;
+        if let Some(name) = &args.public_dataset {
+            if name != "sharegpt" {
+                return Err(invalid(
+                    "--public-dataset",
+                    format!("'{name}' is not available in this build (available: sharegpt)"),
+                ));
+            }
+            if args.custom_dataset_type.is_some() {
+                return Err(invalid(
+                    "--public-dataset",
+                    "cannot be combined with --custom-dataset-type",
+                ));
+            }
+            if args.input_file.is_none() {
+                args.input_file = Some(sharegpt_in_hf_cache().ok_or_else(|| {
+                    invalid(
+                        "--public-dataset",
+                        format!(
+                            "sharegpt: {SHAREGPT_FILE} not found in the Hugging Face cache; download it and pass it with --input-file"
+                        ),
+                    )
+                })?);
+            }
+            args.custom_dataset_type = Some("sharegpt".into());
         }
         let custom_dataset_type = match (&args.input_file, &args.custom_dataset_type) {
             (None, Some(_)) => {
@@ -227,6 +279,8 @@ impl ProfileConfig {
                 }
                 Some(g)
             }
+            // User-centric runs wait for every started user by default (AIPerf).
+            (None, Some(_)) if args.user_centric_rate.is_some() => None,
             (None, Some(_)) => Some(30.0),
             (None, None) => None,
         };
@@ -295,8 +349,10 @@ impl ProfileConfig {
         };
         let num_dataset_entries = args
             .num_dataset_entries
+            .or(args.conversation_num)
             .or(args.request_count.map(|c| c.min(100_000) as usize))
             .unwrap_or(100);
+        let conversation = conversation_options(&args)?;
         let artifact_dir = match &args.artifact_dir {
             Some(d) => d.clone(),
             None => {
@@ -315,6 +371,9 @@ impl ProfileConfig {
                         rate, cap: None, ..
                     } => format!("request_rate{rate}"),
                     LoadMode::FixedSchedule { .. } => "fixed_schedule".to_string(),
+                    LoadMode::UserCentric { rate, users } => {
+                        format!("user_centric_rate{rate}-users{users}")
+                    }
                 };
                 PathBuf::from("artifacts").join(format!(
                     "{name}-{}-{}-{stimulus}",
@@ -373,6 +432,7 @@ impl ProfileConfig {
             input_file: args.input_file,
             custom_dataset_type,
             num_dataset_entries,
+            conversation,
             batch_size: args.prompt_batch_size,
             isl_mean: args.isl_mean,
             isl_stddev: args.isl_stddev,
@@ -396,8 +456,112 @@ impl ProfileConfig {
     }
 }
 
-/// The load mode from AIPerf's rules: fixed schedule, else request rate, else concurrency.
+/// The dataset file AIPerf downloads for `--public-dataset sharegpt`.
+pub const SHAREGPT_FILE: &str = "ShareGPT_V3_unfiltered_cleaned_split.json";
+
+/// `ShareGPT_V3_unfiltered_cleaned_split.json` in the local Hugging Face hub cache, if a
+/// snapshot of `anon8231489123/ShareGPT_Vicuna_unfiltered` is there.
+fn sharegpt_in_hf_cache() -> Option<PathBuf> {
+    let cache = std::env::var_os("HF_HUB_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HF_HOME").map(|h| PathBuf::from(h).join("hub")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
+        })?;
+    let snapshots = cache.join("datasets--anon8231489123--ShareGPT_Vicuna_unfiltered/snapshots");
+    std::fs::read_dir(snapshots)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join(SHAREGPT_FILE))
+        .find(|p| p.is_file())
+}
+
+/// Conversation shape and context flags, checked.
+fn conversation_options(args: &ProfileArgs) -> Result<ConversationOptions, ConfigError> {
+    if args.conversation_num == Some(0) {
+        return Err(invalid("--conversation-num", "must be >= 1"));
+    }
+    if !(args.turn_mean >= 1.0 && args.turn_mean.is_finite()) {
+        return Err(invalid(
+            "--conversation-turn-mean",
+            format!("must be >= 1, got {}", args.turn_mean),
+        ));
+    }
+    non_negative("--conversation-turn-stddev", args.turn_stddev)?;
+    non_negative("--conversation-turn-delay-mean", args.turn_delay_mean)?;
+    non_negative("--conversation-turn-delay-stddev", args.turn_delay_stddev)?;
+    non_negative("--conversation-turn-delay-ratio", args.turn_delay_ratio)?;
+    match (args.prefix_pool_size, args.prefix_length) {
+        (0, 0) => {}
+        (0, _) => {
+            return Err(invalid(
+                "--prefix-prompt-length",
+                "requires --num-prefix-prompts >= 1",
+            ))
+        }
+        (_, 0) => {
+            return Err(invalid(
+                "--num-prefix-prompts",
+                "requires --prefix-prompt-length >= 1",
+            ))
+        }
+        _ => {
+            if args.shared_system_prompt_length.is_some()
+                || args.user_context_prompt_length.is_some()
+            {
+                return Err(invalid(
+                    "--num-prefix-prompts",
+                    "cannot be combined with --shared-system-prompt-length or --user-context-prompt-length (choose one prefix scheme)",
+                ));
+            }
+        }
+    }
+    if args.shared_system_prompt_length == Some(0) {
+        return Err(invalid("--shared-system-prompt-length", "must be >= 1"));
+    }
+    if args.user_context_prompt_length == Some(0) {
+        return Err(invalid("--user-context-prompt-length", "must be >= 1"));
+    }
+    if args.system_prompt.is_some() && args.system_prompt_file.is_some() {
+        return Err(invalid(
+            "--system-prompt",
+            "cannot be combined with --system-prompt-file",
+        ));
+    }
+    if let Some(f) = &args.system_prompt_file {
+        if !f.is_file() {
+            return Err(invalid(
+                "--system-prompt-file",
+                format!("'{}' is not a file", f.display()),
+            ));
+        }
+    }
+    if args.isl_block_size == Some(0) {
+        return Err(invalid("--isl-block-size", "must be >= 1"));
+    }
+    Ok(ConversationOptions {
+        conversation_num: args.conversation_num,
+        turn_mean: args.turn_mean,
+        turn_stddev: args.turn_stddev,
+        delay_mean_ms: args.turn_delay_mean,
+        delay_stddev_ms: args.turn_delay_stddev,
+        delay_ratio: args.turn_delay_ratio,
+        prefix_pool_size: args.prefix_pool_size,
+        prefix_length: args.prefix_length,
+        shared_system_prompt_length: args.shared_system_prompt_length,
+        user_context_prompt_length: args.user_context_prompt_length,
+        system_prompt: args.system_prompt.clone(),
+        system_prompt_file: args.system_prompt_file.clone(),
+        isl_block_size: args.isl_block_size,
+    })
+}
+
+/// The load mode from AIPerf's rules: fixed schedule, else user-centric rate, else request
+/// rate, else concurrency.
 fn load_mode(args: &ProfileArgs, registry: &Registry) -> Result<LoadMode, ConfigError> {
+    if args.num_users.is_some() && args.user_centric_rate.is_none() {
+        return Err(invalid("--num-users", "requires --user-centric-rate"));
+    }
     if let Some(c) = args.concurrency_ramp_duration {
         positive("--concurrency-ramp-duration", c)?;
     }
@@ -467,6 +631,37 @@ fn load_mode(args: &ProfileArgs, registry: &Registry) -> Result<LoadMode, Config
             end_offset_ms: args.fixed_schedule_end_offset,
             cap: args.concurrency,
         });
+    }
+    if let Some(rate) = args.user_centric_rate {
+        positive("--user-centric-rate", rate)?;
+        let Some(users) = args.num_users else {
+            return Err(invalid("--user-centric-rate", "requires --num-users"));
+        };
+        if users == 0 {
+            return Err(invalid("--num-users", "must be >= 1"));
+        }
+        if args.request_rate.is_some() {
+            return Err(invalid(
+                "--user-centric-rate",
+                "cannot be combined with --request-rate",
+            ));
+        }
+        if args.turn_mean < 2.0 && args.input_file.is_none() {
+            return Err(invalid("--user-centric-rate", "User-centric rate mode requires --session-turns-mean >= 2. For single-turn workloads, use --request-rate instead."));
+        }
+        if let Some(s) = args.conversation_num.filter(|s| *s < users) {
+            return Err(invalid(
+                "--num-sessions",
+                format!("--num-sessions ({s}) must be >= --num-users ({users})"),
+            ));
+        }
+        if let Some(r) = args.request_count.filter(|r| *r < users as u64) {
+            return Err(invalid(
+                "--request-count",
+                format!("--request-count ({r}) must be >= --num-users ({users})"),
+            ));
+        }
+        return Ok(LoadMode::UserCentric { rate, users });
     }
     match args.request_rate {
         Some(rate) => {

@@ -46,6 +46,10 @@ pub struct RawRecord {
     pub error: Option<ErrorDetails>,
     /// Input token count known before sending (from the prepared turn).
     pub input_tokens: Option<u32>,
+    /// Later turns of a conversation: the whole input sequence (earlier user turns, the
+    /// server's replies, this turn) to be counted off the request path; `input_tokens` is
+    /// then `None`.
+    pub input_text: Option<std::sync::Arc<str>>,
     /// Output length requested.
     pub max_tokens: Option<u32>,
 }

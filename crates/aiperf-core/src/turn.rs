@@ -7,6 +7,17 @@ use bytes::Bytes;
 pub struct Turn {
     /// Text inputs (usually one prompt; several for batched endpoints).
     pub texts: Vec<String>,
+    /// Images: URLs or `data:image/...;base64,` URIs, sent as `image_url` content parts.
+    pub images: Vec<String>,
+    /// Audio clips as `"<format>,<base64>"` (AIPerf's encoding), sent as `input_audio` parts.
+    pub audios: Vec<String>,
+    /// Videos: URLs or `data:video/...;base64,` URIs, sent as `video_url` content parts.
+    pub videos: Vec<String>,
+    /// Verbatim OpenAI message list (trace rows with `messages`): replaces the rendered user
+    /// message on message-based APIs.
+    pub messages: Option<Vec<serde_json::Value>>,
+    /// Verbatim request body (trace rows with `payload`): sent as it is, whatever the endpoint.
+    pub payload: Option<serde_json::Map<String, serde_json::Value>>,
     /// Output length to request (`max_completion_tokens` / `max_tokens`), if any.
     pub max_tokens: Option<u32>,
     /// Role of the message (`user` when absent).
@@ -15,25 +26,57 @@ pub struct Turn {
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
     /// Absolute send time from a trace, in milliseconds (fixed-schedule replay).
     pub timestamp_ms: Option<f64>,
+    /// Wait this long after the previous turn's response before sending (ms).
+    pub delay_ms: Option<f64>,
 }
 
-/// A conversation: what one session sends, turn after turn.
-#[derive(Debug, Clone, PartialEq)]
+/// A conversation: what one session sends, turn after turn. Turn k is sent only after turn
+/// k - 1 answered, and on message-based APIs it carries every earlier turn with the server's
+/// actual replies.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Conversation {
     pub session_id: String,
+    /// System message sent before the first user message (`--system-prompt`,
+    /// `--shared-system-prompt-length`, a hoisted `role: system` turn).
+    pub system: Option<String>,
+    /// Per-session context message after the system message (`--user-context-prompt-length`).
+    pub user_context: Option<String>,
     pub turns: Vec<Turn>,
+    /// Turns are sent in order but each on its own, without earlier turns as history
+    /// (`single_turn` rows that share a `session_id`).
+    pub independent_turns: bool,
+}
+
+impl Conversation {
+    /// A single-turn conversation.
+    pub fn single(session_id: String, turn: Turn) -> Self {
+        Self {
+            session_id,
+            turns: vec![turn],
+            ..Default::default()
+        }
+    }
 }
 
 /// A turn rendered into its exact request body, ready to be sent many times.
 ///
-/// Built once before the run so the hot path only clones a reference-counted buffer.
+/// Built once before the run so the hot path only clones a reference-counted buffer. Turns
+/// after the first get the conversation history spliced in at send time.
 #[derive(Debug, Clone)]
 pub struct PreparedTurn {
-    /// Exact JSON body sent on the wire.
+    /// Exact JSON body sent on the wire (for turn 0 of a conversation it includes the system
+    /// and user-context messages; later turns hold only their own message).
     pub body: Bytes,
     /// Input token count of the payload texts (client-side tokenizer), if the endpoint
     /// tokenizes input.
     pub input_tokens: Option<u32>,
+    /// The texts the turn adds to the input sequence, joined by spaces (what later turns count
+    /// as history).
+    pub input_text: std::sync::Arc<str>,
     /// Output length requested, if any.
     pub max_tokens: Option<u32>,
+    /// Wait before sending, after the previous turn answered (ms).
+    pub delay_ms: Option<f64>,
+    /// Absolute trace time (ms), for fixed-schedule replay of later turns.
+    pub timestamp_ms: Option<f64>,
 }

@@ -10,6 +10,7 @@
 //!
 //! Nothing here touches the network.
 
+pub mod blocks;
 pub mod corpus;
 pub mod loader;
 pub mod rng;

@@ -4,6 +4,7 @@
 
 use aiperf_core::{Conversation, Turn};
 
+use crate::blocks::BlockPrompts;
 use crate::corpus::Corpus;
 use crate::rng::Rng;
 use crate::tokenizer::TextTokenizer;
@@ -11,7 +12,7 @@ use crate::tokenizer::TextTokenizer;
 /// What to synthesize.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticConfig {
-    /// Number of distinct conversations (`--num-dataset-entries`).
+    /// Number of distinct conversations (`--num-dataset-entries` / `--conversation-num`).
     pub num_entries: usize,
     pub isl_mean: f64,
     pub isl_stddev: f64,
@@ -20,11 +21,58 @@ pub struct SyntheticConfig {
     pub osl_stddev: f64,
     /// Texts per turn (`--prompt-batch-size`).
     pub batch_size: usize,
+    /// Turns per conversation: `max(1, ceil(N(mean, stddev)))` (`--conversation-turn-mean`).
+    pub turns_mean: f64,
+    pub turns_stddev: f64,
+    /// Delay before each turn after the first: `N(mean, stddev)` ms, positive and rounded up,
+    /// times `delay_ratio` (`--conversation-turn-delay-*`). No delay when the mean is 0.
+    pub delay_mean_ms: f64,
+    pub delay_stddev_ms: f64,
+    pub delay_ratio: f64,
+    /// `--num-prefix-prompts` prefixes of `--prefix-prompt-length` tokens; each conversation's
+    /// first prompt starts with one of them.
+    pub prefix_prompts: usize,
+    pub prefix_length: usize,
     pub seed: u64,
 }
 
-/// Per entry: `(corpus offset, token count)` of each text, and the output length to request.
-type EntryPlan = (Vec<(usize, usize)>, Option<u32>);
+impl Default for SyntheticConfig {
+    fn default() -> Self {
+        Self {
+            num_entries: 100,
+            isl_mean: 550.0,
+            isl_stddev: 0.0,
+            osl_mean: None,
+            osl_stddev: 0.0,
+            batch_size: 1,
+            turns_mean: 1.0,
+            turns_stddev: 0.0,
+            delay_mean_ms: 0.0,
+            delay_stddev_ms: 0.0,
+            delay_ratio: 1.0,
+            prefix_prompts: 0,
+            prefix_length: 0,
+            seed: 0,
+        }
+    }
+}
+
+/// Conversation-level messages added to every conversation (synthetic or loaded).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContextConfig {
+    /// `--system-prompt` / `--system-prompt-file`: verbatim, identical for every conversation.
+    pub system_prompt: Option<String>,
+    /// `--shared-system-prompt-length`: one synthetic system prompt of this many tokens.
+    pub shared_system_length: Option<usize>,
+    /// `--user-context-prompt-length`: a distinct synthetic context message per conversation.
+    pub user_context_length: Option<usize>,
+    pub seed: u64,
+}
+
+/// One text to cut: corpus offset, token count, and the prefix-pool entry to put first.
+type TextPlan = (usize, usize, Option<usize>);
+/// One turn: its texts, output length and delay.
+type TurnPlan = (Vec<TextPlan>, Option<u32>, Option<f64>);
 
 /// Cuts exact-length prompts out of a corpus.
 pub struct PromptGenerator<'a> {
@@ -61,7 +109,7 @@ impl<'a> PromptGenerator<'a> {
         text
     }
 
-    /// Builds `cfg.num_entries` single-turn conversations named `session_000000`, ...
+    /// Builds `cfg.num_entries` conversations named `session_000000`, ...
     ///
     /// Random draws happen in entry order from named streams; the expensive decode/encode work
     /// then runs on all cores, so the result is the same whatever the core count.
@@ -69,63 +117,151 @@ impl<'a> PromptGenerator<'a> {
         let mut lengths = Rng::derive(cfg.seed, "dataset.prompt.length");
         let mut offsets = Rng::derive(cfg.seed, "dataset.prompt.corpus");
         let mut osl = Rng::derive(cfg.seed, "composer.turn.max_tokens");
+        let mut turn_counts = Rng::derive(cfg.seed, "composer.conversation.turn_count");
+        let mut delays = Rng::derive(cfg.seed, "composer.conversation.turn_delay");
+        let mut prefix_pick = Rng::derive(cfg.seed, "composer.prefix.choice");
         let corpus_len = self.corpus.tokens.len().max(1) as u64;
         let batch = cfg.batch_size.max(1);
-        let mut plans: Vec<EntryPlan> = Vec::with_capacity(cfg.num_entries);
+        // Prefix pool entries are word-aligned blocks, and the prompts after them start on a
+        // word, so prefix + prompt tokenizes to exactly prefix_length + n tokens.
+        let prefixes = (cfg.prefix_prompts > 0 && cfg.prefix_length > 0).then(|| {
+            let mut b = BlockPrompts::new(
+                self.tokenizer,
+                self.corpus,
+                Rng::derive(cfg.seed, "dataset.prefix_prompt").next_u64(),
+                cfg.prefix_length,
+            );
+            let pool: Vec<String> = (0..cfg.prefix_prompts as u64)
+                .map(|k| b.prompt(cfg.prefix_length, &[k]).unwrap_or_default())
+                .collect();
+            (b, pool)
+        });
+        let mut plans: Vec<Vec<TurnPlan>> = Vec::with_capacity(cfg.num_entries);
         for _ in 0..cfg.num_entries {
-            let texts = (0..batch)
-                .map(|_| {
-                    let n = lengths.positive_normal_integer(cfg.isl_mean, cfg.isl_stddev) as usize;
-                    (offsets.below(corpus_len) as usize, n)
+            let turns = if cfg.turns_mean == 1.0 && cfg.turns_stddev == 0.0 {
+                1
+            } else {
+                turn_counts.positive_normal_integer(cfg.turns_mean, cfg.turns_stddev)
+            };
+            let conversation = (0..turns)
+                .map(|k| {
+                    let texts = (0..batch)
+                        .map(|b| {
+                            let n = lengths.positive_normal_integer(cfg.isl_mean, cfg.isl_stddev)
+                                as usize;
+                            let start = offsets.below(corpus_len) as usize;
+                            match &prefixes {
+                                Some((blocks, pool)) if k == 0 && b == 0 => {
+                                    let pick = prefix_pick.below(pool.len() as u64) as usize;
+                                    (blocks.word_start_after(start), n, Some(pick))
+                                }
+                                _ => (start, n, None),
+                            }
+                        })
+                        .collect();
+                    let max_tokens = cfg
+                        .osl_mean
+                        .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev));
+                    let delay = (k > 0 && cfg.delay_mean_ms > 0.0).then(|| {
+                        delays.positive_normal_integer(cfg.delay_mean_ms, cfg.delay_stddev_ms)
+                            as f64
+                            * cfg.delay_ratio
+                    });
+                    (texts, max_tokens, delay)
                 })
                 .collect();
-            let max_tokens = cfg
-                .osl_mean
-                .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev));
-            plans.push((texts, max_tokens));
+            plans.push(conversation);
         }
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let per = plans.len().div_ceil(threads).max(1);
-        let texts: Vec<Vec<String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = plans
-                .chunks(per)
-                .map(|group| {
-                    s.spawn(move || {
-                        group
-                            .iter()
-                            .map(|(texts, _)| {
-                                texts
-                                    .iter()
-                                    .map(|&(start, n)| self.prompt(start, n))
-                                    .collect()
-                            })
-                            .collect::<Vec<Vec<String>>>()
-                    })
+        let pool = prefixes.as_ref().map(|(_, p)| p.as_slice()).unwrap_or(&[]);
+        let texts: Vec<Vec<Vec<String>>> = parallel_map(&plans, |conversation| {
+            conversation
+                .iter()
+                .map(|(texts, _, _)| {
+                    texts
+                        .iter()
+                        .map(|&(start, n, prefix)| {
+                            let p = self.prompt(start, n);
+                            match prefix {
+                                Some(k) => format!("{}{p}", pool[k]),
+                                None => p,
+                            }
+                        })
+                        .collect()
                 })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         });
         texts
             .into_iter()
             .zip(plans)
             .enumerate()
-            .map(|(i, (texts, (_, max_tokens)))| Conversation {
+            .map(|(i, (texts, plan))| Conversation {
                 session_id: format!("session_{i:06}"),
-                turns: vec![Turn {
-                    texts,
-                    max_tokens,
-                    role: None,
-                    extra: None,
-                    timestamp_ms: None,
-                }],
+                turns: texts
+                    .into_iter()
+                    .zip(plan)
+                    .map(|(texts, (_, max_tokens, delay_ms))| Turn {
+                        texts,
+                        max_tokens,
+                        delay_ms,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
             })
             .collect()
     }
+
+    /// Adds the system and user-context messages `cfg` asks for to every conversation. A
+    /// verbatim system prompt goes before a conversation's own, separated by a blank line.
+    pub fn add_context(&self, conversations: &mut [Conversation], cfg: &ContextConfig) {
+        let mut offsets = Rng::derive(cfg.seed, "dataset.context.corpus");
+        let corpus_len = self.corpus.tokens.len().max(1) as u64;
+        let shared = cfg
+            .shared_system_length
+            .filter(|n| *n > 0)
+            .map(|n| self.prompt(offsets.below(corpus_len) as usize, n));
+        let system: Option<String> = match (&cfg.system_prompt, shared) {
+            (Some(a), Some(b)) => Some(format!("{a}\n\n{b}")),
+            (a, b) => a.clone().or(b),
+        };
+        if let Some(s) = &system {
+            for c in conversations.iter_mut() {
+                c.system = Some(match c.system.take() {
+                    Some(own) => format!("{s}\n\n{own}"),
+                    None => s.clone(),
+                });
+            }
+        }
+        if let Some(n) = cfg.user_context_length.filter(|n| *n > 0) {
+            let starts: Vec<usize> = conversations
+                .iter()
+                .map(|_| offsets.below(corpus_len) as usize)
+                .collect();
+            let contexts = parallel_map(&starts, |&s| self.prompt(s, n));
+            for (c, ctx) in conversations.iter_mut().zip(contexts) {
+                c.user_context = Some(ctx);
+            }
+        }
+    }
+}
+
+/// `f` over `items` on all cores, results in input order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let per = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|group| s.spawn(move || group.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -164,6 +300,7 @@ mod tests {
             osl_stddev: 0.0,
             batch_size: 1,
             seed: 42,
+            ..Default::default()
         };
         let a = g.conversations(&cfg);
         let b = g.conversations(&cfg);
@@ -186,5 +323,91 @@ mod tests {
             ..cfg
         });
         assert!(none.iter().all(|c| c.turns[0].max_tokens.is_none()));
+    }
+
+    #[test]
+    fn multi_turn_counts_delays_and_prefixes() {
+        let (t, c) = setup();
+        let g = PromptGenerator::new(&t, &c);
+        let cfg = SyntheticConfig {
+            num_entries: 30,
+            isl_mean: 20.0,
+            turns_mean: 3.0,
+            turns_stddev: 1.0,
+            delay_mean_ms: 100.0,
+            delay_stddev_ms: 10.0,
+            delay_ratio: 0.5,
+            prefix_prompts: 2,
+            prefix_length: 12,
+            seed: 5,
+            ..Default::default()
+        };
+        let convs = g.conversations(&cfg);
+        assert_eq!(convs, g.conversations(&cfg));
+        let counts: Vec<usize> = convs.iter().map(|c| c.turns.len()).collect();
+        assert!(counts.iter().all(|&n| n >= 1));
+        assert!(
+            counts.iter().any(|&n| n != 3),
+            "stddev 1 varies turn counts: {counts:?}"
+        );
+        let mean = counts.iter().sum::<usize>() as f64 / counts.len() as f64;
+        assert!((2.5..=4.0).contains(&mean), "{mean}");
+        let mut prefixes = std::collections::HashSet::new();
+        for conv in &convs {
+            assert_eq!(conv.turns[0].delay_ms, None);
+            for turn in &conv.turns[1..] {
+                let d = turn.delay_ms.unwrap();
+                // ceil(N(100, 10)) * 0.5, far from the tails.
+                assert!(
+                    (30.0..=70.0).contains(&d) && (d * 2.0).fract() == 0.0,
+                    "{d}"
+                );
+            }
+            let first = &conv.turns[0].texts[0];
+            let ids = t.encode(first);
+            assert_eq!(ids.len(), 32, "prefix 12 + prompt 20 exactly: {first:?}");
+            prefixes.insert(ids[..12].to_vec());
+            for turn in &conv.turns[1..] {
+                assert_eq!(t.count(&turn.texts[0]), 20);
+            }
+        }
+        assert_eq!(prefixes.len(), 2, "two pool entries, both used");
+    }
+
+    #[test]
+    fn context_messages() {
+        let (t, c) = setup();
+        let g = PromptGenerator::new(&t, &c);
+        let mut convs = g.conversations(&SyntheticConfig {
+            num_entries: 3,
+            isl_mean: 8.0,
+            seed: 1,
+            ..Default::default()
+        });
+        convs[2].system = Some("own".into());
+        g.add_context(
+            &mut convs,
+            &ContextConfig {
+                system_prompt: Some("Be brief.".into()),
+                shared_system_length: Some(10),
+                user_context_length: Some(6),
+                seed: 1,
+            },
+        );
+        let s0 = convs[0].system.clone().unwrap();
+        let (verbatim, shared) = s0.split_once("\n\n").unwrap();
+        assert_eq!(verbatim, "Be brief.");
+        assert_eq!(t.count(shared), 10);
+        assert_eq!(convs[1].system, convs[0].system);
+        assert_eq!(
+            convs[2].system.as_deref(),
+            Some(format!("{s0}\n\nown").as_str())
+        );
+        let ctx: Vec<&String> = convs
+            .iter()
+            .map(|c| c.user_context.as_ref().unwrap())
+            .collect();
+        assert!(ctx.iter().all(|c| t.count(c) == 6));
+        assert_ne!(ctx[0], ctx[1]);
     }
 }

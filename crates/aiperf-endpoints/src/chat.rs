@@ -13,24 +13,42 @@ pub struct Chat;
 
 impl Endpoint for Chat {
     /// `{"messages": [...], "model", "stream", "max_completion_tokens"?, "stream_options"?}`.
-    /// Content is a plain string for a single text, a parts array otherwise.
+    /// Content is a plain string for a single text, a parts array otherwise (several texts,
+    /// images as `image_url`, audio as `input_audio`). A turn with verbatim `messages` sends
+    /// them as they are.
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
-        let content = if turn.texts.len() == 1 {
+        let media = turn.images.len() + turn.audios.len() + turn.videos.len();
+        let content = if turn.texts.len() == 1 && media == 0 {
             Value::String(turn.texts[0].clone())
         } else {
-            Value::Array(
-                turn.texts
+            let mut parts: Vec<Value> = turn
+                .texts
+                .iter()
+                .map(|t| json!({"type": "text", "text": t}))
+                .collect();
+            parts.extend(
+                turn.images
                     .iter()
-                    .map(|t| json!({"type": "text", "text": t}))
-                    .collect(),
-            )
+                    .map(|url| json!({"type": "image_url", "image_url": {"url": url}})),
+            );
+            parts.extend(turn.audios.iter().map(|a| {
+                let (format, data) = a.split_once(',').unwrap_or(("wav", a));
+                json!({"type": "input_audio", "input_audio": {"data": data, "format": format}})
+            }));
+            parts.extend(
+                turn.videos
+                    .iter()
+                    .map(|url| json!({"type": "video_url", "video_url": {"url": url}})),
+            );
+            Value::Array(parts)
         };
         let role = turn.role.as_deref().unwrap_or("user");
         let mut body = Map::new();
-        body.insert(
-            "messages".into(),
-            json!([{"role": role, "content": content}]),
-        );
+        let messages = match &turn.messages {
+            Some(m) => Value::Array(m.clone()),
+            None => json!([{"role": role, "content": content}]),
+        };
+        body.insert("messages".into(), messages);
         body.insert("model".into(), Value::String(opts.model.clone()));
         body.insert("stream".into(), Value::Bool(opts.streaming));
         if let Some(n) = turn.max_tokens {
@@ -45,6 +63,10 @@ impl Endpoint for Chat {
             body.insert("stream_options".into(), opts.stream_options());
         }
         Ok(body)
+    }
+
+    fn messages_mut<'b>(&self, body: &'b mut Map<String, Value>) -> Option<&'b mut Vec<Value>> {
+        body.get_mut("messages").and_then(Value::as_array_mut)
     }
 
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
@@ -176,6 +198,34 @@ mod tests {
             body,
             r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],"model":"m","stream":false,"max_tokens":2}"#
         );
+    }
+
+    #[test]
+    fn payload_golden_multimodal_and_verbatim_messages() {
+        let turn = Turn {
+            texts: vec!["what is this?".into()],
+            images: vec!["data:image/png;base64,AAAA".into()],
+            audios: vec!["wav,UklG".into()],
+            ..Default::default()
+        };
+        let body = serde_json::to_string(&Chat.payload(&turn, &opts(false)).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"input_audio","input_audio":{"data":"UklG","format":"wav"}}]}],"model":"m","stream":false}"#
+        );
+        let verbatim = Turn {
+            messages: Some(vec![
+                json!({"role": "system", "content": "s"}),
+                json!({"role": "user", "content": "u"}),
+            ]),
+            ..Default::default()
+        };
+        let mut b = Chat.payload(&verbatim, &opts(false)).unwrap();
+        assert_eq!(
+            serde_json::to_string(&b["messages"]).unwrap(),
+            r#"[{"role":"system","content":"s"},{"role":"user","content":"u"}]"#
+        );
+        assert_eq!(Chat.messages_mut(&mut b).map(|m| m.len()), Some(2));
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub trait Endpoint: Send + Sync {
     /// Content of one JSON response document (a whole body or one SSE `data` payload).
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>);
 
+    /// Message-based APIs (chat): the body's message list. Conversations use it to put the
+    /// system and user-context messages before the first turn and to carry earlier turns, with
+    /// the server's replies, into later ones. APIs without one send every turn on its own.
+    fn messages_mut<'b>(&self, _body: &'b mut Map<String, Value>) -> Option<&'b mut Vec<Value>> {
+        None
+    }
+
     /// `--extra-inputs` keys the endpoint consumes itself (never merged into the body).
     fn consumed_extra_inputs(&self) -> &'static [&'static str] {
         &[]

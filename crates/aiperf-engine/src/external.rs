@@ -39,6 +39,9 @@ struct WireTurn {
     /// Absolute send time in ms, for fixed-schedule replay.
     #[serde(default)]
     timestamp: Option<f64>,
+    /// Think time in ms after the previous turn's answer.
+    #[serde(default)]
+    delay: Option<f64>,
 }
 
 fn command(exec: &Path, args: &[String]) -> Command {
@@ -120,9 +123,15 @@ pub fn load_dataset(
                         role: t.role,
                         extra: t.extra,
                         timestamp_ms: t.timestamp,
+                        delay_ms: t.delay,
+                        ..Default::default()
                     })
                     .collect();
-                out.push(Conversation { session_id, turns });
+                out.push(Conversation {
+                    session_id,
+                    turns,
+                    ..Default::default()
+                });
             }
             Err(e) => {
                 problem.get_or_insert(format!("{name}: stdout line {}: {e}", i + 1));

@@ -18,6 +18,7 @@ mod prepare;
 mod process;
 mod report;
 mod run;
+pub mod session;
 pub mod ui;
 pub mod worker;
 

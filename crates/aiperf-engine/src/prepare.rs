@@ -5,15 +5,18 @@ use std::sync::Arc;
 use aiperf_config::ProfileConfig;
 use aiperf_core::{Conversation, PreparedTurn};
 use aiperf_dataset::corpus::Corpus;
+use aiperf_dataset::loader::LoadContext;
 use aiperf_dataset::rng::{fresh_seed, Rng};
+use aiperf_dataset::synthetic::ContextConfig;
 use aiperf_dataset::{PromptGenerator, Sampler, SamplingStrategy, SyntheticConfig, TextTokenizer};
 use aiperf_endpoints::{payload, Endpoint, EndpointMetadata, PayloadOptions};
 use aiperf_plugins::{DatasetLoaderMetadata, Registry};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use bytes::Bytes;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
 };
+use serde_json::{Map, Value};
 
 /// The run's immutable inputs, shared by workers and the record processor.
 pub struct Prepared {
@@ -23,8 +26,10 @@ pub struct Prepared {
     pub tokenizer: Arc<TextTokenizer>,
     pub seed: u64,
     pub conversations: Vec<Conversation>,
-    /// `turns[model][conversation]`: the exact body of each dataset entry for each model.
-    pub turns: Vec<Vec<PreparedTurn>>,
+    /// `turns[model][conversation][turn]`: the exact body of every turn for each model.
+    pub turns: Vec<Vec<Vec<PreparedTurn>>>,
+    /// Whether the endpoint's bodies carry a message list, so later turns can carry history.
+    pub carries_history: bool,
     pub sampler: Sampler,
     /// Path and query per `--url`.
     pub paths: Vec<String>,
@@ -68,43 +73,141 @@ fn endpoint_for(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Arc<
         .map_err(|e| anyhow!("--endpoint-type {}: {e}", cfg.endpoint_type))
 }
 
-/// Conversations from `--input-file` (through its registered loader) or synthesized.
+/// Conversations from `--input-file` (through its registered loader) or synthesized, with the
+/// system and user-context messages the flags ask for.
 fn conversations(
     cfg: &ProfileConfig,
     registry: &Registry,
     tokenizer: &TextTokenizer,
     seed: u64,
 ) -> anyhow::Result<Vec<Conversation>> {
-    let (Some(file), Some(kind)) = (&cfg.input_file, &cfg.custom_dataset_type) else {
-        let corpus = Corpus::sonnets(tokenizer);
-        let synthetic = SyntheticConfig {
-            num_entries: cfg.num_dataset_entries,
-            isl_mean: cfg.isl_mean,
-            isl_stddev: cfg.isl_stddev,
-            osl_mean: cfg.osl_mean,
-            osl_stddev: cfg.osl_stddev,
-            batch_size: cfg.batch_size,
-            seed,
-        };
-        return Ok(PromptGenerator::new(tokenizer, &corpus).conversations(&synthetic));
+    let conv = &cfg.conversation;
+    let implementation = match &cfg.custom_dataset_type {
+        Some(kind) => Some(registry.get("custom_dataset_loader", kind)?),
+        None => None,
     };
-    let entry = registry.get("custom_dataset_loader", kind)?;
-    let loaded = match entry.exec_path() {
-        Some(exec) => {
-            let meta: DatasetLoaderMetadata =
-                registry.typed_metadata("custom_dataset_loader", kind)?;
-            crate::external::load_dataset(exec, &meta.args, file, seed)?
+    // Only synthesis needs the corpus; plain text files skip tokenizing it.
+    let needs_corpus = implementation.as_ref().is_none_or(|e| {
+        e.exec_path().is_none()
+            && matches!(
+                e.implementation.as_str(),
+                "aiperf_dataset::loader::MooncakeTrace" | "aiperf_dataset::loader::RandomPool"
+            )
+    }) || conv.shared_system_prompt_length.is_some()
+        || conv.user_context_prompt_length.is_some();
+    let corpus = if needs_corpus {
+        Corpus::sonnets(tokenizer)
+    } else {
+        Corpus { tokens: Vec::new() }
+    };
+    let generator = PromptGenerator::new(tokenizer, &corpus);
+    let mut loaded = match (&cfg.input_file, implementation) {
+        (Some(file), Some(entry)) => {
+            let kind = cfg.custom_dataset_type.as_deref().unwrap_or_default();
+            let mut loaded = match entry.exec_path() {
+                Some(exec) => {
+                    let meta: DatasetLoaderMetadata =
+                        registry.typed_metadata("custom_dataset_loader", kind)?;
+                    crate::external::load_dataset(exec, &meta.args, file, seed)?
+                }
+                None => {
+                    let ctx = LoadContext {
+                        tokenizer,
+                        corpus: &corpus,
+                        seed,
+                        block_size: conv.isl_block_size,
+                        num_conversations: conv.conversation_num,
+                        osl_mean: cfg.osl_mean,
+                    };
+                    aiperf_dataset::loader::load(&entry.implementation, file, &ctx)?
+                }
+            };
+            // `--osl` applies to turns the file gives no output length.
+            if let Some(m) = cfg.osl_mean {
+                let mut osl = Rng::derive(seed, "composer.turn.max_tokens");
+                for t in loaded.iter_mut().flat_map(|c| c.turns.iter_mut()) {
+                    if t.max_tokens.is_none() && t.payload.is_none() {
+                        t.max_tokens = Some(osl.positive_normal_integer(m, cfg.osl_stddev));
+                    }
+                }
+            }
+            loaded
         }
-        None => aiperf_dataset::loader::load(&entry.implementation, file)?,
+        _ => {
+            let synthetic = SyntheticConfig {
+                num_entries: cfg.num_dataset_entries,
+                isl_mean: cfg.isl_mean,
+                isl_stddev: cfg.isl_stddev,
+                osl_mean: cfg.osl_mean,
+                osl_stddev: cfg.osl_stddev,
+                batch_size: cfg.batch_size,
+                turns_mean: conv.turn_mean,
+                turns_stddev: conv.turn_stddev,
+                delay_mean_ms: conv.delay_mean_ms,
+                delay_stddev_ms: conv.delay_stddev_ms,
+                delay_ratio: conv.delay_ratio,
+                prefix_prompts: conv.prefix_pool_size,
+                prefix_length: conv.prefix_length,
+                seed,
+            };
+            generator.conversations(&synthetic)
+        }
     };
-    if let Some(c) = loaded.iter().find(|c| c.turns.len() > 1) {
-        bail!(
-            "--input-file: session '{}' has {} turns; multi-turn conversations are not supported yet",
-            c.session_id,
-            c.turns.len()
-        );
-    }
+    let system_prompt = match (&conv.system_prompt, &conv.system_prompt_file) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("--system-prompt-file '{}'", f.display()))?,
+        ),
+        (None, None) => None,
+    };
+    generator.add_context(
+        &mut loaded,
+        &ContextConfig {
+            system_prompt,
+            shared_system_length: conv.shared_system_prompt_length,
+            user_context_length: conv.user_context_prompt_length,
+            seed,
+        },
+    );
     Ok(loaded)
+}
+
+/// The messages that open a conversation: system, then user context.
+fn preamble(c: &Conversation) -> Vec<Value> {
+    let mut m = Vec::new();
+    if let Some(s) = &c.system {
+        m.push(serde_json::json!({"role": "system", "content": s}));
+    }
+    if let Some(u) = &c.user_context {
+        m.push(serde_json::json!({"role": "user", "content": u}));
+    }
+    m
+}
+
+/// The exact body of one turn: the endpoint's payload (or the turn's verbatim one), extra
+/// inputs merged, and for a conversation's opening request its system and context messages.
+fn render_turn(
+    endpoint: &dyn Endpoint,
+    conversation: &Conversation,
+    turn_index: usize,
+    opts: &PayloadOptions,
+) -> Result<Map<String, Value>, String> {
+    let turn = &conversation.turns[turn_index];
+    if let Some(p) = &turn.payload {
+        return Ok(p.clone());
+    }
+    let body = endpoint.payload(turn, opts)?;
+    let mut body = payload::finish(body, turn, opts);
+    if turn_index == 0 || conversation.independent_turns {
+        let pre = preamble(conversation);
+        if !pre.is_empty() {
+            if let Some(messages) = endpoint.messages_mut(&mut body) {
+                messages.splice(0..0, pre);
+            }
+        }
+    }
+    Ok(body)
 }
 
 pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepared> {
@@ -114,45 +217,76 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
     let conversations = conversations(cfg, registry, &tokenizer, seed)?;
     let count_input = meta.tokenizes_input && !cfg.use_server_token_count;
-    let input_tokens: Vec<Option<u32>> = conversations
-        .iter()
-        .map(|c| {
-            count_input
-                .then(|| tokenizer.count(&endpoint.input_texts(&c.turns[0]).join(" ")) as u32)
-        })
-        .collect();
     let mut extra_inputs = cfg.extra_inputs.clone();
     for key in endpoint.consumed_extra_inputs() {
         extra_inputs.remove(*key);
     }
+    // Input texts and token counts per turn, shared by every model.
+    let inputs: Vec<Vec<(Arc<str>, Option<u32>)>> = conversations
+        .iter()
+        .map(|c| {
+            c.turns
+                .iter()
+                .map(|t| {
+                    let text: Arc<str> = endpoint.input_texts(t).join(" ").into();
+                    let n = count_input.then(|| tokenizer.count(&text) as u32);
+                    (text, n)
+                })
+                .collect()
+        })
+        .collect();
+    let options = |model: &String| PayloadOptions {
+        model: model.clone(),
+        streaming: cfg.streaming,
+        use_legacy_max_tokens: cfg.use_legacy_max_tokens,
+        per_chunk_usage: cfg.per_chunk_usage,
+        extra_inputs: extra_inputs.clone(),
+    };
+    // Whether bodies have a message list (then later turns carry history), from a real body.
+    let carries_history = conversations.first().is_some_and(|c| {
+        c.turns.first().is_some_and(|t| t.payload.is_none())
+            && render_turn(&*endpoint, c, 0, &options(&cfg.models[0]))
+                .is_ok_and(|mut b| endpoint.messages_mut(&mut b).is_some())
+    });
+    if !carries_history
+        && conversations
+            .iter()
+            .any(|c| c.system.is_some() || c.user_context.is_some())
+    {
+        tracing::warn!(
+            "--endpoint-type {} has no message list: system and user-context prompts are not sent",
+            cfg.endpoint_type
+        );
+    }
     let mut turns = Vec::with_capacity(cfg.models.len());
     for model in &cfg.models {
-        let opts = PayloadOptions {
-            model: model.clone(),
-            streaming: cfg.streaming,
-            use_legacy_max_tokens: cfg.use_legacy_max_tokens,
-            per_chunk_usage: cfg.per_chunk_usage,
-            extra_inputs: extra_inputs.clone(),
-        };
+        let opts = options(model);
         let per_model = conversations
             .iter()
-            .zip(&input_tokens)
-            .map(|(c, isl)| {
-                let turn = &c.turns[0];
-                let body = endpoint.payload(turn, &opts).map_err(|e| {
-                    anyhow!(
-                        "--endpoint-type {}: {e} (dataset entry {})",
-                        cfg.endpoint_type,
-                        c.session_id
-                    )
-                })?;
-                let body = payload::finish(body, turn, &opts);
-                let body = serde_json::to_vec(&body).context("serializing a request body")?;
-                Ok(PreparedTurn {
-                    body: Bytes::from(body),
-                    input_tokens: *isl,
-                    max_tokens: turn.max_tokens,
-                })
+            .zip(&inputs)
+            .map(|(c, inputs)| {
+                (0..c.turns.len())
+                    .map(|k| {
+                        let body = render_turn(&*endpoint, c, k, &opts).map_err(|e| {
+                            anyhow!(
+                                "--endpoint-type {}: {e} (dataset entry {}, turn {k})",
+                                cfg.endpoint_type,
+                                c.session_id
+                            )
+                        })?;
+                        let body =
+                            serde_json::to_vec(&body).context("serializing a request body")?;
+                        let turn = &c.turns[k];
+                        Ok(PreparedTurn {
+                            body: Bytes::from(body),
+                            input_tokens: inputs[k].1,
+                            input_text: inputs[k].0.clone(),
+                            max_tokens: turn.max_tokens,
+                            delay_ms: turn.delay_ms,
+                            timestamp_ms: turn.timestamp_ms,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         turns.push(per_model);
@@ -181,6 +315,7 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
         meta,
         tokenizer,
         seed,
+        carries_history,
         conversations,
         turns,
         sampler,

@@ -156,7 +156,14 @@ pub fn process_one(
     prepared: &Prepared,
     raw: &RawRecord,
 ) -> (RecordValues, Option<ErrorDetails>) {
-    let isl = raw.input_tokens.map(u64::from);
+    // Later turns of a conversation carry their whole input text; count it here, off the
+    // request path.
+    let isl = match &raw.input_text {
+        Some(text) if prepared.meta.tokenizes_input && !cfg.use_server_token_count => {
+            Some(prepared.tokenizer.count(text) as u64)
+        }
+        _ => raw.input_tokens.map(u64::from),
+    };
     let fail = |e: ErrorDetails| (RecordValues::of_error(isl), Some(e));
     if let Some(e) = &raw.error {
         return fail(e.clone());
@@ -319,6 +326,7 @@ mod tests {
             seed: 0,
             conversations: Vec::new(),
             turns: Vec::new(),
+            carries_history: true,
             sampler: Sampler::new(SamplingStrategy::Sequential, 1, 0),
             paths: Vec::new(),
             headers: Default::default(),
@@ -359,8 +367,21 @@ mod tests {
                 .collect(),
             error: None,
             input_tokens: Some(7),
+            input_text: None,
             max_tokens: Some(2),
         }
+    }
+
+    #[test]
+    fn later_turns_count_their_whole_input_text() {
+        let p = prepared();
+        let mut r = raw(vec![(10 * MS, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n")]);
+        r.input_tokens = None;
+        r.input_text = Some("hello there general kenobi".into());
+        let (v, e) = process_one(&cfg(), &p, &r);
+        assert!(e.is_none(), "{e:?}");
+        let want = p.tokenizer.count("hello there general kenobi") as u64;
+        assert_eq!(v.input_sequence_length, Some(want as f64));
     }
 
     fn cfg() -> ProcessorConfig {

@@ -91,12 +91,13 @@ pub fn load_report(
         LoadMode::Concurrency { .. } => "concurrency",
         LoadMode::Rate { .. } => "request_rate",
         LoadMode::FixedSchedule { .. } => "fixed_schedule",
+        LoadMode::UserCentric { .. } => "user_centric_rate",
     };
     report.insert("mode".into(), json!(mode));
     report.insert("requests_sent".into(), json!(load.sent));
     let mut notes = Vec::new();
     if !matches!(load.mode, LoadMode::Concurrency { .. }) {
-        if let LoadMode::Rate { rate, .. } = &load.mode {
+        if let LoadMode::Rate { rate, .. } | LoadMode::UserCentric { rate, .. } = &load.mode {
             report.insert("requested_request_rate".into(), json!(rate));
         }
         if load.intended_window_s > 0.0 && load.actual_window_s > 0.0 && load.sent > 1 {

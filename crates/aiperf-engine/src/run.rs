@@ -22,7 +22,7 @@ use crate::prepare::{prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::report;
 use crate::ui::Ui;
-use crate::worker::{dispatch, pace, run_worker, Cancellation, PhaseContext};
+use crate::worker::{dispatch, pace, run_user, run_worker, Cancellation, PhaseContext, Replay};
 
 /// What a finished run produced.
 #[derive(Debug)]
@@ -189,10 +189,13 @@ pub async fn run_profile(
     let mut cancelled_in_flight = 0u64;
     let (mode, fixed) = effective_mode(&cfg, &prepared)?;
     let profiling_count = match &fixed {
-        Some((order, _)) => Some(
-            cfg.request_count
-                .map_or(order.len() as u64, |c| c.min(order.len() as u64)),
-        ),
+        Some((order, _, _)) => {
+            let turns: u64 = order
+                .iter()
+                .map(|&i| prepared.conversations[i].turns.len() as u64)
+                .sum();
+            Some(cfg.request_count.map_or(turns, |c| c.min(turns)))
+        }
         None => cfg.request_count,
     };
     let mut phases = Vec::new();
@@ -209,6 +212,7 @@ pub async fn run_profile(
                 phase: Phase::Warmup,
                 concurrency: cfg.concurrency,
                 request_count: cfg.warmup_request_count,
+                session_count: None,
                 duration_ns: cfg.warmup_duration_s.map(secs_to_ns),
                 grace_ns: None,
             },
@@ -220,6 +224,7 @@ pub async fn run_profile(
             phase: Phase::Profiling,
             concurrency: cfg.concurrency,
             request_count: profiling_count,
+            session_count: cfg.conversation.conversation_num.map(|n| n as u64),
             duration_ns: cfg.benchmark_duration_s.map(secs_to_ns),
             grace_ns: cfg.grace_period_s.map(secs_to_ns),
         },
@@ -249,16 +254,21 @@ pub async fn run_profile(
             timeout,
             records: tx.clone(),
             in_flight: AtomicU64::new(0),
-            order: matches!(mode, LoadMode::FixedSchedule { .. })
-                .then(|| fixed.as_ref().map(|f| f.0.clone()))
-                .flatten(),
+            replay: match (mode, &fixed) {
+                (LoadMode::FixedSchedule { .. }, Some((order, zero_ms, _))) => Some(Replay {
+                    order: order.clone(),
+                    zero_ms: *zero_ms,
+                    phase_start_ns: start_ns,
+                }),
+                _ => None,
+            },
             cancellation,
             last_intended_ns: AtomicU64::new(0),
             last_issued_ns: AtomicU64::new(0),
         });
         tracing::info!("phase {} started: {}", plan.phase.as_str(), describe(mode));
         let schedule = match mode {
-            LoadMode::Concurrency { .. } => None,
+            LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
             LoadMode::Rate {
                 rate,
                 pattern,
@@ -282,7 +292,7 @@ pub async fn run_profile(
             }
             LoadMode::FixedSchedule { .. } => fixed
                 .as_ref()
-                .map(|(_, offsets)| Schedule::fixed(offsets.clone())),
+                .map(|(_, _, offsets)| Schedule::fixed(offsets.clone())),
         };
         cancelled_in_flight += run_phase(
             plan,
@@ -424,7 +434,7 @@ async fn run_phase(
         (_, Some(schedule)) => {
             let cap = match mode {
                 LoadMode::Rate { cap, .. } | LoadMode::FixedSchedule { cap, .. } => *cap,
-                LoadMode::Concurrency { .. } => None,
+                LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
             };
             let (credit_tx, credit_rx) = mpsc::unbounded_channel();
             pacer = Some(pace(
@@ -456,6 +466,11 @@ async fn run_phase(
                     ctx.clock.instant_at(start_ns + offset as u64)
                 });
                 workers.spawn(run_worker(ctx.clone(), start_at));
+            }
+        }
+        (LoadMode::UserCentric { rate, users }, None) => {
+            for lane in 0..*users {
+                workers.spawn(run_user(ctx.clone(), lane, *rate, *users, start_ns));
             }
         }
         (_, None) => {}
@@ -506,12 +521,13 @@ async fn run_phase(
 }
 
 /// The mode the run really uses: a dataset whose entries all carry timestamps is replayed on its
-/// schedule unless `--no-fixed-schedule`. Returns the replay order and offsets (ns) when replaying.
+/// schedule unless `--no-fixed-schedule`. Returns, when replaying, the order of conversations,
+/// the trace time (ms) that maps to phase start, and each first turn's offset (ns).
 #[allow(clippy::type_complexity)]
 fn effective_mode(
     cfg: &ProfileConfig,
     prepared: &Prepared,
-) -> anyhow::Result<(LoadMode, Option<(Vec<usize>, Vec<u64>)>)> {
+) -> anyhow::Result<(LoadMode, Option<(Vec<usize>, f64, Vec<u64>)>)> {
     let stamped: Vec<(usize, f64)> = prepared
         .conversations
         .iter()
@@ -566,7 +582,7 @@ fn effective_mode(
         .iter()
         .map(|(_, ts)| ((ts - zero) * 1e6).round().max(0.0) as u64)
         .collect();
-    Ok((mode, Some((order, offsets))))
+    Ok((mode, Some((order, zero, offsets))))
 }
 
 fn describe(mode: &LoadMode) -> String {
@@ -582,6 +598,12 @@ fn describe(mode: &LoadMode) -> String {
             )
         }
         LoadMode::FixedSchedule { .. } => "fixed-schedule replay".to_string(),
+        LoadMode::UserCentric { rate, users } => {
+            format!(
+                "{users} users at {rate} turns/s in all (one turn per user every {:.3} s)",
+                *users as f64 / rate
+            )
+        }
     }
 }
 
@@ -626,7 +648,12 @@ fn write_inputs(cfg: &ProfileConfig, prepared: &Prepared) -> anyhow::Result<()> 
         .conversations
         .iter()
         .zip(&prepared.turns[0])
-        .map(|(c, t)| (c.session_id.as_str(), vec![t.body.as_ref()]))
+        .map(|(c, turns)| {
+            (
+                c.session_id.as_str(),
+                turns.iter().map(|t| t.body.as_ref()).collect(),
+            )
+        })
         .collect();
     inputs::write(&cfg.artifact_dir.join(INPUTS_FILE), &sessions)?;
     Ok(())

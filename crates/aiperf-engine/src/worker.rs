@@ -1,26 +1,27 @@
-//! Workers: turn credits into requests.
+//! Workers: turn credits into requests, session by session (see [`crate::session`]).
 //!
-//! - Closed loop (`--concurrency`): each worker asks the issuer for a credit, sends, and asks
-//!   again; with a concurrency ramp, worker k joins once the ramp allows k + 1 sessions.
+//! - Closed loop (`--concurrency`): each worker is one session slot: it starts a session,
+//!   sends its turns one after another (with their think times), then starts the next; with a
+//!   concurrency ramp, worker k joins once the ramp allows k + 1 sessions.
 //! - Open loop (`--request-rate`, `--fixed-schedule`): a pacer thread releases credits at their
-//!   intended times (see [`pace`]); [`dispatch`] starts one task per credit, behind the
-//!   `--concurrency` cap when one is set.
+//!   intended times (see [`pace`]); [`dispatch`] gives each to a continuation turn that is due
+//!   (they come first) or to a new session, behind the `--concurrency` session cap if set.
+//!   Replayed sessions time their own later turns from the trace.
+//! - User-centric (`--user-centric-rate`): [`run_user`] lanes, one per simulated user, each
+//!   sending a turn every `users / rate` seconds.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aiperf_core::{Clock, Credit, Phase, RawRecord};
 use aiperf_timing::schedule::Schedule;
 use aiperf_timing::CreditIssuer;
-use aiperf_transport::{HttpClient, RequestSpec};
-use http::header::{HeaderName, HeaderValue};
-use tokio::sync::{mpsc, Semaphore};
+use aiperf_transport::HttpClient;
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::prepare::Prepared;
-
-static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+use crate::session::Session;
 
 /// `--request-cancellation-rate` / `--request-cancellation-delay`.
 #[derive(Debug, Clone, Copy)]
@@ -50,78 +51,30 @@ pub struct PhaseContext {
     pub records: mpsc::UnboundedSender<RawRecord>,
     /// Requests currently on the wire.
     pub in_flight: AtomicU64,
-    /// Fixed-schedule replay: credit i sends dataset entry `order[i]`.
-    pub order: Option<Vec<usize>>,
+    /// Fixed-schedule replay: which conversations, and the trace time that is phase start.
+    pub replay: Option<Replay>,
     pub cancellation: Option<Cancellation>,
     /// Intended and actual time of the latest credit the pacer released (run clock ns).
     pub last_intended_ns: AtomicU64,
     pub last_issued_ns: AtomicU64,
 }
 
-/// Sends the request a credit names and hands the record on; `false` once the processor is gone.
-pub async fn send_one(ctx: &PhaseContext, mut credit: Credit) -> bool {
-    let n_models = ctx.prepared.turns.len().max(1) as u64;
-    let n_urls = ctx.clients.len().max(1) as u64;
-    let session_num = ctx.sessions.fetch_add(1, Ordering::Relaxed);
-    let conversation_index = match &ctx.order {
-        Some(order) => order[(credit.index as usize).min(order.len().saturating_sub(1))],
-        None => ctx.prepared.sampler.pick(session_num),
-    };
-    credit.session_num = session_num;
-    credit.conversation_index = conversation_index;
-    if credit.phase == Phase::Profiling {
-        if let Some(c) = ctx.cancellation.filter(|c| c.picks(credit.index)) {
-            credit.cancel_after_ns = Some(c.delay_ns);
-        }
+/// Fixed-schedule replay of a phase.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// The n-th scheduled session sends dataset conversation `order[n]`.
+    pub order: Vec<usize>,
+    /// Trace time (ms) of the phase start.
+    pub zero_ms: f64,
+    /// Phase start on the run clock (ns).
+    pub phase_start_ns: u64,
+}
+
+impl Replay {
+    /// Run-clock time a trace timestamp maps to.
+    fn at(&self, timestamp_ms: f64) -> u64 {
+        self.phase_start_ns + ((timestamp_ms - self.zero_ms) * 1e6).round().max(0.0) as u64
     }
-    let turn = &ctx.prepared.turns[(session_num % n_models) as usize][conversation_index];
-    let target = (session_num % n_urls) as usize;
-    let x_request_id = uuid::Uuid::new_v4().to_string();
-    let x_correlation_id = uuid::Uuid::new_v4().to_string();
-    let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("0"));
-    let spec = RequestSpec {
-        path: &ctx.prepared.paths[target],
-        headers: &ctx.prepared.headers,
-        extra_headers: [
-            (X_REQUEST_ID.clone(), header(&x_request_id)),
-            (X_CORRELATION_ID.clone(), header(&x_correlation_id)),
-        ],
-        body: turn.body.clone(),
-    };
-    ctx.in_flight.fetch_add(1, Ordering::Relaxed);
-    let request_start_ns = ctx.clock.now_ns();
-    let deadline = Instant::now() + ctx.timeout;
-    let cancel = credit.cancel_after_ns.map(Duration::from_nanos);
-    let ex = ctx.clients[target]
-        .send(spec, deadline, ctx.timeout.as_secs_f64(), cancel)
-        .await;
-    ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
-    let error = ex
-        .error
-        .map(|e| aiperf_core::ErrorDetails::new(e.code(), e.kind(), e.to_string()));
-    let record = RawRecord {
-        credit,
-        conversation_id: ctx.prepared.conversations[conversation_index]
-            .session_id
-            .clone(),
-        x_request_id,
-        x_correlation_id,
-        request_start_ns,
-        request_ack_ns: ex.ack_ns,
-        response_head_ns: ex.head_ns,
-        connection_ready_ns: ex.conn_ready_ns,
-        connect_ns: ex.connect_ns,
-        connection_reused: ex.reused,
-        bytes_sent: ex.bytes_sent,
-        request_end_ns: ex.end_ns,
-        status: ex.status,
-        is_sse: ex.is_sse,
-        chunks: ex.chunks,
-        error,
-        input_tokens: turn.input_tokens,
-        max_tokens: turn.max_tokens,
-    };
-    ctx.records.send(record).is_ok()
 }
 
 fn credit(phase: Phase, index: u64, issued_ns: u64, intended_ns: Option<u64>) -> Credit {
@@ -137,16 +90,71 @@ fn credit(phase: Phase, index: u64, issued_ns: u64, intended_ns: Option<u64>) ->
     }
 }
 
-/// Closed loop: send, wait for the answer, send again, until the issuer refuses. The worker
-/// starts `start_after` into the phase (concurrency ramp).
+/// Closed loop: one session slot. Starts a session, sends its turns (each after the previous
+/// answered and its think time passed), then starts the next, until the issuer refuses. The
+/// worker starts `start_at` into the phase (concurrency ramp).
 pub async fn run_worker(ctx: Arc<PhaseContext>, start_at: Option<Instant>) {
     if let Some(t) = start_at {
         tokio::time::sleep_until(t.into()).await;
     }
-    while let Some(index) = ctx.issuer.try_issue(ctx.clock.now_ns()) {
-        let c = credit(ctx.phase, index, ctx.clock.now_ns(), None);
-        if !send_one(&ctx, c).await {
-            break;
+    while let Some(index) = ctx.issuer.try_issue_first(ctx.clock.now_ns()) {
+        let mut session = Session::start(&ctx, None);
+        let mut c = credit(ctx.phase, index, ctx.clock.now_ns(), None);
+        loop {
+            if !session.send_next(&ctx, c).await {
+                return;
+            }
+            if session.next(&ctx).is_none() {
+                break;
+            }
+            session.wait_delay(&ctx).await;
+            let Some(index) = ctx.issuer.try_issue(ctx.clock.now_ns()) else {
+                return;
+            };
+            c = credit(ctx.phase, index, ctx.clock.now_ns(), None);
+        }
+    }
+}
+
+/// User-centric lane `lane` of `users`: a simulated user sending one turn every
+/// `users / rate` seconds (never two of its own at once: a late answer delays the next turn,
+/// and the lateness shows). When its conversation ends the next user takes the lane at the
+/// next slot. Lanes start `1 / rate` apart, so the whole sends `rate` turns per second.
+pub async fn run_user(
+    ctx: Arc<PhaseContext>,
+    lane: usize,
+    rate: f64,
+    users: usize,
+    phase_start_ns: u64,
+) {
+    let gap_ns = (users as f64 / rate * 1e9).round() as u64;
+    let mut slot = phase_start_ns + (lane as f64 / rate * 1e9).round() as u64;
+    let wait = |slot: u64| {
+        let at = ctx.clock.instant_at(slot);
+        async move { tokio::time::sleep_until(at.into()).await }
+    };
+    loop {
+        wait(slot).await;
+        let Some(index) = ctx.issuer.try_issue_first(slot) else {
+            return;
+        };
+        let mut session = Session::start(&ctx, None);
+        let mut c = credit(ctx.phase, index, ctx.clock.now_ns(), Some(slot));
+        loop {
+            ctx.last_intended_ns.fetch_max(slot, Ordering::Relaxed);
+            ctx.last_issued_ns.fetch_max(c.issued_ns, Ordering::Relaxed);
+            if !session.send_next(&ctx, c).await {
+                return;
+            }
+            slot += gap_ns;
+            if session.next(&ctx).is_none() {
+                break;
+            }
+            wait(slot).await;
+            let Some(index) = ctx.issuer.try_issue(slot) else {
+                return;
+            };
+            c = credit(ctx.phase, index, ctx.clock.now_ns(), Some(slot));
         }
     }
 }
@@ -194,8 +202,11 @@ pub fn pace(
         .expect("spawning the pacer thread")
 }
 
-/// Starts one request task per released credit, waiting for a `--concurrency` slot when capped
-/// (that wait shows up as credit-to-start latency, never as server latency).
+/// Open loop: gives each released credit to a turn. In rate mode a continuation whose think
+/// time has passed comes first, else a new session starts (waiting for a `--concurrency`
+/// session slot when capped; that wait shows up as credit-to-start latency, never as server
+/// latency). In replay, each credit starts the next scheduled session, which then times its
+/// own later turns from the trace.
 pub async fn dispatch(
     ctx: Arc<PhaseContext>,
     mut credits: mpsc::UnboundedReceiver<Credit>,
@@ -203,21 +214,124 @@ pub async fn dispatch(
     tasks: &mut tokio::task::JoinSet<()>,
 ) {
     let slots = cap.map(|c| Arc::new(Semaphore::new(c.max(1))));
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<Session>();
+    let active = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(Notify::new());
+    let mut started = 0usize;
     while let Some(c) = credits.recv().await {
-        let permit = match &slots {
-            Some(s) => match s.clone().acquire_owned().await {
-                Ok(p) => Some(p),
-                Err(_) => break,
-            },
-            None => None,
+        let session = if let Some(replay) = &ctx.replay {
+            let Some(&conversation) = replay.order.get(started) else {
+                break;
+            };
+            started += 1;
+            let Some(permit) = acquire(&slots).await else {
+                break;
+            };
+            let mut s = Session::start(&ctx, Some(conversation));
+            s.permit = permit;
+            s
+        } else {
+            match ready_rx.try_recv() {
+                Ok(s) => s,
+                Err(_) => {
+                    let next = next_session(&ctx, &slots, &mut ready_rx, &active, &finished).await;
+                    match next {
+                        Some(s) => s,
+                        None => break,
+                    }
+                }
+            }
         };
+        if !session.is_continuation() {
+            active.fetch_add(1, Ordering::Relaxed);
+        }
         let ctx = ctx.clone();
+        let ready = ready_tx.clone();
+        let (active, finished) = (active.clone(), finished.clone());
         tasks.spawn(async move {
-            send_one(&ctx, c).await;
-            drop(permit);
+            let mut session = session;
+            let mut c = c;
+            loop {
+                if !session.send_next(&ctx, c).await || session.next(&ctx).is_none() {
+                    break;
+                }
+                match &ctx.replay {
+                    // Rate mode: after its think time the session waits for a tick.
+                    None => {
+                        session.wait_delay(&ctx).await;
+                        if ready.send(session).is_err() {
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            finished.notify_one();
+                        }
+                        return;
+                    }
+                    // Replay: at the turn's own timestamp (not before the previous answer),
+                    // else its delay after that answer, else at once.
+                    Some(replay) => {
+                        let ts = session.next(&ctx).and_then(|t| t.timestamp_ms);
+                        let intended = ts.map(|ts| replay.at(ts));
+                        match intended {
+                            Some(at) => {
+                                let at = ctx.clock.instant_at(at);
+                                tokio::time::sleep_until(at.into()).await;
+                            }
+                            None => session.wait_delay(&ctx).await,
+                        }
+                        let now = ctx.clock.now_ns();
+                        let Some(index) = ctx.issuer.try_issue(intended.unwrap_or(now)) else {
+                            break;
+                        };
+                        c = credit(ctx.phase, index, now, intended);
+                    }
+                }
+            }
+            active.fetch_sub(1, Ordering::Relaxed);
+            finished.notify_one();
         });
         // Reap finished tasks so the set stays small on long runs.
         while tasks.try_join_next().is_some() {}
+    }
+}
+
+/// A session slot, or `None` (no cap) at once; `Err` only if the semaphore closed.
+async fn acquire(slots: &Option<Arc<Semaphore>>) -> Option<Option<OwnedSemaphorePermit>> {
+    match slots {
+        Some(s) => s.clone().acquire_owned().await.ok().map(Some),
+        None => Some(None),
+    }
+}
+
+/// Rate mode, no continuation due: a new session (when the session limit allows, once a slot
+/// is free), or a continuation that becomes due meanwhile. `None` when no session may start and
+/// none is left running: the phase has nothing more to send.
+async fn next_session(
+    ctx: &PhaseContext,
+    slots: &Option<Arc<Semaphore>>,
+    ready: &mut mpsc::UnboundedReceiver<Session>,
+    active: &AtomicUsize,
+    finished: &Notify,
+) -> Option<Session> {
+    loop {
+        if ctx.issuer.sessions_left() {
+            let permit = tokio::select! {
+                biased;
+                s = ready.recv() => return s,
+                p = acquire(slots) => p?,
+            };
+            if !ctx.issuer.try_start_session() {
+                continue;
+            }
+            let mut s = Session::start(ctx, None);
+            s.permit = permit;
+            return Some(s);
+        }
+        if active.load(Ordering::Relaxed) == 0 {
+            return ready.try_recv().ok();
+        }
+        tokio::select! {
+            s = ready.recv() => return s,
+            _ = finished.notified() => {}
+        }
     }
 }
 

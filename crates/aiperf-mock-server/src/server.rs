@@ -33,6 +33,8 @@ pub struct RecordedRequest {
     pub body: Bytes,
     /// When the request head was parsed by the mock (the server-side truth for send times).
     pub arrived: Instant,
+    /// The text the mock generated in answer (chat, completions, TGI), once it was generated.
+    pub reply: Option<String>,
 }
 
 impl RecordedRequest {
@@ -278,14 +280,17 @@ async fn handle(
             ))
         }
     };
+    let mut record_index = None;
     if state.cfg.record_requests {
         if let Ok(mut r) = state.recorded.lock() {
+            record_index = Some(r.len());
             r.push(RecordedRequest {
                 method: method.to_string(),
                 path: path.clone(),
                 headers,
                 body: body.clone(),
                 arrived,
+                reply: None,
             });
         }
     }
@@ -343,7 +348,7 @@ async fn handle(
         }
         _ => {}
     }
-    Ok(generate(state, &body, api, arrived, fault).await)
+    Ok(generate(state, &body, api, arrived, fault, record_index).await)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -390,6 +395,7 @@ async fn generate(
     api: Api,
     arrived: Instant,
     fault: Option<Fault>,
+    record_index: Option<usize>,
 ) -> Response<MockBody> {
     let n_req = state.requests.fetch_add(1, Ordering::Relaxed);
     let req: Value = match serde_json::from_slice(body) {
@@ -458,6 +464,13 @@ async fn generate(
         .collect();
     if let (Some(Fault::Huge(bytes)), Some(first)) = (fault, pieces.first_mut()) {
         first.push_str(&" x".repeat(bytes / 2));
+    }
+    if let Some(i) = record_index {
+        if let Ok(mut r) = state.recorded.lock() {
+            if let Some(rec) = r.get_mut(i) {
+                rec.reply = Some(pieces.concat());
+            }
+        }
     }
     let usage = json!({
         "prompt_tokens": prompt_tokens,

@@ -25,6 +25,9 @@ pub struct PhasePlan {
     pub concurrency: usize,
     /// Stop after this many requests.
     pub request_count: Option<u64>,
+    /// Start no more than this many sessions (`--conversation-num`); started sessions still
+    /// send their remaining turns.
+    pub session_count: Option<u64>,
     /// Stop sending this long after the phase starts (ns).
     pub duration_ns: Option<u64>,
     /// With a duration: how long after it in-flight requests may still finish (ns); `None` waits
@@ -46,6 +49,8 @@ impl PhasePlan {
 #[derive(Debug)]
 pub struct CreditIssuer {
     limit: Option<u64>,
+    session_limit: Option<u64>,
+    sessions: AtomicU64,
     /// Absolute run-clock time after which no credit is issued.
     send_until_ns: Option<u64>,
     issued: AtomicU64,
@@ -55,12 +60,14 @@ pub struct CreditIssuer {
 impl CreditIssuer {
     /// An issuer for `plan`, whose phase started at `phase_start_ns` on the run clock.
     pub fn new(plan: &PhasePlan, phase_start_ns: u64) -> Self {
-        let limit = match (plan.request_count, plan.duration_ns) {
-            (None, None) => Some(DEFAULT_REQUEST_COUNT),
-            (count, _) => count,
+        let limit = match (plan.request_count, plan.duration_ns, plan.session_count) {
+            (None, None, None) => Some(DEFAULT_REQUEST_COUNT),
+            (count, _, _) => count,
         };
         Self {
             limit,
+            session_limit: plan.session_count,
+            sessions: AtomicU64::new(0),
             send_until_ns: plan.duration_ns.map(|d| phase_start_ns.saturating_add(d)),
             issued: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
@@ -81,6 +88,31 @@ impl CreditIssuer {
             Some(l) if i >= l => None,
             _ => Some(i),
         }
+    }
+
+    /// Like [`try_issue`](Self::try_issue), for the first turn of a new session: also refused
+    /// once the session limit is reached.
+    #[inline]
+    pub fn try_issue_first(&self, now_ns: u64) -> Option<u64> {
+        if !self.try_start_session() {
+            return None;
+        }
+        self.try_issue(now_ns)
+    }
+
+    /// Counts a new session against the session limit; `false` once it is reached.
+    #[inline]
+    pub fn try_start_session(&self) -> bool {
+        match self.session_limit {
+            Some(l) => self.sessions.fetch_add(1, Ordering::Relaxed) < l,
+            None => true,
+        }
+    }
+
+    /// Whether new sessions may still start (the session limit is not reached).
+    pub fn sessions_left(&self) -> bool {
+        self.session_limit
+            .is_none_or(|l| self.sessions.load(Ordering::Relaxed) < l)
     }
 
     /// Stops issuing (Ctrl-C, fatal error).
@@ -109,6 +141,7 @@ mod tests {
             phase: Phase::Profiling,
             concurrency: 4,
             request_count: count,
+            session_count: None,
             duration_ns,
             grace_ns: None,
         }
@@ -142,6 +175,28 @@ mod tests {
         let i = CreditIssuer::new(&plan(Some(1), Some(1_000)), 0);
         assert_eq!(i.try_issue(0), Some(0));
         assert_eq!(i.try_issue(1), None);
+    }
+
+    #[test]
+    fn session_limit_stops_new_sessions_not_their_turns() {
+        let mut p = plan(None, None);
+        p.session_count = Some(2);
+        let i = CreditIssuer::new(&p, 0);
+        assert_eq!(
+            i.target_count(),
+            None,
+            "no default request count with a session limit"
+        );
+        assert_eq!(i.try_issue_first(0), Some(0));
+        assert_eq!(i.try_issue(0), Some(1));
+        assert_eq!(i.try_issue_first(0), Some(2));
+        assert!(!i.sessions_left());
+        assert_eq!(i.try_issue_first(0), None);
+        assert_eq!(i.try_issue(0), Some(3), "continuations still go out");
+        p.request_count = Some(1);
+        let j = CreditIssuer::new(&p, 0);
+        assert_eq!(j.try_issue_first(0), Some(0));
+        assert_eq!(j.try_issue(0), None, "request count still wins");
     }
 
     #[test]

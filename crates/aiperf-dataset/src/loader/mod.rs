@@ -1,0 +1,188 @@
+//! Dataset files (`--input-file` + `--custom-dataset-type`), in AIPerf's formats.
+//!
+//! Every problem is reported as `file:line: reason` before any request is sent. Files are read
+//! line by line (gzip when the name ends in `.gz`), so memory follows what is kept, not the file
+//! size.
+//!
+//! - [`single_turn`]: one request per line.
+//! - [`multi_turn`]: one conversation per line, turns carry history.
+//! - [`random_pool`]: a pool (file) or named pools (directory) sampled with replacement.
+//! - [`mooncake`]: Mooncake traces; `hash_ids` become shared prefix blocks.
+//! - [`sharegpt`]: the public ShareGPT JSON, filtered as vLLM and AIPerf filter it.
+
+pub mod media;
+pub mod mooncake;
+pub mod multi_turn;
+pub mod random_pool;
+pub mod sharegpt;
+pub mod single_turn;
+
+use std::io::BufRead;
+use std::path::Path;
+
+use aiperf_core::Conversation;
+use serde::de::DeserializeOwned;
+
+use crate::corpus::Corpus;
+use crate::tokenizer::TextTokenizer;
+
+pub use single_turn::single_turn;
+
+/// Built-in loader implementations (registry `implementation` values).
+pub const IMPLEMENTATIONS: [&str; 5] = [
+    "aiperf_dataset::loader::SingleTurn",
+    "aiperf_dataset::loader::MultiTurn",
+    "aiperf_dataset::loader::RandomPool",
+    "aiperf_dataset::loader::MooncakeTrace",
+    "aiperf_dataset::loader::ShareGpt",
+];
+
+/// Why a dataset file was rejected.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum LoadError {
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("{path}:{line}: {reason}")]
+    Line {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+}
+
+impl LoadError {
+    pub fn file(path: &Path, reason: impl Into<String>) -> Self {
+        LoadError::File {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What loaders may need besides the file: the run's tokenizer and corpus (traces that give
+/// only lengths are synthesized), the seed and the options that shape synthesis.
+pub struct LoadContext<'a> {
+    pub tokenizer: &'a TextTokenizer,
+    pub corpus: &'a Corpus,
+    pub seed: u64,
+    /// `--isl-block-size` (tokens per `hash_ids` block); `None` takes the format's default.
+    pub block_size: Option<usize>,
+    /// `--conversation-num` (random pools draw this many entries).
+    pub num_conversations: Option<usize>,
+    /// `--osl`, which replaces dataset output lengths where a format says so (ShareGPT).
+    pub osl_mean: Option<f64>,
+}
+
+/// Loads `path` with the built-in loader `implementation`.
+pub fn load(
+    implementation: &str,
+    path: &Path,
+    ctx: &LoadContext<'_>,
+) -> Result<Vec<Conversation>, LoadError> {
+    let out = match implementation {
+        "aiperf_dataset::loader::SingleTurn" => single_turn(path)?,
+        "aiperf_dataset::loader::MultiTurn" => multi_turn::load(path)?,
+        "aiperf_dataset::loader::RandomPool" => random_pool::load(path, ctx)?,
+        "aiperf_dataset::loader::MooncakeTrace" => mooncake::load(path, ctx)?,
+        "aiperf_dataset::loader::ShareGpt" => sharegpt::load(path, ctx)?,
+        other => {
+            return Err(LoadError::file(
+                path,
+                format!("loader '{other}' is not built into aiperf_dataset"),
+            ))
+        }
+    };
+    if out.is_empty() {
+        return Err(LoadError::file(path, "no requests in file"));
+    }
+    Ok(out)
+}
+
+/// Calls `row` for every non-blank line of a JSONL file (gzip when it ends in `.gz`) with its
+/// 1-based line number and the parsed value; the first error, from parsing or from `row`,
+/// stops reading and is reported at that line.
+pub fn for_each_line<T: DeserializeOwned>(
+    path: &Path,
+    mut row: impl FnMut(usize, T) -> Result<(), String>,
+) -> Result<(), LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| LoadError::file(path, e.to_string()))?;
+    let mut reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(std::io::BufReader::new(flate2::read::GzDecoder::new(file)))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
+    };
+    let name = path.display().to_string();
+    let mut buf = String::new();
+    let mut line = 0usize;
+    loop {
+        buf.clear();
+        line += 1;
+        let n = reader.read_line(&mut buf).map_err(|e| LoadError::Line {
+            path: name.clone(),
+            line,
+            reason: e.to_string(),
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        let text = buf.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let err = |reason: String| LoadError::Line {
+            path: name.clone(),
+            line,
+            reason,
+        };
+        let value: T = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+        row(line, value).map_err(err)?;
+    }
+}
+
+/// `output_length` as a request limit: must be > 0.
+pub(crate) fn output_length(v: Option<i64>) -> Result<Option<u32>, String> {
+    match v {
+        None => Ok(None),
+        Some(n) if n > 0 && n <= u32::MAX as i64 => Ok(Some(n as u32)),
+        Some(n) => Err(format!("'output_length' must be > 0, got {n}")),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::*;
+
+    /// Writes `text` to `name` in a temp dir and loads it with `f`, reporting errors under
+    /// the bare file name.
+    pub fn with_file<T>(
+        name: &str,
+        text: &str,
+        f: impl FnOnce(&Path) -> Result<T, LoadError>,
+    ) -> Result<T, LoadError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        f(&p).map_err(|e| match e {
+            LoadError::Line { line, reason, .. } => LoadError::Line {
+                path: name.into(),
+                line,
+                reason,
+            },
+            LoadError::File { reason, .. } => LoadError::File {
+                path: name.into(),
+                reason,
+            },
+        })
+    }
+
+    pub fn context<'a>(t: &'a TextTokenizer, c: &'a Corpus) -> LoadContext<'a> {
+        LoadContext {
+            tokenizer: t,
+            corpus: c,
+            seed: 1,
+            block_size: None,
+            num_conversations: None,
+            osl_mean: None,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `mooncake_trace`: one request per line, in the Mooncake trace format.
+//! `{"timestamp": 0, "input_length": 655, "output_length": 52, "hash_ids": [0, 1]}`
+//!
+//! Exactly one input: `input_length` (a synthetic prompt of that many tokens, built from
+//! shared blocks when `hash_ids` is given, see [`crate::blocks`]), `text_input` (literal text),
+//! `messages` (an OpenAI message list, sent as it is on chat) or `payload` (a verbatim body).
+//! Rows with the same `session_id` are consecutive turns of one conversation with history.
+//! Timestamps (ms) make the run a fixed-schedule replay.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aiperf_core::{Conversation, Turn};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{for_each_line, output_length, LoadContext, LoadError};
+use crate::blocks::{BlockPrompts, DEFAULT_BLOCK_SIZE};
+use crate::rng::Rng;
+use crate::synthetic::PromptGenerator;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    #[serde(default)]
+    input_length: Option<i64>,
+    #[serde(default)]
+    hash_ids: Option<Vec<u64>>,
+    #[serde(default)]
+    text_input: Option<String>,
+    #[serde(default)]
+    messages: Option<Vec<Value>>,
+    #[serde(default)]
+    tools: Option<Value>,
+    #[serde(default)]
+    payload: Option<Map<String, Value>>,
+    #[serde(default)]
+    output_length: Option<i64>,
+    #[serde(default)]
+    timestamp: Option<f64>,
+    #[serde(default)]
+    delay: Option<f64>,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    extra: Option<Map<String, Value>>,
+}
+
+/// The text of each message's content (strings and `text` parts), for token counting.
+fn message_texts(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| m.get("content"))
+        .flat_map(|c| match c {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str).map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
+    let block_size = ctx.block_size.unwrap_or(DEFAULT_BLOCK_SIZE);
+    let mut blocks = BlockPrompts::new(ctx.tokenizer, ctx.corpus, ctx.seed, block_size);
+    let generator = PromptGenerator::new(ctx.tokenizer, ctx.corpus);
+    let mut offsets = Rng::derive(ctx.seed, "dataset.trace.prompt");
+    let corpus_len = ctx.corpus.tokens.len().max(1) as u64;
+    let mut out: Vec<Conversation> = Vec::new();
+    let mut sessions: HashMap<String, usize> = HashMap::new();
+    for_each_line(path, |_, row: Row| {
+        let inputs = [
+            row.input_length.is_some(),
+            row.text_input.is_some(),
+            row.messages.is_some(),
+            row.payload.is_some(),
+        ];
+        if inputs.iter().filter(|x| **x).count() != 1 {
+            return Err(
+                "give exactly one of 'input_length', 'text_input', 'messages', 'payload'".into(),
+            );
+        }
+        if row.hash_ids.is_some() && row.input_length.is_none() {
+            return Err("'hash_ids' needs 'input_length'".into());
+        }
+        if row.tools.is_some() && row.messages.is_none() {
+            return Err("'tools' needs 'messages'".into());
+        }
+        if row.timestamp.is_some() && row.delay.is_some() {
+            return Err("'timestamp' and 'delay' are mutually exclusive".into());
+        }
+        for (name, v) in [("timestamp", row.timestamp), ("delay", row.delay)] {
+            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(format!("'{name}' must be a number >= 0 (ms)"));
+            }
+        }
+        let mut turn = Turn {
+            max_tokens: output_length(row.output_length)?,
+            timestamp_ms: row.timestamp,
+            delay_ms: row.delay,
+            extra: row.extra,
+            ..Default::default()
+        };
+        if let Some(n) = row.input_length {
+            if n <= 0 {
+                return Err(format!("'input_length' must be > 0, got {n}"));
+            }
+            let text = match &row.hash_ids {
+                Some(ids) => blocks.prompt(n as usize, ids)?,
+                None => generator.prompt(offsets.below(corpus_len) as usize, n as usize),
+            };
+            turn.texts = vec![text];
+        } else if let Some(t) = row.text_input {
+            turn.texts = vec![t];
+        } else if let Some(m) = row.messages {
+            turn.texts = message_texts(&m);
+            if let Some(tools) = row.tools {
+                turn.extra
+                    .get_or_insert_with(Default::default)
+                    .insert("tools".into(), tools);
+            }
+            turn.messages = Some(m);
+        } else if let Some(p) = row.payload {
+            turn.texts = p
+                .get("messages")
+                .and_then(Value::as_array)
+                .map(|m| message_texts(m))
+                .or_else(|| {
+                    p.get("prompt")
+                        .and_then(Value::as_str)
+                        .map(|s| vec![s.to_string()])
+                })
+                .unwrap_or_default();
+            turn.payload = Some(p);
+        }
+        match row.session_id {
+            Some(id) => match sessions.get(&id) {
+                Some(&i) => out[i].turns.push(turn),
+                None => {
+                    sessions.insert(id.clone(), out.len());
+                    out.push(Conversation::single(id, turn));
+                }
+            },
+            None => {
+                let id = format!("session_{:06}", out.len());
+                out.push(Conversation::single(id, turn));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::Corpus;
+    use crate::loader::test_util::{context, with_file};
+    use crate::TextTokenizer;
+
+    #[test]
+    fn reads_every_input_kind_and_sessions() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus::sonnets(&t);
+        let mut ctx = context(&t, &c);
+        ctx.block_size = Some(16);
+        let text = r#"{"timestamp": 0, "input_length": 40, "output_length": 5, "hash_ids": [1, 2, 3]}
+{"timestamp": 10, "input_length": 40, "output_length": 5, "hash_ids": [1, 2, 4]}
+{"timestamp": 20, "input_length": 25}
+{"timestamp": 30, "text_input": "hello there", "session_id": "s"}
+{"delay": 100, "messages": [{"role": "user", "content": "again"}], "tools": [], "session_id": "s"}
+{"timestamp": 50, "payload": {"model": "m", "prompt": "raw"}}
+"#;
+        let convs = with_file("t.jsonl", text, |p| load(p, &ctx)).unwrap();
+        assert_eq!(convs.len(), 5);
+        let a = t.encode(&convs[0].turns[0].texts[0]);
+        let b = t.encode(&convs[1].turns[0].texts[0]);
+        assert_eq!((a.len(), b.len()), (40, 40));
+        assert_eq!(a[..32], b[..32]);
+        assert_eq!(convs[0].turns[0].timestamp_ms, Some(0.0));
+        assert_eq!(convs[0].turns[0].max_tokens, Some(5));
+        assert_eq!(t.count(&convs[2].turns[0].texts[0]), 25);
+        assert_eq!(convs[3].session_id, "s");
+        assert_eq!(convs[3].turns.len(), 2);
+        assert_eq!(convs[3].turns[1].delay_ms, Some(100.0));
+        assert_eq!(convs[3].turns[1].texts, ["again"]);
+        assert!(convs[3].turns[1]
+            .extra
+            .as_ref()
+            .unwrap()
+            .contains_key("tools"));
+        assert_eq!(convs[4].turns[0].payload.as_ref().unwrap()["prompt"], "raw");
+        assert_eq!(convs[4].turns[0].texts, ["raw"]);
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus::sonnets(&t);
+        let ctx = context(&t, &c);
+        let cases = [
+            ("{\"input_length\": 5, \"text_input\": \"x\"}", "t.jsonl:1: give exactly one of 'input_length', 'text_input', 'messages', 'payload'"),
+            ("{\"output_length\": 5}", "t.jsonl:1: give exactly one of 'input_length', 'text_input', 'messages', 'payload'"),
+            ("{\"text_input\": \"x\", \"hash_ids\": [1]}", "t.jsonl:1: 'hash_ids' needs 'input_length'"),
+            ("{\"input_length\": 0}", "t.jsonl:1: 'input_length' must be > 0, got 0"),
+            ("{\"input_length\": 5, \"timestamp\": -1}", "t.jsonl:1: 'timestamp' must be a number >= 0 (ms)"),
+            ("{\"input_length\": 600, \"hash_ids\": [1]}", "t.jsonl:1: input_length 600 does not fit 1 hash_ids of block size 512: the last block would hold 600 tokens (must be 1..=512)"),
+        ];
+        for (line, want) in cases {
+            let e = with_file("t.jsonl", line, |p| load(p, &ctx)).unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
+        let e = with_file("t.jsonl", "{\"input_length\": 5, \"hashids\": [1]}", |p| {
+            load(p, &ctx)
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("t.jsonl:1: unknown field `hashids`"), "{e}");
+    }
+}

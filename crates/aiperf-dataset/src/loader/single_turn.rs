@@ -1,0 +1,255 @@
+//! `single_turn`: one request per line.
+//! `{"text": "What is ML?", "output_length": 50, "extra": {"temperature": 0.2}}`
+//!
+//! Rows sharing a `session_id` are one session: sent in file order, one at a time, each
+//! without the others as history (AIPerf's rule).
+
+use std::path::Path;
+
+use aiperf_core::{Conversation, Turn};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::media::{resolve, MediaKind};
+use super::{for_each_line, output_length, LoadError};
+
+/// The fields of one turn (AIPerf's names), shared by `single_turn` lines, `multi_turn` turns
+/// and `random_pool` rows.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TurnFields {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    texts: Option<Vec<TextItem>>,
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    images: Option<Vec<String>>,
+    /// Accepted for compatibility (multimodal cache hints); not sent.
+    #[serde(default)]
+    #[allow(dead_code)]
+    image_uuids: Option<Vec<String>>,
+    #[serde(default)]
+    audio: Option<String>,
+    #[serde(default)]
+    audios: Option<Vec<String>>,
+    #[serde(default)]
+    video: Option<String>,
+    #[serde(default)]
+    videos: Option<Vec<String>>,
+    #[serde(default)]
+    output_length: Option<i64>,
+    #[serde(default)]
+    pub(crate) role: Option<String>,
+    #[serde(default)]
+    extra: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) session_id: Option<String>,
+    #[serde(default)]
+    pub(crate) timestamp: Option<f64>,
+    #[serde(default)]
+    pub(crate) delay: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TextItem {
+    Plain(String),
+    Named {
+        #[allow(dead_code)]
+        name: Option<String>,
+        contents: Vec<String>,
+    },
+}
+
+impl TurnFields {
+    /// Whether the row has any input other than text.
+    pub(crate) fn has_media(&self) -> bool {
+        self.image.is_some()
+            || self.images.as_ref().is_some_and(|v| !v.is_empty())
+            || self.audio.is_some()
+            || self.audios.as_ref().is_some_and(|v| !v.is_empty())
+            || self.video.is_some()
+            || self.videos.as_ref().is_some_and(|v| !v.is_empty())
+    }
+
+    /// The turn these fields describe; media paths resolve against `base_dir`.
+    pub(crate) fn into_turn(self, base_dir: &Path) -> Result<Turn, String> {
+        if self.timestamp.is_some() && self.delay.is_some() {
+            return Err("'timestamp' and 'delay' are mutually exclusive".into());
+        }
+        for (name, v) in [("timestamp", self.timestamp), ("delay", self.delay)] {
+            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(format!("'{name}' must be a number >= 0 (ms)"));
+            }
+        }
+        let has_media = self.has_media();
+        let mut texts: Vec<String> = self.text.into_iter().collect();
+        for item in self.texts.unwrap_or_default() {
+            match item {
+                TextItem::Plain(s) => texts.push(s),
+                TextItem::Named { contents, .. } => texts.extend(contents),
+            }
+        }
+        if texts.is_empty() && !has_media {
+            return Err("no input: give 'text' or 'texts' (or an image, audio or video)".into());
+        }
+        let media = |one: Option<String>, many: Option<Vec<String>>, kind| {
+            one.into_iter()
+                .chain(many.unwrap_or_default())
+                .map(|v| resolve(&v, kind, base_dir))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Turn {
+            texts,
+            images: media(self.image, self.images, MediaKind::Image)?,
+            audios: media(self.audio, self.audios, MediaKind::Audio)?,
+            videos: media(self.video, self.videos, MediaKind::Video)?,
+            max_tokens: output_length(self.output_length)?,
+            role: self.role,
+            extra: self.extra,
+            timestamp_ms: self.timestamp,
+            delay_ms: self.delay,
+            ..Default::default()
+        })
+    }
+}
+
+/// The folder relative media paths resolve against.
+pub(crate) fn base_dir(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new("."))
+}
+
+/// Loads a `single_turn` file.
+pub fn single_turn(path: &Path) -> Result<Vec<Conversation>, LoadError> {
+    let base = base_dir(path);
+    let mut out: Vec<Conversation> = Vec::new();
+    // Session id -> index in `out`, for rows that name one.
+    let mut sessions = std::collections::HashMap::new();
+    for_each_line(path, |_, row: TurnFields| {
+        let session_id = row.session_id.clone();
+        let turn = row.into_turn(base)?;
+        match session_id {
+            Some(id) => match sessions.get(&id) {
+                Some(&i) => {
+                    let c: &mut Conversation = &mut out[i];
+                    c.turns.push(turn);
+                }
+                None => {
+                    sessions.insert(id.clone(), out.len());
+                    let mut c = Conversation::single(id, turn);
+                    c.independent_turns = true;
+                    out.push(c);
+                }
+            },
+            None => {
+                let id = format!("session_{:06}", out.len());
+                out.push(Conversation::single(id, turn));
+            }
+        }
+        Ok(())
+    })?;
+    if out.is_empty() {
+        return Err(LoadError::file(path, "no requests in file"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Vec<Conversation>, LoadError> {
+        crate::loader::test_util::with_file("d.jsonl", text, single_turn)
+    }
+
+    #[test]
+    fn rows_sharing_a_session_id_are_one_session_without_history() {
+        let c = load_text(
+            "{\"text\": \"a\", \"session_id\": \"s\"}\n{\"text\": \"x\"}\n{\"text\": \"b\", \"session_id\": \"s\", \"delay\": 250}\n",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].session_id, "s");
+        assert!(c[0].independent_turns);
+        assert_eq!(c[0].turns.len(), 2);
+        assert_eq!(c[0].turns[1].delay_ms, Some(250.0));
+        assert_eq!(c[1].session_id, "session_000001");
+        assert!(!c[1].independent_turns);
+    }
+
+    #[test]
+    fn reads_aiperf_single_turn_lines() {
+        let c = load_text(
+            "{\"text\": \"What is ML?\", \"output_length\": 50, \"extra\": {\"temperature\": 0.2}}\n\n\
+             {\"texts\": [\"a\", {\"name\": \"q\", \"contents\": [\"b\", \"c\"]}], \"role\": \"user\"}\n",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].turns[0].texts, ["What is ML?"]);
+        assert_eq!(c[0].turns[0].max_tokens, Some(50));
+        assert_eq!(c[0].turns[0].extra.as_ref().unwrap()["temperature"], 0.2);
+        assert_eq!(c[1].turns[0].texts, ["a", "b", "c"]);
+        assert_eq!(c[1].session_id, "session_000001");
+    }
+
+    #[test]
+    fn bad_lines_fail_with_file_and_line() {
+        let e = load_text("{\"text\": \"ok\"}\n{\"txt\": \"typo\"}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("d.jsonl:2: unknown field `txt`"), "{e}");
+        let e = load_text("{\"text\": \"ok\"}\n\n{broken\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("d.jsonl:3:"), "{e}");
+        assert_eq!(
+            load_text("{\"output_length\": 5}\n")
+                .unwrap_err()
+                .to_string(),
+            "d.jsonl:1: no input: give 'text' or 'texts' (or an image, audio or video)"
+        );
+        assert!(load_text("{\"text\": \"x\", \"output_length\": 0}\n")
+            .unwrap_err()
+            .to_string()
+            .contains("must be > 0"));
+        assert_eq!(
+            load_text("\n\n").unwrap_err().to_string(),
+            "d.jsonl: no requests in file"
+        );
+    }
+
+    #[test]
+    fn arbitrary_lines_fail_cleanly() {
+        let pieces = [
+            "{",
+            "}",
+            "\"text\"",
+            ":",
+            "\"x\"",
+            ",",
+            "\"output_length\"",
+            "-1",
+            "5",
+            "[",
+            "]",
+            "\"texts\"",
+            "null",
+            "\u{e9}",
+        ];
+        let mut x: u64 = 99;
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let line: String = (0..(x % 10))
+                .map(|i| pieces[((x >> (i * 4)) % pieces.len() as u64) as usize])
+                .collect();
+            match load_text(&line) {
+                Ok(c) => assert!(c.iter().all(|c| !c.turns[0].texts.is_empty())),
+                Err(e) => assert!(e.to_string().starts_with("d.jsonl"), "{e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Sessions: one conversation being sent, turn after turn.
+//!
+//! A session picks its dataset conversation, model and URL once, keeps one `X-Correlation-ID`,
+//! and sends turn k + 1 only after turn k answered. On message-based APIs every later turn
+//! carries the earlier messages and the server's actual replies (the reply is parsed when the
+//! turn has finished, never per chunk). Timing modes decide *when* each turn goes; this module
+//! decides *what* goes.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aiperf_core::{Credit, ErrorDetails, PreparedTurn, RawRecord};
+use aiperf_transport::RequestSpec;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::worker::PhaseContext;
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+
+/// One conversation in flight.
+pub struct Session {
+    pub conversation_index: usize,
+    pub session_num: u64,
+    model: usize,
+    target: usize,
+    correlation_id: String,
+    /// The turn to send next.
+    next_turn: usize,
+    /// Messages of the last request plus the server's reply: what the next turn starts with.
+    history: Vec<Value>,
+    /// Input texts so far (user turns and replies), joined by spaces: the next turn's ISL.
+    text_so_far: String,
+    /// When the last turn finished.
+    pub last_end: Option<Instant>,
+    /// A `--concurrency` slot, held from the first turn to the last.
+    pub permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Session {
+    /// A new session on dataset conversation `conversation_index` (or the sampler's pick).
+    pub fn start(ctx: &PhaseContext, conversation_index: Option<usize>) -> Self {
+        let session_num = ctx.sessions.fetch_add(1, Ordering::Relaxed);
+        let conversation_index =
+            conversation_index.unwrap_or_else(|| ctx.prepared.sampler.pick(session_num));
+        let n_models = ctx.prepared.turns.len().max(1) as u64;
+        let n_urls = ctx.clients.len().max(1) as u64;
+        Self {
+            conversation_index,
+            session_num,
+            model: (session_num % n_models) as usize,
+            target: (session_num % n_urls) as usize,
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            next_turn: 0,
+            history: Vec::new(),
+            text_so_far: String::new(),
+            last_end: None,
+            permit: None,
+        }
+    }
+
+    fn turns<'c>(&self, ctx: &'c PhaseContext) -> &'c [PreparedTurn] {
+        &ctx.prepared.turns[self.model][self.conversation_index]
+    }
+
+    /// The turn to send next, if any is left.
+    pub fn next<'c>(&self, ctx: &'c PhaseContext) -> Option<&'c PreparedTurn> {
+        self.turns(ctx).get(self.next_turn)
+    }
+
+    /// Whether the next turn (if any) is not the first.
+    pub fn is_continuation(&self) -> bool {
+        self.next_turn > 0
+    }
+
+    /// Sleeps the next turn's think time, counted from when the previous turn finished.
+    pub async fn wait_delay(&self, ctx: &PhaseContext) {
+        let Some(ms) = self.next(ctx).and_then(|t| t.delay_ms) else {
+            return;
+        };
+        let from = self.last_end.unwrap_or_else(Instant::now);
+        tokio::time::sleep_until((from + Duration::from_secs_f64(ms / 1e3)).into()).await;
+    }
+
+    /// Whether turns of this conversation carry the earlier ones.
+    fn carries_history(&self, ctx: &PhaseContext) -> bool {
+        ctx.prepared.carries_history
+            && !ctx.prepared.conversations[self.conversation_index].independent_turns
+            && self.turns(ctx).len() > 1
+    }
+
+    /// The body of the next turn: as prepared, or with the history spliced in front.
+    fn body(&self, ctx: &PhaseContext, turn: &PreparedTurn) -> Bytes {
+        if self.history.is_empty() {
+            return turn.body.clone();
+        }
+        let Ok(mut body) = serde_json::from_slice::<Map<String, Value>>(&turn.body) else {
+            return turn.body.clone();
+        };
+        if let Some(messages) = ctx.prepared.endpoint.messages_mut(&mut body) {
+            messages.splice(0..0, self.history.iter().cloned());
+        }
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .unwrap_or_else(|_| turn.body.clone())
+    }
+
+    /// Sends the next turn under `credit` and hands its record on; `false` once the record
+    /// processor is gone (the run is over).
+    pub async fn send_next(&mut self, ctx: &PhaseContext, mut credit: Credit) -> bool {
+        let Some(turn) = self.next(ctx) else {
+            return true;
+        };
+        let history = self.carries_history(ctx);
+        credit.session_num = self.session_num;
+        credit.conversation_index = self.conversation_index;
+        credit.turn_index = self.next_turn;
+        if credit.phase == aiperf_core::Phase::Profiling {
+            if let Some(c) = ctx.cancellation.filter(|c| c.picks(credit.index)) {
+                credit.cancel_after_ns = Some(c.delay_ns);
+            }
+        }
+        let body = self.body(ctx, turn);
+        let x_request_id = uuid::Uuid::new_v4().to_string();
+        let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("0"));
+        let spec = RequestSpec {
+            path: &ctx.prepared.paths[self.target],
+            headers: &ctx.prepared.headers,
+            extra_headers: [
+                (X_REQUEST_ID.clone(), header(&x_request_id)),
+                (X_CORRELATION_ID.clone(), header(&self.correlation_id)),
+            ],
+            body: body.clone(),
+        };
+        ctx.in_flight.fetch_add(1, Ordering::Relaxed);
+        let request_start_ns = ctx.clock.now_ns();
+        let deadline = Instant::now() + ctx.timeout;
+        let cancel = credit.cancel_after_ns.map(Duration::from_nanos);
+        let ex = ctx.clients[self.target]
+            .send(spec, deadline, ctx.timeout.as_secs_f64(), cancel)
+            .await;
+        ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.last_end = Some(Instant::now());
+        let error = ex
+            .error
+            .map(|e| ErrorDetails::new(e.code(), e.kind(), e.to_string()));
+        // Later turns count their whole input (history included) off the request path.
+        let (input_tokens, input_text) = if history && self.next_turn > 0 {
+            let mut text = std::mem::take(&mut self.text_so_far);
+            text.push(' ');
+            text.push_str(&turn.input_text);
+            let shared: Arc<str> = text.as_str().into();
+            self.text_so_far = text;
+            (None, Some(shared))
+        } else {
+            if history {
+                self.text_so_far = turn.input_text.to_string();
+            }
+            (turn.input_tokens, None)
+        };
+        let max_tokens = turn.max_tokens;
+        self.next_turn += 1;
+        if history && self.next(ctx).is_some() {
+            let ok = error.is_none() && ex.status.is_some_and(|s| (200..300).contains(&s));
+            let reply = ok.then(|| reply_text(ctx, ex.is_sse, &ex.chunks)).flatten();
+            self.remember(ctx, &body, reply);
+        }
+        let record = RawRecord {
+            credit,
+            conversation_id: ctx.prepared.conversations[self.conversation_index]
+                .session_id
+                .clone(),
+            x_request_id,
+            x_correlation_id: self.correlation_id.clone(),
+            request_start_ns,
+            request_ack_ns: ex.ack_ns,
+            response_head_ns: ex.head_ns,
+            connection_ready_ns: ex.conn_ready_ns,
+            connect_ns: ex.connect_ns,
+            connection_reused: ex.reused,
+            bytes_sent: ex.bytes_sent,
+            request_end_ns: ex.end_ns,
+            status: ex.status,
+            is_sse: ex.is_sse,
+            chunks: ex.chunks,
+            error,
+            input_tokens,
+            input_text,
+            max_tokens,
+        };
+        ctx.records.send(record).is_ok()
+    }
+
+    /// Keeps the messages just sent plus the reply as the next turn's history. A failed turn
+    /// leaves no assistant message (the next user message follows directly).
+    fn remember(&mut self, ctx: &PhaseContext, sent: &[u8], reply: Option<String>) {
+        let Ok(mut body) = serde_json::from_slice::<Map<String, Value>>(sent) else {
+            return;
+        };
+        let Some(messages) = ctx.prepared.endpoint.messages_mut(&mut body) else {
+            return;
+        };
+        self.history = std::mem::take(messages);
+        if let Some(text) = reply {
+            self.text_so_far.push(' ');
+            self.text_so_far.push_str(&text);
+            self.history
+                .push(serde_json::json!({"role": "assistant", "content": text}));
+        }
+    }
+}
+
+/// The output text of a finished response (SSE or not), as the metrics stage would read it.
+fn reply_text(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) -> Option<String> {
+    let responses =
+        aiperf_endpoints::parse_responses(&*ctx.prepared.endpoint, is_sse, chunks).ok()?;
+    let text: String = responses
+        .iter()
+        .filter_map(|r| r.data.as_ref())
+        .map(|d| d.output_text())
+        .collect();
+    Some(text)
+}
