@@ -71,8 +71,8 @@ pub struct PreparedTurn {
     /// tokenizes input.
     pub input_tokens: Option<u32>,
     /// The texts the turn adds to the input sequence, joined by spaces (what later turns count
-    /// as history).
-    pub input_text: std::sync::Arc<str>,
+    /// as history); kept only for conversations whose turns carry history.
+    pub input_text: Option<std::sync::Arc<str>>,
     /// Output length requested, if any.
     pub max_tokens: Option<u32>,
     /// Wait before sending, after the previous turn answered (ms).

@@ -13,6 +13,7 @@
 pub mod blocks;
 pub mod corpus;
 pub mod loader;
+pub mod parallel;
 pub mod rng;
 pub mod sampling;
 pub mod synthetic;

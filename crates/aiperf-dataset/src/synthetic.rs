@@ -173,7 +173,7 @@ impl<'a> PromptGenerator<'a> {
             plans.push(conversation);
         }
         let pool = prefixes.as_ref().map(|(_, p)| p.as_slice()).unwrap_or(&[]);
-        let texts: Vec<Vec<Vec<String>>> = parallel_map(&plans, |conversation| {
+        let texts: Vec<Vec<Vec<String>>> = crate::parallel::map(&plans, |conversation| {
             conversation
                 .iter()
                 .map(|(texts, _, _)| {
@@ -237,31 +237,12 @@ impl<'a> PromptGenerator<'a> {
                 .iter()
                 .map(|_| offsets.below(corpus_len) as usize)
                 .collect();
-            let contexts = parallel_map(&starts, |&s| self.prompt(s, n));
+            let contexts = crate::parallel::map(&starts, |&s| self.prompt(s, n));
             for (c, ctx) in conversations.iter_mut().zip(contexts) {
                 c.user_context = Some(ctx);
             }
         }
     }
-}
-
-/// `f` over `items` on all cores, results in input order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let per = items.len().div_ceil(threads).max(1);
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|group| s.spawn(move || group.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
 }
 
 #[cfg(test)]

@@ -222,19 +222,18 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
         extra_inputs.remove(*key);
     }
     // Input texts and token counts per turn, shared by every model.
-    let inputs: Vec<Vec<(Arc<str>, Option<u32>)>> = conversations
-        .iter()
-        .map(|c| {
-            c.turns
-                .iter()
-                .map(|t| {
-                    let text: Arc<str> = endpoint.input_texts(t).join(" ").into();
-                    let n = count_input.then(|| tokenizer.count(&text) as u32);
-                    (text, n)
-                })
-                .collect()
-        })
-        .collect();
+    type Inputs = Vec<(Option<Arc<str>>, Option<u32>)>;
+    let inputs: Vec<Inputs> = aiperf_dataset::parallel::map(&conversations, |c| {
+        let keep_text = c.turns.len() > 1 && !c.independent_turns;
+        c.turns
+            .iter()
+            .map(|t| {
+                let text = endpoint.input_texts(t).join(" ");
+                let n = count_input.then(|| tokenizer.count(&text) as u32);
+                (keep_text.then(|| text.into()), n)
+            })
+            .collect()
+    });
     let options = |model: &String| PayloadOptions {
         model: model.clone(),
         streaming: cfg.streaming,
@@ -261,35 +260,43 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
     let mut turns = Vec::with_capacity(cfg.models.len());
     for model in &cfg.models {
         let opts = options(model);
-        let per_model = conversations
-            .iter()
-            .zip(&inputs)
-            .map(|(c, inputs)| {
-                (0..c.turns.len())
-                    .map(|k| {
-                        let body = render_turn(&*endpoint, c, k, &opts).map_err(|e| {
-                            anyhow!(
-                                "--endpoint-type {}: {e} (dataset entry {}, turn {k})",
-                                cfg.endpoint_type,
-                                c.session_id
-                            )
-                        })?;
-                        let body =
-                            serde_json::to_vec(&body).context("serializing a request body")?;
-                        let turn = &c.turns[k];
-                        Ok(PreparedTurn {
-                            body: Bytes::from(body),
-                            input_tokens: inputs[k].1,
-                            input_text: inputs[k].0.clone(),
-                            max_tokens: turn.max_tokens,
-                            delay_ms: turn.delay_ms,
-                            timestamp_ms: turn.timestamp_ms,
-                        })
+        let indexed: Vec<(&Conversation, &Inputs)> = conversations.iter().zip(&inputs).collect();
+        let per_model = aiperf_dataset::parallel::map(&indexed, |(c, inputs)| {
+            (0..c.turns.len())
+                .map(|k| {
+                    let body = render_turn(&*endpoint, c, k, &opts).map_err(|e| {
+                        anyhow!(
+                            "--endpoint-type {}: {e} (dataset entry {}, turn {k})",
+                            cfg.endpoint_type,
+                            c.session_id
+                        )
+                    })?;
+                    let body = serde_json::to_vec(&body).context("serializing a request body")?;
+                    let turn = &c.turns[k];
+                    Ok(PreparedTurn {
+                        body: Bytes::from(body),
+                        input_tokens: inputs[k].1,
+                        input_text: inputs[k].0.clone(),
+                        max_tokens: turn.max_tokens,
+                        delay_ms: turn.delay_ms,
+                        timestamp_ms: turn.timestamp_ms,
                     })
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
         turns.push(per_model);
+    }
+    // Bodies are rendered: keep only what the run still reads (ids, turn counts, timing).
+    let mut conversations = conversations;
+    for t in conversations.iter_mut().flat_map(|c| c.turns.iter_mut()) {
+        *t = aiperf_core::Turn {
+            timestamp_ms: t.timestamp_ms,
+            delay_ms: t.delay_ms,
+            max_tokens: t.max_tokens,
+            ..Default::default()
+        };
     }
     let sampler_entry = registry.get("dataset_sampler", &cfg.sampling)?;
     let strategy = SamplingStrategy::from_implementation(&sampler_entry.implementation)

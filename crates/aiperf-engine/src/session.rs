@@ -152,13 +152,13 @@ impl Session {
         let (input_tokens, input_text) = if history && self.next_turn > 0 {
             let mut text = std::mem::take(&mut self.text_so_far);
             text.push(' ');
-            text.push_str(&turn.input_text);
+            text.push_str(turn.input_text.as_deref().unwrap_or_default());
             let shared: Arc<str> = text.as_str().into();
             self.text_so_far = text;
             (None, Some(shared))
         } else {
             if history {
-                self.text_so_far = turn.input_text.to_string();
+                self.text_so_far = turn.input_text.as_deref().unwrap_or_default().to_string();
             }
             (turn.input_tokens, None)
         };

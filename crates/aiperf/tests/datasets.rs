@@ -1,0 +1,588 @@
+//! Datasets end to end: every loader checked against what the mock server received on the
+//! wire, multi-turn history with the server's real replies, shared prefixes, load modes with
+//! sessions, and bad files failing before anything is sent.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aiperf_dataset::TextTokenizer;
+use aiperf_mock_server::{MockHandle, RecordedRequest};
+use common::*;
+use serde_json::{json, Value};
+
+/// The POST requests the mock received (the readiness probe left out), in arrival order.
+fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
+    let mut r: Vec<RecordedRequest> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    r.sort_by_key(|r| r.arrived);
+    r
+}
+
+fn messages(r: &RecordedRequest) -> Vec<Value> {
+    r.json().unwrap()["messages"].as_array().unwrap().clone()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn base<'a>(url: &'a str, file: &'a str, kind: &'a str) -> Vec<&'a str> {
+    vec![
+        "-m",
+        "mock-model",
+        "-u",
+        url,
+        "--input-file",
+        file,
+        "--custom-dataset-type",
+        kind,
+        "--random-seed",
+        "3",
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_turn_sends_history_with_the_servers_replies() {
+    let mock = mock(20.0, 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "conv.jsonl",
+        r#"{"session_id": "c1", "turns": [{"role": "system", "text": "Be terse."}, {"text": "first question", "output_length": 4}, {"text": "second question", "output_length": 3, "delay": 150}, {"text": "third", "output_length": 2}]}
+{"session_id": "c2", "turns": [{"text": "other first", "output_length": 3}, {"text": "other second", "output_length": 3}]}
+"#,
+    );
+    let url = mock.url();
+    let mut args = base(&url, &file, "multi_turn");
+    args.extend([
+        "--streaming",
+        "--concurrency",
+        "2",
+        "--conversation-num",
+        "2",
+    ]);
+    let out = profile(&dir.path().join("run"), &args).await.unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!((out.request_count, out.error_count), (5, 0));
+
+    let reqs = posts(&mock);
+    assert_eq!(reqs.len(), 5);
+    let by_session: HashMap<String, Vec<&RecordedRequest>> =
+        reqs.iter().fold(HashMap::new(), |mut m, r| {
+            let first_user = messages(r)
+                .iter()
+                .find(|m| m["role"] == "user")
+                .map(|m| m["content"].as_str().unwrap().to_string())
+                .unwrap();
+            m.entry(first_user).or_default().push(r);
+            m
+        });
+    let c1 = &by_session["first question"];
+    let c2 = &by_session["other first"];
+    assert_eq!((c1.len(), c2.len()), (3, 2));
+
+    // Turn N carries turns 1..N-1 and the replies the server actually sent.
+    let expect = |turns: &[&RecordedRequest], system: Option<&str>, users: &[&str]| {
+        for (n, r) in turns.iter().enumerate() {
+            let mut want: Vec<Value> = Vec::new();
+            if let Some(s) = system {
+                want.push(json!({"role": "system", "content": s}));
+            }
+            for k in 0..n {
+                want.push(json!({"role": "user", "content": users[k]}));
+                let reply = turns[k].reply.clone().expect("mock recorded its reply");
+                assert!(!reply.is_empty());
+                want.push(json!({"role": "assistant", "content": reply}));
+            }
+            want.push(json!({"role": "user", "content": users[n]}));
+            assert_eq!(messages(r), want, "turn {n}");
+        }
+    };
+    expect(
+        c1,
+        Some("Be terse."),
+        &["first question", "second question", "third"],
+    );
+    expect(c2, None, &["other first", "other second"]);
+    assert_eq!(c1[1].json().unwrap()["max_completion_tokens"], 3);
+
+    // One correlation id per session, one request id per request.
+    let corr: Vec<&str> = c1
+        .iter()
+        .map(|r| r.header("x-correlation-id").unwrap())
+        .collect();
+    assert!(corr.iter().all(|c| *c == corr[0]));
+    assert_ne!(
+        c2[0].header("x-correlation-id"),
+        Some(corr[0]),
+        "sessions differ"
+    );
+    let ids: std::collections::HashSet<&str> = reqs
+        .iter()
+        .map(|r| r.header("x-request-id").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 5);
+
+    // Never two turns of a session at once: a turn arrives after the previous one's answer
+    // (TTFT 20 ms + tokens), plus its think time.
+    let gap =
+        |a: &RecordedRequest, b: &RecordedRequest| (b.arrived - a.arrived).as_secs_f64() * 1e3;
+    assert!(gap(c1[0], c1[1]) >= 20.0 + 150.0, "{}", gap(c1[0], c1[1]));
+    assert!(gap(c1[1], c1[2]) >= 20.0, "{}", gap(c1[1], c1[2]));
+    assert!(gap(c2[0], c2[1]) >= 20.0);
+
+    // Records: turn index, conversation id, and an ISL that grows with the history.
+    let records = read_jsonl(dir.path().join("run/profile_export.jsonl"));
+    let tok = TextTokenizer::builtin().unwrap();
+    let mut c1_recs: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["metadata"]["conversation_id"] == "c1")
+        .collect();
+    c1_recs.sort_by_key(|r| r["metadata"]["turn_index"].as_u64());
+    assert_eq!(c1_recs.len(), 3);
+    let isl: Vec<f64> = c1_recs
+        .iter()
+        .map(|r| {
+            r["metrics"]["input_sequence_length"]["value"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let r0 = c1[0].reply.clone().unwrap();
+    let want1 = tok.count(&format!("first question {r0} second question"));
+    assert_eq!(isl[0], tok.count("first question") as f64);
+    assert_eq!(isl[1], want1 as f64);
+    assert!(isl[2] > isl[1]);
+
+    // inputs.json: every turn's own payload per session (history is added at send time).
+    let inputs = read_json(dir.path().join("run/inputs.json"));
+    let c1_in = inputs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["session_id"] == "c1")
+        .unwrap();
+    let payloads = c1_in["payloads"].as_array().unwrap();
+    assert_eq!(payloads.len(), 3);
+    assert_eq!(
+        payloads[1]["messages"],
+        json!([{"role": "user", "content": "second question"}])
+    );
+    assert_eq!(payloads[0]["messages"][0]["role"], "system");
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synthetic_multi_turn_with_context_prompts_and_rate_mode() {
+    let mock = mock(5.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let out = profile(
+        &dir.path().join("run"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--isl",
+            "16",
+            "--osl",
+            "3",
+            "--conversation-num",
+            "4",
+            "--conversation-turn-mean",
+            "3",
+            "--conversation-turn-delay-mean",
+            "30",
+            "--shared-system-prompt-length",
+            "12",
+            "--user-context-prompt-length",
+            "7",
+            "--request-rate",
+            "100",
+            "--random-seed",
+            "9",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(
+        out.request_count, 12,
+        "4 sessions x 3 turns; the session limit ends the run"
+    );
+    let tok = TextTokenizer::builtin().unwrap();
+    let reqs = posts(&mock);
+    let mut sessions: HashMap<String, Vec<&RecordedRequest>> = HashMap::new();
+    for r in &reqs {
+        sessions
+            .entry(r.header("x-correlation-id").unwrap().to_string())
+            .or_default()
+            .push(r);
+    }
+    assert_eq!(sessions.len(), 4);
+    let mut systems = std::collections::HashSet::new();
+    let mut contexts = std::collections::HashSet::new();
+    for turns in sessions.values() {
+        assert_eq!(turns.len(), 3);
+        for (n, r) in turns.iter().enumerate() {
+            let m = messages(r);
+            // system, user context, then (user, assistant) per earlier turn, then this user turn.
+            assert_eq!(m.len(), 2 + 2 * n + 1, "turn {n}: {m:?}");
+            assert_eq!(m[0]["role"], "system");
+            assert_eq!(tok.count(m[0]["content"].as_str().unwrap()), 12);
+            assert_eq!(tok.count(m[1]["content"].as_str().unwrap()), 7);
+            systems.insert(m[0]["content"].as_str().unwrap().to_string());
+            contexts.insert(m[1]["content"].as_str().unwrap().to_string());
+            assert_eq!(tok.count(m[m.len() - 1]["content"].as_str().unwrap()), 16);
+            if n > 0 {
+                assert_eq!(
+                    m[m.len() - 2]["content"].as_str(),
+                    turns[n - 1].reply.as_deref()
+                );
+                let gap = (r.arrived - turns[n - 1].arrived).as_secs_f64() * 1e3;
+                assert!(gap >= 30.0 + 5.0, "think time after the answer: {gap}");
+            }
+        }
+    }
+    assert_eq!(systems.len(), 1, "one shared system prompt");
+    assert_eq!(contexts.len(), 4, "a context per session");
+    let inputs = read_json(dir.path().join("run/inputs.json"));
+    assert!(inputs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["payloads"].as_array().unwrap().len() == 3));
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefix_prompt_pool_is_shared_token_for_token() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let out = profile(
+        &dir.path().join("run"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--isl",
+            "20",
+            "--osl",
+            "2",
+            "--num-prefix-prompts",
+            "2",
+            "--prefix-prompt-length",
+            "30",
+            "--request-count",
+            "12",
+            "--num-dataset-entries",
+            "12",
+            "--concurrency",
+            "3",
+            "--random-seed",
+            "4",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.request_count, 12);
+    let tok = TextTokenizer::builtin().unwrap();
+    let prompts: Vec<Vec<u32>> = posts(&mock)
+        .iter()
+        .map(|r| tok.encode(messages(r)[0]["content"].as_str().unwrap()))
+        .collect();
+    assert!(prompts.iter().all(|p| p.len() == 50), "30 + 20 tokens");
+    let prefixes: std::collections::HashSet<&[u32]> = prompts.iter().map(|p| &p[..30]).collect();
+    assert_eq!(prefixes.len(), 2);
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mooncake_trace_shares_hash_id_prefixes_and_replays_sessions() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = write(
+        dir.path(),
+        "trace.jsonl",
+        r#"{"timestamp": 0, "input_length": 40, "output_length": 3, "hash_ids": [10, 11, 12]}
+{"timestamp": 50, "input_length": 36, "output_length": 3, "hash_ids": [10, 11, 13]}
+{"timestamp": 100, "input_length": 20, "output_length": 3, "hash_ids": [10, 14]}
+{"timestamp": 150, "text_input": "literal prompt", "output_length": 2, "session_id": "s"}
+{"delay": 40, "text_input": "follow up", "output_length": 2, "session_id": "s"}
+"#,
+    );
+    let url = mock.url();
+    let mut args = base(&url, &trace, "mooncake_trace");
+    args.extend(["--isl-block-size", "16"]);
+    let out = profile(&dir.path().join("run"), &args).await.unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(
+        out.request_count, 5,
+        "replayed (timestamps): every row once, session turns included"
+    );
+    let tok = TextTokenizer::builtin().unwrap();
+    let reqs = posts(&mock);
+    let t0 = reqs[0].arrived;
+    let content = |r: &RecordedRequest| {
+        messages(r).last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let prompt = |ms: u64| {
+        let r = reqs
+            .iter()
+            .find(|r| {
+                let at = (r.arrived - t0).as_secs_f64() * 1e3;
+                (at - ms as f64).abs() < 25.0
+            })
+            .unwrap();
+        tok.encode(&content(r))
+    };
+    let (a, b, c) = (prompt(0), prompt(50), prompt(100));
+    assert_eq!((a.len(), b.len(), c.len()), (40, 36, 20));
+    assert_eq!(a[..32], b[..32], "hash ids 10, 11 shared");
+    assert_ne!(a[32..36], b[32..36]);
+    assert_eq!(a[..16], c[..16], "hash id 10 shared");
+    assert_ne!(a[16..20], c[16..20]);
+    // The session's second row waits for the first's answer plus 40 ms and carries history.
+    let s: Vec<&RecordedRequest> = reqs
+        .iter()
+        .filter(|r| {
+            let m = messages(r);
+            m[0]["content"] == "literal prompt"
+        })
+        .collect();
+    assert_eq!(s.len(), 2);
+    let m = messages(s[1]);
+    assert_eq!(m.len(), 3);
+    assert_eq!(m[1]["content"].as_str(), s[0].reply.as_deref());
+    assert_eq!(m[2]["content"], "follow up");
+    assert!((s[1].arrived - s[0].arrived).as_secs_f64() * 1e3 >= 40.0);
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    // single_turn with a local image (base64 data URI) and an image URL.
+    std::fs::write(dir.path().join("pic.png"), [137u8, 80, 78, 71]).unwrap();
+    let st = write(
+        dir.path(),
+        "st.jsonl",
+        r#"{"text": "describe", "image": "pic.png", "output_length": 2}
+{"text": "and this", "images": ["https://example.com/x.jpg"], "extra": {"temperature": 0.1}}
+"#,
+    );
+    let out = profile(&dir.path().join("r1"), &base(&url, &st, "single_turn"))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.request_count, 10,
+        "default request count over 2 entries"
+    );
+    let reqs = posts(&mock);
+    let first = reqs
+        .iter()
+        .find(|r| messages(r)[0]["content"][0]["text"] == "describe")
+        .unwrap();
+    assert_eq!(
+        messages(first)[0]["content"],
+        json!([{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw=="}}])
+    );
+    let second = reqs
+        .iter()
+        .find(|r| messages(r)[0]["content"][0]["text"] == "and this")
+        .unwrap();
+    assert_eq!(
+        messages(second)[0]["content"][1]["image_url"]["url"],
+        "https://example.com/x.jpg"
+    );
+    assert_eq!(second.json().unwrap()["temperature"], 0.1);
+
+    // random_pool directory: each request pairs one query with one passage.
+    let pools = dir.path().join("pools");
+    std::fs::create_dir(&pools).unwrap();
+    write(
+        &pools,
+        "a.jsonl",
+        "{\"text\": \"query one\"}\n{\"text\": \"query two\"}\n",
+    );
+    write(&pools, "b.jsonl", "{\"text\": \"passage x\"}\n");
+    let before = posts(&mock).len();
+    let p = pools.display().to_string();
+    let mut args = base(&url, &p, "random_pool");
+    args.extend(["--request-count", "8", "--conversation-num", "5"]);
+    let out = profile(&dir.path().join("r2"), &args).await.unwrap();
+    assert_eq!(
+        out.request_count, 5,
+        "--conversation-num 5 stops the run before --request-count 8"
+    );
+    let pool_reqs = &posts(&mock)[before..];
+    assert_eq!(pool_reqs.len(), 5);
+    for r in pool_reqs {
+        let parts = messages(r)[0]["content"].clone();
+        assert!(parts[0]["text"].as_str().unwrap().starts_with("query "));
+        assert_eq!(parts[1]["text"], "passage x");
+    }
+
+    // ShareGPT from a local file: the reference completion's length is the output length.
+    let sg = write(
+        dir.path(),
+        "sharegpt.json",
+        &json!([
+            {"id": "x1", "conversations": [
+                {"from": "human", "value": "Explain why the sky is blue, briefly please."},
+                {"from": "gpt", "value": "Sunlight scatters off air molecules; blue scatters most."}]},
+            {"id": "x2", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "Hello there, friend!"}]}
+        ])
+        .to_string(),
+    );
+    let before = posts(&mock).len();
+    let out = profile(
+        &dir.path().join("r3"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--public-dataset",
+            "sharegpt",
+            "--input-file",
+            &sg,
+            "--request-count",
+            "3",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.request_count, 3);
+    let tok = TextTokenizer::builtin().unwrap();
+    let want = tok.count("Sunlight scatters off air molecules; blue scatters most.");
+    for r in &posts(&mock)[before..] {
+        assert_eq!(
+            messages(r)[0]["content"],
+            "Explain why the sky is blue, briefly please.",
+            "the 'hi' pair is filtered out (prompt < 4 tokens)"
+        );
+        assert_eq!(r.json().unwrap()["max_completion_tokens"], want);
+    }
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_centric_users_send_turns_one_gap_apart() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    // 3 users at 30 turns/s in all: each user sends a turn every 100 ms.
+    let out = profile(
+        &dir.path().join("run"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--user-centric-rate",
+            "30",
+            "--num-users",
+            "3",
+            "--conversation-turn-mean",
+            "3",
+            "--request-count",
+            "12",
+            "--random-seed",
+            "1",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.request_count, 12);
+    let reqs = posts(&mock);
+    let mut sessions: HashMap<String, Vec<&RecordedRequest>> = HashMap::new();
+    for r in &reqs {
+        sessions
+            .entry(r.header("x-correlation-id").unwrap().to_string())
+            .or_default()
+            .push(r);
+    }
+    // Users 1-3 send their 3 turns (9 requests); then a new user takes each lane.
+    assert_eq!(sessions.len(), 6);
+    assert_eq!(sessions.values().filter(|t| t.len() == 3).count(), 3);
+    for turns in sessions.values() {
+        for w in turns.windows(2) {
+            let gap = (w[1].arrived - w[0].arrived).as_secs_f64() * 1e3;
+            assert!((85.0..=140.0).contains(&gap), "per-user gap {gap} ms");
+        }
+    }
+    let t0 = reqs[0].arrived;
+    let firsts: Vec<f64> = reqs[..3]
+        .iter()
+        .map(|r| (r.arrived - t0).as_secs_f64() * 1e3)
+        .collect();
+    assert!(
+        (25.0..=50.0).contains(&firsts[1]) && (55.0..=85.0).contains(&firsts[2]),
+        "users staggered 1/rate apart: {firsts:?}"
+    );
+    let summary = read_json(dir.path().join("run/profile_export_aiperf.json"));
+    assert_eq!(summary["load_report"]["mode"], "user_centric_rate");
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_files_fail_before_any_request_with_file_and_line() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let cases = [
+        (
+            "multi_turn",
+            "{\"turns\": [{\"text\": \"a\"}]}\n{\"turns\": [{\"text\": \"b\", \"output_length\": -2}]}\n",
+            ":2: turn 0: 'output_length' must be > 0, got -2",
+        ),
+        (
+            "mooncake_trace",
+            "{\"input_length\": 10}\n\n{\"input_length\": 10, \"text_input\": \"x\"}\n",
+            ":3: give exactly one of 'input_length', 'text_input', 'messages', 'payload'",
+        ),
+        (
+            "single_turn",
+            "{\"text\": \"a\", \"image\": \"missing.png\"}\n",
+            ":1: image file '",
+        ),
+        ("random_pool", "not json\n", ":1: expected ident"),
+    ];
+    for (kind, text, want) in cases {
+        let file = write(dir.path(), &format!("{kind}.jsonl"), text);
+        let e = profile(&dir.path().join("run"), &base(&url, &file, kind))
+            .await
+            .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains(&format!("{kind}.jsonl{want}")),
+            "{kind}: {msg}"
+        );
+    }
+    assert!(posts(&mock).is_empty(), "nothing was sent");
+    assert!(
+        !dir.path().join("run").exists(),
+        "no artifact directory posing as a result"
+    );
+    mock.stop().await;
+}
