@@ -209,6 +209,62 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Prefix Prompt")]
     pub user_context_prompt_length: Option<usize>,
 
+    // ---- Audio Input ----
+    /// The number of audio inputs to include in each request.
+    #[arg(
+        long,
+        visible_alias = "batch-size-audio",
+        default_value_t = 1,
+        help_heading = "Audio Input"
+    )]
+    pub audio_batch_size: usize,
+    /// Mean duration in seconds for synthetically generated audio files (0 disables audio).
+    #[arg(long, default_value_t = 0.0, help_heading = "Audio Input")]
+    pub audio_length_mean: f64,
+    /// Standard deviation for synthetic audio duration in seconds.
+    #[arg(long, default_value_t = 0.0, help_heading = "Audio Input")]
+    pub audio_length_stddev: f64,
+    /// File format for generated audio files (wav; mp3 needs an encoder this build lacks).
+    #[arg(long, default_value = "wav", help_heading = "Audio Input")]
+    pub audio_format: String,
+    /// Audio bit depths to randomly select from.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [16u16], help_heading = "Audio Input")]
+    pub audio_depths: Vec<u16>,
+    /// Audio sample rates in kHz to randomly select from.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = [16.0f64], help_heading = "Audio Input")]
+    pub audio_sample_rates: Vec<f64>,
+    /// Number of audio channels for synthetic audio generation.
+    #[arg(long, default_value_t = 1, help_heading = "Audio Input")]
+    pub audio_num_channels: u16,
+
+    // ---- Image Input ----
+    /// Mean width in pixels for synthetically generated images (0 disables images).
+    #[arg(long, default_value_t = 0.0, help_heading = "Image Input")]
+    pub image_width_mean: f64,
+    /// Standard deviation for synthetic image widths in pixels.
+    #[arg(long, default_value_t = 0.0, help_heading = "Image Input")]
+    pub image_width_stddev: f64,
+    /// Mean height in pixels for synthetically generated images (0 disables images).
+    #[arg(long, default_value_t = 0.0, help_heading = "Image Input")]
+    pub image_height_mean: f64,
+    /// Standard deviation for synthetic image heights in pixels.
+    #[arg(long, default_value_t = 0.0, help_heading = "Image Input")]
+    pub image_height_stddev: f64,
+    /// Number of images to include in each multimodal request.
+    #[arg(
+        long,
+        visible_alias = "batch-size-image",
+        default_value_t = 1,
+        help_heading = "Image Input"
+    )]
+    pub image_batch_size: usize,
+    /// Image file format for generated images: png, jpeg or random.
+    #[arg(long, default_value = "png", help_heading = "Image Input")]
+    pub image_format: String,
+    /// Source image generation mode (noise: random pixels).
+    #[arg(long, default_value = "noise", help_heading = "Image Input")]
+    pub image_source: String,
+
     // ---- Input Sequence Length (ISL) ----
     /// Mean number of tokens for synthetically generated input prompts.
     #[arg(long = "prompt-input-tokens-mean", visible_aliases = ["synthetic-input-tokens-mean", "isl"],

@@ -69,6 +69,8 @@ pub enum LoadMode {
     },
 }
 
+use aiperf_dataset::synthetic_media::{AudioConfig, ImageConfig, ImageFormat};
+
 /// How conversations are synthesized and what every conversation starts with.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConversationOptions {
@@ -89,6 +91,10 @@ pub struct ConversationOptions {
     pub system_prompt_file: Option<PathBuf>,
     /// `--isl-block-size` for `hash_ids`.
     pub isl_block_size: Option<usize>,
+    /// Synthetic images per turn, when `--image-width-mean` and `--image-height-mean` are > 0.
+    pub images: Option<ImageConfig>,
+    /// Synthetic audio per turn, when `--audio-length-mean` is > 0.
+    pub audio: Option<AudioConfig>,
 }
 
 /// A validated `aiperf profile` configuration.
@@ -539,6 +545,99 @@ fn conversation_options(args: &ProfileArgs) -> Result<ConversationOptions, Confi
     if args.isl_block_size == Some(0) {
         return Err(invalid("--isl-block-size", "must be >= 1"));
     }
+    for (flag, v) in [
+        ("--image-width-mean", args.image_width_mean),
+        ("--image-width-stddev", args.image_width_stddev),
+        ("--image-height-mean", args.image_height_mean),
+        ("--image-height-stddev", args.image_height_stddev),
+        ("--audio-length-mean", args.audio_length_mean),
+        ("--audio-length-stddev", args.audio_length_stddev),
+    ] {
+        non_negative(flag, v)?;
+    }
+    let images = if args.image_width_mean > 0.0 && args.image_height_mean > 0.0 {
+        let format = ImageFormat::parse(&args.image_format).ok_or_else(|| {
+            invalid(
+                "--image-format",
+                format!("'{}': choose png, jpeg or random", args.image_format),
+            )
+        })?;
+        if args.image_source != "noise" {
+            return Err(invalid(
+                "--image-source",
+                format!(
+                    "'{}' is not available in this build (available: noise)",
+                    args.image_source
+                ),
+            ));
+        }
+        if args.image_batch_size == 0 {
+            return Err(invalid("--image-batch-size", "must be >= 1"));
+        }
+        if args.image_width_mean > 16384.0 || args.image_height_mean > 16384.0 {
+            return Err(invalid(
+                "--image-width-mean",
+                "images larger than 16384 pixels a side are not generated",
+            ));
+        }
+        Some(ImageConfig {
+            width_mean: args.image_width_mean,
+            width_stddev: args.image_width_stddev,
+            height_mean: args.image_height_mean,
+            height_stddev: args.image_height_stddev,
+            batch: args.image_batch_size,
+            format,
+        })
+    } else {
+        None
+    };
+    let audio = if args.audio_length_mean > 0.0 {
+        if args.audio_format != "wav" {
+            return Err(invalid(
+                "--audio-format",
+                format!(
+                    "'{}' is not available in this build (available: wav)",
+                    args.audio_format
+                ),
+            ));
+        }
+        if let Some(d) = args
+            .audio_depths
+            .iter()
+            .find(|d| ![8, 16, 24, 32].contains(*d))
+        {
+            return Err(invalid(
+                "--audio-depths",
+                format!("{d} bits: choose from 8, 16, 24, 32"),
+            ));
+        }
+        if let Some(r) = args
+            .audio_sample_rates
+            .iter()
+            .find(|r| !(**r > 0.0 && **r <= 384.0))
+        {
+            return Err(invalid(
+                "--audio-sample-rates",
+                format!("{r} kHz: must be in (0, 384]"),
+            ));
+        }
+        if args.audio_num_channels == 0 || args.audio_batch_size == 0 {
+            return Err(invalid(
+                "--audio-num-channels",
+                "channels and --audio-batch-size must be >= 1",
+            ));
+        }
+        Some(AudioConfig {
+            length_mean: args.audio_length_mean,
+            length_stddev: args.audio_length_stddev,
+            sample_rates_khz: args.audio_sample_rates.clone(),
+            depths: args.audio_depths.clone(),
+            channels: args.audio_num_channels,
+            batch: args.audio_batch_size,
+        })
+    } else {
+        None
+    };
     Ok(ConversationOptions {
         conversation_num: args.conversation_num,
         turn_mean: args.turn_mean,
@@ -553,6 +652,8 @@ fn conversation_options(args: &ProfileArgs) -> Result<ConversationOptions, Confi
         system_prompt: args.system_prompt.clone(),
         system_prompt_file: args.system_prompt_file.clone(),
         isl_block_size: args.isl_block_size,
+        images,
+        audio,
     })
 }
 
@@ -873,6 +974,86 @@ mod tests {
 
     fn err(args: &[&str]) -> String {
         resolve(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn conversation_media_and_user_centric_flags() {
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--num-sessions",
+            "7",
+            "--session-turns-mean",
+            "3",
+            "--session-turn-delay-mean",
+            "50",
+            "--image-width-mean",
+            "64",
+            "--image-height-mean",
+            "32",
+            "--audio-length-mean",
+            "1",
+            "--audio-sample-rates",
+            "8,16",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.num_dataset_entries, 7,
+            "--num-sessions sizes the synthetic dataset"
+        );
+        assert_eq!(c.conversation.conversation_num, Some(7));
+        assert_eq!(c.conversation.turn_mean, 3.0);
+        assert_eq!(c.conversation.delay_mean_ms, 50.0);
+        assert_eq!(c.conversation.images.as_ref().unwrap().width_mean, 64.0);
+        assert_eq!(
+            c.conversation.audio.as_ref().unwrap().sample_rates_khz,
+            [8.0, 16.0]
+        );
+        let u = resolve(&[
+            "-m",
+            "a",
+            "--user-centric-rate",
+            "5",
+            "--num-users",
+            "2",
+            "--session-turns-mean",
+            "2",
+            "--benchmark-duration",
+            "10",
+        ])
+        .unwrap();
+        assert_eq!(
+            u.load,
+            LoadMode::UserCentric {
+                rate: 5.0,
+                users: 2
+            }
+        );
+        assert_eq!(
+            u.grace_period_s, None,
+            "user-centric waits for every user by default"
+        );
+        assert!(u
+            .artifact_dir
+            .ends_with("a-openai-chat-user_centric_rate5-users2"));
+        let cases: [(&[&str], &str); 9] = [
+            (&["--num-users", "4"], "--num-users: requires --user-centric-rate"),
+            (&["--user-centric-rate", "5", "--num-users", "2"], "--user-centric-rate: User-centric rate mode requires --session-turns-mean >= 2. For single-turn workloads, use --request-rate instead."),
+            (&["--user-centric-rate", "5", "--num-users", "4", "--session-turns-mean", "2", "--num-sessions", "3"], "--num-sessions: --num-sessions (3) must be >= --num-users (4)"),
+            (&["--user-centric-rate", "5", "--num-users", "4", "--session-turns-mean", "2", "--request-count", "3"], "--request-count: --request-count (3) must be >= --num-users (4)"),
+            (&["--prefix-prompt-length", "10"], "--prefix-prompt-length: requires --num-prefix-prompts >= 1"),
+            (&["--num-prefix-prompts", "2", "--prefix-prompt-length", "10", "--shared-system-prompt-length", "5"], "--num-prefix-prompts: cannot be combined with --shared-system-prompt-length or --user-context-prompt-length (choose one prefix scheme)"),
+            (&["--audio-length-mean", "1", "--audio-format", "mp3"], "--audio-format: 'mp3' is not available in this build (available: wav)"),
+            (&["--image-width-mean", "8", "--image-height-mean", "8", "--image-format", "gif"], "--image-format: 'gif': choose png, jpeg or random"),
+            (&["--public-dataset", "aimo"], "--public-dataset: 'aimo' is not available in this build (available: sharegpt)"),
+        ];
+        for (extra, want) in cases {
+            let mut a = vec!["-m", "a"];
+            a.extend_from_slice(extra);
+            assert_eq!(err(&a), want, "{extra:?}");
+        }
+        assert!(err(&["-m", "a", "--session-turns-mean", "0.5"])
+            .starts_with("--conversation-turn-mean: must be >= 1"));
     }
 
     #[test]

@@ -44,11 +44,9 @@ pub struct RawRecord {
     pub chunks: Vec<Chunk>,
     /// Transport-level or HTTP-level failure; `None` for a 2xx response read to the end.
     pub error: Option<ErrorDetails>,
-    /// Input token count known before sending (from the prepared turn).
-    pub input_tokens: Option<u32>,
     /// Later turns of a conversation: the whole input sequence (earlier user turns, the
-    /// server's replies, this turn) to be counted off the request path; `input_tokens` is
-    /// then `None`.
+    /// server's replies, this turn) to be counted off the request path. `None`: the input is
+    /// the prepared turn's own.
     pub input_text: Option<std::sync::Arc<str>>,
     /// Output length requested.
     pub max_tokens: Option<u32>,

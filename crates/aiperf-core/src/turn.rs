@@ -67,12 +67,11 @@ pub struct PreparedTurn {
     /// Exact JSON body sent on the wire (for turn 0 of a conversation it includes the system
     /// and user-context messages; later turns hold only their own message).
     pub body: Bytes,
-    /// Input token count of the payload texts (client-side tokenizer), if the endpoint
-    /// tokenizes input.
-    pub input_tokens: Option<u32>,
-    /// The texts the turn adds to the input sequence, joined by spaces (what later turns count
-    /// as history); kept only for conversations whose turns carry history.
-    pub input_text: Option<std::sync::Arc<str>>,
+    /// The texts whose tokens make up this turn's input sequence, joined by spaces.
+    pub input_text: std::sync::Arc<str>,
+    /// Their token count, computed once when first needed (by the record processor, off the
+    /// request path) or known up front (synthetic prompts of exact length).
+    pub input_tokens: std::sync::OnceLock<u32>,
     /// Output length requested, if any.
     pub max_tokens: Option<u32>,
     /// Wait before sending, after the previous turn answered (ms).

@@ -17,6 +17,7 @@ pub mod parallel;
 pub mod rng;
 pub mod sampling;
 pub mod synthetic;
+pub mod synthetic_media;
 pub mod tokenizer;
 
 pub use sampling::{Sampler, SamplingStrategy};

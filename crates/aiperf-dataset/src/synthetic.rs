@@ -7,6 +7,7 @@ use aiperf_core::{Conversation, Turn};
 use crate::blocks::BlockPrompts;
 use crate::corpus::Corpus;
 use crate::rng::Rng;
+use crate::synthetic_media::{AudioConfig, AudioPlan, ImageConfig, ImagePlan};
 use crate::tokenizer::TextTokenizer;
 
 /// What to synthesize.
@@ -33,6 +34,10 @@ pub struct SyntheticConfig {
     /// first prompt starts with one of them.
     pub prefix_prompts: usize,
     pub prefix_length: usize,
+    /// Synthetic images per turn (`--image-*`), if enabled.
+    pub images: Option<ImageConfig>,
+    /// Synthetic audio clips per turn (`--audio-*`), if enabled.
+    pub audio: Option<AudioConfig>,
     pub seed: u64,
 }
 
@@ -52,6 +57,8 @@ impl Default for SyntheticConfig {
             delay_ratio: 1.0,
             prefix_prompts: 0,
             prefix_length: 0,
+            images: None,
+            audio: None,
             seed: 0,
         }
     }
@@ -71,8 +78,17 @@ pub struct ContextConfig {
 
 /// One text to cut: corpus offset, token count, and the prefix-pool entry to put first.
 type TextPlan = (usize, usize, Option<usize>);
-/// One turn: its texts, output length and delay.
-type TurnPlan = (Vec<TextPlan>, Option<u32>, Option<f64>);
+/// One turn: its texts, output length, delay, images and audio clips.
+struct TurnPlan {
+    texts: Vec<TextPlan>,
+    max_tokens: Option<u32>,
+    delay: Option<f64>,
+    images: Vec<ImagePlan>,
+    audios: Vec<AudioPlan>,
+}
+
+/// One turn's encoded content.
+type TurnContent = (Vec<String>, Vec<String>, Vec<String>);
 
 /// Cuts exact-length prompts out of a corpus.
 pub struct PromptGenerator<'a> {
@@ -120,6 +136,8 @@ impl<'a> PromptGenerator<'a> {
         let mut turn_counts = Rng::derive(cfg.seed, "composer.conversation.turn_count");
         let mut delays = Rng::derive(cfg.seed, "composer.conversation.turn_delay");
         let mut prefix_pick = Rng::derive(cfg.seed, "composer.prefix.choice");
+        let mut image_rng = Rng::derive(cfg.seed, "dataset.image");
+        let mut audio_rng = Rng::derive(cfg.seed, "dataset.audio");
         let corpus_len = self.corpus.tokens.len().max(1) as u64;
         let batch = cfg.batch_size.max(1);
         // Prefix pool entries are word-aligned blocks, and the prompts after them start on a
@@ -167,17 +185,36 @@ impl<'a> PromptGenerator<'a> {
                             as f64
                             * cfg.delay_ratio
                     });
-                    (texts, max_tokens, delay)
+                    let images = cfg
+                        .images
+                        .as_ref()
+                        .map(|c| (0..c.batch).map(|_| c.plan(&mut image_rng)).collect())
+                        .unwrap_or_default();
+                    let audios = cfg
+                        .audio
+                        .as_ref()
+                        .map(|c| (0..c.batch).map(|_| c.plan(&mut audio_rng)).collect())
+                        .unwrap_or_default();
+                    TurnPlan {
+                        texts,
+                        max_tokens,
+                        delay,
+                        images,
+                        audios,
+                    }
                 })
                 .collect();
             plans.push(conversation);
         }
         let pool = prefixes.as_ref().map(|(_, p)| p.as_slice()).unwrap_or(&[]);
-        let texts: Vec<Vec<Vec<String>>> = crate::parallel::map(&plans, |conversation| {
+        // Encoders cannot fail on the sizes drawn (both are at most 65,535 pixels a side).
+        let encoded = |r: Result<String, String>| r.unwrap_or_default();
+        let contents: Vec<Vec<TurnContent>> = crate::parallel::map(&plans, |conversation| {
             conversation
                 .iter()
-                .map(|(texts, _, _)| {
-                    texts
+                .map(|turn| {
+                    let texts = turn
+                        .texts
                         .iter()
                         .map(|&(start, n, prefix)| {
                             let p = self.prompt(start, n);
@@ -186,23 +223,28 @@ impl<'a> PromptGenerator<'a> {
                                 None => p,
                             }
                         })
-                        .collect()
+                        .collect();
+                    let images = turn.images.iter().map(|i| encoded(i.encode())).collect();
+                    let audios = turn.audios.iter().map(|a| encoded(a.encode())).collect();
+                    (texts, images, audios)
                 })
                 .collect()
         });
-        texts
+        contents
             .into_iter()
             .zip(plans)
             .enumerate()
-            .map(|(i, (texts, plan))| Conversation {
+            .map(|(i, (contents, plan))| Conversation {
                 session_id: format!("session_{i:06}"),
-                turns: texts
+                turns: contents
                     .into_iter()
                     .zip(plan)
-                    .map(|(texts, (_, max_tokens, delay_ms))| Turn {
+                    .map(|((texts, images, audios), p)| Turn {
                         texts,
-                        max_tokens,
-                        delay_ms,
+                        images,
+                        audios,
+                        max_tokens: p.max_tokens,
+                        delay_ms: p.delay,
                         ..Default::default()
                     })
                     .collect(),

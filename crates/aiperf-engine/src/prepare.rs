@@ -25,7 +25,8 @@ pub struct Prepared {
     pub meta: EndpointMetadata,
     pub tokenizer: Arc<TextTokenizer>,
     pub seed: u64,
-    pub conversations: Vec<Conversation>,
+    /// What the run still needs of each dataset conversation once its bodies are rendered.
+    pub conversations: Vec<ConversationInfo>,
     /// `turns[model][conversation][turn]`: the exact body of every turn for each model.
     pub turns: Vec<Vec<Vec<PreparedTurn>>>,
     /// Whether the endpoint's bodies carry a message list, so later turns can carry history.
@@ -34,6 +35,25 @@ pub struct Prepared {
     /// Path and query per `--url`.
     pub paths: Vec<String>,
     pub headers: HeaderMap,
+}
+
+/// A dataset conversation after rendering: its id, how its turns relate, and its first trace
+/// timestamp (the texts live on only inside the request bodies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationInfo {
+    pub session_id: String,
+    pub independent_turns: bool,
+    pub turns: usize,
+    pub first_timestamp_ms: Option<f64>,
+}
+
+impl Prepared {
+    /// The prepared turns session `session_num` sends for `conversation` (models alternate by
+    /// session).
+    pub fn turns_of(&self, session_num: u64, conversation: usize) -> &[PreparedTurn] {
+        let model = (session_num % self.turns.len().max(1) as u64) as usize;
+        &self.turns[model][conversation]
+    }
 }
 
 /// Loads the tokenizer named by `--tokenizer`, else the model name if it resolves locally, else
@@ -148,6 +168,8 @@ fn conversations(
                 delay_ratio: conv.delay_ratio,
                 prefix_prompts: conv.prefix_pool_size,
                 prefix_length: conv.prefix_length,
+                images: conv.images.clone(),
+                audio: conv.audio.clone(),
                 seed,
             };
             generator.conversations(&synthetic)
@@ -215,25 +237,29 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
     let meta = cfg.endpoint.clone();
     let tokenizer = Arc::new(load_tokenizer(cfg)?);
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
+    let started = std::time::Instant::now();
     let conversations = conversations(cfg, registry, &tokenizer, seed)?;
-    let count_input = meta.tokenizes_input && !cfg.use_server_token_count;
+    tracing::debug!(
+        "dataset: {} conversations loaded or synthesized in {:.0} ms",
+        conversations.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let mut extra_inputs = cfg.extra_inputs.clone();
     for key in endpoint.consumed_extra_inputs() {
         extra_inputs.remove(*key);
     }
-    // Input texts and token counts per turn, shared by every model.
-    type Inputs = Vec<(Option<Arc<str>>, Option<u32>)>;
-    let inputs: Vec<Inputs> = aiperf_dataset::parallel::map(&conversations, |c| {
-        let keep_text = c.turns.len() > 1 && !c.independent_turns;
-        c.turns
-            .iter()
-            .map(|t| {
-                let text = endpoint.input_texts(t).join(" ");
-                let n = count_input.then(|| tokenizer.count(&text) as u32);
-                (keep_text.then(|| text.into()), n)
-            })
-            .collect()
-    });
+    // Input texts per turn, shared by every model; their token counts are taken when first
+    // needed, by the record processor.
+    let inputs: Vec<Vec<Arc<str>>> = conversations
+        .iter()
+        .map(|c| {
+            c.turns
+                .iter()
+                .map(|t| endpoint.input_texts(t).join(" ").into())
+                .collect()
+        })
+        .collect();
+    let started = std::time::Instant::now();
     let options = |model: &String| PayloadOptions {
         model: model.clone(),
         streaming: cfg.streaming,
@@ -260,7 +286,8 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
     let mut turns = Vec::with_capacity(cfg.models.len());
     for model in &cfg.models {
         let opts = options(model);
-        let indexed: Vec<(&Conversation, &Inputs)> = conversations.iter().zip(&inputs).collect();
+        let indexed: Vec<(&Conversation, &Vec<Arc<str>>)> =
+            conversations.iter().zip(&inputs).collect();
         let per_model = aiperf_dataset::parallel::map(&indexed, |(c, inputs)| {
             (0..c.turns.len())
                 .map(|k| {
@@ -275,8 +302,8 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
                     let turn = &c.turns[k];
                     Ok(PreparedTurn {
                         body: Bytes::from(body),
-                        input_tokens: inputs[k].1,
-                        input_text: inputs[k].0.clone(),
+                        input_text: inputs[k].clone(),
+                        input_tokens: Default::default(),
                         max_tokens: turn.max_tokens,
                         delay_ms: turn.delay_ms,
                         timestamp_ms: turn.timestamp_ms,
@@ -288,16 +315,20 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
         .collect::<anyhow::Result<Vec<_>>>()?;
         turns.push(per_model);
     }
+    tracing::debug!(
+        "dataset: request bodies rendered in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     // Bodies are rendered: keep only what the run still reads (ids, turn counts, timing).
-    let mut conversations = conversations;
-    for t in conversations.iter_mut().flat_map(|c| c.turns.iter_mut()) {
-        *t = aiperf_core::Turn {
-            timestamp_ms: t.timestamp_ms,
-            delay_ms: t.delay_ms,
-            max_tokens: t.max_tokens,
-            ..Default::default()
-        };
-    }
+    let conversations: Vec<ConversationInfo> = conversations
+        .into_iter()
+        .map(|c| ConversationInfo {
+            first_timestamp_ms: c.turns.first().and_then(|t| t.timestamp_ms),
+            turns: c.turns.len(),
+            independent_turns: c.independent_turns,
+            session_id: c.session_id,
+        })
+        .collect();
     let sampler_entry = registry.get("dataset_sampler", &cfg.sampling)?;
     let strategy = SamplingStrategy::from_implementation(&sampler_entry.implementation)
         .ok_or_else(|| {

@@ -158,12 +158,20 @@ pub fn process_one(
 ) -> (RecordValues, Option<ErrorDetails>) {
     // Later turns of a conversation carry their whole input text; count it here, off the
     // request path.
-    let isl = match &raw.input_text {
-        Some(text) if prepared.meta.tokenizes_input && !cfg.use_server_token_count => {
-            Some(prepared.tokenizer.count(text) as u64)
-        }
-        _ => raw.input_tokens.map(u64::from),
-    };
+    let isl = (prepared.meta.tokenizes_input && !cfg.use_server_token_count)
+        .then(|| match &raw.input_text {
+            Some(text) => Some(prepared.tokenizer.count(text) as u64),
+            None => prepared
+                .turns_of(raw.credit.session_num, raw.credit.conversation_index)
+                .get(raw.credit.turn_index)
+                .map(|t| {
+                    u64::from(
+                        *t.input_tokens
+                            .get_or_init(|| prepared.tokenizer.count(&t.input_text) as u32),
+                    )
+                }),
+        })
+        .flatten();
     let fail = |e: ErrorDetails| (RecordValues::of_error(isl), Some(e));
     if let Some(e) = &raw.error {
         return fail(e.clone());
@@ -305,7 +313,7 @@ fn server_counts(responses: &[ParsedResponse]) -> (Option<u64>, Option<u64>, Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aiperf_core::{Chunk, Credit};
+    use aiperf_core::{Chunk, Credit, PreparedTurn};
     use aiperf_dataset::{Sampler, SamplingStrategy, TextTokenizer};
     use bytes::Bytes;
 
@@ -325,7 +333,14 @@ mod tests {
             tokenizer: Arc::new(TextTokenizer::builtin().unwrap()),
             seed: 0,
             conversations: Vec::new(),
-            turns: Vec::new(),
+            turns: vec![vec![vec![PreparedTurn {
+                body: Bytes::new(),
+                input_text: "one two three four five six seven".into(),
+                input_tokens: Default::default(),
+                max_tokens: Some(2),
+                delay_ms: None,
+                timestamp_ms: None,
+            }]]],
             carries_history: true,
             sampler: Sampler::new(SamplingStrategy::Sequential, 1, 0),
             paths: Vec::new(),
@@ -366,7 +381,6 @@ mod tests {
                 })
                 .collect(),
             error: None,
-            input_tokens: Some(7),
             input_text: None,
             max_tokens: Some(2),
         }
@@ -376,7 +390,6 @@ mod tests {
     fn later_turns_count_their_whole_input_text() {
         let p = prepared();
         let mut r = raw(vec![(10 * MS, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n")]);
-        r.input_tokens = None;
         r.input_text = Some("hello there general kenobi".into());
         let (v, e) = process_one(&cfg(), &p, &r);
         assert!(e.is_none(), "{e:?}");

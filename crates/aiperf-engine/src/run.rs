@@ -192,7 +192,7 @@ pub async fn run_profile(
         Some((order, _, _)) => {
             let turns: u64 = order
                 .iter()
-                .map(|&i| prepared.conversations[i].turns.len() as u64)
+                .map(|&i| prepared.conversations[i].turns as u64)
                 .sum();
             Some(cfg.request_count.map_or(turns, |c| c.min(turns)))
         }
@@ -532,12 +532,7 @@ fn effective_mode(
         .conversations
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| {
-            c.turns
-                .first()
-                .and_then(|t| t.timestamp_ms)
-                .map(|ts| (i, ts))
-        })
+        .filter_map(|(i, c)| c.first_timestamp_ms.map(|ts| (i, ts)))
         .collect();
     let all_stamped = !stamped.is_empty() && stamped.len() == prepared.conversations.len();
     let mode = match &cfg.load {

@@ -26,7 +26,6 @@ static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id"
 pub struct Session {
     pub conversation_index: usize,
     pub session_num: u64,
-    model: usize,
     target: usize,
     correlation_id: String,
     /// The turn to send next.
@@ -47,12 +46,10 @@ impl Session {
         let session_num = ctx.sessions.fetch_add(1, Ordering::Relaxed);
         let conversation_index =
             conversation_index.unwrap_or_else(|| ctx.prepared.sampler.pick(session_num));
-        let n_models = ctx.prepared.turns.len().max(1) as u64;
         let n_urls = ctx.clients.len().max(1) as u64;
         Self {
             conversation_index,
             session_num,
-            model: (session_num % n_models) as usize,
             target: (session_num % n_urls) as usize,
             correlation_id: uuid::Uuid::new_v4().to_string(),
             next_turn: 0,
@@ -64,7 +61,8 @@ impl Session {
     }
 
     fn turns<'c>(&self, ctx: &'c PhaseContext) -> &'c [PreparedTurn] {
-        &ctx.prepared.turns[self.model][self.conversation_index]
+        ctx.prepared
+            .turns_of(self.session_num, self.conversation_index)
     }
 
     /// The turn to send next, if any is left.
@@ -83,7 +81,7 @@ impl Session {
             return;
         };
         let from = self.last_end.unwrap_or_else(Instant::now);
-        tokio::time::sleep_until((from + Duration::from_secs_f64(ms / 1e3)).into()).await;
+        crate::worker::sleep_until_or_stopped(ctx, from + Duration::from_secs_f64(ms / 1e3)).await;
     }
 
     /// Whether turns of this conversation carry the earlier ones.
@@ -149,18 +147,18 @@ impl Session {
             .error
             .map(|e| ErrorDetails::new(e.code(), e.kind(), e.to_string()));
         // Later turns count their whole input (history included) off the request path.
-        let (input_tokens, input_text) = if history && self.next_turn > 0 {
+        let input_text = if history && self.next_turn > 0 {
             let mut text = std::mem::take(&mut self.text_so_far);
             text.push(' ');
-            text.push_str(turn.input_text.as_deref().unwrap_or_default());
+            text.push_str(&turn.input_text);
             let shared: Arc<str> = text.as_str().into();
             self.text_so_far = text;
-            (None, Some(shared))
+            Some(shared)
         } else {
             if history {
-                self.text_so_far = turn.input_text.as_deref().unwrap_or_default().to_string();
+                self.text_so_far = turn.input_text.to_string();
             }
-            (turn.input_tokens, None)
+            None
         };
         let max_tokens = turn.max_tokens;
         self.next_turn += 1;
@@ -188,7 +186,6 @@ impl Session {
             is_sse: ex.is_sse,
             chunks: ex.chunks,
             error,
-            input_tokens,
             input_text,
             max_tokens,
         };

@@ -129,12 +129,11 @@ pub async fn run_user(
 ) {
     let gap_ns = (users as f64 / rate * 1e9).round() as u64;
     let mut slot = phase_start_ns + (lane as f64 / rate * 1e9).round() as u64;
-    let wait = |slot: u64| {
-        let at = ctx.clock.instant_at(slot);
-        async move { tokio::time::sleep_until(at.into()).await }
-    };
     loop {
-        wait(slot).await;
+        if !ctx.issuer.open_at(slot) {
+            return;
+        }
+        sleep_until_or_stopped(&ctx, ctx.clock.instant_at(slot)).await;
         let Some(index) = ctx.issuer.try_issue_first(slot) else {
             return;
         };
@@ -150,7 +149,10 @@ pub async fn run_user(
             if session.next(&ctx).is_none() {
                 break;
             }
-            wait(slot).await;
+            if !ctx.issuer.open_at(slot) {
+                return;
+            }
+            sleep_until_or_stopped(&ctx, ctx.clock.instant_at(slot)).await;
             let Some(index) = ctx.issuer.try_issue(slot) else {
                 return;
             };
@@ -272,8 +274,7 @@ pub async fn dispatch(
                         let intended = ts.map(|ts| replay.at(ts));
                         match intended {
                             Some(at) => {
-                                let at = ctx.clock.instant_at(at);
-                                tokio::time::sleep_until(at.into()).await;
+                                sleep_until_or_stopped(&ctx, ctx.clock.instant_at(at)).await;
                             }
                             None => session.wait_delay(&ctx).await,
                         }
@@ -290,6 +291,18 @@ pub async fn dispatch(
         });
         // Reap finished tasks so the set stays small on long runs.
         while tasks.try_join_next().is_some() {}
+    }
+}
+
+/// Sleeps until `at`, waking early (within 50 ms) when the phase stops issuing, so long think
+/// times and user gaps never hold up the end of a run.
+pub async fn sleep_until_or_stopped(ctx: &PhaseContext, at: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= at || !ctx.issuer.open_at(ctx.clock.now_ns()) {
+            return;
+        }
+        tokio::time::sleep_until((at.min(now + Duration::from_millis(50))).into()).await;
     }
 }
 

@@ -3,10 +3,12 @@
 //! This crate does no I/O and never reads a clock itself: callers pass the current run-clock time,
 //! so every rule here is testable in virtual time.
 //!
-//! Closed-loop concurrency (the mode built so far): `concurrency` workers each ask
-//! [`CreditIssuer::try_issue`] for permission before every request; a refusal ends that worker.
-//! Stop rules (AIPerf §4.4): the first of `--request-count` reached or `--benchmark-duration`
-//! elapsed since the phase started; with neither, 10 requests.
+//! Every timing mode asks [`CreditIssuer`] for permission before each request: the first turn
+//! of a new session through [`CreditIssuer::try_issue_first`] (which also counts sessions
+//! against `--conversation-num`), later turns through [`CreditIssuer::try_issue`]; a refusal
+//! ends sending. Stop rules (AIPerf §4.4): the first of `--request-count` reached, the session
+//! count reached (started sessions finish), or `--benchmark-duration` elapsed since the phase
+//! started; with none of them, 10 requests.
 
 pub mod arrival;
 pub mod schedule;
@@ -115,6 +117,12 @@ impl CreditIssuer {
             .is_none_or(|l| self.sessions.load(Ordering::Relaxed) < l)
     }
 
+    /// Whether a credit asked for at `at_ns` could still be issued as far as time and stopping
+    /// go (counts aside): lets a mode skip waiting for a slot that is past the end.
+    pub fn open_at(&self, at_ns: u64) -> bool {
+        !self.stopped.load(Ordering::Relaxed) && self.send_until_ns.is_none_or(|t| at_ns < t)
+    }
+
     /// Stops issuing (Ctrl-C, fatal error).
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
@@ -201,9 +209,11 @@ mod tests {
 
     #[test]
     fn stop_refuses_further_credits() {
-        let i = CreditIssuer::new(&plan(Some(100), None), 0);
+        let i = CreditIssuer::new(&plan(Some(100), Some(50)), 0);
         assert!(i.try_issue(0).is_some());
+        assert!(i.open_at(49) && !i.open_at(50));
         i.stop();
+        assert!(!i.open_at(0));
         assert_eq!(i.try_issue(0), None);
     }
 

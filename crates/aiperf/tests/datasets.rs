@@ -586,3 +586,67 @@ async fn bad_files_fail_before_any_request_with_file_and_line() {
     );
     mock.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synthetic_images_and_audio_are_sent_as_content_parts() {
+    use base64::Engine;
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let out = profile(
+        &dir.path().join("run"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--image-width-mean",
+            "32",
+            "--image-height-mean",
+            "20",
+            "--image-batch-size",
+            "2",
+            "--audio-length-mean",
+            "0.25",
+            "--audio-sample-rates",
+            "8",
+            "--request-count",
+            "3",
+            "--num-dataset-entries",
+            "3",
+            "--random-seed",
+            "2",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.request_count, out.error_count), (3, 0));
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
+    for r in posts(&mock) {
+        let parts = messages(&r)[0]["content"].as_array().unwrap().clone();
+        let kinds: Vec<&str> = parts.iter().map(|p| p["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["text", "image_url", "image_url", "input_audio"]);
+        for p in &parts[1..3] {
+            let url = p["image_url"]["url"].as_str().unwrap();
+            let png = b64(url.strip_prefix("data:image/png;base64,").unwrap());
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+            let dim = |o: usize| u32::from_be_bytes(png[o..o + 4].try_into().unwrap());
+            assert_eq!((dim(16), dim(20)), (32, 20), "IHDR width and height");
+        }
+        assert_eq!(parts[3]["input_audio"]["format"], "wav");
+        let wav = b64(parts[3]["input_audio"]["data"].as_str().unwrap());
+        assert_eq!(&wav[..4], b"RIFF");
+        let rate = u32::from_le_bytes(wav[24..28].try_into().unwrap());
+        let data_len = u32::from_le_bytes(wav[40..44].try_into().unwrap());
+        assert_eq!(
+            (rate, data_len),
+            (8000, 2000 * 2),
+            "0.25 s of 16-bit mono at 8 kHz"
+        );
+    }
+    mock.stop().await;
+}
