@@ -27,6 +27,15 @@ fn messages(r: &RecordedRequest) -> Vec<Value> {
     r.json().unwrap()["messages"].as_array().unwrap().clone()
 }
 
+/// A dataset file from `examples/datasets/` (the files users can start from).
+fn example(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/datasets")
+        .join(name);
+    assert!(p.exists(), "{}", p.display());
+    p.display().to_string()
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -52,13 +61,7 @@ fn base<'a>(url: &'a str, file: &'a str, kind: &'a str) -> Vec<&'a str> {
 async fn multi_turn_sends_history_with_the_servers_replies() {
     let mock = mock(20.0, 1.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "conv.jsonl",
-        r#"{"session_id": "c1", "turns": [{"role": "system", "text": "Be terse."}, {"text": "first question", "output_length": 4}, {"text": "second question", "output_length": 3, "delay": 150}, {"text": "third", "output_length": 2}]}
-{"session_id": "c2", "turns": [{"text": "other first", "output_length": 3}, {"text": "other second", "output_length": 3}]}
-"#,
-    );
+    let file = example("multi_turn.jsonl");
     let url = mock.url();
     let mut args = base(&url, &file, "multi_turn");
     args.extend([
@@ -311,16 +314,7 @@ async fn prefix_prompt_pool_is_shared_token_for_token() {
 async fn mooncake_trace_shares_hash_id_prefixes_and_replays_sessions() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let trace = write(
-        dir.path(),
-        "trace.jsonl",
-        r#"{"timestamp": 0, "input_length": 40, "output_length": 3, "hash_ids": [10, 11, 12]}
-{"timestamp": 50, "input_length": 36, "output_length": 3, "hash_ids": [10, 11, 13]}
-{"timestamp": 100, "input_length": 20, "output_length": 3, "hash_ids": [10, 14]}
-{"timestamp": 150, "text_input": "literal prompt", "output_length": 2, "session_id": "s"}
-{"delay": 40, "text_input": "follow up", "output_length": 2, "session_id": "s"}
-"#,
-    );
+    let trace = example("mooncake_trace.jsonl");
     let url = mock.url();
     let mut args = base(&url, &trace, "mooncake_trace");
     args.extend(["--isl-block-size", "16"]);
@@ -378,14 +372,7 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
     // single_turn with a local image (base64 data URI) and an image URL.
-    std::fs::write(dir.path().join("pic.png"), [137u8, 80, 78, 71]).unwrap();
-    let st = write(
-        dir.path(),
-        "st.jsonl",
-        r#"{"text": "describe", "image": "pic.png", "output_length": 2}
-{"text": "and this", "images": ["https://example.com/x.jpg"], "extra": {"temperature": 0.1}}
-"#,
-    );
+    let st = example("single_turn.jsonl");
     let out = profile(&dir.path().join("r1"), &base(&url, &st, "single_turn"))
         .await
         .unwrap();
@@ -394,13 +381,18 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
         "default request count over 2 entries"
     );
     let reqs = posts(&mock);
+    let png = std::fs::read(example("media/red.png")).unwrap();
+    let png_uri = format!(
+        "data:image/png;base64,{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png)
+    );
     let first = reqs
         .iter()
         .find(|r| messages(r)[0]["content"][0]["text"] == "describe")
         .unwrap();
     assert_eq!(
         messages(first)[0]["content"],
-        json!([{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw=="}}])
+        json!([{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": png_uri}}])
     );
     let second = reqs
         .iter()
@@ -413,17 +405,9 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     assert_eq!(second.json().unwrap()["temperature"], 0.1);
 
     // random_pool directory: each request pairs one query with one passage.
-    let pools = dir.path().join("pools");
-    std::fs::create_dir(&pools).unwrap();
-    write(
-        &pools,
-        "a.jsonl",
-        "{\"text\": \"query one\"}\n{\"text\": \"query two\"}\n",
-    );
-    write(&pools, "b.jsonl", "{\"text\": \"passage x\"}\n");
+    let pools = example("random_pool");
     let before = posts(&mock).len();
-    let p = pools.display().to_string();
-    let mut args = base(&url, &p, "random_pool");
+    let mut args = base(&url, &pools, "random_pool");
     args.extend(["--request-count", "8", "--conversation-num", "5"]);
     let out = profile(&dir.path().join("r2"), &args).await.unwrap();
     assert_eq!(
@@ -439,17 +423,7 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     }
 
     // ShareGPT from a local file: the reference completion's length is the output length.
-    let sg = write(
-        dir.path(),
-        "sharegpt.json",
-        &json!([
-            {"id": "x1", "conversations": [
-                {"from": "human", "value": "Explain why the sky is blue, briefly please."},
-                {"from": "gpt", "value": "Sunlight scatters off air molecules; blue scatters most."}]},
-            {"id": "x2", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "Hello there, friend!"}]}
-        ])
-        .to_string(),
-    );
+    let sg = example("sharegpt.json");
     let before = posts(&mock).len();
     let out = profile(
         &dir.path().join("r3"),
