@@ -24,7 +24,8 @@ pub struct BlockPrompts<'a> {
     block_size: usize,
     /// Corpus positions where a block may start.
     word_starts: Vec<usize>,
-    blocks: HashMap<u64, Vec<u32>>,
+    /// Each hash id's block: its tokens and their text.
+    blocks: HashMap<u64, (Vec<u32>, String)>,
 }
 
 impl<'a> BlockPrompts<'a> {
@@ -74,7 +75,7 @@ impl<'a> BlockPrompts<'a> {
         self.blocks.len()
     }
 
-    fn block(&mut self, hash_id: u64) -> &[u32] {
+    fn block(&mut self, hash_id: u64) -> &(Vec<u32>, String) {
         let (corpus, tokenizer, starts, seed, size) = (
             self.corpus,
             self.tokenizer,
@@ -83,19 +84,22 @@ impl<'a> BlockPrompts<'a> {
             self.block_size,
         );
         self.blocks.entry(hash_id).or_insert_with(|| {
-            if starts.is_empty() {
-                return corpus.window(mix(seed, hash_id) as usize, size);
-            }
-            let first = (mix(seed, hash_id) % starts.len() as u64) as usize;
-            // The first candidate start whose block does not end in whitespace.
-            for k in 0..starts.len().min(64) {
-                let ids = corpus.window(starts[(first + k) % starts.len()], size);
-                let last = ids.last().map(|l| tokenizer.decode(&[*l]));
-                if last.is_none_or(|l| !l.ends_with(char::is_whitespace)) {
-                    return ids;
-                }
-            }
-            corpus.window(starts[first], size)
+            let ids = if starts.is_empty() {
+                corpus.window(mix(seed, hash_id) as usize, size)
+            } else {
+                let first = (mix(seed, hash_id) % starts.len() as u64) as usize;
+                // The first candidate start whose block does not end in whitespace.
+                (0..starts.len().min(64))
+                    .map(|k| corpus.window(starts[(first + k) % starts.len()], size))
+                    .find(|ids| {
+                        ids.last()
+                            .map(|l| tokenizer.decode(&[*l]))
+                            .is_none_or(|l| !l.ends_with(char::is_whitespace))
+                    })
+                    .unwrap_or_else(|| corpus.window(starts[first], size))
+            };
+            let text = tokenizer.decode(&ids);
+            (ids, text)
         })
     }
 
@@ -114,13 +118,20 @@ impl<'a> BlockPrompts<'a> {
                 self.block_size, self.block_size
             ));
         }
-        let mut ids = Vec::with_capacity(input_length);
+        // Blocks start on a word, so the prompt's text is its blocks' texts joined (decoded
+        // once per hash id); only a partial last block is decoded per request.
+        let mut text = String::new();
         for (i, h) in hash_ids.iter().enumerate() {
-            let b = self.block(*h);
-            let take = if i + 1 == m { last as usize } else { b.len() };
-            ids.extend_from_slice(&b[..take.min(b.len())]);
+            let tokenizer = self.tokenizer;
+            let (ids, block_text) = self.block(*h);
+            let take = if i + 1 == m { last as usize } else { ids.len() };
+            if take >= ids.len() {
+                text.push_str(block_text);
+            } else {
+                text.push_str(&tokenizer.decode(&ids[..take]));
+            }
         }
-        Ok(self.tokenizer.decode(&ids))
+        Ok(text)
     }
 }
 

@@ -248,29 +248,22 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
     for key in endpoint.consumed_extra_inputs() {
         extra_inputs.remove(*key);
     }
-    // Input texts per turn, shared by every model; their token counts are taken when first
-    // needed, by the record processor.
-    let inputs: Vec<Vec<Arc<str>>> = conversations
+    let started = std::time::Instant::now();
+    let options: Vec<PayloadOptions> = cfg
+        .models
         .iter()
-        .map(|c| {
-            c.turns
-                .iter()
-                .map(|t| endpoint.input_texts(t).join(" ").into())
-                .collect()
+        .map(|model| PayloadOptions {
+            model: model.clone(),
+            streaming: cfg.streaming,
+            use_legacy_max_tokens: cfg.use_legacy_max_tokens,
+            per_chunk_usage: cfg.per_chunk_usage,
+            extra_inputs: extra_inputs.clone(),
         })
         .collect();
-    let started = std::time::Instant::now();
-    let options = |model: &String| PayloadOptions {
-        model: model.clone(),
-        streaming: cfg.streaming,
-        use_legacy_max_tokens: cfg.use_legacy_max_tokens,
-        per_chunk_usage: cfg.per_chunk_usage,
-        extra_inputs: extra_inputs.clone(),
-    };
     // Whether bodies have a message list (then later turns carry history), from a real body.
     let carries_history = conversations.first().is_some_and(|c| {
         c.turns.first().is_some_and(|t| t.payload.is_none())
-            && render_turn(&*endpoint, c, 0, &options(&cfg.models[0]))
+            && render_turn(&*endpoint, c, 0, &options[0])
                 .is_ok_and(|mut b| endpoint.messages_mut(&mut b).is_some())
     });
     if !carries_history
@@ -283,52 +276,68 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
             cfg.endpoint_type
         );
     }
-    let mut turns = Vec::with_capacity(cfg.models.len());
-    for model in &cfg.models {
-        let opts = options(model);
-        let indexed: Vec<(&Conversation, &Vec<Arc<str>>)> =
-            conversations.iter().zip(&inputs).collect();
-        let per_model = aiperf_dataset::parallel::map(&indexed, |(c, inputs)| {
-            (0..c.turns.len())
-                .map(|k| {
-                    let body = render_turn(&*endpoint, c, k, &opts).map_err(|e| {
-                        anyhow!(
-                            "--endpoint-type {}: {e} (dataset entry {}, turn {k})",
-                            cfg.endpoint_type,
-                            c.session_id
-                        )
-                    })?;
-                    let body = serde_json::to_vec(&body).context("serializing a request body")?;
-                    let turn = &c.turns[k];
-                    Ok(PreparedTurn {
-                        body: Bytes::from(body),
-                        input_text: inputs[k].clone(),
-                        input_tokens: Default::default(),
-                        max_tokens: turn.max_tokens,
-                        delay_ms: turn.delay_ms,
-                        timestamp_ms: turn.timestamp_ms,
+    // Each conversation becomes its bodies for every model and is dropped right away, so texts
+    // and bodies never all live at once. Input token counts are taken when first needed, by
+    // the record processor.
+    type Rendered = anyhow::Result<(ConversationInfo, Vec<Vec<PreparedTurn>>)>;
+    let rendered: Vec<Rendered> = aiperf_dataset::parallel::map_into(conversations, |c| {
+        let inputs: Vec<Arc<str>> = c
+            .turns
+            .iter()
+            .map(|t| endpoint.input_texts(t).join(" ").into())
+            .collect();
+        let per_model = options
+            .iter()
+            .map(|opts| {
+                (0..c.turns.len())
+                    .map(|k| {
+                        let body = render_turn(&*endpoint, &c, k, opts).map_err(|e| {
+                            anyhow!(
+                                "--endpoint-type {}: {e} (dataset entry {}, turn {k})",
+                                cfg.endpoint_type,
+                                c.session_id
+                            )
+                        })?;
+                        let body =
+                            serde_json::to_vec(&body).context("serializing a request body")?;
+                        let turn = &c.turns[k];
+                        Ok(PreparedTurn {
+                            body: Bytes::from(body),
+                            input_text: inputs[k].clone(),
+                            input_tokens: Default::default(),
+                            max_tokens: turn.max_tokens,
+                            delay_ms: turn.delay_ms,
+                            timestamp_ms: turn.timestamp_ms,
+                        })
                     })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
-        })
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
-        turns.push(per_model);
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // Keep only what the run still reads (ids, turn counts, timing).
+        let info = ConversationInfo {
+            first_timestamp_ms: c.turns.first().and_then(|t| t.timestamp_ms),
+            turns: c.turns.len(),
+            independent_turns: c.independent_turns,
+            session_id: c.session_id,
+        };
+        Ok((info, per_model))
+    });
+    let mut conversations = Vec::with_capacity(rendered.len());
+    let mut turns: Vec<Vec<Vec<PreparedTurn>>> = options
+        .iter()
+        .map(|_| Vec::with_capacity(rendered.len()))
+        .collect();
+    for r in rendered {
+        let (info, per_model) = r?;
+        conversations.push(info);
+        for (m, t) in per_model.into_iter().enumerate() {
+            turns[m].push(t);
+        }
     }
     tracing::debug!(
         "dataset: request bodies rendered in {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
-    // Bodies are rendered: keep only what the run still reads (ids, turn counts, timing).
-    let conversations: Vec<ConversationInfo> = conversations
-        .into_iter()
-        .map(|c| ConversationInfo {
-            first_timestamp_ms: c.turns.first().and_then(|t| t.timestamp_ms),
-            turns: c.turns.len(),
-            independent_turns: c.independent_turns,
-            session_id: c.session_id,
-        })
-        .collect();
     let sampler_entry = registry.get("dataset_sampler", &cfg.sampling)?;
     let strategy = SamplingStrategy::from_implementation(&sampler_entry.implementation)
         .ok_or_else(|| {
