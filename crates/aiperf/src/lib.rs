@@ -2,6 +2,7 @@
 //! build a [`Registry`], [`Registry::register`] your implementations, then call [`run`]
 //! (see `examples/custom_endpoint.rs`).
 
+pub mod logfile;
 pub mod plugins_cmd;
 
 use std::io::IsTerminal;
@@ -28,7 +29,8 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            init_logging(&cfg.log_level);
+            let log = logfile::LogFile::new(&cfg.artifact_dir);
+            init_logging(&cfg.log_level, Some(log.clone()));
             for w in registry.warnings() {
                 tracing::warn!("{w}");
             }
@@ -54,6 +56,9 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
             )) {
                 Ok(outcome) => {
                     println!("{}", outcome.console);
+                    if log.path().is_file() {
+                        println!("Log File: {}", log.path().display());
+                    }
                     ExitCode::from(outcome.exit_code.clamp(0, 255) as u8)
                 }
                 Err(e) => {
@@ -65,7 +70,9 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     }
 }
 
-fn init_logging(level: &str) {
+/// Logs to stderr and, when given, to the run's `logs/aiperf.log` (without colours).
+fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>) {
+    use tracing_subscriber::prelude::*;
     let filter = match level {
         "TRACE" => "trace",
         "DEBUG" => "debug",
@@ -76,9 +83,18 @@ fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))
     });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .with_target(false);
+    let file = file.map(|log| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_target(false)
+            .with_writer(move || logfile::EventWriter::new(log.clone()))
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file)
         .try_init();
 }

@@ -1,0 +1,67 @@
+//! The real binary writes `logs/aiperf.log` into the artifact directory: the same lines as
+//! stderr, without secrets, and nothing at all when set-up fails.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn run(url: &str, dir: &std::path::Path, secret: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_aiperf"))
+        .args([
+            "profile",
+            "-m",
+            "m",
+            "-u",
+            url,
+            "--request-count",
+            "4",
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--ui-type",
+            "none",
+            "-v",
+            "--api-key",
+            secret,
+            "-H",
+            &format!("X-Api-Key:{secret}x"),
+            "--artifact-dir",
+        ])
+        .arg(dir)
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .expect("run aiperf")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_file_has_the_run_and_no_secret() {
+    let mock = mock(0.0, 0.0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let secret = "sk-logtest-1234567890";
+    let out = run(&mock.url(), &dir, secret);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.join("logs/aiperf.log")).expect("log file written");
+    assert!(log.contains("prepared 4 dataset entries"), "{log}");
+    assert!(log.contains("phase profiling started"), "{log}");
+    assert!(log.contains("DEBUG"), "-v reaches the file: {log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes in the file");
+    assert!(!log.contains(secret), "secret leaked into the log");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Log File: "), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    mock.stop().await;
+
+    // A server that is down: one-line error, no artifact directory, so no log file either.
+    let down = tmp.path().join("down");
+    let out = run("http://127.0.0.1:1", &down, secret);
+    assert!(!out.status.success());
+    assert!(!down.exists());
+}
