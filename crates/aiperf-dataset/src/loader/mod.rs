@@ -139,6 +139,59 @@ pub fn for_each_line<T: DeserializeOwned>(
     }
 }
 
+/// Rows gathered into conversations by `session_id`, in order of first appearance; a row
+/// without one is a conversation of its own (`session_000123`, by position).
+pub(crate) struct Sessions {
+    out: Vec<Conversation>,
+    index: std::collections::HashMap<String, usize>,
+    /// Whether grouped rows are sent without each other as history (`single_turn`).
+    independent: bool,
+}
+
+impl Sessions {
+    pub(crate) fn new(independent: bool) -> Self {
+        Self {
+            out: Vec::new(),
+            index: Default::default(),
+            independent,
+        }
+    }
+
+    pub(crate) fn push(&mut self, session_id: Option<String>, turn: aiperf_core::Turn) {
+        let Some(id) = session_id else {
+            let id = format!("session_{:06}", self.out.len());
+            self.out.push(Conversation::single(id, turn));
+            return;
+        };
+        match self.index.get(&id) {
+            Some(&i) => self.out[i].turns.push(turn),
+            None => {
+                self.index.insert(id.clone(), self.out.len());
+                let mut c = Conversation::single(id, turn);
+                c.independent_turns = self.independent;
+                self.out.push(c);
+            }
+        }
+    }
+
+    pub(crate) fn into_conversations(self) -> Vec<Conversation> {
+        self.out
+    }
+}
+
+/// A row's `timestamp` and `delay` (ms): at most one, each a number >= 0.
+pub(crate) fn check_timing(timestamp: Option<f64>, delay: Option<f64>) -> Result<(), String> {
+    if timestamp.is_some() && delay.is_some() {
+        return Err("'timestamp' and 'delay' are mutually exclusive".into());
+    }
+    for (name, v) in [("timestamp", timestamp), ("delay", delay)] {
+        if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            return Err(format!("'{name}' must be a number >= 0 (ms)"));
+        }
+    }
+    Ok(())
+}
+
 /// `output_length` as a request limit: must be > 0.
 pub(crate) fn output_length(v: Option<i64>) -> Result<Option<u32>, String> {
     match v {

@@ -7,14 +7,13 @@
 //! Rows with the same `session_id` are consecutive turns of one conversation with history.
 //! Timestamps (ms) make the run a fixed-schedule replay.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use aiperf_core::{Conversation, Turn};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{for_each_line, output_length, LoadContext, LoadError};
+use super::{check_timing, for_each_line, output_length, LoadContext, LoadError, Sessions};
 use crate::blocks::{BlockPrompts, DEFAULT_BLOCK_SIZE};
 use crate::rng::Rng;
 use crate::synthetic::PromptGenerator;
@@ -68,8 +67,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     let generator = PromptGenerator::new(ctx.tokenizer, ctx.corpus);
     let mut offsets = Rng::derive(ctx.seed, "dataset.trace.prompt");
     let corpus_len = ctx.corpus.tokens.len().max(1) as u64;
-    let mut out: Vec<Conversation> = Vec::new();
-    let mut sessions: HashMap<String, usize> = HashMap::new();
+    let mut sessions = Sessions::new(false);
     for_each_line(path, |_, row: Row| {
         let inputs = [
             row.input_length.is_some(),
@@ -88,14 +86,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
         if row.tools.is_some() && row.messages.is_none() {
             return Err("'tools' needs 'messages'".into());
         }
-        if row.timestamp.is_some() && row.delay.is_some() {
-            return Err("'timestamp' and 'delay' are mutually exclusive".into());
-        }
-        for (name, v) in [("timestamp", row.timestamp), ("delay", row.delay)] {
-            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
-                return Err(format!("'{name}' must be a number >= 0 (ms)"));
-            }
-        }
+        check_timing(row.timestamp, row.delay)?;
         let mut turn = Turn {
             max_tokens: output_length(row.output_length)?,
             timestamp_ms: row.timestamp,
@@ -135,22 +126,10 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
                 .unwrap_or_default();
             turn.payload = Some(p);
         }
-        match row.session_id {
-            Some(id) => match sessions.get(&id) {
-                Some(&i) => out[i].turns.push(turn),
-                None => {
-                    sessions.insert(id.clone(), out.len());
-                    out.push(Conversation::single(id, turn));
-                }
-            },
-            None => {
-                let id = format!("session_{:06}", out.len());
-                out.push(Conversation::single(id, turn));
-            }
-        }
+        sessions.push(row.session_id, turn);
         Ok(())
     })?;
-    Ok(out)
+    Ok(sessions.into_conversations())
 }
 
 #[cfg(test)]

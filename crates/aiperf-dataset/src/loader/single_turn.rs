@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::media::{resolve, MediaKind};
-use super::{for_each_line, output_length, LoadError};
+use super::{check_timing, for_each_line, output_length, LoadError, Sessions};
 
 /// The fields of one turn (AIPerf's names), shared by `single_turn` lines, `multi_turn` turns
 /// and `random_pool` rows.
@@ -76,14 +76,7 @@ impl TurnFields {
 
     /// The turn these fields describe; media paths resolve against `base_dir`.
     pub(crate) fn into_turn(self, base_dir: &Path) -> Result<Turn, String> {
-        if self.timestamp.is_some() && self.delay.is_some() {
-            return Err("'timestamp' and 'delay' are mutually exclusive".into());
-        }
-        for (name, v) in [("timestamp", self.timestamp), ("delay", self.delay)] {
-            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
-                return Err(format!("'{name}' must be a number >= 0 (ms)"));
-            }
-        }
+        check_timing(self.timestamp, self.delay)?;
         let has_media = self.has_media();
         let mut texts: Vec<String> = self.text.into_iter().collect();
         for item in self.texts.unwrap_or_default() {
@@ -124,32 +117,13 @@ pub(crate) fn base_dir(path: &Path) -> &Path {
 /// Loads a `single_turn` file.
 pub fn single_turn(path: &Path) -> Result<Vec<Conversation>, LoadError> {
     let base = base_dir(path);
-    let mut out: Vec<Conversation> = Vec::new();
-    // Session id -> index in `out`, for rows that name one.
-    let mut sessions = std::collections::HashMap::new();
+    let mut sessions = Sessions::new(true);
     for_each_line(path, |_, row: TurnFields| {
         let session_id = row.session_id.clone();
-        let turn = row.into_turn(base)?;
-        match session_id {
-            Some(id) => match sessions.get(&id) {
-                Some(&i) => {
-                    let c: &mut Conversation = &mut out[i];
-                    c.turns.push(turn);
-                }
-                None => {
-                    sessions.insert(id.clone(), out.len());
-                    let mut c = Conversation::single(id, turn);
-                    c.independent_turns = true;
-                    out.push(c);
-                }
-            },
-            None => {
-                let id = format!("session_{:06}", out.len());
-                out.push(Conversation::single(id, turn));
-            }
-        }
+        sessions.push(session_id, row.into_turn(base)?);
         Ok(())
     })?;
+    let out = sessions.into_conversations();
     if out.is_empty() {
         return Err(LoadError::file(path, "no requests in file"));
     }
