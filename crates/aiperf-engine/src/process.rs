@@ -36,6 +36,8 @@ pub struct ProcessorConfig {
     pub per_chunk_usage: bool,
     /// `--slice-duration`: (profiling start in epoch ns, set when profiling starts; width ns).
     pub timeslices: Option<(Arc<AtomicU64>, u64)>,
+    /// The dashboard's running aggregates, when it is shown.
+    pub live: Option<Arc<crate::ui::live::Live>>,
 }
 
 pub fn spawn(
@@ -67,6 +69,9 @@ pub fn spawn(
                     out.accumulator = acc.with_timeslices(origin.load(Ordering::Relaxed), width);
                 }
                 let (values, error) = process_one(&cfg, &prepared, &raw);
+                if let Some(live) = &cfg.live {
+                    live.record(&values, error.as_ref());
+                }
                 let start_wall = cfg.clock.to_wall_ns(raw.request_start_ns);
                 match &error {
                     None => {
@@ -409,6 +414,7 @@ mod tests {
             use_server_token_count: false,
             per_chunk_usage: false,
             timeslices: None,
+            live: None,
         }
     }
 

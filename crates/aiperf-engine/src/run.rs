@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::prepare::{prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::report;
+use crate::ui::live::{Live, PhaseView};
 use crate::ui::Ui;
 use crate::worker::{dispatch, pace, run_user, run_worker, Cancellation, PhaseContext, Replay};
 
@@ -48,6 +49,36 @@ pub struct StopSignal {
 /// Default bound on draining in-flight requests after the first signal.
 const CANCEL_DRAIN_TIMEOUT_S: f64 = 10.0;
 
+impl StopSignal {
+    /// First interruption: stop sending; in-flight requests get the drain time, then are
+    /// cancelled.
+    pub fn first(self: &Arc<Self>) {
+        let drain = drain_timeout_s();
+        tracing::warn!("interrupted: no new requests; waiting up to {drain} s for in-flight ones (interrupt again to cancel them), then exporting");
+        self.stop.store(true, Ordering::Relaxed);
+        let s = self.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs_f64(drain));
+            s.abort.store(true, Ordering::Relaxed);
+        });
+    }
+
+    /// Second interruption: cancel in-flight requests now.
+    pub fn second(&self) {
+        tracing::warn!("interrupted again: cancelling in-flight requests, then exporting");
+        self.abort.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT` (seconds), default 10.
+fn drain_timeout_s() -> f64 {
+    std::env::var("AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v >= 0.0)
+        .unwrap_or(CANCEL_DRAIN_TIMEOUT_S)
+}
+
 async fn watch_signals(stop: Arc<StopSignal>) {
     #[cfg(unix)]
     {
@@ -58,11 +89,6 @@ async fn watch_signals(stop: Arc<StopSignal>) {
         ) else {
             return;
         };
-        let drain = std::env::var("AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v >= 0.0)
-            .unwrap_or(CANCEL_DRAIN_TIMEOUT_S);
         let mut count = 0;
         loop {
             tokio::select! {
@@ -71,16 +97,9 @@ async fn watch_signals(stop: Arc<StopSignal>) {
             }
             count += 1;
             if count == 1 {
-                tracing::warn!("interrupted: no new requests; waiting up to {drain} s for in-flight ones (signal again to cancel them), then exporting");
-                stop.stop.store(true, Ordering::Relaxed);
-                let s = stop.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs_f64(drain)).await;
-                    s.abort.store(true, Ordering::Relaxed);
-                });
+                stop.first();
             } else {
-                tracing::warn!("interrupted again: cancelling in-flight requests, then exporting");
-                stop.abort.store(true, Ordering::Relaxed);
+                stop.second();
             }
         }
     }
@@ -166,6 +185,7 @@ pub async fn run_profile(
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let progress = Arc::new(Progress::default());
+    let live = (ui == Ui::Dashboard).then(|| Arc::new(Live::default()));
     let profiling_origin = Arc::new(AtomicU64::new(0));
     let processor = process::spawn(
         ProcessorConfig {
@@ -176,6 +196,7 @@ pub async fn run_profile(
             timeslices: cfg
                 .slice_duration_s
                 .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
+            live: live.clone(),
         },
         accumulator,
         prepared.clone(),
@@ -184,6 +205,22 @@ pub async fn run_profile(
         progress.clone(),
     );
 
+    // The dashboard takes the terminal only once set-up succeeded, so set-up errors stay
+    // plain one-line messages.
+    let dashboard_done = Arc::new(AtomicBool::new(false));
+    let dashboard = live.as_ref().map(|l| {
+        let title = format!(
+            "{} | {} | {}",
+            cfg.models.join(","),
+            cfg.endpoint_type,
+            cfg.urls
+                .iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        crate::ui::dashboard::spawn(title, l.clone(), stop.clone(), dashboard_done.clone())
+    });
     let sessions = Arc::new(AtomicU64::new(0));
     let timeout = Duration::from_secs_f64(cfg.request_timeout_s.min(1e9));
     let mut cancelled_in_flight = 0u64;
@@ -294,6 +331,19 @@ pub async fn run_profile(
                 .as_ref()
                 .map(|(_, _, offsets)| Schedule::fixed(offsets.clone())),
         };
+        if let Some(l) = &live {
+            l.set_phase(PhaseView {
+                name: plan.phase.as_str(),
+                started: std::time::Instant::now(),
+                target_requests: ctx.issuer.target_count(),
+                duration_s: plan.duration_ns.map(|d| d as f64 / 1e9),
+                requested_rate: match mode {
+                    LoadMode::Rate { rate, .. } | LoadMode::UserCentric { rate, .. } => Some(*rate),
+                    _ => None,
+                },
+                ctx: Arc::downgrade(&ctx),
+            });
+        }
         cancelled_in_flight += run_phase(
             plan,
             mode,
@@ -317,6 +367,13 @@ pub async fn run_profile(
     }
     drop(tx);
     signal_task.abort();
+    if let Some(l) = &live {
+        l.set_stage("exporting");
+    }
+    dashboard_done.store(true, Ordering::Relaxed);
+    if let Some(d) = dashboard {
+        let _ = tokio::task::spawn_blocking(move || d.join()).await;
+    }
     let processed = tokio::task::spawn_blocking(move || processor.join())
         .await
         .map_err(|e| anyhow!("record processor task failed: {e}"))?

@@ -29,16 +29,19 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
+            // AIPerf's rule: the dashboard on a terminal, simple progress otherwise.
+            let ui = cfg.ui.unwrap_or(
+                if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+                    UiType::Dashboard
+                } else {
+                    UiType::Simple
+                },
+            );
             let log = logfile::LogFile::new(&cfg.artifact_dir);
-            init_logging(&cfg.log_level, Some(log.clone()));
+            init_logging(&cfg.log_level, Some(log.clone()), ui == UiType::Dashboard);
             for w in registry.warnings() {
                 tracing::warn!("{w}");
             }
-            let ui = cfg.ui.unwrap_or(if std::io::stderr().is_terminal() {
-                UiType::Simple
-            } else {
-                UiType::None
-            });
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -70,8 +73,9 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     }
 }
 
-/// Logs to stderr and, when given, to the run's `logs/aiperf.log` (without colours).
-fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>) {
+/// Logs to stderr (or, under the dashboard, to its log panel) and, when given, to the run's
+/// `logs/aiperf.log` (without colours).
+fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
     use tracing_subscriber::prelude::*;
     let filter = match level {
         "TRACE" => "trace",
@@ -83,9 +87,18 @@ fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))
     });
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false);
+    let stderr = (!dashboard).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+    });
+    let panel = dashboard.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .with_writer(aiperf_engine::ui::live::LogRing::default)
+    });
     let file = file.map(|log| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
@@ -95,6 +108,7 @@ fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>) {
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(stderr)
+        .with(panel)
         .with(file)
         .try_init();
 }

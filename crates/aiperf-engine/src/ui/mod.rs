@@ -1,5 +1,8 @@
 //! What is shown while a run goes on (registry category `ui`).
 
+pub mod dashboard;
+pub mod live;
+
 /// Built-in UI implementations (registry `implementation` values).
 pub const IMPLEMENTATIONS: [&str; 3] = [
     "aiperf_engine::ui::Dashboard",
@@ -10,7 +13,9 @@ pub const IMPLEMENTATIONS: [&str; 3] = [
 /// The live view of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ui {
-    /// A progress line on stderr every second (`simple`; `dashboard` until it is built).
+    /// The live terminal dashboard (`dashboard`).
+    Dashboard,
+    /// A progress line on stderr every second (`simple`).
     Progress,
     /// Nothing until the final tables (`none`).
     Silent,
@@ -19,7 +24,8 @@ pub enum Ui {
 impl Ui {
     pub fn from_implementation(implementation: &str) -> Option<Ui> {
         match implementation {
-            "aiperf_engine::ui::Dashboard" | "aiperf_engine::ui::Simple" => Some(Ui::Progress),
+            "aiperf_engine::ui::Dashboard" => Some(Ui::Dashboard),
+            "aiperf_engine::ui::Simple" => Some(Ui::Progress),
             "aiperf_engine::ui::Silent" => Some(Ui::Silent),
             _ => None,
         }

@@ -1,0 +1,159 @@
+//! The dashboard in a real terminal: the binary runs inside tmux (a pseudo-terminal), the
+//! screen is captured mid-run and checked for plausible panel values, then `q` stops the run
+//! and the terminal must be back on the normal screen with the final tables and artifacts.
+//! `.ci/run` installs tmux; without it this test says so and passes vacuously.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn alternate_screen(&self) -> bool {
+        let out = self.run(&["display-message", "-p", "-t", "t", "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    /// Polls the screen until `pred` holds (or panics with the last screen after `secs`).
+    async fn wait_for(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "{what} never appeared; screen:\n{s}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The numbers on the screen line that starts with `label`.
+fn numbers(screen: &str, label: &str) -> Vec<f64> {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no '{label}' line in:\n{screen}"));
+    line.split(label)
+        .nth(1)
+        .unwrap_or("")
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .filter_map(|w| w.parse::<f64>().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let mock = mock(40.0, 4.0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let tmux = Tmux {
+        socket: format!("aiperf-test-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "XDG_CONFIG_HOME=/nonexistent {} profile -m mock-model -u {} --streaming --concurrency 4 \
+         --request-count 100000 --isl 16 --osl 24 --ui-type dashboard --artifact-dir {}; \
+         echo EXIT=$?; sleep 120",
+        env!("CARGO_BIN_EXE_aiperf"),
+        mock.url(),
+        dir.display()
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "140",
+        "-y",
+        "45",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+
+    // Mid-run: every panel, with values that fit the mock (TTFT 40 ms, ITL 4 ms).
+    let screen = tmux
+        .wait_for(60, "live TTFT", |s| s.contains("Time to First Token (ms)"))
+        .await;
+    assert!(
+        tmux.alternate_screen(),
+        "the dashboard uses the alternate screen"
+    );
+    for panel in [
+        "aiperf | mock-model | chat",
+        "stage: profiling",
+        "in flight",
+        "live metrics",
+        "Inter Token Latency (ms)",
+        "requests per second",
+        "TTFT per second",
+        "errors (code type)",
+        "no errors",
+        " log ",
+        "q / Ctrl-C",
+    ] {
+        assert!(screen.contains(panel), "missing '{panel}' in:\n{screen}");
+    }
+    let ttft = numbers(&screen, "Time to First Token (ms)");
+    assert_eq!(ttft.len(), 7, "avg min max p99 p90 p50 std: {ttft:?}");
+    assert!((35.0..300.0).contains(&ttft[0]), "TTFT avg {ttft:?}");
+    let itl = numbers(&screen, "Inter Token Latency (ms)");
+    assert!((3.0..50.0).contains(&itl[5]), "ITL p50 {itl:?}");
+    let sent = numbers(&screen, "sent ");
+    assert!(sent[0] >= 4.0, "requests were sent: {sent:?}");
+
+    // q: graceful stop; the shell gets the normal screen back with the final tables.
+    tmux.run(&["send-keys", "-t", "t", "q"]);
+    let after = tmux
+        .wait_for(60, "exit status", |s| s.contains("EXIT="))
+        .await;
+    assert!(
+        after.contains("EXIT=130"),
+        "interrupted runs exit 130:\n{after}"
+    );
+    assert!(
+        !tmux.alternate_screen(),
+        "terminal restored to the normal screen"
+    );
+    assert!(
+        after.contains("NVIDIA AIPerf |"),
+        "final tables printed:\n{after}"
+    );
+    let summary = read_json(dir.join("profile_export_aiperf.json"));
+    assert_eq!(summary["was_cancelled"], true);
+    assert!(dir.join("profile_export.jsonl").is_file());
+    mock.stop().await;
+}
