@@ -352,6 +352,7 @@ pub async fn run_profile(
             &stop,
             ui,
             &progress,
+            live.as_ref(),
             start_ns,
         )
         .await;
@@ -482,6 +483,7 @@ async fn run_phase(
     stop: &Arc<StopSignal>,
     ui: Ui,
     progress: &Arc<Progress>,
+    live: Option<&Arc<Live>>,
     start_ns: u64,
 ) -> u64 {
     let mut workers = tokio::task::JoinSet::new();
@@ -536,7 +538,7 @@ async fn run_phase(
         .drain_deadline_ns()
         .map(|d| ctx.clock.instant_at(start_ns + d));
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
-    let mut last_print = std::time::Instant::now();
+    let mut simple = (ui == Ui::Progress).then(|| crate::ui::simple::Simple::start(plan, &ctx));
     let abandoned = loop {
         tokio::select! {
             joined = workers.join_next() => {
@@ -555,9 +557,14 @@ async fn run_phase(
                     while workers.join_next().await.is_some() {}
                     break abandoned;
                 }
-                if ui == Ui::Progress && last_print.elapsed() >= Duration::from_secs(1) {
-                    last_print = std::time::Instant::now();
-                    report::print_progress(plan, &ctx, progress, start_ns);
+                if let Some(s) = &mut simple {
+                    s.tick(plan, &ctx, progress, start_ns);
+                }
+                // Past the duration, in-flight requests are in their grace period.
+                if let (Some(l), Some(d)) = (live, plan.duration_ns) {
+                    if ctx.clock.now_ns() >= start_ns + d {
+                        l.set_stage("grace");
+                    }
                 }
             }
             _ = sleep_until_opt(drain_deadline) => {
@@ -570,6 +577,10 @@ async fn run_phase(
             }
         }
     };
+    if let Some(s) = &mut simple {
+        s.tick(plan, &ctx, progress, start_ns);
+        s.finish();
+    }
     pacer_stop.store(true, Ordering::Relaxed);
     if let Some(p) = pacer {
         let _ = tokio::task::spawn_blocking(move || p.join()).await;

@@ -157,3 +157,50 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
     assert!(dir.join("profile_export.jsonl").is_file());
     mock.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simple_ui_draws_a_progress_bar_per_phase_on_a_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let mock = mock(5.0, 1.0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let tmux = Tmux {
+        socket: format!("aiperf-simple-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "XDG_CONFIG_HOME=/nonexistent {} profile -m mock-model -u {} --streaming --concurrency 4 \
+         --warmup-request-count 8 --request-count 60 --isl 8 --osl 4 --ui-type simple \
+         --artifact-dir {} >/dev/null; echo EXIT=$?; sleep 120",
+        env!("CARGO_BIN_EXE_aiperf"),
+        mock.url(),
+        tmp.path().join("run").display()
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "140",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let screen = tmux.wait_for(60, "exit", |s| s.contains("EXIT=")).await;
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("warmup [") && screen.contains("8/8 requests"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("profiling [") && screen.contains("60/60 requests"),
+        "{screen}"
+    );
+    assert!(screen.contains("0 errors"), "{screen}");
+    mock.stop().await;
+}

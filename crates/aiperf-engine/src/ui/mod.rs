@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod live;
+pub mod simple;
 
 /// Built-in UI implementations (registry `implementation` values).
 pub const IMPLEMENTATIONS: [&str; 3] = [
