@@ -84,7 +84,7 @@ fn draw(f: &mut Frame, title: &str, s: &LiveState, presses: u32) {
     let [head, gauge, metrics, charts, bottom, keys] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Length(1),
-        Constraint::Length(9),
+        Constraint::Length(11),
         Constraint::Length(6),
         Constraint::Min(4),
         Constraint::Length(1),
@@ -150,12 +150,18 @@ fn draw(f: &mut Frame, title: &str, s: &LiveState, presses: u32) {
 
     let header = Row::new(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"])
         .style(Style::default().add_modifier(Modifier::BOLD));
+    // The final console table's distribution rows, in its order.
     let rows: Vec<Row> = [
         ("Time to First Token (ms)", &s.ttft_ms),
-        ("Inter Token Latency (ms)", &s.itl_ms),
+        ("Time to Second Token (ms)", &s.ttst_ms),
         ("Request Latency (ms)", &s.latency_ms),
-        ("Input Sequence Length (tokens)", &s.isl),
+        ("Inter Token Latency (ms)", &s.itl_ms),
+        (
+            "Output Token Throughput Per User (tokens/sec/user)",
+            &s.per_user_tps,
+        ),
         ("Output Sequence Length (tokens)", &s.osl),
+        ("Input Sequence Length (tokens)", &s.isl),
     ]
     .into_iter()
     .filter_map(|(name, r)| {
@@ -166,13 +172,14 @@ fn draw(f: &mut Frame, title: &str, s: &LiveState, presses: u32) {
         })
     })
     .collect();
-    let mut widths = vec![Constraint::Length(32)];
-    widths.extend([Constraint::Length(9); 7]);
+    let mut widths = vec![Constraint::Length(51)];
+    widths.extend([Constraint::Length(7); 7]);
     let throughput = if elapsed > 0.0 {
         format!(
-            " live metrics | output tokens/s {:.1} | requests/s {:.1} ",
+            " live metrics | output token throughput {:.1} tokens/s | request throughput {:.1} requests/s | requests {} ",
             s.output_tokens / elapsed,
-            s.ok as f64 / elapsed
+            s.ok as f64 / elapsed,
+            s.ok
         )
     } else {
         " live metrics ".to_string()

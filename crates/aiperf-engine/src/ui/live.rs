@@ -102,7 +102,9 @@ pub struct LiveState {
     /// What the run is doing now (`warmup`, `profiling`, `grace`, `exporting`).
     pub stage: &'static str,
     pub ttft_ms: Running,
+    pub ttst_ms: Running,
     pub itl_ms: Running,
+    pub per_user_tps: Running,
     pub latency_ms: Running,
     pub isl: Running,
     pub osl: Running,
@@ -130,7 +132,9 @@ impl Default for Live {
                 phase: None,
                 stage: "preparing",
                 ttft_ms: Running::new(1e3),
+                ttst_ms: Running::new(1e3),
                 itl_ms: Running::new(1e3),
+                per_user_tps: Running::new(1e3),
                 latency_ms: Running::new(1e3),
                 isl: Running::new(1.0),
                 osl: Running::new(1.0),
@@ -203,8 +207,14 @@ impl Live {
                         b.ttft_n += 1;
                     }
                 }
+                if let Some(t) = ms(v.time_to_second_token) {
+                    s.ttst_ms.add(t);
+                }
                 if let Some(t) = ms(v.inter_token_latency) {
                     s.itl_ms.add(t);
+                }
+                if let Some(t) = v.output_token_throughput_per_user {
+                    s.per_user_tps.add(t);
                 }
                 if let Some(t) = ms(v.request_latency) {
                     s.latency_ms.add(t);
