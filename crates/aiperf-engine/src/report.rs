@@ -87,13 +87,7 @@ pub fn load_report(
         },
         _ => None,
     };
-    let mode = match &load.mode {
-        LoadMode::Concurrency { .. } => "concurrency",
-        LoadMode::Rate { .. } => "request_rate",
-        LoadMode::FixedSchedule { .. } => "fixed_schedule",
-        LoadMode::UserCentric { .. } => "user_centric_rate",
-    };
-    report.insert("mode".into(), json!(mode));
+    report.insert("mode".into(), json!(mode_name(&load.mode)));
     report.insert("requests_sent".into(), json!(load.sent));
     let mut notes = Vec::new();
     if !matches!(load.mode, LoadMode::Concurrency { .. }) {
@@ -163,6 +157,84 @@ pub fn load_report(
     (extra, notes)
 }
 
+/// The timing mode's name in the JSON (`load_report.mode`, `input_config.phases`).
+fn mode_name(mode: &LoadMode) -> &'static str {
+    match mode {
+        LoadMode::Concurrency { .. } => "concurrency",
+        LoadMode::Rate { .. } => "request_rate",
+        LoadMode::FixedSchedule { .. } => "fixed_schedule",
+        LoadMode::UserCentric { .. } => "user_centric_rate",
+    }
+}
+
+/// The timing mode's own settings.
+fn mode_config(mode: &LoadMode) -> Value {
+    match mode {
+        LoadMode::Concurrency {
+            concurrency,
+            ramp_s,
+        } => {
+            json!({"concurrency": concurrency, "ramp_duration": ramp_s})
+        }
+        LoadMode::Rate {
+            rate,
+            pattern,
+            smoothness,
+            cap,
+            ramp_s,
+        } => json!({
+            "request_rate": rate, "arrival_pattern": pattern, "arrival_smoothness": smoothness,
+            "max_concurrency": cap, "ramp_duration": ramp_s,
+        }),
+        LoadMode::FixedSchedule {
+            auto_offset,
+            start_offset_ms,
+            end_offset_ms,
+            cap,
+        } => json!({
+            "auto_offset": auto_offset, "start_offset_ms": start_offset_ms,
+            "end_offset_ms": end_offset_ms, "max_concurrency": cap,
+        }),
+        LoadMode::UserCentric { rate, users } => {
+            json!({"user_centric_rate": rate, "num_users": users})
+        }
+    }
+}
+
+/// `input_config.datasets[0]`: the file and its format, or what was synthesized.
+fn dataset_config(cfg: &ProfileConfig, prepared: &Prepared) -> Value {
+    let c = &cfg.conversation;
+    match &cfg.input_file {
+        Some(file) => json!({
+            "type": "file",
+            "path": file,
+            "format": cfg.custom_dataset_type,
+            "entries": prepared.conversations.len(),
+            "sampling": cfg.sampling,
+        }),
+        None => json!({
+            "type": "synthetic",
+            "entries": cfg.num_dataset_entries,
+            "sampling": cfg.sampling,
+            "prompts": {
+                "isl": {"mean": cfg.isl_mean, "stddev": cfg.isl_stddev},
+                "osl": cfg.osl_mean.map(|m| json!({"mean": m, "stddev": cfg.osl_stddev})),
+                "batch_size": cfg.batch_size,
+            },
+            "turns": {"mean": c.turn_mean, "stddev": c.turn_stddev},
+            "turn_delay_ms": {"mean": c.delay_mean_ms, "stddev": c.delay_stddev_ms, "ratio": c.delay_ratio},
+            "prefix_prompts": (c.prefix_pool_size > 0).then(|| json!({"pool_size": c.prefix_pool_size, "length": c.prefix_length})),
+            "shared_system_prompt_length": c.shared_system_prompt_length,
+            "user_context_prompt_length": c.user_context_prompt_length,
+            "system_prompt": c.system_prompt.is_some() || c.system_prompt_file.is_some(),
+            "images": c.images.as_ref().map(|i| json!({"width": {"mean": i.width_mean, "stddev": i.width_stddev},
+                "height": {"mean": i.height_mean, "stddev": i.height_stddev}, "batch_size": i.batch, "format": format!("{:?}", i.format).to_lowercase()})),
+            "audio": c.audio.as_ref().map(|a| json!({"length_s": {"mean": a.length_mean, "stddev": a.length_stddev},
+                "sample_rates_khz": a.sample_rates_khz, "depths": a.depths, "channels": a.channels, "batch_size": a.batch})),
+        }),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     cfg: &ProfileConfig,
@@ -196,25 +268,17 @@ pub fn build(
             "api_key": cfg.api_key.as_ref().map(|_| "<redacted>"),
         },
         "tokenizer": {"name": prepared.tokenizer.name(), "revision": cfg.tokenizer_revision},
-        "datasets": [{
-            "type": "synthetic",
-            "entries": cfg.num_dataset_entries,
-            "sampling": cfg.sampling,
-            "prompts": {
-                "isl": {"mean": cfg.isl_mean, "stddev": cfg.isl_stddev},
-                "osl": cfg.osl_mean.map(|m| json!({"mean": m, "stddev": cfg.osl_stddev})),
-                "batch_size": cfg.batch_size,
-            },
-        }],
+        "datasets": [dataset_config(cfg, prepared)],
         "phases": {
             "warmup": (cfg.warmup_request_count.is_some() || cfg.warmup_duration_s.is_some()).then(|| json!({
-                "type": "concurrency", "concurrency": cfg.concurrency,
+                "type": mode_name(&load.mode), "concurrency": cfg.concurrency,
                 "requests": cfg.warmup_request_count, "duration": cfg.warmup_duration_s,
             })),
             "profiling": {
-                "type": "concurrency", "concurrency": cfg.concurrency,
-                "requests": cfg.request_count, "duration": cfg.benchmark_duration_s,
-                "grace_period": cfg.grace_period_s,
+                "type": mode_name(&load.mode), "concurrency": cfg.concurrency,
+                "requests": cfg.request_count, "sessions": cfg.conversation.conversation_num,
+                "duration": cfg.benchmark_duration_s, "grace_period": cfg.grace_period_s,
+                "load": mode_config(&load.mode),
             },
         },
         "artifacts": {"dir": cfg.artifact_dir},

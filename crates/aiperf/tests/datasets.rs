@@ -179,6 +179,13 @@ async fn multi_turn_sends_history_with_the_servers_replies() {
         json!([{"role": "user", "content": "second question"}])
     );
     assert_eq!(payloads[0]["messages"][0]["role"], "system");
+    let summary = read_json(dir.path().join("run/profile_export_aiperf.json"));
+    let ds = &summary["input_config"]["datasets"][0];
+    assert_eq!(
+        (ds["type"].as_str(), ds["format"].as_str(), ds["entries"].as_u64()),
+        (Some("file"), Some("multi_turn"), Some(2))
+    );
+    assert_eq!(summary["input_config"]["phases"]["profiling"]["sessions"], 2);
     mock.stop().await;
 }
 
@@ -516,6 +523,9 @@ async fn user_centric_users_send_turns_one_gap_apart() {
     );
     let summary = read_json(dir.path().join("run/profile_export_aiperf.json"));
     assert_eq!(summary["load_report"]["mode"], "user_centric_rate");
+    let profiling = &summary["input_config"]["phases"]["profiling"];
+    assert_eq!(profiling["type"], "user_centric_rate");
+    assert_eq!(profiling["load"]["num_users"], 3);
     mock.stop().await;
 }
 
