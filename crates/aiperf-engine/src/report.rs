@@ -69,6 +69,9 @@ impl CpuUsage {
 pub const LATENESS_P99_LIMIT_MS: f64 = 1.0;
 pub const RATE_SHORTFALL_LIMIT: f64 = 0.01;
 pub const CPU_SATURATION_PCT: f64 = 90.0;
+/// Event-loop lag p99 above this means the client's runtime was too busy to stamp and send on
+/// time.
+pub const EVENT_LOOP_LAG_P99_LIMIT_MS: f64 = 10.0;
 
 /// The load report (what was asked, what was sent, how late) and the client-bound verdict, so
 /// nobody publishes a client-limited number as a server number.
@@ -127,6 +130,33 @@ pub fn load_report(
             ));
         }
     }
+    if !load.event_loop_lag_ms.is_empty() {
+        let lag = aiperf_metrics::Stats::compute(&load.event_loop_lag_ms);
+        for (k, v) in [
+            (
+                "event_loop_lag_p50_ms",
+                lag.as_ref().and_then(|s| s.percentile("p50")),
+            ),
+            (
+                "event_loop_lag_p99_ms",
+                lag.as_ref().and_then(|s| s.percentile("p99")),
+            ),
+            ("event_loop_lag_max_ms", lag.as_ref().map(|s| s.max)),
+        ] {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                report.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(p99) = lag
+            .as_ref()
+            .and_then(|s| s.percentile("p99"))
+            .filter(|v| *v > EVENT_LOOP_LAG_P99_LIMIT_MS)
+        {
+            reasons.push(format!(
+                "event-loop lag p99 {p99:.2} ms exceeds {EVENT_LOOP_LAG_P99_LIMIT_MS} ms"
+            ));
+        }
+    }
     if let Some(c) = cpu {
         report.insert("client_cpu_seconds".into(), json!(c.cpu_s));
         report.insert(
@@ -153,7 +183,7 @@ pub fn load_report(
     extra.insert("load_report".into(), Value::Object(report));
     extra.insert("client_bound".into(), json!({"verdict": bound, "reasons": reasons,
         "thresholds": {"schedule_lateness_p99_ms": LATENESS_P99_LIMIT_MS, "rate_shortfall_pct": RATE_SHORTFALL_LIMIT * 100.0,
-                       "cpu_utilization_pct": CPU_SATURATION_PCT}}));
+                       "cpu_utilization_pct": CPU_SATURATION_PCT, "event_loop_lag_p99_ms": EVENT_LOOP_LAG_P99_LIMIT_MS}}));
     (extra, notes)
 }
 
@@ -322,4 +352,34 @@ pub fn print_progress(plan: &PhasePlan, ctx: &PhaseContext, progress: &Progress,
         "[{}] {target}, {done} done ({errors} errors), {in_flight} in flight, {elapsed:.1} s",
         plan.phase.as_str()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_loop_lag_over_the_limit_makes_the_run_client_bound() {
+        let mut load = LoadStats {
+            event_loop_lag_ms: vec![0.5; 99],
+            ..Default::default()
+        };
+        load.event_loop_lag_ms.push(40.0);
+        let summary = Summary::default();
+        let (extra, _) = load_report(&summary, &load, None);
+        assert_eq!(
+            extra["client_bound"]["verdict"], false,
+            "p99 of 0.5 x 99 + 40 is below 10 ms"
+        );
+        assert_eq!(extra["load_report"]["event_loop_lag_max_ms"], 40.0);
+        load.event_loop_lag_ms = vec![12.0; 100];
+        let (extra, notes) = load_report(&summary, &load, None);
+        assert_eq!(extra["client_bound"]["verdict"], true);
+        let reasons = extra["client_bound"]["reasons"].to_string();
+        assert!(
+            reasons.contains("event-loop lag p99 12.00 ms exceeds 10 ms"),
+            "{reasons}"
+        );
+        assert!(notes.iter().any(|n| n.contains("client_bound")));
+    }
 }

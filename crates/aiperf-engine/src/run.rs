@@ -281,6 +281,10 @@ pub async fn run_profile(
         if plan.phase == Phase::Profiling {
             profiling_origin.store(clock.to_wall_ns(start_ns), Ordering::Relaxed);
         }
+        let lag_probe = (plan.phase == Phase::Profiling).then(|| {
+            let done = Arc::new(AtomicBool::new(false));
+            (done.clone(), tokio::spawn(event_loop_lag(done)))
+        });
         let ctx = Arc::new(PhaseContext {
             phase: plan.phase,
             clock,
@@ -356,6 +360,13 @@ pub async fn run_profile(
             start_ns,
         )
         .await;
+        let lag_ms = match lag_probe {
+            Some((done, task)) => {
+                done.store(true, Ordering::Relaxed);
+                task.await.unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
         if plan.phase == Phase::Profiling {
             let since = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
             load = LoadStats {
@@ -363,6 +374,7 @@ pub async fn run_profile(
                 sent: ctx.issuer.issued(),
                 intended_window_s: since(ctx.last_intended_ns.load(Ordering::Relaxed)),
                 actual_window_s: since(ctx.last_issued_ns.load(Ordering::Relaxed)),
+                event_loop_lag_ms: lag_ms,
             };
         }
     }
@@ -679,6 +691,9 @@ pub struct LoadStats {
     pub intended_window_s: f64,
     /// Phase start to the last credit's actual release, seconds.
     pub actual_window_s: f64,
+    /// How late each 10 ms probe timer fired on the async runtime during profiling (ms): the
+    /// scheduler lag every request's timestamps and sends share.
+    pub event_loop_lag_ms: Vec<f64>,
 }
 
 impl Default for LoadStats {
@@ -691,8 +706,26 @@ impl Default for LoadStats {
             sent: 0,
             intended_window_s: 0.0,
             actual_window_s: 0.0,
+            event_loop_lag_ms: Vec::new(),
         }
     }
+}
+
+/// Period of the event-loop lag probe.
+const LAG_PROBE_PERIOD: Duration = Duration::from_millis(10);
+
+/// Sleeps `LAG_PROBE_PERIOD` again and again on the runtime, recording how late each wake-up
+/// came (ms), until `done`. Tokio's timer has millisecond resolution, so an idle runtime reads
+/// up to about 1 ms.
+async fn event_loop_lag(done: Arc<AtomicBool>) -> Vec<f64> {
+    let mut lags = Vec::new();
+    while !done.load(Ordering::Relaxed) {
+        let due = tokio::time::Instant::now() + LAG_PROBE_PERIOD;
+        tokio::time::sleep_until(due).await;
+        let late = tokio::time::Instant::now().saturating_duration_since(due);
+        lags.push(late.as_secs_f64() * 1e3);
+    }
+    lags
 }
 
 async fn sleep_until_opt(t: Option<std::time::Instant>) {

@@ -182,10 +182,17 @@ async fn multi_turn_sends_history_with_the_servers_replies() {
     let summary = read_json(dir.path().join("run/profile_export_aiperf.json"));
     let ds = &summary["input_config"]["datasets"][0];
     assert_eq!(
-        (ds["type"].as_str(), ds["format"].as_str(), ds["entries"].as_u64()),
+        (
+            ds["type"].as_str(),
+            ds["format"].as_str(),
+            ds["entries"].as_u64()
+        ),
         (Some("file"), Some("multi_turn"), Some(2))
     );
-    assert_eq!(summary["input_config"]["phases"]["profiling"]["sessions"], 2);
+    assert_eq!(
+        summary["input_config"]["phases"]["profiling"]["sessions"],
+        2
+    );
     mock.stop().await;
 }
 

@@ -68,6 +68,14 @@ async fn constant_rate_is_sent_on_schedule() {
         "pacer lateness p99"
     );
     assert!(s["client_bound"]["verdict"].is_boolean());
+    // The event-loop probe ran for the whole phase (400 ms at one probe per 10 ms).
+    let lag = load["event_loop_lag_p99_ms"].as_f64().unwrap();
+    assert!((0.0..1000.0).contains(&lag), "event-loop lag p99 {lag}");
+    assert!(load["event_loop_lag_max_ms"].as_f64().unwrap() >= lag);
+    assert_eq!(
+        s["client_bound"]["thresholds"]["event_loop_lag_p99_ms"],
+        10.0
+    );
     assert!(s["co_corrected_request_latency"].is_object());
     mock.stop().await;
 }
