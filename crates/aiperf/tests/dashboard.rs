@@ -135,6 +135,16 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
     let sent = numbers(&screen, "sent ");
     assert!(sent[0] >= 4.0, "requests were sent: {sent:?}");
 
+    // Resizing redraws to the new size instead of breaking the screen.
+    tmux.run(&["resize-window", "-t", "t", "-x", "90", "-y", "32"]);
+    let small = tmux
+        .wait_for(20, "redraw at 90 columns", |s| {
+            s.contains("live metrics") && s.lines().next().is_some_and(|l| l.chars().count() <= 90)
+        })
+        .await;
+    assert!(small.lines().all(|l| l.chars().count() <= 90), "{small}");
+    assert!(small.contains("Time to First Token"), "{small}");
+
     // q: graceful stop; the shell gets the normal screen back with the final tables.
     tmux.run(&["send-keys", "-t", "t", "q"]);
     let after = tmux
@@ -149,7 +159,7 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
         "terminal restored to the normal screen"
     );
     assert!(
-        after.contains("NVIDIA AIPerf |"),
+        after.contains("Input Sequence Length (tokens)"),
         "final tables printed:\n{after}"
     );
     let summary = read_json(dir.join("profile_export_aiperf.json"));
