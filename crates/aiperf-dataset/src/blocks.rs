@@ -75,39 +75,43 @@ impl<'a> BlockPrompts<'a> {
         self.blocks.len()
     }
 
-    fn block(&mut self, hash_id: u64) -> &(Vec<u32>, String) {
-        let (corpus, tokenizer, starts, seed, size) = (
-            self.corpus,
-            self.tokenizer,
-            &self.word_starts,
-            self.seed,
-            self.block_size,
-        );
-        self.blocks.entry(hash_id).or_insert_with(|| {
-            let ids = if starts.is_empty() {
-                corpus.window(mix(seed, hash_id) as usize, size)
-            } else {
-                let first = (mix(seed, hash_id) % starts.len() as u64) as usize;
-                // The first candidate start whose block does not end in whitespace.
-                (0..starts.len().min(64))
-                    .map(|k| corpus.window(starts[(first + k) % starts.len()], size))
-                    .find(|ids| {
-                        ids.last()
-                            .map(|l| tokenizer.decode(&[*l]))
-                            .is_none_or(|l| !l.ends_with(char::is_whitespace))
-                    })
-                    .unwrap_or_else(|| corpus.window(starts[first], size))
-            };
-            let text = tokenizer.decode(&ids);
-            (ids, text)
-        })
+    /// Hash id `hash_id`'s block: its tokens and their text (a pure function of the seed, the
+    /// id and the corpus, so blocks can be made on any thread).
+    fn make(&self, hash_id: u64) -> (Vec<u32>, String) {
+        let (corpus, starts, size) = (self.corpus, &self.word_starts, self.block_size);
+        let ids = if starts.is_empty() {
+            corpus.window(mix(self.seed, hash_id) as usize, size)
+        } else {
+            let first = (mix(self.seed, hash_id) % starts.len() as u64) as usize;
+            // The first candidate start whose block does not end in whitespace.
+            (0..starts.len().min(64))
+                .map(|k| corpus.window(starts[(first + k) % starts.len()], size))
+                .find(|ids| {
+                    ids.last()
+                        .map(|l| self.tokenizer.decode(&[*l]))
+                        .is_none_or(|l| !l.ends_with(char::is_whitespace))
+                })
+                .unwrap_or_else(|| corpus.window(starts[first], size))
+        };
+        let text = self.tokenizer.decode(&ids);
+        (ids, text)
     }
 
-    /// The prompt for a request of `input_length` tokens made of `hash_ids` blocks. The last
-    /// block holds `input_length - (m - 1) * block_size` tokens, which must lie in
-    /// `(0, block_size]` (AIPerf's rule).
-    pub fn prompt(&mut self, input_length: usize, hash_ids: &[u64]) -> Result<String, String> {
-        let m = hash_ids.len();
+    /// Makes the blocks of every id in `hash_ids` not made yet, on all cores.
+    pub fn prefill(&mut self, hash_ids: impl IntoIterator<Item = u64>) {
+        let mut missing: Vec<u64> = hash_ids
+            .into_iter()
+            .filter(|h| !self.blocks.contains_key(h))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let made = crate::parallel::map(&missing, |h| self.make(*h));
+        self.blocks.extend(missing.into_iter().zip(made));
+    }
+
+    /// Size of the last block of a request of `input_length` tokens over `m` hash ids, which
+    /// must lie in `(0, block_size]` (AIPerf's rule).
+    pub fn last_block(&self, input_length: usize, m: usize) -> Result<usize, String> {
         if m == 0 {
             return Err("'hash_ids' is empty".into());
         }
@@ -118,17 +122,44 @@ impl<'a> BlockPrompts<'a> {
                 self.block_size, self.block_size
             ));
         }
-        // Blocks start on a word, so the prompt's text is its blocks' texts joined (decoded
-        // once per hash id); only a partial last block is decoded per request.
+        Ok(last as usize)
+    }
+
+    /// The prompt for a request of `input_length` tokens made of `hash_ids` blocks, the last
+    /// block cut to what is left. Blocks start on a word, so the text is the blocks' texts
+    /// joined (decoded once per hash id); only a partial last block is decoded per request.
+    pub fn prompt(&mut self, input_length: usize, hash_ids: &[u64]) -> Result<String, String> {
+        self.prefill(hash_ids.iter().copied());
+        self.prompt_prefilled(input_length, hash_ids)
+    }
+
+    /// [`prompt`](Self::prompt) for ids already [`prefill`](Self::prefill)ed (a missing block
+    /// is made on the spot); read-only, so requests can be assembled on all cores.
+    pub fn prompt_prefilled(
+        &self,
+        input_length: usize,
+        hash_ids: &[u64],
+    ) -> Result<String, String> {
+        let last = self.last_block(input_length, hash_ids.len())?;
         let mut text = String::new();
         for (i, h) in hash_ids.iter().enumerate() {
-            let tokenizer = self.tokenizer;
-            let (ids, block_text) = self.block(*h);
-            let take = if i + 1 == m { last as usize } else { ids.len() };
+            let made;
+            let (ids, block_text) = match self.blocks.get(h) {
+                Some(b) => b,
+                None => {
+                    made = self.make(*h);
+                    &made
+                }
+            };
+            let take = if i + 1 == hash_ids.len() {
+                last
+            } else {
+                ids.len()
+            };
             if take >= ids.len() {
                 text.push_str(block_text);
             } else {
-                text.push_str(&tokenizer.decode(&ids[..take]));
+                text.push_str(&self.tokenizer.decode(&ids[..take]));
             }
         }
         Ok(text)

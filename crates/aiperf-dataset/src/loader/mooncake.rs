@@ -45,6 +45,12 @@ struct Row {
     extra: Option<Map<String, Value>>,
 }
 
+/// A prompt still to synthesize: `input_length` from shared blocks, or a corpus window.
+enum Synth {
+    Blocks(usize, Vec<u64>),
+    Window(usize, usize),
+}
+
 /// The text of each message's content (strings and `text` parts), for token counting.
 fn message_texts(messages: &[Value]) -> Vec<String> {
     messages
@@ -67,7 +73,9 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     let generator = PromptGenerator::new(ctx.tokenizer, ctx.corpus);
     let mut offsets = Rng::derive(ctx.seed, "dataset.trace.prompt");
     let corpus_len = ctx.corpus.tokens.len().max(1) as u64;
-    let mut sessions = Sessions::new(false);
+    // Rows are read and checked first; prompts are synthesized afterwards on all cores (blocks
+    // once per hash id, then each row's text), and rows are grouped into sessions last.
+    let mut rows: Vec<(Option<String>, Turn, Option<Synth>)> = Vec::new();
     for_each_line(path, |_, row: Row| {
         let inputs = [
             row.input_length.is_some(),
@@ -98,11 +106,15 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
             if n <= 0 {
                 return Err(format!("'input_length' must be > 0, got {n}"));
             }
-            let text = match &row.hash_ids {
-                Some(ids) => blocks.prompt(n as usize, ids)?,
-                None => generator.prompt(offsets.below(corpus_len) as usize, n as usize),
+            let synth = match row.hash_ids {
+                Some(ids) => {
+                    blocks.last_block(n as usize, ids.len())?;
+                    Synth::Blocks(n as usize, ids)
+                }
+                None => Synth::Window(offsets.below(corpus_len) as usize, n as usize),
             };
-            turn.texts = vec![text];
+            rows.push((row.session_id, turn, Some(synth)));
+            return Ok(());
         } else if let Some(t) = row.text_input {
             turn.texts = vec![t];
         } else if let Some(m) = row.messages {
@@ -126,9 +138,26 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
                 .unwrap_or_default();
             turn.payload = Some(p);
         }
-        sessions.push(row.session_id, turn);
+        rows.push((row.session_id, turn, None));
         Ok(())
     })?;
+    blocks.prefill(rows.iter().flat_map(|(_, _, s)| match s {
+        Some(Synth::Blocks(_, ids)) => ids.clone(),
+        _ => Vec::new(),
+    }));
+    let texts: Vec<Option<String>> = crate::parallel::map(&rows, |(_, _, synth)| match synth {
+        // Fits: checked while reading.
+        Some(Synth::Blocks(n, ids)) => Some(blocks.prompt_prefilled(*n, ids).unwrap_or_default()),
+        Some(Synth::Window(start, n)) => Some(generator.prompt(*start, *n)),
+        None => None,
+    });
+    let mut sessions = Sessions::new(false);
+    for ((session_id, mut turn, _), text) in rows.into_iter().zip(texts) {
+        if let Some(t) = text {
+            turn.texts = vec![t];
+        }
+        sessions.push(session_id, turn);
+    }
     Ok(sessions.into_conversations())
 }
 
