@@ -15,6 +15,17 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A private tmux server for one test, or `None` (with a note) when tmux is missing.
+    fn start_server(name: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        Some(Tmux {
+            socket: format!("aiperf-{name}-{}", std::process::id()),
+        })
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .args(["-L", &self.socket])
@@ -71,16 +82,12 @@ fn numbers(screen: &str, label: &str) -> Vec<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+    let Some(tmux) = Tmux::start_server("dashboard") else {
         return;
-    }
+    };
     let mock = mock(40.0, 4.0).await;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let tmux = Tmux {
-        socket: format!("aiperf-test-{}", std::process::id()),
-    };
     let cmd = format!(
         "XDG_CONFIG_HOME=/nonexistent {} profile -m mock-model -u {} --streaming --concurrency 4 \
          --request-count 100000 --isl 16 --osl 24 --ui-type dashboard --artifact-dir {}; \
@@ -170,15 +177,11 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simple_ui_draws_a_progress_bar_per_phase_on_a_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+    let Some(tmux) = Tmux::start_server("simple") else {
         return;
-    }
+    };
     let mock = mock(5.0, 1.0).await;
     let tmp = tempfile::tempdir().unwrap();
-    let tmux = Tmux {
-        socket: format!("aiperf-simple-{}", std::process::id()),
-    };
     let cmd = format!(
         "XDG_CONFIG_HOME=/nonexistent {} profile -m mock-model -u {} --streaming --concurrency 4 \
          --warmup-request-count 8 --request-count 60 --isl 8 --osl 4 --ui-type simple \
