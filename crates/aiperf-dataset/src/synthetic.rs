@@ -128,8 +128,9 @@ impl<'a> PromptGenerator<'a> {
     /// Builds `cfg.num_entries` conversations named `session_000000`, ...
     ///
     /// Random draws happen in entry order from named streams; the expensive decode/encode work
-    /// then runs on all cores, so the result is the same whatever the core count.
-    pub fn conversations(&self, cfg: &SyntheticConfig) -> Vec<Conversation> {
+    /// then runs on all cores, so the result is the same whatever the core count. Fails only if
+    /// a synthetic image or audio clip cannot be encoded.
+    pub fn conversations(&self, cfg: &SyntheticConfig) -> Result<Vec<Conversation>, String> {
         let mut lengths = Rng::derive(cfg.seed, "dataset.prompt.length");
         let mut offsets = Rng::derive(cfg.seed, "dataset.prompt.corpus");
         let mut osl = Rng::derive(cfg.seed, "composer.turn.max_tokens");
@@ -207,30 +208,38 @@ impl<'a> PromptGenerator<'a> {
             plans.push(conversation);
         }
         let pool = prefixes.as_ref().map(|(_, p)| p.as_slice()).unwrap_or(&[]);
-        // Encoders cannot fail on the sizes drawn (both are at most 65,535 pixels a side).
-        let encoded = |r: Result<String, String>| r.unwrap_or_default();
-        let contents: Vec<Vec<TurnContent>> = crate::parallel::map(&plans, |conversation| {
-            conversation
-                .iter()
-                .map(|turn| {
-                    let texts = turn
-                        .texts
-                        .iter()
-                        .map(|&(start, n, prefix)| {
-                            let p = self.prompt(start, n);
-                            match prefix {
-                                Some(k) => format!("{}{p}", pool[k]),
-                                None => p,
-                            }
-                        })
-                        .collect();
-                    let images = turn.images.iter().map(|i| encoded(i.encode())).collect();
-                    let audios = turn.audios.iter().map(|a| encoded(a.encode())).collect();
-                    (texts, images, audios)
-                })
-                .collect()
-        });
-        contents
+        let contents: Vec<Result<Vec<TurnContent>, String>> =
+            crate::parallel::map(&plans, |conversation| {
+                conversation
+                    .iter()
+                    .map(|turn| {
+                        let texts = turn
+                            .texts
+                            .iter()
+                            .map(|&(start, n, prefix)| {
+                                let p = self.prompt(start, n);
+                                match prefix {
+                                    Some(k) => format!("{}{p}", pool[k]),
+                                    None => p,
+                                }
+                            })
+                            .collect();
+                        let images = turn
+                            .images
+                            .iter()
+                            .map(|i| i.encode())
+                            .collect::<Result<_, _>>()?;
+                        let audios = turn
+                            .audios
+                            .iter()
+                            .map(|a| a.encode())
+                            .collect::<Result<_, _>>()?;
+                        Ok((texts, images, audios))
+                    })
+                    .collect()
+            });
+        let contents = contents.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(contents
             .into_iter()
             .zip(plans)
             .enumerate()
@@ -250,7 +259,7 @@ impl<'a> PromptGenerator<'a> {
                     .collect(),
                 ..Default::default()
             })
-            .collect()
+            .collect())
     }
 
     /// Adds the system and user-context messages `cfg` asks for to every conversation. A
@@ -325,8 +334,8 @@ mod tests {
             seed: 42,
             ..Default::default()
         };
-        let a = g.conversations(&cfg);
-        let b = g.conversations(&cfg);
+        let a = g.conversations(&cfg).unwrap();
+        let b = g.conversations(&cfg).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 20);
         assert_eq!(a[3].session_id, "session_000003");
@@ -336,15 +345,19 @@ mod tests {
             lens.iter().any(|&l| l != 64),
             "stddev 8 should vary lengths: {lens:?}"
         );
-        let other = g.conversations(&SyntheticConfig {
-            seed: 43,
-            ..cfg.clone()
-        });
+        let other = g
+            .conversations(&SyntheticConfig {
+                seed: 43,
+                ..cfg.clone()
+            })
+            .unwrap();
         assert_ne!(a, other);
-        let none = g.conversations(&SyntheticConfig {
-            osl_mean: None,
-            ..cfg
-        });
+        let none = g
+            .conversations(&SyntheticConfig {
+                osl_mean: None,
+                ..cfg
+            })
+            .unwrap();
         assert!(none.iter().all(|c| c.turns[0].max_tokens.is_none()));
     }
 
@@ -365,8 +378,8 @@ mod tests {
             seed: 5,
             ..Default::default()
         };
-        let convs = g.conversations(&cfg);
-        assert_eq!(convs, g.conversations(&cfg));
+        let convs = g.conversations(&cfg).unwrap();
+        assert_eq!(convs, g.conversations(&cfg).unwrap());
         let counts: Vec<usize> = convs.iter().map(|c| c.turns.len()).collect();
         assert!(counts.iter().all(|&n| n >= 1));
         assert!(
@@ -401,12 +414,14 @@ mod tests {
     fn context_messages() {
         let (t, c) = setup();
         let g = PromptGenerator::new(&t, &c);
-        let mut convs = g.conversations(&SyntheticConfig {
-            num_entries: 3,
-            isl_mean: 8.0,
-            seed: 1,
-            ..Default::default()
-        });
+        let mut convs = g
+            .conversations(&SyntheticConfig {
+                num_entries: 3,
+                isl_mean: 8.0,
+                seed: 1,
+                ..Default::default()
+            })
+            .unwrap();
         convs[2].system = Some("own".into());
         g.add_context(
             &mut convs,

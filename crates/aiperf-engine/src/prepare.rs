@@ -172,7 +172,9 @@ fn conversations(
                 audio: conv.audio.clone(),
                 seed,
             };
-            generator.conversations(&synthetic)
+            generator
+                .conversations(&synthetic)
+                .map_err(|e| anyhow!("synthetic dataset: {e}"))?
         }
     };
     let system_prompt = match (&conv.system_prompt, &conv.system_prompt_file) {

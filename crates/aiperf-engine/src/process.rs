@@ -285,8 +285,9 @@ pub fn process_one(
     }
 }
 
-/// Output and reasoning text of all content responses, concatenated without separators.
-fn texts(responses: &[ParsedResponse]) -> (String, String) {
+/// Output and reasoning text of all content responses, concatenated without separators (also
+/// what a conversation carries forward as the assistant's reply).
+pub(crate) fn texts(responses: &[ParsedResponse]) -> (String, String) {
     let mut out = String::new();
     let mut reasoning = String::new();
     for d in responses.iter().filter_map(|r| r.data.as_ref()) {

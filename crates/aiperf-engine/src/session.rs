@@ -215,10 +215,5 @@ impl Session {
 fn reply_text(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) -> Option<String> {
     let responses =
         aiperf_endpoints::parse_responses(&*ctx.prepared.endpoint, is_sse, chunks).ok()?;
-    let text: String = responses
-        .iter()
-        .filter_map(|r| r.data.as_ref())
-        .map(|d| d.output_text())
-        .collect();
-    Some(text)
+    Some(crate::process::texts(&responses).0)
 }

@@ -348,7 +348,7 @@ async fn next_session(
     }
 }
 
-/// Round-robin over `--url` values is `session_num % urls` in [`send_one`] (registry entry
+/// Round-robin over `--url` values is `session_num % urls` in [`Session::start`] (registry entry
 /// `url_selection_strategy: round_robin`).
 pub struct RoundRobin;
 
