@@ -87,6 +87,36 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Endpoint")]
     pub per_chunk_usage: bool,
 
+    /// Seconds to wait for endpoint readiness before benchmarking (0 = skip).
+    #[arg(long, default_value_t = 0.0, help_heading = "Endpoint")]
+    pub wait_for_model_timeout: f64,
+    /// How readiness is probed: `models` (GET /v1/models), `inference` (a one-token request),
+    /// or `both`.
+    #[arg(long, default_value = "inference", value_parser = ["models", "inference", "both"], help_heading = "Endpoint")]
+    pub wait_for_model_mode: String,
+    /// Seconds between endpoint readiness probe attempts.
+    #[arg(long, default_value_t = 5.0, help_heading = "Endpoint")]
+    pub wait_for_model_interval: f64,
+    /// Transport connection reuse: `pooled` (shared keep-alive pool), `never` (a new
+    /// connection per request), `sticky-user-sessions` (one connection per conversation).
+    #[arg(long, default_value = "pooled", value_parser = ["pooled", "never", "sticky-user-sessions"], help_heading = "Endpoint")]
+    pub connection_reuse_strategy: String,
+    /// HTTP header that carries the per-session id (default X-Correlation-ID).
+    #[arg(long, help_heading = "Endpoint")]
+    pub session_header: Option<String>,
+    /// For video generation endpoints, download the video content after generation completes.
+    #[arg(long, help_heading = "Endpoint")]
+    pub download_video_content: bool,
+    /// Seconds between status polls of asynchronous jobs (video generation).
+    #[arg(long, default_value_t = 0.5, help_heading = "Endpoint")]
+    pub job_poll_interval: f64,
+    /// Speak HTTP/2 (h2c prior knowledge on http://, ALPN on https://) instead of HTTP/1.1.
+    #[arg(long, help_heading = "Endpoint")]
+    pub http2: bool,
+    /// Accept any TLS certificate (self-signed test servers); the connection stays encrypted.
+    #[arg(long, help_heading = "Endpoint")]
+    pub insecure: bool,
+
     // ---- Tokenizer ----
     /// HuggingFace tokenizer id (from the local HF cache), local tokenizer.json or model
     /// directory, or `builtin` (o200k_base). Defaults to the model name, else builtin.

@@ -22,6 +22,28 @@ fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// `--wait-for-model-*`: probe the endpoint until it answers before the run starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitForModel {
+    pub timeout_s: f64,
+    pub interval_s: f64,
+    /// GET `/v1/models` until it lists models.
+    pub models: bool,
+    /// Send a one-token request until it succeeds.
+    pub inference: bool,
+}
+
+/// `--connection-reuse-strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionReuse {
+    /// One keep-alive pool shared by every request.
+    Pooled,
+    /// A new connection for every request, closed after it.
+    Never,
+    /// One connection per conversation, closed after its last turn.
+    StickyUserSessions,
+}
+
 /// The live view chosen for the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UiType {
@@ -112,6 +134,15 @@ pub struct ProfileConfig {
     pub use_legacy_max_tokens: bool,
     pub use_server_token_count: bool,
     pub per_chunk_usage: bool,
+    /// `--wait-for-model-*`: readiness probing before the run.
+    pub wait_for_model: Option<WaitForModel>,
+    pub connection_reuse: ConnectionReuse,
+    /// Header carrying the per-session id.
+    pub session_header: String,
+    pub download_video_content: bool,
+    pub job_poll_interval_s: f64,
+    pub http2: bool,
+    pub insecure: bool,
     /// Validated `--goodput` SLOs.
     pub goodput: Option<String>,
     /// `--slice-duration` in seconds.
@@ -258,6 +289,35 @@ impl ProfileConfig {
             .map(|u| BaseUrl::parse(u).map_err(|e| invalid("--url", format!("'{u}': {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
         positive("--request-timeout-seconds", args.request_timeout_seconds)?;
+        let wait_for_model = if args.wait_for_model_timeout > 0.0 {
+            positive("--wait-for-model-interval", args.wait_for_model_interval)?;
+            Some(WaitForModel {
+                timeout_s: args.wait_for_model_timeout,
+                interval_s: args.wait_for_model_interval,
+                models: args.wait_for_model_mode != "inference",
+                inference: args.wait_for_model_mode != "models",
+            })
+        } else if args.wait_for_model_timeout < 0.0 || !args.wait_for_model_timeout.is_finite() {
+            return Err(invalid("--wait-for-model-timeout", "must be >= 0"));
+        } else {
+            None
+        };
+        let connection_reuse = match args.connection_reuse_strategy.as_str() {
+            "never" => ConnectionReuse::Never,
+            "sticky-user-sessions" => ConnectionReuse::StickyUserSessions,
+            _ => ConnectionReuse::Pooled,
+        };
+        let session_header = args
+            .session_header
+            .clone()
+            .unwrap_or_else(|| "X-Correlation-ID".to_string());
+        if http::HeaderName::from_bytes(session_header.as_bytes()).is_err() {
+            return Err(invalid(
+                "--session-header",
+                format!("'{session_header}' is not a valid header name"),
+            ));
+        }
+        positive("--job-poll-interval", args.job_poll_interval)?;
         if let Some(c) = args.concurrency {
             if c == 0 {
                 return Err(invalid("--concurrency", "must be >= 1"));
@@ -420,6 +480,13 @@ impl ProfileConfig {
             use_legacy_max_tokens: args.use_legacy_max_tokens,
             use_server_token_count: args.use_server_token_count,
             per_chunk_usage: args.per_chunk_usage,
+            wait_for_model,
+            connection_reuse,
+            session_header,
+            download_video_content: args.download_video_content,
+            job_poll_interval_s: args.job_poll_interval,
+            http2: args.http2,
+            insecure: args.insecure,
             goodput: args.goodput,
             slice_duration_s: args.slice_duration,
             tokenizer: args.tokenizer,

@@ -5,8 +5,12 @@ use bytes::Bytes;
 /// One user turn of a conversation, before it is rendered for an endpoint.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Turn {
-    /// Text inputs (usually one prompt; several for batched endpoints).
+    /// Text inputs (usually one prompt; several for batched endpoints; the passages of a
+    /// rankings turn that has a `query`).
     pub texts: Vec<String>,
+    /// The query of a rankings turn (dataset texts named `query`/`queries`); without one,
+    /// rankings endpoints take the first text as the query.
+    pub query: Option<String>,
     /// Images: URLs or `data:image/...;base64,` URIs, sent as `image_url` content parts.
     pub images: Vec<String>,
     /// Audio clips as `"<format>,<base64>"` (AIPerf's encoding), sent as `input_audio` parts.
@@ -67,6 +71,9 @@ pub struct PreparedTurn {
     /// Exact JSON body sent on the wire (for turn 0 of a conversation it includes the system
     /// and user-context messages; later turns hold only their own message).
     pub body: Bytes,
+    /// The body as sent when the endpoint does not send JSON (`multipart/form-data`);
+    /// `body` stays the JSON form that `inputs.json` shows.
+    pub wire: Option<Bytes>,
     /// The texts whose tokens make up this turn's input sequence, joined by spaces.
     pub input_text: std::sync::Arc<str>,
     /// Their token count, computed once when first needed (by the record processor, off the

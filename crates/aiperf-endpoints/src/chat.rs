@@ -11,37 +11,42 @@ use crate::{Endpoint, PayloadOptions, ResponseData};
 
 pub struct Chat;
 
+/// A turn's message content: a plain string for a single text, a parts array otherwise
+/// (several texts, images as `image_url`, audio as `input_audio`, video as `video_url`).
+pub fn user_content(turn: &Turn) -> Value {
+    let media = turn.images.len() + turn.audios.len() + turn.videos.len();
+    if turn.texts.len() == 1 && media == 0 {
+        return Value::String(turn.texts[0].clone());
+    }
+    let mut parts: Vec<Value> = turn
+        .texts
+        .iter()
+        .map(|t| json!({"type": "text", "text": t}))
+        .collect();
+    parts.extend(
+        turn.images
+            .iter()
+            .map(|url| json!({"type": "image_url", "image_url": {"url": url}})),
+    );
+    parts.extend(turn.audios.iter().map(|a| {
+        let (format, data) = crate::media::split_audio(a);
+        json!({"type": "input_audio", "input_audio": {"data": data, "format": format}})
+    }));
+    parts.extend(
+        turn.videos
+            .iter()
+            .map(|url| json!({"type": "video_url", "video_url": {"url": url}})),
+    );
+    Value::Array(parts)
+}
+
 impl Endpoint for Chat {
     /// `{"messages": [...], "model", "stream", "max_completion_tokens"?, "stream_options"?}`.
     /// Content is a plain string for a single text, a parts array otherwise (several texts,
     /// images as `image_url`, audio as `input_audio`). A turn with verbatim `messages` sends
     /// them as they are.
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
-        let media = turn.images.len() + turn.audios.len() + turn.videos.len();
-        let content = if turn.texts.len() == 1 && media == 0 {
-            Value::String(turn.texts[0].clone())
-        } else {
-            let mut parts: Vec<Value> = turn
-                .texts
-                .iter()
-                .map(|t| json!({"type": "text", "text": t}))
-                .collect();
-            parts.extend(
-                turn.images
-                    .iter()
-                    .map(|url| json!({"type": "image_url", "image_url": {"url": url}})),
-            );
-            parts.extend(turn.audios.iter().map(|a| {
-                let (format, data) = a.split_once(',').unwrap_or(("wav", a));
-                json!({"type": "input_audio", "input_audio": {"data": data, "format": format}})
-            }));
-            parts.extend(
-                turn.videos
-                    .iter()
-                    .map(|url| json!({"type": "video_url", "video_url": {"url": url}})),
-            );
-            Value::Array(parts)
-        };
+        let content = user_content(turn);
         let role = turn.role.as_deref().unwrap_or("user");
         let mut body = Map::new();
         let messages = match &turn.messages {

@@ -4,12 +4,23 @@
 //! shared: it frames SSE (or takes a plain body as one response) and hands each JSON document to
 //! the endpoint. Parsing happens after a request finished, never on the per-chunk path.
 
+pub mod anthropic;
+pub mod audio;
 pub mod chat;
 pub mod completions;
 pub mod embeddings;
+pub mod huggingface;
+pub mod images;
+pub mod media;
+pub mod multipart;
 pub mod parse;
 pub mod payload;
+pub mod rankings;
+pub mod raw;
+pub mod responses;
+pub mod solido;
 pub mod template;
+pub mod video;
 
 use std::sync::Arc;
 
@@ -41,17 +52,113 @@ pub trait Endpoint: Send + Sync {
         None
     }
 
+    /// Puts a conversation's opening messages (system prompt, user context) into its first
+    /// body. The default prepends them to the message list; APIs with a dedicated field
+    /// (Anthropic `system`, Responses `instructions`) override it. `false`: no place for them.
+    fn insert_preamble(
+        &self,
+        body: &mut Map<String, Value>,
+        system: Option<&str>,
+        user_context: Option<&str>,
+    ) -> bool {
+        let Some(messages) = self.messages_mut(body) else {
+            return false;
+        };
+        let mut pre = Vec::new();
+        if let Some(s) = system {
+            pre.push(serde_json::json!({"role": "system", "content": s}));
+        }
+        if let Some(u) = user_context {
+            pre.push(serde_json::json!({"role": "user", "content": u}));
+        }
+        messages.splice(0..0, pre);
+        true
+    }
+
+    /// One SSE event of a stream; `content_seen` says an earlier event of the same response
+    /// carried content (the Responses API repeats the whole text in a final `done` event).
+    fn parse_event(&self, json: &str, content_seen: bool) -> (Option<ResponseData>, Option<Value>) {
+        let _ = content_seen;
+        self.parse_json(json)
+    }
+
     /// `--extra-inputs` keys the endpoint consumes itself (never merged into the body).
     fn consumed_extra_inputs(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// `--extra-inputs` already placed by [`Endpoint::payload`] (TGI puts them inside
+    /// `parameters`), so they are not merged at the top level.
+    fn extra_inputs_inside(&self) -> bool {
+        false
+    }
+
+    /// How the body map goes on the wire.
+    fn encoding(&self) -> BodyEncoding {
+        BodyEncoding::Json
+    }
+
+    /// Credential headers for `--api-key` (OpenAI-style Bearer token by default).
+    fn auth_headers(&self, api_key: &str) -> Vec<(&'static str, String)> {
+        vec![("authorization", format!("Bearer {api_key}"))]
+    }
+
+    /// APIs that answer a submission with a job to poll (video generation).
+    fn job(&self) -> Option<&dyn AsyncJob> {
+        None
+    }
+}
+
+/// The wire form of a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    Json,
+    /// `multipart/form-data` (see [`multipart::encode`]).
+    Multipart,
+}
+
+/// Where an asynchronous job stands, from one status document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    Running,
+    Done,
+    Failed(String),
+}
+
+/// An API whose submission returns a job that is polled until it finishes.
+pub trait AsyncJob: Send + Sync {
+    /// The job id and state in a submission or status response (`None`: not a job document).
+    fn status(&self, json: &str) -> Option<(String, JobState)>;
+    /// Path polled for the job's status, from the submission path.
+    fn status_path(&self, submit_path: &str, id: &str) -> String {
+        format!("{}/{id}", submit_path.trim_end_matches('/'))
+    }
+    /// Path of the finished job's content (`--download-video-content`).
+    fn content_path(&self, submit_path: &str, id: &str) -> String {
+        format!("{}/{id}/content", submit_path.trim_end_matches('/'))
+    }
 }
 
 /// Every endpoint implementation built into this crate (the registry's `implementation` values).
-pub const IMPLEMENTATIONS: [&str; 4] = [
+pub const IMPLEMENTATIONS: [&str; 19] = [
     "aiperf_endpoints::chat::Chat",
     "aiperf_endpoints::completions::Completions",
+    "aiperf_endpoints::responses::Responses",
+    "aiperf_endpoints::anthropic::Messages",
     "aiperf_endpoints::embeddings::Embeddings",
+    "aiperf_endpoints::embeddings::ChatEmbeddings",
+    "aiperf_endpoints::embeddings::NimEmbeddings",
+    "aiperf_endpoints::rankings::NimRankings",
+    "aiperf_endpoints::rankings::HfTeiRankings",
+    "aiperf_endpoints::rankings::CohereRankings",
+    "aiperf_endpoints::huggingface::Generate",
+    "aiperf_endpoints::images::ImageGeneration",
+    "aiperf_endpoints::images::ImageEdit",
+    "aiperf_endpoints::images::ImageRetrieval",
+    "aiperf_endpoints::video::VideoGeneration",
+    "aiperf_endpoints::audio::Transcription",
+    "aiperf_endpoints::solido::SolidoRag",
+    "aiperf_endpoints::raw::Raw",
     "aiperf_endpoints::template::Template",
 ];
 
@@ -65,7 +172,22 @@ pub fn build(
     Ok(match implementation {
         "aiperf_endpoints::chat::Chat" => Arc::new(chat::Chat),
         "aiperf_endpoints::completions::Completions" => Arc::new(completions::Completions),
+        "aiperf_endpoints::responses::Responses" => Arc::new(responses::Responses),
+        "aiperf_endpoints::anthropic::Messages" => Arc::new(anthropic::Messages),
         "aiperf_endpoints::embeddings::Embeddings" => Arc::new(embeddings::Embeddings),
+        "aiperf_endpoints::embeddings::ChatEmbeddings" => Arc::new(embeddings::ChatEmbeddings),
+        "aiperf_endpoints::embeddings::NimEmbeddings" => Arc::new(embeddings::NimEmbeddings),
+        "aiperf_endpoints::rankings::NimRankings" => Arc::new(rankings::NimRankings),
+        "aiperf_endpoints::rankings::HfTeiRankings" => Arc::new(rankings::HfTeiRankings),
+        "aiperf_endpoints::rankings::CohereRankings" => Arc::new(rankings::CohereRankings),
+        "aiperf_endpoints::huggingface::Generate" => Arc::new(huggingface::Generate),
+        "aiperf_endpoints::images::ImageGeneration" => Arc::new(images::ImageGeneration),
+        "aiperf_endpoints::images::ImageEdit" => Arc::new(images::ImageEdit),
+        "aiperf_endpoints::images::ImageRetrieval" => Arc::new(images::ImageRetrieval),
+        "aiperf_endpoints::video::VideoGeneration" => Arc::new(video::VideoGeneration),
+        "aiperf_endpoints::audio::Transcription" => Arc::new(audio::Transcription),
+        "aiperf_endpoints::solido::SolidoRag" => Arc::new(solido::SolidoRag),
+        "aiperf_endpoints::raw::Raw" => Arc::new(raw::Raw::from_config(extra_inputs)?),
         "aiperf_endpoints::template::Template" => {
             Arc::new(template::Template::from_config(metadata, extra_inputs)?)
         }

@@ -17,6 +17,12 @@ pub enum ResponseData {
     ToolCall(String),
     /// An embeddings response with this many vectors.
     Embeddings(usize),
+    /// A rankings response with this many scored passages.
+    Rankings(usize),
+    /// Generated images (final or partial) in this response.
+    Images(usize),
+    /// A finished video job.
+    Video,
 }
 
 impl ResponseData {
@@ -25,7 +31,10 @@ impl ResponseData {
         match self {
             ResponseData::Text(t) | ResponseData::ToolCall(t) => t,
             ResponseData::Reasoning { content, .. } => content,
-            ResponseData::Embeddings(_) => "",
+            ResponseData::Embeddings(_)
+            | ResponseData::Rankings(_)
+            | ResponseData::Images(_)
+            | ResponseData::Video => "",
         }
     }
 
@@ -78,6 +87,7 @@ pub fn parse_responses(
     }
     framer.finish(&mut messages);
     let mut out = Vec::with_capacity(messages.len());
+    let mut content_seen = false;
     for m in &messages {
         if m.is_error_event() {
             let message = match (&m.comment, &m.data) {
@@ -95,7 +105,8 @@ pub fn parse_responses(
         if data.is_empty() || data == "[DONE]" {
             continue;
         }
-        let (data, usage) = endpoint.parse_json(data);
+        let (data, usage) = endpoint.parse_event(data, content_seen);
+        content_seen |= data.is_some();
         if data.is_none() && usage.is_none() {
             continue;
         }

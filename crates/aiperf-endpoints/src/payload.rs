@@ -29,13 +29,17 @@ impl PayloadOptions {
 }
 
 /// Builds the final body: the endpoint's payload, then `--extra-inputs` (shallow merge; a
-/// user `stream_options` object is merged with ours), then the turn's own `extra` (wins).
+/// user `stream_options` object is merged with ours) unless the endpoint placed them itself,
+/// then the turn's own `extra` (wins).
 pub fn finish(
+    endpoint: &dyn crate::Endpoint,
     mut body: Map<String, Value>,
     turn: &Turn,
     opts: &PayloadOptions,
 ) -> Map<String, Value> {
-    merge(&mut body, &opts.extra_inputs);
+    if !endpoint.extra_inputs_inside() {
+        merge(&mut body, &opts.extra_inputs);
+    }
     if let Some(extra) = &turn.extra {
         merge(&mut body, extra);
     }
@@ -78,7 +82,7 @@ mod tests {
         let mut extra = Map::new();
         extra.insert("temperature".into(), json!(0.1));
         turn.extra = Some(extra);
-        let out = Value::Object(finish(body, &turn, &opts));
+        let out = Value::Object(finish(&crate::chat::Chat, body, &turn, &opts));
         assert_eq!(
             out,
             json!({"model": "m", "stream_options": {"include_usage": true, "continuous_usage_stats": true}, "temperature": 0.1})

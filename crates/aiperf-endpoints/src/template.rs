@@ -149,8 +149,9 @@ impl Endpoint for Template {
     }
 }
 
-/// A found value as content: text, or embeddings for (lists of) numbers.
-fn to_data(v: Value) -> Option<ResponseData> {
+/// A found value as content: text, embeddings for (lists of) numbers, rankings for a list of
+/// objects.
+pub(crate) fn to_data(v: Value) -> Option<ResponseData> {
     match v {
         Value::String(s) if !s.is_empty() => Some(ResponseData::Text(s)),
         Value::Array(items) if !items.is_empty() => {
@@ -158,6 +159,8 @@ fn to_data(v: Value) -> Option<ResponseData> {
                 Some(ResponseData::Embeddings(1))
             } else if items.iter().all(Value::is_array) {
                 Some(ResponseData::Embeddings(items.len()))
+            } else if items.iter().all(Value::is_object) {
+                Some(ResponseData::Rankings(items.len()))
             } else {
                 let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
                 (!texts.is_empty()).then(|| ResponseData::Text(texts.concat()))
@@ -167,8 +170,8 @@ fn to_data(v: Value) -> Option<ResponseData> {
     }
 }
 
-/// AIPerf's auto-detection order: embeddings, then common text fields, then OpenAI shapes.
-fn auto_detect(doc: &Value) -> Option<ResponseData> {
+/// AIPerf's auto-detection order: embeddings, rankings, common text fields, OpenAI shapes.
+pub(crate) fn auto_detect(doc: &Value) -> Option<ResponseData> {
     if let Some(data) = doc.get("data").and_then(Value::as_array) {
         if !data.is_empty()
             && data
@@ -176,6 +179,23 @@ fn auto_detect(doc: &Value) -> Option<ResponseData> {
                 .all(|d| d.get("object").and_then(Value::as_str) == Some("embedding"))
         {
             return Some(ResponseData::Embeddings(data.len()));
+        }
+    }
+    for key in ["embeddings", "embedding"] {
+        if let Some(Value::Array(items)) = doc.get(key) {
+            if items.iter().all(Value::is_number) && !items.is_empty() {
+                return Some(ResponseData::Embeddings(1));
+            }
+            if items.iter().all(Value::is_array) && !items.is_empty() {
+                return Some(ResponseData::Embeddings(items.len()));
+            }
+        }
+    }
+    for key in ["rankings", "results"] {
+        if let Some(Value::Array(items)) = doc.get(key) {
+            if !items.is_empty() && items.iter().all(Value::is_object) {
+                return Some(ResponseData::Rankings(items.len()));
+            }
         }
     }
     for key in ["text", "content", "response", "output", "result"] {

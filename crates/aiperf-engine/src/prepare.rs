@@ -9,13 +9,13 @@ use aiperf_dataset::loader::LoadContext;
 use aiperf_dataset::rng::{fresh_seed, Rng};
 use aiperf_dataset::synthetic::ContextConfig;
 use aiperf_dataset::{PromptGenerator, Sampler, SamplingStrategy, SyntheticConfig, TextTokenizer};
-use aiperf_endpoints::{payload, Endpoint, EndpointMetadata, PayloadOptions};
+use aiperf_endpoints::{
+    multipart, payload, BodyEncoding, Endpoint, EndpointMetadata, PayloadOptions,
+};
 use aiperf_plugins::{DatasetLoaderMetadata, Registry};
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
-use http::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
-};
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
 use serde_json::{Map, Value};
 
 /// The run's immutable inputs, shared by workers and the record processor.
@@ -35,6 +35,11 @@ pub struct Prepared {
     /// Path and query per `--url`.
     pub paths: Vec<String>,
     pub headers: HeaderMap,
+    /// The header carrying each session's id (`--session-header`, default X-Correlation-ID).
+    pub session_header: HeaderName,
+    /// Asynchronous jobs (video): poll interval, and whether to fetch the finished content.
+    pub job_poll: std::time::Duration,
+    pub download_content: bool,
 }
 
 /// A dataset conversation after rendering: its id, how its turns relate, and its first trace
@@ -197,18 +202,6 @@ fn conversations(
     Ok(loaded)
 }
 
-/// The messages that open a conversation: system, then user context.
-fn preamble(c: &Conversation) -> Vec<Value> {
-    let mut m = Vec::new();
-    if let Some(s) = &c.system {
-        m.push(serde_json::json!({"role": "system", "content": s}));
-    }
-    if let Some(u) = &c.user_context {
-        m.push(serde_json::json!({"role": "user", "content": u}));
-    }
-    m
-}
-
 /// The exact body of one turn: the endpoint's payload (or the turn's verbatim one), extra
 /// inputs merged, and for a conversation's opening request its system and context messages.
 fn render_turn(
@@ -222,14 +215,15 @@ fn render_turn(
         return Ok(p.clone());
     }
     let body = endpoint.payload(turn, opts)?;
-    let mut body = payload::finish(body, turn, opts);
-    if turn_index == 0 || conversation.independent_turns {
-        let pre = preamble(conversation);
-        if !pre.is_empty() {
-            if let Some(messages) = endpoint.messages_mut(&mut body) {
-                messages.splice(0..0, pre);
-            }
-        }
+    let mut body = payload::finish(endpoint, body, turn, opts);
+    let (system, context) = (
+        conversation.system.as_deref(),
+        conversation.user_context.as_deref(),
+    );
+    if (turn_index == 0 || conversation.independent_turns)
+        && (system.is_some() || context.is_some())
+    {
+        endpoint.insert_preamble(&mut body, system, context);
     }
     Ok(body)
 }
@@ -300,11 +294,20 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
                                 c.session_id
                             )
                         })?;
+                        let wire = match endpoint.encoding() {
+                            BodyEncoding::Json => None,
+                            BodyEncoding::Multipart => {
+                                Some(Bytes::from(multipart::encode(&body).map_err(|e| {
+                                    anyhow!("{e} (dataset entry {}, turn {k})", c.session_id)
+                                })?))
+                            }
+                        };
                         let body =
                             serde_json::to_vec(&body).context("serializing a request body")?;
                         let turn = &c.turns[k];
                         Ok(PreparedTurn {
                             body: Bytes::from(body),
+                            wire,
                             input_text: inputs[k].clone(),
                             input_tokens: Default::default(),
                             max_tokens: turn.max_tokens,
@@ -359,6 +362,7 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
     };
     let path = cfg.custom_endpoint.as_deref().unwrap_or(default_path);
     let paths = cfg.urls.iter().map(|u| u.join(path)).collect();
+    let headers = headers(cfg, &*endpoint)?;
     Ok(Prepared {
         endpoint,
         meta,
@@ -369,18 +373,26 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
         turns,
         sampler,
         paths,
-        headers: headers(cfg)?,
+        headers,
+        session_header: HeaderName::from_bytes(cfg.session_header.as_bytes())
+            .map_err(|_| anyhow!("--session-header: invalid header name"))?,
+        job_poll: std::time::Duration::from_secs_f64(cfg.job_poll_interval_s),
+        download_content: cfg.download_video_content,
     })
 }
 
 /// Headers shared by every request: AIPerf's set plus the user's (`--header` wins).
-fn headers(cfg: &ProfileConfig) -> anyhow::Result<HeaderMap> {
+fn headers(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<HeaderMap> {
     let mut h = HeaderMap::new();
     h.insert(
         USER_AGENT,
         HeaderValue::from_static(concat!("aiperf/", env!("CARGO_PKG_VERSION"))),
     );
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let content_type = match endpoint.encoding() {
+        BodyEncoding::Json => HeaderValue::from_static("application/json"),
+        BodyEncoding::Multipart => HeaderValue::from_str(&multipart::content_type())?,
+    };
+    h.insert(CONTENT_TYPE, content_type);
     h.insert(
         ACCEPT,
         HeaderValue::from_static(if cfg.streaming {
@@ -390,10 +402,13 @@ fn headers(cfg: &ProfileConfig) -> anyhow::Result<HeaderMap> {
         }),
     );
     if let Some(key) = &cfg.api_key {
-        let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
-            .map_err(|_| anyhow!("--api-key: contains characters not allowed in an HTTP header"))?;
-        v.set_sensitive(true);
-        h.insert(AUTHORIZATION, v);
+        for (name, value) in endpoint.auth_headers(key) {
+            let mut v = HeaderValue::from_str(&value).map_err(|_| {
+                anyhow!("--api-key: contains characters not allowed in an HTTP header")
+            })?;
+            v.set_sensitive(true);
+            h.insert(HeaderName::from_static(name), v);
+        }
     }
     for (name, value) in &cfg.headers {
         let n = HeaderName::from_bytes(name.as_bytes())

@@ -297,21 +297,31 @@ pub(crate) fn texts(responses: &[ParsedResponse]) -> (String, String) {
     (out, reasoning)
 }
 
-/// Token counts from the last non-empty `usage` object (`--use-server-token-count`).
+/// Token counts from the server's `usage` (`--use-server-token-count`): each count from the
+/// latest usage object that has it, so APIs that split usage over events (Anthropic: input
+/// tokens in `message_start`, output tokens in `message_delta`) count fully.
 fn server_counts(responses: &[ParsedResponse]) -> (Option<u64>, Option<u64>, Option<u64>) {
-    let Some(usage) = responses.iter().rev().find_map(|r| r.usage.as_ref()) else {
-        return (None, None, None);
-    };
-    let field = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| usage.get(*k).and_then(Value::as_u64))
-    };
-    let prompt = field(&["prompt_tokens", "input_tokens"]);
-    let completion = field(&["completion_tokens", "output_tokens"]);
-    let reasoning = usage
-        .pointer("/completion_tokens_details/reasoning_tokens")
-        .or_else(|| usage.pointer("/output_tokens_details/reasoning_tokens"))
-        .and_then(Value::as_u64);
+    let usages: Vec<&Value> = responses
+        .iter()
+        .rev()
+        .filter_map(|r| r.usage.as_ref())
+        .collect();
+    let find = |get: &dyn Fn(&Value) -> Option<u64>| usages.iter().find_map(|u| get(u));
+    let prompt = find(&|u| {
+        u.get("prompt_tokens")
+            .or_else(|| u.get("input_tokens"))
+            .and_then(Value::as_u64)
+    });
+    let completion = find(&|u| {
+        u.get("completion_tokens")
+            .or_else(|| u.get("output_tokens"))
+            .and_then(Value::as_u64)
+    });
+    let reasoning = find(&|u| {
+        u.pointer("/completion_tokens_details/reasoning_tokens")
+            .or_else(|| u.pointer("/output_tokens_details/reasoning_tokens"))
+            .and_then(Value::as_u64)
+    });
     let output = completion.map(|c| c.saturating_sub(reasoning.unwrap_or(0)));
     (prompt, output, reasoning)
 }
@@ -340,6 +350,7 @@ mod tests {
             seed: 0,
             conversations: Vec::new(),
             turns: vec![vec![vec![PreparedTurn {
+                wire: None,
                 body: Bytes::new(),
                 input_text: "one two three four five six seven".into(),
                 input_tokens: Default::default(),
@@ -351,6 +362,9 @@ mod tests {
             sampler: Sampler::new(SamplingStrategy::Sequential, 1, 0),
             paths: Vec::new(),
             headers: Default::default(),
+            session_header: http::HeaderName::from_static("x-correlation-id"),
+            job_poll: std::time::Duration::from_millis(10),
+            download_content: false,
         }
     }
 
@@ -505,5 +519,13 @@ mod tests {
         ];
         assert_eq!(server_counts(&responses), (Some(10), Some(5), Some(3)));
         assert_eq!(server_counts(&[r(None)]), (None, None, None));
+        // Anthropic: input tokens only in message_start, output tokens in message_delta.
+        let split = vec![
+            r(Some(
+                serde_json::json!({"input_tokens": 7, "output_tokens": 1}),
+            )),
+            r(Some(serde_json::json!({"output_tokens": 12}))),
+        ];
+        assert_eq!(server_counts(&split), (Some(7), Some(12), None));
     }
 }

@@ -11,16 +11,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aiperf_core::{Credit, ErrorDetails, PreparedTurn, RawRecord};
-use aiperf_transport::RequestSpec;
+use aiperf_endpoints::{AsyncJob, JobState};
+use aiperf_transport::{Exchange, RequestSpec, TransportError};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
+use http::Method;
 use serde_json::{Map, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::worker::PhaseContext;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-static X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// One conversation in flight.
 pub struct Session {
@@ -94,7 +95,7 @@ impl Session {
     /// The body of the next turn: as prepared, or with the history spliced in front.
     fn body(&self, ctx: &PhaseContext, turn: &PreparedTurn) -> Bytes {
         if self.history.is_empty() {
-            return turn.body.clone();
+            return turn.wire.as_ref().unwrap_or(&turn.body).clone();
         }
         let Ok(mut body) = serde_json::from_slice::<Map<String, Value>>(&turn.body) else {
             return turn.body.clone();
@@ -126,11 +127,15 @@ impl Session {
         let x_request_id = uuid::Uuid::new_v4().to_string();
         let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("0"));
         let spec = RequestSpec {
+            method: Method::POST,
             path: &ctx.prepared.paths[self.target],
             headers: &ctx.prepared.headers,
             extra_headers: [
                 (X_REQUEST_ID.clone(), header(&x_request_id)),
-                (X_CORRELATION_ID.clone(), header(&self.correlation_id)),
+                (
+                    ctx.prepared.session_header.clone(),
+                    header(&self.correlation_id),
+                ),
             ],
             body: body.clone(),
         };
@@ -141,11 +146,16 @@ impl Session {
         let ex = ctx.clients[self.target]
             .send(spec, deadline, ctx.timeout.as_secs_f64(), cancel)
             .await;
+        let (ex, job_error) = match ctx.prepared.endpoint.job() {
+            Some(job) => self.follow_job(ctx, job, ex, deadline).await,
+            None => (ex, None),
+        };
         ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.last_end = Some(Instant::now());
         let error = ex
             .error
-            .map(|e| ErrorDetails::new(e.code(), e.kind(), e.to_string()));
+            .map(|e| ErrorDetails::new(e.code(), e.kind(), e.to_string()))
+            .or(job_error);
         // Later turns count their whole input (history included) off the request path.
         let input_text = if history && self.next_turn > 0 {
             let mut text = std::mem::take(&mut self.text_so_far);
@@ -190,6 +200,77 @@ impl Session {
             max_tokens,
         };
         ctx.records.send(record).is_ok()
+    }
+
+    /// Asynchronous jobs: polls the submitted job until it finishes (and with
+    /// `--download-video-content` fetches its content). The exchange keeps the submission's
+    /// send timings and takes the last poll's status, body and end.
+    async fn follow_job(
+        &self,
+        ctx: &PhaseContext,
+        job: &dyn AsyncJob,
+        mut ex: Exchange,
+        deadline: Instant,
+    ) -> (Exchange, Option<ErrorDetails>) {
+        let submit_path = ctx.prepared.paths[self.target]
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut fetched_content = false;
+        loop {
+            if ex.error.is_some() || !ex.status.is_some_and(|s| (200..300).contains(&s)) {
+                return (ex, None);
+            }
+            let body: Vec<u8> = ex.chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+            if fetched_content {
+                return (ex, None);
+            }
+            let Some((id, state)) = job.status(&String::from_utf8_lossy(&body)) else {
+                return (ex, None); // not a job document: the processor judges the body
+            };
+            let path = match state {
+                JobState::Failed(message) => {
+                    return (ex, Some(ErrorDetails::new(None, "JobFailedError", message)))
+                }
+                JobState::Done if !ctx.prepared.download_content => return (ex, None),
+                JobState::Done => {
+                    fetched_content = true;
+                    job.content_path(&submit_path, &id)
+                }
+                JobState::Running => {
+                    let next = Instant::now() + ctx.prepared.job_poll;
+                    if next >= deadline {
+                        ex.error = Some(TransportError::Timeout(ctx.timeout.as_secs_f64()));
+                        return (ex, None);
+                    }
+                    crate::worker::sleep_until_or_stopped(ctx, next).await;
+                    job.status_path(&submit_path, &id)
+                }
+            };
+            let spec = RequestSpec {
+                method: Method::GET,
+                path: &path,
+                headers: &ctx.prepared.headers,
+                extra_headers: [
+                    (X_REQUEST_ID.clone(), HeaderValue::from_static("job-poll")),
+                    (
+                        ctx.prepared.session_header.clone(),
+                        HeaderValue::from_str(&self.correlation_id)
+                            .unwrap_or(HeaderValue::from_static("0")),
+                    ),
+                ],
+                body: Bytes::new(),
+            };
+            let poll = ctx.clients[self.target]
+                .send(spec, deadline, ctx.timeout.as_secs_f64(), None)
+                .await;
+            ex.status = poll.status;
+            ex.is_sse = poll.is_sse;
+            ex.chunks = poll.chunks;
+            ex.end_ns = poll.end_ns;
+            ex.error = poll.error;
+        }
     }
 
     /// Keeps the messages just sent plus the reply as the next turn's history. A failed turn

@@ -19,9 +19,11 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::apis;
 use crate::config::MockConfig;
 use crate::faults::{pick, Fault, FaultRule};
 use crate::tokens::TokenSource;
+use crate::wire::{Api, Head};
 
 /// A request as the mock received it (kept when `record_requests` is on).
 #[derive(Debug, Clone)]
@@ -137,20 +139,22 @@ async fn serve_state(
     }
 }
 
-struct State {
-    cfg: MockConfig,
-    tokens: TokenSource,
-    requests: AtomicU64,
+pub(crate) struct State {
+    pub(crate) cfg: MockConfig,
+    pub(crate) tokens: TokenSource,
+    pub(crate) requests: AtomicU64,
     errors: AtomicU64,
     in_flight: AtomicU64,
     prompt_tokens: AtomicU64,
     completion_tokens: AtomicU64,
-    created: u64,
+    pub(crate) created: u64,
     recorded: std::sync::Mutex<Vec<RecordedRequest>>,
     faults: Vec<FaultRule>,
     generated: AtomicU64,
     dead: std::sync::atomic::AtomicBool,
     dead_notify: tokio::sync::Notify,
+    /// Video jobs by id: when each was submitted.
+    pub(crate) jobs: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl State {
@@ -179,6 +183,7 @@ impl State {
             generated: AtomicU64::new(0),
             dead: std::sync::atomic::AtomicBool::new(false),
             dead_notify: tokio::sync::Notify::new(),
+            jobs: Default::default(),
         })
     }
 
@@ -193,7 +198,7 @@ impl State {
 }
 
 /// Response body: all at once, or fed by a timing task.
-enum MockBody {
+pub(crate) enum MockBody {
     Full(Option<Bytes>),
     /// An `Err` item resets the connection mid-body.
     Channel(mpsc::Receiver<Result<Bytes, std::io::Error>>),
@@ -214,7 +219,11 @@ impl Body for MockBody {
     }
 }
 
-fn respond(status: StatusCode, content_type: &str, body: MockBody) -> Response<MockBody> {
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &str,
+    body: MockBody,
+) -> Response<MockBody> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     if let Ok(v) = header::HeaderValue::from_str(content_type) {
@@ -223,7 +232,7 @@ fn respond(status: StatusCode, content_type: &str, body: MockBody) -> Response<M
     r
 }
 
-fn json_response(status: StatusCode, v: &Value) -> Response<MockBody> {
+pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response<MockBody> {
     respond(
         status,
         "application/json",
@@ -231,7 +240,7 @@ fn json_response(status: StatusCode, v: &Value) -> Response<MockBody> {
     )
 }
 
-fn error_response(status: StatusCode, message: &str) -> Response<MockBody> {
+pub(crate) fn error_response(status: StatusCode, message: &str) -> Response<MockBody> {
     json_response(
         status,
         &json!({"error": {"message": message, "type": "invalid_request_error", "code": status.as_u16()}}),
@@ -252,6 +261,17 @@ async fn handle(
     let arrived = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let accepts_sse = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
     let header_fault = req
         .headers()
         .get("x-mock-fault")
@@ -305,11 +325,33 @@ async fn handle(
             ))
         }
         (&Method::GET, "/metrics") => return Ok(prometheus(state)),
-        (&Method::POST, "/v1/embeddings") => return Ok(embeddings(state, &body)),
+        (&Method::POST, "/v1/embeddings") => return Ok(embeddings(state, &body).await),
+        (&Method::POST, "/v1/ranking" | "/rerank" | "/v2/rerank") => {
+            return Ok(apis::rankings(state, &path, &body).await)
+        }
+        (&Method::POST, "/v1/images/generations") => {
+            return Ok(apis::image_generation(state, &body).await)
+        }
+        (&Method::POST, "/v1/images/edits") => {
+            return Ok(apis::image_edit(state, &content_type, &body).await)
+        }
+        (&Method::POST, "/v1/infer" | "/v1/image/infer") => {
+            return Ok(apis::image_retrieval(state, &body).await)
+        }
+        (&Method::POST, "/v1/audio/transcriptions") => {
+            return Ok(apis::transcription(state, &content_type, &body).await)
+        }
+        (&Method::POST, "/v1/videos") => {
+            return Ok(apis::video_submit(state, &content_type, &body))
+        }
+        (&Method::GET, p) if p.starts_with("/v1/videos/") => return Ok(apis::video_get(state, p)),
         (&Method::POST, "/v1/chat/completions") => Api::Chat,
         (&Method::POST, "/v1/completions") => Api::Completions,
         (&Method::POST, "/generate") => Api::Tgi { stream: false },
         (&Method::POST, "/generate_stream") => Api::Tgi { stream: true },
+        (&Method::POST, "/v1/responses") => Api::Responses,
+        (&Method::POST, "/v1/messages") => Api::Messages,
+        (&Method::POST, "/rag/api/prompt") => Api::Solido,
         _ => {
             return Ok(error_response(
                 StatusCode::NOT_FOUND,
@@ -348,51 +390,14 @@ async fn handle(
         }
         _ => {}
     }
-    Ok(generate(state, &body, api, arrived, fault, record_index).await)
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Api {
-    Chat,
-    Completions,
-    /// Hugging Face TGI `/generate` and `/generate_stream`.
-    Tgi {
-        stream: bool,
-    },
-}
-
-/// Text of every message (chat) or the prompt(s) (completions), joined with newlines.
-fn prompt_text(req: &Value, api: Api) -> Option<String> {
-    fn text_of(v: &Value) -> String {
-        match v {
-            Value::String(s) => s.clone(),
-            Value::Array(parts) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str()))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            _ => String::new(),
-        }
-    }
-    match api {
-        Api::Chat => {
-            let msgs = req.get("messages")?.as_array()?;
-            Some(
-                msgs.iter()
-                    .map(|m| text_of(m.get("content").unwrap_or(&Value::Null)))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        }
-        Api::Completions => Some(text_of(req.get("prompt")?)),
-        Api::Tgi { .. } => Some(text_of(req.get("inputs")?)),
-    }
+    Ok(generate(state, &body, api, accepts_sse, arrived, fault, record_index).await)
 }
 
 async fn generate(
     state: &Arc<State>,
     body: &[u8],
     api: Api,
+    accepts_sse: bool,
     arrived: Instant,
     fault: Option<Fault>,
     record_index: Option<usize>,
@@ -404,13 +409,11 @@ async fn generate(
             return error_response(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}"))
         }
     };
-    let Some(prompt) = prompt_text(&req, api) else {
-        let field = if api == Api::Chat {
-            "messages"
-        } else {
-            "prompt"
-        };
-        return error_response(StatusCode::BAD_REQUEST, &format!("missing '{field}'"));
+    let Some(prompt) = api.prompt_text(&req) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            &format!("missing '{}'", api.input_field()),
+        );
     };
     if state.cfg.error_rate > 0.0 && state.draw(n_req, 1) * 100.0 < state.cfg.error_rate {
         state.errors.fetch_add(1, Ordering::Relaxed);
@@ -424,10 +427,7 @@ async fn generate(
         .and_then(Value::as_str)
         .unwrap_or("mock-model")
         .to_string();
-    let stream = match api {
-        Api::Tgi { stream } => stream,
-        _ => req.get("stream").and_then(Value::as_bool).unwrap_or(false),
-    };
+    let stream = api.streams(&req, accepts_sse);
     let include_usage = req
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
@@ -436,12 +436,7 @@ async fn generate(
         .pointer("/stream_options/continuous_usage_stats")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let max_tokens = req
-        .get("max_completion_tokens")
-        .or_else(|| req.get("max_tokens"))
-        .or_else(|| req.pointer("/parameters/max_new_tokens"))
-        .and_then(Value::as_u64)
-        .map(|v| v as u32);
+    let max_tokens = api.max_tokens(&req);
     let n = max_tokens.unwrap_or(state.cfg.default_output_tokens).max(1) as usize;
     let finish = if max_tokens.is_some() {
         "length"
@@ -479,12 +474,8 @@ async fn generate(
         // A deterministic 40 % prefix-cache hit, so cache metrics have something to show.
         "prompt_tokens_details": {"cached_tokens": prompt_tokens * 2 / 5},
     });
-    let id = match api {
-        Api::Chat => format!("chatcmpl-mock-{n_req}"),
-        Api::Completions | Api::Tgi { .. } => format!("cmpl-mock-{n_req}"),
-    };
     let head = Head {
-        id,
+        id: format!("{}-{n_req}", api.id_prefix()),
         created: state.created,
         model,
     };
@@ -509,21 +500,9 @@ async fn generate(
         })
         .collect();
 
+    let full: String = pieces.concat();
     if !stream {
-        let text: String = pieces.concat();
-        let doc = match api {
-            Api::Chat => {
-                json!({"id": head.id, "object": "chat.completion", "created": head.created, "model": head.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-                "usage": usage})
-            }
-            Api::Completions => {
-                json!({"id": head.id, "object": "text_completion", "created": head.created, "model": head.model,
-                "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage})
-            }
-            Api::Tgi { .. } => json!({"generated_text": text,
-                "details": {"finish_reason": finish, "generated_tokens": n, "prompt_tokens": prompt_tokens}}),
-        };
+        let doc = api.whole(&head, &full, finish, &usage);
         if let Some(last) = due.last() {
             tokio::time::sleep_until((*last).into()).await;
         }
@@ -540,34 +519,17 @@ async fn generate(
     let events: Vec<String> = pieces
         .iter()
         .enumerate()
-        .map(|(i, p)| match api {
-            Api::Tgi { .. } => {
-                let last = i + 1 == n;
-                let full = if last { Value::String(pieces.concat()) } else { Value::Null };
-                format!(
-                    "data: {}\n\n",
-                    json!({"index": i, "token": {"id": i, "text": p, "logprob": 0.0, "special": false},
-                           "generated_text": full, "details": Value::Null})
-                )
-            }
-            _ => {
-                let cumulative = continuous.then(|| {
-                    json!({"prompt_tokens": prompt_tokens, "completion_tokens": i + 1, "total_tokens": prompt_tokens as usize + i + 1})
-                });
-                head.token_event(api, p, (i + 1 == n).then_some(finish), cumulative.as_ref())
-            }
+        .map(|(i, p)| {
+            let cumulative = continuous.then(|| {
+                json!({"prompt_tokens": prompt_tokens, "completion_tokens": i + 1, "total_tokens": prompt_tokens as usize + i + 1})
+            });
+            api.token(&head, i, p, (i + 1 == n).then_some(finish), cumulative.as_ref())
         })
         .collect();
-    let mut preamble = String::new();
-    if api == Api::Chat {
-        preamble = head.role_event();
-    }
+    let preamble = api.preamble(&head, &usage);
     let mut events = events;
-    let mut epilogue = String::new();
-    if include_usage && !matches!(api, Api::Tgi { .. }) {
-        epilogue.push_str(&head.usage_event(api, &usage));
-    }
-    if !matches!(api, Api::Tgi { .. }) && fault != Some(Fault::NoDone) {
+    let mut epilogue = api.epilogue(&head, &full, finish, &usage, include_usage);
+    if api.done_sentinel() && fault != Some(Fault::NoDone) {
         epilogue.push_str("data: [DONE]\n\n");
     }
     let half = events.len() / 2;
@@ -641,65 +603,6 @@ async fn generate(
     respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
 }
 
-struct Head {
-    id: String,
-    created: u64,
-    model: String,
-}
-
-impl Head {
-    fn prefix(&self, object: &str) -> String {
-        format!(
-            "data: {{\"id\":\"{}\",\"object\":\"{object}\",\"created\":{},\"model\":{}",
-            self.id,
-            self.created,
-            Value::String(self.model.clone())
-        )
-    }
-
-    fn role_event(&self) -> String {
-        format!(
-            "{},\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\"\"}},\"finish_reason\":null}}]}}\n\n",
-            self.prefix("chat.completion.chunk")
-        )
-    }
-
-    /// One token chunk; `usage` (cumulative, for `continuous_usage_stats`) is appended when given.
-    fn token_event(
-        &self,
-        api: Api,
-        piece: &str,
-        finish: Option<&str>,
-        usage: Option<&Value>,
-    ) -> String {
-        let text = Value::String(piece.to_string());
-        let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
-        let usage = usage.map_or(String::new(), |u| format!(",\"usage\":{u}"));
-        match api {
-            Api::Chat => format!(
-                "{},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{text}}},\"finish_reason\":{finish}}}]{usage}}}\n\n",
-                self.prefix("chat.completion.chunk")
-            ),
-            Api::Completions | Api::Tgi { .. } => format!(
-                "{},\"choices\":[{{\"index\":0,\"text\":{text},\"finish_reason\":{finish}}}]{usage}}}\n\n",
-                self.prefix("text_completion")
-            ),
-        }
-    }
-
-    fn usage_event(&self, api: Api, usage: &Value) -> String {
-        let object = if api == Api::Chat {
-            "chat.completion.chunk"
-        } else {
-            "text_completion"
-        };
-        format!(
-            "{},\"choices\":[],\"usage\":{usage}}}\n\n",
-            self.prefix(object)
-        )
-    }
-}
-
 fn ms(v: f64) -> Duration {
     Duration::from_secs_f64(v.max(0.0) / 1000.0)
 }
@@ -713,8 +616,7 @@ fn jittered(base: f64, jitter: f64, u: f64) -> f64 {
     }
 }
 
-fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
-    state.requests.fetch_add(1, Ordering::Relaxed);
+async fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
@@ -727,9 +629,14 @@ fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
             .iter()
             .map(|v| v.as_str().unwrap_or_default().to_string())
             .collect(),
-        _ => return error_response(StatusCode::BAD_REQUEST, "missing 'input'"),
+        // vLLM's chat-style embeddings: one input made of every message.
+        _ => match Api::Chat.prompt_text(&req) {
+            Some(text) => vec![text],
+            None => return error_response(StatusCode::BAD_REQUEST, "missing 'input'"),
+        },
     };
     let prompt_tokens: u32 = inputs.iter().map(|t| state.tokens.count(t)).sum();
+    apis::think(state).await;
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()

@@ -11,16 +11,36 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// The built-in endpoint types in manifest order: AIPerf's 19.
+const BUILTIN_ENDPOINTS: [&str; 19] = [
+    "chat",
+    "completions",
+    "embeddings",
+    "responses",
+    "messages",
+    "chat_embeddings",
+    "nim_embeddings",
+    "nim_rankings",
+    "hf_tei_rankings",
+    "cohere_rankings",
+    "huggingface_generate",
+    "image_generation",
+    "image_edit",
+    "video_generation",
+    "image_retrieval",
+    "audio_transcription",
+    "solido_rag",
+    "raw",
+    "template",
+];
+
 const ENDPOINT_META: &str =
     "{endpoint_path: /x, supports_streaming: false, produces_tokens: true, tokenizes_input: true}";
 
 #[test]
 fn builtins_load_with_their_categories() {
     let r = Registry::builtin();
-    assert_eq!(
-        r.names("endpoint"),
-        ["chat", "completions", "embeddings", "template"]
-    );
+    assert_eq!(r.names("endpoint"), BUILTIN_ENDPOINTS);
     assert_eq!(
         r.names("dataset_sampler"),
         ["random", "sequential", "shuffle"]
@@ -52,10 +72,7 @@ fn unknown_names_list_choices_and_suggest() {
         msg.starts_with("Type 'chatt' not found for category 'endpoint'"),
         "{msg}"
     );
-    assert!(
-        msg.contains("chat, completions, embeddings, template"),
-        "{msg}"
-    );
+    assert!(msg.contains(&BUILTIN_ENDPOINTS.join(", ")), "{msg}");
     assert!(msg.ends_with("Did you mean 'chat'?"), "{msg}");
     let err = r.get("endpont", "chat").unwrap_err();
     assert!(
@@ -152,7 +169,7 @@ fn manifest_errors_name_the_file_and_entry() {
     }
     assert_eq!(
         r.names("endpoint"),
-        ["chat", "completions", "embeddings", "template"],
+        BUILTIN_ENDPOINTS,
         "failed manifests add nothing"
     );
 }

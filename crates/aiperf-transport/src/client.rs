@@ -86,6 +86,8 @@ impl TransportError {
 
 /// What to send: everything except the target, which the client owns.
 pub struct RequestSpec<'a> {
+    /// POST for requests, GET for job polls.
+    pub method: Method,
     /// Path and query (`/v1/chat/completions`).
     pub path: &'a str,
     /// Headers shared by every request of the run (built once).
@@ -189,7 +191,7 @@ impl HttpClient {
         }
     }
 
-    /// Sends one POST and records the whole exchange; never panics, never loses what it measured.
+    /// Sends one request and records the whole exchange; never panics, never loses what it measured.
     /// `cancel_after` aborts the request that long after it started (request cancellation tests).
     pub async fn send(
         &self,
@@ -239,7 +241,7 @@ impl HttpClient {
             clock: self.clock,
         };
         let mut req = Request::builder()
-            .method(Method::POST)
+            .method(spec.method)
             .uri(spec.path)
             .body(body)
             .map_err(|e| TransportError::Build(e.to_string()))?;

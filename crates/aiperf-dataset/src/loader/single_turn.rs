@@ -57,7 +57,6 @@ pub(crate) struct TurnFields {
 enum TextItem {
     Plain(String),
     Named {
-        #[allow(dead_code)]
         name: Option<String>,
         contents: Vec<String>,
     },
@@ -79,13 +78,20 @@ impl TurnFields {
         check_timing(self.timestamp, self.delay)?;
         let has_media = self.has_media();
         let mut texts: Vec<String> = self.text.into_iter().collect();
+        let mut query = None;
         for item in self.texts.unwrap_or_default() {
             match item {
                 TextItem::Plain(s) => texts.push(s),
+                // Rankings: texts named `query`/`queries` are the query, the rest passages.
+                TextItem::Named { name, contents }
+                    if matches!(name.as_deref(), Some("query" | "queries")) && query.is_none() =>
+                {
+                    query = Some(contents.join(" "));
+                }
                 TextItem::Named { contents, .. } => texts.extend(contents),
             }
         }
-        if texts.is_empty() && !has_media {
+        if texts.is_empty() && query.is_none() && !has_media {
             return Err("no input: give 'text' or 'texts' (or an image, audio or video)".into());
         }
         let media = |one: Option<String>, many: Option<Vec<String>>, kind| {
@@ -96,6 +102,7 @@ impl TurnFields {
         };
         Ok(Turn {
             texts,
+            query,
             images: media(self.image, self.images, MediaKind::Image)?,
             audios: media(self.audio, self.audios, MediaKind::Audio)?,
             videos: media(self.video, self.videos, MediaKind::Video)?,
@@ -166,6 +173,12 @@ mod tests {
         assert_eq!(c[0].turns[0].extra.as_ref().unwrap()["temperature"], 0.2);
         assert_eq!(c[1].turns[0].texts, ["a", "b", "c"]);
         assert_eq!(c[1].session_id, "session_000001");
+        let r = load_text(
+            r#"{"texts": [{"name": "query", "contents": ["what?"]}, {"name": "passages", "contents": ["p1", "p2"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].turns[0].query.as_deref(), Some("what?"));
+        assert_eq!(r[0].turns[0].texts, ["p1", "p2"]);
     }
 
     #[test]
