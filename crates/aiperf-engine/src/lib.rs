@@ -16,6 +16,7 @@
 pub mod external;
 mod prepare;
 mod process;
+mod readiness;
 mod report;
 mod run;
 pub mod session;

@@ -40,6 +40,8 @@ pub struct Prepared {
     /// Asynchronous jobs (video): poll interval, and whether to fetch the finished content.
     pub job_poll: std::time::Duration,
     pub download_content: bool,
+    /// `--connection-reuse-strategy`.
+    pub connection_reuse: aiperf_config::resolve::ConnectionReuse,
 }
 
 /// A dataset conversation after rendering: its id, how its turns relate, and its first trace
@@ -378,6 +380,7 @@ pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepa
             .map_err(|_| anyhow!("--session-header: invalid header name"))?,
         job_poll: std::time::Duration::from_secs_f64(cfg.job_poll_interval_s),
         download_content: cfg.download_video_content,
+        connection_reuse: cfg.connection_reuse,
     })
 }
 

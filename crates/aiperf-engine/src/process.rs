@@ -365,6 +365,7 @@ mod tests {
             session_header: http::HeaderName::from_static("x-correlation-id"),
             job_poll: std::time::Duration::from_millis(10),
             download_content: false,
+            connection_reuse: aiperf_config::resolve::ConnectionReuse::Pooled,
         }
     }
 

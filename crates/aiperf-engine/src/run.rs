@@ -14,7 +14,7 @@ use aiperf_plugins::{DataExporterMetadata, Registry};
 use aiperf_timing::arrival::ArrivalPattern;
 use aiperf_timing::schedule::Schedule;
 use aiperf_timing::{CreditIssuer, PhasePlan};
-use aiperf_transport::HttpClient;
+use aiperf_transport::{ClientOptions, HttpClient};
 use anyhow::{anyhow, Context};
 use tokio::sync::mpsc;
 
@@ -150,14 +150,24 @@ pub async fn run_profile(
     // Reach every server before creating anything on disk.
     let mut clients = Vec::with_capacity(cfg.urls.len());
     for url in &cfg.urls {
-        let client = HttpClient::connect_to(url, clock)
+        let opts = ClientOptions {
+            http2: cfg.http2,
+            insecure: cfg.insecure,
+            ..Default::default()
+        };
+        let client = HttpClient::with_options(url, clock, &opts)
             .await
             .with_context(|| format!("--url {url}"))?;
+        clients.push(client);
+    }
+    if let Some(wait) = &cfg.wait_for_model {
+        crate::readiness::wait_for_model(&cfg, &prepared, wait, &clients).await?;
+    }
+    for (client, url) in clients.iter().zip(&cfg.urls) {
         client
             .probe()
             .await
             .with_context(|| format!("cannot reach the server at {url}"))?;
-        clients.push(client);
     }
     let clients = Arc::new(clients);
 

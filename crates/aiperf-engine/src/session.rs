@@ -10,9 +10,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aiperf_config::resolve::ConnectionReuse;
 use aiperf_core::{Credit, ErrorDetails, PreparedTurn, RawRecord};
 use aiperf_endpoints::{AsyncJob, JobState};
-use aiperf_transport::{Exchange, RequestSpec, TransportError};
+use aiperf_transport::{ConnChoice, Connection, Exchange, RequestSpec, TransportError};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::Method;
@@ -39,6 +40,8 @@ pub struct Session {
     pub last_end: Option<Instant>,
     /// A `--concurrency` slot, held from the first turn to the last.
     pub permit: Option<OwnedSemaphorePermit>,
+    /// `sticky-user-sessions`: this conversation's own connection, closed with the session.
+    conn: Option<Connection>,
 }
 
 impl Session {
@@ -58,6 +61,7 @@ impl Session {
             text_so_far: String::new(),
             last_end: None,
             permit: None,
+            conn: None,
         }
     }
 
@@ -138,6 +142,11 @@ impl Session {
                 ),
             ],
             body: body.clone(),
+            conn: match ctx.prepared.connection_reuse {
+                ConnectionReuse::Pooled => ConnChoice::Pooled,
+                ConnectionReuse::Never => ConnChoice::Fresh,
+                ConnectionReuse::StickyUserSessions => ConnChoice::Sticky(&mut self.conn),
+            },
         };
         ctx.in_flight.fetch_add(1, Ordering::Relaxed);
         let request_start_ns = ctx.clock.now_ns();
@@ -261,6 +270,10 @@ impl Session {
                     ),
                 ],
                 body: Bytes::new(),
+                conn: match ctx.prepared.connection_reuse {
+                    ConnectionReuse::Never => ConnChoice::Fresh,
+                    _ => ConnChoice::Pooled,
+                },
             };
             let poll = ctx.clients[self.target]
                 .send(spec, deadline, ctx.timeout.as_secs_f64(), None)

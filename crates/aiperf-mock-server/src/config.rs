@@ -55,6 +55,18 @@ pub struct MockConfig {
     /// connection is accepted (a server dying mid-run).
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Answer /v1/models with 503 for this long after start (a model still loading).
+    #[arg(long, default_value_t = 0.0)]
+    pub models_ready_delay_seconds: f64,
+    /// Answer inference requests with 503 for this long after start.
+    #[arg(long, default_value_t = 0.0)]
+    pub inference_ready_delay_seconds: f64,
+    /// Serve HTTPS with this PEM certificate (chain) file; needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Keep every request (path, headers, body) in memory for tests to inspect.
     #[arg(skip)]
     pub record_requests: bool,
@@ -75,6 +87,23 @@ impl MockConfig {
             itl: itl_ms,
             record_requests: true,
             ..Default::default()
+        }
+    }
+
+    /// The self-signed `localhost` certificate and key shipped for tests (never trust them
+    /// anywhere else: the key is public).
+    pub fn test_tls_files() -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tls");
+        (dir.join("localhost.crt"), dir.join("localhost.key"))
+    }
+
+    /// Like [`MockConfig::for_tests`], serving HTTPS with the test certificate.
+    pub fn for_tests_tls(ttft_ms: f64, itl_ms: f64) -> Self {
+        let (cert, key) = Self::test_tls_files();
+        MockConfig {
+            tls_cert: Some(cert),
+            tls_key: Some(key),
+            ..Self::for_tests(ttft_ms, itl_ms)
         }
     }
 

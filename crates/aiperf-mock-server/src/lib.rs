@@ -18,6 +18,7 @@ pub mod config;
 pub mod faults;
 pub mod multipart;
 mod server;
+mod tls;
 mod tokens;
 mod wire;
 

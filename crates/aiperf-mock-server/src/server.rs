@@ -14,7 +14,8 @@ use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -37,6 +38,10 @@ pub struct RecordedRequest {
     pub arrived: Instant,
     /// The text the mock generated in answer (chat, completions, TGI), once it was generated.
     pub reply: Option<String>,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
+    /// Which accepted connection carried the request (numbered from 0).
+    pub connection: u64,
 }
 
 impl RecordedRequest {
@@ -70,9 +75,14 @@ impl MockHandle {
             .unwrap_or_default()
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`https://localhost:<port>` with TLS, the name on the test
+    /// certificate).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.state.tls.is_some() {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     /// Stops accepting connections and waits for the accept loop to end.
@@ -127,14 +137,25 @@ async fn serve_state(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        let connection = state.connections.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
+            let tls = state.tls.clone();
             let svc = service_fn(move |req| {
                 let state = state.clone();
-                async move { handle(&state, req).await }
+                async move { handle(&state, req, connection).await }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            // HTTP/1.1 or HTTP/2 (prior knowledge, or ALPN under TLS), whichever the client speaks.
+            let http = auto::Builder::new(TokioExecutor::new());
+            match tls {
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                }
+                Some(acceptor) => {
+                    if let Ok(tls_stream) = acceptor.accept(stream).await {
+                        let _ = http.serve_connection(TokioIo::new(tls_stream), svc).await;
+                    }
+                }
+            }
         });
     }
 }
@@ -153,6 +174,11 @@ pub(crate) struct State {
     generated: AtomicU64,
     dead: std::sync::atomic::AtomicBool,
     dead_notify: tokio::sync::Notify,
+    started: Instant,
+    /// Connections accepted so far.
+    connections: AtomicU64,
+    /// TLS acceptor when serving HTTPS.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     /// Video jobs by id: when each was submitted.
     pub(crate) jobs: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
@@ -165,6 +191,10 @@ impl State {
             .map(|f| FaultRule::parse(f).map_err(|e| anyhow::anyhow!("--fault {f}: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let tokens = TokenSource::new(&cfg.tokenizer)?;
+        let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -184,7 +214,15 @@ impl State {
             dead: std::sync::atomic::AtomicBool::new(false),
             dead_notify: tokio::sync::Notify::new(),
             jobs: Default::default(),
+            connections: AtomicU64::new(0),
+            started: Instant::now(),
+            tls,
         })
+    }
+
+    /// Whether the server is still "loading" `delay_s` after it started.
+    fn loading(&self, delay_s: f64) -> bool {
+        delay_s > 0.0 && self.started.elapsed().as_secs_f64() < delay_s
     }
 
     /// A uniform draw in [0, 1) for request `n` and purpose `salt`, from the seed.
@@ -257,8 +295,10 @@ fn reset() -> std::io::Error {
 async fn handle(
     state: &Arc<State>,
     req: Request<Incoming>,
+    connection: u64,
 ) -> Result<Response<MockBody>, std::io::Error> {
     let arrived = Instant::now();
+    let version = format!("{:?}", req.version());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let content_type = req
@@ -311,12 +351,20 @@ async fn handle(
                 body: body.clone(),
                 arrived,
                 reply: None,
+                version,
+                connection,
             });
         }
     }
     let api = match (&method, path.as_str()) {
         (&Method::GET, "/health") => {
             return Ok(json_response(StatusCode::OK, &json!({"status": "ok"})))
+        }
+        (&Method::GET, "/v1/models") if state.loading(state.cfg.models_ready_delay_seconds) => {
+            return Ok(error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "model is loading",
+            ))
         }
         (&Method::GET, "/v1/models") => {
             return Ok(json_response(
@@ -359,6 +407,12 @@ async fn handle(
             ))
         }
     };
+    if state.loading(state.cfg.inference_ready_delay_seconds) {
+        return Ok(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "model is loading",
+        ));
+    }
     // A dying server: past --stop-after every request is reset and no connection is accepted.
     let n = state.generated.fetch_add(1, Ordering::Relaxed);
     if state.cfg.stop_after.is_some_and(|limit| n >= limit) {

@@ -1,5 +1,6 @@
-//! A lean HTTP/1.1 client for load generation: our own keep-alive pool over hyper's
-//! per-connection API, so we control exactly when each timestamp is taken.
+//! A lean HTTP client for load generation: our own keep-alive pool over hyper's
+//! per-connection API (HTTP/1.1, or HTTP/2 with a cap on streams per connection), TLS by
+//! rustls, so we control exactly when each timestamp is taken and how connections are reused.
 //!
 //! Timing semantics of one [`HttpClient::send`]:
 //! - `ack_ns`: hyper pulled the whole request body to write it to the socket;
@@ -22,10 +23,13 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, HOST};
 use http::{Method, Request};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::tls::TlsSetup;
 use crate::url::BaseUrl;
 
 /// Why an exchange failed before a complete response was read.
@@ -35,6 +39,11 @@ pub enum TransportError {
     Resolve(String),
     #[error("connection to {addr} failed: {source}")]
     Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -70,6 +79,7 @@ impl TransportError {
             TransportError::Resolve(_) => "DNSError",
             TransportError::Connect { .. } => "ConnectionError",
             TransportError::Handshake { .. } => "ConnectionError",
+            TransportError::Tls { .. } => "TLSError",
             TransportError::Request(e) | TransportError::Body(e) => {
                 if e.is_incomplete_message() {
                     "IncompleteResponseError"
@@ -95,6 +105,8 @@ pub struct RequestSpec<'a> {
     /// Per-request headers (request and correlation ids).
     pub extra_headers: [(HeaderName, HeaderValue); 2],
     pub body: Bytes,
+    /// Which connection carries the request.
+    pub conn: ConnChoice<'a>,
 }
 
 /// The outcome of one request: always returned, even on failure, so nothing measured is lost.
@@ -115,17 +127,117 @@ pub struct Exchange {
     pub error: Option<TransportError>,
 }
 
-/// Keep-alive HTTP/1.1 client for one base URL.
+/// One connection's request handle: HTTP/1.1 (one request at a time) or HTTP/2 (many
+/// streams; the counter says how many are open).
+enum Lease {
+    H1(http1::SendRequest<TimedBody>),
+    /// The slot is held for its `Drop` only.
+    H2(
+        http2::SendRequest<TimedBody>,
+        #[allow(dead_code)] StreamSlot,
+    ),
+}
+
+/// One open stream on an HTTP/2 connection, given back when dropped (also on errors).
+struct StreamSlot(Arc<AtomicU64>);
+
+impl StreamSlot {
+    fn take(active: &Arc<AtomicU64>) -> Self {
+        active.fetch_add(1, Ordering::Relaxed);
+        Self(active.clone())
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lease {
+    fn is_closed(&self) -> bool {
+        match self {
+            Lease::H1(s) => s.is_closed(),
+            Lease::H2(s, _) => s.is_closed(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        req: Request<TimedBody>,
+    ) -> Result<http::Response<Incoming>, hyper::Error> {
+        match self {
+            Lease::H1(s) => {
+                s.ready().await?;
+                s.send_request(req).await
+            }
+            Lease::H2(s, _) => {
+                s.ready().await?;
+                s.send_request(req).await
+            }
+        }
+    }
+}
+
+/// A connection a caller keeps for itself (sticky sessions); dropping it closes it.
+pub struct Connection(Lease);
+
+/// How a request gets its connection (`--connection-reuse-strategy`).
+pub enum ConnChoice<'a> {
+    /// From the shared keep-alive pool, returned to it afterwards.
+    Pooled,
+    /// A new connection, closed afterwards.
+    Fresh,
+    /// The caller's own connection (one per conversation), opened on first use.
+    Sticky(&'a mut Option<Connection>),
+}
+
+/// Client-wide transport settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// HTTP/2: prior knowledge on `http://`, negotiated by ALPN on `https://`.
+    pub http2: bool,
+    /// Accept any server certificate (self-signed test servers).
+    pub insecure: bool,
+    /// HTTP/2 streams one connection carries before another is opened.
+    pub h2_streams_per_connection: u64,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            http2: false,
+            insecure: false,
+            h2_streams_per_connection: 100,
+        }
+    }
+}
+
+/// Keep-alive HTTP client for one base URL.
 pub struct HttpClient {
     addr: SocketAddr,
     host: HeaderValue,
-    pool: Mutex<Vec<SendRequest<TimedBody>>>,
+    tls: Option<TlsSetup>,
+    http2: bool,
+    h2_streams: u64,
+    /// Idle HTTP/1.1 connections.
+    h1_pool: Mutex<Vec<http1::SendRequest<TimedBody>>>,
+    /// Open HTTP/2 connections and their open-stream counts (shared, never popped).
+    h2_pool: Mutex<Vec<(http2::SendRequest<TimedBody>, Arc<AtomicU64>)>>,
     clock: Clock,
 }
 
 impl HttpClient {
     /// Resolves the host once (DNS stays out of the measured requests).
     pub async fn connect_to(url: &BaseUrl, clock: Clock) -> Result<Self, TransportError> {
+        Self::with_options(url, clock, &ClientOptions::default()).await
+    }
+
+    pub async fn with_options(
+        url: &BaseUrl,
+        clock: Clock,
+        opts: &ClientOptions,
+    ) -> Result<Self, TransportError> {
         let authority = url.authority();
         let addr = tokio::net::lookup_host((url.host.as_str(), url.port))
             .await
@@ -134,65 +246,133 @@ impl HttpClient {
             .ok_or_else(|| TransportError::Resolve(authority.clone()))?;
         let host = HeaderValue::from_str(&authority)
             .map_err(|e| TransportError::Build(format!("bad host '{authority}': {e}")))?;
+        let tls = if url.tls {
+            Some(
+                TlsSetup::new(&url.host, opts.http2, opts.insecure)
+                    .map_err(TransportError::Build)?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             addr,
             host,
-            pool: Mutex::new(Vec::new()),
+            tls,
+            http2: opts.http2,
+            h2_streams: opts.h2_streams_per_connection.max(1),
+            h1_pool: Mutex::new(Vec::new()),
+            h2_pool: Mutex::new(Vec::new()),
             clock,
         })
     }
 
     /// Opens one connection now to check that the server accepts connections.
     pub async fn probe(&self) -> Result<(), TransportError> {
-        let sender = self.open().await?;
-        self.release(sender);
+        let lease = self.open(true).await?;
+        self.release(lease);
         Ok(())
     }
 
-    async fn open(&self) -> Result<SendRequest<TimedBody>, TransportError> {
+    /// A new connection; `shared` HTTP/2 connections join the pool for other requests'
+    /// streams.
+    async fn open(&self, shared: bool) -> Result<Lease, TransportError> {
         let addr = self.addr;
-        let stream = TcpStream::connect(addr)
+        let tcp = TcpStream::connect(addr)
             .await
             .map_err(|source| TransportError::Connect { addr, source })?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|source| TransportError::Handshake { addr, source })?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
-    }
-
-    /// A ready connection: a pooled one (`reused`), or a new one and how long opening took.
-    async fn acquire(&self) -> Result<(SendRequest<TimedBody>, bool, u64), TransportError> {
-        loop {
-            let candidate = self.pool.lock().map(|mut p| p.pop()).unwrap_or(None);
-            match candidate {
-                Some(sender) if !sender.is_closed() && sender.is_ready() => {
-                    return Ok((sender, true, 0))
-                }
-                Some(_) => continue, // closed or busy: drop it
-                None => {
-                    let t0 = self.clock.now_ns();
-                    let sender = self.open().await?;
-                    return Ok((sender, false, self.clock.now_ns().saturating_sub(t0)));
-                }
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            None => self.handshake(tcp, self.http2, shared).await,
+            Some(tls) => {
+                let stream = tls
+                    .connector
+                    .connect(tls.server_name.clone(), tcp)
+                    .await
+                    .map_err(|source| TransportError::Tls { addr, source })?;
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                self.handshake(stream, h2, shared).await
             }
         }
     }
 
-    fn release(&self, sender: SendRequest<TimedBody>) {
-        if !sender.is_closed() {
-            if let Ok(mut pool) = self.pool.lock() {
-                pool.push(sender);
+    async fn handshake<I>(&self, io: I, h2: bool, shared: bool) -> Result<Lease, TransportError>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let addr = self.addr;
+        let io = TokioIo::new(io);
+        if h2 {
+            let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+                .handshake(io)
+                .await
+                .map_err(|source| TransportError::Handshake { addr, source })?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            let active = Arc::new(AtomicU64::new(0));
+            if shared {
+                if let Ok(mut pool) = self.h2_pool.lock() {
+                    pool.push((sender.clone(), active.clone()));
+                }
             }
+            Ok(Lease::H2(sender, StreamSlot::take(&active)))
+        } else {
+            let (sender, conn) = http1::Builder::new()
+                .handshake(io)
+                .await
+                .map_err(|source| TransportError::Handshake { addr, source })?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(Lease::H1(sender))
         }
     }
 
-    /// Sends one request and records the whole exchange; never panics, never loses what it measured.
-    /// `cancel_after` aborts the request that long after it started (request cancellation tests).
+    /// A pooled connection with room (`reused`), else a new one and how long opening took.
+    async fn acquire(&self) -> Result<(Lease, bool, u64), TransportError> {
+        if let Some(lease) = self.pooled() {
+            return Ok((lease, true, 0));
+        }
+        let t0 = self.clock.now_ns();
+        let lease = self.open(true).await?;
+        Ok((lease, false, self.clock.now_ns().saturating_sub(t0)))
+    }
+
+    fn pooled(&self) -> Option<Lease> {
+        if let Ok(mut pool) = self.h2_pool.lock() {
+            pool.retain(|(s, _)| !s.is_closed());
+            for (s, active) in pool.iter() {
+                if active.load(Ordering::Relaxed) < self.h2_streams {
+                    return Some(Lease::H2(s.clone(), StreamSlot::take(active)));
+                }
+            }
+        }
+        let mut pool = self.h1_pool.lock().ok()?;
+        while let Some(s) = pool.pop() {
+            if !s.is_closed() && s.is_ready() {
+                return Some(Lease::H1(s));
+            }
+        }
+        None
+    }
+
+    /// Back to the pool (HTTP/1.1) or one stream fewer (HTTP/2).
+    fn release(&self, lease: Lease) {
+        match lease {
+            Lease::H1(s) => {
+                if !s.is_closed() {
+                    if let Ok(mut pool) = self.h1_pool.lock() {
+                        pool.push(s);
+                    }
+                }
+            }
+            Lease::H2(..) => {} // the stream slot is given back on drop
+        }
+    }
+
+    /// Sends one request and records the whole exchange; never panics, never loses what it
+    /// measured. `cancel_after` aborts the request that long after it started (request
+    /// cancellation).
     pub async fn send(
         &self,
         spec: RequestSpec<'_>,
@@ -229,35 +409,74 @@ impl HttpClient {
         spec: RequestSpec<'_>,
         ex: &mut Exchange,
     ) -> Result<(), TransportError> {
-        let (mut sender, reused, connect_ns) = self.acquire().await?;
+        let RequestSpec {
+            method,
+            path,
+            headers,
+            extra_headers,
+            body,
+            conn,
+        } = spec;
+        let t0 = self.clock.now_ns();
+        let (mut lease, reused, connect_ns, pooled, sticky) = match conn {
+            ConnChoice::Pooled => {
+                let (l, reused, ns) = self.acquire().await?;
+                (l, reused, ns, true, None)
+            }
+            ConnChoice::Fresh => {
+                let l = self.open(false).await?;
+                (
+                    l,
+                    false,
+                    self.clock.now_ns().saturating_sub(t0),
+                    false,
+                    None,
+                )
+            }
+            ConnChoice::Sticky(slot) => match slot.take().filter(|c| !c.0.is_closed()) {
+                Some(c) => (c.0, true, 0, false, Some(slot)),
+                None => {
+                    let l = self.open(false).await?;
+                    let ns = self.clock.now_ns().saturating_sub(t0);
+                    (l, false, ns, false, Some(slot))
+                }
+            },
+        };
         ex.conn_ready_ns = Some(self.clock.now_ns());
         ex.reused = reused;
         ex.connect_ns = connect_ns;
-        ex.bytes_sent = spec.body.len() as u64;
+        ex.bytes_sent = body.len() as u64;
         let ack = Arc::new(AtomicU64::new(0));
-        let body = TimedBody {
-            data: Some(spec.body),
+        let timed = TimedBody {
+            data: Some(body),
             ack: ack.clone(),
             clock: self.clock,
         };
         let mut req = Request::builder()
-            .method(spec.method)
-            .uri(spec.path)
-            .body(body)
+            .method(method)
+            .uri(path)
+            .body(timed)
             .map_err(|e| TransportError::Build(e.to_string()))?;
-        let headers = req.headers_mut();
-        headers.reserve(spec.headers.len() + 3);
-        headers.insert(HOST, self.host.clone());
-        for (k, v) in spec.headers {
-            headers.insert(k, v.clone());
+        let h = req.headers_mut();
+        h.reserve(headers.len() + 3);
+        if matches!(lease, Lease::H1(_)) {
+            h.insert(HOST, self.host.clone());
+        } else {
+            // HTTP/2 carries the authority in the request URI instead of a Host header.
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            let uri = format!("{scheme}://{}{path}", self.host.to_str().unwrap_or(""));
+            *req.uri_mut() = uri
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| TransportError::Build(e.to_string()))?;
         }
-        for (k, v) in spec.extra_headers {
-            headers.insert(k, v);
+        let h = req.headers_mut();
+        for (k, v) in headers {
+            h.insert(k, v.clone());
         }
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(TransportError::Request)?;
+        for (k, v) in extra_headers {
+            h.insert(k, v);
+        }
+        let resp = lease.send(req).await.map_err(TransportError::Request)?;
         ex.head_ns = Some(self.clock.now_ns());
         let a = ack.load(Ordering::Relaxed);
         ex.ack_ns = (a != 0).then_some(a);
@@ -279,7 +498,11 @@ impl HttpClient {
                 }
             }
         }
-        self.release(sender);
+        match sticky {
+            Some(slot) => *slot = Some(Connection(lease)),
+            None if pooled => self.release(lease),
+            None => drop(lease), // a fresh connection closes with its last handle
+        }
         Ok(())
     }
 }

@@ -2,9 +2,11 @@
 
 use std::fmt;
 
-/// A parsed `http://host:port/prefix` base URL.
+/// A parsed `http(s)://host:port/prefix` base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
+    /// `https://`: the connection is TLS.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     /// Path prefix without a trailing slash (may be empty).
@@ -16,7 +18,7 @@ pub struct BaseUrl {
 /// Why a URL was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UrlError {
-    #[error("unsupported scheme '{0}': only http:// is supported so far (https arrives with TLS)")]
+    #[error("unsupported scheme '{0}': use http:// or https://")]
     Scheme(String),
     #[error("missing host")]
     Host,
@@ -28,14 +30,17 @@ impl BaseUrl {
     /// Parses a base URL; `http://` is assumed when no scheme is given, as AIPerf does.
     pub fn parse(input: &str) -> Result<Self, UrlError> {
         let input = input.trim();
-        let rest = match input.split_once("://") {
+        let (tls, rest) = match input.split_once("://") {
             Some((scheme, rest)) => {
-                if !scheme.eq_ignore_ascii_case("http") {
+                if scheme.eq_ignore_ascii_case("https") {
+                    (true, rest)
+                } else if scheme.eq_ignore_ascii_case("http") {
+                    (false, rest)
+                } else {
                     return Err(UrlError::Scheme(scheme.to_string()));
                 }
-                rest
             }
-            None => input,
+            None => (false, input),
         };
         let (rest, query) = match rest.split_once('?') {
             Some((r, q)) => (r, q.to_string()),
@@ -59,11 +64,16 @@ impl BaseUrl {
             return Err(UrlError::Host);
         }
         let port = if port.is_empty() {
-            80
+            if tls {
+                443
+            } else {
+                80
+            }
         } else {
             port.parse().map_err(|_| UrlError::Port(port.to_string()))?
         };
         Ok(Self {
+            tls,
             host,
             port,
             prefix: path.trim_end_matches('/').to_string(),
@@ -110,7 +120,8 @@ impl BaseUrl {
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority(), self.prefix)
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.authority(), self.prefix)
     }
 }
 
@@ -134,6 +145,9 @@ mod tests {
         assert_eq!(u.host, "::1");
         assert_eq!(u.authority(), "[::1]:8080");
         assert_eq!(BaseUrl::parse("http://h").unwrap().port, 80);
+        let u = BaseUrl::parse("HTTPS://api.example.com/v1").unwrap();
+        assert_eq!((u.tls, u.port), (true, 443));
+        assert_eq!(u.to_string(), "https://api.example.com:443/v1");
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! Transport end to end: HTTPS (rustls) with and without certificate checks, HTTP/2 by ALPN
+//! and by prior knowledge, the three connection reuse strategies counted on the mock's side,
+//! the session header, and readiness probing of a server that is still loading.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use aiperf_mock_server::{MockConfig, MockHandle, RecordedRequest};
+use common::*;
+
+fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
+    let mut r: Vec<RecordedRequest> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    r.sort_by_key(|r| r.arrived);
+    r
+}
+
+fn args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "-m",
+        "mock-model",
+        "-u",
+        url,
+        "--streaming",
+        "--request-count",
+        "6",
+        "--concurrency",
+        "2",
+        "--synthetic-input-tokens-mean",
+        "16",
+        "--output-tokens-mean",
+        "4",
+        "--random-seed",
+        "1",
+    ];
+    a.extend(extra);
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_insecure_and_http2_by_alpn() {
+    let mock = mock_with(MockConfig::for_tests_tls(2.0, 0.5)).await;
+    let url = mock.url();
+    assert!(url.starts_with("https://"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = profile(&dir.path().join("h1"), &args(&url, &["--insecure"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.exit_code, out.request_count, out.error_count),
+        (0, 6, 0)
+    );
+    let reqs = posts(&mock);
+    assert_eq!(reqs.len(), 6);
+    assert!(reqs.iter().all(|r| r.version == "HTTP/1.1"));
+    let s = read_json(dir.path().join("h1/profile_export_aiperf.json"));
+    assert_eq!(s["output_sequence_length"]["avg"], 4.0);
+
+    let out = profile(
+        &dir.path().join("h2"),
+        &args(&url, &["--insecure", "--http2"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.exit_code, out.request_count, out.error_count),
+        (0, 6, 0)
+    );
+    let h2: Vec<RecordedRequest> = posts(&mock).into_iter().skip(6).collect();
+    assert_eq!(h2.len(), 6);
+    assert!(h2.iter().all(|r| r.version == "HTTP/2.0"), "ALPN picked h2");
+    // Streams share connections: 2 concurrent streams fit on one HTTP/2 connection.
+    let conns: HashSet<u64> = h2.iter().map(|r| r.connection).collect();
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    let s = read_json(dir.path().join("h2/profile_export_aiperf.json"));
+    assert_eq!(s["output_sequence_length"]["avg"], 4.0);
+    assert!(s["time_to_first_token"]["avg"].as_f64().unwrap() >= 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_signed_certificate_is_refused_without_insecure() {
+    let mock = mock_with(MockConfig::for_tests_tls(1.0, 0.0)).await;
+    let url = mock.url();
+    let dir = tempfile::tempdir().unwrap();
+    let err = profile(&dir.path().join("run"), &args(&url, &[]))
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("TLS handshake"), "{msg}");
+    assert!(msg.contains(&url), "names the URL: {msg}");
+    assert!(
+        !dir.path().join("run").exists(),
+        "no artifacts for a run that never started"
+    );
+    assert!(posts(&mock).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_prior_knowledge_on_plain_http() {
+    let mock = mock(1.0, 0.2).await;
+    let url = mock.url();
+    let dir = tempfile::tempdir().unwrap();
+    let out = profile(&dir.path().join("run"), &args(&url, &["--http2"]))
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.error_count), (0, 0));
+    assert!(posts(&mock).iter().all(|r| r.version == "HTTP/2.0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_reuse_strategies() {
+    // pooled: two concurrent requests at a time over at most two connections.
+    let m = mock(1.0, 0.2).await;
+    let url = m.url();
+    let dir = tempfile::tempdir().unwrap();
+    profile(&dir.path().join("pooled"), &args(&url, &[]))
+        .await
+        .unwrap();
+    let pooled: HashSet<u64> = posts(&m).iter().map(|r| r.connection).collect();
+    assert!(pooled.len() <= 2, "{pooled:?}");
+
+    // never: every request on its own connection.
+    let m = mock(1.0, 0.2).await;
+    let url = m.url();
+    profile(
+        &dir.path().join("never"),
+        &args(&url, &["--connection-reuse-strategy", "never"]),
+    )
+    .await
+    .unwrap();
+    let never: HashSet<u64> = posts(&m).iter().map(|r| r.connection).collect();
+    assert_eq!(never.len(), 6);
+
+    // sticky-user-sessions: the turns of one conversation share a connection of their own.
+    let m = mock(1.0, 0.2).await;
+    let url = m.url();
+    profile(
+        &dir.path().join("sticky"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--conversation-num",
+            "4",
+            "--conversation-turn-mean",
+            "3",
+            "--concurrency",
+            "2",
+            "--synthetic-input-tokens-mean",
+            "16",
+            "--output-tokens-mean",
+            "4",
+            "--connection-reuse-strategy",
+            "sticky-user-sessions",
+            "--session-header",
+            "X-Session-Affinity",
+        ],
+    )
+    .await
+    .unwrap();
+    let reqs = posts(&m);
+    assert_eq!(reqs.len(), 12);
+    let mut by_session: HashMap<String, HashSet<u64>> = HashMap::new();
+    for r in &reqs {
+        assert!(r.header("x-correlation-id").is_none(), "header renamed");
+        let session = r.header("x-session-affinity").unwrap().to_string();
+        by_session.entry(session).or_default().insert(r.connection);
+    }
+    assert_eq!(by_session.len(), 4);
+    let mut all = HashSet::new();
+    for conns in by_session.values() {
+        assert_eq!(conns.len(), 1, "one connection per session: {by_session:?}");
+        assert!(all.insert(*conns.iter().next().unwrap()), "not shared");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_for_a_loading_model() {
+    let mock = mock_with(MockConfig {
+        inference_ready_delay_seconds: 3.0,
+        models_ready_delay_seconds: 2.0,
+        ..MockConfig::for_tests(1.0, 0.0)
+    })
+    .await;
+    let url = mock.url();
+    let dir = tempfile::tempdir().unwrap();
+    let out = profile(
+        &dir.path().join("run"),
+        &args(
+            &url,
+            &[
+                "--wait-for-model-timeout",
+                "10",
+                "--wait-for-model-interval",
+                "0.1",
+                "--wait-for-model-mode",
+                "both",
+            ],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.exit_code, out.request_count, out.error_count),
+        (0, 6, 0)
+    );
+    let all = mock.requests();
+    let models = all.iter().filter(|r| r.path == "/v1/models").count();
+    assert!(models >= 2, "models probed until ready ({models})");
+    let probes: Vec<&RecordedRequest> = all
+        .iter()
+        .filter(|r| {
+            r.header("x-request-id") == Some("aiperf-readiness-probe") && r.method == "POST"
+        })
+        .collect();
+    assert!(probes.len() >= 2, "inference probed until ready");
+    let body = probes[0].json().unwrap();
+    assert_eq!(body["max_completion_tokens"], 1);
+    assert_eq!(body["stream"], false);
+
+    // Not ready in time: a clear error naming the URL, nothing written.
+    let mock = mock_with(MockConfig {
+        inference_ready_delay_seconds: 30.0,
+        ..MockConfig::for_tests(1.0, 0.0)
+    })
+    .await;
+    let url = mock.url();
+    let err = profile(
+        &dir.path().join("late"),
+        &args(
+            &url,
+            &[
+                "--wait-for-model-timeout",
+                "0.4",
+                "--wait-for-model-interval",
+                "0.1",
+            ],
+        ),
+    )
+    .await
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("was not ready within 0.4 s"), "{msg}");
+    assert!(msg.contains("HTTP 503"), "{msg}");
+    assert!(!dir.path().join("late").exists());
+}
