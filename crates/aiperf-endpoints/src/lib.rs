@@ -103,6 +103,19 @@ pub trait Endpoint: Send + Sync {
         vec![("authorization", format!("Bearer {api_key}"))]
     }
 
+    /// Stateful APIs (the Responses API): the body field that names the previous response, so
+    /// later turns send only their own input and the server keeps the conversation.
+    fn chain_field(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The response's id in one JSON document (a whole body or one stream event), for
+    /// [`Endpoint::chain_field`].
+    fn response_id(&self, json: &str) -> Option<String> {
+        let _ = json;
+        None
+    }
+
     /// APIs that answer a submission with a job to poll (video generation).
     fn job(&self) -> Option<&dyn AsyncJob> {
         None

@@ -79,6 +79,21 @@ impl Endpoint for Responses {
         self.parse_event(json, false)
     }
 
+    /// Later turns of a conversation name the previous response instead of resending it.
+    fn chain_field(&self) -> Option<&'static str> {
+        Some("previous_response_id")
+    }
+
+    /// `id` of a whole response, or `response.id` of a stream's `response.created` event.
+    fn response_id(&self, json: &str) -> Option<String> {
+        let doc: Value = serde_json::from_str(json).ok()?;
+        let id = match doc.get("type").and_then(Value::as_str) {
+            Some(_) => doc.pointer("/response/id"),
+            None => doc.get("id"),
+        };
+        id.and_then(Value::as_str).map(str::to_string)
+    }
+
     /// Streams: `response.output_text.delta` (text), `response.reasoning_text.delta` and
     /// `response.reasoning_summary_text.delta` (reasoning), `response.function_call_arguments
     /// .delta` (tool call), `response.output_text.done` (the whole text, counted only when no
@@ -243,6 +258,14 @@ mod tests {
         assert_eq!(d, None);
         assert_eq!(u.unwrap()["output_tokens"], 2);
         assert_eq!(e(r#"{"type":"response.created"}"#, false), (None, None));
+        assert_eq!(
+            Responses.response_id(r#"{"type":"response.created","response":{"id":"resp_1"}}"#),
+            Some("resp_1".into())
+        );
+        assert_eq!(
+            Responses.response_id(r#"{"object":"response","id":"resp_2"}"#),
+            Some("resp_2".into())
+        );
         let whole = r#"{"object":"response","output":[{"type":"reasoning","summary":[{"type":"summary_text","text":"r"}]},{"type":"message","content":[{"type":"output_text","text":"a"},{"type":"output_text","text":"b"}]}],"usage":{"output_tokens":2}}"#;
         assert_eq!(
             Responses.parse_json(whole).0,

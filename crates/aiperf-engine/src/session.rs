@@ -40,6 +40,8 @@ pub struct Session {
     pub last_end: Option<Instant>,
     /// A `--concurrency` slot, held from the first turn to the last.
     pub permit: Option<OwnedSemaphorePermit>,
+    /// Stateful APIs: the id of the last response, sent with the next turn instead of history.
+    previous_id: Option<String>,
     /// `sticky-user-sessions`: this conversation's own connection, closed with the session.
     conn: Option<Connection>,
 }
@@ -61,6 +63,7 @@ impl Session {
             text_so_far: String::new(),
             last_end: None,
             permit: None,
+            previous_id: None,
             conn: None,
         }
     }
@@ -96,15 +99,23 @@ impl Session {
             && self.turns(ctx).len() > 1
     }
 
-    /// The body of the next turn: as prepared, or with the history spliced in front.
+    /// The body of the next turn: as prepared, with the history spliced in front, or (stateful
+    /// APIs) naming the previous response.
     fn body(&self, ctx: &PhaseContext, turn: &PreparedTurn) -> Bytes {
-        if self.history.is_empty() {
+        let chain = ctx
+            .prepared
+            .endpoint
+            .chain_field()
+            .zip(self.previous_id.as_deref());
+        if self.history.is_empty() && chain.is_none() {
             return turn.wire.as_ref().unwrap_or(&turn.body).clone();
         }
         let Ok(mut body) = serde_json::from_slice::<Map<String, Value>>(&turn.body) else {
             return turn.body.clone();
         };
-        if let Some(messages) = ctx.prepared.endpoint.messages_mut(&mut body) {
+        if let Some((field, id)) = chain {
+            body.insert(field.to_string(), Value::String(id.to_string()));
+        } else if let Some(messages) = ctx.prepared.endpoint.messages_mut(&mut body) {
             messages.splice(0..0, self.history.iter().cloned());
         }
         serde_json::to_vec(&body)
@@ -184,6 +195,11 @@ impl Session {
         if history && self.next(ctx).is_some() {
             let ok = error.is_none() && ex.status.is_some_and(|s| (200..300).contains(&s));
             let reply = ok.then(|| reply_text(ctx, ex.is_sse, &ex.chunks)).flatten();
+            if ctx.prepared.endpoint.chain_field().is_some() {
+                self.previous_id = ok
+                    .then(|| response_id(ctx, ex.is_sse, &ex.chunks))
+                    .flatten();
+            }
             self.remember(ctx, &body, reply);
         }
         let record = RawRecord {
@@ -289,6 +305,14 @@ impl Session {
     /// Keeps the messages just sent plus the reply as the next turn's history. A failed turn
     /// leaves no assistant message (the next user message follows directly).
     fn remember(&mut self, ctx: &PhaseContext, sent: &[u8], reply: Option<String>) {
+        if self.previous_id.is_some() {
+            // The server holds the conversation; only the input count grows.
+            if let Some(text) = reply {
+                self.text_so_far.push(' ');
+                self.text_so_far.push_str(&text);
+            }
+            return;
+        }
         let Ok(mut body) = serde_json::from_slice::<Map<String, Value>>(sent) else {
             return;
         };
@@ -303,6 +327,20 @@ impl Session {
                 .push(serde_json::json!({"role": "assistant", "content": text}));
         }
     }
+}
+
+/// The id of a finished response (stateful APIs): from the whole body, or the first stream
+/// event that carries one.
+fn response_id(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) -> Option<String> {
+    let endpoint = &*ctx.prepared.endpoint;
+    if !is_sse {
+        let body: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+        return endpoint.response_id(&String::from_utf8_lossy(&body));
+    }
+    aiperf_transport::sse::frame_all(chunks.iter().map(|c| (c.recv_ns, &c.data[..])))
+        .iter()
+        .filter_map(|m| m.data.as_deref())
+        .find_map(|d| endpoint.response_id(d))
 }
 
 /// The output text of a finished response (SSE or not), as the metrics stage would read it.

@@ -34,6 +34,10 @@ pub struct MockConfig {
     /// Output tokens when a request sets no max_tokens / max_completion_tokens.
     #[arg(long, default_value_t = 64)]
     pub default_output_tokens: u32,
+    /// The first N output tokens of chat, Responses and Messages replies are reasoning
+    /// (`reasoning_content`, `reasoning_text` or `thinking`), at least one token stays content.
+    #[arg(long, default_value_t = 0)]
+    pub reasoning_tokens: u32,
     /// Percentage (0-100) of requests answered with HTTP 500.
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,

@@ -514,20 +514,31 @@ async fn generate(
     if let (Some(Fault::Huge(bytes)), Some(first)) = (fault, pieces.first_mut()) {
         first.push_str(&" x".repeat(bytes / 2));
     }
+    // The first `thinking` tokens are reasoning on APIs that have it; one token stays content.
+    let thinking = if matches!(api, Api::Chat | Api::Responses | Api::Messages) {
+        (state.cfg.reasoning_tokens as usize).min(n - 1)
+    } else {
+        0
+    };
+    let full: String = pieces[thinking..].concat();
+    let reasoning: String = pieces[..thinking].concat();
     if let Some(i) = record_index {
         if let Ok(mut r) = state.recorded.lock() {
             if let Some(rec) = r.get_mut(i) {
-                rec.reply = Some(pieces.concat());
+                rec.reply = Some(full.clone());
             }
         }
     }
-    let usage = json!({
+    let mut usage = json!({
         "prompt_tokens": prompt_tokens,
         "completion_tokens": n,
         "total_tokens": prompt_tokens as usize + n,
         // A deterministic 40 % prefix-cache hit, so cache metrics have something to show.
         "prompt_tokens_details": {"cached_tokens": prompt_tokens * 2 / 5},
     });
+    if thinking > 0 {
+        usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking});
+    }
     let head = Head {
         id: format!("{}-{n_req}", api.id_prefix()),
         created: state.created,
@@ -554,9 +565,8 @@ async fn generate(
         })
         .collect();
 
-    let full: String = pieces.concat();
     if !stream {
-        let doc = api.whole(&head, &full, finish, &usage);
+        let doc = api.whole(&head, &full, &reasoning, finish, &usage);
         if let Some(last) = due.last() {
             tokio::time::sleep_until((*last).into()).await;
         }
@@ -577,12 +587,13 @@ async fn generate(
             let cumulative = continuous.then(|| {
                 json!({"prompt_tokens": prompt_tokens, "completion_tokens": i + 1, "total_tokens": prompt_tokens as usize + i + 1})
             });
-            api.token(&head, i, p, (i + 1 == n).then_some(finish), cumulative.as_ref())
+            let last = (i + 1 == n).then_some(finish);
+            api.token(&head, i, p, last, cumulative.as_ref(), i < thinking)
         })
         .collect();
     let preamble = api.preamble(&head, &usage);
     let mut events = events;
-    let mut epilogue = api.epilogue(&head, &full, finish, &usage, include_usage);
+    let mut epilogue = api.epilogue(&head, &full, &reasoning, finish, &usage, include_usage);
     if api.done_sentinel() && fault != Some(Fault::NoDone) {
         epilogue.push_str("data: [DONE]\n\n");
     }

@@ -125,14 +125,29 @@ impl Api {
         }
     }
 
-    /// A non-streamed reply.
-    pub fn whole(self, head: &Head, text: &str, finish: &str, usage: &Value) -> Value {
+    /// A non-streamed reply; `reasoning` (possibly empty) is the thinking before `text`.
+    pub fn whole(
+        self,
+        head: &Head,
+        text: &str,
+        reasoning: &str,
+        finish: &str,
+        usage: &Value,
+    ) -> Value {
         let (pt, ct) = (&usage["prompt_tokens"], &usage["completion_tokens"]);
+        let rt = usage
+            .pointer("/completion_tokens_details/reasoning_tokens")
+            .cloned()
+            .unwrap_or(json!(0));
         match self {
             Api::Chat => {
+                let mut message = json!({"role": "assistant", "content": text});
+                if !reasoning.is_empty() {
+                    message["reasoning_content"] = json!(reasoning);
+                }
                 json!({"id": head.id, "object": "chat.completion", "created": head.created,
-                "model": head.model, "choices": [{"index": 0, "message": {"role": "assistant",
-                "content": text}, "finish_reason": finish}], "usage": usage})
+                "model": head.model, "choices": [{"index": 0, "message": message,
+                "finish_reason": finish}], "usage": usage})
             }
             Api::Completions => json!({"id": head.id, "object": "text_completion",
                 "created": head.created, "model": head.model, "choices": [{"index": 0,
@@ -140,16 +155,32 @@ impl Api {
             Api::Tgi { .. } => json!({"generated_text": text, "details": {"finish_reason": finish,
                 "generated_tokens": ct, "prompt_tokens": pt}}),
             Api::Responses => {
+                let mut output = Vec::new();
+                if !reasoning.is_empty() {
+                    output.push(json!({"type": "reasoning", "id": format!("rs_{}", head.id),
+                        "content": [{"type": "reasoning_text", "text": reasoning}]}));
+                }
+                output.push(json!({"type": "message", "id": format!("msg_{}", head.id),
+                    "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}]}));
                 json!({"id": head.id, "object": "response", "created_at": head.created,
-                "status": "completed", "model": head.model, "output": [{"type": "message",
-                "id": format!("msg_{}", head.id), "status": "completed", "role": "assistant",
-                "content": [{"type": "output_text", "text": text, "annotations": []}]}],
-                "usage": {"input_tokens": pt, "output_tokens": ct, "total_tokens": usage["total_tokens"]}})
+                "status": "completed", "model": head.model, "output": output,
+                "usage": {"input_tokens": pt, "output_tokens": ct,
+                    "total_tokens": usage["total_tokens"],
+                    "output_tokens_details": {"reasoning_tokens": rt}}})
             }
-            Api::Messages => json!({"id": head.id, "type": "message", "role": "assistant",
-                "model": head.model, "content": [{"type": "text", "text": text}],
+            Api::Messages => {
+                let mut content = Vec::new();
+                if !reasoning.is_empty() {
+                    content.push(json!({"type": "thinking", "thinking": reasoning,
+                        "signature": "mock"}));
+                }
+                content.push(json!({"type": "text", "text": text}));
+                json!({"id": head.id, "type": "message", "role": "assistant",
+                "model": head.model, "content": content,
                 "stop_reason": if finish == "length" { "max_tokens" } else { "end_turn" },
-                "usage": {"input_tokens": pt, "output_tokens": ct}}),
+                "usage": {"input_tokens": pt, "output_tokens": ct}})
+            }
             Api::Solido => json!({"content": text, "usage": usage}),
         }
     }
@@ -184,7 +215,8 @@ impl Api {
         }
     }
 
-    /// Event of token `i` of `n`; `cumulative` is per-chunk usage (`continuous_usage_stats`).
+    /// Event of token `i`; `cumulative` is per-chunk usage (`continuous_usage_stats`);
+    /// `reasoning` tokens go out as the API's thinking deltas (where it has them).
     pub fn token(
         self,
         head: &Head,
@@ -192,12 +224,28 @@ impl Api {
         piece: &str,
         finish: Option<&str>,
         cumulative: Option<&Value>,
+        reasoning: bool,
     ) -> String {
         match self {
+            Api::Responses if reasoning => event(
+                "response.reasoning_text.delta",
+                &json!({"type": "response.reasoning_text.delta", "item_id": format!("rs_{}", head.id),
+                    "output_index": 0, "content_index": 0, "delta": piece}),
+            ),
+            Api::Messages if reasoning => event(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "thinking_delta", "thinking": piece}}),
+            ),
             Api::Chat | Api::Completions => {
+                let key = if reasoning {
+                    "reasoning_content"
+                } else {
+                    "content"
+                };
                 let mut doc = if self == Api::Chat {
                     json!({"id": head.id, "object": "chat.completion.chunk", "created": head.created,
-                        "model": head.model, "choices": [{"index": 0, "delta": {"content": piece},
+                        "model": head.model, "choices": [{"index": 0, "delta": {key: piece},
                         "finish_reason": finish}]})
                 } else {
                     json!({"id": head.id, "object": "text_completion", "created": head.created,
@@ -233,6 +281,7 @@ impl Api {
         self,
         head: &Head,
         text: &str,
+        reasoning: &str,
         finish: &str,
         usage: &Value,
         include_usage: bool,
@@ -251,7 +300,7 @@ impl Api {
                 )
             }
             Api::Responses => {
-                let whole = self.whole(head, text, finish, usage);
+                let whole = self.whole(head, text, reasoning, finish, usage);
                 event(
                     "response.output_text.done",
                     &json!({"type": "response.output_text.done", "item_id": format!("msg_{}", head.id),

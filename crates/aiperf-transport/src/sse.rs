@@ -23,6 +23,8 @@ pub struct SseMessage {
     pub data: Option<String>,
     /// Value of the last `event` field.
     pub event: Option<String>,
+    /// Value of the last `id` field.
+    pub id: Option<String>,
     /// Text of the first comment line (`: text`).
     pub comment: Option<String>,
 }
@@ -158,6 +160,7 @@ fn parse_message(raw: &[u8], recv_ns: u64) -> Option<SseMessage> {
                 msg.event = value.map(str::to_string);
                 last = Some(LastField::Event);
             }
+            "id" => msg.id = value.map(str::to_string),
             _ => {}
         }
     }
@@ -206,7 +209,7 @@ mod tests {
 
     #[test]
     fn every_byte_split_gives_the_same_messages() {
-        let body = b": ping\n\ndata: {\"a\":1}\n\nevent: error\ndata: bad\n\ndata: l1\ndata: l2\n\ndata: [DONE]";
+        let body = b": ping\n\nid: 7\ndata: {\"a\":1}\n\nevent: error\ndata: bad\n\ndata: l1\ndata: l2\n\ndata: [DONE]";
         let whole = frame_all([(0, &body[..])]);
         for split in 1..body.len() {
             let parts = frame_all([(0, &body[..split]), (0, &body[split..])]);
@@ -219,6 +222,7 @@ mod tests {
             ["<none>", "{\"a\":1}", "bad", "l1\nl2", "[DONE]"]
         );
         assert_eq!(whole[0].comment.as_deref(), Some("ping"));
+        assert_eq!(whole[1].id.as_deref(), Some("7"));
         assert!(whole[2].is_error_event());
         assert!(whole[4].is_done());
     }

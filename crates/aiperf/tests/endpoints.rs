@@ -478,3 +478,93 @@ async fn anthropic_key_goes_in_x_api_key() {
     assert_eq!(got[0].header("anthropic-version"), Some("2023-06-01"));
     assert_eq!(got[0].header("authorization"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_multi_turn_chains_previous_response_id() {
+    let mock = mock(2.0, 0.2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("conv.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"session_id": "c1", "turns": [{"role": "system", "text": "Be terse."}, {"text": "first question", "output_length": 4}, {"text": "second question", "output_length": 3}]}
+"#,
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let url = mock.url();
+    for streaming in [false, true] {
+        let run = dir.path().join(format!("run{streaming}"));
+        let mut args = vec![
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--endpoint-type",
+            "responses",
+            "--input-file",
+            &file,
+            "--custom-dataset-type",
+            "multi_turn",
+            "--conversation-num",
+            "1",
+        ];
+        if streaming {
+            args.push("--streaming");
+        }
+        let out = profile(&run, &args).await.unwrap();
+        assert_eq!(
+            (out.exit_code, out.request_count, out.error_count),
+            (0, 2, 0)
+        );
+        let got = requests_to(&mock, "/v1/responses");
+        let (first, second) = (
+            got[got.len() - 2].json().unwrap(),
+            got[got.len() - 1].json().unwrap(),
+        );
+        assert_eq!(first["instructions"], "Be terse.");
+        assert!(first.get("previous_response_id").is_none());
+        // The second turn names the first response and sends only its own input.
+        let first_id = format!("resp_mock-{}", if streaming { 2 } else { 0 });
+        assert_eq!(
+            second["previous_response_id"],
+            first_id.as_str(),
+            "{second}"
+        );
+        assert_eq!(
+            second["input"],
+            json!([{"type": "message", "role": "user", "content": "second question"}])
+        );
+        // ISL of the second turn still counts the whole conversation the server holds.
+        let records = read_jsonl(run.join("profile_export.jsonl"));
+        let isl: Vec<f64> = records
+            .iter()
+            .map(|r| metric(r, "input_sequence_length"))
+            .collect();
+        assert!(isl[1] > isl[0], "{isl:?}");
+    }
+}
+
+/// Reasoning comes back as each API's thinking deltas (or blocks) and is counted apart from
+/// the output: 3 of 8 tokens reasoning, 5 output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasoning_is_counted_separately_on_every_api() {
+    let mock = mock_with(MockConfig {
+        reasoning_tokens: 3,
+        ..MockConfig::for_tests(2.0, 0.3)
+    })
+    .await;
+    let line = json!({"text": PROMPT, "output_length": 8});
+    for kind in ["chat", "responses", "messages"] {
+        for streaming in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let extra: &[&str] = if streaming { &["--streaming"] } else { &[] };
+            let (records, _) = run(&mock, dir.path(), kind, &line, extra).await;
+            for r in &records {
+                let what = format!("{kind} streaming={streaming}: {}", r["metrics"]);
+                assert_eq!(metric(r, "reasoning_token_count"), 3.0, "{what}");
+                assert_eq!(metric(r, "output_token_count"), 5.0, "{what}");
+                assert_eq!(metric(r, "output_sequence_length"), 8.0, "{what}");
+            }
+        }
+    }
+}
