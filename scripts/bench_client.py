@@ -13,6 +13,7 @@ import argparse, json, os, resource, shutil, socket, subprocess, sys, tempfile, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
+AIPERF_DIR = [BIN]  # the client under test; the mock always comes from BIN
 
 
 def free_port():
@@ -31,7 +32,7 @@ def pinned(cpu, argv):
 
 def run_client(url, n, args):
     out = tempfile.mkdtemp(prefix="aiperf-bench-")
-    argv = pinned(1, [os.path.join(BIN, "aiperf"), "profile", "-m", "mock-model", "-u", url, "--streaming",
+    argv = pinned(1, [os.path.join(AIPERF_DIR[0], "aiperf"), "profile", "-m", "mock-model", "-u", url, "--streaming",
                       "--concurrency", str(args.concurrency), "--request-count", str(n),
                       "--isl", str(args.isl), "--osl", str(args.osl), "--random-seed", "1",
                       "--num-dataset-entries", "100",
@@ -55,8 +56,10 @@ def main():
     p.add_argument("--osl", type=int, default=64)
     p.add_argument("--isl", type=int, default=128)
     p.add_argument("--requests", type=int, default=20000)
+    p.add_argument("--bin-dir", default=BIN, help="directory with the aiperf binary to measure (A/B runs)")
     p.add_argument("--server-counts", action="store_true", help="--use-server-token-count (no client tokenization)")
     args = p.parse_args()
+    AIPERF_DIR[0] = args.bin_dir
     port = free_port()
     mock = subprocess.Popen(pinned(0, [os.path.join(BIN, "aiperf-mock-server"), "--port", str(port), "--fast",
                                         "--workers", "1"]), stderr=subprocess.DEVNULL)

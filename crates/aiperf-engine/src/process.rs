@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aiperf_core::{Clock, ErrorDetails, Phase, RawRecord};
 use aiperf_endpoints::{parse_responses, ParsedResponse};
-use aiperf_export::records::RecordMetadata;
+use aiperf_export::records::{PartialResponse, RecordMetadata};
 use aiperf_export::{RecordLine, RecordWriter};
 use aiperf_metrics::{Accumulator, Applicability, HttpTrace, RecordInput, RecordValues};
 use serde_json::Value;
@@ -69,6 +69,9 @@ pub fn spawn(
                     out.accumulator = acc.with_timeslices(origin.load(Ordering::Relaxed), width);
                 }
                 let (values, error) = process_one(&cfg, &prepared, &raw);
+                let partial = error
+                    .as_ref()
+                    .and_then(|_| partial_response(&cfg.clock, &raw));
                 if let Some(live) = &cfg.live {
                     live.record(&values, error.as_ref());
                 }
@@ -85,8 +88,10 @@ pub fn spawn(
                 }
                 progress.profiled.fetch_add(1, Ordering::Relaxed);
                 if out.write_error.is_none() {
+                    let mut metadata = metadata(&cfg.clock, &raw, expects_done);
+                    metadata.partial_response = partial;
                     let line = RecordLine {
-                        metadata: metadata(&cfg.clock, &raw, expects_done),
+                        metadata,
                         values,
                         error,
                     };
@@ -134,11 +139,27 @@ fn metadata(clock: &Clock, raw: &RawRecord, expects_done: bool) -> RecordMetadat
         phase_kind: phase,
         was_cancelled: raw.credit.cancel_after_ns.is_some()
             && raw.error.as_ref().is_some_and(|e| e.code == Some(499)),
+        partial_response: None,
         stream_incomplete: expects_done
             && raw.is_sse
             && raw.error.is_none()
             && !ends_with_done(raw),
     }
+}
+
+/// For a failed request, what had arrived: `None` when nothing did (no head, no body).
+fn partial_response(clock: &Clock, raw: &RawRecord) -> Option<PartialResponse> {
+    if raw.response_head_ns.is_none() && raw.chunks.is_empty() {
+        return None;
+    }
+    Some(PartialResponse {
+        status: raw.status,
+        response_head_ns: raw.response_head_ns.map(|n| clock.to_wall_ns(n)),
+        chunks_received: raw.chunks.len() as u64,
+        bytes_received: raw.chunks.iter().map(|c| c.data.len() as u64).sum(),
+        first_chunk_ns: raw.chunks.first().map(|c| clock.to_wall_ns(c.recv_ns)),
+        last_chunk_ns: raw.chunks.last().map(|c| clock.to_wall_ns(c.recv_ns)),
+    })
 }
 
 /// Whether an SSE body's last message is `data: [DONE]` (OpenAI-style streams end with it).

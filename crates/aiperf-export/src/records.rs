@@ -39,6 +39,24 @@ pub struct RecordMetadata {
     /// The response ended without the stream's `[DONE]` sentinel (partial stream).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stream_incomplete: bool,
+    /// A failed request that had already received part of its response: what arrived and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_response: Option<PartialResponse>,
+}
+
+/// What a failed request received before it failed (reset mid-stream, timeout, error event).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PartialResponse {
+    /// HTTP status of the response head, if one arrived.
+    pub status: Option<u16>,
+    /// When the response head arrived (epoch ns).
+    pub response_head_ns: Option<u64>,
+    /// Body reads received, and their bytes.
+    pub chunks_received: u64,
+    pub bytes_received: u64,
+    /// Arrival of the first and last body read (epoch ns).
+    pub first_chunk_ns: Option<u64>,
+    pub last_chunk_ns: Option<u64>,
 }
 
 /// One line of the records file.

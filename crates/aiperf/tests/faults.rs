@@ -89,12 +89,17 @@ async fn http_status_faults_are_counted_by_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_resets_before_and_during_the_response() {
     let mock = mock_with(faulty(&["reset@4"])).await;
-    let (s, _, out) = run(
+    let (s, lines, out) = run(
         &mock,
         &["--streaming", "--concurrency", "2", "--request-count", "12"],
     )
     .await;
     assert_eq!(out.error_count, 3);
+    // Reset before the first byte: nothing arrived, so no partial response.
+    assert!(lines
+        .iter()
+        .filter(|l| l.get("error").is_some())
+        .all(|l| l["metadata"].get("partial_response").is_none()));
     let e = error_counts(&s);
     assert_eq!(e.len(), 1, "one stable error type: {e:?}");
     assert!(
@@ -122,6 +127,27 @@ async fn connection_resets_before_and_during_the_response() {
             .all(|l| l["error"]["message"].as_str().unwrap().contains("body")),
         "{failed:?}"
     );
+    // Reset mid-stream: the events that arrived keep their timings, inside the request's span.
+    for l in &failed {
+        let m = &l["metadata"];
+        let p = &m["partial_response"];
+        assert_eq!(p["status"], 200, "{l}");
+        assert!(p["chunks_received"].as_u64().unwrap() >= 1, "{l}");
+        assert!(p["bytes_received"].as_u64().unwrap() > 0, "{l}");
+        let (start, end) = (
+            m["request_start_ns"].as_u64().unwrap(),
+            m["request_end_ns"].as_u64().unwrap(),
+        );
+        let (head, first, last) = (
+            p["response_head_ns"].as_u64().unwrap(),
+            p["first_chunk_ns"].as_u64().unwrap(),
+            p["last_chunk_ns"].as_u64().unwrap(),
+        );
+        assert!(
+            start <= head && head <= first && first <= last && last <= end,
+            "{l}"
+        );
+    }
     mock.stop().await;
 }
 
