@@ -1,7 +1,10 @@
 //! Server-sent events framing with AIPerf's rules (spec §3.5), applied after a request finished.
 //!
-//! - Messages end at the first `\n\n`; when the buffer holds none, at `\r\n\r\n`. A delimiter split
-//!   across network reads is found once the read that completes it arrives.
+//! - Messages end at the earliest `\n\n` or `\r\n\r\n`. A delimiter split across network reads is
+//!   found once the read that completes it arrives, so framing does not depend on how the bytes
+//!   were split. (AIPerf looks for `\n\n` in its buffer first and for `\r\n\r\n` only when there is
+//!   none, which frames a stream that mixes both differently depending on the reads; for
+//!   streams with one line ending, the two rules agree.)
 //! - A message is stamped with the arrival time of the read in which its terminating delimiter was
 //!   found, so several messages in one read share a timestamp.
 //! - Message text is decoded as UTF-8 (invalid bytes replaced) and trimmed; empty messages are
@@ -65,12 +68,13 @@ impl SseFramer {
         self.buf.extend_from_slice(bytes);
         loop {
             let hay = &self.buf[search_from..];
-            let (pos, delim_len) = match memmem::find(hay, b"\n\n") {
-                Some(p) => (search_from + p, 2),
-                None => match memmem::find(&self.buf[self.start..], b"\r\n\r\n") {
-                    Some(p) => (self.start + p, 4),
-                    None => break,
-                },
+            let lf = memmem::find(hay, b"\n\n").map(|p| (search_from + p, 2));
+            let crlf = memmem::find(hay, b"\r\n\r\n").map(|p| (search_from + p, 4));
+            // The earliest blank line ends the message, whichever line ending it uses.
+            let (pos, delim_len) = match (lf, crlf) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => break,
             };
             if let Some(msg) = parse_message(&self.buf[self.start..pos], recv_ns) {
                 out.push(msg);
@@ -198,6 +202,16 @@ mod tests {
             msgs.iter().map(|m| m.recv_ns).collect::<Vec<_>>(),
             [10, 30, 30]
         );
+    }
+
+    #[test]
+    fn mixed_line_endings_frame_the_same_for_any_split() {
+        // Found by `cargo fuzz run sse_frames`: CRLF blank line before an LF one.
+        let body = b"data: a\r\n\r\ndata: b\n\ndata: c";
+        let whole = frame_all([(0, &body[..])]);
+        assert_eq!(data(&whole), ["a", "b", "c"]);
+        let bytewise = frame_all(body.iter().map(|b| (0, std::slice::from_ref(b))));
+        assert_eq!(bytewise, whole);
     }
 
     #[test]

@@ -250,3 +250,18 @@ async fn waits_for_a_loading_model() {
     assert!(msg.contains("HTTP 503"), "{msg}");
     assert!(!dir.path().join("late").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_urls_share_the_load_round_robin() {
+    let (a, b) = (mock(1.0, 0.2).await, mock(1.0, 0.2).await);
+    let (ua, ub) = (a.url(), b.url());
+    let dir = tempfile::tempdir().unwrap();
+    let out = profile(&dir.path().join("run"), &args(&ua, &["-u", &ub]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.exit_code, out.request_count, out.error_count),
+        (0, 6, 0)
+    );
+    assert_eq!((posts(&a).len(), posts(&b).len()), (3, 3));
+}
