@@ -1,6 +1,9 @@
 //! `messages`: the Anthropic Messages API (`/v1/messages`) and its SSE events.
 
+use std::borrow::Cow;
+
 use aiperf_core::Turn;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::parse::keep_usage;
@@ -78,6 +81,12 @@ impl Endpoint for Messages {
     /// (reasoning) or `input_json_delta` (tool call); `message_start` and `message_delta` carry
     /// usage. A whole body is a `message` with content blocks.
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
+        // Fast path for the per-token events: a borrowed struct, no `Value` tree.
+        if let Ok(ev) = serde_json::from_str::<DeltaEvent<'_>>(json) {
+            if ev.kind.as_deref() == Some("content_block_delta") {
+                return (ev.delta.and_then(Delta::into_data), None);
+            }
+        }
         let Ok(doc) = serde_json::from_str::<Value>(json) else {
             return (None, None);
         };
@@ -88,25 +97,6 @@ impl Endpoint for Messages {
                 .map(str::to_string)
         };
         match doc.get("type").and_then(Value::as_str) {
-            Some("content_block_delta") => {
-                let Some(delta) = doc.get("delta") else {
-                    return (None, None);
-                };
-                let data = match delta.get("type").and_then(Value::as_str) {
-                    Some("text_delta") => str_at(delta, "text").map(ResponseData::Text),
-                    Some("thinking_delta") => {
-                        str_at(delta, "thinking").map(|r| ResponseData::Reasoning {
-                            content: String::new(),
-                            reasoning: r,
-                        })
-                    }
-                    Some("input_json_delta") => {
-                        str_at(delta, "partial_json").map(ResponseData::ToolCall)
-                    }
-                    _ => None,
-                };
-                (data, None)
-            }
             Some("message_start") => (None, keep_usage(doc.pointer("/message/usage").cloned())),
             Some("message_delta") => (None, keep_usage(doc.get("usage").cloned())),
             Some("message") => {
@@ -155,6 +145,42 @@ impl Endpoint for Messages {
             ("x-api-key", api_key.to_string()),
             ("anthropic-version", API_VERSION.to_string()),
         ]
+    }
+}
+
+/// A `content_block_delta` event, read without building a `Value`.
+#[derive(Deserialize)]
+struct DeltaEvent<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    delta: Option<Delta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
+}
+
+impl Delta<'_> {
+    fn into_data(self) -> Option<ResponseData> {
+        let some = |t: Option<Cow<'_, str>>| t.filter(|s| !s.is_empty()).map(Cow::into_owned);
+        match self.kind.as_deref() {
+            Some("text_delta") => some(self.text).map(ResponseData::Text),
+            Some("thinking_delta") => some(self.thinking).map(|r| ResponseData::Reasoning {
+                content: String::new(),
+                reasoning: r,
+            }),
+            Some("input_json_delta") => some(self.partial_json).map(ResponseData::ToolCall),
+            _ => None,
+        }
     }
 }
 

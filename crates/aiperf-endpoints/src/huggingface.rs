@@ -1,6 +1,9 @@
 //! `huggingface_generate`: Hugging Face TGI `/generate` and `/generate_stream`.
 
+use std::borrow::Cow;
+
 use aiperf_core::Turn;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{Endpoint, PayloadOptions, ResponseData};
@@ -25,25 +28,25 @@ impl Endpoint for Generate {
     /// Streams: `token.text` per event (special tokens skipped); whole bodies:
     /// `generated_text` of the object or of the first list element.
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
-        let Ok(doc) = serde_json::from_str::<Value>(json) else {
+        // `/generate` may answer a list of one object.
+        let doc = if json.trim_start().starts_with('[') {
+            serde_json::from_str::<Vec<Doc<'_>>>(json)
+                .ok()
+                .and_then(|mut items| (!items.is_empty()).then(|| items.swap_remove(0)))
+        } else {
+            serde_json::from_str::<Doc<'_>>(json).ok()
+        };
+        let Some(doc) = doc else {
             return (None, None);
         };
-        let doc = match doc {
-            Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
-            d => d,
-        };
-        let text = if let Some(token) = doc.get("token") {
-            if token.get("special").and_then(Value::as_bool) == Some(true) {
-                None
-            } else {
-                token.get("text").and_then(Value::as_str)
-            }
-        } else {
-            doc.get("generated_text").and_then(Value::as_str)
+        let text = match doc.token {
+            Some(t) if t.special => None,
+            Some(t) => t.text,
+            None => doc.generated_text,
         };
         (
             text.filter(|t| !t.is_empty())
-                .map(|t| ResponseData::Text(t.to_string())),
+                .map(|t| ResponseData::Text(t.into_owned())),
             None,
         )
     }
@@ -52,6 +55,23 @@ impl Endpoint for Generate {
     fn extra_inputs_inside(&self) -> bool {
         true
     }
+}
+
+/// A stream event or a whole answer.
+#[derive(Deserialize)]
+struct Doc<'a> {
+    #[serde(borrow, default)]
+    token: Option<Token<'a>>,
+    #[serde(borrow, default)]
+    generated_text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Token<'a> {
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default)]
+    special: bool,
 }
 
 #[cfg(test)]

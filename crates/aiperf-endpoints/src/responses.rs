@@ -1,6 +1,9 @@
 //! `responses`: the OpenAI Responses API (`/v1/responses`) and its typed SSE events.
 
+use std::borrow::Cow;
+
 use aiperf_core::Turn;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::parse::keep_usage;
@@ -99,40 +102,61 @@ impl Endpoint for Responses {
     /// .delta` (tool call), `response.output_text.done` (the whole text, counted only when no
     /// delta came before it), `response.completed` (usage). Whole bodies: `object: response`.
     fn parse_event(&self, json: &str, content_seen: bool) -> (Option<ResponseData>, Option<Value>) {
-        let Ok(doc) = serde_json::from_str::<Value>(json) else {
+        // Stream events are read into a borrowed struct (most are one short delta); only a
+        // whole response falls back to a `Value` tree.
+        let Ok(ev) = serde_json::from_str::<Event<'_>>(json) else {
             return (None, None);
         };
-        let text = |k: &str| {
-            doc.get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        match doc.get("type").and_then(Value::as_str) {
-            Some("response.output_text.delta") => (text("delta").map(ResponseData::Text), None),
+        let text = |t: Option<Cow<'_, str>>| t.filter(|s| !s.is_empty()).map(Cow::into_owned);
+        match ev.kind.as_deref() {
+            Some("response.output_text.delta") => (text(ev.delta).map(ResponseData::Text), None),
             Some("response.reasoning_text.delta" | "response.reasoning_summary_text.delta") => (
-                text("delta").map(|r| ResponseData::Reasoning {
+                text(ev.delta).map(|r| ResponseData::Reasoning {
                     content: String::new(),
                     reasoning: r,
                 }),
                 None,
             ),
             Some("response.function_call_arguments.delta") => {
-                (text("delta").map(ResponseData::ToolCall), None)
+                (text(ev.delta).map(ResponseData::ToolCall), None)
             }
             Some("response.output_text.done") if !content_seen => {
-                (text("text").map(ResponseData::Text), None)
+                (text(ev.text).map(ResponseData::Text), None)
             }
             Some("response.completed" | "response.incomplete") => {
-                (None, keep_usage(doc.pointer("/response/usage").cloned()))
+                (None, keep_usage(ev.response.and_then(|r| r.usage)))
             }
             Some(_) => (None, None),
-            None if doc.get("object").and_then(Value::as_str) == Some("response") => {
+            None if ev.object.as_deref() == Some("response") => {
+                let Ok(doc) = serde_json::from_str::<Value>(json) else {
+                    return (None, None);
+                };
                 (whole_response(&doc), keep_usage(doc.get("usage").cloned()))
             }
             None => (None, None),
         }
     }
+}
+
+/// The fields of a stream event (or whole response) that parsing reads.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    delta: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    object: Option<Cow<'a, str>>,
+    #[serde(default)]
+    response: Option<EventResponse>,
+}
+
+#[derive(Deserialize)]
+struct EventResponse {
+    #[serde(default)]
+    usage: Option<Value>,
 }
 
 /// Text, reasoning and tool calls of a non-streamed response's `output[]`.

@@ -65,6 +65,11 @@ pub struct MockConfig {
     /// Answer inference requests with 503 for this long after start.
     #[arg(long, default_value_t = 0.0)]
     pub inference_ready_delay_seconds: f64,
+    /// Write one JSON line per generation response to FILE: `x_request_id`, `arrived_ns` and
+    /// `chunks_ns` (wall-clock epoch ns of each body frame handed to the socket), the server-side
+    /// truth for measuring the client's TTFT and ITL error (`scripts/bench_timing_error.py`).
+    #[arg(long, value_name = "FILE")]
+    pub record_timestamps: Option<std::path::PathBuf>,
     /// Serve HTTPS with this PEM certificate (chain) file; needs --tls-key.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -175,6 +175,8 @@ pub(crate) struct State {
     dead: std::sync::atomic::AtomicBool,
     dead_notify: tokio::sync::Notify,
     started: Instant,
+    /// `--record-timestamps` file.
+    stamps: Option<std::sync::Mutex<std::io::LineWriter<std::fs::File>>>,
     /// Connections accepted so far.
     connections: AtomicU64,
     /// TLS acceptor when serving HTTPS.
@@ -191,6 +193,13 @@ impl State {
             .map(|f| FaultRule::parse(f).map_err(|e| anyhow::anyhow!("--fault {f}: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let tokens = TokenSource::new(&cfg.tokenizer)?;
+        let stamps = match &cfg.record_timestamps {
+            Some(path) => Some(std::sync::Mutex::new(std::io::LineWriter::new(
+                std::fs::File::create(path)
+                    .map_err(|e| anyhow::anyhow!("--record-timestamps {}: {e}", path.display()))?,
+            ))),
+            None => None,
+        };
         let tls = match (&cfg.tls_cert, &cfg.tls_key) {
             (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
             _ => None,
@@ -216,6 +225,7 @@ impl State {
             jobs: Default::default(),
             connections: AtomicU64::new(0),
             started: Instant::now(),
+            stamps,
             tls,
         })
     }
@@ -240,6 +250,38 @@ pub(crate) enum MockBody {
     Full(Option<Bytes>),
     /// An `Err` item resets the connection mid-body.
     Channel(mpsc::Receiver<Result<Bytes, std::io::Error>>),
+    /// `--record-timestamps`: the inner body, with the time each frame was handed to hyper.
+    Stamped(Box<MockBody>, Stamps),
+}
+
+/// Server-side truth for one response: when the request arrived and when each body frame was
+/// handed to hyper for writing (wall-clock epoch ns, the clock aiperf's records use). Written
+/// as one JSON line when the response is done.
+pub(crate) struct Stamps {
+    request_id: String,
+    arrived_ns: u64,
+    chunks_ns: Vec<u64>,
+    sink: Arc<State>,
+}
+
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Drop for Stamps {
+    fn drop(&mut self) {
+        let line = json!({"x_request_id": self.request_id, "arrived_ns": self.arrived_ns,
+            "chunks_ns": self.chunks_ns});
+        if let Some(w) = &self.sink.stamps {
+            if let Ok(mut w) = w.lock() {
+                use std::io::Write;
+                let _ = writeln!(w, "{line}");
+            }
+        }
+    }
 }
 
 impl Body for MockBody {
@@ -253,6 +295,13 @@ impl Body for MockBody {
         match self.get_mut() {
             MockBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             MockBody::Channel(rx) => rx.poll_recv(cx).map(|o| o.map(|d| d.map(Frame::data))),
+            MockBody::Stamped(inner, stamps) => {
+                let polled = Pin::new(inner.as_mut()).poll_frame(cx);
+                if let Poll::Ready(Some(Ok(_))) = &polled {
+                    stamps.chunks_ns.push(wall_ns());
+                }
+                polled
+            }
         }
     }
 }
@@ -298,7 +347,14 @@ async fn handle(
     connection: u64,
 ) -> Result<Response<MockBody>, std::io::Error> {
     let arrived = Instant::now();
+    let arrived_wall_ns = wall_ns();
     let version = format!("{:?}", req.version());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let content_type = req
@@ -444,7 +500,17 @@ async fn handle(
         }
         _ => {}
     }
-    Ok(generate(state, &body, api, accepts_sse, arrived, fault, record_index).await)
+    let response = generate(state, &body, api, accepts_sse, arrived, fault, record_index).await;
+    if state.stamps.is_none() {
+        return Ok(response);
+    }
+    let stamps = Stamps {
+        request_id,
+        arrived_ns: arrived_wall_ns,
+        chunks_ns: Vec::with_capacity(80),
+        sink: state.clone(),
+    };
+    Ok(response.map(|b| MockBody::Stamped(Box::new(b), stamps)))
 }
 
 async fn generate(

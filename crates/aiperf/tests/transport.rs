@@ -265,3 +265,57 @@ async fn several_urls_share_the_load_round_robin() {
     );
     assert_eq!((posts(&a).len(), posts(&b).len()), (3, 3));
 }
+
+/// The mock's own timestamps (`--record-timestamps`) line up with the client's records: one
+/// line per request by X-Request-ID, frames in order, and the client saw the first token after
+/// the server wrote it (and within a few ms on loopback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_records_server_side_chunk_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let stamps = dir.path().join("stamps.jsonl");
+    let m = mock_with(MockConfig {
+        record_timestamps: Some(stamps.clone()),
+        ..MockConfig::for_tests(20.0, 2.0)
+    })
+    .await;
+    let url = m.url();
+    let out = profile(&dir.path().join("run"), &args(&url, &[]))
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.error_count), (0, 0));
+    let server: HashMap<String, serde_json::Value> = read_jsonl(stamps)
+        .into_iter()
+        .map(|l| (l["x_request_id"].as_str().unwrap().to_string(), l))
+        .collect();
+    let records = read_jsonl(dir.path().join("run/profile_export.jsonl"));
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        let id = r["metadata"]["x_request_id"].as_str().unwrap();
+        let s = &server[id];
+        let chunks: Vec<u64> = s["chunks_ns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        // Role preamble, 4 tokens (the last with usage and [DONE]).
+        assert_eq!(chunks.len(), 5, "{s}");
+        assert!(chunks.windows(2).all(|w| w[0] <= w[1]));
+        let arrived = s["arrived_ns"].as_u64().unwrap();
+        assert!(
+            chunks[1] >= arrived + 20_000_000,
+            "first token after the TTFT"
+        );
+        let start = r["metadata"]["request_start_ns"].as_u64().unwrap();
+        let ttft_ns = r["metrics"]["time_to_first_token"]["value"]
+            .as_f64()
+            .unwrap()
+            * 1e6;
+        let client_first = start as f64 + ttft_ns;
+        let error_ms = (client_first - chunks[1] as f64) / 1e6;
+        assert!(
+            (-1.0..50.0).contains(&error_ms),
+            "client saw the first token {error_ms} ms after the server wrote it"
+        );
+    }
+}
