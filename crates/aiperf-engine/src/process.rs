@@ -51,7 +51,6 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("record-processor".into())
         .spawn(move || {
-            lower_thread_priority();
             let mut out = Processed {
                 accumulator,
                 errors: HashMap::new(),
@@ -114,18 +113,6 @@ pub fn spawn(
             out
         })
         .expect("spawning the record processor thread")
-}
-
-/// The processor does throughput work (parsing, tokenizing, folding) that can wait; the
-/// runtime threads stamp socket reads. On a busy core the kernel should run them first, so
-/// this thread gets a lower priority (nice +10; Linux applies it to the calling thread only).
-/// Measured by `scripts/bench_timing_error.py` (docs/performance.md).
-fn lower_thread_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its integer arguments; `who = 0` is the calling thread.
-    unsafe {
-        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-    }
 }
 
 /// `expects_done`: the API ends streams with `data: [DONE]` (OpenAI-style), so a stream without it
