@@ -247,7 +247,11 @@ impl Session {
             if ex.error.is_some() || !ex.status.is_some_and(|s| (200..300).contains(&s)) {
                 return (ex, None);
             }
-            let body: Vec<u8> = ex.chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+            let body: Vec<u8> = ex
+                .chunks
+                .iter()
+                .flat_map(|c| c.data.iter().copied())
+                .collect();
             if fetched_content {
                 return (ex, None);
             }
@@ -334,7 +338,7 @@ impl Session {
 fn response_id(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) -> Option<String> {
     let endpoint = &*ctx.prepared.endpoint;
     if !is_sse {
-        let body: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+        let body: Vec<u8> = chunks.iter().flat_map(|c| c.data.iter().copied()).collect();
         return endpoint.response_id(&String::from_utf8_lossy(&body));
     }
     aiperf_transport::sse::frame_all(chunks.iter().map(|c| (c.recv_ns, &c.data[..])))

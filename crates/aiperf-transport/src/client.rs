@@ -339,7 +339,8 @@ impl HttpClient {
     }
 
     fn pooled(&self) -> Option<Lease> {
-        if let Ok(mut pool) = self.h2_pool.lock() {
+        // HTTP/2 connections exist only with --http2 (prior knowledge, or ALPN offering h2).
+        if let Some(mut pool) = self.http2.then(|| self.h2_pool.lock().ok()).flatten() {
             pool.retain(|(s, _)| !s.is_closed());
             for (s, active) in pool.iter() {
                 if active.load(Ordering::Relaxed) < self.h2_streams {

@@ -298,8 +298,9 @@ async fn mock_records_server_side_chunk_times() {
             .iter()
             .map(|v| v.as_u64().unwrap())
             .collect();
-        // Role preamble, 4 tokens (the last with usage and [DONE]).
-        assert_eq!(chunks.len(), 5, "{s}");
+        // Role preamble, then 4 tokens (the last with usage and [DONE]); a mock that falls
+        // behind sends tokens that are already due in one frame.
+        assert!((2..=5).contains(&chunks.len()), "{s}");
         assert!(chunks.windows(2).all(|w| w[0] <= w[1]));
         let arrived = s["arrived_ns"].as_u64().unwrap();
         assert!(
