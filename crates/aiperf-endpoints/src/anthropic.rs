@@ -68,13 +68,8 @@ impl Endpoint for Messages {
         system: Option<&str>,
         user_context: Option<&str>,
     ) -> bool {
-        if let Some(s) = system {
-            body.insert("system".into(), Value::String(s.to_string()));
-        }
-        if let (Some(u), Some(m)) = (user_context, self.messages_mut(body)) {
-            m.insert(0, json!({"role": "user", "content": u}));
-        }
-        true
+        let context = user_context.map(|u| json!({"role": "user", "content": u}));
+        crate::preamble_in_field(self, body, "system", system, context)
     }
 
     /// Stream events: `content_block_delta` with `text_delta` (text), `thinking_delta`

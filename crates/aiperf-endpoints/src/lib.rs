@@ -122,6 +122,25 @@ pub trait Endpoint: Send + Sync {
     }
 }
 
+/// [`Endpoint::insert_preamble`] for APIs whose system prompt is a body field (Anthropic
+/// `system`, Responses `instructions`): sets `field`, and puts `context` (the user-context
+/// message in the API's own shape) first in the message list.
+pub(crate) fn preamble_in_field(
+    endpoint: &dyn Endpoint,
+    body: &mut Map<String, Value>,
+    field: &str,
+    system: Option<&str>,
+    context: Option<Value>,
+) -> bool {
+    if let Some(s) = system {
+        body.insert(field.to_string(), Value::String(s.to_string()));
+    }
+    if let (Some(c), Some(messages)) = (context, endpoint.messages_mut(body)) {
+        messages.insert(0, c);
+    }
+    true
+}
+
 /// The wire form of a request body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyEncoding {

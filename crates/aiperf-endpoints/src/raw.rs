@@ -5,7 +5,7 @@
 use aiperf_core::Turn;
 use serde_json::{Map, Value};
 
-use crate::template::{auto_detect, to_data};
+use crate::template::{auto_detect, compile_field, search, to_data};
 use crate::{Endpoint, PayloadOptions, ResponseData};
 
 pub struct Raw {
@@ -15,15 +15,14 @@ pub struct Raw {
 impl Raw {
     /// Reads `response_field` from `--extra-inputs`.
     pub fn from_config(extra_inputs: &Map<String, Value>) -> Result<Self, String> {
-        let response_field = match extra_inputs.get("response_field") {
-            Some(Value::String(expr)) => Some(
-                jmespath::compile(expr)
-                    .map_err(|e| format!("response_field '{expr}' is not valid JMESPath: {e}"))?,
-            ),
+        let expr = match extra_inputs.get("response_field") {
+            Some(Value::String(expr)) => Some(expr.as_str()),
             Some(other) => return Err(format!("response_field must be a string, got {other}")),
             None => None,
         };
-        Ok(Self { response_field })
+        Ok(Self {
+            response_field: compile_field(expr, "response_field")?,
+        })
     }
 }
 
@@ -46,11 +45,11 @@ impl Endpoint for Raw {
             );
         };
         let usage = crate::parse::keep_usage(doc.get("usage").cloned());
-        let found = self.response_field.as_ref().and_then(|f| {
-            let var = jmespath::Variable::from_serializable(&doc).ok()?;
-            let hit = f.search(var).ok()?;
-            serde_json::to_value(&*hit).ok().and_then(to_data)
-        });
+        let found = self
+            .response_field
+            .as_ref()
+            .and_then(|f| search(f, &doc))
+            .and_then(to_data);
         // A configured field that finds nothing falls back to auto-detection (as AIPerf).
         (found.or_else(|| auto_detect(&doc)), usage)
     }

@@ -69,13 +69,9 @@ impl Endpoint for Responses {
         system: Option<&str>,
         user_context: Option<&str>,
     ) -> bool {
-        if let Some(s) = system {
-            body.insert("instructions".into(), Value::String(s.to_string()));
-        }
-        if let (Some(u), Some(input)) = (user_context, self.messages_mut(body)) {
-            input.insert(0, json!({"type": "message", "role": "user", "content": u}));
-        }
-        true
+        let context =
+            user_context.map(|u| json!({"type": "message", "role": "user", "content": u}));
+        crate::preamble_in_field(self, body, "instructions", system, context)
     }
 
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {

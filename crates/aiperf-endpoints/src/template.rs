@@ -76,27 +76,11 @@ impl Template {
         minijinja::Environment::new()
             .template_from_str(&body)
             .map_err(|e| format!("payload template does not parse: {e}"))?;
-        let compile = |f: &Option<String>,
-                       what: &str|
-         -> Result<Option<jmespath::Expression<'static>>, String> {
-            f.as_deref()
-                .map(|expr| {
-                    jmespath::compile(expr)
-                        .map_err(|e| format!("{what} '{expr}' is not valid JMESPath: {e}"))
-                })
-                .transpose()
-        };
         Ok(Self {
             body,
-            response_field: compile(&spec.response_field, "response_field")?,
-            usage_field: compile(&spec.usage_field, "usage_field")?,
+            response_field: compile_field(spec.response_field.as_deref(), "response_field")?,
+            usage_field: compile_field(spec.usage_field.as_deref(), "usage_field")?,
         })
-    }
-
-    fn search(expr: &jmespath::Expression<'static>, doc: &Value) -> Option<Value> {
-        let var = jmespath::Variable::from_serializable(doc).ok()?;
-        let found = expr.search(var).ok()?;
-        serde_json::to_value(&*found).ok().filter(|v| !v.is_null())
     }
 }
 
@@ -134,11 +118,11 @@ impl Endpoint for Template {
             );
         };
         let usage = match &self.usage_field {
-            Some(f) => keep_usage(Self::search(f, &doc)),
+            Some(f) => keep_usage(search(f, &doc)),
             None => keep_usage(doc.get("usage").cloned()),
         };
         let data = match &self.response_field {
-            Some(f) => Self::search(f, &doc).and_then(to_data),
+            Some(f) => search(f, &doc).and_then(to_data),
             None => auto_detect(&doc),
         };
         (data, usage)
@@ -147,6 +131,24 @@ impl Endpoint for Template {
     fn consumed_extra_inputs(&self) -> &'static [&'static str] {
         &["payload_template", "response_field", "usage_field"]
     }
+}
+
+/// A JMESPath field expression from configuration; the error names the setting.
+pub(crate) fn compile_field(
+    expr: Option<&str>,
+    what: &str,
+) -> Result<Option<jmespath::Expression<'static>>, String> {
+    expr.map(|e| {
+        jmespath::compile(e).map_err(|err| format!("{what} '{e}' is not valid JMESPath: {err}"))
+    })
+    .transpose()
+}
+
+/// What `expr` finds in `doc` (`None` for nothing or null).
+pub(crate) fn search(expr: &jmespath::Expression<'static>, doc: &Value) -> Option<Value> {
+    let var = jmespath::Variable::from_serializable(doc).ok()?;
+    let found = expr.search(var).ok()?;
+    serde_json::to_value(&*found).ok().filter(|v| !v.is_null())
 }
 
 /// A found value as content: text, embeddings for (lists of) numbers, rankings for a list of
