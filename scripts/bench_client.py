@@ -9,25 +9,13 @@ prompt generation), which is reported separately.
 Usage: scripts/bench_client.py [--concurrency 32] [--osl 64] [--isl 128] [--requests 20000]
 Build first: cargo build --release --bins
 """
-import argparse, json, os, resource, shutil, socket, subprocess, sys, tempfile, time
+import argparse, json, os, resource, shutil, subprocess, sys, tempfile, time
+
+from benchlib import free_port, pinned, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
 AIPERF_DIR = [BIN]  # the client under test; the mock always comes from BIN
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def pinned(cpu, argv):
-    if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1:
-        return ["taskset", "-c", str(cpu)] + argv
-    return argv
 
 
 def run_client(url, n, args):
@@ -64,12 +52,7 @@ def main():
     mock = subprocess.Popen(pinned(0, [os.path.join(BIN, "aiperf-mock-server"), "--port", str(port), "--fast",
                                         "--workers", "1"]), stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(port)
         url = f"http://127.0.0.1:{port}"
         run_client(url, 500, args)  # warm caches
         small = run_client(url, args.requests // 10, args)

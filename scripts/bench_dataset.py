@@ -12,16 +12,14 @@ input token counting and body rendering), the peak RSS is /usr/bin/time's.
 
 Usage: cargo build --release --bins && scripts/bench_dataset.py [--lines 1000000]
 """
-import argparse, json, os, random, re, shutil, socket, subprocess, tempfile, time
+import argparse, json, os, random, re, shutil, subprocess, tempfile, time
+
+from benchlib import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
 WORDS = ("the quick brown fox jumps over a lazy dog while seven bright stars watch "
          "from distant hills and rivers carry stories toward the patient sea").split()
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
 def write_single_turn(path, n):

@@ -9,15 +9,13 @@
 
 Usage: cargo build --release --bins && scripts/bench_plugins.py
 """
-import csv, json, os, re, socket, subprocess, sys, tempfile, time
+import csv, json, os, re, subprocess, sys, tempfile, time
+
+from benchlib import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
 EXAMPLES = os.path.join(ROOT, "examples", "plugins")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
 def aiperf(args, plugin_path=None):

@@ -8,18 +8,12 @@ client's CPU utilisation; plus the mock-side arrival rate is implied by request_
 
 Usage: cargo build --release --bins && scripts/bench_rate.py [--seconds 5]
 """
-import argparse, json, os, shutil, socket, subprocess, tempfile, time
+import argparse, json, os, shutil, subprocess, tempfile, time
+
+from benchlib import free_port, pinned
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def pinned(cpu, argv):
-    return (["taskset", "-c", str(cpu)] + argv) if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
 
 
 def main():

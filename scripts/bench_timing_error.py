@@ -18,24 +18,12 @@ anchor taken at start). Prints median, p99 and max of each error in ms, and JSON
 Usage: scripts/bench_timing_error.py [--concurrency 1000] [--requests 5000] [--ttft 50] [--itl 5]
 Build first: cargo build --release --bins
 """
-import argparse, json, os, resource, shutil, socket, subprocess, sys, tempfile, time
+import argparse, json, os, resource, shutil, subprocess, sys, tempfile
+
+from benchlib import free_port, pinned, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def pinned(cpu, argv):
-    if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1:
-        return ["taskset", "-c", str(cpu)] + argv
-    return argv
 
 
 def pct(values, q):
@@ -70,12 +58,7 @@ def main():
                                         "--tokenizer", "none", "--record-timestamps", stamps]),
                             stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(port)
         out = os.path.join(work, "run")
         subprocess.run(pinned(1, [os.path.join(BIN, "aiperf"), "profile", "-m", "mock-model",
                                   "-u", f"http://127.0.0.1:{port}", "--streaming",

@@ -4,14 +4,12 @@
 Usage: cargo build --release --bins && scripts/soak.py [--minutes 30] [--rate 500] [--streaming]
 Prints one row per sample (elapsed s, requests done so far by the mock, RSS MiB) and a summary.
 """
-import argparse, json, os, shutil, socket, subprocess, tempfile, time, urllib.request
+import argparse, json, os, shutil, subprocess, tempfile, time, urllib.request
+
+from benchlib import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
 def rss_mib(pid):
