@@ -224,15 +224,16 @@ pub struct HttpClient {
     h1_pool: Mutex<Vec<http1::SendRequest<TimedBody>>>,
     /// Open HTTP/2 connections and their open-stream counts (shared, never popped).
     h2_pool: Mutex<Vec<(http2::SendRequest<TimedBody>, Arc<AtomicU64>)>>,
+    /// Held while an HTTP/2 connection for the pool is being opened.
+    h2_opening: tokio::sync::Mutex<()>,
+    /// `--http2` asked, but the server negotiated HTTP/1.1.
+    h1_fallback: std::sync::atomic::AtomicBool,
     clock: Clock,
 }
 
 impl HttpClient {
-    /// Resolves the host once (DNS stays out of the measured requests).
-    pub async fn connect_to(url: &BaseUrl, clock: Clock) -> Result<Self, TransportError> {
-        Self::with_options(url, clock, &ClientOptions::default()).await
-    }
-
+    /// Resolves the host once (DNS stays out of the measured requests) and sets up TLS for
+    /// `https://` URLs; connections open on first use.
     pub async fn with_options(
         url: &BaseUrl,
         clock: Clock,
@@ -262,6 +263,8 @@ impl HttpClient {
             h2_streams: opts.h2_streams_per_connection.max(1),
             h1_pool: Mutex::new(Vec::new()),
             h2_pool: Mutex::new(Vec::new()),
+            h2_opening: tokio::sync::Mutex::new(()),
+            h1_fallback: Default::default(),
             clock,
         })
     }
@@ -333,8 +336,24 @@ impl HttpClient {
         if let Some(lease) = self.pooled() {
             return Ok((lease, true, 0));
         }
+        // HTTP/2: one connection opens at a time, so requests arriving meanwhile take streams
+        // on it instead of each opening its own (their wait counts as blocked time).
+        let h2 = self.http2 && !self.h1_fallback.load(Ordering::Relaxed);
+        let _opening = if h2 {
+            let guard = self.h2_opening.lock().await;
+            if let Some(lease) = self.pooled() {
+                return Ok((lease, true, 0));
+            }
+            Some(guard)
+        } else {
+            None
+        };
         let t0 = self.clock.now_ns();
         let lease = self.open(true).await?;
+        if matches!(lease, Lease::H1(_)) && self.http2 {
+            // The server declined h2 by ALPN: HTTP/1.1 connections need no serializing.
+            self.h1_fallback.store(true, Ordering::Relaxed);
+        }
         Ok((lease, false, self.clock.now_ns().saturating_sub(t0)))
     }
 

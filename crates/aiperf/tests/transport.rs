@@ -320,3 +320,39 @@ async fn mock_records_server_side_chunk_times() {
         );
     }
 }
+
+/// An HTTP/2 connection carries at most 100 streams; 150 concurrent streams need two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_opens_another_connection_past_100_streams() {
+    let m = mock(400.0, 0.0).await;
+    let url = m.url();
+    let dir = tempfile::tempdir().unwrap();
+    let out = profile(
+        &dir.path().join("run"),
+        &[
+            "-m",
+            "mock-model",
+            "-u",
+            &url,
+            "--http2",
+            "--streaming",
+            "--concurrency",
+            "150",
+            "--request-count",
+            "150",
+            "--synthetic-input-tokens-mean",
+            "8",
+            "--output-tokens-mean",
+            "2",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.exit_code, out.error_count), (0, 0));
+    let conns: HashSet<u64> = posts(&m).iter().map(|r| r.connection).collect();
+    let mut per: HashMap<u64, usize> = HashMap::new();
+    for r in posts(&m) {
+        *per.entry(r.connection).or_default() += 1;
+    }
+    assert_eq!(conns.len(), 2, "{per:?}");
+}
