@@ -127,26 +127,34 @@ async fn connection_resets_before_and_during_the_response() {
             .all(|l| l["error"]["message"].as_str().unwrap().contains("body")),
         "{failed:?}"
     );
-    // Reset mid-stream: the events that arrived keep their timings, inside the request's span.
+    // Reset mid-stream: the head and whatever events arrived keep their timings, inside the
+    // request's span. (The reset may overtake the buffered first events, so a record can have
+    // the head and no reads.)
     for l in &failed {
         let m = &l["metadata"];
         let p = &m["partial_response"];
         assert_eq!(p["status"], 200, "{l}");
-        assert!(p["chunks_received"].as_u64().unwrap() >= 1, "{l}");
-        assert!(p["bytes_received"].as_u64().unwrap() > 0, "{l}");
         let (start, end) = (
             m["request_start_ns"].as_u64().unwrap(),
             m["request_end_ns"].as_u64().unwrap(),
         );
-        let (head, first, last) = (
-            p["response_head_ns"].as_u64().unwrap(),
-            p["first_chunk_ns"].as_u64().unwrap(),
-            p["last_chunk_ns"].as_u64().unwrap(),
-        );
-        assert!(
-            start <= head && head <= first && first <= last && last <= end,
-            "{l}"
-        );
+        let head = p["response_head_ns"].as_u64().unwrap();
+        assert!(start <= head && head <= end, "{l}");
+        let reads = p["chunks_received"].as_u64().unwrap();
+        if reads == 0 {
+            assert_eq!(p["bytes_received"], 0, "{l}");
+            assert!(
+                p["first_chunk_ns"].is_null() && p["last_chunk_ns"].is_null(),
+                "{l}"
+            );
+        } else {
+            assert!(p["bytes_received"].as_u64().unwrap() > 0, "{l}");
+            let (first, last) = (
+                p["first_chunk_ns"].as_u64().unwrap(),
+                p["last_chunk_ns"].as_u64().unwrap(),
+            );
+            assert!(head <= first && first <= last && last <= end, "{l}");
+        }
     }
     mock.stop().await;
 }
