@@ -9,6 +9,7 @@ use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::{Clock, Phase};
 use aiperf_dataset::rng::Rng;
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
+use aiperf_metrics::spill::Spill;
 use aiperf_metrics::{Accumulator, Applicability, Goodput};
 use aiperf_plugins::{DataExporterMetadata, Registry};
 use aiperf_timing::arrival::ArrivalPattern;
@@ -188,6 +189,15 @@ pub async fn run_profile(
             .is_some_and(|v| v != "0"),
     };
     let mut accumulator = Accumulator::new(run);
+    // Values past a small in-memory tail go to an unlinked file beside the artifacts, so memory
+    // stays flat on long runs; without one (e.g. a filesystem lacking O_TMPFILE) they stay in RAM.
+    match Spill::create_in(&cfg.artifact_dir) {
+        Ok(spill) => accumulator = accumulator.with_spill(spill),
+        Err(e) => tracing::warn!(
+            "cannot create a metric spill file in '{}' ({e}); keeping every value in memory",
+            cfg.artifact_dir.display()
+        ),
+    }
     if let Some(g) = &cfg.goodput {
         accumulator =
             accumulator.with_goodput(Goodput::parse(g).map_err(|e| anyhow!("--goodput: {e}"))?);

@@ -2,11 +2,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io;
 
 use crate::record::{RecordMetrics, RecordValue};
 use crate::registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGISTRY};
+use crate::select::first_reaching;
+use crate::spill::{Column, ColumnItems, Spill};
 use crate::stats::{Stats, PERCENTILES};
-use crate::timeline::{Interval, Timeline, WeightedStats};
+use crate::timeline::{curve_stats, Interval, WeightedStats, CURVES};
 use crate::units::Unit;
 
 /// Service-level objectives for goodput (`--goodput "tag:value ..."`, values in display units).
@@ -77,7 +80,9 @@ impl Goodput {
     }
 }
 
-/// Collects every value of a run (exact statistics need them all).
+/// Collects every value of a run (exact statistics need them all). With a spill file
+/// ([`Accumulator::with_spill`]) the values live on disk past a small in-memory tail, so memory
+/// stays flat however long the run.
 #[derive(Debug)]
 pub struct Accumulator {
     run: Applicability,
@@ -86,7 +91,12 @@ pub struct Accumulator {
     per_record: Vec<usize>,
     goodput: Option<Goodput>,
     /// Base-unit values per registry index (record and error-record metrics).
-    values: Vec<Vec<f64>>,
+    values: Vec<Column>,
+    spill: Option<Spill>,
+    /// Cleared by a failed write: the chunks written stay readable, new values stay in memory.
+    spill_writes: bool,
+    /// The first spill write that failed.
+    spill_error: Option<String>,
     /// Counts per registry index (counter metrics).
     counts: Vec<u64>,
     request_count: u64,
@@ -94,7 +104,8 @@ pub struct Accumulator {
     good_count: u64,
     min_request_wall_ns: Option<u64>,
     max_response_wall_ns: Option<u64>,
-    intervals: Vec<Interval>,
+    /// Successful streamed requests' bounds ([`Interval::values`], for the time-weighted curves).
+    intervals: Column,
     /// Fixed window length for rates (timeslices), instead of the benchmark duration.
     window_ns: Option<u64>,
     slices: Option<Slices>,
@@ -224,17 +235,26 @@ impl Accumulator {
             run,
             per_record,
             goodput: None,
-            values: vec![Vec::new(); REGISTRY.len()],
+            values: vec![Column::default(); REGISTRY.len()],
+            spill: None,
+            spill_writes: true,
+            spill_error: None,
             counts: vec![0; REGISTRY.len()],
             request_count: 0,
             error_count: 0,
             good_count: 0,
             min_request_wall_ns: None,
             max_response_wall_ns: None,
-            intervals: Vec::new(),
+            intervals: Column::default(),
             window_ns: None,
             slices: None,
         }
+    }
+
+    /// Moves full value chunks to `spill` (shared with timeslice windows).
+    pub fn with_spill(mut self, spill: Spill) -> Self {
+        self.spill = Some(spill);
+        self
     }
 
     /// Counts good requests against these SLOs.
@@ -257,9 +277,14 @@ impl Accumulator {
         let s = self.slices.as_mut()?;
         let i = (start_wall_ns.saturating_sub(s.origin_wall_ns) / s.width_ns) as usize;
         while s.accumulators.len() <= i {
+            // Windows before the new one get few late values: move their tails out.
+            for old in &mut s.accumulators {
+                old.flush();
+            }
             let mut a = Accumulator::new(self.run);
             a.goodput = self.goodput.clone();
             a.window_ns = Some(s.width_ns);
+            a.spill = self.spill.clone();
             s.accumulators.push(a);
         }
         Some(&mut s.accumulators[i])
@@ -284,13 +309,17 @@ impl Accumulator {
         }
         if self.run.streaming {
             if let Some((start, Some(first), end)) = m.timeline {
-                self.intervals.push(Interval {
+                let iv = Interval {
                     start,
                     first_token: first,
                     end,
                     isl: m.input_sequence_length.unwrap_or(0.0),
                     osl: m.output_sequence_length.unwrap_or(0.0),
-                });
+                };
+                let spill = self.spill.as_ref().filter(|_| self.spill_writes);
+                if let Err(e) = self.intervals.extend(&iv.values(), spill) {
+                    spill_failed(&mut self.spill_writes, &mut self.spill_error, e);
+                }
             }
         }
         self.push(m, false);
@@ -318,12 +347,79 @@ impl Accumulator {
                 }
                 _ => continue,
             };
-            match get(m) {
-                Some(RecordValue::Scalar(v)) => self.values[i].push(v),
-                Some(RecordValue::List(list)) => self.values[i].extend(list),
-                None => {}
+            let spill = self.spill.as_ref().filter(|_| self.spill_writes);
+            let written = match get(m) {
+                Some(RecordValue::Scalar(v)) => self.values[i].push(v, spill),
+                Some(RecordValue::List(list)) => self.values[i].extend(&list, spill),
+                None => Ok(()),
+            };
+            if let Err(e) = written {
+                spill_failed(&mut self.spill_writes, &mut self.spill_error, e);
             }
         }
+    }
+
+    /// Moves every in-memory tail to the spill file.
+    fn flush(&mut self) {
+        if !self.spill_writes {
+            return;
+        }
+        let spill = self.spill.as_ref();
+        let flushed = self
+            .values
+            .iter_mut()
+            .chain(std::iter::once(&mut self.intervals))
+            .try_for_each(|c| c.flush(spill));
+        if let Err(e) = flushed {
+            spill_failed(&mut self.spill_writes, &mut self.spill_error, e);
+        }
+    }
+
+    /// Statistics of a record metric's values, from memory or read back from the spill file.
+    fn column_stats(&self, i: usize, problems: &mut Vec<String>) -> Option<Stats> {
+        let column = &self.values[i];
+        if column.is_resident() {
+            return Stats::compute(column.in_memory());
+        }
+        let items = ColumnItems {
+            column,
+            spill: self.spill.as_ref(),
+        };
+        Stats::compute_streaming(&items).unwrap_or_else(|e| {
+            problems.push(format!("cannot read back {} values: {e}", REGISTRY[i].tag));
+            None
+        })
+    }
+
+    /// The error-adjusted companion of column `i` whose plain statistics are `stats`.
+    fn column_error_adjusted(&self, i: usize, stats: &Stats, problems: &mut Vec<String>) -> Stats {
+        let column = &self.values[i];
+        let order = |ranks: &[u64]| -> Vec<f64> {
+            if column.is_resident() {
+                let mut v: Vec<f64> = column
+                    .in_memory()
+                    .iter()
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .collect();
+                v.sort_unstable_by(f64::total_cmp);
+                return ranks.iter().map(|&k| v[k as usize]).collect();
+            }
+            let items = ColumnItems {
+                column,
+                spill: self.spill.as_ref(),
+            };
+            let thresholds: Vec<f64> = ranks.iter().map(|&k| (k + 1) as f64).collect();
+            match first_reaching(&crate::stats::Finite(&items), &thresholds) {
+                Ok(Some(v)) => v,
+                Ok(None) => vec![f64::NAN; ranks.len()],
+                Err(e) => {
+                    problems.push(format!("cannot read back {} values: {e}", REGISTRY[i].tag));
+                    vec![f64::NAN; ranks.len()]
+                }
+            }
+        };
+        error_adjusted(stats, self.error_count, order)
     }
 
     pub fn request_count(&self) -> u64 {
@@ -345,8 +441,16 @@ impl Accumulator {
             window_ns: self.window_ns,
             ..Default::default()
         };
-        let timeline = (!self.intervals.is_empty()).then(|| Timeline::build(&self.intervals));
         let mut results = Vec::new();
+        let mut problems: Vec<String> = self.spill_error.iter().cloned().collect();
+        let curves = if self.intervals.is_empty() {
+            Vec::new()
+        } else {
+            curve_stats(&self.intervals, self.spill.as_ref()).unwrap_or_else(|e| {
+                problems.push(format!("cannot read back request intervals: {e}"));
+                Vec::new()
+            })
+        };
         for (i, spec) in REGISTRY.iter().enumerate() {
             if !spec.applies(&self.run) {
                 continue;
@@ -354,7 +458,7 @@ impl Accumulator {
             let factor = spec.unit.factor_to(spec.display_unit);
             match spec.kind {
                 MetricKind::Record(_) | MetricKind::ErrorRecord(_) => {
-                    let Some(stats) = Stats::compute(&self.values[i]) else {
+                    let Some(stats) = self.column_stats(i, &mut problems) else {
                         continue;
                     };
                     derived.sums.insert(spec.tag, stats.sum);
@@ -363,7 +467,9 @@ impl Accumulator {
                         MetricValue::Distribution(stats.scaled(factor)),
                     ));
                     if spec.flags.contains(Flags::ERROR_ADJUSTED) && self.error_count > 0 {
-                        let adj = error_adjusted(&self.values[i], self.error_count).scaled(factor);
+                        let adj = self
+                            .column_error_adjusted(i, &stats, &mut problems)
+                            .scaled(factor);
                         results.push(MetricResult {
                             spec,
                             tag: Cow::Owned(format!("adj_{}", spec.tag)),
@@ -385,7 +491,8 @@ impl Accumulator {
                     results.push(MetricResult::new(spec, MetricValue::Scalar(v * factor)));
                 }
                 MetricKind::Timeline(curve) => {
-                    let Some(w) = timeline.as_ref().and_then(|t| t.stats(curve)) else {
+                    let at = CURVES.iter().position(|c| *c == curve);
+                    let Some(w) = at.and_then(|k| curves.get(k).cloned().flatten()) else {
                         continue;
                     };
                     results.push(MetricResult::new(spec, MetricValue::Weighted(w)));
@@ -398,6 +505,7 @@ impl Accumulator {
             warnings: Vec::new(),
         };
         summary.warnings = warnings(&summary, self.request_count);
+        summary.warnings.extend(problems);
         if let Some(s) = &self.slices {
             for (k, a) in s.accumulators.iter().enumerate() {
                 let start = s.origin_wall_ns + k as u64 * s.width_ns;
@@ -410,27 +518,43 @@ impl Accumulator {
     }
 }
 
+/// Stops spilling after a failed write; everything from then on stays in memory.
+fn spill_failed(writes: &mut bool, error: &mut Option<String>, e: io::Error) {
+    *writes = false;
+    error.get_or_insert_with(|| {
+        format!("cannot write the metric spill file ({e}); values kept in memory")
+    });
+}
+
 /// AIPerf's error-adjusted statistics: successes plus one +inf per failure, nearest-rank
 /// percentiles; avg, sum and max become +inf (and are then dropped from exports); std is undefined.
-fn error_adjusted(values: &[f64], errors: u64) -> Stats {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_unstable_by(f64::total_cmp);
-    let n = v.len() + errors as usize;
-    v.extend(std::iter::repeat_n(f64::INFINITY, errors as usize));
+/// `stats` are the successes' statistics; `order` returns the successes' order statistics at the
+/// given 0-based ranks.
+fn error_adjusted(stats: &Stats, errors: u64, order: impl FnOnce(&[u64]) -> Vec<f64>) -> Stats {
+    let finite = stats.count;
+    let n = finite + errors;
+    // numpy "nearest": index = round-half-to-even(q/100 * (n - 1)); past the successes is +inf.
+    let idx: Vec<u64> = PERCENTILES
+        .iter()
+        .map(|(q, _)| (round_half_even(q / 100.0 * (n - 1) as f64) as u64).min(n - 1))
+        .collect();
+    let ranks: Vec<u64> = idx.iter().copied().filter(|&k| k < finite).collect();
+    let mut found = order(&ranks).into_iter();
     let mut percentiles = [0.0; 9];
-    for (slot, (q, _)) in percentiles.iter_mut().zip(PERCENTILES) {
-        // numpy "nearest": index = round-half-to-even(q/100 * (n - 1)).
-        let h = q / 100.0 * (n - 1) as f64;
-        let idx = round_half_even(h) as usize;
-        *slot = v[idx.min(n - 1)];
+    for (slot, k) in percentiles.iter_mut().zip(idx) {
+        *slot = if k < finite {
+            found.next().unwrap_or(f64::NAN)
+        } else {
+            f64::INFINITY
+        };
     }
     Stats {
         avg: f64::INFINITY,
-        min: v[0],
+        min: stats.min,
         max: f64::INFINITY,
         std: f64::NAN,
         sum: f64::INFINITY,
-        count: n as u64,
+        count: n,
         percentiles,
     }
 }
@@ -648,6 +772,71 @@ mod tests {
         assert_eq!(s.value("total_usage_prompt_tokens"), Some(200.0));
         assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
         assert!(s.warnings[0].starts_with("Token Count Discrepancy Warning"));
+    }
+
+    #[test]
+    fn spilled_run_summarises_like_an_in_memory_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::create_in(dir.path()).unwrap();
+        let mut mem = Accumulator::new(STREAMING).with_timeslices(0, 2_000 * MS);
+        let mut disk = Accumulator::new(STREAMING)
+            .with_spill(spill)
+            .with_timeslices(0, 2_000 * MS);
+        // 20,000 requests: three times the in-memory tail for the scalar metrics, far more for
+        // the pooled inter-chunk latencies; every 50th fails.
+        let mut x = 12345u64;
+        for i in 0..20_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let start = i * MS / 2;
+            if i % 50 == 0 {
+                let m = RecordMetrics::of_error(Some(x % 300));
+                mem.add_error(&m, start);
+                disk.add_error(&m, start);
+                continue;
+            }
+            let first = MS + (x >> 40) % (40 * MS);
+            let content: Vec<u64> = (0..8).map(|k| first + k * ((x >> 20) % (5 * MS))).collect();
+            let m = success(0, &content, 100 + x % 50, 8);
+            mem.add_success(&m, start);
+            disk.add_success(&m, start);
+        }
+        assert!(
+            !disk.values.iter().all(|c| c.is_resident()),
+            "nothing was spilled"
+        );
+        let (a, b) = (mem.summarize(), disk.summarize());
+        assert!(
+            b.warnings.iter().all(|w| !w.contains("spill")),
+            "{:?}",
+            b.warnings
+        );
+        let compare = |a: &Summary, b: &Summary| {
+            assert_eq!(a.results.len(), b.results.len());
+            for (x, y) in a.results.iter().zip(&b.results) {
+                assert_eq!(x.tag, y.tag);
+                match (&x.value, &y.value) {
+                    (MetricValue::Distribution(p), MetricValue::Distribution(q)) => {
+                        assert_eq!(p.percentiles, q.percentiles, "{}", x.tag);
+                        assert_eq!((p.min, p.count), (q.min, q.count), "{}", x.tag);
+                        for (u, v) in [(p.avg, q.avg), (p.sum, q.sum), (p.std, q.std)] {
+                            let same = u == v || (u - v).abs() <= 1e-9 * u.abs().max(1.0);
+                            assert!(same || (u.is_nan() && v.is_nan()), "{}: {u} vs {v}", x.tag);
+                        }
+                    }
+                    (p, q) => assert_eq!(p, q, "{}", x.tag),
+                }
+            }
+        };
+        compare(&a, &b);
+        assert!(a.get("adj_request_latency").is_some());
+        assert!(b.get("effective_concurrency").is_some() && b.get("inter_chunk_latency").is_some());
+        assert_eq!(a.timeslices.len(), b.timeslices.len());
+        assert_eq!(a.timeslices.len(), 5);
+        for (x, y) in a.timeslices.iter().zip(&b.timeslices) {
+            compare(&x.2, &y.2);
+        }
     }
 
     #[test]

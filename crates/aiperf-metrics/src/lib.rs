@@ -5,6 +5,8 @@
 //! - [`record`] computes the per-request values of a finished, parsed request.
 //! - [`accumulate`] folds per-request values into a run and derives the run-level metrics.
 //! - [`stats`] is the statistics (population std, numpy's linear-interpolation percentiles).
+//! - [`spill`] keeps a run's values in bounded memory (full chunks go to an unlinked file) and
+//!   [`select`] finds exact order statistics over them by passes.
 //!
 //! Exporters and UIs only format the resulting [`Summary`]; they never compute.
 
@@ -12,6 +14,8 @@ pub mod accumulate;
 pub mod record;
 pub mod reference;
 pub mod registry;
+pub mod select;
+pub mod spill;
 pub mod stats;
 pub mod timeline;
 pub mod units;

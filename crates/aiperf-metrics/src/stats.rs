@@ -2,6 +2,10 @@
 //! (`ddof = 0`) and percentiles by linear interpolation between order statistics
 //! (`numpy.percentile`'s default, Hyndman-Fan type 7), including numpy's two-sided lerp.
 
+use std::io;
+
+use crate::select::{first_reaching, Items};
+
 /// Percentiles AIPerf reports, in export order.
 pub const PERCENTILES: [(f64, &str); 9] = [
     (1.0, "p1"),
@@ -88,16 +92,110 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     if n == 1 {
         return sorted[0];
     }
+    let (lo, hi, t) = percentile_ranks(n as u64, q);
+    lerp(sorted[lo as usize], sorted[hi as usize], t)
+}
+
+/// The two order statistics (0-based) percentile `q` of `n` values interpolates, and the weight.
+fn percentile_ranks(n: u64, q: f64) -> (u64, u64, f64) {
     let h = q / 100.0 * (n - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    let t = h - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
+    let lo = h.floor() as u64;
+    (lo, (lo + 1).min(n - 1), h - lo as f64)
+}
+
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
     let diff = b - a;
     if t >= 0.5 {
         b - diff * (1.0 - t)
     } else {
         a + diff * t
+    }
+}
+
+/// Neumaier-compensated running sum (the order-independent stand-in for numpy's pairwise sum
+/// when the values arrive in chunks).
+#[derive(Default, Clone, Copy)]
+struct CompensatedSum {
+    sum: f64,
+    c: f64,
+}
+
+impl CompensatedSum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.c += (self.sum - t) + x;
+        } else {
+            self.c += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    fn value(self) -> f64 {
+        self.sum + self.c
+    }
+}
+
+impl Stats {
+    /// The same statistics read by passes over `items` (their weights ignored, non-finite values
+    /// dropped), for data kept on disk: percentiles are the exact order statistics (by
+    /// [`crate::select`]), sums are compensated. Memory stays bounded whatever the count.
+    pub fn compute_streaming(items: &dyn Items) -> io::Result<Option<Stats>> {
+        let finite = Finite(items);
+        let (mut n, mut sum) = (0u64, CompensatedSum::default());
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        finite.scan(&mut |x, _| {
+            n += 1;
+            sum.add(x);
+            min = min.min(x);
+            max = max.max(x);
+        })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let sum = sum.value();
+        let avg = sum / n as f64;
+        let mut sq = CompensatedSum::default();
+        finite.scan(&mut |x, _| sq.add((x - avg) * (x - avg)))?;
+        let ranks: Vec<(u64, u64, f64)> = PERCENTILES
+            .iter()
+            .map(|(q, _)| percentile_ranks(n, *q))
+            .collect();
+        let thresholds: Vec<f64> = ranks
+            .iter()
+            .flat_map(|(lo, hi, _)| [(lo + 1) as f64, (hi + 1) as f64])
+            .collect();
+        let order = first_reaching(&finite, &thresholds)?.unwrap_or_default();
+        let mut percentiles = [0.0; 9];
+        for (i, (slot, (_, _, t))) in percentiles.iter_mut().zip(&ranks).enumerate() {
+            *slot = if n == 1 {
+                min
+            } else {
+                lerp(order[2 * i], order[2 * i + 1], *t)
+            };
+        }
+        Ok(Some(Stats {
+            avg,
+            min,
+            max,
+            std: (sq.value() / n as f64).sqrt(),
+            sum,
+            count: n,
+            percentiles,
+        }))
+    }
+}
+
+/// `items` without non-finite values, all with unit weight.
+pub(crate) struct Finite<'a>(pub &'a dyn Items);
+
+impl Items for Finite<'_> {
+    fn scan(&self, f: &mut dyn FnMut(f64, f64)) -> io::Result<()> {
+        self.0.scan(&mut |v, _| {
+            if v.is_finite() {
+                f(v, 1.0)
+            }
+        })
     }
 }
 
@@ -174,6 +272,44 @@ mod tests {
     fn pairwise_sum_equals_exact_sum_on_integers() {
         let v: Vec<f64> = (1..=1000).map(f64::from).collect();
         assert_eq!(pairwise_sum(&v), 500_500.0);
+    }
+
+    #[test]
+    fn streaming_matches_in_memory() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [1usize, 2, 3, 10, 5_000, 120_001] {
+            let v: Vec<f64> = (0..n)
+                .map(|i| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    if i % 97 == 5 {
+                        f64::NAN
+                    } else {
+                        4e6 + (s % 2_000_000) as f64 * if i % 3 == 0 { 1.0 } else { 0.001 }
+                    }
+                })
+                .collect();
+            let items: Vec<(f64, f64)> = v.iter().map(|&x| (x, 0.0)).collect();
+            let (a, b) = (
+                Stats::compute(&v),
+                Stats::compute_streaming(&items).unwrap(),
+            );
+            let (Some(a), Some(b)) = (a, b) else {
+                assert_eq!(n, 0);
+                continue;
+            };
+            assert_eq!(a.percentiles, b.percentiles, "n={n}");
+            assert_eq!((a.min, a.max, a.count), (b.min, b.max, b.count));
+            for (x, y) in [(a.sum, b.sum), (a.avg, b.avg), (a.std, b.std)] {
+                assert!(
+                    (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                    "n={n}: {x} vs {y}"
+                );
+            }
+        }
+        let none: Vec<(f64, f64)> = vec![(f64::NAN, 1.0)];
+        assert!(Stats::compute_streaming(&none).unwrap().is_none());
     }
 
     #[test]
