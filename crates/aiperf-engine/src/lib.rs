@@ -13,6 +13,7 @@
 //! The request path (worker) only stamps times and keeps bytes; parsing and tokenizing run on the
 //! processor thread, off the request path.
 
+mod backlog;
 pub mod external;
 mod prepare;
 mod process;

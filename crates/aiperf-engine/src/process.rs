@@ -38,6 +38,8 @@ pub struct ProcessorConfig {
     pub timeslices: Option<(Arc<AtomicU64>, u64)>,
     /// The dashboard's running aggregates, when it is shown.
     pub live: Option<Arc<crate::ui::live::Live>>,
+    /// Counts records taken, releasing held-back workers once the queue has drained.
+    pub backlog: Arc<crate::backlog::Backlog>,
 }
 
 pub fn spawn(
@@ -60,6 +62,7 @@ pub fn spawn(
             let mut slices = cfg.timeslices.clone();
             let expects_done = prepared.meta.stream_done_sentinel;
             while let Some(raw) = rx.blocking_recv() {
+                cfg.backlog.taken();
                 if raw.credit.phase == Phase::Warmup {
                     continue;
                 }
@@ -452,6 +455,7 @@ mod tests {
             per_chunk_usage: false,
             timeslices: None,
             live: None,
+            backlog: Default::default(),
         }
     }
 

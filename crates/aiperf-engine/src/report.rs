@@ -157,6 +157,15 @@ pub fn load_report(
             ));
         }
     }
+    let (pauses, paused_s) = load.backlog_pauses;
+    report.insert("record_backlog_pauses".into(), json!(pauses));
+    report.insert("record_backlog_paused_s".into(), json!(paused_s));
+    if pauses > 0 {
+        reasons.push(format!(
+            "the record processor fell behind: {pauses} requests were held back for {paused_s:.3} s in total ({} raw records waiting)",
+            crate::backlog::HIGH
+        ));
+    }
     if let Some(c) = cpu {
         report.insert("client_cpu_seconds".into(), json!(c.cpu_s));
         report.insert(
@@ -381,5 +390,22 @@ mod tests {
             "{reasons}"
         );
         assert!(notes.iter().any(|n| n.contains("client_bound")));
+    }
+
+    #[test]
+    fn held_back_requests_make_the_run_client_bound() {
+        let mut load = LoadStats::default();
+        let (extra, _) = load_report(&Summary::default(), &load, None);
+        assert_eq!(extra["client_bound"]["verdict"], false);
+        assert_eq!(extra["load_report"]["record_backlog_pauses"], 0);
+        load.backlog_pauses = (3, 0.25);
+        let (extra, _) = load_report(&Summary::default(), &load, None);
+        assert_eq!(extra["client_bound"]["verdict"], true);
+        assert_eq!(extra["load_report"]["record_backlog_paused_s"], 0.25);
+        let reasons = extra["client_bound"]["reasons"].to_string();
+        assert!(
+            reasons.contains("3 requests were held back for 0.250 s"),
+            "{reasons}"
+        );
     }
 }

@@ -19,6 +19,7 @@ use aiperf_transport::{ClientOptions, HttpClient};
 use anyhow::{anyhow, Context};
 use tokio::sync::mpsc;
 
+use crate::backlog::{Backlog, RecordSender};
 use crate::prepare::{prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::report;
@@ -203,7 +204,9 @@ pub async fn run_profile(
             accumulator.with_goodput(Goodput::parse(g).map_err(|e| anyhow!("--goodput: {e}"))?);
     }
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (raw_tx, rx) = mpsc::unbounded_channel();
+    let backlog = Arc::new(Backlog::default());
+    let tx = RecordSender::new(raw_tx, backlog.clone());
     let progress = Arc::new(Progress::default());
     let live = (ui == Ui::Dashboard).then(|| Arc::new(Live::default()));
     let profiling_origin = Arc::new(AtomicU64::new(0));
@@ -217,6 +220,7 @@ pub async fn run_profile(
                 .slice_duration_s
                 .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
             live: live.clone(),
+            backlog: backlog.clone(),
         },
         accumulator,
         prepared.clone(),
@@ -395,6 +399,7 @@ pub async fn run_profile(
                 intended_window_s: since(ctx.last_intended_ns.load(Ordering::Relaxed)),
                 actual_window_s: since(ctx.last_issued_ns.load(Ordering::Relaxed)),
                 event_loop_lag_ms: lag_ms,
+                backlog_pauses: ctx.records.backlog().pauses(),
             };
         }
     }
@@ -714,6 +719,8 @@ pub struct LoadStats {
     /// How late each 10 ms probe timer fired on the async runtime during profiling (ms): the
     /// scheduler lag every request's timestamps and sends share.
     pub event_loop_lag_ms: Vec<f64>,
+    /// Requests held back because the record processor was behind: (count, total seconds).
+    pub backlog_pauses: (u64, f64),
 }
 
 impl Default for LoadStats {
@@ -727,6 +734,7 @@ impl Default for LoadStats {
             intended_window_s: 0.0,
             actual_window_s: 0.0,
             event_loop_lag_ms: Vec::new(),
+            backlog_pauses: (0, 0.0),
         }
     }
 }

@@ -129,6 +129,8 @@ impl Session {
         let Some(turn) = self.next(ctx) else {
             return true;
         };
+        // Held back (and counted) while the record processor is far behind.
+        ctx.records.backlog().wait_for_room().await;
         let history = self.carries_history(ctx);
         credit.session_num = self.session_num;
         credit.conversation_index = self.conversation_index;
@@ -224,7 +226,7 @@ impl Session {
             input_text,
             max_tokens,
         };
-        ctx.records.send(record).is_ok()
+        ctx.records.send(record)
     }
 
     /// Asynchronous jobs: polls the submitted job until it finishes (and with

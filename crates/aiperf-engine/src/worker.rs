@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aiperf_core::{Clock, Credit, Phase, RawRecord};
+use aiperf_core::{Clock, Credit, Phase};
 use aiperf_timing::schedule::Schedule;
 use aiperf_timing::CreditIssuer;
 use aiperf_transport::HttpClient;
@@ -48,7 +48,7 @@ pub struct PhaseContext {
     /// Session numbers continue across phases, so sampling continues too.
     pub sessions: Arc<AtomicU64>,
     pub timeout: Duration,
-    pub records: mpsc::UnboundedSender<RawRecord>,
+    pub records: crate::backlog::RecordSender,
     /// Requests currently on the wire.
     pub in_flight: AtomicU64,
     /// Fixed-schedule replay: which conversations, and the trace time that is phase start.

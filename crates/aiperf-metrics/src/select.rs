@@ -36,8 +36,8 @@ impl Items for Vec<(f64, f64)> {
 }
 
 const DIGIT: u32 = 12;
-/// A key range with at most this many items is sorted in memory (1 MiB of pairs).
-const COLLECT: u64 = 1 << 16;
+/// A key range with at most this many items is sorted in memory (128 KiB of pairs).
+const COLLECT: u64 = 1 << 13;
 
 /// Order-preserving key: `key(a) < key(b)` iff `a.total_cmp(&b)` is `Less`.
 fn key(v: f64) -> u64 {

@@ -132,13 +132,32 @@ impl Column {
         buf: &mut Vec<u8>,
         out: &mut Vec<f64>,
     ) -> io::Result<()> {
+        self.read_part(i, 0, usize::MAX, spill, buf, out)
+    }
+
+    /// Up to `max` values of piece `i` from its `from`-th into `out` (empty past its end), so a
+    /// reader can walk a piece in small blocks.
+    pub fn read_part(
+        &self,
+        i: usize,
+        from: usize,
+        max: usize,
+        spill: Option<&Spill>,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<f64>,
+    ) -> io::Result<()> {
         match self.chunks.get(i) {
-            Some(&(offset, len)) => spill
-                .ok_or_else(|| io::Error::other("spilled column without a file"))?
-                .read(offset, len as usize, buf, out),
+            Some(&(offset, len)) => {
+                let n = (len as usize).saturating_sub(from).min(max);
+                spill
+                    .ok_or_else(|| io::Error::other("spilled column without a file"))?
+                    .read(offset + from as u64 * 8, n, buf, out)
+            }
             None => {
                 out.clear();
-                out.extend_from_slice(&self.tail);
+                let from = from.min(self.tail.len());
+                let to = from.saturating_add(max).min(self.tail.len());
+                out.extend_from_slice(&self.tail[from..to]);
                 Ok(())
             }
         }

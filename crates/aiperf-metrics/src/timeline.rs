@@ -407,10 +407,15 @@ impl CurveTotals {
     }
 }
 
-/// Reads one sorted run of events piece by piece.
+/// Events a merge cursor reads at a time (7 KiB), so merging many runs stays small.
+const CURSOR_EVENTS: usize = 128;
+
+/// Reads one sorted run of events in small blocks.
 #[derive(Default)]
 struct Cursor {
     piece: usize,
+    /// Where in the piece the next block starts.
+    next: usize,
     values: Vec<f64>,
     pos: usize,
 }
@@ -425,9 +430,22 @@ impl Cursor {
             if self.piece >= run.pieces() {
                 return Ok(false);
             }
-            run.read_piece(self.piece, Some(spill), buf, &mut self.values)?;
-            self.piece += 1;
+            let block = CURSOR_EVENTS * EVENT_VALUES;
+            run.read_part(
+                self.piece,
+                self.next,
+                block,
+                Some(spill),
+                buf,
+                &mut self.values,
+            )?;
             self.pos = 0;
+            if self.values.is_empty() {
+                self.piece += 1;
+                self.next = 0;
+            } else {
+                self.next += self.values.len();
+            }
         }
         Ok(true)
     }
