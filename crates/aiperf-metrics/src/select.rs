@@ -81,7 +81,8 @@ impl Target {
 }
 
 enum Group {
-    Histogram { weights: Vec<f64>, counts: Vec<u64> },
+    /// (weight, count) per bucket, side by side for locality.
+    Histogram(Vec<(f64, u64)>),
     Collect(Vec<(f64, f64)>),
 }
 
@@ -145,16 +146,14 @@ pub fn first_reaching_series(
                     .and_then(|t| t.count);
                 match count {
                     Some(c) if c <= COLLECT => Group::Collect(Vec::with_capacity(c as usize)),
-                    _ => Group::Histogram {
-                        weights: vec![0.0; 1 << bits],
-                        counts: vec![0; 1 << bits],
-                    },
+                    _ => Group::Histogram(vec![(0.0, 0); 1 << bits]),
                 }
             })
             .collect();
         let shift = 64 - depth - bits;
         let mask = (1u64 << bits) - 1;
         let first_pass = present.is_empty();
+        let single = ranges.len() == 1;
         items.scan(&mut |series, v, w| {
             if first_pass {
                 if present.len() <= series {
@@ -163,15 +162,19 @@ pub fn first_reaching_series(
                 present[series] = true;
             }
             let k = key(v);
-            let i = ranges.partition_point(|r| (r.0, r.1) <= (series, k));
-            if i == 0 || ranges[i - 1].0 != series || k > ranges[i - 1].2 {
+            let i = if single {
+                1
+            } else {
+                ranges.partition_point(|r| (r.0, r.1) <= (series, k))
+            };
+            if i == 0 || ranges[i - 1].0 != series || k < ranges[i - 1].1 || k > ranges[i - 1].2 {
                 return;
             }
             match &mut groups[i - 1] {
-                Group::Histogram { weights, counts } => {
-                    let b = ((k >> shift) & mask) as usize;
-                    weights[b] += w;
-                    counts[b] += 1;
+                Group::Histogram(buckets) => {
+                    let b = &mut buckets[((k >> shift) & mask) as usize];
+                    b.0 += w;
+                    b.1 += 1;
                 }
                 Group::Collect(items) => items.push((v, w)),
             }
@@ -210,20 +213,20 @@ pub fn first_reaching_series(
                     // An empty range cannot happen (a target only enters non-empty buckets).
                     t.found = Some(found.unwrap_or(f64::NAN));
                 }
-                Group::Histogram { weights, counts } => {
+                Group::Histogram(buckets) => {
                     let mut acc = t.before;
                     let mut chosen = None;
-                    for b in 0..weights.len() {
-                        if counts[b] == 0 {
+                    for (b, &(weight, count)) in buckets.iter().enumerate() {
+                        if count == 0 {
                             continue;
                         }
-                        chosen = Some((b, acc));
-                        if acc + weights[b] >= t.threshold {
+                        chosen = Some((b, acc, count));
+                        if acc + weight >= t.threshold {
                             break;
                         }
-                        acc += weights[b];
+                        acc += weight;
                     }
-                    let Some((b, before)) = chosen else {
+                    let Some((b, before, count)) = chosen else {
                         // Nothing in range: only possible for an empty input.
                         t.found = Some(f64::NAN);
                         continue;
@@ -235,7 +238,7 @@ pub fn first_reaching_series(
                     };
                     t.depth += bits;
                     t.before = before;
-                    t.count = Some(counts[b]);
+                    t.count = Some(count);
                 }
             }
         }

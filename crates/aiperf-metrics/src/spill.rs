@@ -112,10 +112,9 @@ impl Column {
         }
         let offset = spill.write(&self.tail)?;
         self.chunks.push((offset, self.tail.len() as u32));
-        self.tail.clear();
-        if self.tail.capacity() > TAIL_VALUES * 2 {
-            self.tail.shrink_to(TAIL_VALUES);
-        }
+        // Freed, not kept: a flushed column may never grow again (a sorted run, an old
+        // timeslice), and one allocation per 64 KiB is nothing for one that does.
+        self.tail = Vec::new();
         Ok(())
     }
 

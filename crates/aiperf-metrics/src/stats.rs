@@ -144,19 +144,22 @@ impl Stats {
         let finite = Finite(items);
         let (mut n, mut sum) = (0u64, CompensatedSum::default());
         let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        // Welford's running mean and squared deviations: one pass instead of two.
+        let (mut mean, mut m2) = (0.0f64, 0.0f64);
         finite.scan(&mut |x, _| {
             n += 1;
             sum.add(x);
             min = min.min(x);
             max = max.max(x);
+            let d = x - mean;
+            mean += d / n as f64;
+            m2 += d * (x - mean);
         })?;
         if n == 0 {
             return Ok(None);
         }
         let sum = sum.value();
         let avg = sum / n as f64;
-        let mut sq = CompensatedSum::default();
-        finite.scan(&mut |x, _| sq.add((x - avg) * (x - avg)))?;
         let ranks: Vec<(u64, u64, f64)> = PERCENTILES
             .iter()
             .map(|(q, _)| percentile_ranks(n, *q))
@@ -178,7 +181,7 @@ impl Stats {
             avg,
             min,
             max,
-            std: (sq.value() / n as f64).sqrt(),
+            std: (m2.max(0.0) / n as f64).sqrt(),
             sum,
             count: n,
             percentiles,
