@@ -7,7 +7,7 @@ use std::io;
 use crate::record::{RecordMetrics, RecordValue};
 use crate::registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGISTRY};
 use crate::select::first_reaching;
-use crate::spill::{Column, ColumnItems, Spill};
+use crate::spill::{Column, ColumnItems, Spill, LOAD_VALUES};
 use crate::stats::{Stats, PERCENTILES};
 use crate::timeline::{curve_stats, Interval, WeightedStats, CURVES};
 use crate::units::Unit;
@@ -95,6 +95,8 @@ pub struct Accumulator {
     spill: Option<Spill>,
     /// Cleared by a failed write: the chunks written stay readable, new values stay in memory.
     spill_writes: bool,
+    /// Spilled columns up to this many values are summarised in memory ([`LOAD_VALUES`]).
+    load_values: u64,
     /// The first spill write that failed.
     spill_error: Option<String>,
     /// Counts per registry index (counter metrics).
@@ -238,6 +240,7 @@ impl Accumulator {
             values: vec![Column::default(); REGISTRY.len()],
             spill: None,
             spill_writes: true,
+            load_values: LOAD_VALUES,
             spill_error: None,
             counts: vec![0; REGISTRY.len()],
             request_count: 0,
@@ -254,6 +257,13 @@ impl Accumulator {
     /// Moves full value chunks to `spill` (shared with timeslice windows).
     pub fn with_spill(mut self, spill: Spill) -> Self {
         self.spill = Some(spill);
+        self
+    }
+
+    /// Summarises spilled columns longer than `values` by passes instead of in memory
+    /// (benchmarks and tests use 0 to take the bounded-memory path at any size).
+    pub fn with_load_limit(mut self, values: u64) -> Self {
+        self.load_values = values;
         self
     }
 
@@ -285,6 +295,7 @@ impl Accumulator {
             a.goodput = self.goodput.clone();
             a.window_ns = Some(s.width_ns);
             a.spill = self.spill.clone();
+            a.load_values = self.load_values;
             s.accumulators.push(a);
         }
         Some(&mut s.accumulators[i])
@@ -381,6 +392,15 @@ impl Accumulator {
         if column.is_resident() {
             return Stats::compute(column.in_memory());
         }
+        if column.len() <= self.load_values {
+            return match column.load(self.spill.as_ref()) {
+                Ok(all) => Stats::compute(&all),
+                Err(e) => {
+                    problems.push(format!("cannot read back {} values: {e}", REGISTRY[i].tag));
+                    None
+                }
+            };
+        }
         let items = ColumnItems {
             column,
             spill: self.spill.as_ref(),
@@ -395,15 +415,18 @@ impl Accumulator {
     fn column_error_adjusted(&self, i: usize, stats: &Stats, problems: &mut Vec<String>) -> Stats {
         let column = &self.values[i];
         let order = |ranks: &[u64]| -> Vec<f64> {
-            if column.is_resident() {
-                let mut v: Vec<f64> = column
-                    .in_memory()
-                    .iter()
-                    .copied()
-                    .filter(|x| x.is_finite())
-                    .collect();
+            let sorted = |values: &[f64]| -> Vec<f64> {
+                let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
                 v.sort_unstable_by(f64::total_cmp);
-                return ranks.iter().map(|&k| v[k as usize]).collect();
+                ranks.iter().map(|&k| v[k as usize]).collect()
+            };
+            if column.is_resident() {
+                return sorted(column.in_memory());
+            }
+            if column.len() <= self.load_values {
+                if let Ok(all) = column.load(self.spill.as_ref()) {
+                    return sorted(&all);
+                }
             }
             let items = ColumnItems {
                 column,
@@ -446,10 +469,12 @@ impl Accumulator {
         let curves = if self.intervals.is_empty() {
             Vec::new()
         } else {
-            curve_stats(&self.intervals, self.spill.as_ref()).unwrap_or_else(|e| {
-                problems.push(format!("cannot read back request intervals: {e}"));
-                Vec::new()
-            })
+            curve_stats(&self.intervals, self.spill.as_ref(), self.load_values).unwrap_or_else(
+                |e| {
+                    problems.push(format!("cannot read back request intervals: {e}"));
+                    Vec::new()
+                },
+            )
         };
         for (i, spec) in REGISTRY.iter().enumerate() {
             if !spec.applies(&self.run) {
@@ -779,7 +804,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spill = Spill::create_in(dir.path()).unwrap();
         let mut mem = Accumulator::new(STREAMING).with_timeslices(0, 2_000 * MS);
+        // Summarised by passes (bounded memory) ...
         let mut disk = Accumulator::new(STREAMING)
+            .with_spill(spill.clone())
+            .with_load_limit(0)
+            .with_timeslices(0, 2_000 * MS);
+        // ... and read back whole (the default below a million values).
+        let mut loaded = Accumulator::new(STREAMING)
             .with_spill(spill)
             .with_timeslices(0, 2_000 * MS);
         // 20,000 requests: three times the in-memory tail for the scalar metrics, far more for
@@ -793,6 +824,7 @@ mod tests {
             if i % 50 == 0 {
                 let m = RecordMetrics::of_error(Some(x % 300));
                 mem.add_error(&m, start);
+                loaded.add_error(&m, start);
                 disk.add_error(&m, start);
                 continue;
             }
@@ -800,13 +832,14 @@ mod tests {
             let content: Vec<u64> = (0..8).map(|k| first + k * ((x >> 20) % (5 * MS))).collect();
             let m = success(0, &content, 100 + x % 50, 8);
             mem.add_success(&m, start);
+            loaded.add_success(&m, start);
             disk.add_success(&m, start);
         }
         assert!(
             !disk.values.iter().all(|c| c.is_resident()),
             "nothing was spilled"
         );
-        let (a, b) = (mem.summarize(), disk.summarize());
+        let (a, b, c) = (mem.summarize(), disk.summarize(), loaded.summarize());
         assert!(
             b.warnings.iter().all(|w| !w.contains("spill")),
             "{:?}",
@@ -830,12 +863,14 @@ mod tests {
             }
         };
         compare(&a, &b);
+        compare(&a, &c);
         assert!(a.get("adj_request_latency").is_some());
         assert!(b.get("effective_concurrency").is_some() && b.get("inter_chunk_latency").is_some());
         assert_eq!(a.timeslices.len(), b.timeslices.len());
         assert_eq!(a.timeslices.len(), 5);
-        for (x, y) in a.timeslices.iter().zip(&b.timeslices) {
+        for ((x, y), z) in a.timeslices.iter().zip(&b.timeslices).zip(&c.timeslices) {
             compare(&x.2, &y.2);
+            compare(&x.2, &z.2);
         }
     }
 

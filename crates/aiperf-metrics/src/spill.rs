@@ -13,6 +13,9 @@ use crate::select::Items;
 
 /// Values a column holds in memory before its tail is written out (64 KiB).
 pub const TAIL_VALUES: usize = 8192;
+/// Columns up to this many values (8 MiB) are read back whole and summarised in memory at the end
+/// (faster, and bit-identical to a run that never spilled); longer ones by passes.
+pub const LOAD_VALUES: u64 = 1 << 20;
 
 /// The run's spill file, shared by every column (and every timeslice). Writers reserve their
 /// range with one atomic add and write with `pwrite`, so there is no lock.
@@ -160,6 +163,13 @@ impl Column {
                 Ok(())
             }
         }
+    }
+
+    /// Every value, read back into memory.
+    pub fn load(&self, spill: Option<&Spill>) -> io::Result<Vec<f64>> {
+        let mut all = Vec::with_capacity(self.len as usize);
+        self.scan(spill, |c| all.extend_from_slice(c))?;
+        Ok(all)
     }
 
     /// Calls `f` with every value in order, chunk by chunk (one chunk in memory at a time).

@@ -251,10 +251,16 @@ impl Timeline {
 pub fn curve_stats(
     column: &Column,
     spill: Option<&Spill>,
+    load_values: u64,
 ) -> io::Result<Vec<Option<WeightedStats>>> {
-    if column.is_resident() {
-        let intervals: Vec<Interval> = column
-            .in_memory()
+    // Small enough to sweep in memory (events and segments take about 70 bytes per value).
+    if column.is_resident() || column.len() <= load_values / 4 {
+        let values = if column.is_resident() {
+            std::borrow::Cow::Borrowed(column.in_memory())
+        } else {
+            std::borrow::Cow::Owned(column.load(spill)?)
+        };
+        let intervals: Vec<Interval> = values
             .chunks_exact(INTERVAL_VALUES)
             .map(Interval::from_values)
             .collect();
@@ -592,7 +598,7 @@ mod tests {
         }
         assert!(!col.is_resident());
         let t = Timeline::build(&mem);
-        let got = curve_stats(&col, Some(&spill)).unwrap();
+        let got = curve_stats(&col, Some(&spill), 0).unwrap();
         for (c, g) in CURVES.iter().zip(got) {
             let (a, b) = (t.stats(*c).unwrap(), g.unwrap());
             let close = |u: f64, v: f64| (u - v).abs() <= 1e-9 * u.abs().max(1.0);
