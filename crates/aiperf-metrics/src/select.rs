@@ -153,7 +153,14 @@ pub fn first_reaching_series(
         let shift = 64 - depth - bits;
         let mask = (1u64 << bits) - 1;
         let first_pass = present.is_empty();
-        let single = ranges.len() == 1;
+        // Where each series' ranges start and end in `ranges` (sorted by series, then key).
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for (i, r) in ranges.iter().enumerate() {
+            if spans.len() <= r.0 {
+                spans.resize(r.0 + 1, (i, i));
+            }
+            spans[r.0].1 = i + 1;
+        }
         items.scan(&mut |series, v, w| {
             if first_pass {
                 if present.len() <= series {
@@ -161,13 +168,16 @@ pub fn first_reaching_series(
                 }
                 present[series] = true;
             }
-            let k = key(v);
-            let i = if single {
-                1
-            } else {
-                ranges.partition_point(|r| (r.0, r.1) <= (series, k))
+            let Some(&(from, to)) = spans.get(series) else {
+                return;
             };
-            if i == 0 || ranges[i - 1].0 != series || k < ranges[i - 1].1 || k > ranges[i - 1].2 {
+            let k = key(v);
+            let i = match to - from {
+                0 => return,
+                1 => from + 1,
+                _ => from + ranges[from..to].partition_point(|r| r.1 <= k),
+            };
+            if i == from || k < ranges[i - 1].1 || k > ranges[i - 1].2 {
                 return;
             }
             match &mut groups[i - 1] {
