@@ -1,0 +1,40 @@
+//! Every dataset loader rejects any file cleanly (file:line errors, no panic). The first byte
+//! picks the loader, the rest is the file.
+#![no_main]
+use std::sync::OnceLock;
+
+use aiperf_dataset::corpus::Corpus;
+use aiperf_dataset::loader::{self, LoadContext, IMPLEMENTATIONS};
+use aiperf_dataset::tokenizer::TextTokenizer;
+use libfuzzer_sys::fuzz_target;
+
+fn parts() -> &'static (TextTokenizer, Corpus) {
+    static P: OnceLock<(TextTokenizer, Corpus)> = OnceLock::new();
+    P.get_or_init(|| {
+        let t = TextTokenizer::builtin().expect("bundled tokenizer");
+        let c = Corpus::sonnets(&t);
+        (t, c)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, file)) = data.split_first() else {
+        return;
+    };
+    let implementation = IMPLEMENTATIONS[pick as usize % IMPLEMENTATIONS.len()];
+    let (tokenizer, corpus) = parts();
+    let ctx = LoadContext {
+        tokenizer,
+        corpus,
+        seed: 42,
+        block_size: None,
+        num_conversations: Some(3),
+        osl_mean: None,
+    };
+    let dir = std::env::temp_dir().join(format!("aiperf-fuzz-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("d.jsonl");
+    if std::fs::write(&path, file).is_ok() {
+        let _ = loader::load(implementation, &path, &ctx);
+    }
+});
