@@ -875,6 +875,31 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_keeps_every_value_in_memory_and_warns() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut mem = Accumulator::new(STREAMING);
+        let mut disk = Accumulator::new(STREAMING).with_spill(Spill::from_file(full));
+        for i in 0..10_000u64 {
+            let m = success(0, &[MS + i, 2 * MS + 3 * i], 10, 2);
+            mem.add_success(&m, i * MS);
+            disk.add_success(&m, i * MS);
+        }
+        let (a, b) = (mem.summarize(), disk.summarize());
+        assert_eq!(
+            b.warnings.last().map(String::as_str),
+            Some("cannot write the metric spill file (No space left on device (os error 28)); values kept in memory")
+        );
+        assert_eq!(a.results.len(), b.results.len());
+        for (x, y) in a.results.iter().zip(&b.results) {
+            assert_eq!((&x.tag, &x.value), (&y.tag, &y.value));
+        }
+        assert_eq!(b.value("request_count"), Some(10_000.0));
+    }
+
+    #[test]
     fn timeslices_split_by_request_start() {
         let mut acc = Accumulator::new(STREAMING).with_timeslices(0, 1_000 * MS);
         acc.add_success(&success(0, &[10 * MS, 100 * MS], 5, 10), 100 * MS);

@@ -37,6 +37,14 @@ impl Spill {
         })))
     }
 
+    /// Spills into an already open file (tests use `/dev/full` for a full disk).
+    pub fn from_file(file: File) -> Spill {
+        Spill(Arc::new(SpillFile {
+            file,
+            end: AtomicU64::new(0),
+        }))
+    }
+
     fn write(&self, values: &[f64]) -> io::Result<u64> {
         let mut bytes = Vec::with_capacity(values.len() * 8);
         for v in values {
