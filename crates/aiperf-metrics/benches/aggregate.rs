@@ -11,14 +11,7 @@ fn main() {
     divan::main();
 }
 
-const RUN: Applicability = Applicability {
-    streaming: true,
-    produces_tokens: true,
-    tokenizes_input: true,
-    goodput: false,
-    usage_diff: true,
-    show_experimental: false,
-};
+const RUN: Applicability = Applicability::STREAMED_CHAT;
 
 /// Content-chunk times of a streamed answer of `osl` tokens (TTFT 20 ms, ITL 5 ms + jitter).
 fn chunks(i: u64, osl: u64) -> Vec<u64> {

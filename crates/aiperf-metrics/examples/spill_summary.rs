@@ -26,14 +26,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let osl: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
-    let run = Applicability {
-        streaming: true,
-        produces_tokens: true,
-        tokenizes_input: true,
-        goodput: false,
-        usage_diff: true,
-        show_experimental: false,
-    };
+    let run = Applicability::STREAMED_CHAT;
     let in_memory = args.next().is_some_and(|a| a == "memory");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut acc = Accumulator::new(run);

@@ -623,14 +623,7 @@ mod tests {
     use crate::record::RecordInput;
 
     const MS: u64 = 1_000_000;
-    const STREAMING: Applicability = Applicability {
-        streaming: true,
-        produces_tokens: true,
-        tokenizes_input: true,
-        goodput: false,
-        usage_diff: true,
-        show_experimental: false,
-    };
+    const STREAMING: Applicability = Applicability::STREAMED_CHAT;
 
     fn success(start: u64, content: &[u64], isl: u64, osl: u64) -> RecordMetrics {
         RecordMetrics::of_success(&RecordInput {

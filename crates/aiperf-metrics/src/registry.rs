@@ -157,6 +157,19 @@ pub struct Applicability {
     pub show_experimental: bool,
 }
 
+impl Applicability {
+    /// A streamed, tokenized chat run with client-side token counts (the default benchmark;
+    /// tests, benchmarks and examples start from it).
+    pub const STREAMED_CHAT: Applicability = Applicability {
+        streaming: true,
+        produces_tokens: true,
+        tokenizes_input: true,
+        goodput: false,
+        usage_diff: true,
+        show_experimental: false,
+    };
+}
+
 impl MetricSpec {
     /// Whether the metric is enabled for a run of this kind.
     pub fn applies(&self, run: &Applicability) -> bool {
