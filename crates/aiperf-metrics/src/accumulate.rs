@@ -802,7 +802,7 @@ mod tests {
             .with_spill(spill.clone())
             .with_load_limit(0)
             .with_timeslices(0, 2_000 * MS);
-        // ... and read back whole (the default below a million values).
+        // ... and read back whole (the default up to 262,144 values).
         let mut loaded = Accumulator::new(STREAMING)
             .with_spill(spill)
             .with_timeslices(0, 2_000 * MS);

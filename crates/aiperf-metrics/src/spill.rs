@@ -13,9 +13,10 @@ use crate::select::Items;
 
 /// Values a column holds in memory before its tail is written out (64 KiB).
 pub const TAIL_VALUES: usize = 8192;
-/// Columns up to this many values (8 MiB) are read back whole and summarised in memory at the end
-/// (faster, and bit-identical to a run that never spilled); longer ones by passes.
-pub const LOAD_VALUES: u64 = 1 << 20;
+/// Columns up to this many values (2 MiB) are read back whole and summarised in memory at the end
+/// (faster, and bit-identical to a run that never spilled); longer ones by passes, so the summary
+/// of a long run does not raise the peak RSS (a million-value column sorted in memory took 16 MiB).
+pub const LOAD_VALUES: u64 = 1 << 18;
 
 /// The run's spill file, shared by every column (and every timeslice). Writers reserve their
 /// range with one atomic add and write with `pwrite`, so there is no lock.
