@@ -857,6 +857,15 @@ mod tests {
         };
         compare(&a, &b);
         compare(&a, &c);
+        // Read back whole, a spilled column is summarised from the same values in the same
+        // order as in memory: identical to the last bit (Debug, so NaN std matches NaN).
+        let bits = |s: &Summary| {
+            format!(
+                "{:?}",
+                s.results.iter().map(|r| &r.value).collect::<Vec<_>>()
+            )
+        };
+        assert_eq!(bits(&a), bits(&c));
         assert!(a.get("adj_request_latency").is_some());
         assert!(b.get("effective_concurrency").is_some() && b.get("inter_chunk_latency").is_some());
         assert_eq!(a.timeslices.len(), b.timeslices.len());
