@@ -57,3 +57,14 @@ fn count_tokens(bencher: Bencher, tokens: usize) {
         .counter(divan::counter::ItemsCount::new(tokens))
         .bench(|| t.count(divan::black_box(&text)));
 }
+
+/// The same count through the whole `tokenizers` pipeline (what `count` did before its fast
+/// path; the reference the fast path is tested against).
+#[divan::bench(args = [64, 512])]
+fn count_tokens_by_pipeline(bencher: Bencher, tokens: usize) {
+    let text = PromptGenerator::new(tokenizer(), corpus()).prompt(1234, tokens);
+    let t = tokenizer();
+    bencher
+        .counter(divan::counter::ItemsCount::new(tokens))
+        .bench(|| t.count_by_pipeline(divan::black_box(&text)));
+}

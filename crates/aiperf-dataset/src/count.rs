@@ -1,0 +1,394 @@
+//! Exact token counts without building an `Encoding`.
+//!
+//! Counting output tokens is the largest per-request cost on the client (issue 9): the full
+//! `tokenizers` pipeline splits the text into `NormalizedString`s with alignment tables, maps each
+//! piece to byte-level characters with another alignment table, runs BPE on it and builds an
+//! `Encoding` with ids, offsets and masks, only for us to read its length.
+//!
+//! For the common tokenizer shape (no normalizer, or a Unicode normalizer on ASCII text; a regex
+//! `Split` followed by a non-splitting `ByteLevel`, or a splitting `ByteLevel` alone; a BPE model
+//! without dropout) the count is a sum over pieces: the same regex (the same Oniguruma engine the
+//! pipeline uses) cuts the text, and each piece's count depends only on the piece, so it is cached.
+//! Texts that contain an added token, and every other tokenizer shape, take the full pipeline.
+//! `tests::matches_the_full_pipeline` checks both paths give the same number.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokenizers::models::ModelWrapper;
+use tokenizers::normalizers::NormalizerWrapper;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::split::SplitPattern;
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+use tokenizers::utils::SysRegex;
+use tokenizers::{Model, SplitDelimiterBehavior, Tokenizer};
+
+/// GPT-2's splitting regex, which `ByteLevel { use_regex: true }` applies (private in tokenizers).
+const GPT2_PATTERN: &str =
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+/// Pieces remembered before the cache is cleared (bounded memory over any run length).
+const CACHE_PIECES: usize = 1 << 16;
+
+/// The fast path for one tokenizer, if its shape allows one.
+pub(crate) struct FastCounter {
+    regex: SysRegex,
+    behavior: SplitDelimiterBehavior,
+    invert: bool,
+    /// A normalizer is present: only ASCII text (which NFC/NFD/NFKC/NFKD leave alone) is counted
+    /// on the fast path.
+    ascii_only: bool,
+    /// Finds any added token's content: such texts take the full pipeline.
+    added: Option<aho_corasick::AhoCorasick>,
+    /// Byte-level character of every byte (GPT-2's table).
+    byte_chars: [char; 256],
+    /// Tokens per piece; `try_lock` so threads counting at once never wait for each other.
+    cache: Mutex<HashMap<Box<str>, u32>>,
+}
+
+impl FastCounter {
+    /// The fast path for `tokenizer`, or `None` when its shape is not one this module handles.
+    pub(crate) fn for_tokenizer(tokenizer: &Tokenizer) -> Option<Self> {
+        let ascii_only = match tokenizer.get_normalizer() {
+            None => false,
+            Some(
+                NormalizerWrapper::NFC(_)
+                | NormalizerWrapper::NFD(_)
+                | NormalizerWrapper::NFKC(_)
+                | NormalizerWrapper::NFKD(_),
+            ) => true,
+            Some(_) => return None,
+        };
+        match tokenizer.get_model() {
+            ModelWrapper::BPE(bpe) if bpe.dropout.is_none() => {}
+            _ => return None,
+        }
+        let (pattern, behavior, invert) = match tokenizer.get_pre_tokenizer()? {
+            PreTokenizerWrapper::ByteLevel(b) if b.use_regex && plain(b) => (
+                GPT2_PATTERN.to_string(),
+                SplitDelimiterBehavior::Isolated,
+                false,
+            ),
+            PreTokenizerWrapper::Sequence(seq) => match seq.as_ref() {
+                [PreTokenizerWrapper::Split(split), PreTokenizerWrapper::ByteLevel(b)]
+                    if !b.use_regex && plain(b) =>
+                {
+                    let SplitPattern::Regex(p) = &split.pattern else {
+                        return None;
+                    };
+                    (p.clone(), split.behavior, split.invert)
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let contents: Vec<String> = tokenizer
+            .get_added_tokens_decoder()
+            .into_values()
+            .map(|t| t.content)
+            .collect();
+        Self::new(&pattern, behavior, invert, ascii_only, &contents)
+    }
+
+    /// A counter splitting by `pattern` as a `Split` pre-tokenizer with `behavior` and `invert`
+    /// would; texts containing one of `added` go to the full pipeline.
+    fn new(
+        pattern: &str,
+        behavior: SplitDelimiterBehavior,
+        invert: bool,
+        ascii_only: bool,
+        added: &[String],
+    ) -> Option<Self> {
+        let regex = SysRegex::new(pattern).ok()?;
+        let added: Vec<&String> = added.iter().filter(|c| !c.is_empty()).collect();
+        let added = if added.is_empty() {
+            None
+        } else {
+            Some(aho_corasick::AhoCorasick::new(added).ok()?)
+        };
+        Some(Self {
+            regex,
+            behavior,
+            invert,
+            ascii_only,
+            added,
+            byte_chars: byte_chars(),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Tokens in `text`, or `None` when this text must take the full pipeline.
+    pub(crate) fn count(&self, tokenizer: &Tokenizer, text: &str) -> Option<usize> {
+        if self.ascii_only && !text.is_ascii() {
+            return None;
+        }
+        if self.added.as_ref().is_some_and(|a| a.is_match(text)) {
+            return None;
+        }
+        let mut cache = self.cache.try_lock().ok();
+        if cache.as_ref().is_some_and(|c| c.len() >= CACHE_PIECES) {
+            if let Some(c) = cache.as_mut() {
+                c.clear();
+            }
+        }
+        let mut total = 0usize;
+        let mut failed = false;
+        self.pieces(text, |piece| {
+            if failed || piece.is_empty() {
+                return;
+            }
+            if let Some(&n) = cache.as_ref().and_then(|c| c.get(piece)) {
+                total += n as usize;
+                return;
+            }
+            let mapped: String = piece.bytes().map(|b| self.byte_chars[b as usize]).collect();
+            match tokenizer.get_model().tokenize(&mapped) {
+                Ok(tokens) => {
+                    total += tokens.len();
+                    if let Some(c) = cache.as_mut() {
+                        c.insert(piece.into(), tokens.len() as u32);
+                    }
+                }
+                Err(_) => failed = true,
+            }
+        });
+        (!failed).then_some(total)
+    }
+
+    /// Calls `f` with every piece the pre-tokenizer would keep, in order: the stretches of
+    /// `Pattern::find_matches` (delimiters and the text between them) joined or dropped as
+    /// `NormalizedString::split` does for each behaviour, over byte ranges instead of strings.
+    fn pieces(&self, text: &str, mut f: impl FnMut(&str)) {
+        let mut merge = Merge::new(self.behavior);
+        let mut prev = 0;
+        for (start, end) in self.regex.find_iter(text) {
+            if prev != start {
+                merge.push(text, prev, start, self.invert, &mut f);
+            }
+            merge.push(text, start, end, !self.invert, &mut f);
+            prev = end;
+        }
+        if prev != text.len() {
+            merge.push(text, prev, text.len(), self.invert, &mut f);
+        }
+        merge.finish(text, &mut f);
+    }
+}
+
+/// Joins a stream of stretches into pieces by one `SplitDelimiterBehavior`.
+struct Merge {
+    behavior: SplitDelimiterBehavior,
+    /// The piece being built (byte range), not yet emitted.
+    pending: Option<(usize, usize)>,
+    previous_match: bool,
+}
+
+impl Merge {
+    fn new(behavior: SplitDelimiterBehavior) -> Self {
+        Self {
+            behavior,
+            pending: None,
+            previous_match: false,
+        }
+    }
+
+    /// One stretch `start..end`, a delimiter when `is_match`.
+    fn push(
+        &mut self,
+        text: &str,
+        start: usize,
+        end: usize,
+        is_match: bool,
+        f: &mut impl FnMut(&str),
+    ) {
+        use SplitDelimiterBehavior::*;
+        let extend = match self.behavior {
+            Isolated => return f(&text[start..end]),
+            Removed => {
+                if !is_match {
+                    f(&text[start..end]);
+                }
+                return;
+            }
+            Contiguous => is_match == self.previous_match,
+            MergedWithPrevious => is_match && !self.previous_match,
+            // tokenizers folds from the end: a delimiter joins the stretch after it when that one
+            // is not a delimiter. Read forwards, a pending delimiter absorbs a following
+            // non-delimiter.
+            MergedWithNext => !is_match && self.previous_match,
+        };
+        self.previous_match = is_match;
+        match self.pending.as_mut() {
+            Some(p) if extend => p.1 = end,
+            _ => {
+                if let Some((s, e)) = self.pending.replace((start, end)) {
+                    f(&text[s..e]);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, text: &str, f: &mut impl FnMut(&str)) {
+        if let Some((s, e)) = self.pending.take() {
+            f(&text[s..e]);
+        }
+    }
+}
+
+/// No prefix space: the only `ByteLevel` option that changes what is tokenized.
+fn plain(b: &ByteLevel) -> bool {
+    !b.add_prefix_space
+}
+
+/// GPT-2's `bytes_to_unicode`: printable bytes map to themselves, the rest to U+0100 onwards.
+fn byte_chars() -> [char; 256] {
+    let mut table = ['\0'; 256];
+    let mut next = 256u32;
+    for b in 0..=255u8 {
+        let printable = matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+        table[b as usize] = if printable {
+            char::from(b)
+        } else {
+            let c = char::from_u32(next).unwrap_or('\0');
+            next += 1;
+            c
+        };
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::Corpus;
+    use crate::rng::Rng;
+    use crate::TextTokenizer;
+    use tokenizers::pre_tokenizers::split::Split;
+    use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
+
+    /// Texts that exercise every branch of o200k's regex, added tokens and odd bytes.
+    fn awkward_texts() -> Vec<String> {
+        let mut texts: Vec<String> = [
+            "",
+            " ",
+            "Hello world!",
+            "  leading and trailing  ",
+            "tabs\tand\r\nCRLF\n\n\nlines   \n  ",
+            "I'LL say it's THEY'RE we'd you've I'm",
+            "numbers 1 12 123 1234 1234567 3.14159 1,000,000",
+            "emoji 🤖🚀 and ZWJ 👩‍💻 families 👨‍👩‍👧",
+            "中文文本，日本語のテキスト、한국어 텍스트",
+            "combining e\u{301} and Ångström, naïve café",
+            "symbols ~!@#$%^&*()_+-={}[]|\\:;\"'<>,.?/ end",
+            "special <|endoftext|> token inside",
+            "<|endofprompt|>",
+            "CamelCaseWordsAndALLCAPSAndmixedCASE",
+            "url https://example.com/a/b?c=d&e=f#g and path /usr/local/bin/",
+            "\u{0} nul \u{7f} del \u{a0} nbsp \u{2028} line sep",
+            "     \n\n     x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Random strings over a mixed alphabet: letters, digits, spaces, newlines, punctuation,
+        // accents, CJK and emoji, in every combination.
+        let alphabet: Vec<char> = "aZ09 \n\t\r'.,!?-_/éÅß中文😀👍\u{301}$%sStT"
+            .chars()
+            .collect();
+        let mut rng = Rng::derive(7, "count.tests");
+        for _ in 0..400 {
+            let len = (rng.next_u64() % 40) as usize;
+            texts.push(
+                (0..len)
+                    .map(|_| alphabet[(rng.next_u64() % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        texts
+    }
+
+    #[test]
+    fn matches_the_full_pipeline() {
+        let t = TextTokenizer::builtin().expect("bundled tokenizer");
+        assert!(
+            t.fast.is_some(),
+            "the bundled tokenizer must take the fast path"
+        );
+        let corpus = Corpus::sonnets(&t);
+        let mut texts = awkward_texts();
+        texts.extend((0..300).map(|i| t.decode(&corpus.window(i * 331, 1 + i % 97))));
+        // Twice: the second round answers from the piece cache.
+        for round in 0..2 {
+            for text in &texts {
+                assert_eq!(
+                    t.count(text),
+                    t.count_by_pipeline(text),
+                    "round {round}, text {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn texts_with_added_tokens_take_the_pipeline() {
+        let t = TextTokenizer::builtin().expect("bundled tokenizer");
+        let fast = t.fast.as_ref().expect("fast path");
+        assert_eq!(fast.count(&t.inner, "a <|endoftext|> b"), None);
+        assert_eq!(t.count("a <|endoftext|> b"), 4); // "a", " ", the special token, " b"
+        assert_eq!(fast.count(&t.inner, "a b"), Some(2));
+    }
+
+    /// The piece logic against tokenizers' own `Split` for every behaviour, both ways round.
+    #[test]
+    fn pieces_match_split_for_every_behaviour() {
+        use SplitDelimiterBehavior::*;
+        let patterns = [r"\s+", r"[a-z]+", r"\p{N}{1,3}", r"\s+(?!\S)|\s+", r"x*"];
+        for pattern in patterns {
+            for behavior in [
+                Isolated,
+                Removed,
+                Contiguous,
+                MergedWithPrevious,
+                MergedWithNext,
+            ] {
+                for invert in [false, true] {
+                    let fast = FastCounter::new(pattern, behavior, invert, false, &[])
+                        .expect("pattern compiles");
+                    let split = Split::new(SplitPattern::Regex(pattern.into()), behavior, invert)
+                        .expect("pattern compiles");
+                    for text in awkward_texts() {
+                        let mut ours = Vec::new();
+                        fast.pieces(&text, |p| {
+                            if !p.is_empty() {
+                                ours.push(p.to_string())
+                            }
+                        });
+                        let mut pre = PreTokenizedString::from(text.as_str());
+                        split.pre_tokenize(&mut pre).expect("split");
+                        let theirs: Vec<String> = pre
+                            .get_splits(OffsetReferential::Original, OffsetType::Byte)
+                            .into_iter()
+                            .map(|(s, _, _)| s.to_string())
+                            .collect();
+                        assert_eq!(
+                            ours, theirs,
+                            "{pattern} {behavior:?} invert={invert} {text:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_table_is_gpt2s() {
+        let table = byte_chars();
+        assert_eq!(table[b'A' as usize], 'A');
+        assert_eq!(table[b' ' as usize], 'Ġ');
+        assert_eq!(table[b'\n' as usize], 'Ċ');
+        assert_eq!(table[0], 'Ā');
+        assert_eq!(table[0xAD], 'Ń'); // the soft hyphen, the 68th unprintable byte
+        let distinct: std::collections::HashSet<char> = table.iter().copied().collect();
+        assert_eq!(distinct.len(), 256);
+    }
+}
