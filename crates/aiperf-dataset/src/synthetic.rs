@@ -108,10 +108,11 @@ impl<'a> PromptGenerator<'a> {
         let mut next = start + n; // where top-up tokens come from: deterministic, no RNG
         let mut text = self.tokenizer.decode(&ids);
         for _ in 0..10 {
-            let re = self.tokenizer.encode(&text);
-            if re.len() == n {
+            // Counting is cheaper than encoding, and the first cut is usually exact.
+            if self.tokenizer.count(&text) == n {
                 return text;
             }
+            let re = self.tokenizer.encode(&text);
             if re.len() > n {
                 ids = re[..n].to_vec();
             } else {

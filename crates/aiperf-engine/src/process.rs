@@ -165,18 +165,28 @@ fn partial_response(clock: &Clock, raw: &RawRecord) -> Option<PartialResponse> {
     })
 }
 
-/// Whether an SSE body's last message is `data: [DONE]` (OpenAI-style streams end with it).
+/// Whether an SSE body's last message is `data: [DONE]` (OpenAI-style streams end with it): the
+/// body's last bytes, trailing ASCII whitespace skipped, spell `[DONE]`. Reads only the tail, not
+/// the whole body.
 fn ends_with_done(raw: &RawRecord) -> bool {
-    let tail: Vec<u8> = raw
-        .chunks
-        .iter()
-        .rev()
-        .take(2)
-        .rev()
-        .flat_map(|c| c.data.iter().copied())
-        .collect();
-    let text = String::from_utf8_lossy(&tail);
-    text.trim_end().ends_with("[DONE]")
+    const DONE: &[u8] = b"[DONE]";
+    // Walk the body backwards across chunk boundaries, matching `[DONE]` from its last byte.
+    let mut matched = 0;
+    for chunk in raw.chunks.iter().rev() {
+        for &b in chunk.data.iter().rev() {
+            if matched == 0 && b.is_ascii_whitespace() {
+                continue;
+            }
+            if b != DONE[DONE.len() - 1 - matched] {
+                return false;
+            }
+            matched += 1;
+            if matched == DONE.len() {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Per-request metrics of one raw record, or why it failed.
@@ -429,6 +439,24 @@ mod tests {
             input_text: None,
             max_tokens: Some(2),
         }
+    }
+
+    #[test]
+    fn done_is_found_across_reads_and_only_at_the_end() {
+        let ends =
+            |chunks: Vec<&str>| ends_with_done(&raw(chunks.into_iter().map(|c| (MS, c)).collect()));
+        assert!(ends(vec!["data: {}\n\n", "data: [DONE]\n\n"]));
+        // Split over three reads, and trailing whitespace in a read of its own.
+        assert!(ends(vec![
+            "data: {}\n\ndata: [D",
+            "ON",
+            "E]\r\n",
+            "\r\n \n"
+        ]));
+        assert!(!ends(vec!["data: [DONE]\n\n", "data: {}\n\n"]));
+        assert!(!ends(vec!["data: {}\n\n"]));
+        assert!(!ends(vec!["ONE]\n\n"]));
+        assert!(!ends(vec![]));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use aiperf_core::ErrorDetails;
 use aiperf_metrics::record::RecordValue;
-use aiperf_metrics::{Applicability, MetricKind, RecordValues, REGISTRY};
+use aiperf_metrics::{Applicability, MetricKind, MetricSpec, RecordValues, REGISTRY};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::{io_err, ExportError};
 
@@ -71,53 +72,121 @@ impl RecordLine {
     /// The JSON object for this line; metric values in display units, only those that apply
     /// and may appear per record.
     pub fn to_json(&self, run: &Applicability) -> Value {
-        let mut metrics = Map::new();
-        for spec in REGISTRY.iter() {
-            if !spec.in_records() || !spec.applies(run) {
-                continue;
-            }
-            let get = match (spec.kind, self.error.is_some()) {
+        let specs = record_specs(run);
+        serde_json::to_value(LineJson {
+            line: self,
+            specs: &specs,
+        })
+        .unwrap_or(Value::Null)
+    }
+}
+
+/// The metrics that may appear in a records line of this run, in registry order.
+fn record_specs(run: &Applicability) -> Vec<&'static MetricSpec> {
+    REGISTRY
+        .iter()
+        .filter(|spec| spec.in_records() && spec.applies(run))
+        .collect()
+}
+
+/// A records line serialized straight to the writer (no `Value` tree per line).
+struct LineJson<'a> {
+    line: &'a RecordLine,
+    specs: &'a [&'static MetricSpec],
+}
+
+impl Serialize for LineJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("metadata", &self.line.metadata)?;
+        map.serialize_entry("metrics", &MetricsJson(self))?;
+        if let Some(e) = &self.line.error {
+            map.serialize_entry(
+                "error",
+                &ErrorJson {
+                    code: e.code,
+                    kind: &e.kind,
+                    message: &e.message,
+                },
+            )?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    code: Option<u16>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    message: &'a str,
+}
+
+struct MetricsJson<'a>(&'a LineJson<'a>);
+
+impl Serialize for MetricsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let LineJson { line, specs } = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        for spec in specs.iter() {
+            let get = match (spec.kind, line.error.is_some()) {
                 (MetricKind::Record(g), false) | (MetricKind::ErrorRecord(g), true) => g,
                 _ => continue,
             };
             let factor = spec.unit.factor_to(spec.display_unit);
-            let value = match get(&self.values) {
-                Some(RecordValue::Scalar(v)) if v.is_finite() => number(v * factor),
-                Some(RecordValue::List(l)) => Value::Array(
-                    l.iter()
-                        .filter(|v| v.is_finite())
-                        .map(|v| number(v * factor))
-                        .collect(),
-                ),
+            let value = match get(&line.values) {
+                Some(RecordValue::Scalar(v)) if v.is_finite() => MetricValue::Scalar(v * factor),
+                Some(RecordValue::List(l)) => MetricValue::List(l, factor),
                 _ => continue,
             };
-            metrics.insert(
-                spec.tag.into(),
-                json!({"value": value, "unit": spec.display_unit.label()}),
-            );
+            map.serialize_entry(
+                spec.tag,
+                &MetricJson {
+                    value,
+                    unit: spec.display_unit.label(),
+                },
+            )?;
         }
-        let mut line = Map::new();
-        line.insert(
-            "metadata".into(),
-            serde_json::to_value(&self.metadata).unwrap_or(Value::Null),
-        );
-        line.insert("metrics".into(), Value::Object(metrics));
-        if let Some(e) = &self.error {
-            line.insert(
-                "error".into(),
-                json!({"code": e.code, "type": e.kind, "message": e.message}),
-            );
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct MetricJson {
+    value: MetricValue,
+    unit: &'static str,
+}
+
+/// A value in display units: a scalar, or a list (non-finite entries left out) times `factor`.
+enum MetricValue {
+    Scalar(f64),
+    List(Vec<f64>, f64),
+}
+
+impl Serialize for MetricValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Scalar(v) => Number(*v).serialize(serializer),
+            Self::List(l, factor) => serializer.collect_seq(
+                l.iter()
+                    .filter(|v| v.is_finite())
+                    .map(|v| Number(v * factor)),
+            ),
         }
-        Value::Object(line)
     }
 }
 
 /// Integers stay integers (token counts), everything else is a float.
-fn number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        json!(v as i64)
-    } else {
-        json!(v)
+struct Number(f64);
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            serializer.serialize_i64(v as i64)
+        } else {
+            serializer.serialize_f64(v)
+        }
     }
 }
 
@@ -125,7 +194,8 @@ fn number(v: f64) -> Value {
 pub struct RecordWriter {
     path: PathBuf,
     out: BufWriter<File>,
-    run: Applicability,
+    /// The metrics a line may carry in this run (the registry filtered once).
+    specs: Vec<&'static MetricSpec>,
     lines: u64,
 }
 
@@ -138,14 +208,17 @@ impl RecordWriter {
         Ok(Self {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(256 << 10, file),
-            run,
+            specs: record_specs(&run),
             lines: 0,
         })
     }
 
     pub fn write(&mut self, line: &RecordLine) -> Result<(), ExportError> {
-        let v = line.to_json(&self.run);
-        serde_json::to_writer(&mut self.out, &v).map_err(|e| ExportError::Io {
+        let json = LineJson {
+            line,
+            specs: &self.specs,
+        };
+        serde_json::to_writer(&mut self.out, &json).map_err(|e| ExportError::Io {
             path: self.path.clone(),
             source: e.into(),
         })?;
@@ -161,5 +234,122 @@ impl RecordWriter {
 
     pub fn lines(&self) -> u64 {
         self.lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aiperf_metrics::RecordInput;
+
+    fn metadata() -> RecordMetadata {
+        RecordMetadata {
+            session_num: 3,
+            x_request_id: "req-1".into(),
+            x_correlation_id: "corr-1".into(),
+            conversation_id: "session_000003".into(),
+            turn_index: 0,
+            credit_issued_ns: 1_000,
+            intended_send_ns: None,
+            request_start_ns: 2_000,
+            request_ack_ns: Some(2_500),
+            request_end_ns: 17_000_000,
+            worker_id: "worker_0",
+            record_processor_id: "record_processor_0",
+            benchmark_phase: "profiling",
+            phase_index: 0,
+            profiling_index: 7,
+            phase_name: "profiling",
+            phase_kind: "profiling",
+            was_cancelled: false,
+            stream_incomplete: false,
+            partial_response: None,
+        }
+    }
+
+    fn lines_of(records: &[RecordLine]) -> Vec<Value> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("profile_export.jsonl");
+        let mut w = RecordWriter::create(&path, Applicability::STREAMED_CHAT).expect("create");
+        for r in records {
+            w.write(r).expect("write");
+        }
+        w.flush().expect("flush");
+        std::fs::read_to_string(&path)
+            .expect("read back")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect()
+    }
+
+    #[test]
+    fn lines_carry_display_units_integers_and_errors() {
+        // Content at 10, 12 and 15 ms after a start at 0; 6 output tokens, 4 input tokens.
+        let content_ns = [10_000_000, 12_000_000, 15_000_000];
+        let values = RecordValues::of_success(&RecordInput {
+            credit_issued_ns: 0,
+            intended_ns: None,
+            start_ns: 0,
+            response_head_ns: Some(5_000_000),
+            end_ns: 15_000_000,
+            content_ns: &content_ns,
+            first_output_ns: Some(10_000_000),
+            input_tokens: Some(4),
+            output_tokens: Some(6),
+            reasoning_tokens: None,
+            requested_osl: None,
+            first_chunk_tokens: None,
+            usage: None,
+            http: None,
+        })
+        .expect("ordered timestamps");
+        let ok = RecordLine {
+            metadata: metadata(),
+            values,
+            error: None,
+        };
+        let failed = RecordLine {
+            metadata: metadata(),
+            values: RecordValues::of_error(Some(4)),
+            error: Some(ErrorDetails::new(Some(503), "Service Unavailable", "busy")),
+        };
+        let lines = lines_of(&[ok, failed]);
+
+        let keys: Vec<&String> = lines[0].as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["metadata", "metrics"]);
+        let meta = &lines[0]["metadata"];
+        assert_eq!(meta["x_request_id"], "req-1");
+        assert_eq!(meta["request_ack_ns"], 2_500);
+        assert!(
+            meta.get("intended_send_ns").is_none(),
+            "skipped when absent"
+        );
+        let m = &lines[0]["metrics"];
+        assert_eq!(m["time_to_first_token"]["value"], 10.0);
+        assert_eq!(m["time_to_first_token"]["unit"], "ms");
+        assert_eq!(m["request_latency"]["value"], 15.0);
+        // (15 - 10) ms over 5 gaps between 6 tokens.
+        assert_eq!(m["inter_token_latency"]["value"], 1.0);
+        assert_eq!(m["inter_chunk_latency"]["value"], serde_json::json!([2, 3])); // whole numbers print as integers
+        assert_eq!(m["output_sequence_length"]["value"].as_i64(), Some(6));
+        assert_eq!(m["input_sequence_length"]["unit"], "tokens");
+        assert!(lines[0].get("error").is_none());
+
+        let e = &lines[1];
+        assert_eq!(
+            e["error"],
+            serde_json::json!({"code": 503, "type": "Service Unavailable", "message": "busy"})
+        );
+        assert!(e["metrics"].get("time_to_first_token").is_none());
+        // The same line as a `Value` (the summary exporters' view) is what was written.
+        assert_eq!(
+            lines[1],
+            RecordLine {
+                metadata: metadata(),
+                values: RecordValues::of_error(Some(4)),
+                error: Some(ErrorDetails::new(Some(503), "Service Unavailable", "busy")),
+            }
+            .to_json(&Applicability::STREAMED_CHAT)
+        );
     }
 }

@@ -15,8 +15,6 @@
 //!   starts with `{` and does not end with `}`, and the line is not a `data:` line) is repaired by
 //!   appending the line after an escaped `\n`.
 
-use memchr::memmem;
-
 /// One parsed SSE message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SseMessage {
@@ -66,16 +64,7 @@ impl SseFramer {
         // Search only the new bytes plus the three before them (a delimiter split across reads).
         let mut search_from = self.buf.len().saturating_sub(3).max(self.start);
         self.buf.extend_from_slice(bytes);
-        loop {
-            let hay = &self.buf[search_from..];
-            let lf = memmem::find(hay, b"\n\n").map(|p| (search_from + p, 2));
-            let crlf = memmem::find(hay, b"\r\n\r\n").map(|p| (search_from + p, 4));
-            // The earliest blank line ends the message, whichever line ending it uses.
-            let (pos, delim_len) = match (lf, crlf) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) | (None, Some(a)) => a,
-                (None, None) => break,
-            };
+        while let Some((pos, delim_len)) = blank_line(&self.buf, search_from) {
             if let Some(msg) = parse_message(&self.buf[self.start..pos], recv_ns) {
                 out.push(msg);
             }
@@ -111,8 +100,30 @@ pub fn frame_all<'a>(reads: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<Ss
     out
 }
 
+/// The earliest blank line at or after `from`: its start and length (`\n\n` is 2 bytes,
+/// `\r\n\r\n` 4). One pass over the line feeds; searching for each delimiter separately would
+/// rescan the rest of the buffer for every message when a read holds many.
+fn blank_line(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut at = from;
+    while let Some(p) = memchr::memchr(b'\n', &buf[at..]).map(|p| at + p) {
+        // A `\r\n\r\n` through this line feed starts one byte earlier than a `\n\n` at it.
+        if p > from && buf[p - 1] == b'\r' && buf.get(p + 1..p + 3) == Some(b"\r\n") {
+            return Some((p - 1, 4));
+        }
+        if buf.get(p + 1) == Some(&b'\n') {
+            return Some((p, 2));
+        }
+        at = p + 1;
+    }
+    None
+}
+
 fn parse_message(raw: &[u8], recv_ns: u64) -> Option<SseMessage> {
-    let text = String::from_utf8_lossy(raw);
+    // Valid UTF-8 (the usual case) is checked by the fast validator and borrowed.
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(raw),
+    };
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -183,6 +194,37 @@ enum LastField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The earliest of the two delimiters found by searching for each separately.
+    fn blank_line_by_two_searches(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+        let hay = &buf[from..];
+        let lf = memchr::memmem::find(hay, b"\n\n").map(|p| (from + p, 2));
+        let crlf = memchr::memmem::find(hay, b"\r\n\r\n").map(|p| (from + p, 4));
+        match (lf, crlf) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    #[test]
+    fn one_pass_search_finds_the_earliest_delimiter() {
+        // Every string of up to 8 bytes over {a, \r, \n}, from every start offset.
+        let alphabet = [b'a', b'\r', b'\n'];
+        for len in 0..=8u32 {
+            for code in 0..3usize.pow(len) {
+                let buf: Vec<u8> = (0..len)
+                    .map(|i| alphabet[code / 3usize.pow(i) % 3])
+                    .collect();
+                for from in 0..=buf.len() {
+                    assert_eq!(
+                        blank_line(&buf, from),
+                        blank_line_by_two_searches(&buf, from),
+                        "{buf:?} from {from}"
+                    );
+                }
+            }
+        }
+    }
 
     fn data(msgs: &[SseMessage]) -> Vec<&str> {
         msgs.iter()
