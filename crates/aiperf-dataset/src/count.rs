@@ -7,10 +7,12 @@
 //!
 //! For the common tokenizer shape (no normalizer, or a Unicode normalizer on ASCII text; a regex
 //! `Split` followed by a non-splitting `ByteLevel`, or a splitting `ByteLevel` alone; a BPE model
-//! without dropout) the count is a sum over pieces: the same regex (the same Oniguruma engine the
-//! pipeline uses) cuts the text, and each piece's count depends only on the piece, so it is cached.
-//! Texts that contain an added token, and every other tokenizer shape, take the full pipeline.
-//! `tests::matches_the_full_pipeline` checks both paths give the same number.
+//! without dropout) the count is a sum over pieces: the split regex cuts the text into byte
+//! ranges, and each piece's count depends only on the piece, so it is cached. The regex runs on
+//! the `regex` crate when its syntax allows (GPT-2's, o200k's, cl100k's, Llama 3's and Qwen's
+//! patterns do; see [`Splitter`]), else on Oniguruma as in `tokenizers`. Texts that contain an
+//! added token, and every other tokenizer shape, take the full pipeline. The tests check the
+//! counts against the pipeline and the regex crate's splits against Oniguruma's.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -68,8 +68,7 @@ impl TextTokenizer {
         flate2::read::GzDecoder::new(BUILTIN_O200K_GZ)
             .read_to_end(&mut json)
             .map_err(|e| TokenizerError::Builtin(e.to_string()))?;
-        let inner =
-            Tokenizer::from_bytes(&json).map_err(|e| TokenizerError::Builtin(e.to_string()))?;
+        let inner = parse(&json).map_err(|e| TokenizerError::Builtin(e.to_string()))?;
         Ok(Self::wrap(inner, BUILTIN_NAME.to_string()))
     }
 
@@ -108,10 +107,12 @@ impl TextTokenizer {
     }
 
     fn from_file(path: &Path, name: &str) -> Result<Self, TokenizerError> {
-        let inner = Tokenizer::from_file(path).map_err(|e| TokenizerError::File {
+        let file_error = |reason: String| TokenizerError::File {
             path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let json = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
+        let inner = parse(&json).map_err(|e| file_error(e.to_string()))?;
         Ok(Self::wrap(inner, name.to_string()))
     }
 
@@ -161,6 +162,79 @@ impl TextTokenizer {
     }
 }
 
+/// A `tokenizer.json`'s top-level parts, borrowed from the file's bytes.
+#[derive(serde::Deserialize)]
+struct Parts<'a> {
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(borrow)]
+    model: &'a serde_json::value::RawValue,
+    #[serde(borrow, default)]
+    normalizer: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    pre_tokenizer: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    post_processor: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    decoder: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    added_tokens: Vec<AddedTokenWithId>,
+}
+
+/// An `added_tokens` entry (its id is the one the vocabulary gives it, as in `tokenizers`).
+#[derive(serde::Deserialize)]
+struct AddedTokenWithId {
+    #[serde(flatten)]
+    token: tokenizers::AddedToken,
+}
+
+/// Loads a `tokenizer.json` the way `Tokenizer::from_bytes` does, without its detour for BPE
+/// models: `tokenizers` buffers the whole model as generic serde content, copies it into a
+/// `serde_json::Value` and converts that, three copies of a 200,000-entry vocabulary (about
+/// 100 MiB of peak memory and most of the load time for o200k). Here the BPE model is read
+/// straight from its bytes and the small parts are built by their own deserializers, then the
+/// added tokens are added as `tokenizers` adds them. Anything else (another model type, a legacy
+/// layout, an error) goes through `Tokenizer::from_bytes`, which also words the errors.
+/// `tests::parsed_like_tokenizers` compares the two whole.
+fn parse(json: &[u8]) -> Result<Tokenizer, tokenizers::Error> {
+    fast_parse(json).or_else(|_| Tokenizer::from_bytes(json))
+}
+
+fn fast_parse(json: &[u8]) -> Result<Tokenizer, tokenizers::Error> {
+    use tokenizers::models::bpe::BPE;
+    use tokenizers::models::ModelWrapper;
+    use tokenizers::{
+        DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
+        TokenizerBuilder,
+    };
+    let parts: Parts<'_> = serde_json::from_slice(json)?;
+    if parts.version.as_deref().is_some_and(|v| v != "1.0") {
+        return Err("unknown tokenizer version".into());
+    }
+    let bpe: BPE = serde_json::from_str(parts.model.get())?;
+    fn part<T: serde::de::DeserializeOwned>(
+        raw: Option<&serde_json::value::RawValue>,
+    ) -> Result<Option<T>, serde_json::Error> {
+        raw.map_or(Ok(None), |r| serde_json::from_str(r.get()))
+    }
+    let built = TokenizerBuilder::<
+        ModelWrapper,
+        NormalizerWrapper,
+        PreTokenizerWrapper,
+        PostProcessorWrapper,
+        DecoderWrapper,
+    >::new()
+    .with_model(ModelWrapper::BPE(bpe))
+    .with_normalizer(part(parts.normalizer)?)
+    .with_pre_tokenizer(part(parts.pre_tokenizer)?)
+    .with_post_processor(part(parts.post_processor)?)
+    .with_decoder(part(parts.decoder)?)
+    .build()?;
+    let mut tokenizer = Tokenizer::from(built);
+    tokenizer.add_tokens(parts.added_tokens.into_iter().map(|t| t.token))?;
+    Ok(tokenizer)
+}
+
 /// The Hugging Face hub cache directory, by the same precedence as `huggingface_hub`.
 pub fn hf_cache_dir() -> PathBuf {
     if let Some(p) =
@@ -195,6 +269,60 @@ fn find_in_hf_cache(cache: &Path, repo_id: &str, revision: &str) -> Option<PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn builtin_json() -> Vec<u8> {
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(BUILTIN_O200K_GZ)
+            .read_to_end(&mut json)
+            .expect("gunzip");
+        json
+    }
+
+    #[test]
+    fn parsed_like_tokenizers() {
+        let json = builtin_json();
+        let ours = fast_parse(&json).expect("the bundled tokenizer takes the fast path");
+        let theirs = Tokenizer::from_bytes(&json).expect("tokenizers loads it");
+        // The whole tokenizer, serialized: vocabulary, merges, added tokens with their ids,
+        // normalizer, pre-tokenizer, post-processor, decoder.
+        assert_eq!(
+            ours.to_string(false).expect("serialize"),
+            theirs.to_string(false).expect("serialize")
+        );
+        for text in [
+            "Hello world!",
+            "a <|endoftext|> b <|endofprompt|>",
+            "  中文 🤖 x\n\n",
+        ] {
+            let (a, b) = (
+                ours.encode(text, false).expect("encode"),
+                theirs.encode(text, false).expect("encode"),
+            );
+            assert_eq!(a.get_ids(), b.get_ids(), "{text:?}");
+        }
+        assert_eq!(ours.token_to_id("<|endoftext|>"), Some(199_999));
+    }
+
+    #[test]
+    fn other_models_and_errors_go_through_tokenizers() {
+        // A WordLevel model is not the fast path's; the result is still the same tokenizer.
+        let json = br#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+            "normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,
+            "decoder":null,"model":{"type":"WordLevel","vocab":{"a":0,"b":1,"[UNK]":2},
+            "unk_token":"[UNK]"}}"#;
+        assert!(fast_parse(json).is_err());
+        let t = parse(json).expect("WordLevel loads");
+        assert_eq!(
+            t.encode("a b c", false).expect("encode").get_ids(),
+            [0, 1, 2]
+        );
+        // Broken JSON: the error is the one tokenizers gives.
+        let broken = b"{\"version\": \"1.0\", \"model\": ";
+        assert_eq!(
+            parse(broken).err().map(|e| e.to_string()),
+            Tokenizer::from_bytes(broken).err().map(|e| e.to_string())
+        );
+    }
 
     #[test]
     fn builtin_is_o200k() {
