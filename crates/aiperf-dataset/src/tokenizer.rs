@@ -188,6 +188,148 @@ struct AddedTokenWithId {
     token: tokenizers::AddedToken,
 }
 
+/// A BPE model's JSON, read in one pass (the same fields and defaults as `tokenizers`' own
+/// `BPE` deserializer, whose merges go through an untagged enum, one more buffered copy).
+#[derive(serde::Deserialize)]
+struct BpeJson {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    dropout: Option<f32>,
+    #[serde(default)]
+    unk_token: Option<String>,
+    #[serde(default)]
+    continuing_subword_prefix: Option<String>,
+    #[serde(default)]
+    end_of_word_suffix: Option<String>,
+    #[serde(default)]
+    fuse_unk: Option<bool>,
+    #[serde(default)]
+    byte_fallback: Option<bool>,
+    #[serde(default)]
+    ignore_merges: Option<bool>,
+    vocab: ahash::AHashMap<String, u32>,
+    merges: Merges,
+}
+
+impl BpeJson {
+    fn build(self) -> Result<tokenizers::models::bpe::BPE, tokenizers::Error> {
+        if self.kind.as_deref().is_some_and(|k| k != "BPE") {
+            return Err("not a BPE model".into());
+        }
+        let mut b =
+            tokenizers::models::bpe::BPE::builder().vocab_and_merges(self.vocab, self.merges.0);
+        if let Some(d) = self.dropout {
+            b = b.dropout(d);
+        }
+        if let Some(u) = self.unk_token {
+            b = b.unk_token(u);
+        }
+        if let Some(p) = self.continuing_subword_prefix {
+            b = b.continuing_subword_prefix(p);
+        }
+        if let Some(s) = self.end_of_word_suffix {
+            b = b.end_of_word_suffix(s);
+        }
+        if let Some(f) = self.fuse_unk {
+            b = b.fuse_unk(f);
+        }
+        if let Some(f) = self.byte_fallback {
+            b = b.byte_fallback(f);
+        }
+        if let Some(i) = self.ignore_merges {
+            b = b.ignore_merges(i);
+        }
+        b.build()
+    }
+}
+
+/// Merges as `["a", "b"]` pairs or legacy `"a b"` lines (`#version` lines skipped), one form per
+/// file as `tokenizers` requires.
+struct Merges(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Merges {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seq;
+        impl<'de> serde::de::Visitor<'de> for Seq {
+            type Value = Merges;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of merges")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Merges, A::Error> {
+                use serde::de::Error;
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                let mut legacy = None;
+                while let Some(m) = seq.next_element::<Merge>()? {
+                    let is_legacy = matches!(m, Merge::Line(_));
+                    if *legacy.get_or_insert(is_legacy) != is_legacy {
+                        return Err(A::Error::custom("merges mix pairs and lines"));
+                    }
+                    match m {
+                        Merge::Pair(a, b) => out.push((a, b)),
+                        Merge::Line(l) if l.starts_with("#version") => {}
+                        Merge::Line(l) => {
+                            let mut parts = l.split(' ');
+                            match (parts.next(), parts.next(), parts.next()) {
+                                (Some(a), Some(b), None) => {
+                                    out.push((a.to_string(), b.to_string()))
+                                }
+                                _ => return Err(A::Error::custom("a merge is not two tokens")),
+                            }
+                        }
+                    }
+                }
+                Ok(Merges(out))
+            }
+        }
+        d.deserialize_seq(Seq)
+    }
+}
+
+/// One merge entry in either form.
+enum Merge {
+    Pair(String, String),
+    Line(String),
+}
+
+impl<'de> serde::Deserialize<'de> for Merge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = Merge;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a merge")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Merge, E> {
+                Ok(Merge::Line(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Merge, E> {
+                Ok(Merge::Line(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Merge, A::Error> {
+                use serde::de::Error;
+                let a: String = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("empty merge"))?;
+                let b: String = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("short merge"))?;
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom("long merge"));
+                }
+                Ok(Merge::Pair(a, b))
+            }
+        }
+        d.deserialize_any(Entry)
+    }
+}
+
 /// Loads a `tokenizer.json` the way `Tokenizer::from_bytes` does, without its detour for BPE
 /// models: `tokenizers` buffers the whole model as generic serde content, copies it into a
 /// `serde_json::Value` and converts that, three copies of a 200,000-entry vocabulary (about
@@ -201,7 +343,6 @@ fn parse(json: &[u8]) -> Result<Tokenizer, tokenizers::Error> {
 }
 
 fn fast_parse(json: &[u8]) -> Result<Tokenizer, tokenizers::Error> {
-    use tokenizers::models::bpe::BPE;
     use tokenizers::models::ModelWrapper;
     use tokenizers::{
         DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
@@ -211,7 +352,7 @@ fn fast_parse(json: &[u8]) -> Result<Tokenizer, tokenizers::Error> {
     if parts.version.as_deref().is_some_and(|v| v != "1.0") {
         return Err("unknown tokenizer version".into());
     }
-    let bpe: BPE = serde_json::from_str(parts.model.get())?;
+    let bpe = serde_json::from_str::<BpeJson>(parts.model.get())?.build()?;
     fn part<T: serde::de::DeserializeOwned>(
         raw: Option<&serde_json::value::RawValue>,
     ) -> Result<Option<T>, serde_json::Error> {
@@ -301,6 +442,43 @@ mod tests {
             assert_eq!(a.get_ids(), b.get_ids(), "{text:?}");
         }
         assert_eq!(ours.token_to_id("<|endoftext|>"), Some(199_999));
+    }
+
+    #[test]
+    fn both_merge_forms_load_like_tokenizers() {
+        let with = |merges: &str| {
+            format!(
+                r#"{{"version":"1.0","added_tokens":[{{"id":5,"content":"<s>","single_word":false,
+                "lstrip":false,"rstrip":false,"normalized":false,"special":true}}],
+                "normalizer":null,"pre_tokenizer":null,"post_processor":null,"decoder":null,
+                "model":{{"type":"BPE","dropout":null,"unk_token":null,"vocab":{{"a":0,"b":1,
+                "c":2,"ab":3,"abc":4}},"merges":{merges}}}}}"#
+            )
+        };
+        for merges in [
+            r#"[["a","b"],["ab","c"]]"#,
+            r#"["a b","ab c"]"#,
+            r##"["#version: 0.2","a b","ab c"]"##,
+        ] {
+            let json = with(merges);
+            let ours = fast_parse(json.as_bytes()).expect("fast path");
+            let theirs = Tokenizer::from_bytes(json.as_bytes()).expect("tokenizers");
+            assert_eq!(
+                ours.to_string(false).ok(),
+                theirs.to_string(false).ok(),
+                "{merges}"
+            );
+            assert_eq!(
+                ours.encode("abc<s>", false).expect("encode").get_ids(),
+                [4, 5]
+            );
+        }
+        // Forms mixed, or a line that is not two tokens: left to tokenizers, which rejects them.
+        for bad in [r#"[["a","b"],"ab c"]"#, r#"["a b c"]"#] {
+            let json = with(bad);
+            assert!(fast_parse(json.as_bytes()).is_err(), "{bad}");
+            assert!(Tokenizer::from_bytes(json.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]
