@@ -606,15 +606,19 @@ mod tests {
         assert_eq!(ws, rx);
     }
 
+    /// `pattern` on the regex crate (asserted: else the comparisons compare Oniguruma with itself)
+    /// and on Oniguruma.
+    fn both_engines(pattern: &str) -> (Splitter, Splitter) {
+        let rust = Splitter::new(pattern).expect("compiles");
+        assert!(matches!(rust, Splitter::Rust { .. }), "{pattern}");
+        (rust, Splitter::Onig(SysRegex::new(pattern).expect("onig")))
+    }
+
     #[test]
     fn splits_agree_with_oniguruma_after_every_character() {
         // Case-insensitive suffixes (`'s` against the long s, Kelvin sign, ...) and the whitespace
         // rule, with every scalar value in the places where it matters.
-        let pattern = o200k_pattern();
-        let (rust, onig) = (
-            Splitter::new(&pattern).expect("regex crate"),
-            Splitter::Onig(SysRegex::new(&pattern).expect("onig")),
-        );
+        let (rust, onig) = both_engines(&o200k_pattern());
         // One long text per template (every character once), so each engine runs once per template.
         let templates: [fn(char) -> String; 4] = [
             |c| format!("x'{c}|"),
@@ -636,11 +640,7 @@ mod tests {
 
     #[test]
     fn random_texts_split_alike() {
-        let pattern = o200k_pattern();
-        let (rust, onig) = (
-            Splitter::new(&pattern).expect("regex crate"),
-            Splitter::Onig(SysRegex::new(&pattern).expect("onig")),
-        );
+        let engines = [both_engines(&o200k_pattern()), both_engines(GPT2_PATTERN)];
         // ASCII-heavy, with every kind of whitespace, cased and uncased letters, marks, digits.
         let pool: Vec<char> = "aAzZ09 '\t\r\n\u{b}\u{c}.,;:!?/-_()[]{}\"#$%&*+=<>@\\^`|~"
             .chars()
@@ -653,7 +653,9 @@ mod tests {
             let text: String = (0..len)
                 .map(|_| pool[(rng.next_u64() % pool.len() as u64) as usize])
                 .collect();
-            assert_eq!(spans(&rust, &text), spans(&onig, &text), "{text:?}");
+            for (rust, onig) in &engines {
+                assert_eq!(spans(rust, &text), spans(onig, &text), "{text:?}");
+            }
         }
     }
 

@@ -213,10 +213,8 @@ struct BpeJson {
 }
 
 impl BpeJson {
+    /// The model, with each option set only when the file gives it (as `tokenizers` does).
     fn build(self) -> Result<tokenizers::models::bpe::BPE, tokenizers::Error> {
-        if self.kind.as_deref().is_some_and(|k| k != "BPE") {
-            return Err("not a BPE model".into());
-        }
         let mut b =
             tokenizers::models::bpe::BPE::builder().vocab_and_merges(self.vocab, self.merges.0);
         if let Some(d) = self.dropout {
