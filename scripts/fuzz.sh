@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${1:-30}"
-for target in sse_frames endpoint_parse single_turn dataset_loaders manifest profile_args extra_inputs; do
+for target in sse_frames endpoint_parse single_turn dataset_loaders manifest profile_args extra_inputs token_count; do
   cargo +nightly fuzz run "$target" -- -max_total_time="$seconds"
 done
