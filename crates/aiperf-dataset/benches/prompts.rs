@@ -51,20 +51,21 @@ fn prompt(bencher: Bencher, isl: usize) {
 /// usage), by output length.
 #[divan::bench(args = [64, 512])]
 fn count_tokens(bencher: Bencher, tokens: usize) {
-    let text = PromptGenerator::new(tokenizer(), corpus()).prompt(1234, tokens);
-    let t = tokenizer();
-    bencher
-        .counter(divan::counter::ItemsCount::new(tokens))
-        .bench(|| t.count(divan::black_box(&text)));
+    bench_count(bencher, tokens, TextTokenizer::count);
 }
 
 /// The same count through the whole `tokenizers` pipeline (what `count` did before its fast
 /// path; the reference the fast path is tested against).
 #[divan::bench(args = [64, 512])]
 fn count_tokens_by_pipeline(bencher: Bencher, tokens: usize) {
+    bench_count(bencher, tokens, TextTokenizer::count_by_pipeline);
+}
+
+/// Times `count` on one exact-length corpus prompt of `tokens` tokens.
+fn bench_count(bencher: Bencher, tokens: usize, count: fn(&TextTokenizer, &str) -> usize) {
     let text = PromptGenerator::new(tokenizer(), corpus()).prompt(1234, tokens);
     let t = tokenizer();
     bencher
         .counter(divan::counter::ItemsCount::new(tokens))
-        .bench(|| t.count_by_pipeline(divan::black_box(&text)));
+        .bench(|| count(t, divan::black_box(&text)));
 }
