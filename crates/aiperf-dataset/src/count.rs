@@ -128,10 +128,8 @@ impl FastCounter {
             return None;
         }
         let mut cache = self.cache.try_lock().ok();
-        if cache.as_ref().is_some_and(|c| c.len() >= CACHE_PIECES) {
-            if let Some(c) = cache.as_mut() {
-                c.clear();
-            }
+        if let Some(c) = cache.as_mut().filter(|c| c.len() >= CACHE_PIECES) {
+            c.clear();
         }
         let mut total = 0usize;
         let mut failed = false;

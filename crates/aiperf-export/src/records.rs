@@ -10,7 +10,6 @@ use aiperf_metrics::record::RecordValue;
 use aiperf_metrics::{Applicability, MetricKind, MetricSpec, RecordValues, REGISTRY};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::{io_err, ExportError};
 
@@ -66,19 +65,6 @@ pub struct RecordLine {
     pub metadata: RecordMetadata,
     pub values: RecordValues,
     pub error: Option<ErrorDetails>,
-}
-
-impl RecordLine {
-    /// The JSON object for this line; metric values in display units, only those that apply
-    /// and may appear per record.
-    pub fn to_json(&self, run: &Applicability) -> Value {
-        let specs = record_specs(run);
-        serde_json::to_value(LineJson {
-            line: self,
-            specs: &specs,
-        })
-        .unwrap_or(Value::Null)
-    }
 }
 
 /// The metrics that may appear in a records line of this run, in registry order.
@@ -241,6 +227,7 @@ impl RecordWriter {
 mod tests {
     use super::*;
     use aiperf_metrics::RecordInput;
+    use serde_json::Value;
 
     fn metadata() -> RecordMetadata {
         RecordMetadata {
@@ -341,15 +328,9 @@ mod tests {
             serde_json::json!({"code": 503, "type": "Service Unavailable", "message": "busy"})
         );
         assert!(e["metrics"].get("time_to_first_token").is_none());
-        // The same line as a `Value` (the summary exporters' view) is what was written.
-        assert_eq!(
-            lines[1],
-            RecordLine {
-                metadata: metadata(),
-                values: RecordValues::of_error(Some(4)),
-                error: Some(ErrorDetails::new(Some(503), "Service Unavailable", "busy")),
-            }
-            .to_json(&Applicability::STREAMED_CHAT)
-        );
+        // Metadata is written as its own serialization, field for field, in both lines.
+        let meta = serde_json::to_value(metadata()).expect("metadata serializes");
+        assert_eq!(lines[0]["metadata"], meta);
+        assert_eq!(e["metadata"], meta);
     }
 }
