@@ -16,22 +16,29 @@ pub enum SamplingStrategy {
     Shuffle,
 }
 
-/// Built-in sampler implementations (registry `implementation` values).
-pub const IMPLEMENTATIONS: [&str; 3] = [
-    "aiperf_dataset::sampling::Random",
-    "aiperf_dataset::sampling::Sequential",
-    "aiperf_dataset::sampling::Shuffle",
+/// Every built-in sampler: its registry `implementation` (the variant's path) and the variant.
+pub const BUILTINS: [(&str, SamplingStrategy); 3] = [
+    (
+        "aiperf_dataset::sampling::SamplingStrategy::Random",
+        SamplingStrategy::Random,
+    ),
+    (
+        "aiperf_dataset::sampling::SamplingStrategy::Sequential",
+        SamplingStrategy::Sequential,
+    ),
+    (
+        "aiperf_dataset::sampling::SamplingStrategy::Shuffle",
+        SamplingStrategy::Shuffle,
+    ),
 ];
 
 impl SamplingStrategy {
     /// The strategy a registry `implementation` names.
     pub fn from_implementation(implementation: &str) -> Option<Self> {
-        match implementation {
-            "aiperf_dataset::sampling::Sequential" => Some(Self::Sequential),
-            "aiperf_dataset::sampling::Random" => Some(Self::Random),
-            "aiperf_dataset::sampling::Shuffle" => Some(Self::Shuffle),
-            _ => None,
-        }
+        BUILTINS
+            .iter()
+            .find(|(i, _)| *i == implementation)
+            .map(|(_, s)| *s)
     }
 }
 

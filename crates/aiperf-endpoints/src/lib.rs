@@ -28,7 +28,7 @@ use aiperf_core::Turn;
 pub use aiperf_plugins::EndpointMetadata;
 use serde_json::{Map, Value};
 
-pub use parse::{parse_responses, ParsedResponse, ResponseData};
+pub use parse::{output_texts, parse_responses, ParsedResponse, ResponseData};
 pub use payload::PayloadOptions;
 
 /// One API: payload rendering and response parsing.
@@ -171,27 +171,71 @@ pub trait AsyncJob: Send + Sync {
     }
 }
 
-/// Every endpoint implementation built into this crate (the registry's `implementation` values).
-pub const IMPLEMENTATIONS: [&str; 19] = [
-    "aiperf_endpoints::chat::Chat",
-    "aiperf_endpoints::completions::Completions",
-    "aiperf_endpoints::responses::Responses",
-    "aiperf_endpoints::anthropic::Messages",
-    "aiperf_endpoints::embeddings::Embeddings",
-    "aiperf_endpoints::embeddings::ChatEmbeddings",
-    "aiperf_endpoints::embeddings::NimEmbeddings",
-    "aiperf_endpoints::rankings::NimRankings",
-    "aiperf_endpoints::rankings::HfTeiRankings",
-    "aiperf_endpoints::rankings::CohereRankings",
-    "aiperf_endpoints::huggingface::Generate",
-    "aiperf_endpoints::images::ImageGeneration",
-    "aiperf_endpoints::images::ImageEdit",
-    "aiperf_endpoints::images::ImageRetrieval",
-    "aiperf_endpoints::video::VideoGeneration",
-    "aiperf_endpoints::audio::Transcription",
-    "aiperf_endpoints::solido::SolidoRag",
-    "aiperf_endpoints::raw::Raw",
-    "aiperf_endpoints::template::Template",
+/// Builds one endpoint from its registry metadata and `--extra-inputs`.
+pub type Constructor =
+    fn(&EndpointMetadata, &Map<String, Value>) -> Result<Arc<dyn Endpoint>, String>;
+
+/// Every endpoint built into this crate: its registry `implementation` (the path of the type that
+/// implements it; `plugins.yaml` names it, a test checks the type exists) and its constructor.
+/// The one place a built-in endpoint is listed in code.
+pub const BUILTINS: [(&str, Constructor); 19] = [
+    ("aiperf_endpoints::chat::Chat", |_, _| {
+        Ok(Arc::new(chat::Chat))
+    }),
+    ("aiperf_endpoints::completions::Completions", |_, _| {
+        Ok(Arc::new(completions::Completions))
+    }),
+    ("aiperf_endpoints::responses::Responses", |_, _| {
+        Ok(Arc::new(responses::Responses))
+    }),
+    ("aiperf_endpoints::anthropic::Messages", |_, _| {
+        Ok(Arc::new(anthropic::Messages))
+    }),
+    ("aiperf_endpoints::embeddings::Embeddings", |_, _| {
+        Ok(Arc::new(embeddings::Embeddings))
+    }),
+    ("aiperf_endpoints::embeddings::ChatEmbeddings", |_, _| {
+        Ok(Arc::new(embeddings::ChatEmbeddings))
+    }),
+    ("aiperf_endpoints::embeddings::NimEmbeddings", |_, _| {
+        Ok(Arc::new(embeddings::NimEmbeddings))
+    }),
+    ("aiperf_endpoints::rankings::NimRankings", |_, _| {
+        Ok(Arc::new(rankings::NimRankings))
+    }),
+    ("aiperf_endpoints::rankings::HfTeiRankings", |_, _| {
+        Ok(Arc::new(rankings::HfTeiRankings))
+    }),
+    ("aiperf_endpoints::rankings::CohereRankings", |_, _| {
+        Ok(Arc::new(rankings::CohereRankings))
+    }),
+    ("aiperf_endpoints::huggingface::Generate", |_, _| {
+        Ok(Arc::new(huggingface::Generate))
+    }),
+    ("aiperf_endpoints::images::ImageGeneration", |_, _| {
+        Ok(Arc::new(images::ImageGeneration))
+    }),
+    ("aiperf_endpoints::images::ImageEdit", |_, _| {
+        Ok(Arc::new(images::ImageEdit))
+    }),
+    ("aiperf_endpoints::images::ImageRetrieval", |_, _| {
+        Ok(Arc::new(images::ImageRetrieval))
+    }),
+    ("aiperf_endpoints::video::VideoGeneration", |_, _| {
+        Ok(Arc::new(video::VideoGeneration))
+    }),
+    ("aiperf_endpoints::audio::Transcription", |_, _| {
+        Ok(Arc::new(audio::Transcription))
+    }),
+    ("aiperf_endpoints::solido::SolidoRag", |_, _| {
+        Ok(Arc::new(solido::SolidoRag))
+    }),
+    ("aiperf_endpoints::raw::Raw", |_, extra| {
+        Ok(Arc::new(raw::Raw::from_config(extra)?))
+    }),
+    ("aiperf_endpoints::template::Template", |meta, extra| {
+        Ok(Arc::new(template::Template::from_config(meta, extra)?))
+    }),
 ];
 
 /// Builds the endpoint a registry entry names. `extra_inputs` feeds the template endpoint's
@@ -201,32 +245,11 @@ pub fn build(
     metadata: &EndpointMetadata,
     extra_inputs: &Map<String, Value>,
 ) -> Result<Arc<dyn Endpoint>, String> {
-    Ok(match implementation {
-        "aiperf_endpoints::chat::Chat" => Arc::new(chat::Chat),
-        "aiperf_endpoints::completions::Completions" => Arc::new(completions::Completions),
-        "aiperf_endpoints::responses::Responses" => Arc::new(responses::Responses),
-        "aiperf_endpoints::anthropic::Messages" => Arc::new(anthropic::Messages),
-        "aiperf_endpoints::embeddings::Embeddings" => Arc::new(embeddings::Embeddings),
-        "aiperf_endpoints::embeddings::ChatEmbeddings" => Arc::new(embeddings::ChatEmbeddings),
-        "aiperf_endpoints::embeddings::NimEmbeddings" => Arc::new(embeddings::NimEmbeddings),
-        "aiperf_endpoints::rankings::NimRankings" => Arc::new(rankings::NimRankings),
-        "aiperf_endpoints::rankings::HfTeiRankings" => Arc::new(rankings::HfTeiRankings),
-        "aiperf_endpoints::rankings::CohereRankings" => Arc::new(rankings::CohereRankings),
-        "aiperf_endpoints::huggingface::Generate" => Arc::new(huggingface::Generate),
-        "aiperf_endpoints::images::ImageGeneration" => Arc::new(images::ImageGeneration),
-        "aiperf_endpoints::images::ImageEdit" => Arc::new(images::ImageEdit),
-        "aiperf_endpoints::images::ImageRetrieval" => Arc::new(images::ImageRetrieval),
-        "aiperf_endpoints::video::VideoGeneration" => Arc::new(video::VideoGeneration),
-        "aiperf_endpoints::audio::Transcription" => Arc::new(audio::Transcription),
-        "aiperf_endpoints::solido::SolidoRag" => Arc::new(solido::SolidoRag),
-        "aiperf_endpoints::raw::Raw" => Arc::new(raw::Raw::from_config(extra_inputs)?),
-        "aiperf_endpoints::template::Template" => {
-            Arc::new(template::Template::from_config(metadata, extra_inputs)?)
-        }
-        other => {
-            return Err(format!(
-                "implementation '{other}' is not built into aiperf_endpoints"
-            ))
-        }
-    })
+    let (_, construct) = BUILTINS
+        .iter()
+        .find(|(i, _)| *i == implementation)
+        .ok_or_else(|| {
+            format!("implementation '{implementation}' is not built into aiperf_endpoints")
+        })?;
+    construct(metadata, extra_inputs)
 }

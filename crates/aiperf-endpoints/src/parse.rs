@@ -56,6 +56,18 @@ pub struct ParsedResponse {
     pub usage: Option<Value>,
 }
 
+/// Output and reasoning text of all content responses, concatenated without separators: what
+/// the metrics count and what a conversation carries forward as the assistant's reply.
+pub fn output_texts(responses: &[ParsedResponse]) -> (String, String) {
+    let mut out = String::new();
+    let mut reasoning = String::new();
+    for d in responses.iter().filter_map(|r| r.data.as_ref()) {
+        out.push_str(d.output_text());
+        reasoning.push_str(d.reasoning_text());
+    }
+    (out, reasoning)
+}
+
 /// Parses a successful (2xx) response body. An SSE `event: error` fails the whole request with
 /// AIPerf's `SSEResponseError` (code 502).
 pub fn parse_responses(

@@ -1,79 +1,102 @@
-//! Engine: runs one benchmark from a validated config to written artifacts.
+//! Engine: runs benchmarks from a validated config to written artifacts, as many times as a
+//! caller asks ([`Engine::run`]).
 //!
 //! ```text
-//! prepare (tokenizer, dataset, request bodies)      prepare.rs
-//!   -> probe the server, create the artifact dir
-//!   -> per phase: N workers pull credits, send, stamp  worker.rs
-//!        -> RawRecord over a channel
-//!   -> record processor thread: parse, count tokens,   process.rs
-//!      per-record metrics, JSONL line, accumulate
-//!   -> summary artifacts and console                  report.rs
+//! engine.rs        orchestrates the stages below, caches tokenizer and dataset across runs
+//!   prepare.rs     tokenizer, dataset, exact request bodies
+//!   setup.rs       reach the servers, create the artifact dir, inputs.json, record writer
+//!   plan.rs        phases, load modes, schedules (pure)
+//!   phases.rs      per phase: workers pull credits, send, stamp        worker.rs, session.rs
+//!                    -> RawRecord over a channel                        backlog.rs
+//!   process.rs     record processor thread: parse, count tokens, per-record metrics,
+//!                  JSONL line, accumulate
+//!   report.rs      the run report; exporters.rs writes every artifact
+//! observe.rs       what a caller or UI sees: phase snapshots (snapshot.rs), ui/ implements it
 //! ```
 //!
 //! The request path (worker) only stamps times and keeps bytes; parsing and tokenizing run on the
 //! processor thread, off the request path.
 
 mod backlog;
+mod context;
+mod engine;
+mod exporters;
 pub mod external;
+mod observe;
+mod phases;
+mod plan;
 mod prepare;
 mod process;
 mod readiness;
 mod report;
-mod run;
 pub mod session;
+mod setup;
+mod snapshot;
+mod stop;
 pub mod ui;
 pub mod worker;
 
-pub use run::{run_profile, RunOutcome};
+pub use context::{Cancellation, PhaseContext};
+pub use engine::{Engine, RunOutcome};
+pub use observe::{Observer, Silent};
+pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
+pub use snapshot::PhaseSnapshot;
+pub use stop::StopSignal;
 
-/// Every built-in implementation this build has, by registry category (for `aiperf plugins
-/// --validate` and the manifest cross-check test).
+/// Built-ins of the load categories, which config maps to typed values (`LoadMode`,
+/// `ArrivalPattern`) rather than constructing from the entry.
+const LOAD_BUILTINS: [(&str, &str); 8] = [
+    ("timing_strategy", "aiperf_timing::CreditIssuer"),
+    ("timing_strategy", "aiperf_timing::schedule::Schedule::rate"),
+    (
+        "timing_strategy",
+        "aiperf_timing::schedule::Schedule::fixed",
+    ),
+    ("arrival_pattern", "aiperf_engine::worker::run_worker"),
+    (
+        "arrival_pattern",
+        "aiperf_timing::arrival::ArrivalPattern::Constant",
+    ),
+    (
+        "arrival_pattern",
+        "aiperf_timing::arrival::ArrivalPattern::Poisson",
+    ),
+    (
+        "arrival_pattern",
+        "aiperf_timing::arrival::ArrivalPattern::Gamma",
+    ),
+    (
+        "url_selection_strategy",
+        "aiperf_engine::worker::RoundRobin",
+    ),
+];
+
+/// Every built-in implementation this build has, by registry category, gathered from each
+/// stage's table of built-ins (for `aiperf plugins --validate` and the manifest cross-check).
 pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
     v.extend(
-        aiperf_endpoints::IMPLEMENTATIONS
+        aiperf_endpoints::BUILTINS
             .iter()
-            .map(|i| ("endpoint", *i)),
+            .map(|(i, _)| ("endpoint", *i)),
     );
     v.extend(
-        aiperf_dataset::sampling::IMPLEMENTATIONS
+        aiperf_dataset::sampling::BUILTINS
             .iter()
-            .map(|i| ("dataset_sampler", *i)),
+            .map(|(i, _)| ("dataset_sampler", *i)),
     );
     v.extend(
-        aiperf_dataset::loader::IMPLEMENTATIONS
+        aiperf_dataset::loader::BUILTINS
             .iter()
-            .map(|i| ("custom_dataset_loader", *i)),
+            .map(|(i, _)| ("custom_dataset_loader", *i)),
     );
     v.extend(
         aiperf_export::IMPLEMENTATIONS
             .iter()
             .map(|i| ("data_exporter", *i)),
     );
-    v.extend(ui::IMPLEMENTATIONS.iter().map(|i| ("ui", *i)));
-    v.push(("timing_strategy", "aiperf_timing::CreditIssuer"));
-    v.push(("timing_strategy", "aiperf_timing::schedule::Schedule::rate"));
-    v.push((
-        "timing_strategy",
-        "aiperf_timing::schedule::Schedule::fixed",
-    ));
-    v.push(("arrival_pattern", "aiperf_engine::worker::run_worker"));
-    v.push((
-        "arrival_pattern",
-        "aiperf_timing::arrival::ArrivalPattern::Constant",
-    ));
-    v.push((
-        "arrival_pattern",
-        "aiperf_timing::arrival::ArrivalPattern::Poisson",
-    ));
-    v.push((
-        "arrival_pattern",
-        "aiperf_timing::arrival::ArrivalPattern::Gamma",
-    ));
-    v.push((
-        "url_selection_strategy",
-        "aiperf_engine::worker::RoundRobin",
-    ));
+    v.extend(ui::BUILTINS.iter().map(|(i, _)| ("ui", *i)));
+    v.extend(LOAD_BUILTINS);
     v
 }
 
@@ -87,6 +110,222 @@ pub fn is_builtin_implementation(category: &str, implementation: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Each module (file) of this crate and the modules its non-test code names.
+    fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&src).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                for sub in std::fs::read_dir(&path).unwrap().flatten() {
+                    files.push(sub.path());
+                }
+            } else {
+                files.push(path);
+            }
+        }
+        let name = |p: &std::path::Path| {
+            let rel = p.strip_prefix(&src).unwrap().with_extension("");
+            let rel = rel.to_string_lossy().replace('/', "::");
+            rel.strip_suffix("::mod").unwrap_or(&rel).to_string()
+        };
+        let modules: BTreeSet<String> = files.iter().map(|p| name(p)).collect();
+        let resolve = |path: &str| -> Option<String> {
+            let segs: Vec<&str> = path.split("::").collect();
+            (1..=segs.len().min(2))
+                .rev()
+                .map(|n| segs[..n].join("::"))
+                .find(|m| modules.contains(m))
+        };
+        let mut graph = BTreeMap::new();
+        for file in &files {
+            let me = name(file);
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            let parent = me.rsplit_once("::").map(|(p, _)| p.to_string());
+            let mut deps = BTreeSet::new();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                let mut paths = Vec::new();
+                for (prefix, base) in [("crate::", None), ("super::", parent.as_deref())] {
+                    for (i, _) in line.match_indices(prefix) {
+                        let rest = &line[i + prefix.len()..];
+                        let group: Vec<&str> = match rest.strip_prefix('{') {
+                            Some(g) => g.split('}').next().unwrap_or("").split(',').collect(),
+                            None => vec![rest],
+                        };
+                        for item in group {
+                            let item: String = item
+                                .trim()
+                                .chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                                .collect();
+                            paths.push(match base {
+                                Some(b) => format!("{b}::{item}"),
+                                None => item,
+                            });
+                        }
+                    }
+                }
+                for p in paths {
+                    if let Some(m) = resolve(&p).filter(|m| *m != me && *m != "lib") {
+                        deps.insert(m);
+                    }
+                }
+            }
+            graph.insert(me, deps);
+        }
+        graph
+    }
+
+    /// The engine's modules form a DAG: a reader can start at the leaves (stop, snapshot,
+    /// backlog, prepare) and never meet a module that needs one they have not read yet.
+    #[test]
+    fn modules_have_no_import_cycles() {
+        let graph = module_graph();
+        assert!(graph["worker"].contains("session"), "the scan sees imports");
+        assert!(
+            graph["ui::dashboard"].contains("ui::live"),
+            "the scan sees super::"
+        );
+        fn visit(
+            m: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) {
+            if done.contains(m) {
+                return;
+            }
+            if let Some(i) = path.iter().position(|p| p == m) {
+                panic!("import cycle: {} -> {m}", path[i..].join(" -> "));
+            }
+            path.push(m.to_string());
+            for d in graph.get(m).into_iter().flatten() {
+                visit(d, graph, path, done);
+            }
+            path.pop();
+            done.insert(m.to_string());
+        }
+        let mut done = BTreeSet::new();
+        for m in graph.keys() {
+            visit(m, &graph, &mut Vec::new(), &mut done);
+        }
+    }
+
+    /// Whether `path` (`crate_name::module::...::Item[::member]`) names an item defined in this
+    /// workspace's source: a type, function, trait, constant or re-export in the module's
+    /// file, and, for a member, a function or enum variant of that name in the same file.
+    fn names_a_real_item(path: &str) -> Result<(), String> {
+        let segs: Vec<&str> = path.split("::").collect();
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut file = crates.join(segs[0].replace('_', "-")).join("src/lib.rs");
+        let mut dir = file.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+        let mut rest = &segs[1..];
+        while let Some(seg) = rest.first() {
+            let (flat, nested) = (dir.join(format!("{seg}.rs")), dir.join(seg).join("mod.rs"));
+            let next = [flat, nested].into_iter().find(|p| p.is_file());
+            let Some(next) = next else { break };
+            dir = dir.join(seg);
+            file = next;
+            rest = &rest[1..];
+        }
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("{path}: {e}"))?;
+        let defines = |name: &str, kinds: &[&str]| {
+            text.lines().any(|l| {
+                let words: Vec<&str> = l
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                words
+                    .windows(2)
+                    .any(|w| kinds.contains(&w[0]) && w[1] == name)
+                    || (l.trim_start().starts_with("pub use") && words.last() == Some(&name))
+            })
+        };
+        let item_kinds = ["struct", "enum", "fn", "trait", "type", "const", "static"];
+        let variant = |name: &str| {
+            text.lines().any(|l| {
+                let t = l.trim_start();
+                t.strip_prefix(name)
+                    .is_some_and(|r| r.starts_with([',', ' ', '{', '(']) || r.is_empty())
+            })
+        };
+        match rest {
+            [item] if defines(item, &item_kinds) => Ok(()),
+            [item, member]
+                if defines(item, &item_kinds) && (defines(member, &["fn"]) || variant(member)) =>
+            {
+                Ok(())
+            }
+            _ => Err(format!("{path}: no such item in {}", file.display())),
+        }
+    }
+
+    #[test]
+    fn every_builtin_implementation_names_a_real_item() {
+        let registry = aiperf_plugins::Registry::builtin();
+        let mut problems = Vec::new();
+        for category in registry.categories() {
+            for entry in registry.iter(&category.name) {
+                if let Err(e) = names_a_real_item(&entry.implementation) {
+                    problems.push(format!("{}:{}: {e}", category.name, entry.name));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+        // The check can fail: near misses are refused.
+        for bad in [
+            "aiperf_endpoints::chat::Chatt",
+            "aiperf_endpoints::nope::Chat",
+            "aiperf_timing::arrival::ArrivalPattern::Uniform",
+            "aiperf_timing::schedule::Schedule::rated",
+        ] {
+            assert!(names_a_real_item(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A built-in is named once in code (its stage's table) and once in `plugins.yaml`: a
+    /// second match arm or list naming it would be one more place to touch when adding one.
+    #[test]
+    fn each_builtin_is_named_once_in_code() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = Vec::new();
+        let mut dirs = vec![crates.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().to_string();
+                if p.is_dir() && name != "tests" && name != "target" {
+                    dirs.push(p);
+                } else if name.ends_with(".rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+                    sources.push((p, code));
+                }
+            }
+        }
+        let mut problems = Vec::new();
+        for (category, implementation) in builtin_implementations() {
+            let quoted = format!("\"{implementation}\"");
+            let places: Vec<String> = sources
+                .iter()
+                .filter(|(_, code)| code.contains(&quoted))
+                .map(|(p, code)| format!("{} ({}x)", p.display(), code.matches(&quoted).count()))
+                .collect();
+            let total: usize = sources
+                .iter()
+                .map(|(_, c)| c.matches(&quoted).count())
+                .sum();
+            if total != 1 {
+                problems.push(format!(
+                    "{category}: {implementation} is named {total} times: {places:?}"
+                ));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
 
     /// The embedded manifest and the code agree: every built-in entry has an implementation, and
     /// every implementation is reachable through an entry.

@@ -113,14 +113,18 @@ fn conversations(
         Some(kind) => Some(registry.get("custom_dataset_loader", kind)?),
         None => None,
     };
-    // Only synthesis needs the corpus; plain text files skip tokenizing it.
-    let needs_corpus = implementation.as_ref().is_none_or(|e| {
-        e.exec_path().is_none()
-            && matches!(
-                e.implementation.as_str(),
-                "aiperf_dataset::loader::MooncakeTrace" | "aiperf_dataset::loader::RandomPool"
-            )
-    }) || conv.shared_system_prompt_length.is_some()
+    // Synthesis and loaders whose metadata says so cut prompts from the corpus; plain text
+    // files skip tokenizing it.
+    let loader_needs_corpus = match &cfg.custom_dataset_type {
+        Some(kind) => {
+            registry
+                .typed_metadata::<DatasetLoaderMetadata>("custom_dataset_loader", kind)?
+                .needs_corpus
+        }
+        None => true,
+    };
+    let needs_corpus = loader_needs_corpus
+        || conv.shared_system_prompt_length.is_some()
         || conv.user_context_prompt_length.is_some();
     let corpus = if needs_corpus {
         Corpus::sonnets(tokenizer)
@@ -230,10 +234,15 @@ fn render_turn(
     Ok(body)
 }
 
-pub fn prepare(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Prepared> {
+/// Renders the dataset into request bodies with `tokenizer` (loaded by the caller, so it can be
+/// reused across runs).
+pub fn prepare(
+    cfg: &ProfileConfig,
+    registry: &Registry,
+    tokenizer: Arc<TextTokenizer>,
+) -> anyhow::Result<Prepared> {
     let endpoint = endpoint_for(cfg, registry)?;
     let meta = cfg.endpoint.clone();
-    let tokenizer = Arc::new(load_tokenizer(cfg)?);
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
     let started = std::time::Instant::now();
     let conversations = conversations(cfg, registry, &tokenizer, seed)?;

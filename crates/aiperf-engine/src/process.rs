@@ -268,7 +268,7 @@ pub fn process_one(
     let (input_tokens, output_tokens, reasoning_tokens) = if cfg.use_server_token_count {
         server_counts(&responses)
     } else if produces_tokens {
-        let (out, reasoning) = texts(&responses);
+        let (out, reasoning) = aiperf_endpoints::output_texts(&responses);
         let out_n = prepared.tokenizer.count(&out) as u64;
         let reasoning_n =
             (!reasoning.is_empty()).then(|| prepared.tokenizer.count(&reasoning) as u64);
@@ -335,18 +335,6 @@ pub fn process_one(
             "Invalid inference result: response timestamps out of order",
         )),
     }
-}
-
-/// Output and reasoning text of all content responses, concatenated without separators (also
-/// what a conversation carries forward as the assistant's reply).
-pub(crate) fn texts(responses: &[ParsedResponse]) -> (String, String) {
-    let mut out = String::new();
-    let mut reasoning = String::new();
-    for d in responses.iter().filter_map(|r| r.data.as_ref()) {
-        out.push_str(d.output_text());
-        reasoning.push_str(d.reasoning_text());
-    }
-    (out, reasoning)
 }
 
 /// Token counts from the server's `usage` (`--use-server-token-count`): each count from the

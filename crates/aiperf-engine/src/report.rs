@@ -1,19 +1,15 @@
 //! Assembling the run report (config echo, run info, error summary) and progress lines.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::ErrorDetails;
 use aiperf_export::RunReport;
 use aiperf_metrics::{MetricValue, Summary};
-use aiperf_timing::PhasePlan;
 use serde_json::{json, Map, Value};
 
+use crate::phases::LoadStats;
 use crate::prepare::Prepared;
-use crate::process::Progress;
-use crate::run::LoadStats;
-use crate::worker::PhaseContext;
 
 /// Local time, ISO-8601 without timezone (AIPerf's `start_time` / `end_time`).
 pub fn now_iso() -> String {
@@ -343,24 +339,6 @@ pub fn build(
         extra,
         notes,
     }
-}
-
-/// One progress line on stderr (the simple UI).
-pub fn print_progress(plan: &PhasePlan, ctx: &PhaseContext, progress: &Progress, start_ns: u64) {
-    let elapsed = (ctx.clock.now_ns().saturating_sub(start_ns)) as f64 / 1e9;
-    let issued = ctx.issuer.issued();
-    let done = progress.profiled.load(Ordering::Relaxed);
-    let errors = progress.errors.load(Ordering::Relaxed);
-    let in_flight = ctx.in_flight.load(Ordering::Relaxed);
-    let target = match (ctx.issuer.target_count(), plan.duration_ns) {
-        (Some(n), _) => format!("{issued}/{n} sent"),
-        (None, Some(d)) => format!("{elapsed:.0}/{:.0} s", d as f64 / 1e9),
-        _ => format!("{issued} sent"),
-    };
-    eprintln!(
-        "[{}] {target}, {done} done ({errors} errors), {in_flight} in flight, {elapsed:.1} s",
-        plan.phase.as_str()
-    );
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use http::Method;
 use serde_json::{Map, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::worker::PhaseContext;
+use crate::context::{sleep_until_or_stopped, PhaseContext};
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -89,7 +89,7 @@ impl Session {
             return;
         };
         let from = self.last_end.unwrap_or_else(Instant::now);
-        crate::worker::sleep_until_or_stopped(ctx, from + Duration::from_secs_f64(ms / 1e3)).await;
+        sleep_until_or_stopped(ctx, from + Duration::from_secs_f64(ms / 1e3)).await;
     }
 
     /// Whether turns of this conversation carry the earlier ones.
@@ -275,7 +275,7 @@ impl Session {
                         ex.error = Some(TransportError::Timeout(ctx.timeout.as_secs_f64()));
                         return (ex, None);
                     }
-                    crate::worker::sleep_until_or_stopped(ctx, next).await;
+                    sleep_until_or_stopped(ctx, next).await;
                     job.status_path(&submit_path, &id)
                 }
             };
@@ -353,5 +353,5 @@ fn response_id(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) 
 fn reply_text(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) -> Option<String> {
     let responses =
         aiperf_endpoints::parse_responses(&*ctx.prepared.endpoint, is_sse, chunks).ok()?;
-    Some(crate::process::texts(&responses).0)
+    Some(aiperf_endpoints::output_texts(&responses).0)
 }

@@ -10,85 +10,16 @@
 //! - User-centric (`--user-centric-rate`): [`run_user`] lanes, one per simulated user, each
 //!   sending a turn every `users / rate` seconds.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aiperf_core::{Clock, Credit, Phase};
+use aiperf_core::Credit;
 use aiperf_timing::schedule::Schedule;
-use aiperf_timing::CreditIssuer;
-use aiperf_transport::HttpClient;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::prepare::Prepared;
+use crate::context::{credit, sleep_until_or_stopped, PhaseContext};
 use crate::session::Session;
-
-/// `--request-cancellation-rate` / `--request-cancellation-delay`.
-#[derive(Debug, Clone, Copy)]
-pub struct Cancellation {
-    pub rate_pct: f64,
-    pub delay_ns: u64,
-    pub seed: u64,
-}
-
-impl Cancellation {
-    /// Whether credit `index` is cancelled (a seeded, reproducible draw per credit).
-    pub fn picks(&self, index: u64) -> bool {
-        aiperf_dataset::rng::mix_unit(self.seed, index) * 100.0 < self.rate_pct
-    }
-}
-
-/// What every worker of a phase shares.
-pub struct PhaseContext {
-    pub phase: Phase,
-    pub clock: Clock,
-    pub issuer: CreditIssuer,
-    pub prepared: Arc<Prepared>,
-    pub clients: Arc<Vec<HttpClient>>,
-    /// Session numbers continue across phases, so sampling continues too.
-    pub sessions: Arc<AtomicU64>,
-    pub timeout: Duration,
-    pub records: crate::backlog::RecordSender,
-    /// Requests currently on the wire.
-    pub in_flight: AtomicU64,
-    /// Fixed-schedule replay: which conversations, and the trace time that is phase start.
-    pub replay: Option<Replay>,
-    pub cancellation: Option<Cancellation>,
-    /// Intended and actual time of the latest credit the pacer released (run clock ns).
-    pub last_intended_ns: AtomicU64,
-    pub last_issued_ns: AtomicU64,
-}
-
-/// Fixed-schedule replay of a phase.
-#[derive(Debug, Clone)]
-pub struct Replay {
-    /// The n-th scheduled session sends dataset conversation `order[n]`.
-    pub order: Vec<usize>,
-    /// Trace time (ms) of the phase start.
-    pub zero_ms: f64,
-    /// Phase start on the run clock (ns).
-    pub phase_start_ns: u64,
-}
-
-impl Replay {
-    /// Run-clock time a trace timestamp maps to.
-    fn at(&self, timestamp_ms: f64) -> u64 {
-        self.phase_start_ns + ((timestamp_ms - self.zero_ms) * 1e6).round().max(0.0) as u64
-    }
-}
-
-fn credit(phase: Phase, index: u64, issued_ns: u64, intended_ns: Option<u64>) -> Credit {
-    Credit {
-        phase,
-        index,
-        conversation_index: 0,
-        turn_index: 0,
-        session_num: 0,
-        issued_ns,
-        intended_ns,
-        cancel_after_ns: None,
-    }
-}
 
 /// Closed loop: one session slot. Starts a session, sends its turns (each after the previous
 /// answered and its think time passed), then starts the next, until the issuer refuses. The
@@ -294,18 +225,6 @@ pub async fn dispatch(
     }
 }
 
-/// Sleeps until `at`, waking early (within 50 ms) when the phase stops issuing, so long think
-/// times and user gaps never hold up the end of a run.
-pub async fn sleep_until_or_stopped(ctx: &PhaseContext, at: Instant) {
-    loop {
-        let now = Instant::now();
-        if now >= at || !ctx.issuer.open_at(ctx.clock.now_ns()) {
-            return;
-        }
-        tokio::time::sleep_until((at.min(now + Duration::from_millis(50))).into()).await;
-    }
-}
-
 /// A session slot, or `None` (no cap) at once; `Err` only if the semaphore closed.
 async fn acquire(slots: &Option<Arc<Semaphore>>) -> Option<Option<OwnedSemaphorePermit>> {
     match slots {
@@ -351,29 +270,3 @@ async fn next_session(
 /// Round-robin over `--url` values is `session_num % urls` in [`Session::start`] (registry entry
 /// `url_selection_strategy: round_robin`).
 pub struct RoundRobin;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cancellation_draw_matches_its_rate() {
-        let c = Cancellation {
-            rate_pct: 25.0,
-            delay_ns: 0,
-            seed: 1,
-        };
-        let n = (0..10_000).filter(|i| c.picks(*i)).count();
-        assert!((2_300..2_700).contains(&n), "{n}");
-        assert_eq!(
-            (0..100).filter(|i| c.picks(*i)).count(),
-            (0..100).filter(|i| c.picks(*i)).count()
-        );
-        assert_eq!(
-            (0..100)
-                .filter(|i| Cancellation { rate_pct: 0.0, ..c }.picks(*i))
-                .count(),
-            0
-        );
-    }
-}

@@ -65,6 +65,10 @@ pub struct DatasetLoaderMetadata {
     /// Extra arguments passed to an external loader.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Whether the loader cuts prompts from the synthetic corpus (token-length-only rows); the
+    /// corpus is tokenized only when some part of the run needs it.
+    #[serde(default)]
+    pub needs_corpus: bool,
 }
 
 /// `data_exporter` metadata.

@@ -52,11 +52,15 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            match runtime.block_on(aiperf_engine::run_profile(
-                cfg,
-                ui.name(),
-                Arc::new(registry),
-            )) {
+            let engine = aiperf_engine::Engine::new(Arc::new(registry));
+            let observer = match observer_for(&engine, ui) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("aiperf: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match runtime.block_on(engine.run(&cfg, observer.as_ref())) {
                 Ok(outcome) => {
                     println!("{}", outcome.console);
                     if log.path().is_file() {
@@ -71,6 +75,20 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
             }
         }
     }
+}
+
+/// The observer that shows `ui`: the registry's `ui` entry, mapped to a built-in display.
+fn observer_for(
+    engine: &aiperf_engine::Engine,
+    ui: UiType,
+) -> Result<Box<dyn aiperf_engine::Observer>, String> {
+    let entry = engine
+        .registry()
+        .get("ui", ui.name())
+        .map_err(|e| format!("--ui-type {}: {e}", ui.name()))?;
+    aiperf_engine::ui::Ui::from_implementation(&entry.implementation)
+        .map(|u| u.observer())
+        .ok_or_else(|| format!("--ui-type {}: no implementation in this build", ui.name()))
 }
 
 /// Logs to stderr (or, under the dashboard, to its log panel) and, when given, to the run's

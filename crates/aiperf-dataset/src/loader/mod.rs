@@ -28,13 +28,26 @@ use crate::tokenizer::TextTokenizer;
 
 pub use single_turn::single_turn;
 
-/// Built-in loader implementations (registry `implementation` values).
-pub const IMPLEMENTATIONS: [&str; 5] = [
-    "aiperf_dataset::loader::SingleTurn",
-    "aiperf_dataset::loader::MultiTurn",
-    "aiperf_dataset::loader::RandomPool",
-    "aiperf_dataset::loader::MooncakeTrace",
-    "aiperf_dataset::loader::ShareGpt",
+/// Reads one dataset file into conversations.
+pub type LoadFn = fn(&Path, &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError>;
+
+/// Every loader built into this crate: its registry `implementation` (the path of the function
+/// that reads the format; `plugins.yaml` names it, a test checks it exists) and that function.
+/// What a loader needs besides the file (the prompt corpus) is its entry's metadata.
+pub const BUILTINS: [(&str, LoadFn); 5] = [
+    (
+        "aiperf_dataset::loader::single_turn::single_turn",
+        |p, _| single_turn(p),
+    ),
+    ("aiperf_dataset::loader::multi_turn::load", |p, _| {
+        multi_turn::load(p)
+    }),
+    (
+        "aiperf_dataset::loader::random_pool::load",
+        random_pool::load,
+    ),
+    ("aiperf_dataset::loader::mooncake::load", mooncake::load),
+    ("aiperf_dataset::loader::sharegpt::load", sharegpt::load),
 ];
 
 /// Why a dataset file was rejected.
@@ -79,19 +92,13 @@ pub fn load(
     path: &Path,
     ctx: &LoadContext<'_>,
 ) -> Result<Vec<Conversation>, LoadError> {
-    let out = match implementation {
-        "aiperf_dataset::loader::SingleTurn" => single_turn(path)?,
-        "aiperf_dataset::loader::MultiTurn" => multi_turn::load(path)?,
-        "aiperf_dataset::loader::RandomPool" => random_pool::load(path, ctx)?,
-        "aiperf_dataset::loader::MooncakeTrace" => mooncake::load(path, ctx)?,
-        "aiperf_dataset::loader::ShareGpt" => sharegpt::load(path, ctx)?,
-        other => {
-            return Err(LoadError::file(
-                path,
-                format!("loader '{other}' is not built into aiperf_dataset"),
-            ))
-        }
+    let Some((_, read)) = BUILTINS.iter().find(|(i, _)| *i == implementation) else {
+        return Err(LoadError::file(
+            path,
+            format!("loader '{implementation}' is not built into aiperf_dataset"),
+        ));
     };
+    let out = read(path, ctx)?;
     if out.is_empty() {
         return Err(LoadError::file(path, "no requests in file"));
     }

@@ -4,7 +4,7 @@
 //! the terminal is restored when the run ends, on error, and on panic (ratatui's hook).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -15,10 +15,62 @@ use ratatui::widgets::{Block, Gauge, List, ListItem, Paragraph, Row, Sparkline, 
 use ratatui::Frame;
 
 use super::live::{Live, LiveState, LOG_RING};
-use crate::run::StopSignal;
+use crate::observe::Observer;
+use crate::snapshot::PhaseSnapshot;
+use crate::stop::StopSignal;
+
+/// The dashboard as an observer: it takes the terminal when the run starts sending and gives
+/// it back when sending is over.
+#[derive(Default)]
+pub struct Dashboard {
+    live: Arc<Live>,
+    done: Arc<AtomicBool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Observer for Dashboard {
+    fn live(&self) -> Option<Arc<Live>> {
+        Some(self.live.clone())
+    }
+
+    fn run_started(&self, title: &str, stop: &Arc<StopSignal>) {
+        self.done.store(false, Ordering::Relaxed);
+        let handle = spawn(
+            title.to_string(),
+            self.live.clone(),
+            stop.clone(),
+            self.done.clone(),
+        );
+        if let Ok(mut t) = self.thread.lock() {
+            *t = Some(handle);
+        }
+    }
+
+    fn phase_started(&self, phase: &PhaseSnapshot) {
+        self.live.set_phase(phase);
+    }
+
+    fn phase_tick(&self, phase: &PhaseSnapshot) {
+        self.live.set_phase(phase);
+    }
+
+    fn phase_finished(&self, phase: &PhaseSnapshot) {
+        self.live.set_phase(phase);
+    }
+
+    fn run_finished(&self) {
+        self.live.set_stage("exporting");
+        self.done.store(true, Ordering::Relaxed);
+        // The thread notices within one 250 ms poll and restores the terminal.
+        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
 
 /// Starts the dashboard; it runs until `done` is set, then restores the terminal.
-pub fn spawn(
+fn spawn(
     title: String,
     live: Arc<Live>,
     stop: Arc<StopSignal>,
@@ -93,9 +145,7 @@ fn draw(f: &mut Frame, title: &str, s: &LiveState, presses: u32) {
 
     let phase = s.phase.as_ref();
     let elapsed = phase.map_or(0.0, |p| p.started.elapsed().as_secs_f64());
-    let (issued, in_flight) = phase.and_then(|p| p.ctx.upgrade()).map_or((0, 0), |c| {
-        (c.issuer.issued(), c.in_flight.load(Ordering::Relaxed))
-    });
+    let (issued, in_flight) = phase.map_or((0, 0), |p| (p.issued, p.in_flight));
     let done = s.ok + s.errors;
     let (ratio, eta) = match phase {
         Some(p) => match (p.target_requests, p.duration_s) {

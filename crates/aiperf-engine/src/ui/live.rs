@@ -13,25 +13,12 @@ use aiperf_core::ErrorDetails;
 use aiperf_metrics::RecordValues;
 use hdrhistogram::Histogram;
 
-use crate::worker::PhaseContext;
+use crate::snapshot::PhaseSnapshot;
 
 /// Seconds of history kept for the sparklines.
 pub const HISTORY_S: usize = 120;
 /// Log lines kept for the log panel.
 pub const LOG_LINES: usize = 200;
-
-/// The phase being shown.
-#[derive(Clone)]
-pub struct PhaseView {
-    pub name: &'static str,
-    pub started: Instant,
-    pub target_requests: Option<u64>,
-    pub duration_s: Option<f64>,
-    /// Requested turns per second (rate modes).
-    pub requested_rate: Option<f64>,
-    /// Weak: the dashboard must never keep a phase (and its record channel) alive.
-    pub ctx: std::sync::Weak<PhaseContext>,
-}
 
 /// A distribution in display units (ms or tokens), as HDR histograms of integer micro-units.
 #[derive(Clone)]
@@ -98,7 +85,7 @@ pub struct Second {
 /// Everything the dashboard draws.
 #[derive(Clone)]
 pub struct LiveState {
-    pub phase: Option<PhaseView>,
+    pub phase: Option<PhaseSnapshot>,
     /// What the run is doing now (`warmup`, `profiling`, `grace`, `exporting`).
     pub stage: &'static str,
     pub ttft_ms: Running,
@@ -163,10 +150,15 @@ impl Live {
         }
     }
 
-    pub fn set_phase(&self, phase: PhaseView) {
+    /// The phase's latest counts; the stage becomes its name, or `grace` past its duration.
+    pub fn set_phase(&self, phase: &PhaseSnapshot) {
         if let Ok(mut s) = self.state.lock() {
-            s.stage = phase.name;
-            s.phase = Some(phase);
+            s.stage = if phase.past_duration() {
+                "grace"
+            } else {
+                phase.phase.as_str()
+            };
+            s.phase = Some(phase.clone());
         }
     }
 

@@ -1,14 +1,18 @@
-//! What is shown while a run goes on (registry category `ui`).
+//! What is shown while a run goes on (registry category `ui`): each built-in is an
+//! [`Observer`](crate::Observer) fed phase snapshots, never a reference into the run.
 
 pub mod dashboard;
 pub mod live;
 pub mod simple;
 
-/// Built-in UI implementations (registry `implementation` values).
-pub const IMPLEMENTATIONS: [&str; 3] = [
-    "aiperf_engine::ui::Dashboard",
-    "aiperf_engine::ui::Simple",
-    "aiperf_engine::ui::Silent",
+use crate::observe::{Observer, Silent};
+
+/// Every built-in UI: its registry `implementation` (the observer type that shows it) and the
+/// display it selects.
+pub const BUILTINS: [(&str, Ui); 3] = [
+    ("aiperf_engine::ui::dashboard::Dashboard", Ui::Dashboard),
+    ("aiperf_engine::ui::simple::Simple", Ui::Progress),
+    ("aiperf_engine::observe::Silent", Ui::Silent),
 ];
 
 /// The live view of a run.
@@ -24,11 +28,18 @@ pub enum Ui {
 
 impl Ui {
     pub fn from_implementation(implementation: &str) -> Option<Ui> {
-        match implementation {
-            "aiperf_engine::ui::Dashboard" => Some(Ui::Dashboard),
-            "aiperf_engine::ui::Simple" => Some(Ui::Progress),
-            "aiperf_engine::ui::Silent" => Some(Ui::Silent),
-            _ => None,
+        BUILTINS
+            .iter()
+            .find(|(i, _)| *i == implementation)
+            .map(|(_, ui)| *ui)
+    }
+
+    /// The observer that shows this UI.
+    pub fn observer(self) -> Box<dyn Observer> {
+        match self {
+            Ui::Dashboard => Box::new(dashboard::Dashboard::default()),
+            Ui::Progress => Box::new(simple::Simple::default()),
+            Ui::Silent => Box::new(Silent),
         }
     }
 }

@@ -1,32 +1,34 @@
 //! `--ui-type simple`: one indicatif progress bar per phase on a terminal (position, rate, ETA,
 //! errors, requests in flight), or a plain progress line every second when stderr is not a
-//! terminal (CI logs). Updated from the phase loop's 200 ms tick, never from the request path.
+//! terminal (CI logs). Fed phase snapshots from the phase loop's tick, never from the request
+//! path.
 
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aiperf_core::Phase;
-use aiperf_timing::PhasePlan;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::process::Progress;
-use crate::worker::PhaseContext;
+use crate::observe::Observer;
+use crate::snapshot::PhaseSnapshot;
 
+/// The simple progress display.
+#[derive(Default)]
 pub struct Simple {
+    phase: Mutex<Option<PhaseProgress>>,
+}
+
+/// The display of one phase.
+struct PhaseProgress {
     bar: Option<ProgressBar>,
     /// Count-bound (requests) or time-bound (seconds).
     by_count: bool,
     last_line: Instant,
 }
 
-impl Simple {
-    pub fn start(plan: &PhasePlan, ctx: &PhaseContext) -> Self {
-        let (len, by_count) = match (ctx.issuer.target_count(), plan.duration_ns) {
-            (Some(n), _) => (n, true),
-            (None, Some(d)) => (d.div_ceil(1_000_000_000), false),
-            (None, None) => (0, true),
-        };
+impl PhaseProgress {
+    fn start(s: &PhaseSnapshot) -> Self {
+        let (len, by_count) = bar_length(s);
         let bar = std::io::stderr().is_terminal().then(|| {
             let unit = if by_count { "requests" } else { "s" };
             let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
@@ -36,7 +38,7 @@ impl Simple {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
             bar.set_style(style);
-            bar.set_prefix(plan.phase.as_str());
+            bar.set_prefix(s.phase.as_str());
             bar
         });
         Self {
@@ -46,42 +48,94 @@ impl Simple {
         }
     }
 
-    pub fn tick(
-        &mut self,
-        plan: &PhasePlan,
-        ctx: &PhaseContext,
-        progress: &Progress,
-        start_ns: u64,
-    ) {
+    fn tick(&mut self, s: &PhaseSnapshot) {
         let Some(bar) = &self.bar else {
             if self.last_line.elapsed() >= Duration::from_secs(1) {
                 self.last_line = Instant::now();
-                crate::report::print_progress(plan, ctx, progress, start_ns);
+                eprintln!("{}", s.progress_line());
             }
             return;
         };
-        let elapsed = ctx.clock.now_ns().saturating_sub(start_ns) as f64 / 1e9;
-        let issued = ctx.issuer.issued();
-        let done = match plan.phase {
-            Phase::Profiling => progress.profiled.load(Ordering::Relaxed),
-            Phase::Warmup => issued,
-        };
-        bar.set_position(if self.by_count { done } else { elapsed as u64 });
-        let rate = if elapsed > 0.0 {
-            issued as f64 / elapsed
+        bar.set_position(if self.by_count {
+            s.done
         } else {
-            0.0
-        };
+            s.elapsed_s as u64
+        });
         bar.set_message(format!(
-            "| {rate:.1} req/s sent | {} errors | {} in flight",
-            progress.errors.load(Ordering::Relaxed),
-            ctx.in_flight.load(Ordering::Relaxed)
+            "| {:.1} req/s sent | {} errors | {} in flight",
+            s.send_rate(),
+            s.errors,
+            s.in_flight
         ));
     }
+}
 
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
+/// The bar's length and whether it counts requests (else seconds).
+fn bar_length(s: &PhaseSnapshot) -> (u64, bool) {
+    match (s.target_requests, s.duration_s) {
+        (Some(n), _) => (n, true),
+        (None, Some(d)) => (d.ceil() as u64, false),
+        (None, None) => (0, true),
+    }
+}
+
+impl Observer for Simple {
+    fn phase_started(&self, s: &PhaseSnapshot) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = Some(PhaseProgress::start(s));
         }
+    }
+
+    fn phase_tick(&self, s: &PhaseSnapshot) {
+        if let Ok(mut p) = self.phase.lock() {
+            if let Some(p) = p.as_mut() {
+                p.tick(s);
+            }
+        }
+    }
+
+    fn phase_finished(&self, s: &PhaseSnapshot) {
+        if let Ok(mut p) = self.phase.lock() {
+            if let Some(mut p) = p.take() {
+                p.tick(s);
+                if let Some(bar) = &p.bar {
+                    bar.finish();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aiperf_core::Phase;
+
+    #[test]
+    fn bars_count_requests_or_seconds() {
+        let s = crate::snapshot::sample(Phase::Profiling);
+        assert_eq!(bar_length(&s), (100, true));
+        let timed = PhaseSnapshot {
+            target_requests: None,
+            duration_s: Some(2.5),
+            ..s.clone()
+        };
+        assert_eq!(bar_length(&timed), (3, false));
+        let open = PhaseSnapshot {
+            target_requests: None,
+            ..s
+        };
+        assert_eq!(bar_length(&open), (0, true));
+    }
+
+    #[test]
+    fn a_phase_is_dropped_when_it_finishes() {
+        let ui = Simple::default();
+        let s = crate::snapshot::sample(Phase::Warmup);
+        ui.phase_started(&s);
+        ui.phase_tick(&s);
+        assert!(ui.phase.lock().unwrap().is_some());
+        ui.phase_finished(&s);
+        assert!(ui.phase.lock().unwrap().is_none());
     }
 }

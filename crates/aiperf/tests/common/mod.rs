@@ -43,7 +43,9 @@ pub async fn profile_with(
         anyhow::bail!("not a profile command")
     };
     let cfg = ProfileConfig::resolve(*p, &argv, &registry)?;
-    aiperf_engine::run_profile(cfg, "none", std::sync::Arc::new(registry)).await
+    aiperf_engine::Engine::new(std::sync::Arc::new(registry))
+        .run(&cfg, &aiperf_engine::Silent)
+        .await
 }
 
 pub fn read_json(path: PathBuf) -> Value {

@@ -1,0 +1,461 @@
+//! The library entry point: an [`Engine`] runs benchmarks, one after another, in one process.
+//!
+//! `Engine::run` orchestrates the stages and nothing else:
+//! prepare (cached across runs) -> set-up -> plan -> phases -> summary and exporters.
+//! A sweep or a repeated run calls it many times: the tokenizer and the prepared dataset are
+//! reused while what they depend on is unchanged, and nothing global is left behind.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aiperf_config::{LoadMode, ProfileConfig};
+use aiperf_core::Clock;
+use aiperf_dataset::TextTokenizer;
+use aiperf_metrics::Summary;
+use aiperf_plugins::Registry;
+use anyhow::anyhow;
+use tokio::sync::mpsc;
+
+use crate::backlog::{Backlog, RecordSender};
+use crate::observe::Observer;
+use crate::phases::{run_phases, PhaseEnv};
+use crate::plan::{secs_to_ns, RunPlan};
+use crate::prepare::{load_tokenizer, prepare, Prepared};
+use crate::process::{self, ProcessorConfig, Progress};
+use crate::stop::{watch_signals, StopSignal};
+use crate::{exporters, report, setup};
+
+/// What a finished run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// 0 on success; 1 when every request failed; 130 when interrupted.
+    pub exit_code: i32,
+    pub artifact_dir: PathBuf,
+    /// The console tables, as printed.
+    pub console: String,
+    pub request_count: u64,
+    pub error_count: u64,
+    /// Every metric's statistics, as exported.
+    pub summary: Summary,
+}
+
+/// Runs benchmarks with the plugins of one registry. Holds the last tokenizer and prepared
+/// dataset, so runs that differ only in load, duration or output reuse them.
+pub struct Engine {
+    registry: Arc<Registry>,
+    stop: Arc<StopSignal>,
+    tokenizer: Mutex<Option<(TokenizerKey, Arc<TextTokenizer>)>>,
+    prepared: Mutex<Option<(String, Arc<Prepared>)>>,
+    preparations: AtomicU64,
+}
+
+/// What picks the tokenizer: `--tokenizer` (or the first model), and the revision.
+type TokenizerKey = (Option<String>, String, String);
+
+impl Engine {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self {
+            registry,
+            stop: Arc::new(StopSignal::default()),
+            tokenizer: Mutex::new(None),
+            prepared: Mutex::new(None),
+            preparations: AtomicU64::new(0),
+        }
+    }
+
+    /// The stop signal every run of this engine obeys (SIGINT/SIGTERM and the dashboard call
+    /// it; so may a caller). Once stopped, later runs send nothing.
+    pub fn stop_signal(&self) -> Arc<StopSignal> {
+        self.stop.clone()
+    }
+
+    /// The plugins this engine runs with.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// How many times a dataset was prepared (not reused) by this engine.
+    pub fn preparations(&self) -> u64 {
+        self.preparations.load(Ordering::Relaxed)
+    }
+
+    /// Runs `cfg` end to end, reporting progress to `observer`. Failed requests are data; only
+    /// set-up problems are errors, and they happen before anything is written.
+    pub async fn run(
+        &self,
+        cfg: &ProfileConfig,
+        observer: &dyn Observer,
+    ) -> anyhow::Result<RunOutcome> {
+        for w in &cfg.warnings {
+            tracing::warn!("{w}");
+        }
+        // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
+        let signals = tokio::spawn(watch_signals(self.stop.clone()));
+        let outcome = self.run_stages(cfg, observer).await;
+        signals.abort();
+        outcome
+    }
+
+    async fn run_stages(
+        &self,
+        cfg: &ProfileConfig,
+        observer: &dyn Observer,
+    ) -> anyhow::Result<RunOutcome> {
+        let clock = Clock::start();
+        let start_time = report::now_iso();
+        let cpu_start = report::process_cpu_seconds();
+        let wall_start = std::time::Instant::now();
+        let prepared = self.prepare(cfg).await?;
+        tracing::info!(
+            "prepared {} dataset entries (tokenizer {}, seed {}) in {:.0} ms",
+            prepared.conversations.len(),
+            prepared.tokenizer.name(),
+            prepared.seed,
+            clock.now_ns() as f64 / 1e6
+        );
+        let clients = Arc::new(setup::connect(cfg, &prepared, clock).await?);
+        let plan = RunPlan::build(cfg, &prepared.conversations, prepared.seed)?;
+        let run = setup::applicability(cfg, &prepared);
+        let (writer, accumulator) = setup::open_artifacts(cfg, &prepared, run)?;
+
+        let (raw_tx, rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        let records = RecordSender::new(raw_tx, backlog.clone());
+        let progress = Arc::new(Progress::default());
+        let profiling_origin = Arc::new(AtomicU64::new(0));
+        let processor = process::spawn(
+            ProcessorConfig {
+                clock,
+                run,
+                use_server_token_count: cfg.use_server_token_count,
+                per_chunk_usage: cfg.per_chunk_usage,
+                timeslices: cfg
+                    .slice_duration_s
+                    .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
+                live: observer.live(),
+                backlog,
+            },
+            accumulator,
+            prepared.clone(),
+            rx,
+            writer,
+            progress.clone(),
+        );
+
+        // The UI takes the terminal only once set-up succeeded, so set-up errors stay plain
+        // one-line messages.
+        observer.run_started(&setup::title(cfg), &self.stop);
+        let phases = run_phases(
+            &plan,
+            &PhaseEnv {
+                clock,
+                prepared: prepared.clone(),
+                clients,
+                timeout: Duration::from_secs_f64(cfg.request_timeout_s.min(1e9)),
+                records,
+                stop: &self.stop,
+                observer,
+                progress: &progress,
+                profiling_origin: &profiling_origin,
+            },
+        )
+        .await;
+        observer.run_finished();
+
+        let processed = tokio::task::spawn_blocking(move || processor.join())
+            .await
+            .map_err(|e| anyhow!("record processor task failed: {e}"))?
+            .map_err(|_| anyhow!("record processor panicked"))?;
+        if let Some(e) = &processed.write_error {
+            tracing::error!("per-record export incomplete: {e}");
+        }
+        let was_cancelled = self.stop.stopped();
+        if phases.abandoned > 0 {
+            tracing::warn!(
+                "{} request(s) still in flight at the grace-period deadline were cancelled and not counted",
+                phases.abandoned
+            );
+        }
+        let summary = processed.accumulator.summarize();
+        let request_count = processed.accumulator.request_count();
+        let error_count = processed.accumulator.error_count();
+        let cpu = report::CpuUsage::since(cpu_start, wall_start);
+        let rep = report::build(
+            cfg,
+            &prepared,
+            summary,
+            processed.errors,
+            was_cancelled,
+            start_time,
+            &phases.load,
+            cpu,
+        );
+        let console = exporters::run_exporters(&self.registry, cfg, &rep)?;
+        let exit_code = exit_code(was_cancelled, request_count, error_count);
+        Ok(RunOutcome {
+            exit_code,
+            artifact_dir: cfg.artifact_dir.clone(),
+            console,
+            request_count,
+            error_count,
+            summary: rep.summary,
+        })
+    }
+
+    /// The tokenizer and the prepared dataset for `cfg`: the previous run's when what they
+    /// depend on is unchanged, else built (on a blocking thread: tokenizing is CPU work).
+    async fn prepare(&self, cfg: &ProfileConfig) -> anyhow::Result<Arc<Prepared>> {
+        let key = prepare_key(cfg);
+        if let Some((k, p)) = &*lock(&self.prepared) {
+            if *k == key {
+                tracing::info!("reusing the dataset prepared for the previous run");
+                return Ok(p.clone());
+            }
+        }
+        let tokenizer = self.tokenizer(cfg).await?;
+        let cfg_owned = Arc::new(cfg.clone());
+        let registry = self.registry.clone();
+        let prepared = Arc::new(
+            tokio::task::spawn_blocking(move || prepare(&cfg_owned, &registry, tokenizer))
+                .await
+                .map_err(|e| anyhow!("dataset preparation panicked: {e}"))??,
+        );
+        self.preparations.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.prepared) = Some((key, prepared.clone()));
+        Ok(prepared)
+    }
+
+    async fn tokenizer(&self, cfg: &ProfileConfig) -> anyhow::Result<Arc<TextTokenizer>> {
+        let key: TokenizerKey = (
+            cfg.tokenizer.clone(),
+            cfg.tokenizer_revision.clone(),
+            cfg.models.first().cloned().unwrap_or_default(),
+        );
+        if let Some((k, t)) = &*lock(&self.tokenizer) {
+            if *k == key {
+                return Ok(t.clone());
+            }
+        }
+        let cfg_owned = Arc::new(cfg.clone());
+        let tokenizer = Arc::new(
+            tokio::task::spawn_blocking(move || load_tokenizer(&cfg_owned))
+                .await
+                .map_err(|e| anyhow!("tokenizer loading panicked: {e}"))??,
+        );
+        *lock(&self.tokenizer) = Some((key, tokenizer.clone()));
+        Ok(tokenizer)
+    }
+}
+
+/// A poisoned cache lock only means a panic elsewhere; the cached value is still whole.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// AIPerf's exit codes: 130 when interrupted, 1 when every request failed, else 0.
+fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
+    if was_cancelled {
+        130
+    } else if ok == 0 && errors > 0 {
+        tracing::error!(
+            "All {errors} inference request(s) failed; no successful responses were collected"
+        );
+        1
+    } else {
+        0
+    }
+}
+
+/// What the prepared dataset depends on: the config with every field that only shapes the
+/// load, the limits, the output or the UI set to a fixed value. Equal keys send equal bodies.
+/// (A new config field is part of the key until it is listed here: a missed reuse, never a
+/// wrong one.)
+fn prepare_key(cfg: &ProfileConfig) -> String {
+    let mut k = cfg.clone();
+    k.load = LoadMode::Concurrency {
+        concurrency: 1,
+        ramp_s: None,
+    };
+    k.concurrency = 1;
+    k.request_count = None;
+    k.benchmark_duration_s = None;
+    k.grace_period_s = None;
+    k.warmup_request_count = None;
+    k.warmup_duration_s = None;
+    k.cancellation = None;
+    k.no_fixed_schedule = false;
+    k.request_timeout_s = 0.0;
+    k.wait_for_model = None;
+    k.http2 = false;
+    k.insecure = false;
+    k.goodput = None;
+    k.slice_duration_s = None;
+    k.artifact_dir = PathBuf::new();
+    k.ui = None;
+    k.log_level = String::new();
+    k.warnings.clear();
+    k.cli_command.clear();
+    format!("{k:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::PhaseSnapshot;
+    use aiperf_config::{Cli, Command};
+    use aiperf_core::Phase;
+    use clap::Parser;
+
+    fn config(url: &str, dir: &std::path::Path, args: &[&str]) -> ProfileConfig {
+        let dir = dir.display().to_string();
+        let mut argv = vec![
+            "aiperf",
+            "profile",
+            "-m",
+            "mock-model",
+            "--url",
+            url,
+            "--streaming",
+            "--artifact-dir",
+            &dir,
+        ];
+        argv.extend_from_slice(args);
+        // Defaults a case may override.
+        for (flag, value) in [("--isl", "16"), ("--osl", "4"), ("--random-seed", "5")] {
+            if !args.contains(&flag) {
+                argv.extend([flag, value]);
+            }
+        }
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let Command::Profile(p) = Cli::try_parse_from(&argv).expect("parses").command else {
+            panic!("not profile")
+        };
+        ProfileConfig::resolve(*p, &argv, &Registry::builtin()).expect("valid")
+    }
+
+    /// Records every callback, in order.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(String, Option<PhaseSnapshot>)>>);
+
+    impl Recorder {
+        fn push(&self, what: &str, s: Option<&PhaseSnapshot>) {
+            self.0.lock().unwrap().push((what.to_string(), s.cloned()));
+        }
+    }
+
+    impl Observer for Recorder {
+        fn run_started(&self, title: &str, _stop: &Arc<StopSignal>) {
+            self.push(title, None);
+        }
+        fn phase_started(&self, s: &PhaseSnapshot) {
+            self.push("started", Some(s));
+        }
+        fn phase_finished(&self, s: &PhaseSnapshot) {
+            self.push("finished", Some(s));
+        }
+        fn run_finished(&self) {
+            self.push("run_finished", None);
+        }
+    }
+
+    /// One engine, three runs: the second changes only the load and reuses the dataset; the
+    /// third changes the prompts and prepares again. Each run's results are its own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_engine_runs_again_and_reuses_what_did_not_change() {
+        let mock = aiperf_mock_server::start(aiperf_mock_server::MockConfig::for_tests(1.0, 0.5))
+            .await
+            .unwrap();
+        let url = format!("http://{}", mock.addr);
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::new(Arc::new(Registry::builtin()));
+        let observer = Recorder::default();
+        let first = config(&url, &dir.path().join("a"), &["--request-count", "6"]);
+        let a = engine.run(&first, &observer).await.unwrap();
+        assert_eq!((a.exit_code, a.request_count, a.error_count), (0, 6, 0));
+        let second = config(
+            &url,
+            &dir.path().join("b"),
+            &["--request-count", "6", "--concurrency", "3"],
+        );
+        let b = engine.run(&second, &crate::Silent).await.unwrap();
+        assert_eq!((b.exit_code, b.request_count), (0, 6));
+        assert_eq!(engine.preparations(), 1, "same prompts: prepared once");
+        assert!(dir.path().join("b/profile_export_aiperf.json").is_file());
+        let third = config(
+            &url,
+            &dir.path().join("c"),
+            &["--request-count", "3", "--isl", "32"],
+        );
+        let c = engine.run(&third, &crate::Silent).await.unwrap();
+        assert_eq!(c.request_count, 3);
+        assert_eq!(engine.preparations(), 2, "new prompts: prepared again");
+        let isl = |o: &RunOutcome| match &o.summary.get("input_sequence_length").unwrap().value {
+            aiperf_metrics::MetricValue::Distribution(s) => s.avg,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((isl(&a), isl(&b), isl(&c)), (16.0, 16.0, 32.0));
+
+        let calls = observer.0.lock().unwrap();
+        let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                format!("mock-model | chat | {url}").as_str(),
+                "started",
+                "finished",
+                "run_finished"
+            ]
+        );
+        let end = calls[2].1.as_ref().unwrap();
+        assert_eq!(end.phase, Phase::Profiling);
+        assert_eq!((end.issued, end.in_flight), (6, 0));
+        // The record processor may still be on the last records when sending ends.
+        assert!(end.done <= 6, "{end:?}");
+        assert_eq!(end.target_requests, Some(6));
+    }
+
+    #[test]
+    fn the_prepare_key_ignores_load_and_output_only() {
+        let dir = std::path::Path::new("/tmp/x");
+        let url = "http://127.0.0.1:1";
+        let base = prepare_key(&config(url, dir, &["--request-count", "5"]));
+        let load = config(
+            url,
+            &dir.join("other"),
+            &[
+                "--request-count",
+                "5",
+                "--request-rate",
+                "9",
+                "--benchmark-grace-period",
+                "1",
+                "--benchmark-duration",
+                "3",
+            ],
+        );
+        assert_eq!(prepare_key(&load), base);
+        for changed in [
+            &["--request-count", "5", "--osl", "9"][..],
+            &["--request-count", "5", "--extra-inputs", "a:1"],
+            &["--request-count", "5", "--random-seed", "6"],
+            // The dataset size follows the request count when not given.
+            &["--request-count", "7"],
+        ] {
+            assert_ne!(prepare_key(&config(url, dir, changed)), base, "{changed:?}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_aiperf() {
+        assert_eq!(exit_code(false, 10, 2), 0);
+        assert_eq!(
+            exit_code(false, 0, 0),
+            0,
+            "nothing sent is not a failure here"
+        );
+        assert_eq!(exit_code(false, 0, 3), 1);
+        assert_eq!(exit_code(true, 10, 0), 130);
+    }
+}

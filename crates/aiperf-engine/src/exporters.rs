@@ -1,0 +1,57 @@
+//! The last stage: every enabled `data_exporter` entry writes its files from the run report.
+
+use aiperf_config::ProfileConfig;
+use aiperf_export::RECORDS_FILE;
+use aiperf_plugins::{DataExporterMetadata, Registry};
+
+/// Every enabled `data_exporter`: built-ins first (they write the files external ones read), then
+/// external executables. A failing external exporter is reported, never fatal: the built-in
+/// artifacts are already on disk. Returns the console text.
+pub(crate) fn run_exporters(
+    registry: &Registry,
+    cfg: &ProfileConfig,
+    rep: &aiperf_export::RunReport,
+) -> anyhow::Result<String> {
+    let mut builtin = Vec::new();
+    let mut external = Vec::new();
+    for e in registry.iter("data_exporter") {
+        let meta: DataExporterMetadata = registry.typed_metadata("data_exporter", &e.name)?;
+        if !meta.enabled_by_default {
+            continue;
+        }
+        match e.exec_path() {
+            Some(p) => external.push((e.name.clone(), p.to_path_buf(), meta.args)),
+            None => builtin.push(e.implementation.as_str()),
+        }
+    }
+    let mut console = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin)?;
+    if !external.is_empty() {
+        let summary: serde_json::Value = serde_json::from_str(&aiperf_export::json::render(rep))
+            .unwrap_or(serde_json::Value::Null);
+        for (name, exec, args) in external {
+            let started = std::time::Instant::now();
+            match crate::external::export(
+                &exec,
+                &args,
+                &cfg.artifact_dir,
+                &summary,
+                &cfg.artifact_dir.join(RECORDS_FILE),
+            ) {
+                Ok(files) => {
+                    tracing::info!(
+                        "exporter '{name}' finished in {:.0} ms",
+                        started.elapsed().as_secs_f64() * 1e3
+                    );
+                    for f in files {
+                        console.push_str(&format!("{name} Export: {f}\n"));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    console.push_str(&format!("{name} Export failed: {e:#}\n"));
+                }
+            }
+        }
+    }
+    Ok(console)
+}

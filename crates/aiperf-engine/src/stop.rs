@@ -1,0 +1,93 @@
+//! Interruption: SIGINT / SIGTERM, the dashboard's `q`, or a caller stopping a run.
+//!
+//! The first stop ends issuing and lets in-flight requests finish for a bounded time
+//! (`AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT`, default 10 s); a second stop, or the end of that time,
+//! cancels them. Either way every artifact is written.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared by the signal watcher, the UI and the phase loop. An [`crate::Engine`] keeps one for
+/// all its runs, so a stopped sweep does not start its next run.
+#[derive(Default)]
+pub struct StopSignal {
+    pub stop: AtomicBool,
+    pub abort: AtomicBool,
+}
+
+/// Default bound on draining in-flight requests after the first signal.
+const CANCEL_DRAIN_TIMEOUT_S: f64 = 10.0;
+
+impl StopSignal {
+    /// First interruption: stop sending; in-flight requests get the drain time, then are
+    /// cancelled.
+    pub fn first(self: &Arc<Self>) {
+        let drain = drain_timeout_s();
+        tracing::warn!("interrupted: no new requests; waiting up to {drain} s for in-flight ones (interrupt again to cancel them), then exporting");
+        self.stop.store(true, Ordering::Relaxed);
+        let s = self.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs_f64(drain));
+            s.abort.store(true, Ordering::Relaxed);
+        });
+    }
+
+    /// Second interruption: cancel in-flight requests now.
+    pub fn second(&self) {
+        tracing::warn!("interrupted again: cancelling in-flight requests, then exporting");
+        self.abort.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether sending should stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Whether in-flight requests should be cancelled.
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+}
+
+/// `AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT` (seconds), default 10.
+fn drain_timeout_s() -> f64 {
+    std::env::var("AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v >= 0.0)
+        .unwrap_or(CANCEL_DRAIN_TIMEOUT_S)
+}
+
+/// Turns SIGINT / SIGTERM into `first` then `second` until the task is aborted.
+pub(crate) async fn watch_signals(stop: Arc<StopSignal>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let mut count = 0;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            count += 1;
+            if count == 1 {
+                stop.first();
+            } else {
+                stop.second();
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
