@@ -17,7 +17,10 @@ fn invalid_flags_fail_before_any_request_with_the_flag_named() {
         ),
         (m().endpoint("nope"), "--endpoint-type"),
         (m().arg("--extra-inputs", "bad"), "--extra-inputs"),
-        (Profile::bare().arg("--url", "http://127.0.0.1:1"), "--model"),
+        (
+            Profile::bare().arg("--url", "http://127.0.0.1:1"),
+            "--model",
+        ),
     ];
     for (p, flag) in cases {
         let args = p.argv(None);
@@ -38,10 +41,7 @@ fn unreachable_server_is_one_line_and_exit_1() {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let out = run(
-        &Profile::new("m", &url).isl(8),
-        Some(&dir.path().join("x")),
-    );
+    let out = run(&Profile::new("m", &url).isl(8), Some(&dir.path().join("x")));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr

@@ -7,6 +7,8 @@
 //! in parallel.
 
 #[path = "../common/mod.rs"]
+mod common;
+
 mod cli;
 mod dashboard;
 mod logfile;

@@ -110,10 +110,11 @@ fn config_errors() {
         p().request_count(0),
         p().isl(0),
         p().osl(-3),
-        p().arg("--url", "not a url"),
+        p().arg("--url", "ftp://x"),
         p().arg("--benchmark-duration", 0),
         p().arg("--request-timeout-seconds", 0),
-        p().arg("--wait-for-model-timeout", -1),
+        p().flag("--wait-for-model-timeout=-1"),
+        p().flag("--isl-stddev=-2"),
         p().arg("--request-cancellation-rate", 150),
         p().arg("--extra-inputs", "bad"),
         p().arg("--goodput", "nonsense"),
@@ -154,10 +155,12 @@ fn config_errors() {
         assert!(out.stdout.is_empty(), "{args}: nothing on stdout");
         assert!(!dir.exists(), "{args}: no artifact directory");
         let code = out.status.code().unwrap_or(-1);
-        table.push_str(&format!(
-            "$ aiperf {args}\n  exit {code}: {}\n",
-            error_of(&out)
-        ));
+        let error = error_of(&out);
+        assert!(
+            error.starts_with("aiperf: ") || error.starts_with("error: "),
+            "{args}: a configuration error comes first, before any log line: {error}"
+        );
+        table.push_str(&format!("$ aiperf {args}\n  exit {code}: {error}\n"));
     }
     with_filters(Some(tmp.path()), || {
         insta::assert_snapshot!("config_errors", table)

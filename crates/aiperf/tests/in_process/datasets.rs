@@ -2,14 +2,12 @@
 //! wire, multi-turn history with the server's real replies, shared prefixes, load modes with
 //! sessions, and bad files failing before anything is sent.
 
-
-
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::common::*;
 use aiperf_dataset::TextTokenizer;
 use aiperf_mock_server::{MockHandle, RecordedRequest};
-use crate::common::*;
 use serde_json::{json, Value};
 
 /// The POST requests the mock received (the readiness probe left out), in arrival order.

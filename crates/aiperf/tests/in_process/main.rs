@@ -6,6 +6,8 @@
 //! directory and install no signal handlers of their own, so they run in parallel as before.
 
 #[path = "../common/mod.rs"]
+mod common;
+
 mod datasets;
 mod e2e;
 mod endpoints;
