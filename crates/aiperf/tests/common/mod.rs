@@ -1,7 +1,10 @@
-//! Shared helpers: start the mock in-process on port 0, run `aiperf profile` in-process.
+//! Shared by both test binaries: the mock started in-process on port 0, one builder for
+//! `aiperf profile` argument lists ([`Profile`]), run in-process ([`Profile::run`]) or by the
+//! built binary ([`Profile::command`]), and readers for the artifacts.
 
 #![allow(dead_code)]
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 use aiperf_config::{Cli, Command, ProfileConfig};
@@ -21,24 +24,176 @@ pub async fn mock_with(cfg: MockConfig) -> MockHandle {
         .expect("mock server starts")
 }
 
-/// Runs `aiperf profile <args> --artifact-dir <dir>` with the built-in plugins.
-pub async fn profile(dir: &Path, args: &[&str]) -> anyhow::Result<RunOutcome> {
-    profile_with(Registry::builtin(), dir, args).await
+/// The arguments of one `aiperf profile` command line, in the order they were added (the
+/// artifact directory is added last, by [`Profile::argv`]).
+///
+/// ```ignore
+/// Profile::chat(&url).streaming().concurrency(4).request_count(20).arg("--foo", "bar")
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    args: Vec<String>,
 }
 
-/// Runs `aiperf profile <args> --artifact-dir <dir>` with the plugins in `registry`.
-pub async fn profile_with(
-    registry: Registry,
-    dir: &Path,
-    args: &[&str],
-) -> anyhow::Result<RunOutcome> {
-    let mut argv: Vec<String> = ["aiperf", "profile"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    argv.extend(args.iter().map(|s| s.to_string()));
-    argv.push("--artifact-dir".into());
-    argv.push(dir.display().to_string());
+impl Profile {
+    /// No arguments at all: for command lines that leave out `--model` or `--url` on purpose.
+    pub fn bare() -> Self {
+        Self::default()
+    }
+
+    /// `-m <model> -u <url>`.
+    pub fn new(model: &str, url: &str) -> Self {
+        Self::bare().arg("-m", model).arg("-u", url)
+    }
+
+    /// `-m mock-model -u <url> --endpoint-type chat`.
+    pub fn chat(url: &str) -> Self {
+        Self::new("mock-model", url).endpoint("chat")
+    }
+
+    /// `--endpoint-type <kind>`.
+    pub fn endpoint(self, kind: &str) -> Self {
+        self.arg("--endpoint-type", kind)
+    }
+
+    /// `--streaming`.
+    pub fn streaming(self) -> Self {
+        self.flag("--streaming")
+    }
+
+    /// `--concurrency <n>`.
+    pub fn concurrency(self, n: impl Display) -> Self {
+        self.arg("--concurrency", n)
+    }
+
+    /// `--request-count <n>`.
+    pub fn request_count(self, n: impl Display) -> Self {
+        self.arg("--request-count", n)
+    }
+
+    /// `--request-rate <r>`.
+    pub fn request_rate(self, r: impl Display) -> Self {
+        self.arg("--request-rate", r)
+    }
+
+    /// `--isl <n>`: mean synthetic input length in tokens.
+    pub fn isl(self, n: impl Display) -> Self {
+        self.arg("--isl", n)
+    }
+
+    /// `--osl <n>`: mean output length in tokens.
+    pub fn osl(self, n: impl Display) -> Self {
+        self.arg("--osl", n)
+    }
+
+    /// `--random-seed <n>`.
+    pub fn seed(self, n: impl Display) -> Self {
+        self.arg("--random-seed", n)
+    }
+
+    /// `--ui-type <kind>`.
+    pub fn ui(self, kind: &str) -> Self {
+        self.arg("--ui-type", kind)
+    }
+
+    /// `--input-file <file> --custom-dataset-type <kind>`.
+    pub fn input_file(self, file: impl Display, kind: &str) -> Self {
+        self.arg("--input-file", file)
+            .arg("--custom-dataset-type", kind)
+    }
+
+    /// Any option with its value: `<flag> <value>`.
+    pub fn arg(mut self, flag: &str, value: impl Display) -> Self {
+        self.args.push(flag.to_string());
+        self.args.push(value.to_string());
+        self
+    }
+
+    /// Any option without a value.
+    pub fn flag(mut self, flag: &str) -> Self {
+        self.args.push(flag.to_string());
+        self
+    }
+
+    /// `flag` when `on`, nothing otherwise.
+    pub fn flag_if(self, on: bool, flag: &str) -> Self {
+        if on {
+            self.flag(flag)
+        } else {
+            self
+        }
+    }
+
+    /// Raw arguments, as given.
+    pub fn args<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// The whole command line, program name first: `aiperf profile <args>` and, when given,
+    /// `--artifact-dir <dir>`.
+    pub fn argv(&self, artifact_dir: Option<&Path>) -> Vec<String> {
+        let mut argv = vec!["aiperf".to_string(), "profile".to_string()];
+        argv.extend(self.args.iter().cloned());
+        if let Some(dir) = artifact_dir {
+            argv.push("--artifact-dir".into());
+            argv.push(dir.display().to_string());
+        }
+        argv
+    }
+
+    /// Runs the profile in this process with the built-in plugins, writing into `dir`.
+    pub async fn run(&self, dir: &Path) -> anyhow::Result<RunOutcome> {
+        self.run_with(Registry::builtin(), dir).await
+    }
+
+    /// Runs the profile in this process with the plugins in `registry`, writing into `dir`.
+    pub async fn run_with(&self, registry: Registry, dir: &Path) -> anyhow::Result<RunOutcome> {
+        run_in_process(registry, self.argv(Some(dir))).await
+    }
+
+    /// The built binary with this command line (see [`aiperf`] for its environment).
+    pub fn command(&self, artifact_dir: Option<&Path>) -> std::process::Command {
+        let mut c = aiperf();
+        c.args(&self.argv(artifact_dir)[1..]);
+        c
+    }
+
+    /// This command line for `sh -c`, naming the built binary by its full path.
+    pub fn shell_line(&self, artifact_dir: Option<&Path>) -> String {
+        let mut argv = self.argv(artifact_dir);
+        argv[0] = env!("CARGO_BIN_EXE_aiperf").to_string();
+        argv.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+/// The built `aiperf` binary, isolated from the user's plugin configuration
+/// (`XDG_CONFIG_HOME=/nonexistent`, no `AIPERF_PLUGIN_PATH`).
+pub fn aiperf() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aiperf"));
+    c.env("XDG_CONFIG_HOME", "/nonexistent")
+        .env_remove("AIPERF_PLUGIN_PATH");
+    c
+}
+
+/// The one place the tests call into the engine: `argv` (program name first) parsed and
+/// resolved as `aiperf profile` does, then run with the UI off.
+async fn run_in_process(registry: Registry, argv: Vec<String>) -> anyhow::Result<RunOutcome> {
     let Command::Profile(p) = Cli::try_parse_from(&argv)?.command else {
         anyhow::bail!("not a profile command")
     };

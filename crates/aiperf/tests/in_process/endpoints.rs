@@ -2,13 +2,11 @@
 //! written out here, independent of the client's payload code), the path, and what the run
 //! made of the answers (content parsed, token counts, metrics, no errors).
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use aiperf_dataset::TextTokenizer;
 use aiperf_mock_server::{MockConfig, MockHandle, RecordedRequest};
-use common::*;
 use serde_json::{json, Value};
 
 /// A 1x1 PNG and an empty 8 kHz WAV clip, inline so bodies are exact.
@@ -27,14 +25,14 @@ fn requests_to(mock: &MockHandle, path: &str) -> Vec<RecordedRequest> {
     r
 }
 
-/// Runs `--endpoint-type <kind>` on a dataset of identical `line`s; returns the per-record
-/// JSONL lines and the summary JSON.
+/// Runs `--endpoint-type <kind>` on a dataset of identical `line`s, with the options `extra`
+/// adds; returns the per-record JSONL lines and the summary JSON.
 async fn run(
     mock: &MockHandle,
     dir: &Path,
     kind: &str,
     line: &Value,
-    extra: &[&str],
+    extra: impl FnOnce(Profile) -> Profile,
 ) -> (Vec<Value>, Value) {
     let file = dir.join("data.jsonl");
     let text: String = (0..REQUESTS).map(|_| format!("{line}\n")).collect();
@@ -46,26 +44,13 @@ async fn run(
     } else {
         "single_turn"
     };
-    let mut args = vec![
-        "-m",
-        "mock-model",
-        "-u",
-        &url,
-        "--endpoint-type",
-        kind,
-        "--input-file",
-        &file,
-        "--custom-dataset-type",
-        custom_type,
-        "--dataset-sampling-strategy",
-        "sequential",
-        "--request-count",
-        "3",
-        "--concurrency",
-        "1",
-    ];
-    args.extend(extra);
-    let out = profile(&dir.join("run"), &args).await.unwrap();
+    let base = Profile::new("mock-model", &url)
+        .endpoint(kind)
+        .input_file(&file, custom_type)
+        .arg("--dataset-sampling-strategy", "sequential")
+        .request_count(3)
+        .concurrency(1);
+    let out = extra(base).run(&dir.join("run")).await.unwrap();
     let records = read_jsonl(dir.join("run/profile_export.jsonl"));
     let errors: Vec<&Value> = records.iter().filter_map(|r| r.get("error")).collect();
     assert!(errors.is_empty(), "{kind}: {errors:?}");
@@ -97,7 +82,7 @@ async fn check_llm(kind: &str, path: &str, streaming: bool, want_body: Value) {
     let mock = mock_with(MockConfig::for_tests(15.0, 1.0)).await;
     let dir = tempfile::tempdir().unwrap();
     let line = json!({"text": PROMPT, "output_length": 8});
-    let extra: &[&str] = if streaming { &["--streaming"] } else { &[] };
+    let extra = |p: Profile| p.flag_if(streaming, "--streaming");
     let (records, summary) = run(&mock, dir.path(), kind, &line, extra).await;
     let got = requests_to(&mock, path);
     assert_eq!(got.len(), REQUESTS, "{kind}: requests to {path}");
@@ -182,7 +167,7 @@ async fn solido_rag_streaming() {
     let mock = mock(5.0, 0.5).await;
     let dir = tempfile::tempdir().unwrap();
     let line = json!({"text": PROMPT});
-    let (records, _) = run(&mock, dir.path(), "solido_rag", &line, &["--streaming"]).await;
+    let (records, _) = run(&mock, dir.path(), "solido_rag", &line, Profile::streaming).await;
     let got = requests_to(&mock, "/rag/api/prompt");
     assert_eq!(
         got[0].json().unwrap(),
@@ -199,7 +184,7 @@ async fn solido_rag_streaming() {
 async fn check_plain(kind: &str, path: &str, line: Value, want_body: Value, isl: Option<f64>) {
     let mock = mock(12.0, 1.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (records, summary) = run(&mock, dir.path(), kind, &line, &[]).await;
+    let (records, summary) = run(&mock, dir.path(), kind, &line, |p| p).await;
     let got = requests_to(&mock, path);
     assert_eq!(got.len(), REQUESTS, "{kind}: requests to {path}");
     assert_eq!(got[0].json().unwrap(), want_body, "{kind}: body");
@@ -321,7 +306,7 @@ async fn image_generation_streams_partial_images() {
         dir.path(),
         "image_generation",
         &line,
-        &["--streaming"],
+        Profile::streaming,
     )
     .await;
     let got = requests_to(&mock, "/v1/images/generations");
@@ -365,7 +350,7 @@ async fn multipart_image_edit_and_transcription() {
     let mock = mock(6.0, 1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let line = json!({"text": "make it blue", "image": format!("data:image/png;base64,{PNG}")});
-    let (records, _) = run(&mock, dir.path(), "image_edit", &line, &[]).await;
+    let (records, _) = run(&mock, dir.path(), "image_edit", &line, |p| p).await;
     let got = requests_to(&mock, "/v1/images/edits");
     assert_eq!(got.len(), REQUESTS);
     assert!(got[0]
@@ -390,7 +375,7 @@ async fn multipart_image_edit_and_transcription() {
 
     let dir = tempfile::tempdir().unwrap();
     let line = json!({"audio": format!("wav,{WAV}")});
-    run(&mock, dir.path(), "audio_transcription", &line, &[]).await;
+    run(&mock, dir.path(), "audio_transcription", &line, |p| p).await;
     let got = requests_to(&mock, "/v1/audio/transcriptions");
     assert_eq!(got.len(), REQUESTS);
     let want = multipart_body(
@@ -410,13 +395,10 @@ async fn video_generation_polls_the_job_to_completion() {
     let mock = mock(20.0, 1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let line = json!({"text": "a lighthouse in a storm"});
-    let (records, _) = run(
-        &mock,
-        dir.path(),
-        "video_generation",
-        &line,
-        &["--job-poll-interval", "0.01", "--download-video-content"],
-    )
+    let (records, _) = run(&mock, dir.path(), "video_generation", &line, |p| {
+        p.arg("--job-poll-interval", 0.01)
+            .flag("--download-video-content")
+    })
     .await;
     let submits = requests_to(&mock, "/v1/videos");
     assert_eq!(submits.len(), REQUESTS);
@@ -444,13 +426,9 @@ async fn raw_sends_verbatim_payloads() {
     let payload = json!({"model": "my-own", "messages": [{"role": "user", "content": "hi"}],
         "max_tokens": 8, "temperature": 0.3});
     let line = json!({"payload": payload});
-    let (records, _) = run(
-        &mock,
-        dir.path(),
-        "raw",
-        &line,
-        &["--custom-endpoint", "/v1/chat/completions"],
-    )
+    let (records, _) = run(&mock, dir.path(), "raw", &line, |p| {
+        p.arg("--custom-endpoint", "/v1/chat/completions")
+    })
     .await;
     let got = requests_to(&mock, "/v1/chat/completions");
     assert_eq!(got.len(), REQUESTS);
@@ -465,13 +443,9 @@ async fn anthropic_key_goes_in_x_api_key() {
     let mock = mock(1.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let line = json!({"text": "hi", "output_length": 2});
-    run(
-        &mock,
-        dir.path(),
-        "messages",
-        &line,
-        &["--api-key", "sk-ant-secret"],
-    )
+    run(&mock, dir.path(), "messages", &line, |p| {
+        p.arg("--api-key", "sk-ant-secret")
+    })
     .await;
     let got = requests_to(&mock, "/v1/messages");
     assert_eq!(got[0].header("x-api-key"), Some("sk-ant-secret"));
@@ -494,24 +468,14 @@ async fn responses_multi_turn_chains_previous_response_id() {
     let url = mock.url();
     for streaming in [false, true] {
         let run = dir.path().join(format!("run{streaming}"));
-        let mut args = vec![
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--endpoint-type",
-            "responses",
-            "--input-file",
-            &file,
-            "--custom-dataset-type",
-            "multi_turn",
-            "--conversation-num",
-            "1",
-        ];
-        if streaming {
-            args.push("--streaming");
-        }
-        let out = profile(&run, &args).await.unwrap();
+        let out = Profile::new("mock-model", &url)
+            .endpoint("responses")
+            .input_file(&file, "multi_turn")
+            .arg("--conversation-num", 1)
+            .flag_if(streaming, "--streaming")
+            .run(&run)
+            .await
+            .unwrap();
         assert_eq!(
             (out.exit_code, out.request_count, out.error_count),
             (0, 2, 0)
@@ -557,7 +521,7 @@ async fn reasoning_is_counted_separately_on_every_api() {
     for kind in ["chat", "responses", "messages"] {
         for streaming in [true, false] {
             let dir = tempfile::tempdir().unwrap();
-            let extra: &[&str] = if streaming { &["--streaming"] } else { &[] };
+            let extra = |p: Profile| p.flag_if(streaming, "--streaming");
             let (records, _) = run(&mock, dir.path(), kind, &line, extra).await;
             for r in &records {
                 let what = format!("{kind} streaming={streaming}: {}", r["metrics"]);

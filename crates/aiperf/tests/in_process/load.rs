@@ -1,8 +1,6 @@
 //! Load generation end to end, checked against the mock server's own arrival times.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Arrival offsets (ms) of the mock's recorded requests relative to the first one.
 fn arrivals_ms(mock: &aiperf_mock_server::MockHandle) -> Vec<f64> {
@@ -18,27 +16,15 @@ async fn constant_rate_is_sent_on_schedule() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--request-rate",
-            "50",
-            "--arrival-pattern",
-            "constant",
-            "--request-count",
-            "20",
-            "--isl",
-            "8",
-            "--osl",
-            "2",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .request_rate(50)
+        .arg("--arrival-pattern", "constant")
+        .request_count(20)
+        .isl(8)
+        .osl(2)
+        .run(dir.path())
+        .await
+        .unwrap();
     // Server-side truth: one request every 20 ms.
     let t = arrivals_ms(&mock);
     assert_eq!(t.len(), 20);
@@ -89,21 +75,11 @@ async fn fixed_schedule_replays_trace_timestamps() {
         {\"text\": \"c\", \"timestamp\": 1250}\n{\"text\": \"d\", \"timestamp\": 1600}\n{\"text\": \"e\", \"timestamp\": 1605}\n")
         .unwrap();
     let url = mock.url();
-    let out = profile(
-        &dir.path().join("run"),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--input-file",
-            trace.to_str().unwrap(),
-            "--custom-dataset-type",
-            "single_turn",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .input_file(trace.display(), "single_turn")
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(
         out.request_count, 5,
         "auto-promoted to fixed schedule: every entry once"
@@ -139,26 +115,16 @@ async fn fixed_schedule_replays_trace_timestamps() {
     mock.stop().await;
 
     // Start/end offsets select a window: entries at 1100..=1600 ms, zero at 1100.
-    let mock2 = common::mock(0.0, 0.0).await;
+    let mock2 = crate::common::mock(0.0, 0.0).await;
     let url = mock2.url();
-    let out = profile(
-        &dir.path().join("run2"),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--input-file",
-            trace.to_str().unwrap(),
-            "--fixed-schedule",
-            "--fixed-schedule-start-offset",
-            "1100",
-            "--fixed-schedule-end-offset",
-            "1600",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .arg("--input-file", trace.display())
+        .flag("--fixed-schedule")
+        .arg("--fixed-schedule-start-offset", 1100)
+        .arg("--fixed-schedule-end-offset", 1600)
+        .run(&dir.path().join("run2"))
+        .await
+        .unwrap();
     assert_eq!(out.request_count, 3);
     let t = arrivals_ms(&mock2);
     assert!((t[2] - 500.0).abs() < 15.0, "{t:?}");
@@ -171,30 +137,17 @@ async fn a_concurrency_cap_delays_sends_and_co_correction_shows_it() {
     let mock = mock(30.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-rate",
-            "100",
-            "--arrival-pattern",
-            "constant",
-            "--concurrency",
-            "1",
-            "--request-count",
-            "10",
-            "--isl",
-            "8",
-            "--osl",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .streaming()
+        .request_rate(100)
+        .arg("--arrival-pattern", "constant")
+        .concurrency(1)
+        .request_count(10)
+        .isl(8)
+        .osl(1)
+        .run(dir.path())
+        .await
+        .unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     let lat = stat(&s, "request_latency", "avg");
     let co = stat(&s, "co_corrected_request_latency", "avg");
@@ -222,32 +175,18 @@ async fn cancelled_requests_are_error_records() {
     let mock = mock(300.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--concurrency",
-            "4",
-            "--request-count",
-            "12",
-            "--isl",
-            "8",
-            "--osl",
-            "1",
-            "--request-cancellation-rate",
-            "50",
-            "--request-cancellation-delay",
-            "0.05",
-            "--random-seed",
-            "3",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .streaming()
+        .concurrency(4)
+        .request_count(12)
+        .isl(8)
+        .osl(1)
+        .arg("--request-cancellation-rate", 50)
+        .arg("--request-cancellation-delay", 0.05)
+        .seed(3)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert!(
         out.error_count > 0 && out.request_count > 0,
         "{} ok / {} cancelled",
@@ -269,27 +208,15 @@ async fn concurrency_ramp_staggers_the_first_sessions() {
     let mock = mock(600.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--concurrency",
-            "4",
-            "--concurrency-ramp-duration",
-            "0.3",
-            "--request-count",
-            "4",
-            "--isl",
-            "8",
-            "--osl",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .concurrency(4)
+        .arg("--concurrency-ramp-duration", 0.3)
+        .request_count(4)
+        .isl(8)
+        .osl(1)
+        .run(dir.path())
+        .await
+        .unwrap();
     let t = arrivals_ms(&mock);
     for (got, want) in t.iter().zip([0.0, 100.0, 200.0, 300.0]) {
         assert!(

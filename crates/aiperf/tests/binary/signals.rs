@@ -1,37 +1,21 @@
 //! Interrupting the real binary: the first signal stops sending and drains, a second cancels
 //! in-flight requests; both write every artifact, marked as cancelled, and exit non-zero.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn start(url: &str, dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_aiperf"))
-        .args([
-            "profile",
-            "-m",
-            "m",
-            "-u",
-            url,
-            "--streaming",
-            "--concurrency",
-            "2",
-            "--request-count",
-            "1000",
-            "--isl",
-            "8",
-            "--osl",
-            "2",
-            "--ui-type",
-            "none",
-            "--artifact-dir",
-        ])
-        .arg(dir)
-        .env("XDG_CONFIG_HOME", "/nonexistent")
+    Profile::new("m", url)
+        .streaming()
+        .concurrency(2)
+        .request_count(1000)
+        .isl(8)
+        .osl(2)
+        .ui("none")
+        .command(Some(dir))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -150,20 +134,10 @@ async fn unwritable_artifact_directory_is_a_clear_error() {
     let bad = file.path().join("sub"); // a directory inside a regular file cannot exist
     let url = mock.url();
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_aiperf"))
-            .args([
-                "profile",
-                "-m",
-                "m",
-                "-u",
-                &url,
-                "--isl",
-                "8",
-                "--ui-type",
-                "none",
-                "--artifact-dir",
-            ])
-            .arg(&bad)
+        Profile::new("m", &url)
+            .isl(8)
+            .ui("none")
+            .command(Some(&bad))
             .output()
             .unwrap()
     })

@@ -1,37 +1,30 @@
 //! The real binary: exit codes, one-line errors naming the flag, `--help` groups.
 
-use std::process::Command;
+use crate::common::*;
 
-fn aiperf(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aiperf"))
-        .args(args)
-        .output()
-        .expect("run aiperf")
+fn run(p: &Profile, artifact_dir: Option<&std::path::Path>) -> std::process::Output {
+    p.command(artifact_dir).output().expect("run aiperf")
 }
 
 #[test]
 fn invalid_flags_fail_before_any_request_with_the_flag_named() {
-    let cases: [(&[&str], &str); 5] = [
+    let m = || Profile::bare().arg("-m", "m");
+    let cases = [
+        (m().concurrency(0), "--concurrency"),
         (
-            &["profile", "-m", "m", "--concurrency", "0"],
-            "--concurrency",
-        ),
-        (
-            &["profile", "-m", "m", "--benchmark-grace-period", "3"],
+            m().arg("--benchmark-grace-period", 3),
             "--benchmark-grace-period",
         ),
+        (m().endpoint("nope"), "--endpoint-type"),
+        (m().arg("--extra-inputs", "bad"), "--extra-inputs"),
         (
-            &["profile", "-m", "m", "--endpoint-type", "nope"],
-            "--endpoint-type",
+            Profile::bare().arg("--url", "http://127.0.0.1:1"),
+            "--model",
         ),
-        (
-            &["profile", "-m", "m", "--extra-inputs", "bad"],
-            "--extra-inputs",
-        ),
-        (&["profile", "--url", "http://127.0.0.1:1"], "--model"),
     ];
-    for (args, flag) in cases {
-        let out = aiperf(args);
+    for (p, flag) in cases {
+        let args = p.argv(None);
+        let out = run(&p, None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} should fail");
         assert!(stderr.contains(flag), "{args:?}: {stderr}");
@@ -48,17 +41,7 @@ fn unreachable_server_is_one_line_and_exit_1() {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let out = aiperf(&[
-        "profile",
-        "-m",
-        "m",
-        "-u",
-        &url,
-        "--isl",
-        "8",
-        "--artifact-dir",
-        dir.path().join("x").to_str().unwrap(),
-    ]);
+    let out = run(&Profile::new("m", &url).isl(8), Some(&dir.path().join("x")));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr
@@ -70,7 +53,7 @@ fn unreachable_server_is_one_line_and_exit_1() {
 
 #[test]
 fn help_groups_options_like_aiperf() {
-    let out = aiperf(&["profile", "--help"]);
+    let out = aiperf().args(["profile", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for heading in [

@@ -3,12 +3,10 @@
 //! and the terminal must be back on the normal screen with the final tables and artifacts.
 //! `.ci/run` installs tmux; without it this test says so and passes vacuously.
 
-mod common;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 struct Tmux {
     socket: String,
@@ -88,13 +86,16 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
     let mock = mock(40.0, 4.0).await;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
+    let profile = Profile::new("mock-model", &mock.url())
+        .streaming()
+        .concurrency(4)
+        .request_count(100000)
+        .isl(16)
+        .osl(24)
+        .ui("dashboard");
     let cmd = format!(
-        "XDG_CONFIG_HOME=/nonexistent {} profile -m mock-model -u {} --streaming --concurrency 4 \
-         --request-count 100000 --isl 16 --osl 24 --ui-type dashboard --artifact-dir {}; \
-         echo EXIT=$?; sleep 120",
-        env!("CARGO_BIN_EXE_aiperf"),
-        mock.url(),
-        dir.display()
+        "XDG_CONFIG_HOME=/nonexistent {}; echo EXIT=$?; sleep 120",
+        profile.shell_line(Some(&dir))
     );
     let started = tmux.run(&[
         "new-session",
@@ -182,13 +183,17 @@ async fn simple_ui_draws_a_progress_bar_per_phase_on_a_terminal() {
     };
     let mock = mock(5.0, 1.0).await;
     let tmp = tempfile::tempdir().unwrap();
+    let profile = Profile::new("mock-model", &mock.url())
+        .streaming()
+        .concurrency(4)
+        .arg("--warmup-request-count", 8)
+        .request_count(60)
+        .isl(8)
+        .osl(4)
+        .ui("simple");
     let cmd = format!(
-        "XDG_CONFIG_HOME=/nonexistent {} profile -m mock-model -u {} --streaming --concurrency 4 \
-         --warmup-request-count 8 --request-count 60 --isl 8 --osl 4 --ui-type simple \
-         --artifact-dir {} >/dev/null; echo EXIT=$?; sleep 120",
-        env!("CARGO_BIN_EXE_aiperf"),
-        mock.url(),
-        tmp.path().join("run").display()
+        "XDG_CONFIG_HOME=/nonexistent {} >/dev/null; echo EXIT=$?; sleep 120",
+        profile.shell_line(Some(&tmp.path().join("run")))
     );
     let started = tmux.run(&[
         "new-session",

@@ -1,12 +1,10 @@
 //! Reliability: every injected server fault becomes exactly the expected records, and every
 //! artifact is still written and valid.
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::*;
 use aiperf_mock_server::MockConfig;
-use common::*;
 use serde_json::Value;
 
 fn faulty(faults: &[&str]) -> MockConfig {
@@ -32,27 +30,16 @@ fn error_counts(s: &Value) -> HashMap<(Option<u64>, String), u64> {
         .collect()
 }
 
-/// Runs the client and checks the artifacts agree with each other; returns the summary.
+/// Runs the client with the options `extra` adds and checks the artifacts agree with each
+/// other; returns the summary.
 async fn run(
     mock: &aiperf_mock_server::MockHandle,
-    extra: &[&str],
+    extra: impl FnOnce(Profile) -> Profile,
 ) -> (Value, Vec<Value>, aiperf_engine::RunOutcome) {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let mut args = vec![
-        "-m",
-        "m",
-        "-u",
-        &url,
-        "--isl",
-        "8",
-        "--osl",
-        "6",
-        "--random-seed",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    let out = profile(dir.path(), &args).await.unwrap();
+    let base = Profile::new("m", &url).isl(8).osl(6).seed(1);
+    let out = extra(base).run(dir.path()).await.unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     let lines = read_jsonl(dir.path().join("profile_export.jsonl"));
     assert_eq!(
@@ -71,11 +58,7 @@ async fn run(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_status_faults_are_counted_by_code() {
     let mock = mock_with(faulty(&["http:503@5", "http:429@4", "http:500@7"])).await;
-    let (s, _, out) = run(
-        &mock,
-        &["--streaming", "--concurrency", "3", "--request-count", "28"],
-    )
-    .await;
+    let (s, _, out) = run(&mock, |p| p.streaming().concurrency(3).request_count(28)).await;
     // Of requests 1..28: every 5th -> 503 (5 requests); every 4th not 5th -> 429 (6: 4,8,12,16,24,28);
     // every 7th not yet taken -> 500 (7, 14, 21).
     let e = error_counts(&s);
@@ -89,11 +72,7 @@ async fn http_status_faults_are_counted_by_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_resets_before_and_during_the_response() {
     let mock = mock_with(faulty(&["reset@4"])).await;
-    let (s, lines, out) = run(
-        &mock,
-        &["--streaming", "--concurrency", "2", "--request-count", "12"],
-    )
-    .await;
+    let (s, lines, out) = run(&mock, |p| p.streaming().concurrency(2).request_count(12)).await;
     assert_eq!(out.error_count, 3);
     // Reset before the first byte: nothing arrived, so no partial response.
     assert!(lines
@@ -113,11 +92,7 @@ async fn connection_resets_before_and_during_the_response() {
         ..MockConfig::for_tests(1.0, 1.0)
     })
     .await;
-    let (s, lines, out) = run(
-        &mock,
-        &["--streaming", "--concurrency", "2", "--request-count", "9"],
-    )
-    .await;
+    let (s, lines, out) = run(&mock, |p| p.streaming().concurrency(2).request_count(9)).await;
     assert_eq!((out.error_count, out.request_count), (3, 6));
     assert_eq!(error_counts(&s).len(), 1);
     let failed: Vec<&Value> = lines.iter().filter(|l| l.get("error").is_some()).collect();
@@ -163,17 +138,11 @@ async fn connection_resets_before_and_during_the_response() {
 async fn stalls_hit_the_request_timeout() {
     let mock = mock_with(faulty(&["stall:30@2"])).await;
     let started = std::time::Instant::now();
-    let (s, _, out) = run(
-        &mock,
-        &[
-            "--concurrency",
-            "2",
-            "--request-count",
-            "4",
-            "--request-timeout-seconds",
-            "0.5",
-        ],
-    )
+    let (s, _, out) = run(&mock, |p| {
+        p.concurrency(2)
+            .request_count(4)
+            .arg("--request-timeout-seconds", 0.5)
+    })
     .await;
     assert!(
         started.elapsed().as_secs() < 10,
@@ -190,7 +159,7 @@ async fn stalls_hit_the_request_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_events_inside_a_200_stream() {
     let mock = mock_with(faulty(&["error_event@2"])).await;
-    let (s, _, out) = run(&mock, &["--streaming", "--request-count", "6"]).await;
+    let (s, _, out) = run(&mock, |p| p.streaming().request_count(6)).await;
     assert_eq!(out.error_count, 3);
     assert_eq!(
         error_counts(&s)[&(Some(502), "SSEResponseError".to_string())],
@@ -207,13 +176,13 @@ async fn error_events_inside_a_200_stream() {
 async fn tolerated_stream_defects_are_successes_and_marked() {
     // Malformed lines and broken JSON chunks are skipped (as AIPerf does): tokens still count.
     let mock = mock_with(faulty(&["malformed_sse@2", "invalid_json@3"])).await;
-    let (s, _, out) = run(&mock, &["--streaming", "--request-count", "6"]).await;
+    let (s, _, out) = run(&mock, |p| p.streaming().request_count(6)).await;
     assert_eq!((out.error_count, out.request_count), (0, 6));
     assert_eq!(stat(&s, "output_sequence_length", "min"), 6.0);
     mock.stop().await;
     // A stream without [DONE] keeps its measurements and is marked partial.
     let mock = mock_with(faulty(&["no_done@2"])).await;
-    let (_, lines, out) = run(&mock, &["--streaming", "--request-count", "6"]).await;
+    let (_, lines, out) = run(&mock, |p| p.streaming().request_count(6)).await;
     assert_eq!(out.error_count, 0);
     let marked = lines
         .iter()
@@ -226,12 +195,12 @@ async fn tolerated_stream_defects_are_successes_and_marked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_first_byte_and_huge_responses() {
     let mock = mock_with(faulty(&["slow_first_byte:0.3@2"])).await;
-    let (s, _, _) = run(&mock, &["--streaming", "--request-count", "4"]).await;
+    let (s, _, _) = run(&mock, |p| p.streaming().request_count(4)).await;
     assert!(stat(&s, "time_to_first_token", "max") >= 300.0);
     assert!(stat(&s, "time_to_first_token", "min") < 100.0);
     mock.stop().await;
     let mock = mock_with(faulty(&["huge:400000@2"])).await;
-    let (s, _, out) = run(&mock, &["--request-count", "2"]).await;
+    let (s, _, out) = run(&mock, |p| p.request_count(2)).await;
     assert_eq!(out.error_count, 0);
     assert!(stat(&s, "http_req_data_received", "max") > 390.0, "KB");
     assert!(stat(&s, "output_sequence_length", "max") > 100_000.0);
@@ -245,7 +214,7 @@ async fn a_server_dying_mid_run_is_counted_and_the_run_ends() {
         ..MockConfig::for_tests(0.0, 0.0)
     })
     .await;
-    let (s, _, out) = run(&mock, &["--concurrency", "2", "--request-count", "20"]).await;
+    let (s, _, out) = run(&mock, |p| p.concurrency(2).request_count(20)).await;
     assert_eq!((out.request_count, out.error_count), (10, 10));
     assert_eq!(out.exit_code, 0, "some requests succeeded");
     assert_eq!(stat(&s, "error_request_count", "avg"), 10.0);

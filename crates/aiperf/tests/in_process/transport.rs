@@ -2,12 +2,10 @@
 //! and by prior knowledge, the three connection reuse strategies counted on the mock's side,
 //! the session header, and readiness probing of a server that is still loading.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
+use crate::common::*;
 use aiperf_mock_server::{MockConfig, MockHandle, RecordedRequest};
-use common::*;
 
 fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
     let mut r: Vec<RecordedRequest> = mock
@@ -19,26 +17,15 @@ fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
     r
 }
 
-fn args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec![
-        "-m",
-        "mock-model",
-        "-u",
-        url,
-        "--streaming",
-        "--request-count",
-        "6",
-        "--concurrency",
-        "2",
-        "--synthetic-input-tokens-mean",
-        "16",
-        "--output-tokens-mean",
-        "4",
-        "--random-seed",
-        "1",
-    ];
-    a.extend(extra);
-    a
+/// The options every run here shares; callers add theirs.
+fn args(url: &str) -> Profile {
+    Profile::new("mock-model", url)
+        .streaming()
+        .request_count(6)
+        .concurrency(2)
+        .arg("--synthetic-input-tokens-mean", 16)
+        .arg("--output-tokens-mean", 4)
+        .seed(1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +35,9 @@ async fn https_with_insecure_and_http2_by_alpn() {
     assert!(url.starts_with("https://"));
 
     let dir = tempfile::tempdir().unwrap();
-    let out = profile(&dir.path().join("h1"), &args(&url, &["--insecure"]))
+    let out = args(&url)
+        .flag("--insecure")
+        .run(&dir.path().join("h1"))
         .await
         .unwrap();
     assert_eq!(
@@ -61,12 +50,12 @@ async fn https_with_insecure_and_http2_by_alpn() {
     let s = read_json(dir.path().join("h1/profile_export_aiperf.json"));
     assert_eq!(s["output_sequence_length"]["avg"], 4.0);
 
-    let out = profile(
-        &dir.path().join("h2"),
-        &args(&url, &["--insecure", "--http2"]),
-    )
-    .await
-    .unwrap();
+    let out = args(&url)
+        .flag("--insecure")
+        .flag("--http2")
+        .run(&dir.path().join("h2"))
+        .await
+        .unwrap();
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
         (0, 6, 0)
@@ -87,9 +76,7 @@ async fn self_signed_certificate_is_refused_without_insecure() {
     let mock = mock_with(MockConfig::for_tests_tls(1.0, 0.0)).await;
     let url = mock.url();
     let dir = tempfile::tempdir().unwrap();
-    let err = profile(&dir.path().join("run"), &args(&url, &[]))
-        .await
-        .unwrap_err();
+    let err = args(&url).run(&dir.path().join("run")).await.unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("TLS handshake"), "{msg}");
     assert!(msg.contains(&url), "names the URL: {msg}");
@@ -105,7 +92,9 @@ async fn http2_prior_knowledge_on_plain_http() {
     let mock = mock(1.0, 0.2).await;
     let url = mock.url();
     let dir = tempfile::tempdir().unwrap();
-    let out = profile(&dir.path().join("run"), &args(&url, &["--http2"]))
+    let out = args(&url)
+        .flag("--http2")
+        .run(&dir.path().join("run"))
         .await
         .unwrap();
     assert_eq!((out.exit_code, out.error_count), (0, 0));
@@ -118,52 +107,35 @@ async fn connection_reuse_strategies() {
     let m = mock(1.0, 0.2).await;
     let url = m.url();
     let dir = tempfile::tempdir().unwrap();
-    profile(&dir.path().join("pooled"), &args(&url, &[]))
-        .await
-        .unwrap();
+    args(&url).run(&dir.path().join("pooled")).await.unwrap();
     let pooled: HashSet<u64> = posts(&m).iter().map(|r| r.connection).collect();
     assert!(pooled.len() <= 2, "{pooled:?}");
 
     // never: every request on its own connection.
     let m = mock(1.0, 0.2).await;
     let url = m.url();
-    profile(
-        &dir.path().join("never"),
-        &args(&url, &["--connection-reuse-strategy", "never"]),
-    )
-    .await
-    .unwrap();
+    args(&url)
+        .arg("--connection-reuse-strategy", "never")
+        .run(&dir.path().join("never"))
+        .await
+        .unwrap();
     let never: HashSet<u64> = posts(&m).iter().map(|r| r.connection).collect();
     assert_eq!(never.len(), 6);
 
     // sticky-user-sessions: the turns of one conversation share a connection of their own.
     let m = mock(1.0, 0.2).await;
     let url = m.url();
-    profile(
-        &dir.path().join("sticky"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--conversation-num",
-            "4",
-            "--conversation-turn-mean",
-            "3",
-            "--concurrency",
-            "2",
-            "--synthetic-input-tokens-mean",
-            "16",
-            "--output-tokens-mean",
-            "4",
-            "--connection-reuse-strategy",
-            "sticky-user-sessions",
-            "--session-header",
-            "X-Session-Affinity",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("mock-model", &url)
+        .arg("--conversation-num", 4)
+        .arg("--conversation-turn-mean", 3)
+        .concurrency(2)
+        .arg("--synthetic-input-tokens-mean", 16)
+        .arg("--output-tokens-mean", 4)
+        .arg("--connection-reuse-strategy", "sticky-user-sessions")
+        .arg("--session-header", "X-Session-Affinity")
+        .run(&dir.path().join("sticky"))
+        .await
+        .unwrap();
     let reqs = posts(&m);
     assert_eq!(reqs.len(), 12);
     let mut by_session: HashMap<String, HashSet<u64>> = HashMap::new();
@@ -190,22 +162,13 @@ async fn waits_for_a_loading_model() {
     .await;
     let url = mock.url();
     let dir = tempfile::tempdir().unwrap();
-    let out = profile(
-        &dir.path().join("run"),
-        &args(
-            &url,
-            &[
-                "--wait-for-model-timeout",
-                "10",
-                "--wait-for-model-interval",
-                "0.1",
-                "--wait-for-model-mode",
-                "both",
-            ],
-        ),
-    )
-    .await
-    .unwrap();
+    let out = args(&url)
+        .arg("--wait-for-model-timeout", 10)
+        .arg("--wait-for-model-interval", 0.1)
+        .arg("--wait-for-model-mode", "both")
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
         (0, 6, 0)
@@ -231,20 +194,12 @@ async fn waits_for_a_loading_model() {
     })
     .await;
     let url = mock.url();
-    let err = profile(
-        &dir.path().join("late"),
-        &args(
-            &url,
-            &[
-                "--wait-for-model-timeout",
-                "0.4",
-                "--wait-for-model-interval",
-                "0.1",
-            ],
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = args(&url)
+        .arg("--wait-for-model-timeout", 0.4)
+        .arg("--wait-for-model-interval", 0.1)
+        .run(&dir.path().join("late"))
+        .await
+        .unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("was not ready within 0.4 s"), "{msg}");
     assert!(msg.contains("HTTP 503"), "{msg}");
@@ -256,7 +211,9 @@ async fn several_urls_share_the_load_round_robin() {
     let (a, b) = (mock(1.0, 0.2).await, mock(1.0, 0.2).await);
     let (ua, ub) = (a.url(), b.url());
     let dir = tempfile::tempdir().unwrap();
-    let out = profile(&dir.path().join("run"), &args(&ua, &["-u", &ub]))
+    let out = args(&ua)
+        .arg("-u", &ub)
+        .run(&dir.path().join("run"))
         .await
         .unwrap();
     assert_eq!(
@@ -279,9 +236,7 @@ async fn mock_records_server_side_chunk_times() {
     })
     .await;
     let url = m.url();
-    let out = profile(&dir.path().join("run"), &args(&url, &[]))
-        .await
-        .unwrap();
+    let out = args(&url).run(&dir.path().join("run")).await.unwrap();
     assert_eq!((out.exit_code, out.error_count), (0, 0));
     let server: HashMap<String, serde_json::Value> = read_jsonl(stamps)
         .into_iter()
@@ -327,27 +282,16 @@ async fn http2_opens_another_connection_past_100_streams() {
     let m = mock(400.0, 0.0).await;
     let url = m.url();
     let dir = tempfile::tempdir().unwrap();
-    let out = profile(
-        &dir.path().join("run"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--http2",
-            "--streaming",
-            "--concurrency",
-            "150",
-            "--request-count",
-            "150",
-            "--synthetic-input-tokens-mean",
-            "8",
-            "--output-tokens-mean",
-            "2",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("mock-model", &url)
+        .flag("--http2")
+        .streaming()
+        .concurrency(150)
+        .request_count(150)
+        .arg("--synthetic-input-tokens-mean", 8)
+        .arg("--output-tokens-mean", 2)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!((out.exit_code, out.error_count), (0, 0));
     let conns: HashSet<u64> = posts(&m).iter().map(|r| r.connection).collect();
     let mut per: HashMap<u64, usize> = HashMap::new();

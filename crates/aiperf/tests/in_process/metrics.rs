@@ -1,10 +1,8 @@
 //! Metrics end to end against a mock with known timing: values within stated tolerances, usage,
 //! goodput, error-adjusted companions, per-chunk usage, timeslices, HTTP trace, time-weighted.
 
-mod common;
-
+use crate::common::*;
 use aiperf_mock_server::MockConfig;
-use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timing_matches_the_mock_within_tolerance() {
@@ -12,28 +10,16 @@ async fn timing_matches_the_mock_within_tolerance() {
     let mock = mock(40.0, 5.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--concurrency",
-            "4",
-            "--request-count",
-            "16",
-            "--isl",
-            "32",
-            "--osl",
-            "20",
-            "--random-seed",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .streaming()
+        .concurrency(4)
+        .request_count(16)
+        .isl(32)
+        .osl(20)
+        .seed(1)
+        .run(dir.path())
+        .await
+        .unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     // Stated tolerance: the client may only add time (loopback, scheduling, 1 ms timer ticks on
     // the mock), never remove it; medians within +10 ms / +1 ms of the mock's schedule.
@@ -90,24 +76,14 @@ async fn server_usage_metrics_agree_with_client_counts() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-count",
-            "10",
-            "--isl",
-            "50",
-            "--osl",
-            "8",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .streaming()
+        .request_count(10)
+        .isl(50)
+        .osl(8)
+        .run(dir.path())
+        .await
+        .unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert_eq!(stat(&s, "usage_prompt_tokens", "avg"), 50.0);
     assert_eq!(stat(&s, "usage_completion_tokens", "avg"), 8.0);
@@ -142,26 +118,15 @@ async fn goodput_counts_requests_meeting_every_slo() {
         ("time_to_first_token:1000 output_sequence_length:4", 6.0),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        profile(
-            dir.path(),
-            &[
-                "-m",
-                "m",
-                "-u",
-                &url,
-                "--streaming",
-                "--request-count",
-                "6",
-                "--isl",
-                "8",
-                "--osl",
-                "4",
-                "--goodput",
-                slo,
-            ],
-        )
-        .await
-        .unwrap();
+        Profile::new("m", &url)
+            .streaming()
+            .request_count(6)
+            .isl(8)
+            .osl(4)
+            .arg("--goodput", slo)
+            .run(dir.path())
+            .await
+            .unwrap();
         let s = read_json(dir.path().join("profile_export_aiperf.json"));
         assert_eq!(stat(&s, "good_request_count", "avg"), good, "{slo}");
         assert_eq!(
@@ -191,24 +156,14 @@ async fn failures_add_error_adjusted_companions() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-count",
-            "30",
-            "--isl",
-            "8",
-            "--osl",
-            "4",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .streaming()
+        .request_count(30)
+        .isl(8)
+        .osl(4)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert!(out.error_count > 0);
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     let adj = &s["adj_request_latency"];
@@ -242,25 +197,15 @@ async fn per_chunk_usage_asks_for_and_uses_cumulative_counts() {
     let mock = mock(2.0, 2.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--per-chunk-usage",
-            "--request-count",
-            "4",
-            "--isl",
-            "8",
-            "--osl",
-            "6",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .streaming()
+        .flag("--per-chunk-usage")
+        .request_count(4)
+        .isl(8)
+        .osl(6)
+        .run(dir.path())
+        .await
+        .unwrap();
     let body = mock.requests()[0].json().unwrap();
     assert_eq!(body["stream_options"]["continuous_usage_stats"], true);
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
@@ -279,28 +224,16 @@ async fn timeslices_cover_every_request() {
     let mock = mock(5.0, 2.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-count",
-            "40",
-            "--concurrency",
-            "2",
-            "--isl",
-            "8",
-            "--osl",
-            "10",
-            "--slice-duration",
-            "0.1",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .streaming()
+        .request_count(40)
+        .concurrency(2)
+        .isl(8)
+        .osl(10)
+        .arg("--slice-duration", 0.1)
+        .run(dir.path())
+        .await
+        .unwrap();
     let t = read_json(dir.path().join("profile_export_aiperf_timeslices.json"));
     let slices = t["timeslices"].as_array().unwrap();
     assert!(

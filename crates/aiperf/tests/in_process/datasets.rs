@@ -2,14 +2,12 @@
 //! wire, multi-turn history with the server's real replies, shared prefixes, load modes with
 //! sessions, and bad files failing before anything is sent.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::common::*;
 use aiperf_dataset::TextTokenizer;
 use aiperf_mock_server::{MockHandle, RecordedRequest};
-use common::*;
 use serde_json::{json, Value};
 
 /// The POST requests the mock received (the readiness probe left out), in arrival order.
@@ -42,19 +40,10 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-fn base<'a>(url: &'a str, file: &'a str, kind: &'a str) -> Vec<&'a str> {
-    vec![
-        "-m",
-        "mock-model",
-        "-u",
-        url,
-        "--input-file",
-        file,
-        "--custom-dataset-type",
-        kind,
-        "--random-seed",
-        "3",
-    ]
+fn base(url: &str, file: &str, kind: &str) -> Profile {
+    Profile::new("mock-model", url)
+        .input_file(file, kind)
+        .seed(3)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,15 +52,13 @@ async fn multi_turn_sends_history_with_the_servers_replies() {
     let dir = tempfile::tempdir().unwrap();
     let file = example("multi_turn.jsonl");
     let url = mock.url();
-    let mut args = base(&url, &file, "multi_turn");
-    args.extend([
-        "--streaming",
-        "--concurrency",
-        "2",
-        "--conversation-num",
-        "2",
-    ]);
-    let out = profile(&dir.path().join("run"), &args).await.unwrap();
+    let out = base(&url, &file, "multi_turn")
+        .streaming()
+        .concurrency(2)
+        .arg("--conversation-num", 2)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(out.exit_code, 0);
     assert_eq!((out.request_count, out.error_count), (5, 0));
 
@@ -201,35 +188,19 @@ async fn synthetic_multi_turn_with_context_prompts_and_rate_mode() {
     let mock = mock(5.0, 0.5).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        &dir.path().join("run"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--isl",
-            "16",
-            "--osl",
-            "3",
-            "--conversation-num",
-            "4",
-            "--conversation-turn-mean",
-            "3",
-            "--conversation-turn-delay-mean",
-            "30",
-            "--shared-system-prompt-length",
-            "12",
-            "--user-context-prompt-length",
-            "7",
-            "--request-rate",
-            "100",
-            "--random-seed",
-            "9",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("mock-model", &url)
+        .isl(16)
+        .osl(3)
+        .arg("--conversation-num", 4)
+        .arg("--conversation-turn-mean", 3)
+        .arg("--conversation-turn-delay-mean", 30)
+        .arg("--shared-system-prompt-length", 12)
+        .arg("--user-context-prompt-length", 7)
+        .request_rate(100)
+        .seed(9)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(out.exit_code, 0);
     assert_eq!(
         out.request_count, 12,
@@ -285,33 +256,18 @@ async fn prefix_prompt_pool_is_shared_token_for_token() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        &dir.path().join("run"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--isl",
-            "20",
-            "--osl",
-            "2",
-            "--num-prefix-prompts",
-            "2",
-            "--prefix-prompt-length",
-            "30",
-            "--request-count",
-            "12",
-            "--num-dataset-entries",
-            "12",
-            "--concurrency",
-            "3",
-            "--random-seed",
-            "4",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("mock-model", &url)
+        .isl(20)
+        .osl(2)
+        .arg("--num-prefix-prompts", 2)
+        .arg("--prefix-prompt-length", 30)
+        .request_count(12)
+        .arg("--num-dataset-entries", 12)
+        .concurrency(3)
+        .seed(4)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(out.request_count, 12);
     let tok = TextTokenizer::builtin().unwrap();
     let prompts: Vec<Vec<u32>> = posts(&mock)
@@ -330,9 +286,11 @@ async fn mooncake_trace_shares_hash_id_prefixes_and_replays_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let trace = example("mooncake_trace.jsonl");
     let url = mock.url();
-    let mut args = base(&url, &trace, "mooncake_trace");
-    args.extend(["--isl-block-size", "16"]);
-    let out = profile(&dir.path().join("run"), &args).await.unwrap();
+    let out = base(&url, &trace, "mooncake_trace")
+        .arg("--isl-block-size", 16)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(out.exit_code, 0);
     assert_eq!(
         out.request_count, 5,
@@ -387,7 +345,8 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     let url = mock.url();
     // single_turn with a local image (base64 data URI) and an image URL.
     let st = example("single_turn.jsonl");
-    let out = profile(&dir.path().join("r1"), &base(&url, &st, "single_turn"))
+    let out = base(&url, &st, "single_turn")
+        .run(&dir.path().join("r1"))
         .await
         .unwrap();
     assert_eq!(
@@ -421,9 +380,12 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     // random_pool directory: each request pairs one query with one passage.
     let pools = example("random_pool");
     let before = posts(&mock).len();
-    let mut args = base(&url, &pools, "random_pool");
-    args.extend(["--request-count", "8", "--conversation-num", "5"]);
-    let out = profile(&dir.path().join("r2"), &args).await.unwrap();
+    let out = base(&url, &pools, "random_pool")
+        .request_count(8)
+        .arg("--conversation-num", 5)
+        .run(&dir.path().join("r2"))
+        .await
+        .unwrap();
     assert_eq!(
         out.request_count, 5,
         "--conversation-num 5 stops the run before --request-count 8"
@@ -439,23 +401,13 @@ async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     // ShareGPT from a local file: the reference completion's length is the output length.
     let sg = example("sharegpt.json");
     let before = posts(&mock).len();
-    let out = profile(
-        &dir.path().join("r3"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--public-dataset",
-            "sharegpt",
-            "--input-file",
-            &sg,
-            "--request-count",
-            "3",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("mock-model", &url)
+        .arg("--public-dataset", "sharegpt")
+        .arg("--input-file", &sg)
+        .request_count(3)
+        .run(&dir.path().join("r3"))
+        .await
+        .unwrap();
     assert_eq!(out.request_count, 3);
     let tok = TextTokenizer::builtin().unwrap();
     let want = tok.count("Sunlight scatters off air molecules; blue scatters most.");
@@ -476,31 +428,17 @@ async fn user_centric_users_send_turns_one_gap_apart() {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
     // 3 users at 30 turns/s in all: each user sends a turn every 100 ms.
-    let out = profile(
-        &dir.path().join("run"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--isl",
-            "8",
-            "--osl",
-            "2",
-            "--user-centric-rate",
-            "30",
-            "--num-users",
-            "3",
-            "--conversation-turn-mean",
-            "3",
-            "--request-count",
-            "12",
-            "--random-seed",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("mock-model", &url)
+        .isl(8)
+        .osl(2)
+        .arg("--user-centric-rate", 30)
+        .arg("--num-users", 3)
+        .arg("--conversation-turn-mean", 3)
+        .request_count(12)
+        .seed(1)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!(out.request_count, 12);
     let reqs = posts(&mock);
     let mut sessions: HashMap<String, Vec<&RecordedRequest>> = HashMap::new();
@@ -561,7 +499,8 @@ async fn bad_files_fail_before_any_request_with_file_and_line() {
     ];
     for (kind, text, want) in cases {
         let file = write(dir.path(), &format!("{kind}.jsonl"), text);
-        let e = profile(&dir.path().join("run"), &base(&url, &file, kind))
+        let e = base(&url, &file, kind)
+            .run(&dir.path().join("run"))
             .await
             .unwrap_err();
         let msg = format!("{e:#}");
@@ -584,37 +523,20 @@ async fn synthetic_images_and_audio_are_sent_as_content_parts() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        &dir.path().join("run"),
-        &[
-            "-m",
-            "mock-model",
-            "-u",
-            &url,
-            "--isl",
-            "8",
-            "--osl",
-            "2",
-            "--image-width-mean",
-            "32",
-            "--image-height-mean",
-            "20",
-            "--image-batch-size",
-            "2",
-            "--audio-length-mean",
-            "0.25",
-            "--audio-sample-rates",
-            "8",
-            "--request-count",
-            "3",
-            "--num-dataset-entries",
-            "3",
-            "--random-seed",
-            "2",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("mock-model", &url)
+        .isl(8)
+        .osl(2)
+        .arg("--image-width-mean", 32)
+        .arg("--image-height-mean", 20)
+        .arg("--image-batch-size", 2)
+        .arg("--audio-length-mean", 0.25)
+        .arg("--audio-sample-rates", 8)
+        .request_count(3)
+        .arg("--num-dataset-entries", 3)
+        .seed(2)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
     assert_eq!((out.request_count, out.error_count), (3, 0));
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
     for r in posts(&mock) {

@@ -1,13 +1,11 @@
 //! End-to-end: the real client against the real mock server over loopback, artifacts checked
 //! field by field.
 
-mod common;
-
 use aiperf_mock_server::MockConfig;
 
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const RECORD_KEYS: [&str; 17] = [
@@ -35,30 +33,16 @@ async fn chat_streaming_end_to_end() {
     let mock = mock(5.0, 1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "mock-model",
-            "--url",
-            &url,
-            "--endpoint-type",
-            "chat",
-            "--streaming",
-            "--concurrency",
-            "4",
-            "--request-count",
-            "20",
-            "--isl",
-            "32",
-            "--osl",
-            "8",
-            "--random-seed",
-            "7",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::chat(&url)
+        .streaming()
+        .concurrency(4)
+        .request_count(20)
+        .isl(32)
+        .osl(8)
+        .seed(7)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
         (0, 20, 0)
@@ -218,25 +202,14 @@ async fn chat_non_streaming_has_no_streaming_metrics() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m1",
-            "-u",
-            &url,
-            "--request-count",
-            "10",
-            "--isl",
-            "16",
-            "--osl",
-            "5",
-            "--random-seed",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m1", &url)
+        .request_count(10)
+        .isl(16)
+        .osl(5)
+        .seed(1)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert_eq!((out.exit_code, out.request_count), (0, 10));
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     for tag in [
@@ -264,28 +237,17 @@ async fn completions_streaming_and_not() {
     let url = mock.url();
     for streaming in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--endpoint-type",
-            "completions",
-            "--request-count",
-            "6",
-            "--concurrency",
-            "2",
-            "--isl",
-            "20",
-            "--osl",
-            "4",
-            "--random-seed",
-            "3",
-        ];
-        if streaming {
-            args.push("--streaming");
-        }
-        let out = profile(dir.path(), &args).await.unwrap();
+        let out = Profile::new("m", &url)
+            .endpoint("completions")
+            .request_count(6)
+            .concurrency(2)
+            .isl(20)
+            .osl(4)
+            .seed(3)
+            .flag_if(streaming, "--streaming")
+            .run(dir.path())
+            .await
+            .unwrap();
         assert_eq!(
             (out.exit_code, out.request_count, out.error_count),
             (0, 6, 0),
@@ -314,27 +276,17 @@ async fn server_token_counts_match_client_counts_on_the_mock() {
     let mut results = Vec::new();
     for server in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-count",
-            "8",
-            "--isl",
-            "40",
-            "--isl-stddev",
-            "10",
-            "--osl",
-            "12",
-            "--random-seed",
-            "11",
-        ];
-        if server {
-            args.push("--use-server-token-count");
-        }
-        profile(dir.path(), &args).await.unwrap();
+        Profile::new("m", &url)
+            .streaming()
+            .request_count(8)
+            .isl(40)
+            .arg("--isl-stddev", 10)
+            .osl(12)
+            .seed(11)
+            .flag_if(server, "--use-server-token-count")
+            .run(dir.path())
+            .await
+            .unwrap();
         let s = read_json(dir.path().join("profile_export_aiperf.json"));
         results.push((stat(&s, "total_isl", "avg"), stat(&s, "total_osl", "avg")));
     }
@@ -353,28 +305,16 @@ async fn http_errors_are_counted_and_summarised() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-count",
-            "40",
-            "--concurrency",
-            "4",
-            "--isl",
-            "10",
-            "--osl",
-            "3",
-            "--random-seed",
-            "2",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .streaming()
+        .request_count(40)
+        .concurrency(4)
+        .isl(10)
+        .osl(3)
+        .seed(2)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert!(
         out.error_count > 5 && out.request_count > 5,
         "{} ok, {} errors",
@@ -435,12 +375,12 @@ async fn all_failed_exits_one_with_artifacts() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &["-m", "m", "-u", &url, "--request-count", "5", "--isl", "8"],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .request_count(5)
+        .isl(8)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
         (1, 0, 5)
@@ -467,7 +407,9 @@ async fn unreachable_server_fails_fast_without_artifacts() {
     let artifacts = dir.path().join("run");
     let url = format!("http://127.0.0.1:{port}");
     let started = std::time::Instant::now();
-    let err = profile(&artifacts, &["-m", "m", "-u", &url, "--isl", "8"])
+    let err = Profile::new("m", &url)
+        .isl(8)
+        .run(&artifacts)
         .await
         .unwrap_err();
     let msg = format!("{err:#}");
@@ -484,27 +426,15 @@ async fn warmup_is_sent_but_not_measured() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--warmup-request-count",
-            "5",
-            "--request-count",
-            "10",
-            "--concurrency",
-            "3",
-            "--isl",
-            "8",
-            "--osl",
-            "2",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .arg("--warmup-request-count", 5)
+        .request_count(10)
+        .concurrency(3)
+        .isl(8)
+        .osl(2)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert_eq!(out.request_count, 10);
     assert_eq!(mock.requests().len(), 15);
     assert_eq!(
@@ -522,26 +452,15 @@ async fn duration_bound_run_stops_sending_and_drains() {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
     let started = std::time::Instant::now();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--benchmark-duration",
-            "1",
-            "--concurrency",
-            "2",
-            "--isl",
-            "8",
-            "--osl",
-            "4",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .streaming()
+        .arg("--benchmark-duration", 1)
+        .concurrency(2)
+        .isl(8)
+        .osl(4)
+        .run(dir.path())
+        .await
+        .unwrap();
     let took = started.elapsed().as_secs_f64();
     assert!(out.request_count > 10, "{}", out.request_count);
     assert!(took < 10.0, "run took {took} s");
@@ -560,25 +479,14 @@ async fn embeddings_measure_latency_and_input_only() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let out = profile(
-        dir.path(),
-        &[
-            "-m",
-            "e",
-            "-u",
-            &url,
-            "--endpoint-type",
-            "embeddings",
-            "--request-count",
-            "6",
-            "--isl",
-            "12",
-            "--batch-size",
-            "2",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("e", &url)
+        .endpoint("embeddings")
+        .request_count(6)
+        .isl(12)
+        .arg("--batch-size", 2)
+        .run(dir.path())
+        .await
+        .unwrap();
     assert_eq!((out.request_count, out.error_count), (6, 0));
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert!(s.get("output_sequence_length").is_none());
@@ -597,24 +505,14 @@ async fn one_token_responses_have_no_itl() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--streaming",
-            "--request-count",
-            "4",
-            "--isl",
-            "8",
-            "--osl",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .streaming()
+        .request_count(4)
+        .isl(8)
+        .osl(1)
+        .run(dir.path())
+        .await
+        .unwrap();
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert_eq!(stat(&s, "output_sequence_length", "max"), 1.0);
     for tag in [
@@ -635,27 +533,15 @@ async fn api_key_reaches_the_server_but_no_artifact() {
     let dir = tempfile::tempdir().unwrap();
     let url = mock.url();
     let secret = "sk-test-9f8e7d6c5b4a";
-    profile(
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--request-count",
-            "3",
-            "--isl",
-            "8",
-            "--api-key",
-            secret,
-            "-H",
-            "X-Api-Key:other-secret-123",
-            "-H",
-            "X-Team:blue",
-        ],
-    )
-    .await
-    .unwrap();
+    Profile::new("m", &url)
+        .request_count(3)
+        .isl(8)
+        .arg("--api-key", secret)
+        .arg("-H", "X-Api-Key:other-secret-123")
+        .arg("-H", "X-Team:blue")
+        .run(dir.path())
+        .await
+        .unwrap();
     let req = &mock.requests()[0];
     assert_eq!(
         req.header("authorization"),
@@ -681,31 +567,17 @@ async fn same_seed_same_inputs() {
     let mut docs = Vec::new();
     for _ in 0..2 {
         let dir = tempfile::tempdir().unwrap();
-        profile(
-            dir.path(),
-            &[
-                "-m",
-                "m",
-                "-u",
-                &url,
-                "--request-count",
-                "3",
-                "--num-dataset-entries",
-                "10",
-                "--isl",
-                "30",
-                "--isl-stddev",
-                "5",
-                "--osl",
-                "9",
-                "--osl-stddev",
-                "3",
-                "--random-seed",
-                "99",
-            ],
-        )
-        .await
-        .unwrap();
+        Profile::new("m", &url)
+            .request_count(3)
+            .arg("--num-dataset-entries", 10)
+            .isl(30)
+            .arg("--isl-stddev", 5)
+            .osl(9)
+            .arg("--osl-stddev", 3)
+            .seed(99)
+            .run(dir.path())
+            .await
+            .unwrap();
         docs.push(std::fs::read_to_string(dir.path().join("inputs.json")).unwrap());
     }
     assert_eq!(docs[0], docs[1]);

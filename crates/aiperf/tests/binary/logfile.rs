@@ -1,37 +1,18 @@
 //! The real binary writes `logs/aiperf.log` into the artifact directory: the same lines as
 //! stderr, without secrets, and nothing at all when set-up fails.
 
-mod common;
-
-use std::process::Command;
-
-use common::*;
+use crate::common::*;
 
 fn run(url: &str, dir: &std::path::Path, secret: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aiperf"))
-        .args([
-            "profile",
-            "-m",
-            "m",
-            "-u",
-            url,
-            "--request-count",
-            "4",
-            "--isl",
-            "8",
-            "--osl",
-            "2",
-            "--ui-type",
-            "none",
-            "-v",
-            "--api-key",
-            secret,
-            "-H",
-            &format!("X-Api-Key:{secret}x"),
-            "--artifact-dir",
-        ])
-        .arg(dir)
-        .env("XDG_CONFIG_HOME", "/nonexistent")
+    Profile::new("m", url)
+        .request_count(4)
+        .isl(8)
+        .osl(2)
+        .ui("none")
+        .flag("-v")
+        .arg("--api-key", secret)
+        .arg("-H", format!("X-Api-Key:{secret}x"))
+        .command(Some(dir))
         .output()
         .expect("run aiperf")
 }

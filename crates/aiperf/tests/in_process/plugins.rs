@@ -2,16 +2,13 @@
 //! and data exporter (executables speaking the JSON-lines protocol), a Rust endpoint registered in
 //! code, and `aiperf plugins`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
+use crate::common::*;
 use aiperf_core::Turn;
 use aiperf_endpoints::{Endpoint, PayloadOptions, ResponseData};
 use aiperf_plugins::Registry;
-use common::*;
 use serde_json::{json, Map, Value};
 
 fn examples() -> PathBuf {
@@ -31,26 +28,14 @@ async fn declarative_tgi_endpoint_from_a_manifest_alone() {
     let url = mock.url();
     for streaming in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--endpoint-type",
-            "tgi_generate",
-            "--request-count",
-            "5",
-            "--isl",
-            "16",
-            "--osl",
-            "6",
-            "--random-seed",
-            "4",
-        ];
-        if streaming {
-            args.push("--streaming");
-        }
-        let out = profile_with(with_example("tgi-template"), dir.path(), &args)
+        let out = Profile::new("m", &url)
+            .endpoint("tgi_generate")
+            .request_count(5)
+            .isl(16)
+            .osl(6)
+            .seed(4)
+            .flag_if(streaming, "--streaming")
+            .run_with(with_example("tgi-template"), dir.path())
             .await
             .unwrap();
         assert_eq!(
@@ -81,10 +66,16 @@ async fn builtin_template_endpoint_from_extra_inputs() {
     let mock = mock(0.0, 0.0).await;
     let url = mock.url();
     let dir = tempfile::tempdir().unwrap();
-    let out = profile(dir.path(), &["-m", "m", "-u", &url, "--endpoint-type", "template", "--endpoint", "/v1/completions",
-        "--extra-inputs", r#"payload_template:{"prompt": {{ text|tojson }}, "model": {{ model|tojson }}, "max_tokens": {{ max_tokens }}}"#,
-        "--extra-inputs", "response_field:choices[0].text", "--extra-inputs", "temperature:0.5",
-        "--request-count", "3", "--isl", "10", "--osl", "4"])
+    let out = Profile::new("m", &url)
+        .endpoint("template")
+        .arg("--endpoint", "/v1/completions")
+        .arg("--extra-inputs", r#"payload_template:{"prompt": {{ text|tojson }}, "model": {{ model|tojson }}, "max_tokens": {{ max_tokens }}}"#)
+        .arg("--extra-inputs", "response_field:choices[0].text")
+        .arg("--extra-inputs", "temperature:0.5")
+        .request_count(3)
+        .isl(10)
+        .osl(4)
+        .run(dir.path())
         .await
         .unwrap();
     assert_eq!((out.request_count, out.error_count), (3, 0));
@@ -112,24 +103,12 @@ async fn external_dataset_loader_feeds_the_wire() {
     )
     .unwrap();
     let out_dir = dir.path().join("run");
-    let out = profile_with(
-        with_example("csv-loader"),
-        &out_dir,
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--input-file",
-            csv.to_str().unwrap(),
-            "--custom-dataset-type",
-            "csv_prompts",
-            "--request-count",
-            "4",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .input_file(csv.display(), "csv_prompts")
+        .request_count(4)
+        .run_with(with_example("csv-loader"), &out_dir)
+        .await
+        .unwrap();
     assert_eq!(out.request_count, 4);
     let sent: Vec<Value> = mock.requests().iter().map(|r| r.json().unwrap()).collect();
     let prompts: Vec<&str> = sent
@@ -154,22 +133,11 @@ async fn external_dataset_loader_feeds_the_wire() {
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "prompt\n\n   \n").unwrap();
     let before = mock.requests().len();
-    let err = profile_with(
-        with_example("csv-loader"),
-        &dir.path().join("run2"),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--input-file",
-            bad.to_str().unwrap(),
-            "--custom-dataset-type",
-            "csv_prompts",
-        ],
-    )
-    .await
-    .unwrap_err();
+    let err = Profile::new("m", &url)
+        .input_file(bad.display(), "csv_prompts")
+        .run_with(with_example("csv-loader"), &dir.path().join("run2"))
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("bad.csv:"), "{err:#}");
     assert_eq!(mock.requests().len(), before);
     mock.stop().await;
@@ -180,13 +148,12 @@ async fn external_exporter_writes_its_file_and_failures_are_not_fatal() {
     let mock = mock(0.0, 0.0).await;
     let url = mock.url();
     let dir = tempfile::tempdir().unwrap();
-    let out = profile_with(
-        with_example("markdown-exporter"),
-        dir.path(),
-        &["-m", "m", "-u", &url, "--request-count", "7", "--isl", "8"],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .request_count(7)
+        .isl(8)
+        .run_with(with_example("markdown-exporter"), dir.path())
+        .await
+        .unwrap();
     assert_eq!(out.exit_code, 0);
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(md.contains("7 requests recorded, 0 failed."), "{md}");
@@ -215,13 +182,12 @@ async fn external_exporter_writes_its_file_and_failures_are_not_fatal() {
     let mut r = Registry::builtin();
     r.load_manifest_file(&manifest).unwrap();
     let run = tempfile::tempdir().unwrap();
-    let out = profile_with(
-        r,
-        run.path(),
-        &["-m", "m", "-u", &url, "--request-count", "2", "--isl", "8"],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .request_count(2)
+        .isl(8)
+        .run_with(r, run.path())
+        .await
+        .unwrap();
     assert_eq!(out.exit_code, 0);
     assert!(
         out.console.contains("broken Export failed") && out.console.contains("disk on fire"),
@@ -264,26 +230,14 @@ async fn rust_endpoint_registered_at_run_time() {
         json!({"endpoint_path": "/v1/completions", "supports_streaming": false, "produces_tokens": true, "tokenizes_input": true}),
         Some(Arc::new(endpoint))).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = profile_with(
-        r,
-        dir.path(),
-        &[
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--endpoint-type",
-            "shouting",
-            "--request-count",
-            "2",
-            "--isl",
-            "12",
-            "--osl",
-            "3",
-        ],
-    )
-    .await
-    .unwrap();
+    let out = Profile::new("m", &url)
+        .endpoint("shouting")
+        .request_count(2)
+        .isl(12)
+        .osl(3)
+        .run_with(r, dir.path())
+        .await
+        .unwrap();
     assert_eq!((out.request_count, out.error_count), (2, 0));
     let prompt = mock.requests()[0].json().unwrap()["prompt"]
         .as_str()
@@ -293,8 +247,9 @@ async fn rust_endpoint_registered_at_run_time() {
     mock.stop().await;
 }
 
-fn aiperf(args: &[&str], plugin_path: Option<&Path>) -> (i32, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aiperf"));
+/// `aiperf <args>` (the `plugins` command: not a profile, so no [`Profile`]).
+fn aiperf_plugins(args: &[&str], plugin_path: Option<&Path>) -> (i32, String, String) {
+    let mut c = aiperf();
     c.args(args)
         .env("XDG_CONFIG_HOME", "/nonexistent-aiperf-test");
     match plugin_path {
@@ -312,7 +267,7 @@ fn aiperf(args: &[&str], plugin_path: Option<&Path>) -> (i32, String, String) {
 #[test]
 fn plugins_command_lists_details_and_validates() {
     let ex = examples();
-    let (code, out, _) = aiperf(&["plugins"], Some(&ex));
+    let (code, out, _) = aiperf_plugins(&["plugins"], Some(&ex));
     assert_eq!(code, 0);
     for pkg in [
         "aiperf",
@@ -322,13 +277,13 @@ fn plugins_command_lists_details_and_validates() {
     ] {
         assert!(out.contains(pkg), "missing package {pkg}: {out}");
     }
-    let (code, out, _) = aiperf(&["plugins", "endpoint"], Some(&ex));
+    let (code, out, _) = aiperf_plugins(&["plugins", "endpoint"], Some(&ex));
     assert_eq!(code, 0);
     assert!(
         out.contains("tgi_generate") && out.contains("chat") && out.contains("--endpoint-type"),
         "{out}"
     );
-    let (code, out, _) = aiperf(&["plugins", "endpoint", "chat"], None);
+    let (code, out, _) = aiperf_plugins(&["plugins", "endpoint", "chat"], None);
     assert_eq!(code, 0);
     assert!(
         out.contains("endpoint:chat")
@@ -336,16 +291,16 @@ fn plugins_command_lists_details_and_validates() {
             && out.contains("/v1/chat/completions"),
         "{out}"
     );
-    let (code, out, _) = aiperf(&["plugins", "--all"], None);
+    let (code, out, _) = aiperf_plugins(&["plugins", "--all"], None);
     assert_eq!(code, 0);
     assert!(
         out.contains("dataset_sampler") && out.contains("shuffle") && out.contains("data_exporter"),
         "{out}"
     );
-    let (code, _, err) = aiperf(&["plugins", "endpoint", "chatt"], None);
+    let (code, _, err) = aiperf_plugins(&["plugins", "endpoint", "chatt"], None);
     assert_eq!(code, 1);
     assert!(err.contains("Did you mean 'chat'?"), "{err}");
-    let (code, out, _) = aiperf(&["plugins", "--validate"], Some(&ex));
+    let (code, out, _) = aiperf_plugins(&["plugins", "--validate"], Some(&ex));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("are valid"), "{out}");
 
@@ -356,7 +311,7 @@ fn plugins_command_lists_details_and_validates() {
         "schema_version: '1.0'\nui:\n  fancy:\n    implementation: someone::Fancy\n",
     )
     .unwrap();
-    let (code, out, _) = aiperf(&["plugins", "--validate"], Some(dir.path()));
+    let (code, out, _) = aiperf_plugins(&["plugins", "--validate"], Some(dir.path()));
     assert_eq!(code, 1);
     assert!(
         out.contains("bad.yaml") && out.contains("ui:fancy") && out.contains("someone::Fancy"),
@@ -364,7 +319,7 @@ fn plugins_command_lists_details_and_validates() {
     );
     // A broken manifest stops aiperf before anything runs, naming the file.
     std::fs::write(dir.path().join("broken.yaml"), "schema_version: '1.0'\nendpoint:\n  x:\n    implementation: a::B\n    metadata: {nope: 1}\n").unwrap();
-    let (code, _, err) = aiperf(&["plugins"], Some(dir.path()));
+    let (code, _, err) = aiperf_plugins(&["plugins"], Some(dir.path()));
     assert_eq!(code, 1);
     assert!(
         err.contains("broken.yaml") && err.contains("endpoint:x"),

@@ -1,0 +1,18 @@
+//! End-to-end suites that run the client and the mock server in this one process: the engine is
+//! called directly (`common::Profile::run`), artifacts and the mock's recorded requests checked.
+//! One module per suite (they used to be separate test binaries; one binary links once).
+//!
+//! Shared process state: the suites set no environment variables, never change the current
+//! directory and install no signal handlers of their own, so they run in parallel as before.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod datasets;
+mod e2e;
+mod endpoints;
+mod faults;
+mod load;
+mod metrics;
+mod plugins;
+mod transport;
