@@ -20,6 +20,34 @@ pub enum ArrivalPattern {
     Gamma { smoothness: f64 },
 }
 
+impl ArrivalPattern {
+    /// The pattern a registry `arrival_pattern` implementation names; gamma takes `smoothness`
+    /// (its shape). `None` for implementations that are not a rate pattern.
+    pub fn from_implementation(implementation: &str, smoothness: f64) -> Option<Self> {
+        match implementation {
+            "aiperf_timing::arrival::ArrivalPattern::Constant" => Some(Self::Constant),
+            "aiperf_timing::arrival::ArrivalPattern::Poisson" => Some(Self::Poisson),
+            "aiperf_timing::arrival::ArrivalPattern::Gamma" => Some(Self::Gamma { smoothness }),
+            _ => None,
+        }
+    }
+
+    /// The `--arrival-pattern` spelling, as logs and `input_config` show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Constant => "constant",
+            Self::Poisson => "poisson",
+            Self::Gamma { .. } => "gamma",
+        }
+    }
+}
+
+impl std::fmt::Display for ArrivalPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A seeded source of inter-arrival times, in seconds.
 pub struct Arrivals {
     pattern: ArrivalPattern,
