@@ -83,7 +83,9 @@ mod tests {
             unreachable!()
         };
         let mut opts = PayloadOptions::default();
-        opts.body.extra_inputs.insert("temperature".into(), json!(0.5));
+        opts.body
+            .extra_inputs
+            .insert("temperature".into(), json!(0.5));
         opts.body.extra_inputs.insert(
             "stream_options".into(),
             json!({"continuous_usage_stats": true}),

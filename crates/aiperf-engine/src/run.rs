@@ -10,9 +10,8 @@ use aiperf_core::{Clock, Phase};
 use aiperf_dataset::rng::Rng;
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::spill::Spill;
-use aiperf_metrics::{Accumulator, Applicability, Goodput};
+use aiperf_metrics::{Accumulator, Applicability};
 use aiperf_plugins::{DataExporterMetadata, Registry};
-use aiperf_timing::arrival::ArrivalPattern;
 use aiperf_timing::schedule::Schedule;
 use aiperf_timing::{CreditIssuer, PhasePlan};
 use aiperf_transport::{ClientOptions, HttpClient};
@@ -200,8 +199,7 @@ pub async fn run_profile(
         ),
     }
     if let Some(g) = &cfg.goodput {
-        accumulator =
-            accumulator.with_goodput(Goodput::parse(g).map_err(|e| anyhow!("--goodput: {e}"))?);
+        accumulator = accumulator.with_goodput(g.clone());
     }
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
     let (raw_tx, rx) = mpsc::unbounded_channel();
@@ -291,9 +289,9 @@ pub async fn run_profile(
         },
         mode.clone(),
     ));
-    let cancellation = cfg.cancellation.map(|(rate_pct, delay_s)| Cancellation {
-        rate_pct,
-        delay_ns: secs_to_ns(delay_s),
+    let cancellation = cfg.cancellation.map(|c| Cancellation {
+        rate_pct: c.rate_pct,
+        delay_ns: secs_to_ns(c.delay_s),
         seed: Rng::derive(prepared.seed, "timing.request.cancellation").next_u64(),
     });
     let mut load = LoadStats::default();
@@ -337,23 +335,20 @@ pub async fn run_profile(
             LoadMode::Rate {
                 rate,
                 pattern,
-                smoothness,
                 ramp_s,
                 ..
             } => {
-                let p = match pattern.as_str() {
-                    "constant" => ArrivalPattern::Constant,
-                    "gamma" => ArrivalPattern::Gamma {
-                        smoothness: smoothness.unwrap_or(1.0),
-                    },
-                    _ => ArrivalPattern::Poisson,
-                };
                 let seed = Rng::derive(
                     prepared.seed,
                     &format!("timing.request.{}_interval", plan.phase.as_str()),
                 )
                 .next_u64();
-                Some(Schedule::rate(p, *rate, ramp_s.map(secs_to_ns), seed))
+                Some(Schedule::rate(
+                    *pattern,
+                    *rate,
+                    ramp_s.map(secs_to_ns),
+                    seed,
+                ))
             }
             LoadMode::FixedSchedule { .. } => fixed
                 .as_ref()

@@ -112,6 +112,33 @@ impl Arrivals {
 mod tests {
     use super::*;
 
+    #[test]
+    fn registry_implementations_and_names() {
+        let p = |i: &str| ArrivalPattern::from_implementation(i, 0.5);
+        assert_eq!(
+            p("aiperf_timing::arrival::ArrivalPattern::Constant"),
+            Some(ArrivalPattern::Constant)
+        );
+        assert_eq!(
+            p("aiperf_timing::arrival::ArrivalPattern::Poisson"),
+            Some(ArrivalPattern::Poisson)
+        );
+        assert_eq!(
+            p("aiperf_timing::arrival::ArrivalPattern::Gamma"),
+            Some(ArrivalPattern::Gamma { smoothness: 0.5 })
+        );
+        assert_eq!(p("aiperf_engine::worker::run_worker"), None);
+        let names: Vec<String> = [
+            ArrivalPattern::Constant,
+            ArrivalPattern::Poisson,
+            ArrivalPattern::Gamma { smoothness: 2.0 },
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        assert_eq!(names, ["constant", "poisson", "gamma"]);
+    }
+
     /// Kolmogorov-Smirnov statistic of `samples` against `cdf`.
     fn ks(mut samples: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
         samples.sort_by(f64::total_cmp);

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aiperf_config::{Cli, Command, ProfileConfig, UiType};
+use aiperf_config::{Cli, Command, LogLevel, ProfileConfig, UiType};
 pub use aiperf_plugins::Registry;
 use clap::Parser;
 
@@ -38,7 +38,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                 },
             );
             let log = logfile::LogFile::new(&cfg.artifact_dir);
-            init_logging(&cfg.log_level, Some(log.clone()), ui == UiType::Dashboard);
+            init_logging(cfg.log_level, Some(log.clone()), ui == UiType::Dashboard);
             for w in registry.warnings() {
                 tracing::warn!("{w}");
             }
@@ -75,14 +75,15 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
 
 /// Logs to stderr (or, under the dashboard, to its log panel) and, when given, to the run's
 /// `logs/aiperf.log` (without colours).
-fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
+fn init_logging(level: LogLevel, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
     use tracing_subscriber::prelude::*;
+    // tracing has fewer levels than AIPerf: NOTICE and SUCCESS log as INFO.
     let filter = match level {
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "WARNING" => "warn",
-        "ERROR" | "CRITICAL" => "error",
-        _ => "info",
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info | LogLevel::Notice | LogLevel::Success => "info",
+        LogLevel::Warning => "warn",
+        LogLevel::Error | LogLevel::Critical => "error",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))

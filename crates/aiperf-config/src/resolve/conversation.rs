@@ -249,7 +249,10 @@ mod tests {
     #[test]
     fn defaults_and_media() {
         let c = conv(&[]).unwrap();
-        assert_eq!((c.turn_mean, c.delay_ratio, c.prefix_pool_size), (1.0, 1.0, 0));
+        assert_eq!(
+            (c.turn_mean, c.delay_ratio, c.prefix_pool_size),
+            (1.0, 1.0, 0)
+        );
         assert_eq!((c.images, c.audio), (None, None));
         let c = conv(&[
             "--num-sessions",

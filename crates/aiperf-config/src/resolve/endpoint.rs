@@ -200,7 +200,10 @@ mod tests {
         assert_eq!(e.request_timeout_s, 21600.0);
         assert_eq!(e.wait_for_model, None);
         assert_eq!(e.connection_reuse, ConnectionReuse::Pooled);
-        assert_eq!(e.session_header, HeaderName::from_static("x-correlation-id"));
+        assert_eq!(
+            e.session_header,
+            HeaderName::from_static("x-correlation-id")
+        );
         assert_eq!(e.job_poll_interval_s, 0.5);
         assert!(warnings.is_empty());
     }
@@ -208,11 +211,18 @@ mod tests {
     #[test]
     fn wait_for_model_modes() {
         let wait = |mode: &str| {
-            endpoint(&["-m", "a", "--wait-for-model-timeout", "3", "--wait-for-model-mode", mode])
-                .unwrap()
-                .0
-                .wait_for_model
-                .map(|w| (w.timeout_s, w.interval_s, w.models, w.inference))
+            endpoint(&[
+                "-m",
+                "a",
+                "--wait-for-model-timeout",
+                "3",
+                "--wait-for-model-mode",
+                mode,
+            ])
+            .unwrap()
+            .0
+            .wait_for_model
+            .map(|w| (w.timeout_s, w.interval_s, w.models, w.inference))
         };
         assert_eq!(wait("models"), Some((3.0, 5.0, true, false)));
         assert_eq!(wait("inference"), Some((3.0, 5.0, false, true)));
@@ -253,14 +263,45 @@ mod tests {
     #[test]
     fn rejections() {
         let cases: [(&[&str], &str); 8] = [
-            (&[], "--model: is required: name the model to benchmark (e.g. --model mock-model)"),
-            (&["-m", "a", "--custom-endpoint", "v1/x"], "--custom-endpoint: 'v1/x' must start with '/'"),
-            (&["-m", "a", "--request-timeout-seconds", "0"], "--request-timeout-seconds: must be > 0, got 0"),
-            (&["-m", "a", "--wait-for-model-timeout=-1"], "--wait-for-model-timeout: must be >= 0"),
-            (&["-m", "a", "--wait-for-model-timeout", "1", "--wait-for-model-interval", "0"], "--wait-for-model-interval: must be > 0, got 0"),
-            (&["-m", "a", "--session-header", "bad header"], "--session-header: 'bad header' is not a valid header name"),
-            (&["-m", "a", "--job-poll-interval", "0"], "--job-poll-interval: must be > 0, got 0"),
-            (&["-m", "a", "--endpoint-type", "chatt"], "--endpoint-type: Type 'chatt' not found"),
+            (
+                &[],
+                "--model: is required: name the model to benchmark (e.g. --model mock-model)",
+            ),
+            (
+                &["-m", "a", "--custom-endpoint", "v1/x"],
+                "--custom-endpoint: 'v1/x' must start with '/'",
+            ),
+            (
+                &["-m", "a", "--request-timeout-seconds", "0"],
+                "--request-timeout-seconds: must be > 0, got 0",
+            ),
+            (
+                &["-m", "a", "--wait-for-model-timeout=-1"],
+                "--wait-for-model-timeout: must be >= 0",
+            ),
+            (
+                &[
+                    "-m",
+                    "a",
+                    "--wait-for-model-timeout",
+                    "1",
+                    "--wait-for-model-interval",
+                    "0",
+                ],
+                "--wait-for-model-interval: must be > 0, got 0",
+            ),
+            (
+                &["-m", "a", "--session-header", "bad header"],
+                "--session-header: 'bad header' is not a valid header name",
+            ),
+            (
+                &["-m", "a", "--job-poll-interval", "0"],
+                "--job-poll-interval: must be > 0, got 0",
+            ),
+            (
+                &["-m", "a", "--endpoint-type", "chatt"],
+                "--endpoint-type: Type 'chatt' not found",
+            ),
         ];
         for (a, want) in cases {
             let got = endpoint(a).unwrap_err();

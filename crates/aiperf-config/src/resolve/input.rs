@@ -159,12 +159,13 @@ fn sampling(
     let entry = registry
         .get("dataset_sampler", &name)
         .map_err(|e| invalid("--dataset-sampling-strategy", e.to_string()))?;
-    let strategy = SamplingStrategy::from_implementation(&entry.implementation).ok_or_else(|| {
-        invalid(
-            "--dataset-sampling-strategy",
-            format!("sampler '{name}' has no implementation in this build"),
-        )
-    })?;
+    let strategy =
+        SamplingStrategy::from_implementation(&entry.implementation).ok_or_else(|| {
+            invalid(
+                "--dataset-sampling-strategy",
+                format!("sampler '{name}' has no implementation in this build"),
+            )
+        })?;
     Ok(DatasetSampling { name, strategy })
 }
 
@@ -289,13 +290,39 @@ mod tests {
     fn rejections() {
         let cases: [(&[&str], &str); 8] = [
             (&["-H", "broken"], "--header: 'broken': expected Name:Value"),
-            (&["-H", "Bad Name:x"], "--header: 'Bad Name:<redacted>': expected Name:Value"),
-            (&["-H", "Bad(Name:x"], "--header: invalid header name 'Bad(Name'"),
-            (&["-H", "X:a\u{7f}b"], "--header: invalid value for header 'X'"),
-            (&["--custom-dataset-type", "single_turn"], "--custom-dataset-type: requires --input-file"),
-            (&["--input-file", "/nonexistent/x.jsonl"], "--input-file: '/nonexistent/x.jsonl' is not a valid file or directory"),
-            (&["--public-dataset", "aimo"], "--public-dataset: 'aimo' is not available in this build (available: sharegpt)"),
-            (&["--public-dataset", "sharegpt", "--custom-dataset-type", "single_turn"], "--public-dataset: cannot be combined with --custom-dataset-type"),
+            (
+                &["-H", "Bad Name:x"],
+                "--header: 'Bad Name:<redacted>': expected Name:Value",
+            ),
+            (
+                &["-H", "Bad(Name:x"],
+                "--header: invalid header name 'Bad(Name'",
+            ),
+            (
+                &["-H", "X:a\u{7f}b"],
+                "--header: invalid value for header 'X'",
+            ),
+            (
+                &["--custom-dataset-type", "single_turn"],
+                "--custom-dataset-type: requires --input-file",
+            ),
+            (
+                &["--input-file", "/nonexistent/x.jsonl"],
+                "--input-file: '/nonexistent/x.jsonl' is not a valid file or directory",
+            ),
+            (
+                &["--public-dataset", "aimo"],
+                "--public-dataset: 'aimo' is not available in this build (available: sharegpt)",
+            ),
+            (
+                &[
+                    "--public-dataset",
+                    "sharegpt",
+                    "--custom-dataset-type",
+                    "single_turn",
+                ],
+                "--public-dataset: cannot be combined with --custom-dataset-type",
+            ),
         ];
         for (a, want) in cases {
             assert_eq!(input(a).unwrap_err(), want, "{a:?}");

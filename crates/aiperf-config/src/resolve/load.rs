@@ -228,7 +228,10 @@ fn load_mode(
     }
 }
 
-fn check_fixed_schedule_offsets(args: &ProfileArgs, has_input_file: bool) -> Result<(), ConfigError> {
+fn check_fixed_schedule_offsets(
+    args: &ProfileArgs,
+    has_input_file: bool,
+) -> Result<(), ConfigError> {
     let offsets = args.fixed_schedule_auto_offset
         || args.fixed_schedule_start_offset.is_some()
         || args.fixed_schedule_end_offset.is_some();
@@ -258,7 +261,11 @@ fn check_fixed_schedule_offsets(args: &ProfileArgs, has_input_file: bool) -> Res
     Ok(())
 }
 
-fn user_centric(args: &ProfileArgs, rate: f64, has_input_file: bool) -> Result<LoadMode, ConfigError> {
+fn user_centric(
+    args: &ProfileArgs,
+    rate: f64,
+    has_input_file: bool,
+) -> Result<LoadMode, ConfigError> {
     positive("--user-centric-rate", rate)?;
     let Some(users) = args.num_users else {
         return Err(invalid("--user-centric-rate", "requires --num-users"));
@@ -292,7 +299,11 @@ fn user_centric(args: &ProfileArgs, rate: f64, has_input_file: bool) -> Result<L
 
 /// `--request-rate` with its arrival pattern: the one named, else gamma when a smoothness is
 /// given, else poisson; resolved through the registry entry's implementation.
-fn request_rate(args: &ProfileArgs, registry: &Registry, rate: f64) -> Result<LoadMode, ConfigError> {
+fn request_rate(
+    args: &ProfileArgs,
+    registry: &Registry,
+    rate: f64,
+) -> Result<LoadMode, ConfigError> {
     positive("--request-rate", rate)?;
     let name = match (&args.arrival_pattern, args.arrival_smoothness) {
         (Some(p), _) => p.as_str(),
@@ -363,7 +374,10 @@ mod tests {
         );
         let l = load(&["--benchmark-duration", "5", "--warmup-request-count", "0"]).unwrap();
         assert_eq!(l.grace_period_s, Some(30.0));
-        assert_eq!(l.warmup_request_count, None, "0 warmup requests is no warmup");
+        assert_eq!(
+            l.warmup_request_count, None,
+            "0 warmup requests is no warmup"
+        );
         let l = load(&["--benchmark-duration", "5", "--benchmark-grace-period", "0"]).unwrap();
         assert_eq!(l.grace_period_s, Some(0.0));
     }
@@ -381,7 +395,14 @@ mod tests {
             }
         );
         assert_eq!(
-            mode(&["--request-rate", "10", "--arrival-smoothness", "0.5", "--concurrency", "4"]),
+            mode(&[
+                "--request-rate",
+                "10",
+                "--arrival-smoothness",
+                "0.5",
+                "--concurrency",
+                "4"
+            ]),
             LoadMode::Rate {
                 rate: 10.0,
                 pattern: ArrivalPattern::Gamma { smoothness: 0.5 },
@@ -390,25 +411,41 @@ mod tests {
                 ramp_s: None
             }
         );
-        let LoadMode::Rate { pattern, smoothness, .. } =
-            mode(&["--request-rate", "1", "--arrival-pattern", "gamma"])
+        let LoadMode::Rate {
+            pattern,
+            smoothness,
+            ..
+        } = mode(&["--request-rate", "1", "--arrival-pattern", "gamma"])
         else {
             panic!("not a rate mode")
         };
-        assert_eq!((pattern, smoothness), (ArrivalPattern::Gamma { smoothness: 1.0 }, None));
-        let LoadMode::Rate { pattern, ramp_s, .. } = mode(&[
+        assert_eq!(
+            (pattern, smoothness),
+            (ArrivalPattern::Gamma { smoothness: 1.0 }, None)
+        );
+        let LoadMode::Rate {
+            pattern, ramp_s, ..
+        } = mode(&[
             "--request-rate",
             "1",
             "--request-rate-mode",
             "constant",
             "--request-rate-ramp-duration",
             "3",
-        ]) else {
+        ])
+        else {
             panic!("not a rate mode")
         };
         assert_eq!((pattern, ramp_s), (ArrivalPattern::Constant, Some(3.0)));
         assert_eq!(
-            mode(&["--arrival-pattern", "concurrency_burst", "--concurrency", "3", "--concurrency-ramp-duration", "2"]),
+            mode(&[
+                "--arrival-pattern",
+                "concurrency_burst",
+                "--concurrency",
+                "3",
+                "--concurrency-ramp-duration",
+                "2"
+            ]),
             LoadMode::Concurrency {
                 concurrency: 3,
                 ramp_s: Some(2.0)
@@ -429,10 +466,25 @@ mod tests {
             "10",
         ])
         .unwrap();
-        assert_eq!(l.load, LoadMode::UserCentric { rate: 5.0, users: 2 });
-        assert_eq!(l.grace_period_s, None, "user-centric waits for every user by default");
+        assert_eq!(
+            l.load,
+            LoadMode::UserCentric {
+                rate: 5.0,
+                users: 2
+            }
+        );
+        assert_eq!(
+            l.grace_period_s, None,
+            "user-centric waits for every user by default"
+        );
         let fixed = resolve(
-            &args(&["--fixed-schedule", "--fixed-schedule-end-offset", "9", "--concurrency", "2"]),
+            &args(&[
+                "--fixed-schedule",
+                "--fixed-schedule-end-offset",
+                "9",
+                "--concurrency",
+                "2",
+            ]),
             &Registry::builtin(),
             true,
         )
@@ -450,12 +502,31 @@ mod tests {
 
     #[test]
     fn cancellation_is_named() {
-        let c = load(&["--request-cancellation-rate", "10", "--request-cancellation-delay", "0.5"])
+        let c = load(&[
+            "--request-cancellation-rate",
+            "10",
+            "--request-cancellation-delay",
+            "0.5",
+        ])
+        .unwrap()
+        .cancellation;
+        assert_eq!(
+            c,
+            Some(RequestCancellation {
+                rate_pct: 10.0,
+                delay_s: 0.5
+            })
+        );
+        let c = load(&["--request-cancellation-rate", "100"])
             .unwrap()
             .cancellation;
-        assert_eq!(c, Some(RequestCancellation { rate_pct: 10.0, delay_s: 0.5 }));
-        let c = load(&["--request-cancellation-rate", "100"]).unwrap().cancellation;
-        assert_eq!(c, Some(RequestCancellation { rate_pct: 100.0, delay_s: 0.0 }));
+        assert_eq!(
+            c,
+            Some(RequestCancellation {
+                rate_pct: 100.0,
+                delay_s: 0.0
+            })
+        );
     }
 
     #[test]
@@ -500,7 +571,12 @@ mod tests {
             assert_eq!(load(a).unwrap_err(), want, "{a:?}");
         }
         assert_eq!(
-            load(&["--request-cancellation-rate", "5", "--request-cancellation-delay=-1"]).unwrap_err(),
+            load(&[
+                "--request-cancellation-rate",
+                "5",
+                "--request-cancellation-delay=-1"
+            ])
+            .unwrap_err(),
             "--request-cancellation-delay: must be >= 0, got -1"
         );
         assert!(load(&["--arrival-pattern", "bursty"])

@@ -354,8 +354,19 @@ mod tests {
 
     #[test]
     fn groups_feed_each_other() {
-        let c = resolve(&["-m", "a", "--num-sessions", "7", "--session-turns-mean", "2"]).unwrap();
-        assert_eq!(c.num_dataset_entries, 7, "--num-sessions sizes the synthetic dataset");
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--num-sessions",
+            "7",
+            "--session-turns-mean",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.num_dataset_entries, 7,
+            "--num-sessions sizes the synthetic dataset"
+        );
         assert_eq!(c.conversation.conversation_num, Some(7));
         let u = resolve(&[
             "-m",
@@ -374,15 +385,31 @@ mod tests {
         assert!(u
             .artifact_dir
             .ends_with("a-openai-chat-user_centric_rate5-users2"));
-        let r = resolve(&["-m", "a", "--request-rate", "10", "--arrival-smoothness", "0.5", "--concurrency", "4"])
-            .unwrap();
+        let r = resolve(&[
+            "-m",
+            "a",
+            "--request-rate",
+            "10",
+            "--arrival-smoothness",
+            "0.5",
+            "--concurrency",
+            "4",
+        ])
+        .unwrap();
         assert_eq!(r.concurrency, 4);
         assert_eq!(
             r.artifact_dir,
             PathBuf::from("artifacts/a-openai-chat-concurrency4-request_rate10")
         );
-        let b = resolve(&["-m", "a", "--streaming", "--extra-inputs", "ignore_eos:true", "--per-chunk-usage"])
-            .unwrap();
+        let b = resolve(&[
+            "-m",
+            "a",
+            "--streaming",
+            "--extra-inputs",
+            "ignore_eos:true",
+            "--per-chunk-usage",
+        ])
+        .unwrap();
         assert!(b.streaming && b.body.streaming && b.per_chunk_usage && b.body.per_chunk_usage);
         assert_eq!(b.body.extra_inputs["ignore_eos"], true);
     }
@@ -408,8 +435,15 @@ mod tests {
 
     #[test]
     fn secrets_never_reach_the_config_text() {
-        let c = resolve(&["-m", "a", "--api-key", "sk-1", "-H", "Authorization:Bearer x"])
-            .unwrap();
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--api-key",
+            "sk-1",
+            "-H",
+            "Authorization:Bearer x",
+        ])
+        .unwrap();
         assert!(!c.cli_command.contains("sk-1") && !c.cli_command.contains("Bearer"));
         assert!(c.headers[0].1.is_sensitive());
         assert!(!format!("{c:?}").contains("Bearer"));

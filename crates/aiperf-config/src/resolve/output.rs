@@ -43,7 +43,10 @@ pub(super) fn artifact_dir(
     if let Some(d) = &args.artifact_dir {
         return d.clone();
     }
-    let mut name = models.first().map(|m| m.replace('/', "_")).unwrap_or_default();
+    let mut name = models
+        .first()
+        .map(|m| m.replace('/', "_"))
+        .unwrap_or_default();
     if models.len() > 1 {
         name.push_str("_multi");
     }
@@ -73,20 +76,38 @@ mod tests {
 
     #[test]
     fn goodput_is_parsed_once_here() {
-        let o = resolve(&args(&["--goodput", "time_to_first_token:200 request_latency:300"]))
-            .unwrap();
+        let o = resolve(&args(&[
+            "--goodput",
+            "time_to_first_token:200 request_latency:300",
+        ]))
+        .unwrap();
         assert_eq!(
             o.goodput,
             Some(Goodput::parse("time_to_first_token:200 request_latency:300").unwrap())
         );
-        assert_eq!(resolve(&args(&[])).unwrap(), Output { goodput: None, slice_duration_s: None });
-        let e = resolve(&args(&["--goodput", "ttft:x"])).unwrap_err().to_string();
+        assert_eq!(
+            resolve(&args(&[])).unwrap(),
+            Output {
+                goodput: None,
+                slice_duration_s: None
+            }
+        );
+        let e = resolve(&args(&["--goodput", "ttft:x"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--goodput: 'ttft:x': "), "{e}");
         assert_eq!(
-            resolve(&args(&["--slice-duration", "0"])).unwrap_err().to_string(),
+            resolve(&args(&["--slice-duration", "0"]))
+                .unwrap_err()
+                .to_string(),
             "--slice-duration: must be > 0, got 0"
         );
-        assert_eq!(resolve(&args(&["--slice-duration", "2.5"])).unwrap().slice_duration_s, Some(2.5));
+        assert_eq!(
+            resolve(&args(&["--slice-duration", "2.5"]))
+                .unwrap()
+                .slice_duration_s,
+            Some(2.5)
+        );
     }
 
     #[test]
@@ -104,7 +125,14 @@ mod tests {
             ramp_s: None,
         };
         assert_eq!(
-            dir(&[], &["org/m"], LoadMode::Concurrency { concurrency: 8, ramp_s: None }),
+            dir(
+                &[],
+                &["org/m"],
+                LoadMode::Concurrency {
+                    concurrency: 8,
+                    ramp_s: None
+                }
+            ),
             PathBuf::from("artifacts/org_m-openai-chat-concurrency8")
         );
         assert_eq!(
@@ -116,7 +144,14 @@ mod tests {
             PathBuf::from("artifacts/a-openai-chat-concurrency4-request_rate2.5")
         );
         assert_eq!(
-            dir(&[], &["a"], LoadMode::UserCentric { rate: 5.0, users: 2 }),
+            dir(
+                &[],
+                &["a"],
+                LoadMode::UserCentric {
+                    rate: 5.0,
+                    users: 2
+                }
+            ),
             PathBuf::from("artifacts/a-openai-chat-user_centric_rate5-users2")
         );
         let fixed = LoadMode::FixedSchedule {
@@ -129,6 +164,9 @@ mod tests {
             dir(&[], &["a"], fixed.clone()),
             PathBuf::from("artifacts/a-openai-chat-fixed_schedule")
         );
-        assert_eq!(dir(&["--artifact-dir", "out/x"], &["a"], fixed), PathBuf::from("out/x"));
+        assert_eq!(
+            dir(&["--artifact-dir", "out/x"], &["a"], fixed),
+            PathBuf::from("out/x")
+        );
     }
 }

@@ -106,12 +106,21 @@ mod tests {
     #[test]
     fn rejections() {
         let cases: [(&[&str], &str); 6] = [
-            (&["--isl", "0"], "--isl: must be > 0, got 0: all synthetic data would be disabled"),
-            (&["--isl", "NaN"], "--isl: must be > 0, got NaN: all synthetic data would be disabled"),
+            (
+                &["--isl", "0"],
+                "--isl: must be > 0, got 0: all synthetic data would be disabled",
+            ),
+            (
+                &["--isl", "NaN"],
+                "--isl: must be > 0, got NaN: all synthetic data would be disabled",
+            ),
             (&["--isl-stddev=-1"], "--isl-stddev: must be >= 0, got -1"),
             (&["--osl=-1"], "--osl: must be > 0, got -1"),
             (&["--osl-stddev=-2"], "--osl-stddev: must be >= 0, got -2"),
-            (&["--prompt-batch-size", "0"], "--prompt-batch-size: must be >= 1"),
+            (
+                &["--prompt-batch-size", "0"],
+                "--prompt-batch-size: must be >= 1",
+            ),
         ];
         for (a, want) in cases {
             assert_eq!(prompt(a, &[]).0.unwrap_err(), want, "{a:?}");

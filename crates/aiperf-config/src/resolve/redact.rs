@@ -91,13 +91,24 @@ mod tests {
 
     #[test]
     fn credential_header_names() {
-        for n in ["Authorization", "proxy-authorization", "X-Api-Key", "apikey", "X-Auth-Token", "client-secret", "Cookie"] {
+        for n in [
+            "Authorization",
+            "proxy-authorization",
+            "X-Api-Key",
+            "apikey",
+            "X-Auth-Token",
+            "client-secret",
+            "Cookie",
+        ] {
             assert!(is_sensitive_header(n), "{n}");
         }
         for n in ["X-Trace", "Accept", "Set-Cookie-Policy"] {
             assert!(!is_sensitive_header(n), "{n}");
         }
-        assert_eq!(redact_header_text("Authorization Bearer:x"), "Authorization Bearer:<redacted>");
+        assert_eq!(
+            redact_header_text("Authorization Bearer:x"),
+            "Authorization Bearer:<redacted>"
+        );
         assert_eq!(redact_header_text(&"a".repeat(50)), "a".repeat(40));
     }
 }

@@ -74,7 +74,12 @@ pub(super) fn ui(args: &ProfileArgs, registry: &Registry) -> Result<Option<UiTyp
         .map_err(|e| invalid("--ui-type", e.to_string()))?;
     UiType::from_implementation(&entry.implementation)
         .map(Some)
-        .ok_or_else(|| invalid("--ui-type", format!("'{name}' has no implementation in this build")))
+        .ok_or_else(|| {
+            invalid(
+                "--ui-type",
+                format!("'{name}' has no implementation in this build"),
+            )
+        })
 }
 
 /// `-vv` and `--extra-verbose` mean TRACE, `-v` DEBUG; otherwise `--log-level` (any case).
@@ -94,12 +99,12 @@ pub(super) fn log_level(args: &ProfileArgs) -> Result<LogLevel, ConfigError> {
         "SUCCESS" => LogLevel::Success,
         "ERROR" => LogLevel::Error,
         "CRITICAL" => LogLevel::Critical,
-        other => {
-            return Err(invalid(
-                "--log-level",
-                format!("'{other}': choose TRACE, DEBUG, INFO, NOTICE, WARNING, SUCCESS, ERROR or CRITICAL"),
-            ))
-        }
+        other => return Err(invalid(
+            "--log-level",
+            format!(
+                "'{other}': choose TRACE, DEBUG, INFO, NOTICE, WARNING, SUCCESS, ERROR or CRITICAL"
+            ),
+        )),
     })
 }
 
@@ -112,7 +117,10 @@ mod tests {
     fn ui_types() {
         let ui_of = |a: &[&str]| ui(&args(a), &Registry::builtin()).map_err(|e| e.to_string());
         assert_eq!(ui_of(&[]), Ok(None));
-        assert_eq!(ui_of(&["--ui-type", "dashboard"]), Ok(Some(UiType::Dashboard)));
+        assert_eq!(
+            ui_of(&["--ui-type", "dashboard"]),
+            Ok(Some(UiType::Dashboard))
+        );
         assert_eq!(ui_of(&["--ui", "simple"]), Ok(Some(UiType::Simple)));
         assert_eq!(ui_of(&["--ui-type", "none"]), Ok(Some(UiType::None)));
         for t in [UiType::Dashboard, UiType::Simple, UiType::None] {

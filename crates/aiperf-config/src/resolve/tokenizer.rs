@@ -31,7 +31,12 @@ mod tests {
                 tokenizer_revision: "main".into()
             }
         );
-        let t = resolve(&args(&["--tokenizer", "gpt2", "--tokenizer-revision", "v1"]));
+        let t = resolve(&args(&[
+            "--tokenizer",
+            "gpt2",
+            "--tokenizer-revision",
+            "v1",
+        ]));
         assert_eq!(t.tokenizer.as_deref(), Some("gpt2"));
         assert_eq!(t.tokenizer_revision, "v1");
     }
