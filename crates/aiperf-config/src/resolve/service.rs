@@ -99,12 +99,14 @@ pub(super) fn log_level(args: &ProfileArgs) -> Result<LogLevel, ConfigError> {
         "SUCCESS" => LogLevel::Success,
         "ERROR" => LogLevel::Error,
         "CRITICAL" => LogLevel::Critical,
-        other => return Err(invalid(
-            "--log-level",
-            format!(
+        other => {
+            return Err(invalid(
+                "--log-level",
+                format!(
                 "'{other}': choose TRACE, DEBUG, INFO, NOTICE, WARNING, SUCCESS, ERROR or CRITICAL"
             ),
-        )),
+            ))
+        }
     })
 }
 
