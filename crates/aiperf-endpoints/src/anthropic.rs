@@ -53,7 +53,7 @@ impl Endpoint for Messages {
             "max_tokens".into(),
             json!(turn.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
         );
-        body.insert("stream".into(), Value::Bool(opts.streaming));
+        body.insert("stream".into(), Value::Bool(opts.body.streaming));
         Ok(body)
     }
 
@@ -191,8 +191,10 @@ mod tests {
         };
         let o = PayloadOptions {
             model: "claude".into(),
-            streaming: true,
-            ..Default::default()
+            body: crate::BodyOptions {
+                streaming: true,
+                ..Default::default()
+            },
         };
         let mut body = Messages.payload(&turn, &o).unwrap();
         assert!(Messages.insert_preamble(&mut body, Some("sys"), None));

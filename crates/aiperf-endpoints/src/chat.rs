@@ -55,17 +55,17 @@ impl Endpoint for Chat {
         };
         body.insert("messages".into(), messages);
         body.insert("model".into(), Value::String(opts.model.clone()));
-        body.insert("stream".into(), Value::Bool(opts.streaming));
+        body.insert("stream".into(), Value::Bool(opts.body.streaming));
         if let Some(n) = turn.max_tokens {
-            let key = if opts.use_legacy_max_tokens {
+            let key = if opts.body.use_legacy_max_tokens {
                 "max_tokens"
             } else {
                 "max_completion_tokens"
             };
             body.insert(key.into(), json!(n));
         }
-        if opts.streaming {
-            body.insert("stream_options".into(), opts.stream_options());
+        if opts.body.streaming {
+            body.insert("stream_options".into(), opts.body.stream_options());
         }
         Ok(body)
     }
@@ -168,8 +168,10 @@ mod tests {
     fn opts(streaming: bool) -> PayloadOptions {
         PayloadOptions {
             model: "m".into(),
-            streaming,
-            ..Default::default()
+            body: crate::BodyOptions {
+                streaming,
+                ..Default::default()
+            },
         }
     }
 
@@ -194,10 +196,8 @@ mod tests {
             max_tokens: Some(2),
             ..Default::default()
         };
-        let o = PayloadOptions {
-            use_legacy_max_tokens: true,
-            ..opts(false)
-        };
+        let mut o = opts(false);
+        o.body.use_legacy_max_tokens = true;
         let body = serde_json::to_string(&Chat.payload(&turn, &o).unwrap()).unwrap();
         assert_eq!(
             body,

@@ -22,12 +22,12 @@ impl Endpoint for Completions {
         let mut body = Map::new();
         body.insert("prompt".into(), prompt);
         body.insert("model".into(), Value::String(opts.model.clone()));
-        body.insert("stream".into(), Value::Bool(opts.streaming));
+        body.insert("stream".into(), Value::Bool(opts.body.streaming));
         if let Some(n) = turn.max_tokens {
             body.insert("max_tokens".into(), json!(n));
         }
-        if opts.streaming {
-            body.insert("stream_options".into(), opts.stream_options());
+        if opts.body.streaming {
+            body.insert("stream_options".into(), opts.body.stream_options());
         }
         Ok(body)
     }
@@ -80,8 +80,10 @@ mod tests {
         };
         let o = PayloadOptions {
             model: "m".into(),
-            streaming: true,
-            ..Default::default()
+            body: crate::BodyOptions {
+                streaming: true,
+                ..Default::default()
+            },
         };
         assert_eq!(
             serde_json::to_string(&Completions.payload(&turn, &o).unwrap()).unwrap(),

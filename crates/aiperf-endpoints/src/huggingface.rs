@@ -15,7 +15,7 @@ impl Endpoint for Generate {
     /// AIPerf, `--extra-inputs` go inside `parameters` (see [`Endpoint::consumed_extra_inputs`]
     /// for why they are not merged at the top level); per-turn `extra` stays top-level.
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
-        let mut parameters = opts.extra_inputs.clone();
+        let mut parameters = opts.body.extra_inputs.clone();
         if let Some(n) = turn.max_tokens {
             parameters.insert("max_new_tokens".into(), json!(n));
         }
@@ -86,7 +86,7 @@ mod tests {
             ..Default::default()
         };
         let mut o = PayloadOptions::default();
-        o.extra_inputs.insert("temperature".into(), json!(0.1));
+        o.body.extra_inputs.insert("temperature".into(), json!(0.1));
         assert_eq!(
             serde_json::to_string(&Generate.payload(&turn, &o).unwrap()).unwrap(),
             r#"{"inputs":"a b","parameters":{"temperature":0.1,"max_new_tokens":4}}"#

@@ -45,7 +45,7 @@ impl Endpoint for ImageGeneration {
         body.insert("model".into(), Value::String(opts.model.clone()));
         body.insert("response_format".into(), json!("b64_json"));
         body.insert("n".into(), json!(1));
-        if opts.streaming {
+        if opts.body.streaming {
             body.insert("stream".into(), json!(true));
         }
         Ok(body)
@@ -150,8 +150,10 @@ mod tests {
         };
         let o = PayloadOptions {
             model: "img".into(),
-            streaming: true,
-            ..Default::default()
+            body: crate::BodyOptions {
+                streaming: true,
+                ..Default::default()
+            },
         };
         let s = |e: &dyn Endpoint| serde_json::to_string(&e.payload(&turn, &o).unwrap()).unwrap();
         assert_eq!(

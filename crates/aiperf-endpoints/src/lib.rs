@@ -29,7 +29,7 @@ pub use aiperf_plugins::EndpointMetadata;
 use serde_json::{Map, Value};
 
 pub use parse::{output_texts, parse_responses, ParsedResponse, ResponseData};
-pub use payload::PayloadOptions;
+pub use payload::{BodyOptions, PayloadOptions};
 
 /// One API: payload rendering and response parsing.
 pub trait Endpoint: Send + Sync {

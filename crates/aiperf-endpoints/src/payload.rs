@@ -3,10 +3,12 @@
 use aiperf_core::Turn;
 use serde_json::{Map, Value};
 
-/// Run-wide inputs to payload rendering.
-#[derive(Debug, Clone, Default)]
-pub struct PayloadOptions {
-    pub model: String,
+/// The request-body options of a run, the same for every model and turn.
+///
+/// `aiperf-config` fills this once from the flags, so a flag that changes request bodies is a
+/// field here plus its use in a payload builder, and the engine only copies it per model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BodyOptions {
     pub streaming: bool,
     /// `--use-legacy-max-tokens`: send `max_tokens` instead of `max_completion_tokens` (chat).
     pub use_legacy_max_tokens: bool,
@@ -16,7 +18,7 @@ pub struct PayloadOptions {
     pub extra_inputs: Map<String, Value>,
 }
 
-impl PayloadOptions {
+impl BodyOptions {
     /// OpenAI's `stream_options`: usage in the final chunk always (as AIPerf asks), and on every
     /// chunk with `--per-chunk-usage`.
     pub fn stream_options(&self) -> Value {
@@ -26,6 +28,14 @@ impl PayloadOptions {
             serde_json::json!({"include_usage": true})
         }
     }
+}
+
+/// Inputs to payload rendering: the model a body is for (models alternate by session) and the
+/// run-wide body options.
+#[derive(Debug, Clone, Default)]
+pub struct PayloadOptions {
+    pub model: String,
+    pub body: BodyOptions,
 }
 
 /// Builds the final body: the endpoint's payload, then `--extra-inputs` (shallow merge; a
@@ -38,7 +48,7 @@ pub fn finish(
     opts: &PayloadOptions,
 ) -> Map<String, Value> {
     if !endpoint.extra_inputs_inside() {
-        merge(&mut body, &opts.extra_inputs);
+        merge(&mut body, &opts.body.extra_inputs);
     }
     if let Some(extra) = &turn.extra {
         merge(&mut body, extra);
@@ -73,8 +83,10 @@ mod tests {
             unreachable!()
         };
         let mut opts = PayloadOptions::default();
-        opts.extra_inputs.insert("temperature".into(), json!(0.5));
-        opts.extra_inputs.insert(
+        opts.body
+            .extra_inputs
+            .insert("temperature".into(), json!(0.5));
+        opts.body.extra_inputs.insert(
             "stream_options".into(),
             json!({"continuous_usage_stats": true}),
         );

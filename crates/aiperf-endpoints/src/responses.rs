@@ -51,7 +51,7 @@ impl Endpoint for Responses {
         let mut body = Map::new();
         body.insert("input".into(), input);
         body.insert("model".into(), Value::String(opts.model.clone()));
-        body.insert("stream".into(), Value::Bool(opts.streaming));
+        body.insert("stream".into(), Value::Bool(opts.body.streaming));
         if let Some(n) = turn.max_tokens {
             body.insert("max_output_tokens".into(), json!(n));
         }
@@ -210,8 +210,10 @@ mod tests {
         };
         let o = PayloadOptions {
             model: "m".into(),
-            streaming: true,
-            ..Default::default()
+            body: crate::BodyOptions {
+                streaming: true,
+                ..Default::default()
+            },
         };
         let mut body = Responses.payload(&turn, &o).unwrap();
         assert!(Responses.insert_preamble(&mut body, Some("be brief"), Some("ctx")));

@@ -92,7 +92,7 @@ impl Endpoint for Template {
             "model": opts.model,
             "max_tokens": turn.max_tokens,
             "role": turn.role.as_deref().unwrap_or("user"),
-            "stream": opts.streaming,
+            "stream": opts.body.streaming,
             "turn": {"texts": turn.texts, "max_tokens": turn.max_tokens, "role": turn.role},
         });
         let rendered = minijinja::Environment::new()
@@ -247,8 +247,10 @@ mod tests {
         };
         let opts = PayloadOptions {
             model: "m".into(),
-            streaming: true,
-            ..Default::default()
+            body: crate::BodyOptions {
+                streaming: true,
+                ..Default::default()
+            },
         };
         let body = Value::Object(t.payload(&turn, &opts).unwrap());
         assert_eq!(

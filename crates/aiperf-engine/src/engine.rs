@@ -294,7 +294,7 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.slice_duration_s = None;
     k.artifact_dir = PathBuf::new();
     k.ui = None;
-    k.log_level = String::new();
+    k.log_level = aiperf_config::resolve::LogLevel::Info;
     k.warnings.clear();
     k.cli_command.clear();
     format!("{k:?}")

@@ -45,7 +45,7 @@ pub use stop::StopSignal;
 
 /// Built-ins of the load categories, which config maps to typed values (`LoadMode`,
 /// `ArrivalPattern`) rather than constructing from the entry.
-const LOAD_BUILTINS: [(&str, &str); 8] = [
+const LOAD_BUILTINS: [(&str, &str); 5] = [
     ("timing_strategy", "aiperf_timing::CreditIssuer"),
     ("timing_strategy", "aiperf_timing::schedule::Schedule::rate"),
     (
@@ -53,18 +53,6 @@ const LOAD_BUILTINS: [(&str, &str); 8] = [
         "aiperf_timing::schedule::Schedule::fixed",
     ),
     ("arrival_pattern", "aiperf_engine::worker::run_worker"),
-    (
-        "arrival_pattern",
-        "aiperf_timing::arrival::ArrivalPattern::Constant",
-    ),
-    (
-        "arrival_pattern",
-        "aiperf_timing::arrival::ArrivalPattern::Poisson",
-    ),
-    (
-        "arrival_pattern",
-        "aiperf_timing::arrival::ArrivalPattern::Gamma",
-    ),
     (
         "url_selection_strategy",
         "aiperf_engine::worker::RoundRobin",
@@ -95,7 +83,12 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
             .iter()
             .map(|i| ("data_exporter", *i)),
     );
-    v.extend(ui::BUILTINS.iter().map(|(i, _)| ("ui", *i)));
+    v.extend(
+        aiperf_timing::arrival::BUILTINS
+            .iter()
+            .map(|(i, _)| ("arrival_pattern", *i)),
+    );
+    v.extend(aiperf_config::UI_BUILTINS.iter().map(|(i, _)| ("ui", *i)));
     v.extend(LOAD_BUILTINS);
     v
 }

@@ -5,7 +5,6 @@
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::Phase;
 use aiperf_dataset::rng::Rng;
-use aiperf_timing::arrival::ArrivalPattern;
 use aiperf_timing::schedule::Schedule;
 use aiperf_timing::PhasePlan;
 
@@ -85,9 +84,9 @@ impl RunPlan {
             replay,
             arrival_seed: arrival_seed(seed, Phase::Profiling),
         });
-        let cancellation = cfg.cancellation.map(|(rate_pct, delay_s)| Cancellation {
-            rate_pct,
-            delay_ns: secs_to_ns(delay_s),
+        let cancellation = cfg.cancellation.map(|c| Cancellation {
+            rate_pct: c.rate_pct,
+            delay_ns: secs_to_ns(c.delay_s),
             seed: Rng::derive(seed, "timing.request.cancellation").next_u64(),
         });
         Ok(RunPlan {
@@ -112,24 +111,14 @@ impl PlannedPhase {
             LoadMode::Rate {
                 rate,
                 pattern,
-                smoothness,
                 ramp_s,
                 ..
-            } => {
-                let p = match pattern.as_str() {
-                    "constant" => ArrivalPattern::Constant,
-                    "gamma" => ArrivalPattern::Gamma {
-                        smoothness: smoothness.unwrap_or(1.0),
-                    },
-                    _ => ArrivalPattern::Poisson,
-                };
-                Some(Schedule::rate(
-                    p,
-                    *rate,
-                    ramp_s.map(secs_to_ns),
-                    self.arrival_seed,
-                ))
-            }
+            } => Some(Schedule::rate(
+                *pattern,
+                *rate,
+                ramp_s.map(secs_to_ns),
+                self.arrival_seed,
+            )),
             LoadMode::FixedSchedule { .. } => self
                 .replay
                 .as_ref()

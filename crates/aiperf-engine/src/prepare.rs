@@ -8,7 +8,7 @@ use aiperf_dataset::corpus::Corpus;
 use aiperf_dataset::loader::LoadContext;
 use aiperf_dataset::rng::{fresh_seed, Rng};
 use aiperf_dataset::synthetic::ContextConfig;
-use aiperf_dataset::{PromptGenerator, Sampler, SamplingStrategy, SyntheticConfig, TextTokenizer};
+use aiperf_dataset::{PromptGenerator, Sampler, SyntheticConfig, TextTokenizer};
 use aiperf_endpoints::{
     multipart, payload, BodyEncoding, Endpoint, EndpointMetadata, PayloadOptions,
 };
@@ -96,7 +96,7 @@ fn endpoint_for(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Arc<
                 )
             });
     }
-    aiperf_endpoints::build(&entry.implementation, &cfg.endpoint, &cfg.extra_inputs)
+    aiperf_endpoints::build(&entry.implementation, &cfg.endpoint, &cfg.body.extra_inputs)
         .map_err(|e| anyhow!("--endpoint-type {}: {e}", cfg.endpoint_type))
 }
 
@@ -251,9 +251,10 @@ pub fn prepare(
         conversations.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
-    let mut extra_inputs = cfg.extra_inputs.clone();
+    // The endpoint already took the extra inputs it consumes (template and raw settings).
+    let mut body = cfg.body.clone();
     for key in endpoint.consumed_extra_inputs() {
-        extra_inputs.remove(*key);
+        body.extra_inputs.remove(*key);
     }
     let started = std::time::Instant::now();
     let options: Vec<PayloadOptions> = cfg
@@ -261,10 +262,7 @@ pub fn prepare(
         .iter()
         .map(|model| PayloadOptions {
             model: model.clone(),
-            streaming: cfg.streaming,
-            use_legacy_max_tokens: cfg.use_legacy_max_tokens,
-            per_chunk_usage: cfg.per_chunk_usage,
-            extra_inputs: extra_inputs.clone(),
+            body: body.clone(),
         })
         .collect();
     // Whether bodies have a message list (then later turns carry history), from a real body.
@@ -354,16 +352,8 @@ pub fn prepare(
         "dataset: request bodies rendered in {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
-    let sampler_entry = registry.get("dataset_sampler", &cfg.sampling)?;
-    let strategy = SamplingStrategy::from_implementation(&sampler_entry.implementation)
-        .ok_or_else(|| {
-            anyhow!(
-                "sampler '{}' has no implementation in this build",
-                cfg.sampling
-            )
-        })?;
     let sampler = Sampler::new(
-        strategy,
+        cfg.sampling.strategy,
         conversations.len(),
         Rng::derive(seed, "dataset.sampling").next_u64(),
     );
@@ -385,8 +375,7 @@ pub fn prepare(
         sampler,
         paths,
         headers,
-        session_header: HeaderName::from_bytes(cfg.session_header.as_bytes())
-            .map_err(|_| anyhow!("--session-header: invalid header name"))?,
+        session_header: cfg.session_header.clone(),
         job_poll: std::time::Duration::from_secs_f64(cfg.job_poll_interval_s),
         download_content: cfg.download_video_content,
         connection_reuse: cfg.connection_reuse,
@@ -423,12 +412,7 @@ fn headers(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<Heade
         }
     }
     for (name, value) in &cfg.headers {
-        let n = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| anyhow!("--header: invalid header name '{name}'"))?;
-        let mut v = HeaderValue::from_str(value)
-            .map_err(|_| anyhow!("--header: invalid value for header '{name}'"))?;
-        v.set_sensitive(aiperf_config::resolve::is_sensitive_header(name));
-        h.insert(n, v);
+        h.insert(name.clone(), value.clone());
     }
     Ok(h)
 }

@@ -218,7 +218,7 @@ fn mode_config(mode: &LoadMode) -> Value {
             cap,
             ramp_s,
         } => json!({
-            "request_rate": rate, "arrival_pattern": pattern, "arrival_smoothness": smoothness,
+            "request_rate": rate, "arrival_pattern": pattern.name(), "arrival_smoothness": smoothness,
             "max_concurrency": cap, "ramp_duration": ramp_s,
         }),
         LoadMode::FixedSchedule {
@@ -245,12 +245,12 @@ fn dataset_config(cfg: &ProfileConfig, prepared: &Prepared) -> Value {
             "path": file,
             "format": cfg.custom_dataset_type,
             "entries": prepared.conversations.len(),
-            "sampling": cfg.sampling,
+            "sampling": cfg.sampling.name,
         }),
         None => json!({
             "type": "synthetic",
             "entries": cfg.num_dataset_entries,
-            "sampling": cfg.sampling,
+            "sampling": cfg.sampling.name,
             "prompts": {
                 "isl": {"mean": cfg.isl_mean, "stddev": cfg.isl_stddev},
                 "osl": cfg.osl_mean.map(|m| json!({"mean": m, "stddev": cfg.osl_stddev})),
@@ -293,12 +293,12 @@ pub fn build(
             "custom_endpoint": cfg.custom_endpoint,
             "streaming": cfg.streaming,
             "timeout": cfg.request_timeout_s,
-            "use_legacy_max_tokens": cfg.use_legacy_max_tokens,
+            "use_legacy_max_tokens": cfg.body.use_legacy_max_tokens,
             "use_server_token_count": cfg.use_server_token_count,
-            "extra": cfg.extra_inputs,
+            "extra": cfg.body.extra_inputs,
             "headers": cfg.headers.iter().map(|(n, v)| {
-                let v = if aiperf_config::resolve::is_sensitive_header(n) { "<redacted>" } else { v.as_str() };
-                (n.clone(), serde_json::Value::String(v.to_string()))
+                let v = if v.is_sensitive() { "<redacted>".into() } else { String::from_utf8_lossy(v.as_bytes()) };
+                (n.as_str().to_string(), serde_json::Value::String(v.into_owned()))
             }).collect::<serde_json::Map<_, _>>(),
             "api_key": cfg.api_key.as_ref().map(|_| "<redacted>"),
         },

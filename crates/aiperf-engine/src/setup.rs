@@ -6,9 +6,9 @@ use aiperf_config::ProfileConfig;
 use aiperf_core::Clock;
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::spill::Spill;
-use aiperf_metrics::{Accumulator, Applicability, Goodput};
+use aiperf_metrics::{Accumulator, Applicability};
 use aiperf_transport::{ClientOptions, HttpClient};
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 
 use crate::prepare::Prepared;
 
@@ -80,8 +80,7 @@ pub(crate) fn open_artifacts(
         ),
     }
     if let Some(g) = &cfg.goodput {
-        accumulator =
-            accumulator.with_goodput(Goodput::parse(g).map_err(|e| anyhow!("--goodput: {e}"))?);
+        accumulator = accumulator.with_goodput(g.clone());
     }
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
     Ok((writer, accumulator))

@@ -20,6 +20,50 @@ pub enum ArrivalPattern {
     Gamma { smoothness: f64 },
 }
 
+/// Makes a pattern from `--arrival-smoothness`.
+pub type MakePattern = fn(f64) -> ArrivalPattern;
+
+/// Every built-in arrival pattern: its registry `implementation` (the variant's path) and how
+/// to make it from `--arrival-smoothness` (used by gamma only).
+pub const BUILTINS: [(&str, MakePattern); 3] = [
+    ("aiperf_timing::arrival::ArrivalPattern::Constant", |_| {
+        ArrivalPattern::Constant
+    }),
+    ("aiperf_timing::arrival::ArrivalPattern::Poisson", |_| {
+        ArrivalPattern::Poisson
+    }),
+    (
+        "aiperf_timing::arrival::ArrivalPattern::Gamma",
+        |smoothness| ArrivalPattern::Gamma { smoothness },
+    ),
+];
+
+impl ArrivalPattern {
+    /// The pattern a registry `arrival_pattern` implementation names; gamma takes `smoothness`
+    /// (its shape). `None` for implementations that are not a rate pattern.
+    pub fn from_implementation(implementation: &str, smoothness: f64) -> Option<Self> {
+        BUILTINS
+            .iter()
+            .find(|(i, _)| *i == implementation)
+            .map(|(_, make)| make(smoothness))
+    }
+
+    /// The `--arrival-pattern` spelling, as logs and `input_config` show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Constant => "constant",
+            Self::Poisson => "poisson",
+            Self::Gamma { .. } => "gamma",
+        }
+    }
+}
+
+impl std::fmt::Display for ArrivalPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A seeded source of inter-arrival times, in seconds.
 pub struct Arrivals {
     pattern: ArrivalPattern,
@@ -83,6 +127,33 @@ impl Arrivals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_implementations_and_names() {
+        let p = |i: &str| ArrivalPattern::from_implementation(i, 0.5);
+        assert_eq!(
+            p("aiperf_timing::arrival::ArrivalPattern::Constant"),
+            Some(ArrivalPattern::Constant)
+        );
+        assert_eq!(
+            p("aiperf_timing::arrival::ArrivalPattern::Poisson"),
+            Some(ArrivalPattern::Poisson)
+        );
+        assert_eq!(
+            p("aiperf_timing::arrival::ArrivalPattern::Gamma"),
+            Some(ArrivalPattern::Gamma { smoothness: 0.5 })
+        );
+        assert_eq!(p("aiperf_engine::worker::run_worker"), None);
+        let names: Vec<String> = [
+            ArrivalPattern::Constant,
+            ArrivalPattern::Poisson,
+            ArrivalPattern::Gamma { smoothness: 2.0 },
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        assert_eq!(names, ["constant", "poisson", "gamma"]);
+    }
 
     /// Kolmogorov-Smirnov statistic of `samples` against `cdf`.
     fn ks(mut samples: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aiperf_config::{Cli, Command, ProfileConfig, UiType};
+use aiperf_config::{Cli, Command, LogLevel, ProfileConfig, UiType};
 pub use aiperf_plugins::Registry;
 use clap::Parser;
 
@@ -38,7 +38,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                 },
             );
             let log = logfile::LogFile::new(&cfg.artifact_dir);
-            init_logging(&cfg.log_level, Some(log.clone()), ui == UiType::Dashboard);
+            init_logging(cfg.log_level, Some(log.clone()), ui == UiType::Dashboard);
             for w in registry.warnings() {
                 tracing::warn!("{w}");
             }
@@ -53,13 +53,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                 }
             };
             let engine = aiperf_engine::Engine::new(Arc::new(registry));
-            let observer = match observer_for(&engine, ui) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("aiperf: {e}");
-                    return ExitCode::from(1);
-                }
-            };
+            let observer = aiperf_engine::ui::observer(ui);
             match runtime.block_on(engine.run(&cfg, observer.as_ref())) {
                 Ok(outcome) => {
                     println!("{}", outcome.console);
@@ -77,30 +71,17 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     }
 }
 
-/// The observer that shows `ui`: the registry's `ui` entry, mapped to a built-in display.
-fn observer_for(
-    engine: &aiperf_engine::Engine,
-    ui: UiType,
-) -> Result<Box<dyn aiperf_engine::Observer>, String> {
-    let entry = engine
-        .registry()
-        .get("ui", ui.name())
-        .map_err(|e| format!("--ui-type {}: {e}", ui.name()))?;
-    aiperf_engine::ui::Ui::from_implementation(&entry.implementation)
-        .map(|u| u.observer())
-        .ok_or_else(|| format!("--ui-type {}: no implementation in this build", ui.name()))
-}
-
 /// Logs to stderr (or, under the dashboard, to its log panel) and, when given, to the run's
 /// `logs/aiperf.log` (without colours).
-fn init_logging(level: &str, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
+fn init_logging(level: LogLevel, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
     use tracing_subscriber::prelude::*;
+    // tracing has fewer levels than AIPerf: NOTICE and SUCCESS log as INFO.
     let filter = match level {
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "WARNING" => "warn",
-        "ERROR" | "CRITICAL" => "error",
-        _ => "info",
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info | LogLevel::Notice | LogLevel::Success => "info",
+        LogLevel::Warning => "warn",
+        LogLevel::Error | LogLevel::Critical => "error",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))

@@ -1,0 +1,391 @@
+//! The "Input" group: the dataset file or public dataset, how entries are sampled, and what
+//! every request carries besides its prompt (headers, extra body fields).
+
+use std::path::PathBuf;
+
+use aiperf_dataset::SamplingStrategy;
+use aiperf_endpoints::BodyOptions;
+use aiperf_plugins::Registry;
+use http::{HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use super::redact::{is_sensitive_header, redact_header_text};
+use super::{invalid, ConfigError};
+use crate::cli::ProfileArgs;
+
+/// The dataset file AIPerf downloads for `--public-dataset sharegpt`.
+pub const SHAREGPT_FILE: &str = "ShareGPT_V3_unfiltered_cleaned_split.json";
+
+/// `--dataset-sampling-strategy`: the registry entry chosen and the built-in strategy it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetSampling {
+    /// The entry name, as `input_config` reports it.
+    pub name: String,
+    pub strategy: SamplingStrategy,
+}
+
+/// The "Input" flags, checked (`--extra-inputs` goes to [`body_options`]).
+#[derive(Debug, Clone)]
+pub(super) struct Input {
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub random_seed: Option<u64>,
+    pub sampling: DatasetSampling,
+    pub input_file: Option<PathBuf>,
+    pub custom_dataset_type: Option<String>,
+}
+
+pub(super) fn resolve(args: &ProfileArgs, registry: &Registry) -> Result<Input, ConfigError> {
+    if let Some(s) = &args.dataset_sampling_strategy {
+        registry
+            .get("dataset_sampler", s)
+            .map_err(|e| invalid("--dataset-sampling-strategy", e.to_string()))?;
+    }
+    let (input_file, custom_dataset_type) = dataset_file(args, registry)?;
+    let sampling = sampling(args, registry, input_file.is_some())?;
+    let headers = args
+        .header
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Input {
+        headers,
+        random_seed: args.random_seed,
+        sampling,
+        input_file,
+        custom_dataset_type,
+    })
+}
+
+/// The request-body options: `--extra-inputs` and the Endpoint group's body flags. A flag that
+/// changes request bodies is one line here.
+pub(super) fn body_options(
+    args: &ProfileArgs,
+    streaming: bool,
+    warnings: &mut Vec<String>,
+) -> Result<BodyOptions, ConfigError> {
+    let extra_inputs = parse_extra_inputs(&args.extra_inputs)?;
+    if args.per_chunk_usage && !streaming {
+        warnings.push("--per-chunk-usage has no effect without --streaming".to_string());
+    }
+    Ok(BodyOptions {
+        streaming,
+        use_legacy_max_tokens: args.use_legacy_max_tokens,
+        per_chunk_usage: args.per_chunk_usage,
+        extra_inputs,
+    })
+}
+
+/// `--input-file` (or the ShareGPT file `--public-dataset` names) and its loader entry; the
+/// file must exist.
+fn dataset_file(
+    args: &ProfileArgs,
+    registry: &Registry,
+) -> Result<(Option<PathBuf>, Option<String>), ConfigError> {
+    let mut input_file = args.input_file.clone();
+    let mut custom_dataset_type = args.custom_dataset_type.clone();
+    if let Some(name) = &args.public_dataset {
+        if name != "sharegpt" {
+            return Err(invalid(
+                "--public-dataset",
+                format!("'{name}' is not available in this build (available: sharegpt)"),
+            ));
+        }
+        if custom_dataset_type.is_some() {
+            return Err(invalid(
+                "--public-dataset",
+                "cannot be combined with --custom-dataset-type",
+            ));
+        }
+        if input_file.is_none() {
+            input_file = Some(sharegpt_in_hf_cache().ok_or_else(|| {
+                invalid(
+                    "--public-dataset",
+                    format!(
+                        "sharegpt: {SHAREGPT_FILE} not found in the Hugging Face cache; download it and pass it with --input-file"
+                    ),
+                )
+            })?);
+        }
+        custom_dataset_type = Some("sharegpt".into());
+    }
+    let kind = match (&input_file, custom_dataset_type) {
+        (None, Some(_)) => return Err(invalid("--custom-dataset-type", "requires --input-file")),
+        (None, None) => None,
+        (Some(f), t) => {
+            if !f.exists() {
+                return Err(invalid(
+                    "--input-file",
+                    format!("'{}' is not a valid file or directory", f.display()),
+                ));
+            }
+            let t = t.unwrap_or_else(|| "single_turn".to_string());
+            registry
+                .get("custom_dataset_loader", &t)
+                .map_err(|e| invalid("--custom-dataset-type", e.to_string()))?;
+            Some(t)
+        }
+    };
+    Ok((input_file, kind))
+}
+
+/// `ShareGPT_V3_unfiltered_cleaned_split.json` in the local Hugging Face hub cache, if a
+/// snapshot of `anon8231489123/ShareGPT_Vicuna_unfiltered` is there.
+fn sharegpt_in_hf_cache() -> Option<PathBuf> {
+    let cache = std::env::var_os("HF_HUB_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HF_HOME").map(|h| PathBuf::from(h).join("hub")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
+        })?;
+    let snapshots = cache.join("datasets--anon8231489123--ShareGPT_Vicuna_unfiltered/snapshots");
+    std::fs::read_dir(snapshots)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join(SHAREGPT_FILE))
+        .find(|p| p.is_file())
+}
+
+/// The sampler entry (default: sequential for files, shuffle for synthetic data, as AIPerf)
+/// resolved to its built-in strategy.
+fn sampling(
+    args: &ProfileArgs,
+    registry: &Registry,
+    from_file: bool,
+) -> Result<DatasetSampling, ConfigError> {
+    let name = args
+        .dataset_sampling_strategy
+        .clone()
+        .unwrap_or_else(|| if from_file { "sequential" } else { "shuffle" }.to_string());
+    let entry = registry
+        .get("dataset_sampler", &name)
+        .map_err(|e| invalid("--dataset-sampling-strategy", e.to_string()))?;
+    let strategy =
+        SamplingStrategy::from_implementation(&entry.implementation).ok_or_else(|| {
+            invalid(
+                "--dataset-sampling-strategy",
+                format!("sampler '{name}' has no implementation in this build"),
+            )
+        })?;
+    Ok(DatasetSampling { name, strategy })
+}
+
+/// AIPerf's `--extra-inputs`: `key:value` items with values coerced (int, float, bool, JSON
+/// array/object, else string), or one whole-argument JSON object.
+pub fn parse_extra_inputs(items: &[String]) -> Result<Map<String, Value>, ConfigError> {
+    let mut out = Map::new();
+    for item in items {
+        let trimmed = item.trim();
+        if trimmed.starts_with('{') {
+            match serde_json::from_str::<Value>(trimmed) {
+                Ok(Value::Object(obj)) => {
+                    out.extend(obj);
+                    continue;
+                }
+                _ => {
+                    return Err(invalid(
+                        "--extra-inputs",
+                        format!("'{item}' is not a valid JSON object"),
+                    ))
+                }
+            }
+        }
+        let Some((key, value)) = trimmed.split_once(':') else {
+            return Err(invalid(
+                "--extra-inputs",
+                format!("'{item}': expected key:value or a JSON object"),
+            ));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(invalid("--extra-inputs", format!("'{item}': empty key")));
+        }
+        out.insert(key.to_string(), coerce(value.trim()));
+    }
+    Ok(out)
+}
+
+fn coerce(v: &str) -> Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        if f.is_finite() {
+            return Value::from(f);
+        }
+    }
+    match v.to_ascii_lowercase().as_str() {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        _ => {}
+    }
+    if v.starts_with('[') {
+        if let Ok(arr @ Value::Array(_)) = serde_json::from_str::<Value>(v) {
+            return arr;
+        }
+    }
+    Value::String(v.to_string())
+}
+
+/// One `--header Name:Value`, parsed once; a credential's value is marked sensitive so it never
+/// shows in `Debug` output or logs.
+fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), ConfigError> {
+    let (name, value) = match h.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() && !name.trim().contains(' ') => {
+            (name.trim(), value.trim())
+        }
+        _ => {
+            return Err(invalid(
+                "--header",
+                format!("'{}': expected Name:Value", redact_header_text(h)),
+            ))
+        }
+    };
+    let header_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| invalid("--header", format!("invalid header name '{name}'")))?;
+    let mut header_value = HeaderValue::from_str(value)
+        .map_err(|_| invalid("--header", format!("invalid value for header '{name}'")))?;
+    header_value.set_sensitive(is_sensitive_header(name));
+    Ok((header_name, header_value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::args;
+    use super::*;
+
+    fn input(a: &[&str]) -> Result<Input, String> {
+        resolve(&args(a), &Registry::builtin()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sampling_defaults_by_source_and_resolves_to_a_strategy() {
+        let i = input(&[]).unwrap();
+        assert_eq!(
+            i.sampling,
+            DatasetSampling {
+                name: "shuffle".into(),
+                strategy: SamplingStrategy::Shuffle
+            }
+        );
+        assert_eq!((i.input_file, i.custom_dataset_type), (None, None));
+        let file = std::env::current_exe().unwrap();
+        let file = file.to_str().unwrap();
+        let i = input(&["--input-file", file]).unwrap();
+        assert_eq!(i.sampling.strategy, SamplingStrategy::Sequential);
+        assert_eq!(i.custom_dataset_type.as_deref(), Some("single_turn"));
+        let i = input(&["--dataset-sampling-strategy", "random"]).unwrap();
+        assert_eq!(i.sampling.strategy, SamplingStrategy::Random);
+    }
+
+    #[test]
+    fn headers_are_typed_and_credentials_sensitive() {
+        let i = input(&["-H", "X-Trace: 1", "-H", "Authorization:Bearer x"]).unwrap();
+        assert_eq!(i.headers[0].0.as_str(), "x-trace");
+        assert_eq!(i.headers[0].1, "1");
+        assert!(!i.headers[0].1.is_sensitive());
+        assert!(i.headers[1].1.is_sensitive());
+    }
+
+    #[test]
+    fn rejections() {
+        let cases: [(&[&str], &str); 8] = [
+            (&["-H", "broken"], "--header: 'broken': expected Name:Value"),
+            (
+                &["-H", "Bad Name:x"],
+                "--header: 'Bad Name:<redacted>': expected Name:Value",
+            ),
+            (
+                &["-H", "Bad(Name:x"],
+                "--header: invalid header name 'Bad(Name'",
+            ),
+            (
+                &["-H", "X:a\u{7f}b"],
+                "--header: invalid value for header 'X'",
+            ),
+            (
+                &["--custom-dataset-type", "single_turn"],
+                "--custom-dataset-type: requires --input-file",
+            ),
+            (
+                &["--input-file", "/nonexistent/x.jsonl"],
+                "--input-file: '/nonexistent/x.jsonl' is not a valid file or directory",
+            ),
+            (
+                &["--public-dataset", "aimo"],
+                "--public-dataset: 'aimo' is not available in this build (available: sharegpt)",
+            ),
+            (
+                &[
+                    "--public-dataset",
+                    "sharegpt",
+                    "--custom-dataset-type",
+                    "single_turn",
+                ],
+                "--public-dataset: cannot be combined with --custom-dataset-type",
+            ),
+        ];
+        for (a, want) in cases {
+            assert_eq!(input(a).unwrap_err(), want, "{a:?}");
+        }
+        let e = input(&["--dataset-sampling-strategy", "shufle"]).unwrap_err();
+        assert!(
+            e.starts_with("--dataset-sampling-strategy: ") && e.contains("Did you mean 'shuffle'?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn body_options_carry_the_body_flags() {
+        let mut warnings = Vec::new();
+        let a = args(&[
+            "--use-legacy-max-tokens",
+            "--per-chunk-usage",
+            "--extra-inputs",
+            "temperature:0.5",
+        ]);
+        let b = body_options(&a, true, &mut warnings).unwrap();
+        assert!(b.streaming && b.use_legacy_max_tokens && b.per_chunk_usage);
+        assert_eq!(b.extra_inputs["temperature"], 0.5);
+        assert!(warnings.is_empty());
+        let b = body_options(&a, false, &mut warnings).unwrap();
+        assert!(!b.streaming);
+        assert_eq!(
+            warnings,
+            ["--per-chunk-usage has no effect without --streaming"]
+        );
+    }
+
+    #[test]
+    fn extra_inputs_are_coerced() {
+        let m = parse_extra_inputs(&[
+            "temperature:0.7".into(),
+            "max_new:5".into(),
+            "ignore_eos:true".into(),
+            "stop:[\"a\"]".into(),
+            "name:hello:world".into(),
+            r#"{"top_p": 0.9}"#.into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"temperature": 0.7, "max_new": 5, "ignore_eos": true, "stop": ["a"], "name": "hello:world", "top_p": 0.9})
+        );
+    }
+
+    #[test]
+    fn extra_inputs_rejections() {
+        let e = |items: &[&str]| {
+            let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+            parse_extra_inputs(&items).unwrap_err().to_string()
+        };
+        assert_eq!(
+            e(&["novalue"]),
+            "--extra-inputs: 'novalue': expected key:value or a JSON object"
+        );
+        assert_eq!(e(&[":1"]), "--extra-inputs: ':1': empty key");
+        assert_eq!(
+            e(&["{not json"]),
+            "--extra-inputs: '{not json' is not a valid JSON object"
+        );
+    }
+}

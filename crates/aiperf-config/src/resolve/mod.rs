@@ -1,0 +1,451 @@
+//! From what the user typed to a validated configuration ("high args").
+//!
+//! One module per `--help` group; each checks its own flags and returns typed values, and
+//! [`ProfileConfig::resolve`] only calls them in order and assembles the result. Everything the
+//! engine reads is already parsed: it never matches on a flag's text again.
+
+mod conversation;
+mod endpoint;
+mod input;
+mod load;
+mod output;
+mod prompt;
+mod redact;
+mod service;
+mod tokenizer;
+
+use std::path::PathBuf;
+
+use aiperf_endpoints::BodyOptions;
+use aiperf_metrics::Goodput;
+use aiperf_plugins::{EndpointMetadata, Registry};
+use aiperf_transport::BaseUrl;
+use http::{HeaderName, HeaderValue};
+
+use crate::cli::ProfileArgs;
+
+pub use conversation::ConversationOptions;
+pub use endpoint::{ConnectionReuse, WaitForModel};
+pub use input::{parse_extra_inputs, DatasetSampling, SHAREGPT_FILE};
+pub use load::{LoadMode, RequestCancellation};
+pub use redact::{is_sensitive_header, redact_command};
+pub use service::{LogLevel, UiType, UI_BUILTINS};
+
+/// Why a configuration was rejected. Messages name the flag and quote the value.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{flag}: {reason}")]
+    Invalid { flag: &'static str, reason: String },
+}
+
+fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag,
+        reason: reason.into(),
+    }
+}
+
+fn positive(flag: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(flag, format!("must be > 0, got {v}")))
+    }
+}
+
+fn non_negative(flag: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(flag, format!("must be >= 0, got {v}")))
+    }
+}
+
+/// A validated `aiperf profile` configuration.
+#[derive(Debug, Clone)]
+pub struct ProfileConfig {
+    pub models: Vec<String>,
+    pub endpoint_type: String,
+    /// Metadata of the chosen endpoint's registry entry.
+    pub endpoint: EndpointMetadata,
+    pub custom_endpoint: Option<String>,
+    pub streaming: bool,
+    pub urls: Vec<BaseUrl>,
+    pub request_timeout_s: f64,
+    pub api_key: Option<String>,
+    pub use_server_token_count: bool,
+    /// Also in `body`; the record processor reads it to discount the first chunk's tokens.
+    pub per_chunk_usage: bool,
+    /// `--wait-for-model-*`: readiness probing before the run.
+    pub wait_for_model: Option<WaitForModel>,
+    pub connection_reuse: ConnectionReuse,
+    /// Header carrying the per-session id.
+    pub session_header: HeaderName,
+    pub download_video_content: bool,
+    pub job_poll_interval_s: f64,
+    pub http2: bool,
+    pub insecure: bool,
+    /// Everything that shapes request bodies, as the endpoints take it (the model aside).
+    pub body: BodyOptions,
+    /// `--goodput` SLOs.
+    pub goodput: Option<Goodput>,
+    /// `--slice-duration` in seconds.
+    pub slice_duration_s: Option<f64>,
+    pub tokenizer: Option<String>,
+    pub tokenizer_revision: String,
+    /// `--header`s in order; credential values are marked sensitive.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub random_seed: Option<u64>,
+    pub sampling: DatasetSampling,
+    pub input_file: Option<PathBuf>,
+    /// `custom_dataset_loader` entry name (set when `input_file` is).
+    pub custom_dataset_type: Option<String>,
+    pub num_dataset_entries: usize,
+    pub conversation: ConversationOptions,
+    pub batch_size: usize,
+    pub isl_mean: f64,
+    pub isl_stddev: f64,
+    pub osl_mean: Option<f64>,
+    pub osl_stddev: f64,
+    pub concurrency: usize,
+    /// Load mode as given; with `--input-file` timestamps the engine may switch to replay unless
+    /// `no_fixed_schedule`.
+    pub load: LoadMode,
+    pub no_fixed_schedule: bool,
+    pub cancellation: Option<RequestCancellation>,
+    pub request_count: Option<u64>,
+    pub benchmark_duration_s: Option<f64>,
+    /// Only with a duration (AIPerf's default 30 s).
+    pub grace_period_s: Option<f64>,
+    pub warmup_request_count: Option<u64>,
+    pub warmup_duration_s: Option<f64>,
+    pub artifact_dir: PathBuf,
+    /// `None` when the user did not choose (the binary picks by TTY).
+    pub ui: Option<UiType>,
+    pub log_level: LogLevel,
+    /// Adjustments made while resolving, to print as warnings.
+    pub warnings: Vec<String>,
+    /// The command line as typed, with secrets redacted.
+    pub cli_command: String,
+}
+
+impl ProfileConfig {
+    /// Validates `args` against the plugin `registry`; `argv` is the raw command line (for
+    /// `cli_command`). The first problem found is returned.
+    pub fn resolve(
+        args: ProfileArgs,
+        argv: &[String],
+        registry: &Registry,
+    ) -> Result<Self, ConfigError> {
+        let mut warnings = Vec::new();
+        let endpoint::Endpoint {
+            models,
+            endpoint_type,
+            endpoint,
+            custom_endpoint,
+            streaming,
+            urls,
+            request_timeout_s,
+            api_key,
+            use_server_token_count,
+            wait_for_model,
+            connection_reuse,
+            session_header,
+            download_video_content,
+            job_poll_interval_s,
+            http2,
+            insecure,
+        } = endpoint::resolve(&args, registry, &mut warnings)?;
+        let ui = service::ui(&args, registry)?;
+        let input::Input {
+            headers,
+            random_seed,
+            sampling,
+            input_file,
+            custom_dataset_type,
+        } = input::resolve(&args, registry)?;
+        let body = input::body_options(&args, streaming, &mut warnings)?;
+        let tokenizer::Tokenizer {
+            tokenizer,
+            tokenizer_revision,
+        } = tokenizer::resolve(&args);
+        let prompt::Prompt {
+            batch_size,
+            isl_mean,
+            isl_stddev,
+            osl_mean,
+            osl_stddev,
+        } = prompt::resolve(&args, &body.extra_inputs, &mut warnings)?;
+        let load::Load {
+            concurrency,
+            load,
+            no_fixed_schedule,
+            cancellation,
+            request_count,
+            benchmark_duration_s,
+            grace_period_s,
+            warmup_request_count,
+            warmup_duration_s,
+        } = load::resolve(&args, registry, input_file.is_some())?;
+        let conversation = conversation::resolve(&args)?;
+        let num_dataset_entries = conversation::num_dataset_entries(&args)?;
+        let output::Output {
+            goodput,
+            slice_duration_s,
+        } = output::resolve(&args)?;
+        let artifact_dir = output::artifact_dir(&args, &models, &endpoint, &load);
+        Ok(ProfileConfig {
+            models,
+            endpoint_type,
+            endpoint,
+            custom_endpoint,
+            streaming,
+            urls,
+            request_timeout_s,
+            api_key,
+            use_server_token_count,
+            per_chunk_usage: body.per_chunk_usage,
+            wait_for_model,
+            connection_reuse,
+            session_header,
+            download_video_content,
+            job_poll_interval_s,
+            http2,
+            insecure,
+            body,
+            goodput,
+            slice_duration_s,
+            tokenizer,
+            tokenizer_revision,
+            headers,
+            random_seed,
+            sampling,
+            input_file,
+            custom_dataset_type,
+            num_dataset_entries,
+            conversation,
+            batch_size,
+            isl_mean,
+            isl_stddev,
+            osl_mean,
+            osl_stddev,
+            concurrency,
+            load,
+            no_fixed_schedule,
+            cancellation,
+            request_count,
+            benchmark_duration_s,
+            grace_period_s,
+            warmup_request_count,
+            warmup_duration_s,
+            artifact_dir,
+            ui,
+            log_level: service::log_level(&args)?,
+            warnings,
+            cli_command: redact_command(argv),
+        })
+    }
+}
+
+/// Parsing helpers shared by the group tests.
+#[cfg(test)]
+mod test_support {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// `aiperf profile <args>` as clap parses it.
+    pub fn args(args: &[&str]) -> ProfileArgs {
+        let mut full = vec!["aiperf", "profile"];
+        full.extend_from_slice(args);
+        match Cli::try_parse_from(&full) {
+            Ok(Cli {
+                command: Command::Profile(p),
+            }) => *p,
+            other => panic!("{args:?} does not parse as `aiperf profile`: {other:?}"),
+        }
+    }
+
+    /// The whole resolution of `aiperf profile <args>` against the built-in registry.
+    pub fn resolve(a: &[&str]) -> Result<ProfileConfig, ConfigError> {
+        let mut full = vec!["aiperf", "profile"];
+        full.extend_from_slice(a);
+        let argv: Vec<String> = full.iter().map(|s| s.to_string()).collect();
+        ProfileConfig::resolve(args(a), &argv, &Registry::builtin())
+    }
+
+    /// The message `aiperf profile <args>` is rejected with.
+    pub fn err(a: &[&str]) -> String {
+        match resolve(a) {
+            Ok(_) => panic!("{a:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{err, resolve};
+    use super::*;
+
+    #[test]
+    fn defaults_and_artifact_dir_naming() {
+        let c = resolve(&["-m", "org/model", "--concurrency", "8"]).unwrap();
+        assert_eq!(
+            c.artifact_dir,
+            PathBuf::from("artifacts/org_model-openai-chat-concurrency8")
+        );
+        assert_eq!(c.num_dataset_entries, 100);
+        assert_eq!(c.grace_period_s, None);
+        assert_eq!(c.sampling.name, "shuffle");
+        assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.session_header.as_str(), "x-correlation-id");
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--benchmark-duration",
+            "5",
+            "--request-count",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(c.grace_period_s, Some(30.0));
+        assert_eq!(c.num_dataset_entries, 7);
+        assert_eq!(
+            c.artifact_dir,
+            PathBuf::from("artifacts/a-openai-chat-concurrency1")
+        );
+        let c = resolve(&["-m", "a", "--artifact-dir", "out/x"]).unwrap();
+        assert_eq!(c.artifact_dir, PathBuf::from("out/x"));
+    }
+
+    #[test]
+    fn invalid_and_conflicting_flags_are_named() {
+        assert!(err(&[]).starts_with("--model"));
+        assert!(err(&["-m", "a", "--concurrency", "0"]).starts_with("--concurrency: must be >= 1"));
+        assert!(err(&["-m", "a", "--request-count", "0"]).starts_with("--request-count"));
+        assert_eq!(
+            err(&["-m", "a", "--benchmark-grace-period", "10"]),
+            "--benchmark-grace-period: requires --benchmark-duration to be set"
+        );
+        assert!(err(&["-m", "a", "--isl", "0"]).starts_with("--isl: must be > 0"));
+        assert!(err(&["-m", "a", "--osl=-1"]).starts_with("--osl"));
+        assert!(err(&["-m", "a", "--url", "ftp://x"]).starts_with("--url: 'ftp://x'"));
+        assert!(
+            err(&["-m", "a", "--extra-inputs", "novalue"]).starts_with("--extra-inputs: 'novalue'")
+        );
+        assert!(err(&["-m", "a", "-H", "broken"]).starts_with("--header"));
+        assert!(err(&["-m", "a", "--benchmark-duration", "0"]).starts_with("--benchmark-duration"));
+        assert!(err(&["-m", "a", "--custom-endpoint", "v1/x"]).starts_with("--custom-endpoint"));
+        let e = err(&["-m", "a", "--endpoint-type", "chatt"]);
+        assert!(
+            e.starts_with("--endpoint-type: Type 'chatt' not found")
+                && e.ends_with("Did you mean 'chat'?"),
+            "{e}"
+        );
+        assert!(err(&["-m", "a", "--ui-type", "fancy"]).starts_with("--ui-type: Type 'fancy'"));
+        assert!(err(&["-m", "a", "--dataset-sampling-strategy", "shufle"])
+            .contains("Did you mean 'shuffle'?"));
+        assert!(err(&["-m", "a", "--custom-dataset-type", "single_turn"])
+            .starts_with("--custom-dataset-type: requires --input-file"));
+        assert!(err(&["-m", "a", "--input-file", "/nonexistent/x.jsonl"])
+            .contains("is not a valid file or directory"));
+    }
+
+    #[test]
+    fn groups_feed_each_other() {
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--num-sessions",
+            "7",
+            "--session-turns-mean",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.num_dataset_entries, 7,
+            "--num-sessions sizes the synthetic dataset"
+        );
+        assert_eq!(c.conversation.conversation_num, Some(7));
+        let u = resolve(&[
+            "-m",
+            "a",
+            "--user-centric-rate",
+            "5",
+            "--num-users",
+            "2",
+            "--session-turns-mean",
+            "2",
+            "--benchmark-duration",
+            "10",
+        ])
+        .unwrap();
+        assert_eq!(u.grace_period_s, None);
+        assert!(u
+            .artifact_dir
+            .ends_with("a-openai-chat-user_centric_rate5-users2"));
+        let r = resolve(&[
+            "-m",
+            "a",
+            "--request-rate",
+            "10",
+            "--arrival-smoothness",
+            "0.5",
+            "--concurrency",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(r.concurrency, 4);
+        assert_eq!(
+            r.artifact_dir,
+            PathBuf::from("artifacts/a-openai-chat-concurrency4-request_rate10")
+        );
+        let b = resolve(&[
+            "-m",
+            "a",
+            "--streaming",
+            "--extra-inputs",
+            "ignore_eos:true",
+            "--per-chunk-usage",
+        ])
+        .unwrap();
+        assert!(b.streaming && b.body.streaming && b.per_chunk_usage && b.body.per_chunk_usage);
+        assert_eq!(b.body.extra_inputs["ignore_eos"], true);
+    }
+
+    #[test]
+    fn warnings_keep_their_order() {
+        let c = resolve(&[
+            "-m",
+            "e",
+            "--endpoint-type",
+            "embeddings",
+            "--streaming",
+            "--per-chunk-usage",
+            "--osl",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+        assert!(c.warnings[0].starts_with("--streaming ignored"));
+        assert!(c.warnings[1].starts_with("--per-chunk-usage has no effect"));
+        assert!(c.warnings[2].starts_with("--osl sets only an upper bound"));
+    }
+
+    #[test]
+    fn secrets_never_reach_the_config_text() {
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--api-key",
+            "sk-1",
+            "-H",
+            "Authorization:Bearer x",
+        ])
+        .unwrap();
+        assert!(!c.cli_command.contains("sk-1") && !c.cli_command.contains("Bearer"));
+        assert!(c.headers[0].1.is_sensitive());
+        assert!(!format!("{c:?}").contains("Bearer"));
+    }
+}
