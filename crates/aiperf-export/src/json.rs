@@ -25,7 +25,7 @@ pub fn finite(v: f64) -> Option<f64> {
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(title = "profile_export_aiperf.json")]
 pub struct SummaryJson<'a> {
-    /// [`SCHEMA_VERSION`].
+    /// Layout version of this file (AIPerf's schema version).
     pub schema_version: &'a str,
     pub aiperf_version: &'a str,
     pub benchmark_id: &'a str,

@@ -40,8 +40,9 @@ pub struct RecordMetadata {
     pub phase_name: &'static str,
     pub phase_kind: &'static str,
     pub was_cancelled: bool,
-    /// The response ended without the stream's `[DONE]` sentinel (partial stream).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// The response ended without the stream's `[DONE]` sentinel (partial stream); written
+    /// only when true (`default` tells the schema it may be absent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stream_incomplete: bool,
     /// A failed request that had already received part of its response: what arrived and when.
     #[serde(skip_serializing_if = "Option::is_none")]
