@@ -216,14 +216,13 @@ fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> In
         },
         datasets: vec![dataset_config(cfg, prepared)],
         phases: Phases {
-            warmup: (cfg.warmup_request_count.is_some() || cfg.warmup_duration_s.is_some()).then(
-                || WarmupPhase {
+            warmup: (cfg.warmup_request_count.is_some() || cfg.warmup_duration_s.is_some())
+                .then_some(WarmupPhase {
                     mode: timing_mode,
                     concurrency: cfg.concurrency,
                     requests: cfg.warmup_request_count,
                     duration: cfg.warmup_duration_s,
-                },
-            ),
+                }),
             profiling: ProfilingPhase {
                 mode: timing_mode,
                 concurrency: cfg.concurrency,
