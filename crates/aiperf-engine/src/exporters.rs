@@ -21,7 +21,9 @@ pub(crate) fn run_exporters(
         }
         match e.exec_path() {
             Some(p) => external.push((e.name.clone(), p.to_path_buf(), meta.args)),
-            None => builtin.push(e.implementation.as_str()),
+            None => builtin.extend(aiperf_export::Exporter::from_implementation(
+                &e.implementation,
+            )),
         }
     }
     let mut console = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin)?;

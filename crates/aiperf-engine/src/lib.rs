@@ -79,9 +79,9 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
             .map(|(i, _)| ("custom_dataset_loader", *i)),
     );
     v.extend(
-        aiperf_export::IMPLEMENTATIONS
+        aiperf_export::BUILTINS
             .iter()
-            .map(|i| ("data_exporter", *i)),
+            .map(|(i, _)| ("data_exporter", *i)),
     );
     v.extend(
         aiperf_timing::arrival::BUILTINS

@@ -117,8 +117,8 @@ pub fn render(
     for w in &r.summary.warnings {
         out.push_str(&format!("Warning: {w}\n"));
     }
-    for n in &r.notes {
-        out.push_str(n);
+    for n in load_notes(r) {
+        out.push_str(&n);
         out.push('\n');
     }
     out.push_str(&format!("\nCLI Command: {}\n", r.cli_command));
@@ -135,6 +135,29 @@ pub fn render(
         out.push_str(&format!("JSON Export: {}\n", p.display()));
     }
     out
+}
+
+/// The lines under the tables about the offered load: achieved against scheduled rate (open loop)
+/// and the client-bound warning, so a client-limited run is never read as a server number.
+fn load_notes(r: &RunReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    let l = &r.load_report;
+    if let (Some(scheduled), Some(achieved)) = (l.scheduled_request_rate, l.achieved_request_rate) {
+        let ms = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        notes.push(format!(
+            "Load: schedule {scheduled:.2} req/s, sent {achieved:.2} req/s; lateness p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            ms(l.schedule_lateness_p50_ms),
+            ms(l.schedule_lateness_p99_ms),
+            ms(l.schedule_lateness_max_ms)
+        ));
+    }
+    if r.client_bound.verdict {
+        notes.push(format!(
+            "Warning: the client may have limited this benchmark (client_bound): {}. Do not publish these numbers as server numbers.",
+            r.client_bound.reasons.join("; ")
+        ));
+    }
+    notes
 }
 
 #[cfg(test)]

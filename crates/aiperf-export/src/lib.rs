@@ -6,17 +6,20 @@
 
 pub mod console;
 pub mod csv_export;
+pub mod input_config;
 pub mod inputs;
 pub mod json;
 pub mod records;
+pub mod schema;
 pub mod timeslices;
 
 use std::path::{Path, PathBuf};
 
 use aiperf_core::ErrorDetails;
 use aiperf_metrics::Summary;
-use serde_json::Value;
 
+pub use input_config::{InputConfig, RunInfo};
+pub use json::{ClientBound, LoadReport};
 pub use records::{RecordLine, RecordWriter};
 
 /// File names (AIPerf's defaults).
@@ -43,15 +46,16 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError 
     }
 }
 
-/// Everything the summary artifacts and the console need about a finished run.
+/// Everything the summary artifacts and the console need about a finished run: computed values
+/// only, named and laid out by this crate's serializers.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub summary: Summary,
     /// Failed requests grouped by details, most frequent first.
     pub errors: Vec<(ErrorDetails, u64)>,
     pub benchmark_id: String,
-    pub input_config: Value,
-    pub run_info: Value,
+    pub input_config: InputConfig,
+    pub run_info: RunInfo,
     pub was_cancelled: bool,
     pub incomplete_reason: Option<String>,
     /// ISO-8601 local times, no timezone (AIPerf's format).
@@ -59,46 +63,73 @@ pub struct RunReport {
     pub end_time: String,
     pub metrics_title: String,
     pub cli_command: String,
-    /// Top-level JSON sections beyond AIPerf's (load report, client-bound verdict).
-    pub extra: serde_json::Map<String, Value>,
-    /// Lines printed under the tables (load summary, client-bound warning).
-    pub notes: Vec<String>,
+    /// Sections beyond AIPerf's: what load was offered, and whether the client kept up.
+    pub load_report: LoadReport,
+    pub client_bound: ClientBound,
 }
 
-/// Built-in data exporters (registry `implementation` values).
-pub const IMPLEMENTATIONS: [&str; 3] = [
-    "aiperf_export::json::Json",
-    "aiperf_export::csv_export::Csv",
-    "aiperf_export::console::ConsoleText",
+/// A built-in data exporter. The engine picks them by registry `implementation`, so the manifest
+/// and this list must agree (checked by the engine's manifest cross-check test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exporter {
+    /// `profile_export_aiperf.json` (and the timeslices JSON).
+    Json,
+    /// `profile_export_aiperf.csv` (and the timeslices CSV).
+    Csv,
+    /// `profile_export_console.txt`.
+    ConsoleText,
+}
+
+impl Exporter {
+    pub const ALL: [Exporter; 3] = [Self::Json, Self::Csv, Self::ConsoleText];
+
+    /// The built-in exporter a registry entry names, if it names one.
+    pub fn from_implementation(implementation: &str) -> Option<Exporter> {
+        BUILTINS
+            .iter()
+            .find(|(i, _)| *i == implementation)
+            .map(|(_, e)| *e)
+    }
+}
+
+/// Every built-in data exporter: its registry `implementation` (the variant's path) and the
+/// variant.
+pub const BUILTINS: [(&str, Exporter); 3] = [
+    ("aiperf_export::Exporter::Json", Exporter::Json),
+    ("aiperf_export::Exporter::Csv", Exporter::Csv),
+    (
+        "aiperf_export::Exporter::ConsoleText",
+        Exporter::ConsoleText,
+    ),
 ];
 
-/// Runs the built-in exporters named by `implementations` into `dir` and returns the console
-/// text (always rendered: it is printed whatever is written).
+/// Runs the given built-in exporters into `dir` and returns the console text (always rendered:
+/// it is printed whatever is written).
 pub fn write_summary(
     dir: &Path,
     report: &RunReport,
-    implementations: &[&str],
+    exporters: &[Exporter],
 ) -> Result<String, ExportError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let json_path = dir.join(JSON_FILE);
     let csv_path = dir.join(CSV_FILE);
-    let wants = |i: &str| implementations.contains(&i);
-    if wants(IMPLEMENTATIONS[0]) {
+    let wants = |e: Exporter| exporters.contains(&e);
+    if wants(Exporter::Json) {
         write_atomic(&json_path, &json::render(report))?;
     }
-    if wants(IMPLEMENTATIONS[1]) {
+    if wants(Exporter::Csv) {
         write_atomic(&csv_path, &csv_export::render(&report.summary))?;
     }
-    if wants(IMPLEMENTATIONS[0]) || wants(IMPLEMENTATIONS[1]) {
+    if wants(Exporter::Json) || wants(Exporter::Csv) {
         timeslices::write(dir, report)?;
     }
     let console = console::render(
         report,
         140,
-        wants(IMPLEMENTATIONS[1]).then_some(csv_path.as_path()),
-        wants(IMPLEMENTATIONS[0]).then_some(json_path.as_path()),
+        wants(Exporter::Csv).then_some(csv_path.as_path()),
+        wants(Exporter::Json).then_some(json_path.as_path()),
     );
-    if wants(IMPLEMENTATIONS[2]) {
+    if wants(Exporter::ConsoleText) {
         write_atomic(&dir.join(CONSOLE_FILE), &console)?;
     }
     Ok(console)
@@ -109,4 +140,26 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), ExportError> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, contents).map_err(io_err(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exporter_has_one_implementation_name() {
+        for e in Exporter::ALL {
+            let names: Vec<&str> = BUILTINS
+                .iter()
+                .filter(|(_, b)| *b == e)
+                .map(|(i, _)| *i)
+                .collect();
+            assert_eq!(names.len(), 1, "{e:?}: {names:?}");
+            assert_eq!(Exporter::from_implementation(names[0]), Some(e));
+        }
+        assert_eq!(
+            Exporter::from_implementation("aiperf_export::json::Nope"),
+            None
+        );
+    }
 }

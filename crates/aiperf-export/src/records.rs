@@ -8,13 +8,17 @@ use std::path::{Path, PathBuf};
 use aiperf_core::ErrorDetails;
 use aiperf_metrics::record::RecordValue;
 use aiperf_metrics::{Applicability, MetricKind, MetricSpec, RecordValues, REGISTRY};
+use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
+use crate::json::ErrorJson;
 use crate::{io_err, ExportError};
 
 /// Identity and timestamps of one request (wall-clock epoch ns).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RecordMetadata {
     pub session_num: u64,
     pub x_request_id: String,
@@ -36,8 +40,9 @@ pub struct RecordMetadata {
     pub phase_name: &'static str,
     pub phase_kind: &'static str,
     pub was_cancelled: bool,
-    /// The response ended without the stream's `[DONE]` sentinel (partial stream).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// The response ended without the stream's `[DONE]` sentinel (partial stream); written
+    /// only when true (`default` tells the schema it may be absent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stream_incomplete: bool,
     /// A failed request that had already received part of its response: what arrived and when.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,7 +50,8 @@ pub struct RecordMetadata {
 }
 
 /// What a failed request received before it failed (reset mid-stream, timeout, error event).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct PartialResponse {
     /// HTTP status of the response head, if one arrived.
     pub status: Option<u16>,
@@ -75,44 +81,40 @@ fn record_specs(run: &Applicability) -> Vec<&'static MetricSpec> {
         .collect()
 }
 
-/// A records line serialized straight to the writer (no `Value` tree per line).
-struct LineJson<'a> {
+/// A records line as written, serialized straight to the writer (no `Value` tree per line).
+/// Its JSON Schema is `docs/schemas/profile_export_record.schema.json`.
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "profile_export.jsonl record", deny_unknown_fields)]
+pub struct RecordJson<'a> {
+    pub metadata: &'a RecordMetadata,
+    /// Metric tag to value, in registry order; a metric that does not apply to this request (or
+    /// is not finite) is absent.
+    #[schemars(with = "IndexMap<String, MetricJson>")]
+    metrics: MetricsJson<'a>,
+    /// Present on failed requests only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorJson<'a>>,
+}
+
+impl<'a> RecordJson<'a> {
+    fn new(line: &'a RecordLine, specs: &'a [&'static MetricSpec]) -> Self {
+        Self {
+            metadata: &line.metadata,
+            metrics: MetricsJson { line, specs },
+            error: line.error.as_ref().map(ErrorJson::from),
+        }
+    }
+}
+
+/// The `metrics` object of a line: the run's record metrics that this request has.
+struct MetricsJson<'a> {
     line: &'a RecordLine,
     specs: &'a [&'static MetricSpec],
 }
 
-impl Serialize for LineJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("metadata", &self.line.metadata)?;
-        map.serialize_entry("metrics", &MetricsJson(self))?;
-        if let Some(e) = &self.line.error {
-            map.serialize_entry(
-                "error",
-                &ErrorJson {
-                    code: e.code,
-                    kind: &e.kind,
-                    message: &e.message,
-                },
-            )?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    code: Option<u16>,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    message: &'a str,
-}
-
-struct MetricsJson<'a>(&'a LineJson<'a>);
-
 impl Serialize for MetricsJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let LineJson { line, specs } = self.0;
+        let MetricsJson { line, specs } = self;
         let mut map = serializer.serialize_map(None)?;
         for spec in specs.iter() {
             let get = match (spec.kind, line.error.is_some()) {
@@ -137,10 +139,23 @@ impl Serialize for MetricsJson<'_> {
     }
 }
 
-#[derive(Serialize)]
+/// One metric of a line, in its display unit.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct MetricJson {
+    #[schemars(with = "ValueSchema")]
     value: MetricValue,
     unit: &'static str,
+}
+
+/// What a metric value looks like on the wire (schema only): a number, or a list of numbers
+/// (per-chunk latencies).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ValueSchema {
+    Number(f64),
+    List(Vec<f64>),
 }
 
 /// A value in display units: a scalar, or a list (non-finite entries left out) times `factor`.
@@ -200,10 +215,7 @@ impl RecordWriter {
     }
 
     pub fn write(&mut self, line: &RecordLine) -> Result<(), ExportError> {
-        let json = LineJson {
-            line,
-            specs: &self.specs,
-        };
+        let json = RecordJson::new(line, &self.specs);
         serde_json::to_writer(&mut self.out, &json).map_err(|e| ExportError::Io {
             path: self.path.clone(),
             source: e.into(),

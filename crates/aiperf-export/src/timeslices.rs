@@ -3,32 +3,46 @@
 
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
-use crate::json::metrics_map;
+use crate::input_config::InputConfig;
+use crate::json::{metrics_map, MetricsMap};
 use crate::{write_atomic, ExportError, RunReport};
 
 pub const CSV_FILE: &str = "profile_export_aiperf_timeslices.csv";
 pub const JSON_FILE: &str = "profile_export_aiperf_timeslices.json";
 
 /// `{"timeslices": [{"start_ns", "end_ns", <tag>: {stats}}...], "input_config": {...}}`.
+#[derive(Serialize)]
+struct TimeslicesJson<'a> {
+    timeslices: Vec<SliceJson>,
+    input_config: &'a InputConfig,
+}
+
+/// One window: its bounds (epoch ns) and the metrics of the requests that started in it.
+#[derive(Serialize)]
+struct SliceJson {
+    start_ns: u64,
+    end_ns: u64,
+    #[serde(flatten)]
+    metrics: MetricsMap,
+}
+
 pub fn render_json(r: &RunReport) -> String {
-    let slices: Vec<Value> = r
-        .summary
-        .timeslices
-        .iter()
-        .map(|(start, end, s)| {
-            let mut m = Map::new();
-            m.insert("start_ns".into(), json!(start));
-            m.insert("end_ns".into(), json!(end));
-            m.extend(metrics_map(s));
-            Value::Object(m)
-        })
-        .collect();
-    let mut s = serde_json::to_string_pretty(
-        &json!({"timeslices": slices, "input_config": r.input_config}),
-    )
-    .unwrap_or_default();
+    let doc = TimeslicesJson {
+        timeslices: r
+            .summary
+            .timeslices
+            .iter()
+            .map(|(start, end, s)| SliceJson {
+                start_ns: *start,
+                end_ns: *end,
+                metrics: metrics_map(s),
+            })
+            .collect(),
+        input_config: &r.input_config,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
 }
@@ -46,25 +60,17 @@ pub fn render_csv(r: &RunReport) -> String {
         "Value",
     ]);
     for (i, (start, end, s)) in r.summary.timeslices.iter().enumerate() {
-        for (tag, obj) in metrics_map(s) {
-            let unit = obj
-                .get("unit")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            if let Value::Object(stats) = obj {
-                for (stat, v) in stats.iter().filter(|(k, _)| k.as_str() != "unit") {
-                    let value = v.as_f64().map(|f| format!("{f:.2}")).unwrap_or_default();
-                    let _ = w.write_record([
-                        i.to_string(),
-                        start.to_string(),
-                        end.to_string(),
-                        tag.clone(),
-                        unit.clone(),
-                        stat.clone(),
-                        value,
-                    ]);
-                }
+        for (tag, stats) in metrics_map(s) {
+            for (stat, v) in stats.fields() {
+                let _ = w.write_record([
+                    i.to_string(),
+                    start.to_string(),
+                    end.to_string(),
+                    tag.clone(),
+                    stats.unit().to_string(),
+                    stat.to_string(),
+                    format!("{v:.2}"),
+                ]);
             }
         }
     }

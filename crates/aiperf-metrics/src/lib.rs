@@ -4,6 +4,7 @@
 //!   in dependency order, with AIPerf's names and definitions.
 //! - [`record`] computes the per-request values of a finished, parsed request.
 //! - [`accumulate`] folds per-request values into a run and derives the run-level metrics.
+//! - [`load`] judges whether the client kept up (load report, client-bound verdict).
 //! - [`stats`] is the statistics (population std, numpy's linear-interpolation percentiles).
 //! - [`spill`] keeps a run's values in bounded memory (full chunks go to an unlinked file) and
 //!   [`select`] finds exact order statistics over them by passes.
@@ -11,6 +12,7 @@
 //! Exporters and UIs only format the resulting [`Summary`]; they never compute.
 
 pub mod accumulate;
+pub mod load;
 pub mod record;
 pub mod reference;
 pub mod registry;

@@ -15,4 +15,5 @@ mod faults;
 mod load;
 mod metrics;
 mod plugins;
+mod schemas;
 mod transport;

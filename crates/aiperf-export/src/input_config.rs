@@ -1,0 +1,244 @@
+//! `input_config` and `run_info`: the echo of what was benchmarked, in the summary JSON and the
+//! timeslices JSON.
+//!
+//! Typed so the engine fills values and this crate alone decides names, order and what is written
+//! as `null`: every `Option` here is written (as `null` when absent), because readers of AIPerf's
+//! files look these keys up unconditionally.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The run's settings, as far as they shape the numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct InputConfig {
+    pub models: Vec<String>,
+    pub endpoint: EndpointConfig,
+    pub tokenizer: TokenizerConfig,
+    /// One entry today; a list because AIPerf allows several.
+    pub datasets: Vec<DatasetConfig>,
+    pub phases: Phases,
+    pub artifacts: Artifacts,
+}
+
+/// Where requests went and how they were shaped. Secrets are already redacted by the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// The `endpoint` plugin name (`chat`, `completions`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub urls: Vec<String>,
+    pub custom_endpoint: Option<String>,
+    pub streaming: bool,
+    /// Request timeout, seconds.
+    pub timeout: f64,
+    pub use_legacy_max_tokens: bool,
+    pub use_server_token_count: bool,
+    /// `--extra-inputs`, merged into every request body as given.
+    pub extra: Map<String, Value>,
+    /// `--header` name to value, sensitive values as `<redacted>`.
+    pub headers: IndexMap<String, String>,
+    /// `<redacted>` when an API key was given.
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TokenizerConfig {
+    pub name: String,
+    pub revision: String,
+}
+
+/// The dataset: a file and its format, or what was synthesized.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DatasetConfig {
+    File {
+        path: PathBuf,
+        /// `custom_dataset_loader` plugin name.
+        format: Option<String>,
+        entries: usize,
+        sampling: String,
+    },
+    Synthetic(Box<SyntheticDataset>),
+}
+
+/// Synthetic prompts, turns and media.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SyntheticDataset {
+    pub entries: usize,
+    pub sampling: String,
+    pub prompts: Prompts,
+    pub turns: MeanStddev,
+    pub turn_delay_ms: TurnDelay,
+    pub prefix_prompts: Option<PrefixPrompts>,
+    pub shared_system_prompt_length: Option<usize>,
+    pub user_context_prompt_length: Option<usize>,
+    /// Whether a system prompt (text or file) was given; its text is not echoed.
+    pub system_prompt: bool,
+    pub images: Option<Images>,
+    pub audio: Option<Audio>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct MeanStddev {
+    pub mean: f64,
+    pub stddev: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Prompts {
+    /// Input sequence length, tokens.
+    pub isl: MeanStddev,
+    /// Output sequence length, tokens, when requested.
+    pub osl: Option<MeanStddev>,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TurnDelay {
+    pub mean: f64,
+    pub stddev: f64,
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PrefixPrompts {
+    pub pool_size: usize,
+    pub length: usize,
+}
+
+/// Synthetic images per turn (pixels).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Images {
+    pub width: MeanStddev,
+    pub height: MeanStddev,
+    pub batch_size: usize,
+    /// `png`, `jpeg` or `random`.
+    pub format: String,
+}
+
+/// Synthetic audio clips per turn.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Audio {
+    pub length_s: MeanStddev,
+    pub sample_rates_khz: Vec<f64>,
+    pub depths: Vec<u16>,
+    pub channels: u16,
+    pub batch_size: usize,
+}
+
+/// The timing mode's name (`input_config.phases.*.type`, `load_report.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimingMode {
+    Concurrency,
+    RequestRate,
+    FixedSchedule,
+    UserCentricRate,
+}
+
+impl From<aiperf_metrics::load::LoadKind> for TimingMode {
+    fn from(kind: aiperf_metrics::load::LoadKind) -> Self {
+        use aiperf_metrics::load::LoadKind;
+        match kind {
+            LoadKind::Concurrency => Self::Concurrency,
+            LoadKind::RequestRate { .. } => Self::RequestRate,
+            LoadKind::FixedSchedule => Self::FixedSchedule,
+            LoadKind::UserCentric { .. } => Self::UserCentricRate,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Phases {
+    /// Present when a warmup was asked for.
+    pub warmup: Option<WarmupPhase>,
+    pub profiling: ProfilingPhase,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct WarmupPhase {
+    #[serde(rename = "type")]
+    pub mode: TimingMode,
+    pub concurrency: usize,
+    pub requests: Option<u64>,
+    /// Seconds.
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProfilingPhase {
+    #[serde(rename = "type")]
+    pub mode: TimingMode,
+    pub concurrency: usize,
+    pub requests: Option<u64>,
+    /// `--conversation-num`.
+    pub sessions: Option<usize>,
+    /// Seconds.
+    pub duration: Option<f64>,
+    pub grace_period: Option<f64>,
+    pub load: LoadConfig,
+}
+
+/// The timing mode's own settings; which keys appear says which mode ran.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LoadConfig {
+    Concurrency {
+        concurrency: usize,
+        /// Seconds.
+        ramp_duration: Option<f64>,
+    },
+    RequestRate {
+        request_rate: f64,
+        /// `constant`, `poisson` or `gamma`.
+        arrival_pattern: String,
+        arrival_smoothness: Option<f64>,
+        max_concurrency: Option<usize>,
+        ramp_duration: Option<f64>,
+    },
+    FixedSchedule {
+        auto_offset: bool,
+        start_offset_ms: Option<i64>,
+        end_offset_ms: Option<i64>,
+        max_concurrency: Option<usize>,
+    },
+    UserCentric {
+        user_centric_rate: f64,
+        num_users: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Artifacts {
+    pub dir: PathBuf,
+}
+
+/// Identity of this run.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RunInfo {
+    pub benchmark_id: String,
+    pub random_seed: u64,
+    /// Always 0: one trial per invocation.
+    pub trial: u32,
+    /// The command line, secrets redacted.
+    pub cli_command: String,
+}
