@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aiperf_config::LoadMode;
 use aiperf_core::{Clock, Phase};
+use aiperf_timing::schedule::Schedule;
 use aiperf_timing::CreditIssuer;
 use aiperf_transport::HttpClient;
 use tokio::sync::mpsc;
@@ -125,7 +126,7 @@ fn snapshot(
         elapsed_s: ctx.clock.now_ns().saturating_sub(start_ns) as f64 / 1e9,
         target_requests: ctx.issuer.target_count(),
         duration_s: phase.plan.duration_ns.map(|d| d as f64 / 1e9),
-        requested_rate: phase.requested_rate(),
+        requested_rate: phase.mode.requested_rate(),
         issued,
         in_flight,
         done: match phase.plan.phase {
@@ -133,6 +134,30 @@ fn snapshot(
             Phase::Warmup => issued,
         },
         errors: progress.errors.load(Ordering::Relaxed),
+    }
+}
+
+/// When an open-loop phase releases credits, and its cap on requests in flight; `None` for
+/// closed-loop modes, whose workers pace themselves. This and [`start_workers`] are the engine's
+/// only per-mode code.
+pub(crate) fn open_loop_schedule(phase: &PlannedPhase) -> Option<(Schedule, Option<usize>)> {
+    match &phase.mode {
+        LoadMode::Rate {
+            rate,
+            pattern,
+            ramp_s,
+            cap,
+            ..
+        } => Some((
+            Schedule::rate(*pattern, *rate, ramp_s.map(secs_to_ns), phase.arrival_seed),
+            *cap,
+        )),
+        // The plan refuses a replay without an order, so `replay` is there.
+        LoadMode::FixedSchedule { cap, .. } => phase
+            .replay
+            .as_ref()
+            .map(|r| (Schedule::fixed(r.offsets_ns.clone()), *cap)),
+        LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
     }
 }
 
@@ -144,8 +169,7 @@ fn start_workers(
     pacer_stop: &Arc<AtomicBool>,
     workers: &mut tokio::task::JoinSet<()>,
 ) -> Option<std::thread::JoinHandle<()>> {
-    if let Some(schedule) = phase.schedule() {
-        let cap = phase.in_flight_cap();
+    if let Some((schedule, cap)) = open_loop_schedule(phase) {
         let (credit_tx, credit_rx) = mpsc::unbounded_channel();
         let pacer = pace(
             schedule,
@@ -179,7 +203,6 @@ fn start_workers(
                 workers.spawn(run_user(ctx.clone(), lane, *rate, *users, start_ns));
             }
         }
-        // Open-loop modes always have a schedule (a replay without one sends nothing).
         LoadMode::Rate { .. } | LoadMode::FixedSchedule { .. } => {}
     }
     None

@@ -5,7 +5,6 @@
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::Phase;
 use aiperf_dataset::rng::Rng;
-use aiperf_timing::schedule::Schedule;
 use aiperf_timing::PhasePlan;
 
 use crate::context::Cancellation;
@@ -59,7 +58,7 @@ impl RunPlan {
                     duration_ns: cfg.warmup_duration_s.map(secs_to_ns),
                     grace_ns: None,
                 },
-                mode: warmup_mode(&mode, cfg.concurrency),
+                mode: mode.for_warmup(cfg.concurrency),
                 replay: None,
                 arrival_seed: arrival_seed(seed, Phase::Warmup),
             });
@@ -104,58 +103,9 @@ impl RunPlan {
 }
 
 impl PlannedPhase {
-    /// When credits are released, for open-loop modes; closed-loop modes have none.
-    pub fn schedule(&self) -> Option<Schedule> {
-        match &self.mode {
-            LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
-            LoadMode::Rate {
-                rate,
-                pattern,
-                ramp_s,
-                ..
-            } => Some(Schedule::rate(
-                *pattern,
-                *rate,
-                ramp_s.map(secs_to_ns),
-                self.arrival_seed,
-            )),
-            LoadMode::FixedSchedule { .. } => self
-                .replay
-                .as_ref()
-                .map(|r| Schedule::fixed(r.offsets_ns.clone())),
-        }
-    }
-
-    /// The limit on requests in flight in open-loop modes (`--concurrency` with a rate).
-    pub fn in_flight_cap(&self) -> Option<usize> {
-        match &self.mode {
-            LoadMode::Rate { cap, .. } | LoadMode::FixedSchedule { cap, .. } => *cap,
-            LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
-        }
-    }
-
-    /// Requested turns per second, in rate modes.
-    pub fn requested_rate(&self) -> Option<f64> {
-        match &self.mode {
-            LoadMode::Rate { rate, .. } | LoadMode::UserCentric { rate, .. } => Some(*rate),
-            _ => None,
-        }
-    }
-
     /// The mode in words, for the log.
     pub fn describe(&self) -> String {
-        describe(&self.mode)
-    }
-}
-
-/// Warmup replays nothing: a fixed-schedule run warms up at its concurrency.
-fn warmup_mode(mode: &LoadMode, concurrency: usize) -> LoadMode {
-    match mode {
-        LoadMode::FixedSchedule { .. } => LoadMode::Concurrency {
-            concurrency,
-            ramp_s: None,
-        },
-        m => m.clone(),
+        self.mode.describe()
     }
 }
 
@@ -234,29 +184,6 @@ fn replay_order(
     })
 }
 
-/// A load mode in words.
-pub fn describe(mode: &LoadMode) -> String {
-    match mode {
-        LoadMode::Concurrency { concurrency, .. } => format!("concurrency {concurrency}"),
-        LoadMode::Rate {
-            rate, pattern, cap, ..
-        } => {
-            format!(
-                "{pattern} arrivals at {rate} req/s{}",
-                cap.map(|c| format!(", at most {c} in flight"))
-                    .unwrap_or_default()
-            )
-        }
-        LoadMode::FixedSchedule { .. } => "fixed-schedule replay".to_string(),
-        LoadMode::UserCentric { rate, users } => {
-            format!(
-                "{users} users at {rate} turns/s in all (one turn per user every {:.3} s)",
-                *users as f64 / rate
-            )
-        }
-    }
-}
-
 /// Seconds to nanoseconds, saturating.
 pub fn secs_to_ns(s: f64) -> u64 {
     (s * 1e9).round().min(u64::MAX as f64) as u64
@@ -302,8 +229,8 @@ mod tests {
         let p = &plan.phases[0];
         assert_eq!(p.plan.phase, Phase::Profiling);
         assert_eq!((p.plan.concurrency, p.plan.request_count), (4, Some(20)));
-        assert!(p.schedule().is_none() && p.replay.is_none());
-        assert_eq!(p.in_flight_cap(), None);
+        assert!(crate::phases::open_loop_schedule(p).is_none() && p.replay.is_none());
+        assert_eq!(p.mode.in_flight_cap(), None);
         assert_eq!(p.describe(), "concurrency 4");
         assert!(plan.cancellation.is_none());
     }
@@ -333,8 +260,10 @@ mod tests {
             Some(30_000_000_000),
             "AIPerf's 30 s"
         );
-        assert_eq!(profiling.in_flight_cap(), Some(3));
-        assert_eq!(profiling.requested_rate(), Some(10.0));
+        assert_eq!(profiling.mode.in_flight_cap(), Some(3));
+        assert_eq!(profiling.mode.requested_rate(), Some(10.0));
+        let (_, cap) = crate::phases::open_loop_schedule(profiling).expect("open loop");
+        assert_eq!(cap, Some(3));
         assert_ne!(warmup.arrival_seed, profiling.arrival_seed);
         assert_eq!(plan.profiling().unwrap().plan.phase, Phase::Profiling);
     }
@@ -344,7 +273,7 @@ mod tests {
         let cfg = config(&["--request-rate", "4", "--arrival-pattern", "constant"]);
         let offsets = |seed| {
             let plan = RunPlan::build(&cfg, &[conversation(1, None)], seed).unwrap();
-            let mut s = plan.phases[0].schedule().expect("open loop");
+            let (mut s, _) = crate::phases::open_loop_schedule(&plan.phases[0]).expect("open loop");
             (0..4).map(|_| s.next_offset()).collect::<Vec<_>>()
         };
         // Constant arrivals at 4 req/s: one every 250 ms, the first one interval in.
@@ -353,7 +282,7 @@ mod tests {
         let poisson = config(&["--request-rate", "4"]);
         let draw = |seed| {
             let plan = RunPlan::build(&poisson, &[conversation(1, None)], seed).unwrap();
-            let mut s = plan.phases[0].schedule().expect("open loop");
+            let (mut s, _) = crate::phases::open_loop_schedule(&plan.phases[0]).expect("open loop");
             (0..8).map(|_| s.next_offset()).collect::<Vec<_>>()
         };
         assert_eq!(draw(9), draw(9));
@@ -424,7 +353,7 @@ mod tests {
             users: 4,
         };
         assert_eq!(
-            describe(&user),
+            user.describe(),
             "4 users at 2 turns/s in all (one turn per user every 2.000 s)"
         );
         assert_eq!(secs_to_ns(1.5), 1_500_000_000);

@@ -12,7 +12,7 @@ use aiperf_export::input_config::{
     TokenizerConfig, TurnDelay, WarmupPhase,
 };
 use aiperf_export::{ClientBound, LoadReport, RunReport};
-use aiperf_metrics::load::{self, LoadInput, LoadKind};
+use aiperf_metrics::load::{self, LoadInput};
 use aiperf_metrics::Summary;
 
 use crate::phases::LoadStats;
@@ -63,7 +63,8 @@ impl CpuUsage {
 fn load_input<'a>(load: &'a LoadStats, cpu: Option<CpuUsage>) -> LoadInput<'a> {
     let (backlog_pauses, backlog_paused_s) = load.backlog_pauses;
     LoadInput {
-        kind: load_kind(&load.mode),
+        open_loop: load.mode.is_open_loop(),
+        requested_rate: load.mode.requested_rate(),
         sent: load.sent,
         intended_window_s: load.intended_window_s,
         actual_window_s: load.actual_window_s,
@@ -76,56 +77,6 @@ fn load_input<'a>(load: &'a LoadStats, cpu: Option<CpuUsage>) -> LoadInput<'a> {
             wall_s: c.wall_s,
             cores: c.cores,
         }),
-    }
-}
-
-fn load_kind(mode: &LoadMode) -> LoadKind {
-    match mode {
-        LoadMode::Concurrency { .. } => LoadKind::Concurrency,
-        LoadMode::Rate { rate, .. } => LoadKind::RequestRate { rate: *rate },
-        LoadMode::FixedSchedule { .. } => LoadKind::FixedSchedule,
-        LoadMode::UserCentric { rate, .. } => LoadKind::UserCentric { rate: *rate },
-    }
-}
-
-/// The timing mode's own settings.
-fn load_config(mode: &LoadMode) -> LoadConfig {
-    match mode {
-        LoadMode::Concurrency {
-            concurrency,
-            ramp_s,
-        } => LoadConfig::Concurrency {
-            concurrency: *concurrency,
-            ramp_duration: *ramp_s,
-        },
-        LoadMode::Rate {
-            rate,
-            pattern,
-            smoothness,
-            cap,
-            ramp_s,
-        } => LoadConfig::RequestRate {
-            request_rate: *rate,
-            arrival_pattern: pattern.name().to_string(),
-            arrival_smoothness: *smoothness,
-            max_concurrency: *cap,
-            ramp_duration: *ramp_s,
-        },
-        LoadMode::FixedSchedule {
-            auto_offset,
-            start_offset_ms,
-            end_offset_ms,
-            cap,
-        } => LoadConfig::FixedSchedule {
-            auto_offset: *auto_offset,
-            start_offset_ms: *start_offset_ms,
-            end_offset_ms: *end_offset_ms,
-            max_concurrency: *cap,
-        },
-        LoadMode::UserCentric { rate, users } => LoadConfig::UserCentric {
-            user_centric_rate: *rate,
-            num_users: *users,
-        },
     }
 }
 
@@ -180,7 +131,7 @@ fn dataset_config(cfg: &ProfileConfig, prepared: &Prepared) -> DatasetConfig {
 
 /// The echo of the settings that shaped the numbers, secrets redacted.
 fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> InputConfig {
-    let timing_mode = TimingMode::from(load_kind(mode));
+    let timing_mode = TimingMode::from(mode);
     InputConfig {
         models: cfg.models.clone(),
         endpoint: EndpointConfig {
@@ -226,7 +177,7 @@ fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> In
                 sessions: cfg.conversation.conversation_num,
                 duration: cfg.benchmark_duration_s,
                 grace_period: cfg.grace_period_s,
-                load: load_config(mode),
+                load: LoadConfig::from(mode),
             },
         },
         artifacts: Artifacts {
@@ -270,7 +221,7 @@ pub fn build(
         end_time: now_iso(),
         metrics_title: prepared.meta.metrics_title.clone(),
         cli_command: cfg.cli_command.clone(),
-        load_report: LoadReport::from(&analysis),
+        load_report: LoadReport::new(TimingMode::from(&load.mode), &analysis),
         client_bound: ClientBound::from(&analysis),
     }
 }

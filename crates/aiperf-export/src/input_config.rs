@@ -5,6 +5,7 @@
 //! as `null`: every `Option` here is written (as `null` when absent), because readers of AIPerf's
 //! files look these keys up unconditionally.
 
+use aiperf_config::LoadMode;
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -150,14 +151,13 @@ pub enum TimingMode {
     UserCentricRate,
 }
 
-impl From<aiperf_metrics::load::LoadKind> for TimingMode {
-    fn from(kind: aiperf_metrics::load::LoadKind) -> Self {
-        use aiperf_metrics::load::LoadKind;
-        match kind {
-            LoadKind::Concurrency => Self::Concurrency,
-            LoadKind::RequestRate { .. } => Self::RequestRate,
-            LoadKind::FixedSchedule => Self::FixedSchedule,
-            LoadKind::UserCentric { .. } => Self::UserCentricRate,
+impl From<&LoadMode> for TimingMode {
+    fn from(mode: &LoadMode) -> Self {
+        match mode {
+            LoadMode::Concurrency { .. } => Self::Concurrency,
+            LoadMode::Rate { .. } => Self::RequestRate,
+            LoadMode::FixedSchedule { .. } => Self::FixedSchedule,
+            LoadMode::UserCentric { .. } => Self::UserCentricRate,
         }
     }
 }
@@ -223,6 +223,48 @@ pub enum LoadConfig {
         user_centric_rate: f64,
         num_users: usize,
     },
+}
+
+impl From<&LoadMode> for LoadConfig {
+    fn from(mode: &LoadMode) -> Self {
+        match mode {
+            LoadMode::Concurrency {
+                concurrency,
+                ramp_s,
+            } => Self::Concurrency {
+                concurrency: *concurrency,
+                ramp_duration: *ramp_s,
+            },
+            LoadMode::Rate {
+                rate,
+                pattern,
+                smoothness,
+                cap,
+                ramp_s,
+            } => Self::RequestRate {
+                request_rate: *rate,
+                arrival_pattern: pattern.name().to_string(),
+                arrival_smoothness: *smoothness,
+                max_concurrency: *cap,
+                ramp_duration: *ramp_s,
+            },
+            LoadMode::FixedSchedule {
+                auto_offset,
+                start_offset_ms,
+                end_offset_ms,
+                cap,
+            } => Self::FixedSchedule {
+                auto_offset: *auto_offset,
+                start_offset_ms: *start_offset_ms,
+                end_offset_ms: *end_offset_ms,
+                max_concurrency: *cap,
+            },
+            LoadMode::UserCentric { rate, users } => Self::UserCentric {
+                user_centric_rate: *rate,
+                num_users: *users,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -285,11 +285,12 @@ pub struct LoadReport {
     pub cpu_cores: Option<usize>,
 }
 
-impl From<&LoadAnalysis> for LoadReport {
-    fn from(a: &LoadAnalysis) -> Self {
+impl LoadReport {
+    /// The report of a profiling phase run in `mode`, judged by `a`.
+    pub fn new(mode: crate::input_config::TimingMode, a: &LoadAnalysis) -> Self {
         let lag = a.event_loop_lag.unwrap_or_default();
         Self {
-            mode: a.kind.into(),
+            mode,
             requests_sent: a.requests_sent,
             requested_request_rate: a.requested_rate,
             scheduled_request_rate: a.scheduled_rate,

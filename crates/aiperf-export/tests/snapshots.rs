@@ -11,7 +11,7 @@ use aiperf_export::input_config::{
     ProfilingPhase, Prompts, RunInfo, SyntheticDataset, TimingMode, TokenizerConfig, TurnDelay,
 };
 use aiperf_export::{ClientBound, Exporter, LoadReport, RunReport};
-use aiperf_metrics::load::{LoadAnalysis, LoadKind, Spread};
+use aiperf_metrics::load::{LoadAnalysis, Spread};
 use aiperf_metrics::{Accumulator, Applicability, RecordInput, RecordValues, Summary};
 use serde_json::json;
 
@@ -56,7 +56,6 @@ fn summary() -> Summary {
 /// (5 % short) with a late p99, so the run is client-bound for two reasons.
 fn load() -> LoadAnalysis {
     LoadAnalysis {
-        kind: LoadKind::RequestRate { rate: 10.0 },
         requests_sent: 4,
         requested_rate: Some(10.0),
         scheduled_rate: Some(10.0),
@@ -183,7 +182,7 @@ fn report() -> RunReport {
         end_time: "2024-01-02T03:04:07.500000".into(),
         metrics_title: "LLM Metrics".into(),
         cli_command: "aiperf profile -m mock-model --streaming --request-rate 10".into(),
-        load_report: LoadReport::from(&load),
+        load_report: LoadReport::new(TimingMode::RequestRate, &load),
         client_bound: ClientBound::from(&load),
     }
 }

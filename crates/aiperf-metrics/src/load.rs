@@ -18,29 +18,6 @@ pub const CPU_SATURATION_PCT: f64 = 90.0;
 /// on time.
 pub const EVENT_LOOP_LAG_P99_LIMIT_MS: f64 = 10.0;
 
-/// How the profiling phase issued requests (only what the verdict needs).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LoadKind {
-    /// Closed loop: no schedule to fall behind.
-    Concurrency,
-    /// Open loop at `rate` req/s.
-    RequestRate { rate: f64 },
-    /// Replay of dataset timestamps.
-    FixedSchedule,
-    /// Simulated users, `rate` turns/s in all.
-    UserCentric { rate: f64 },
-}
-
-impl LoadKind {
-    /// The rate the user asked for, if the mode has one.
-    pub fn requested_rate(self) -> Option<f64> {
-        match self {
-            Self::RequestRate { rate } | Self::UserCentric { rate } => Some(rate),
-            Self::Concurrency | Self::FixedSchedule => None,
-        }
-    }
-}
-
 /// The client's CPU use over the run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CpuUsage {
@@ -64,7 +41,10 @@ impl CpuUsage {
 /// Raw statistics of the profiling phase, as the engine measured them.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadInput<'a> {
-    pub kind: LoadKind,
+    /// Whether requests followed a schedule (rate, replay, user lanes) rather than a closed loop.
+    pub open_loop: bool,
+    /// What the user asked for (rate modes only).
+    pub requested_rate: Option<f64>,
     /// Credits issued.
     pub sent: u64,
     /// Phase start to the last credit's intended time (open loop), seconds.
@@ -103,7 +83,6 @@ impl Spread {
 /// What the load report says and why the run is (or is not) client-bound.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadAnalysis {
-    pub kind: LoadKind,
     pub requests_sent: u64,
     /// What the user asked for (rate modes only).
     pub requested_rate: Option<f64>,
@@ -131,7 +110,7 @@ impl LoadAnalysis {
 /// Judges the run: rates, lateness and lag statistics, and every threshold crossed.
 pub fn analyze(summary: &Summary, load: &LoadInput<'_>) -> LoadAnalysis {
     let mut reasons = Vec::new();
-    let open_loop = load.kind != LoadKind::Concurrency;
+    let open_loop = load.open_loop;
     let (mut scheduled_rate, mut achieved_rate) = (None, None);
     let mut lateness = Spread::default();
     if open_loop {
@@ -189,9 +168,8 @@ pub fn analyze(summary: &Summary, load: &LoadInput<'_>) -> LoadAnalysis {
         ));
     }
     LoadAnalysis {
-        kind: load.kind,
         requests_sent: load.sent,
-        requested_rate: load.kind.requested_rate(),
+        requested_rate: load.requested_rate,
         scheduled_rate,
         achieved_rate,
         lateness,
@@ -208,9 +186,12 @@ mod tests {
     use super::*;
     use crate::{Accumulator, Applicability, RecordInput, RecordValues};
 
-    fn input(kind: LoadKind, lag: &[f64]) -> LoadInput<'_> {
+    /// A closed loop (`rate: None`, not open) or an open loop at `rate` (`Some(0.0)`: a replay,
+    /// open but with no requested rate).
+    fn input(rate: Option<f64>, lag: &[f64]) -> LoadInput<'_> {
         LoadInput {
-            kind,
+            open_loop: rate.is_some(),
+            requested_rate: rate.filter(|r| *r > 0.0),
             sent: 0,
             intended_window_s: 0.0,
             actual_window_s: 0.0,
@@ -224,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_quiet_closed_loop_run_is_not_client_bound() {
-        let a = analyze(&Summary::default(), &input(LoadKind::Concurrency, &[]));
+        let a = analyze(&Summary::default(), &input(None, &[]));
         assert!(!a.client_bound());
         assert_eq!(a.requested_rate, None);
         assert_eq!((a.scheduled_rate, a.achieved_rate), (None, None));
@@ -236,20 +217,20 @@ mod tests {
         // 99 x 0.5 ms and one 40 ms: p99 = 0.5 + 0.01 * (40 - 0.5) = 0.895 ms (rank 98.01).
         let mut lag = vec![0.5; 99];
         lag.push(40.0);
-        let a = analyze(&Summary::default(), &input(LoadKind::Concurrency, &lag));
+        let a = analyze(&Summary::default(), &input(None, &lag));
         assert!(!a.client_bound(), "p99 below 10 ms: {:?}", a.reasons);
         let l = a.event_loop_lag.expect("probed");
         assert_eq!(l.max_ms, Some(40.0));
         assert_eq!(l.p50_ms, Some(0.5));
         assert!((l.p99_ms.expect("p99") - 0.895).abs() < 1e-12);
         let lag = [12.0; 100];
-        let a = analyze(&Summary::default(), &input(LoadKind::Concurrency, &lag));
+        let a = analyze(&Summary::default(), &input(None, &lag));
         assert_eq!(a.reasons, ["event-loop lag p99 12.00 ms exceeds 10 ms"]);
     }
 
     #[test]
     fn held_back_requests_make_the_run_client_bound() {
-        let mut load = input(LoadKind::Concurrency, &[]);
+        let mut load = input(None, &[]);
         load.backlog_pauses = 3;
         load.backlog_paused_s = 0.25;
         let a = analyze(&Summary::default(), &load);
@@ -264,7 +245,7 @@ mod tests {
     fn a_send_rate_shortfall_is_reported_with_both_rates() {
         // 100 requests meant to go out over 10 s went out over 10.5 s: 10 vs 9.52 req/s, 4.8 %
         // short, beyond the 1 % allowed.
-        let mut load = input(LoadKind::RequestRate { rate: 10.0 }, &[]);
+        let mut load = input(Some(10.0), &[]);
         load.sent = 100;
         load.intended_window_s = 10.0;
         load.actual_window_s = 10.5;
@@ -280,7 +261,7 @@ mod tests {
         load.actual_window_s = 10.05;
         assert!(!analyze(&Summary::default(), &load).client_bound());
         // A closed loop has no schedule: the same windows say nothing.
-        load.kind = LoadKind::Concurrency;
+        load.open_loop = false;
         load.actual_window_s = 10.5;
         let a = analyze(&Summary::default(), &load);
         assert!(!a.client_bound());
@@ -306,7 +287,7 @@ mod tests {
             acc.add_success(&v, 1_000_000_000);
         }
         let summary = acc.summarize();
-        let mut load = input(LoadKind::FixedSchedule, &[]);
+        let mut load = input(Some(0.0), &[]);
         load.cpu = Some(CpuUsage {
             cpu_s: 3.8,
             wall_s: 2.0,
@@ -324,7 +305,7 @@ mod tests {
             ]
         );
         // Lateness is not judged in a closed loop.
-        load.kind = LoadKind::Concurrency;
+        load.open_loop = false;
         load.cpu = None;
         let a = analyze(&summary, &load);
         assert_eq!(a.lateness, Spread::default());

@@ -38,6 +38,78 @@ pub enum LoadMode {
     },
 }
 
+/// Everything a timing mode means outside the engine's workers, in one place: how it is
+/// described, named in the artifact directory, capped, and what its warmup runs.
+impl LoadMode {
+    /// Whether requests follow a schedule (rate, replay, user lanes) rather than a closed loop.
+    pub fn is_open_loop(&self) -> bool {
+        !matches!(self, LoadMode::Concurrency { .. })
+    }
+
+    /// The rate the user asked for (req/s or turns/s), in rate modes.
+    pub fn requested_rate(&self) -> Option<f64> {
+        match self {
+            LoadMode::Rate { rate, .. } | LoadMode::UserCentric { rate, .. } => Some(*rate),
+            LoadMode::Concurrency { .. } | LoadMode::FixedSchedule { .. } => None,
+        }
+    }
+
+    /// The limit on requests in flight of a scheduled mode (`--concurrency` with a rate).
+    pub fn in_flight_cap(&self) -> Option<usize> {
+        match self {
+            LoadMode::Rate { cap, .. } | LoadMode::FixedSchedule { cap, .. } => *cap,
+            LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
+        }
+    }
+
+    /// What the warmup phase runs: a replay warms up at `concurrency` instead.
+    pub fn for_warmup(&self, concurrency: usize) -> LoadMode {
+        match self {
+            LoadMode::FixedSchedule { .. } => LoadMode::Concurrency {
+                concurrency,
+                ramp_s: None,
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// The mode in words, for the log.
+    pub fn describe(&self) -> String {
+        match self {
+            LoadMode::Concurrency { concurrency, .. } => format!("concurrency {concurrency}"),
+            LoadMode::Rate {
+                rate, pattern, cap, ..
+            } => format!(
+                "{pattern} arrivals at {rate} req/s{}",
+                cap.map(|c| format!(", at most {c} in flight"))
+                    .unwrap_or_default()
+            ),
+            LoadMode::FixedSchedule { .. } => "fixed-schedule replay".to_string(),
+            LoadMode::UserCentric { rate, users } => format!(
+                "{users} users at {rate} turns/s in all (one turn per user every {:.3} s)",
+                *users as f64 / rate
+            ),
+        }
+    }
+
+    /// The last part of AIPerf's default artifact directory name.
+    pub fn stimulus(&self) -> String {
+        match self {
+            LoadMode::Concurrency { concurrency, .. } => format!("concurrency{concurrency}"),
+            LoadMode::Rate {
+                rate, cap: Some(c), ..
+            } => format!("concurrency{c}-request_rate{rate}"),
+            LoadMode::Rate {
+                rate, cap: None, ..
+            } => format!("request_rate{rate}"),
+            LoadMode::FixedSchedule { .. } => "fixed_schedule".to_string(),
+            LoadMode::UserCentric { rate, users } => {
+                format!("user_centric_rate{rate}-users{users}")
+            }
+        }
+    }
+}
+
 /// `--request-cancellation-rate` and `--request-cancellation-delay`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RequestCancellation {

@@ -50,17 +50,7 @@ pub(super) fn artifact_dir(
     if models.len() > 1 {
         name.push_str("_multi");
     }
-    let stimulus = match load {
-        LoadMode::Concurrency { concurrency, .. } => format!("concurrency{concurrency}"),
-        LoadMode::Rate {
-            rate, cap: Some(c), ..
-        } => format!("concurrency{c}-request_rate{rate}"),
-        LoadMode::Rate {
-            rate, cap: None, ..
-        } => format!("request_rate{rate}"),
-        LoadMode::FixedSchedule { .. } => "fixed_schedule".to_string(),
-        LoadMode::UserCentric { rate, users } => format!("user_centric_rate{rate}-users{users}"),
-    };
+    let stimulus = load.stimulus();
     PathBuf::from("artifacts").join(format!(
         "{name}-{}-{}-{stimulus}",
         endpoint.service_kind, args.endpoint_type
