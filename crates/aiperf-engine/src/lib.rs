@@ -320,6 +320,60 @@ mod tests {
         assert!(problems.is_empty(), "{problems:#?}");
     }
 
+    /// The recipes in `docs/architecture.md` stay within the budgets, say how many places
+    /// they list, and name paths that exist.
+    #[test]
+    fn recipes_stay_short() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+        let budgets = [
+            ("A flag that changes request bodies", 3),
+            ("A flag for another stage", 4),
+            ("A timing mode", 4),
+            ("An endpoint type", 3),
+            ("A metric", 2),
+            ("A dataset format", 3),
+            ("An exporter", 3),
+        ];
+        for (title, budget) in budgets {
+            let head = format!("### {title} (");
+            let start = doc
+                .find(&head)
+                .unwrap_or_else(|| panic!("recipe '{title}' is missing"));
+            let section = &doc[start..];
+            let declared: usize = section[head.len()..]
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("'{title}' does not say how many places"));
+            let body = section[head.len()..]
+                .split("\n### ")
+                .next()
+                .unwrap_or_default()
+                .split("\n## ")
+                .next()
+                .unwrap_or_default();
+            let steps: Vec<&str> = body
+                .lines()
+                .filter(|l| {
+                    l.split_once(". `")
+                        .is_some_and(|(n, _)| n.parse::<usize>().is_ok())
+                })
+                .collect();
+            assert_eq!(steps.len(), declared, "'{title}' lists {steps:#?}");
+            assert!(
+                declared <= budget,
+                "'{title}': {declared} places, budget {budget}"
+            );
+            for step in steps {
+                let path = step.split('`').nth(1).unwrap_or_default();
+                // `<name>` stands for the new item: its folder must exist.
+                let path = path.split("<name>").next().unwrap_or_default();
+                assert!(root.join(path).exists(), "'{title}': {path} does not exist");
+            }
+        }
+    }
+
     /// The embedded manifest and the code agree: every built-in entry has an implementation, and
     /// every implementation is reachable through an entry.
     #[test]

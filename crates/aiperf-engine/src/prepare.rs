@@ -416,3 +416,107 @@ fn headers(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<Heade
     }
     Ok(h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aiperf_config::{Cli, Command};
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> ProfileConfig {
+        let mut argv = vec!["aiperf", "profile", "--url", "http://127.0.0.1:1"];
+        argv.extend_from_slice(args);
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let Command::Profile(p) = Cli::try_parse_from(&argv).expect("parses").command else {
+            panic!("not profile")
+        };
+        ProfileConfig::resolve(*p, &argv, &Registry::builtin()).expect("valid")
+    }
+
+    fn body(turn: &PreparedTurn) -> Value {
+        serde_json::from_slice(&turn.body).expect("a JSON body")
+    }
+
+    /// Synthetic chat bodies: exact prompt length, one set per model, the flags' fields, the
+    /// shared headers, and the same bytes again from the same seed.
+    #[test]
+    fn synthetic_bodies_are_exact_per_model_and_reproducible() {
+        let cfg = config(&[
+            "-m",
+            "alpha,beta",
+            "--streaming",
+            "--isl",
+            "16",
+            "--osl",
+            "4",
+            "--num-dataset-entries",
+            "3",
+            "--random-seed",
+            "9",
+            "--api-key",
+            "sk-test",
+            "-H",
+            "X-Trace:on",
+        ]);
+        let registry = Registry::builtin();
+        let tokenizer = Arc::new(TextTokenizer::builtin().unwrap());
+        let p = prepare(&cfg, &registry, tokenizer.clone()).unwrap();
+        assert_eq!(p.conversations.len(), 3);
+        assert_eq!(p.turns.len(), 2, "one set of bodies per model");
+        for c in 0..3 {
+            let a = body(&p.turns_of(0, c)[0]);
+            let b = body(&p.turns_of(1, c)[0]);
+            assert_eq!(
+                (a["model"].as_str(), b["model"].as_str()),
+                (Some("alpha"), Some("beta"))
+            );
+            assert_eq!(
+                a["messages"], b["messages"],
+                "the same prompt for both models"
+            );
+            assert_eq!(a["stream"], true);
+            assert_eq!(a["max_completion_tokens"], 4);
+            let text = a["messages"][0]["content"].as_str().expect("text content");
+            assert_eq!(tokenizer.count(text), 16, "{text:?}");
+        }
+        assert_eq!(
+            p.turns_of(2, 0)[0].body,
+            p.turns_of(0, 0)[0].body,
+            "models alternate"
+        );
+        assert_eq!(p.headers["authorization"], "Bearer sk-test");
+        assert!(p.headers["authorization"].is_sensitive());
+        assert_eq!(p.headers["x-trace"], "on");
+        assert_eq!(p.headers["accept"], "text/event-stream");
+        let again = prepare(&cfg, &registry, tokenizer).unwrap();
+        for (x, y) in p.turns[0].iter().zip(&again.turns[0]) {
+            assert_eq!(x[0].body, y[0].body);
+        }
+    }
+
+    /// Multi-turn synthetic conversations carry every turn, in order.
+    #[test]
+    fn conversations_keep_their_turns() {
+        let cfg = config(&[
+            "-m",
+            "m",
+            "--isl",
+            "8",
+            "--conversation-num",
+            "2",
+            "--conversation-turn-mean",
+            "3",
+            "--random-seed",
+            "1",
+        ]);
+        let tokenizer = Arc::new(TextTokenizer::builtin().unwrap());
+        let p = prepare(&cfg, &Registry::builtin(), tokenizer).unwrap();
+        assert_eq!(p.conversations.len(), 2);
+        for (info, turns) in p.conversations.iter().zip(&p.turns[0]) {
+            assert_eq!(info.turns, 3);
+            assert_eq!(turns.len(), 3);
+            assert!(!info.independent_turns);
+        }
+        assert!(p.carries_history, "chat bodies have a message list");
+    }
+}

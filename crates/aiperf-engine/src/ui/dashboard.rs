@@ -35,6 +35,9 @@ impl Observer for Dashboard {
 
     fn run_started(&self, title: &str, stop: &Arc<StopSignal>) {
         self.done.store(false, Ordering::Relaxed);
+        // Log lines go to the panel only while the dashboard owns the terminal (a run before
+        // this one in the same process may have switched echoing on).
+        super::live::ECHO_TO_STDERR.store(false, Ordering::Relaxed);
         let handle = spawn(
             title.to_string(),
             self.live.clone(),
