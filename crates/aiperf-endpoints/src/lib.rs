@@ -28,7 +28,7 @@ use aiperf_core::Turn;
 pub use aiperf_plugins::EndpointMetadata;
 use serde_json::{Map, Value};
 
-pub use parse::{output_texts, parse_responses, ParsedResponse, ResponseData};
+pub use parse::{output_texts, parse_responses, Parsed, ParsedResponse, ResponseData};
 pub use payload::{BodyOptions, PayloadOptions};
 
 /// One API: payload rendering and response parsing.

@@ -68,16 +68,25 @@ pub fn output_texts(responses: &[ParsedResponse]) -> (String, String) {
     (out, reasoning)
 }
 
+/// What a response body parsed into.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    pub responses: Vec<ParsedResponse>,
+    /// SSE messages dropped as malformed: a message with no field SSE knows (a line that is
+    /// not SSE), or `data` that is not JSON. Counted per record and per run.
+    pub malformed: u32,
+}
+
 /// Parses a successful (2xx) response body. An SSE `event: error` fails the whole request with
 /// AIPerf's `SSEResponseError` (code 502).
 pub fn parse_responses(
     endpoint: &dyn Endpoint,
     is_sse: bool,
     chunks: &[Chunk],
-) -> Result<Vec<ParsedResponse>, ErrorDetails> {
+) -> Result<Parsed, ErrorDetails> {
     if !is_sse {
         let Some(last) = chunks.last() else {
-            return Ok(Vec::new());
+            return Ok(Parsed::default());
         };
         let body: Vec<u8> = if chunks.len() == 1 {
             last.data.to_vec()
@@ -86,11 +95,14 @@ pub fn parse_responses(
         };
         let text = String::from_utf8_lossy(&body);
         let (data, usage) = endpoint.parse_json(text.trim());
-        return Ok(vec![ParsedResponse {
-            recv_ns: last.recv_ns,
-            data,
-            usage,
-        }]);
+        return Ok(Parsed {
+            responses: vec![ParsedResponse {
+                recv_ns: last.recv_ns,
+                data,
+                usage,
+            }],
+            malformed: 0,
+        });
     }
     let mut messages: Vec<SseMessage> = Vec::with_capacity(chunks.len() + 1);
     let mut framer = SseFramer::new();
@@ -100,6 +112,7 @@ pub fn parse_responses(
     framer.finish(&mut messages);
     let mut out = Vec::with_capacity(messages.len());
     let mut content_seen = false;
+    let mut malformed = 0;
     for m in &messages {
         if m.is_error_event() {
             let message = match (&m.comment, &m.data) {
@@ -111,15 +124,22 @@ pub fn parse_responses(
             };
             return Err(ErrorDetails::new(Some(502), "SSEResponseError", message));
         }
-        let Some(data) = m.data.as_deref() else {
+        let Some(text) = m.data.as_deref() else {
+            if m.event.is_none() && m.id.is_none() && m.comment.is_none() {
+                malformed += 1;
+            }
             continue;
         };
-        if data.is_empty() || data == "[DONE]" {
+        if text.is_empty() || text == "[DONE]" {
             continue;
         }
-        let (data, usage) = endpoint.parse_event(data, content_seen);
+        let (data, usage) = endpoint.parse_event(text, content_seen);
         content_seen |= data.is_some();
         if data.is_none() && usage.is_none() {
+            // Nothing to keep: a role-only delta is fine, JSON that does not parse is not.
+            if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+                malformed += 1;
+            }
             continue;
         }
         out.push(ParsedResponse {
@@ -128,10 +148,48 @@ pub fn parse_responses(
             usage,
         });
     }
-    Ok(out)
+    Ok(Parsed {
+        responses: out,
+        malformed,
+    })
 }
 
 /// A `usage` value worth keeping: a non-empty object.
 pub(crate) fn keep_usage(usage: Option<Value>) -> Option<Value> {
     usage.filter(|u| u.as_object().is_some_and(|o| !o.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(text: &str) -> Vec<Chunk> {
+        vec![Chunk {
+            recv_ns: 7,
+            data: bytes::Bytes::copy_from_slice(text.as_bytes()),
+        }]
+    }
+
+    #[test]
+    fn malformed_sse_messages_are_dropped_and_counted() {
+        let chat = crate::chat::Chat;
+        let ok =
+            r#"data: {"object":"chat.completion.chunk","choices":[{"delta":{"content":"hi"}}]}"#;
+        let role = r#"data: {"object":"chat.completion.chunk","choices":[{"delta":{"role":"assistant"}}]}"#;
+        let stream = format!(
+            "{role}\n\n{ok}\n\nthis is not sse\n\ndata: {{\"choices\": [\n\n: keep-alive\n\nevent: ping\n\n{ok}\n\ndata: [DONE]\n\n"
+        );
+        let parsed = parse_responses(&chat, true, &body(&stream)).unwrap();
+        assert_eq!(parsed.responses.len(), 2, "{parsed:?}");
+        // The line without SSE fields and the broken JSON; the role-only delta, the comment
+        // and the bare event are well-formed.
+        assert_eq!(parsed.malformed, 2);
+        let clean = format!("{role}\n\n{ok}\n\ndata: [DONE]\n\n");
+        assert_eq!(
+            parse_responses(&chat, true, &body(&clean))
+                .unwrap()
+                .malformed,
+            0
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aiperf_core::{Clock, Credit, Phase};
 use aiperf_timing::CreditIssuer;
-use aiperf_transport::HttpClient;
+use aiperf_transport::{AbortSignal, HttpClient};
 
 use crate::backlog::RecordSender;
 use crate::prepare::Prepared;
@@ -41,6 +41,13 @@ pub struct PhaseContext {
     pub records: RecordSender,
     /// Requests currently on the wire.
     pub in_flight: AtomicU64,
+    /// Requests put on the wire, and those that came back (answered, failed or cancelled):
+    /// every one sent ends as a record.
+    pub sent: AtomicU64,
+    pub answered: AtomicU64,
+    /// Cancels every request in flight (drain deadline, second interrupt); each still ends as
+    /// a record carrying the reason.
+    pub abort: AbortSignal,
     /// Fixed-schedule replay: which conversations, and the trace time that is phase start.
     pub replay: Option<Replay>,
     pub cancellation: Option<Cancellation>,

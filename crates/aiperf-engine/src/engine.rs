@@ -24,7 +24,7 @@ use crate::phases::{run_phases, PhaseEnv};
 use crate::plan::{secs_to_ns, RunPlan};
 use crate::prepare::{load_tokenizer, prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
-use crate::stop::{watch_signals, StopSignal};
+use crate::stop::{watch_signals, Interrupted, StopSignal};
 use crate::{exporters, report, setup};
 
 /// What a finished run produced.
@@ -107,7 +107,9 @@ impl Engine {
         let start_time = report::now_iso();
         let cpu_start = report::process_cpu_seconds();
         let wall_start = std::time::Instant::now();
-        let prepared = self.prepare(cfg).await?;
+        let prepared = self
+            .unless_stopped("preparing the dataset", self.prepare(cfg))
+            .await?;
         tracing::info!(
             "prepared {} dataset entries (tokenizer {}, seed {}) in {:.0} ms",
             prepared.conversations.len(),
@@ -115,7 +117,13 @@ impl Engine {
             prepared.seed,
             clock.now_ns() as f64 / 1e6
         );
-        let clients = Arc::new(setup::connect(cfg, &prepared, clock).await?);
+        let clients = Arc::new(
+            self.unless_stopped(
+                "connecting to the server",
+                setup::connect(cfg, &prepared, clock),
+            )
+            .await?,
+        );
         let plan = RunPlan::build(cfg, &prepared.conversations, prepared.seed)?;
         let run = setup::applicability(cfg, &prepared);
         let (writer, accumulator) = setup::open_artifacts(cfg, &prepared, run)?;
@@ -168,13 +176,11 @@ impl Engine {
             .await
             .map_err(|e| anyhow!("record processor task failed: {e}"))?
             .map_err(|_| anyhow!("record processor panicked"))?;
-        if let Some(e) = &processed.write_error {
-            tracing::error!("per-record export incomplete: {e}");
-        }
+        let records_failed = processed.write_error.is_some();
         let was_cancelled = self.stop.stopped();
         if phases.abandoned > 0 {
             tracing::warn!(
-                "{} request(s) still in flight at the grace-period deadline were cancelled and not counted",
+                "{} cancelled request(s) did not hand in their records in time and are missing from the results",
                 phases.abandoned
             );
         }
@@ -182,7 +188,7 @@ impl Engine {
         let request_count = processed.accumulator.request_count();
         let error_count = processed.accumulator.error_count();
         let cpu = report::CpuUsage::since(cpu_start, wall_start);
-        let rep = report::build(
+        let mut rep = report::build(
             cfg,
             &prepared,
             summary,
@@ -192,8 +198,22 @@ impl Engine {
             &phases.load,
             cpu,
         );
-        let console = exporters::run_exporters(&self.registry, cfg, &rep)?;
-        let exit_code = exit_code(was_cancelled, request_count, error_count);
+        rep.malformed_sse_events = processed.malformed_sse;
+        if processed.malformed_sse > 0 {
+            tracing::warn!(
+                "{} malformed SSE message(s) were dropped (not SSE, or data that is not JSON); each record counts its own in malformed_sse_events",
+                processed.malformed_sse
+            );
+        }
+        let (console, artifacts_failed) = exporters::run_exporters(&self.registry, cfg, &rep)?;
+        let mut exit_code = exit_code(was_cancelled, request_count, error_count);
+        if exit_code == 0 && (records_failed || artifacts_failed > 0) {
+            tracing::error!(
+                "some artifacts in '{}' are missing or incomplete (see above); the tables above are complete",
+                cfg.artifact_dir.display()
+            );
+            exit_code = 1;
+        }
         Ok(RunOutcome {
             exit_code,
             artifact_dir: cfg.artifact_dir.clone(),
@@ -202,6 +222,20 @@ impl Engine {
             error_count,
             summary: rep.summary,
         })
+    }
+
+    /// Runs a set-up step, giving up (with [`Interrupted`]) as soon as the run is stopped:
+    /// a Ctrl-C during a long preparation ends the run at once (the blocking work left behind
+    /// is dropped with the process, or finishes unobserved in an embedding program).
+    async fn unless_stopped<T>(
+        &self,
+        what: &'static str,
+        step: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        tokio::select! {
+            r = step => r,
+            _ = self.stop.wait_stopped() => Err(Interrupted(what).into()),
+        }
     }
 
     /// The tokenizer and the prepared dataset for `cfg`: the previous run's when what they
@@ -214,6 +248,7 @@ impl Engine {
                 return Ok(p.clone());
             }
         }
+        crate::budget::check(cfg, crate::budget::available_memory())?;
         let tokenizer = self.tokenizer(cfg).await?;
         let cfg_owned = Arc::new(cfg.clone());
         let registry = self.registry.clone();
@@ -254,14 +289,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// AIPerf's exit codes: 130 when interrupted, 1 when every request failed, else 0.
+/// Exit codes: 130 when interrupted; 1 when no request succeeded (AIPerf exits 1 when every
+/// request failed; a run that got no answer at all is no success either); else 0.
 fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
     if was_cancelled {
         130
-    } else if ok == 0 && errors > 0 {
-        tracing::error!(
-            "All {errors} inference request(s) failed; no successful responses were collected"
-        );
+    } else if ok == 0 {
+        if errors > 0 {
+            tracing::error!(
+                "All {errors} inference request(s) failed; no successful responses were collected"
+            );
+        } else {
+            tracing::error!("No request completed; no results were collected");
+        }
         1
     } else {
         0
@@ -450,11 +490,7 @@ mod tests {
     #[test]
     fn exit_codes_follow_aiperf() {
         assert_eq!(exit_code(false, 10, 2), 0);
-        assert_eq!(
-            exit_code(false, 0, 0),
-            0,
-            "nothing sent is not a failure here"
-        );
+        assert_eq!(exit_code(false, 0, 0), 1, "no result is no success");
         assert_eq!(exit_code(false, 0, 3), 1);
         assert_eq!(exit_code(true, 10, 0), 130);
     }

@@ -5,13 +5,14 @@ use aiperf_export::RECORDS_FILE;
 use aiperf_plugins::{DataExporterMetadata, Registry};
 
 /// Every enabled `data_exporter`: built-ins first (they write the files external ones read), then
-/// external executables. A failing external exporter is reported, never fatal: the built-in
-/// artifacts are already on disk. Returns the console text.
+/// external executables. A file that cannot be written (a full disk) or a failing external
+/// exporter is reported and counted, never fatal: the console text is always returned, with how
+/// many artifacts are missing.
 pub(crate) fn run_exporters(
     registry: &Registry,
     cfg: &ProfileConfig,
     rep: &aiperf_export::RunReport,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, usize)> {
     let mut builtin = Vec::new();
     let mut external = Vec::new();
     for e in registry.iter("data_exporter") {
@@ -26,7 +27,12 @@ pub(crate) fn run_exporters(
             )),
         }
     }
-    let mut console = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin)?;
+    let written = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin, console_width());
+    let mut console = written.console;
+    let mut failed = written.failures.len();
+    for e in &written.failures {
+        tracing::error!("{e}");
+    }
     if !external.is_empty() {
         let summary: serde_json::Value = serde_json::from_str(&aiperf_export::json::render(rep))
             .unwrap_or(serde_json::Value::Null);
@@ -49,11 +55,28 @@ pub(crate) fn run_exporters(
                     }
                 }
                 Err(e) => {
+                    failed += 1;
                     tracing::error!("{e:#}");
                     console.push_str(&format!("{name} Export failed: {e:#}\n"));
                 }
             }
         }
     }
-    Ok(console)
+    Ok((console, failed))
+}
+
+/// Columns for the console tables: the terminal's when printing to one, else `COLUMNS`, else
+/// 140 (AIPerf's tables at a wide terminal). Never below 60, where the tables stop being legible.
+fn console_width() -> u16 {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdout()
+        .is_terminal()
+        .then(|| ratatui::crossterm::terminal::size().ok().map(|(w, _)| w))
+        .flatten();
+    let columns = || {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+    };
+    terminal.or_else(columns).unwrap_or(140).max(60)
 }

@@ -18,6 +18,7 @@
 //! processor thread, off the request path.
 
 mod backlog;
+mod budget;
 mod context;
 mod engine;
 mod exporters;
@@ -41,7 +42,7 @@ pub use engine::{Engine, RunOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
 pub use snapshot::PhaseSnapshot;
-pub use stop::StopSignal;
+pub use stop::{Interrupted, StopSignal};
 
 /// Built-ins of the load categories, which config maps to typed values (`LoadMode`,
 /// `ArrivalPattern`) rather than constructing from the entry.

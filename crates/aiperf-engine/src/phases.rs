@@ -10,7 +10,7 @@ use aiperf_config::LoadMode;
 use aiperf_core::{Clock, Phase};
 use aiperf_timing::schedule::Schedule;
 use aiperf_timing::CreditIssuer;
-use aiperf_transport::HttpClient;
+use aiperf_transport::{AbortSignal, HttpClient};
 use tokio::sync::mpsc;
 
 use crate::backlog::RecordSender;
@@ -39,7 +39,7 @@ pub(crate) struct PhaseEnv<'a> {
 
 /// What the phases did.
 pub(crate) struct PhasesOutcome {
-    /// Requests still in flight at a drain deadline or abort, abandoned.
+    /// Requests cancelled at a drain deadline or abort that still left no record.
     pub abandoned: u64,
     pub load: LoadStats,
 }
@@ -74,6 +74,9 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             timeout: env.timeout,
             records: env.records.clone(),
             in_flight: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            abort: AbortSignal::default(),
             replay: phase.replay.as_ref().map(|r| Replay {
                 order: r.order.clone(),
                 zero_ms: r.zero_ms,
@@ -100,7 +103,7 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             let since = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
             load = LoadStats {
                 mode: phase.mode.clone(),
-                sent: ctx.issuer.issued(),
+                sent: ctx.sent.load(Ordering::Relaxed),
                 intended_window_s: since(ctx.last_intended_ns.load(Ordering::Relaxed)),
                 actual_window_s: since(ctx.last_issued_ns.load(Ordering::Relaxed)),
                 event_loop_lag_ms: lag_ms,
@@ -192,20 +195,28 @@ fn start_workers(
             ramp_s,
         } => {
             let ramp = ramp_s.map(secs_to_ns);
-            for k in 0..*concurrency {
+            for k in 0..workers_needed(*concurrency, &ctx.issuer) {
                 let start_at = ramp_offset_ns(ramp, k, *concurrency)
                     .map(|offset| ctx.clock.instant_at(start_ns + offset));
                 workers.spawn(run_worker(ctx.clone(), start_at));
             }
         }
         LoadMode::UserCentric { rate, users } => {
-            for lane in 0..*users {
+            for lane in 0..workers_needed(*users, &ctx.issuer) {
                 workers.spawn(run_user(ctx.clone(), lane, *rate, *users, start_ns));
             }
         }
         LoadMode::Rate { .. } | LoadMode::FixedSchedule { .. } => {}
     }
     None
+}
+
+/// Closed loop: one worker per slot, but never more than sessions can start (`--concurrency
+/// 1000000 --request-count 20` starts 20), so memory follows what can run.
+fn workers_needed(slots: usize, issuer: &CreditIssuer) -> usize {
+    issuer.max_sessions().map_or(slots, |m| {
+        slots.min(usize::try_from(m).unwrap_or(usize::MAX))
+    })
 }
 
 /// Closed-loop ramp: worker `k` of `concurrency` joins when the ramp allows `k + 1` sessions.
@@ -233,6 +244,7 @@ async fn run_phase(
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     env.observer
         .phase_started(&snapshot(phase, &ctx, env.progress, started, start_ns));
+    let mut silence = SilenceWatch::new(std::time::Instant::now());
     let abandoned = loop {
         tokio::select! {
             joined = workers.join_next() => {
@@ -246,20 +258,16 @@ async fn run_phase(
                     pacer_stop.store(true, Ordering::Relaxed);
                 }
                 if env.stop.aborted() {
-                    let abandoned = ctx.in_flight.load(Ordering::Relaxed);
-                    workers.abort_all();
-                    while workers.join_next().await.is_some() {}
-                    break abandoned;
+                    pacer_stop.store(true, Ordering::Relaxed);
+                    break cancel_in_flight(&ctx, &mut workers, INTERRUPTED).await;
                 }
+                silence.check(&ctx, env.timeout);
                 env.observer.phase_tick(&snapshot(phase, &ctx, env.progress, started, start_ns));
             }
             _ = sleep_until_opt(drain_deadline) => {
-                let abandoned = ctx.in_flight.load(Ordering::Relaxed);
                 ctx.issuer.stop();
                 pacer_stop.store(true, Ordering::Relaxed);
-                workers.abort_all();
-                while workers.join_next().await.is_some() {}
-                break abandoned;
+                break cancel_in_flight(&ctx, &mut workers, GRACE_DEADLINE).await;
             }
         }
     };
@@ -270,6 +278,89 @@ async fn run_phase(
         let _ = tokio::task::spawn_blocking(move || p.join()).await;
     }
     abandoned
+}
+
+/// How long requests may be in flight with none coming back before the run says so.
+const SILENCE_WARN_AFTER: Duration = Duration::from_secs(10);
+
+/// Warns (once per phase) when requests are in flight and none has come back for
+/// [`SILENCE_WARN_AFTER`]: a server that accepts and never answers must not hang a run silently.
+struct SilenceWatch {
+    answered: u64,
+    since: std::time::Instant,
+    warned: bool,
+}
+
+impl SilenceWatch {
+    fn new(now: std::time::Instant) -> Self {
+        Self {
+            answered: 0,
+            since: now,
+            warned: false,
+        }
+    }
+
+    /// Seconds of silence, the first time they pass [`SILENCE_WARN_AFTER`].
+    fn silent_for(
+        &mut self,
+        answered: u64,
+        in_flight: u64,
+        now: std::time::Instant,
+    ) -> Option<f64> {
+        if answered != self.answered || in_flight == 0 {
+            self.answered = answered;
+            self.since = now;
+            return None;
+        }
+        let quiet = now.saturating_duration_since(self.since);
+        if self.warned || quiet < SILENCE_WARN_AFTER {
+            return None;
+        }
+        self.warned = true;
+        Some(quiet.as_secs_f64())
+    }
+
+    fn check(&mut self, ctx: &PhaseContext, timeout: Duration) {
+        let in_flight = ctx.in_flight.load(Ordering::Relaxed);
+        let answered = ctx.answered.load(Ordering::Relaxed);
+        if let Some(quiet) = self.silent_for(answered, in_flight, std::time::Instant::now()) {
+            tracing::warn!(
+                "no response has come back for {quiet:.0} s with {in_flight} request(s) in flight to {}; the server may be stuck (requests time out after {:.0} s, --request-timeout-seconds)",
+                ctx.clients.first().map(|c| c.target()).unwrap_or_default(),
+                timeout.as_secs_f64(),
+            );
+        }
+    }
+}
+
+/// Why requests still in flight were cancelled, as their records say.
+const GRACE_DEADLINE: &str = "still in flight at the benchmark grace-period deadline";
+const INTERRUPTED: &str = "still in flight when the run was interrupted";
+
+/// How long cancelled requests get to hand in their records before their tasks are dropped.
+const CANCEL_RECORD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Cancels every request in flight with `reason` and waits for the workers, so each cancelled
+/// request still ends as a record. Returns how many were lost anyway (workers that did not end
+/// within [`CANCEL_RECORD_TIMEOUT`], e.g. held up by a stalled record processor).
+async fn cancel_in_flight(
+    ctx: &PhaseContext,
+    workers: &mut tokio::task::JoinSet<()>,
+    reason: &'static str,
+) -> u64 {
+    ctx.issuer.stop();
+    ctx.abort.fire(reason);
+    let drained = tokio::time::timeout(CANCEL_RECORD_TIMEOUT, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_ok() {
+        return 0;
+    }
+    let lost = ctx.in_flight.load(Ordering::Relaxed);
+    workers.abort_all();
+    while workers.join_next().await.is_some() {}
+    lost
 }
 
 /// What the profiling phase actually sent, for the load report.
@@ -352,6 +443,23 @@ mod tests {
             "one worker has nothing to ramp"
         );
         assert_eq!(ramp_offset_ns(None, 2, 4), None);
+    }
+
+    #[test]
+    fn silence_is_reported_once_after_ten_quiet_seconds_with_requests_in_flight() {
+        let t0 = std::time::Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut w = SilenceWatch::new(t0);
+        assert_eq!(w.silent_for(0, 3, at(9)), None);
+        assert_eq!(w.silent_for(0, 3, at(10)), Some(10.0));
+        assert_eq!(w.silent_for(0, 3, at(30)), None, "once per phase");
+        // An answer restarts the count; nothing in flight is no silence.
+        let mut w = SilenceWatch::new(t0);
+        assert_eq!(w.silent_for(1, 3, at(8)), None);
+        assert_eq!(w.silent_for(1, 3, at(17)), None);
+        assert_eq!(w.silent_for(1, 3, at(18)), Some(10.0));
+        let mut w = SilenceWatch::new(t0);
+        assert_eq!(w.silent_for(0, 0, at(60)), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,6 +20,8 @@ pub struct Processed {
     pub accumulator: Accumulator,
     pub errors: HashMap<ErrorDetails, u64>,
     pub write_error: Option<String>,
+    /// Malformed SSE messages dropped over the run's profiling records.
+    pub malformed_sse: u64,
 }
 
 /// Live counters for progress display.
@@ -57,6 +59,7 @@ pub fn spawn(
                 accumulator,
                 errors: HashMap::new(),
                 write_error: None,
+                malformed_sse: 0,
             };
             let mut since_flush = 0u32;
             let mut slices = cfg.timeslices.clone();
@@ -71,7 +74,8 @@ pub fn spawn(
                     let acc = std::mem::replace(&mut out.accumulator, Accumulator::new(cfg.run));
                     out.accumulator = acc.with_timeslices(origin.load(Ordering::Relaxed), width);
                 }
-                let (values, error) = process_one(&cfg, &prepared, &raw);
+                let (values, error, malformed) = process_one(&cfg, &prepared, &raw);
+                out.malformed_sse += u64::from(malformed);
                 let partial = error
                     .as_ref()
                     .and_then(|_| partial_response(&cfg.clock, &raw));
@@ -93,25 +97,32 @@ pub fn spawn(
                 if out.write_error.is_none() {
                     let mut metadata = metadata(&cfg.clock, &raw, expects_done);
                     metadata.partial_response = partial;
+                    metadata.malformed_sse_events = malformed;
                     let line = RecordLine {
                         metadata,
                         values,
                         error,
                     };
-                    if let Err(e) = writer.write(&line) {
-                        out.write_error = Some(e.to_string());
-                    }
+                    let mut result = writer.write(&line);
                     since_flush += 1;
-                    if since_flush >= 256 || rx.is_empty() {
+                    if result.is_ok() && (since_flush >= 256 || rx.is_empty()) {
                         since_flush = 0;
-                        if let Err(e) = writer.flush() {
-                            out.write_error = Some(e.to_string());
-                        }
+                        result = writer.flush();
+                    }
+                    if let Err(e) = result {
+                        tracing::warn!(
+                            "{e}; records are no longer written (the file keeps its first {} whole lines), the run goes on and the summary counts every request",
+                            writer.lines()
+                        );
+                        out.write_error = Some(e.to_string());
                     }
                 }
             }
-            if let Err(e) = writer.flush() {
-                out.write_error.get_or_insert(e.to_string());
+            if out.write_error.is_none() {
+                if let Err(e) = writer.flush() {
+                    tracing::warn!("{e}; the records file keeps its first {} whole lines", writer.lines());
+                    out.write_error = Some(e.to_string());
+                }
             }
             out
         })
@@ -158,9 +169,13 @@ fn metadata(clock: &Clock, raw: &RawRecord, expects_done: bool) -> RecordMetadat
         profiling_index: raw.credit.index,
         phase_name: phase,
         phase_kind: phase,
-        was_cancelled: raw.credit.cancel_after_ns.is_some()
-            && raw.error.as_ref().is_some_and(|e| e.code == Some(499)),
+        // Cancelled by `--request-cancellation-*`, a drain deadline or an interrupt.
+        was_cancelled: raw
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code == Some(499) && e.kind == "RequestCancellationError"),
         partial_response: None,
+        malformed_sse_events: 0,
         stream_incomplete: expects_done
             && raw.is_sse
             && raw.error.is_none()
@@ -207,12 +222,13 @@ fn ends_with_done(raw: &RawRecord) -> bool {
     false
 }
 
-/// Per-request metrics of one raw record, or why it failed.
+/// Per-request metrics of one raw record, or why it failed; and how many malformed SSE
+/// messages its response had.
 pub fn process_one(
     cfg: &ProcessorConfig,
     prepared: &Prepared,
     raw: &RawRecord,
-) -> (RecordValues, Option<ErrorDetails>) {
+) -> (RecordValues, Option<ErrorDetails>, u32) {
     // Later turns of a conversation carry their whole input text; count it here, off the
     // request path.
     let isl = (prepared.meta.tokenizes_input && !cfg.use_server_token_count)
@@ -229,9 +245,9 @@ pub fn process_one(
                 }),
         })
         .flatten();
-    let fail = |e: ErrorDetails| (RecordValues::of_error(isl), Some(e));
+    let fail = |e: ErrorDetails, malformed: u32| (RecordValues::of_error(isl), Some(e), malformed);
     if let Some(e) = &raw.error {
-        return fail(e.clone());
+        return fail(e.clone(), 0);
     }
     let status = raw.status.unwrap_or(0);
     if !(200..300).contains(&status) {
@@ -246,11 +262,12 @@ pub fn process_one(
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("HTTPError");
-        return fail(ErrorDetails::new(Some(status), kind, message));
+        return fail(ErrorDetails::new(Some(status), kind, message), 0);
     }
-    let responses = match parse_responses(&*prepared.endpoint, raw.is_sse, &raw.chunks) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
+    let (responses, malformed) = match parse_responses(&*prepared.endpoint, raw.is_sse, &raw.chunks)
+    {
+        Ok(p) => (p.responses, p.malformed),
+        Err(e) => return fail(e, 0),
     };
     let content_ns: Vec<u64> = responses
         .iter()
@@ -258,11 +275,14 @@ pub fn process_one(
         .map(|r| r.recv_ns)
         .collect();
     if content_ns.is_empty() {
-        return fail(ErrorDetails::new(
-            None,
-            "InvalidInferenceResultError",
-            "Invalid inference result: no responses with actual content were received",
-        ));
+        return fail(
+            ErrorDetails::new(
+                None,
+                "InvalidInferenceResultError",
+                "Invalid inference result: no responses with actual content were received",
+            ),
+            malformed,
+        );
     }
     let produces_tokens = cfg.run.produces_tokens;
     let (input_tokens, output_tokens, reasoning_tokens) = if cfg.use_server_token_count {
@@ -328,12 +348,15 @@ pub fn process_one(
         http,
     };
     match RecordValues::of_success(&input) {
-        Some(v) => (v, None),
-        None => fail(ErrorDetails::new(
-            None,
-            "InvalidInferenceResultError",
-            "Invalid inference result: response timestamps out of order",
-        )),
+        Some(v) => (v, None, malformed),
+        None => fail(
+            ErrorDetails::new(
+                None,
+                "InvalidInferenceResultError",
+                "Invalid inference result: response timestamps out of order",
+            ),
+            malformed,
+        ),
     }
 }
 
@@ -470,7 +493,7 @@ mod tests {
         let p = prepared();
         let mut r = raw(vec![(10 * MS, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n")]);
         r.input_text = Some("hello there general kenobi".into());
-        let (v, e) = process_one(&cfg(), &p, &r);
+        let (v, e, _) = process_one(&cfg(), &p, &r);
         assert!(e.is_none(), "{e:?}");
         let want = p.tokenizer.count("hello there general kenobi") as u64;
         assert_eq!(v.input_sequence_length, Some(want as f64));
@@ -504,7 +527,7 @@ mod tests {
             (20 * MS, &format!("data: {CHUNK}{{\"content\":\" world\"}}}}]}}\n\n")),
             (50 * MS, "data: {\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n"),
         ]);
-        let (m, err) = process_one(&cfg(), &p, &r);
+        let (m, err, _) = process_one(&cfg(), &p, &r);
         assert_eq!(err, None);
         // TTFT from the first content (10 ms), latency to the last content (20 ms), not 3 or 50 ms.
         assert_eq!(m.time_to_first_token, Some(9e6));
@@ -534,7 +557,7 @@ mod tests {
             3 * MS,
             &format!("data: {CHUNK}{{\"role\":\"assistant\"}}}}]}}\n\ndata: [DONE]\n\n"),
         )]);
-        let (m, err) = process_one(&cfg(), &p, &r);
+        let (m, err, _) = process_one(&cfg(), &p, &r);
         assert_eq!(err.unwrap().kind, "InvalidInferenceResultError");
         assert_eq!(m.input_sequence_length, Some(7.0), "error_isl kept");
     }

@@ -8,7 +8,7 @@ use aiperf_config::resolve::WaitForModel;
 use aiperf_config::ProfileConfig;
 use aiperf_core::Turn;
 use aiperf_endpoints::{multipart, payload, BodyEncoding, PayloadOptions};
-use aiperf_transport::{BaseUrl, ConnChoice, HttpClient, RequestSpec};
+use aiperf_transport::{BaseUrl, Cancel, ConnChoice, HttpClient, RequestSpec};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 
@@ -138,7 +138,7 @@ async fn probe(
     };
     let timeout = deadline.saturating_duration_since(Instant::now());
     let ex = client
-        .send(spec, deadline, timeout.as_secs_f64(), None)
+        .send(spec, deadline, timeout.as_secs_f64(), Cancel::default())
         .await;
     if let Some(e) = ex.error {
         return Err(e.to_string());

@@ -223,5 +223,6 @@ pub fn build(
         cli_command: cfg.cli_command.clone(),
         load_report: LoadReport::new(TimingMode::from(&load.mode), &analysis),
         client_bound: ClientBound::from(&analysis),
+        malformed_sse_events: 0,
     }
 }

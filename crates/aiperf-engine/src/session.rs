@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aiperf_config::resolve::ConnectionReuse;
 use aiperf_core::{Credit, ErrorDetails, PreparedTurn, RawRecord};
 use aiperf_endpoints::{AsyncJob, JobState};
-use aiperf_transport::{ConnChoice, Connection, Exchange, RequestSpec, TransportError};
+use aiperf_transport::{Cancel, ConnChoice, Connection, Exchange, RequestSpec, TransportError};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::Method;
@@ -162,9 +162,13 @@ impl Session {
             },
         };
         ctx.in_flight.fetch_add(1, Ordering::Relaxed);
+        ctx.sent.fetch_add(1, Ordering::Relaxed);
         let request_start_ns = ctx.clock.now_ns();
         let deadline = Instant::now() + ctx.timeout;
-        let cancel = credit.cancel_after_ns.map(Duration::from_nanos);
+        let cancel = Cancel {
+            after: credit.cancel_after_ns.map(Duration::from_nanos),
+            abort: Some(&ctx.abort),
+        };
         let ex = ctx.clients[self.target]
             .send(spec, deadline, ctx.timeout.as_secs_f64(), cancel)
             .await;
@@ -173,6 +177,7 @@ impl Session {
             None => (ex, None),
         };
         ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
+        ctx.answered.fetch_add(1, Ordering::Relaxed);
         self.last_end = Some(Instant::now());
         let error = ex
             .error
@@ -276,6 +281,10 @@ impl Session {
                         return (ex, None);
                     }
                     sleep_until_or_stopped(ctx, next).await;
+                    if let Some(reason) = ctx.abort.reason() {
+                        ex.error = Some(TransportError::Aborted(reason));
+                        return (ex, None);
+                    }
                     job.status_path(&submit_path, &id)
                 }
             };
@@ -298,7 +307,15 @@ impl Session {
                 },
             };
             let poll = ctx.clients[self.target]
-                .send(spec, deadline, ctx.timeout.as_secs_f64(), None)
+                .send(
+                    spec,
+                    deadline,
+                    ctx.timeout.as_secs_f64(),
+                    Cancel {
+                        after: None,
+                        abort: Some(&ctx.abort),
+                    },
+                )
                 .await;
             ex.status = poll.status;
             ex.is_sse = poll.is_sse;
@@ -351,7 +368,6 @@ fn response_id(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) 
 
 /// The output text of a finished response (SSE or not), as the metrics stage would read it.
 fn reply_text(ctx: &PhaseContext, is_sse: bool, chunks: &[aiperf_core::Chunk]) -> Option<String> {
-    let responses =
-        aiperf_endpoints::parse_responses(&*ctx.prepared.endpoint, is_sse, chunks).ok()?;
-    Some(aiperf_endpoints::output_texts(&responses).0)
+    let parsed = aiperf_endpoints::parse_responses(&*ctx.prepared.endpoint, is_sse, chunks).ok()?;
+    Some(aiperf_endpoints::output_texts(&parsed.responses).0)
 }

@@ -68,6 +68,7 @@ pub(crate) fn open_artifacts(
             cfg.artifact_dir.display()
         )
     })?;
+    move_aside_earlier_run(&cfg.artifact_dir)?;
     write_inputs(cfg, prepared)?;
     let mut accumulator = Accumulator::new(run);
     // Values past a small in-memory tail go to an unlinked file beside the artifacts, so memory
@@ -84,6 +85,61 @@ pub(crate) fn open_artifacts(
     }
     let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
     Ok((writer, accumulator))
+}
+
+/// Where files an earlier run left in the artifact directory are moved (replacing any older
+/// ones), so a run's directory holds only its own results.
+pub const PREVIOUS_RUN_DIR: &str = "previous_run";
+
+/// The files a run writes into its artifact directory (the log aside: it is rewritten from the
+/// start by the binary).
+const RUN_FILES: [&str; 7] = [
+    aiperf_export::JSON_FILE,
+    aiperf_export::CSV_FILE,
+    RECORDS_FILE,
+    INPUTS_FILE,
+    aiperf_export::CONSOLE_FILE,
+    aiperf_export::timeslices::JSON_FILE,
+    aiperf_export::timeslices::CSV_FILE,
+];
+
+/// Moves what an earlier run left in `dir` (its artifacts and any `.tmp` leftovers) into
+/// `dir/previous_run/`, and says so in one line; other files are left alone.
+fn move_aside_earlier_run(dir: &std::path::Path) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read artifact directory '{}'", dir.display()))?;
+    let stale: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            RUN_FILES.contains(&name) || name.ends_with(".tmp")
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let aside = dir.join(PREVIOUS_RUN_DIR);
+    if aside.is_dir() {
+        std::fs::remove_dir_all(&aside)
+            .with_context(|| format!("cannot clear '{}'", aside.display()))?;
+    }
+    std::fs::create_dir_all(&aside)
+        .with_context(|| format!("cannot create '{}'", aside.display()))?;
+    for p in &stale {
+        if let Some(name) = p.file_name() {
+            std::fs::rename(p, aside.join(name))
+                .with_context(|| format!("cannot move '{}' aside", p.display()))?;
+        }
+    }
+    tracing::warn!(
+        "'{}' held {} file(s) of an earlier run; moved them to '{}'",
+        dir.display(),
+        stale.len(),
+        aside.display()
+    );
+    Ok(())
 }
 
 /// `inputs.json`: the exact body of every dataset entry (first model's bodies).
@@ -115,4 +171,59 @@ pub(crate) fn title(cfg: &ProfileConfig) -> String {
             .collect::<Vec<_>>()
             .join(",")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(p: &std::path::Path, text: &str) {
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn an_earlier_runs_files_are_moved_aside_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(&d.join(aiperf_export::JSON_FILE), "old summary");
+        touch(&d.join(RECORDS_FILE), "old records");
+        touch(&d.join(aiperf_export::timeslices::CSV_FILE), "old slices");
+        touch(&d.join("profile_export_aiperf.tmp"), "half");
+        touch(&d.join("notes.txt"), "mine");
+        move_aside_earlier_run(d).unwrap();
+        let aside = d.join(PREVIOUS_RUN_DIR);
+        let mut moved: Vec<String> = std::fs::read_dir(&aside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        moved.sort();
+        assert_eq!(
+            moved,
+            [
+                "profile_export.jsonl",
+                "profile_export_aiperf.json",
+                "profile_export_aiperf.tmp",
+                "profile_export_aiperf_timeslices.csv"
+            ]
+        );
+        assert!(!d.join(aiperf_export::JSON_FILE).exists());
+        assert_eq!(
+            std::fs::read_to_string(d.join("notes.txt")).unwrap(),
+            "mine"
+        );
+
+        // A clean directory is left as it is; the next stale run replaces the older one.
+        move_aside_earlier_run(d).unwrap();
+        assert!(aside.join(RECORDS_FILE).is_file());
+        touch(&d.join(INPUTS_FILE), "newer");
+        move_aside_earlier_run(d).unwrap();
+        assert!(
+            !aside.join(RECORDS_FILE).exists(),
+            "older generation dropped"
+        );
+        assert_eq!(
+            std::fs::read_to_string(aside.join(INPUTS_FILE)).unwrap(),
+            "newer"
+        );
+    }
 }

@@ -16,6 +16,12 @@ pub struct StopSignal {
     pub abort: AtomicBool,
 }
 
+/// A run stopped by an interruption before its first request: nothing was sent or written.
+/// The binary exits 130 on it, like any interrupted run.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted while {0}; nothing was sent")]
+pub struct Interrupted(pub &'static str);
+
 /// Default bound on draining in-flight requests after the first signal.
 const CANCEL_DRAIN_TIMEOUT_S: f64 = 10.0;
 
@@ -42,6 +48,13 @@ impl StopSignal {
     /// Whether sending should stop.
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once sending should stop (checked every 50 ms).
+    pub async fn wait_stopped(&self) {
+        while !self.stopped() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Whether in-flight requests should be cancelled.

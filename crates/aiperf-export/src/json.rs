@@ -41,9 +41,17 @@ pub struct SummaryJson<'a> {
     pub incomplete_reason: Option<&'a str>,
     /// Failed requests grouped by details, most frequent first.
     pub error_summary: Vec<ErrorSummaryEntry<'a>>,
+    /// SSE messages dropped as malformed (not SSE, or `data` not JSON) over the run; written
+    /// only when some were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub malformed_sse_events: u64,
     /// ISO-8601 local times without timezone.
     pub start_time: &'a str,
     pub end_time: &'a str,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Metric tag to statistics, in registry order.
@@ -402,6 +410,7 @@ impl<'a> SummaryJson<'a> {
                     count: *n,
                 })
                 .collect(),
+            malformed_sse_events: r.malformed_sse_events,
             start_time: &r.start_time,
             end_time: &r.end_time,
         }

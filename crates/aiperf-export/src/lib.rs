@@ -66,6 +66,8 @@ pub struct RunReport {
     /// Sections beyond AIPerf's: what load was offered, and whether the client kept up.
     pub load_report: LoadReport,
     pub client_bound: ClientBound,
+    /// SSE messages dropped as malformed over the run (see each record's count).
+    pub malformed_sse_events: u64,
 }
 
 /// A built-in data exporter. The engine picks them by registry `implementation`, so the manifest
@@ -103,43 +105,67 @@ pub const BUILTINS: [(&str, Exporter); 3] = [
     ),
 ];
 
-/// Runs the given built-in exporters into `dir` and returns the console text (always rendered:
-/// it is printed whatever is written).
+/// What [`write_summary`] produced: the console text (always rendered, whatever could be
+/// written) and every artifact that could not be written.
+#[derive(Debug)]
+pub struct SummaryOutput {
+    pub console: String,
+    pub failures: Vec<ExportError>,
+}
+
+/// Runs the given built-in exporters into `dir`. Each file is tried on its own, so a full disk
+/// keeps what fits and loses nothing else; the console names only files that were written.
+/// The tables are laid out for `width` columns (the terminal's).
 pub fn write_summary(
     dir: &Path,
     report: &RunReport,
     exporters: &[Exporter],
-) -> Result<String, ExportError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    width: u16,
+) -> SummaryOutput {
+    let mut failures = Vec::new();
+    let mut keep = |r: Result<(), ExportError>| match r {
+        Ok(()) => true,
+        Err(e) => {
+            failures.push(e);
+            false
+        }
+    };
+    let dir_ok = keep(std::fs::create_dir_all(dir).map_err(io_err(dir)));
     let json_path = dir.join(JSON_FILE);
     let csv_path = dir.join(CSV_FILE);
-    let wants = |e: Exporter| exporters.contains(&e);
-    if wants(Exporter::Json) {
-        write_atomic(&json_path, &json::render(report))?;
-    }
-    if wants(Exporter::Csv) {
-        write_atomic(&csv_path, &csv_export::render(&report.summary))?;
-    }
+    let wants = |e: Exporter| dir_ok && exporters.contains(&e);
+    let json_ok = wants(Exporter::Json) && keep(write_atomic(&json_path, &json::render(report)));
+    let csv_ok = wants(Exporter::Csv)
+        && keep(write_atomic(
+            &csv_path,
+            &csv_export::render(&report.summary),
+        ));
     if wants(Exporter::Json) || wants(Exporter::Csv) {
-        timeslices::write(dir, report)?;
+        keep(timeslices::write(dir, report));
     }
     let console = console::render(
         report,
-        140,
-        wants(Exporter::Csv).then_some(csv_path.as_path()),
-        wants(Exporter::Json).then_some(json_path.as_path()),
+        width,
+        csv_ok.then_some(csv_path.as_path()),
+        json_ok.then_some(json_path.as_path()),
     );
     if wants(Exporter::ConsoleText) {
-        write_atomic(&dir.join(CONSOLE_FILE), &console)?;
+        keep(write_atomic(&dir.join(CONSOLE_FILE), &console));
     }
-    Ok(console)
+    SummaryOutput { console, failures }
 }
 
-/// Writes via a temporary file and a rename, so a reader never sees half a file.
+/// Writes via a temporary file and a rename, so a reader never sees half a file; on failure
+/// the temporary file is removed.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<(), ExportError> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    let written = std::fs::write(&tmp, contents)
+        .map_err(io_err(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_err(path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]

@@ -47,6 +47,14 @@ pub struct RecordMetadata {
     /// A failed request that had already received part of its response: what arrived and when.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_response: Option<PartialResponse>,
+    /// SSE messages of this response dropped as malformed (not SSE, or `data` not JSON);
+    /// written only when some were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub malformed_sse_events: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What a failed request received before it failed (reset mid-stream, timeout, error event).
@@ -191,13 +199,22 @@ impl Serialize for Number {
     }
 }
 
-/// Appends record lines to `profile_export.jsonl`, flushing regularly.
+/// Appends record lines to `profile_export.jsonl`, flushing regularly. When a write fails (a
+/// full disk) the file is cut back to the last flush that succeeded, so it holds only whole
+/// lines, and later writes are refused.
 pub struct RecordWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
     /// The metrics a line may carry in this run (the registry filtered once).
     specs: Vec<&'static MetricSpec>,
     lines: u64,
+    /// One line, serialized before it is handed to the buffer.
+    line: Vec<u8>,
+    /// Bytes handed to the buffer, and bytes known to be on disk as whole lines.
+    written: u64,
+    flushed: u64,
+    /// Lines in the file as of the last successful flush.
+    flushed_lines: u64,
 }
 
 impl RecordWriter {
@@ -208,28 +225,65 @@ impl RecordWriter {
         let file = File::create(path).map_err(io_err(path))?;
         Ok(Self {
             path: path.to_path_buf(),
-            out: BufWriter::with_capacity(256 << 10, file),
+            out: Some(BufWriter::with_capacity(256 << 10, file)),
             specs: record_specs(&run),
             lines: 0,
+            line: Vec::with_capacity(1024),
+            written: 0,
+            flushed: 0,
+            flushed_lines: 0,
         })
     }
 
     pub fn write(&mut self, line: &RecordLine) -> Result<(), ExportError> {
         let json = RecordJson::new(line, &self.specs);
-        serde_json::to_writer(&mut self.out, &json).map_err(|e| ExportError::Io {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &json).map_err(|e| ExportError::Io {
             path: self.path.clone(),
             source: e.into(),
         })?;
-        self.out.write_all(b"\n").map_err(io_err(&self.path))?;
+        self.line.push(b'\n');
+        let Some(out) = self.out.as_mut() else {
+            return Err(self.closed());
+        };
+        if let Err(e) = out.write_all(&self.line) {
+            return Err(self.fail(e));
+        }
+        self.written += self.line.len() as u64;
         self.lines += 1;
         Ok(())
     }
 
     /// Pushes buffered lines to the OS (called periodically so a crash loses little).
     pub fn flush(&mut self) -> Result<(), ExportError> {
-        self.out.flush().map_err(io_err(&self.path))
+        let Some(out) = self.out.as_mut() else {
+            return Err(self.closed());
+        };
+        match out.flush() {
+            Ok(()) => {
+                self.flushed = self.written;
+                self.flushed_lines = self.lines;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
+    /// Drops what is buffered and cuts the file back to its last whole flushed line.
+    fn fail(&mut self, e: std::io::Error) -> ExportError {
+        if let Some(out) = self.out.take() {
+            let (file, _unwritten) = out.into_parts();
+            let _ = file.set_len(self.flushed);
+        }
+        self.lines = self.flushed_lines;
+        io_err(&self.path)(e)
+    }
+
+    fn closed(&self) -> ExportError {
+        io_err(&self.path)(std::io::Error::other("an earlier write failed"))
+    }
+
+    /// Lines written (after a failure: lines kept in the file).
     pub fn lines(&self) -> u64 {
         self.lines
     }
@@ -263,6 +317,7 @@ mod tests {
             was_cancelled: false,
             stream_incomplete: false,
             partial_response: None,
+            malformed_sse_events: 0,
         }
     }
 

@@ -184,6 +184,7 @@ fn report() -> RunReport {
         cli_command: "aiperf profile -m mock-model --streaming --request-rate 10".into(),
         load_report: LoadReport::new(TimingMode::RequestRate, &load),
         client_bound: ClientBound::from(&load),
+        malformed_sse_events: 0,
     }
 }
 
@@ -242,7 +243,9 @@ fn console_text() {
 fn written_files_match_the_renderers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let r = report();
-    let console = aiperf_export::write_summary(dir.path(), &r, &Exporter::ALL).expect("write");
+    let out = aiperf_export::write_summary(dir.path(), &r, &Exporter::ALL, 140);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let console = out.console;
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect("written");
     assert_eq!(
         read(aiperf_export::JSON_FILE),

@@ -134,6 +134,16 @@ impl CreditIssuer {
         self.limit.map_or(n, |l| n.min(l))
     }
 
+    /// How many sessions can ever start in this phase, if bounded: each needs a request, so
+    /// no more than the request count, and no more than the session limit. Closed-loop modes
+    /// start no more workers than this, whatever the concurrency.
+    pub fn max_sessions(&self) -> Option<u64> {
+        match (self.limit, self.session_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// The request count this phase aims for, if it is count-bound.
     pub fn target_count(&self) -> Option<u64> {
         self.limit
@@ -176,6 +186,25 @@ mod tests {
         assert_eq!(i.try_issue(500), Some(0));
         assert_eq!(i.try_issue(1_499), Some(1));
         assert_eq!(i.try_issue(1_500), None);
+    }
+
+    #[test]
+    fn sessions_are_bounded_by_requests_and_the_session_limit() {
+        assert_eq!(
+            CreditIssuer::new(&plan(Some(20), None), 0).max_sessions(),
+            Some(20)
+        );
+        assert_eq!(
+            CreditIssuer::new(&plan(None, Some(1)), 0).max_sessions(),
+            None
+        );
+        let mut p = plan(Some(20), None);
+        p.session_count = Some(5);
+        assert_eq!(CreditIssuer::new(&p, 0).max_sessions(), Some(5));
+        p.request_count = Some(3);
+        assert_eq!(CreditIssuer::new(&p, 0).max_sessions(), Some(3));
+        p.request_count = None;
+        assert_eq!(CreditIssuer::new(&p, 0).max_sessions(), Some(5));
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub enum TransportError {
     Timeout(f64),
     #[error("Request cancelled {0:.3}s after being sent")]
     Cancelled(f64),
+    /// Cancelled from outside while in flight (a drain deadline, a second interrupt).
+    #[error("Request cancelled: {0}")]
+    Aborted(&'static str),
     #[error("invalid request: {0}")]
     Build(String),
 }
@@ -68,7 +71,7 @@ impl TransportError {
     /// AIPerf's pseudo-status for errors without a response (499 for a cancellation).
     pub fn code(&self) -> Option<u16> {
         match self {
-            TransportError::Cancelled(_) => Some(499),
+            TransportError::Cancelled(_) | TransportError::Aborted(_) => Some(499),
             _ => None,
         }
     }
@@ -88,8 +91,60 @@ impl TransportError {
                 }
             }
             TransportError::Timeout(_) => "RequestTimeoutError",
-            TransportError::Cancelled(_) => "RequestCancellationError",
+            TransportError::Cancelled(_) | TransportError::Aborted(_) => "RequestCancellationError",
             TransportError::Build(_) => "RequestBuildError",
+        }
+    }
+}
+
+/// How a request may end early besides its timeout.
+#[derive(Clone, Copy, Default)]
+pub struct Cancel<'a> {
+    /// Cancel this long after sending (`--request-cancellation-*`).
+    pub after: Option<std::time::Duration>,
+    /// Cancel when this fires.
+    pub abort: Option<&'a AbortSignal>,
+}
+
+/// Ends every request that watches it at once, each with the same reason, so a drain deadline
+/// or a second interrupt still leaves a record per request sent.
+#[derive(Debug)]
+pub struct AbortSignal(tokio::sync::watch::Sender<Option<&'static str>>);
+
+impl Default for AbortSignal {
+    fn default() -> Self {
+        Self(tokio::sync::watch::Sender::new(None))
+    }
+}
+
+impl AbortSignal {
+    /// Fires the signal (the first reason given is kept).
+    pub fn fire(&self, reason: &'static str) {
+        self.0.send_if_modified(|r| {
+            let unset = r.is_none();
+            if unset {
+                *r = Some(reason);
+            }
+            unset
+        });
+    }
+
+    /// Why it fired, once it has.
+    pub fn reason(&self) -> Option<&'static str> {
+        *self.0.borrow()
+    }
+
+    /// Waits until it fires; returns the reason.
+    pub async fn fired(&self) -> &'static str {
+        let mut rx = self.0.subscribe();
+        let reason = match rx.wait_for(|r| r.is_some()).await {
+            Ok(r) => *r,
+            // The sender lives in `self`, so it cannot close while we wait.
+            Err(_) => None,
+        };
+        match reason {
+            Some(r) => r,
+            None => std::future::pending().await,
         }
     }
 }
@@ -232,6 +287,12 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// Where requests go, for messages: scheme and host, never credentials.
+    pub fn target(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.host.to_str().unwrap_or("?"))
+    }
+
     /// Resolves the host once (DNS stays out of the measured requests) and sets up TLS for
     /// `https://` URLs; connections open on first use.
     pub async fn with_options(
@@ -391,31 +452,41 @@ impl HttpClient {
     }
 
     /// Sends one request and records the whole exchange; never panics, never loses what it
-    /// measured. `cancel_after` aborts the request that long after it started (request
-    /// cancellation).
+    /// measured. `cancel.after` aborts the request that long after it started (request
+    /// cancellation); `cancel.abort` ends it, with its reason, whenever that signal fires.
     pub async fn send(
         &self,
         spec: RequestSpec<'_>,
         deadline: Instant,
         timeout_s: f64,
-        cancel_after: Option<std::time::Duration>,
+        cancel: Cancel<'_>,
     ) -> Exchange {
+        let cancel_after = cancel.after;
         let mut ex = Exchange::default();
         let sleep = tokio::time::sleep_until(deadline.into());
         tokio::pin!(sleep);
+        let abort = cancel.abort;
         let cancel_at = cancel_after.map(|d| Instant::now() + d);
-        let cancel = async {
+        let cancel_timer = async {
             match cancel_at {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
                 None => std::future::pending().await,
             }
         };
-        tokio::pin!(cancel);
+        tokio::pin!(cancel_timer);
+        let abort = async {
+            match abort {
+                Some(a) => a.fired().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(abort);
         let result = tokio::select! {
             biased;
             r = self.exchange(spec, &mut ex) => r,
             _ = &mut sleep => Err(TransportError::Timeout(timeout_s)),
-            _ = &mut cancel => Err(TransportError::Cancelled(cancel_after.map_or(0.0, |d| d.as_secs_f64()))),
+            _ = &mut cancel_timer => Err(TransportError::Cancelled(cancel_after.map_or(0.0, |d| d.as_secs_f64()))),
+            reason = &mut abort => Err(TransportError::Aborted(reason)),
         };
         ex.end_ns = self.clock.now_ns();
         if let Err(e) = result {

@@ -13,6 +13,7 @@ mod tls;
 pub mod url;
 
 pub use client::{
-    ClientOptions, ConnChoice, Connection, Exchange, HttpClient, RequestSpec, TransportError,
+    AbortSignal, Cancel, ClientOptions, ConnChoice, Connection, Exchange, HttpClient, RequestSpec,
+    TransportError,
 };
 pub use url::BaseUrl;

@@ -54,13 +54,22 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
             };
             let engine = aiperf_engine::Engine::new(Arc::new(registry));
             let observer = aiperf_engine::ui::observer(ui);
-            match runtime.block_on(engine.run(&cfg, observer.as_ref())) {
+            let result = runtime.block_on(engine.run(&cfg, observer.as_ref()));
+            // Work a stop left behind (a preparation cut short) dies with the process.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+            match result {
                 Ok(outcome) => {
                     println!("{}", outcome.console);
                     if log.path().is_file() {
                         println!("Log File: {}", log.path().display());
                     }
                     ExitCode::from(outcome.exit_code.clamp(0, 255) as u8)
+                }
+                Err(e) if e.is::<aiperf_engine::Interrupted>() => {
+                    eprintln!("aiperf: {e}");
+                    // Nothing else was written: keep at least the log of what happened.
+                    log.write_pending();
+                    ExitCode::from(130)
                 }
                 Err(e) => {
                     eprintln!("aiperf: {e:#}");
@@ -86,8 +95,11 @@ fn init_logging(level: LogLevel, file: Option<Arc<logfile::LogFile>>, dashboard:
     let filter = tracing_subscriber::EnvFilter::try_from_env("AIPERF_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{filter},hyper=warn,tokenizers=warn"))
     });
+    // Colours only for a terminal: a redirected stderr gets plain text (as does NO_COLOR).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stderr = (!dashboard).then(|| {
         tracing_subscriber::fmt::layer()
+            .with_ansi(colour)
             .with_writer(std::io::stderr)
             .with_target(false)
     });

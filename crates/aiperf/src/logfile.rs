@@ -42,6 +42,14 @@ impl LogFile {
         self.artifact_dir.join(LOG_FILE)
     }
 
+    /// Creates the artifact directory if needed and writes the log lines held so far (for a
+    /// run that ended before creating it, e.g. interrupted during preparation).
+    pub fn write_pending(&self) {
+        if std::fs::create_dir_all(&self.artifact_dir).is_ok() {
+            self.write_event(b"");
+        }
+    }
+
     fn write_event(&self, bytes: &[u8]) {
         let Ok(mut state) = self.state.lock() else {
             return;

@@ -7,6 +7,7 @@
 mod conversation;
 mod endpoint;
 mod input;
+mod limits;
 mod load;
 mod output;
 mod prompt;
@@ -27,6 +28,7 @@ use crate::cli::ProfileArgs;
 pub use conversation::ConversationOptions;
 pub use endpoint::{ConnectionReuse, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, SHAREGPT_FILE};
+pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
 pub use load::{LoadMode, RequestCancellation};
 pub use redact::{is_sensitive_header, redact_command};
 pub use service::{LogLevel, UiType, UI_BUILTINS};
@@ -194,7 +196,7 @@ impl ProfileConfig {
             slice_duration_s,
         } = output::resolve(&args)?;
         let artifact_dir = output::artifact_dir(&args, &models, &endpoint, &load);
-        Ok(ProfileConfig {
+        let cfg = ProfileConfig {
             models,
             endpoint_type,
             endpoint,
@@ -243,7 +245,9 @@ impl ProfileConfig {
             log_level: service::log_level(&args)?,
             warnings,
             cli_command: redact_command(argv),
-        })
+        };
+        limits::check(&cfg)?;
+        Ok(cfg)
     }
 }
 

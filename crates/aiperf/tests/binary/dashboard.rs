@@ -222,3 +222,54 @@ async fn simple_ui_draws_a_progress_bar_per_phase_on_a_terminal() {
     assert!(screen.contains("0 errors"), "{screen}");
     mock.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_tables_fit_a_narrow_terminal() {
+    let Some(tmux) = Tmux::start_server("narrow") else {
+        return;
+    };
+    let mock = mock(0.0, 0.0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = Profile::new("mock-model", &mock.url())
+        .streaming()
+        .request_count(10)
+        .isl(8)
+        .osl(4)
+        .ui("none");
+    let cmd = format!(
+        "XDG_CONFIG_HOME=/nonexistent {} 2>/dev/null; echo EXIT=$?; sleep 120",
+        profile.shell_line(Some(&tmp.path().join("run")))
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "80",
+        "-y",
+        "200",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    tmux.wait_for(60, "exit", |s| s.contains("EXIT=")).await;
+    // -J joins lines the terminal wrapped: a table wider than the pane shows up as a long line.
+    let out = tmux.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "t"]);
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("NVIDIA AIPerf | LLM Metrics"), "{screen}");
+    let table_lines: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with(['┌', '│', '├', '└', '╞']))
+        .collect();
+    assert!(table_lines.len() > 10, "{screen}");
+    for l in &table_lines {
+        assert!(
+            l.chars().count() <= 80,
+            "wider than the terminal:\n{l}\n{screen}"
+        );
+    }
+    mock.stop().await;
+}

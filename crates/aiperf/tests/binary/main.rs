@@ -11,6 +11,7 @@ mod common;
 
 mod cli;
 mod dashboard;
+mod hostile;
 mod logfile;
 mod signals;
 mod snapshots;
