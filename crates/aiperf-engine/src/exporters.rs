@@ -5,9 +5,10 @@ use aiperf_export::RECORDS_FILE;
 use aiperf_plugins::{DataExporterMetadata, Registry};
 
 /// Every enabled `data_exporter`: built-ins first (they write the files external ones read), then
-/// external executables. A file that cannot be written (a full disk) or a failing external
-/// exporter is reported and counted, never fatal: the console text is always returned, with how
-/// many artifacts are missing.
+/// external executables. A built-in file that cannot be written (a full disk) is reported and
+/// counted; a failing external exporter is reported only (a plugin's problem). Neither stops
+/// the others: the console text is always returned, with how many built-in artifacts are
+/// missing.
 pub(crate) fn run_exporters(
     registry: &Registry,
     cfg: &ProfileConfig,
@@ -29,7 +30,7 @@ pub(crate) fn run_exporters(
     }
     let written = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin, console_width());
     let mut console = written.console;
-    let mut failed = written.failures.len();
+    let failed = written.failures.len();
     for e in &written.failures {
         tracing::error!("{e}");
     }
@@ -55,7 +56,6 @@ pub(crate) fn run_exporters(
                     }
                 }
                 Err(e) => {
-                    failed += 1;
                     tracing::error!("{e:#}");
                     console.push_str(&format!("{name} Export failed: {e:#}\n"));
                 }

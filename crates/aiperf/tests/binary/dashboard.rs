@@ -167,7 +167,7 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
         "terminal restored to the normal screen"
     );
     assert!(
-        after.contains("Input Sequence Length (tokens)"),
+        after.contains("Input Sequence Length"),
         "final tables printed:\n{after}"
     );
     let summary = read_json(dir.join("profile_export_aiperf.json"));
