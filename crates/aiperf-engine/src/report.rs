@@ -158,8 +158,13 @@ fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> In
             api_key: cfg.api_key.as_ref().map(|_| REDACTED.to_string()),
         },
         tokenizer: TokenizerConfig {
-            name: prepared.tokenizer.name().to_string(),
+            name: cfg
+                .tokenizer
+                .clone()
+                .unwrap_or_else(|| cfg.models[0].clone()),
             revision: cfg.tokenizer_revision.clone(),
+            used: prepared.tokenizer.name().to_string(),
+            fallback: prepared.tokenizer.stands_in_for().is_some(),
         },
         datasets: vec![dataset_config(cfg, prepared)],
         phases: Phases {

@@ -51,8 +51,14 @@ pub struct EndpointConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TokenizerConfig {
+    /// The tokenizer asked for: `--tokenizer`, else the first model's name.
     pub name: String,
     pub revision: String,
+    /// The tokenizer that counted tokens (`builtin` for the bundled o200k_base).
+    pub used: String,
+    /// Whether `used` stands in for `name` because `name` could not be loaded: token counts
+    /// then come from another vocabulary than the model's.
+    pub fallback: bool,
 }
 
 /// The dataset: a file and its format, or what was synthesized.

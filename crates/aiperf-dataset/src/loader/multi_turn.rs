@@ -22,6 +22,18 @@ struct Line {
     turns: Vec<TurnFields>,
 }
 
+/// Whether the first record is a `multi_turn` line: `turns` with at least one valid turn, each
+/// valid (AIPerf: it validates as `MultiTurn`).
+pub fn can_load(probe: &super::Probe) -> bool {
+    probe.first_as::<Line>().is_some_and(|line| {
+        !line.turns.is_empty()
+            && line
+                .turns
+                .iter()
+                .all(|t| t.session_id.is_none() && t.check().is_ok())
+    })
+}
+
 pub fn load(path: &Path) -> Result<Vec<Conversation>, LoadError> {
     let base = base_dir(path);
     let mut out = Vec::new();

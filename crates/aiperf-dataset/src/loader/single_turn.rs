@@ -73,9 +73,21 @@ impl TurnFields {
             || self.videos.as_ref().is_some_and(|v| !v.is_empty())
     }
 
+    /// The rules a row must pass before anything is resolved: timing, output length, and at
+    /// least one input.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        check_timing(self.timestamp, self.delay)?;
+        output_length(self.output_length)?;
+        let has_text = self.text.is_some() || self.texts.as_ref().is_some_and(|t| !t.is_empty());
+        if !has_text && !self.has_media() {
+            return Err("no input: give 'text' or 'texts' (or an image, audio or video)".into());
+        }
+        Ok(())
+    }
+
     /// The turn these fields describe; media paths resolve against `base_dir`.
     pub(crate) fn into_turn(self, base_dir: &Path) -> Result<Turn, String> {
-        check_timing(self.timestamp, self.delay)?;
+        self.check()?;
         let has_media = self.has_media();
         let mut texts: Vec<String> = self.text.into_iter().collect();
         let mut query = None;
@@ -119,6 +131,13 @@ impl TurnFields {
 /// The folder relative media paths resolve against.
 pub(crate) fn base_dir(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new("."))
+}
+
+/// Whether the first record is a `single_turn` row (AIPerf: it validates as `SingleTurn`).
+pub fn can_load(probe: &super::Probe) -> bool {
+    probe
+        .first_as::<TurnFields>()
+        .is_some_and(|row| row.check().is_ok())
 }
 
 /// Loads a `single_turn` file.
