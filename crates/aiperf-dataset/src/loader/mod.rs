@@ -197,12 +197,36 @@ pub fn builtin(implementation: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.implementation == implementation)
 }
 
-/// AIPerf's dataset type inference: the one format among `candidates` (registry name,
-/// implementation) whose loader can read `path`, judged by its first record (a directory only
-/// by its pool files). Candidates that are not built in (external executables) have no format
+/// AIPerf's dataset type inference: the format the first record names in its `"type"` field,
+/// else the one format among `candidates` (registry name, implementation) whose loader can read
+/// `path`, judged by its first record (a directory only by its pool files). Candidates that are not built in (external executables) have no format
 /// test and are never picked.
 pub fn detect<'n>(path: &Path, candidates: &[(&'n str, &str)]) -> Result<&'n str, LoadError> {
     let probe = Probe::read(path);
+    // A record may name its format (`"type": "random_pool"`): then only that format is asked.
+    let named = probe
+        .first
+        .as_ref()
+        .and_then(|f| f.get("type"))
+        .and_then(serde_json::Value::as_str);
+    if let Some((name, b)) = named.and_then(|t| {
+        candidates
+            .iter()
+            .find(|(n, _)| *n == t)
+            .and_then(|(n, i)| builtin(i).map(|b| (*n, b)))
+    }) {
+        return if (b.can_load)(&probe) {
+            Ok(name)
+        } else {
+            Err(LoadError::Line {
+                path: path.display().to_string(),
+                line: probe.line,
+                reason: format!(
+                    "the record says \"type\": \"{name}\" but is not a valid {name} record; fix it or pass --custom-dataset-type"
+                ),
+            })
+        };
+    }
     let matches: Vec<&str> = candidates
         .iter()
         .filter(|(_, i)| builtin(i).is_some_and(|b| (b.can_load)(&probe)))
@@ -382,6 +406,14 @@ pub(crate) fn check_timing(timestamp: Option<f64>, delay: Option<f64>) -> Result
     Ok(())
 }
 
+/// A row's optional `"type"` (AIPerf's explicit format field): absent, or the format reading it.
+pub(crate) fn check_format(given: Option<&str>, own: &str) -> Result<(), String> {
+    match given {
+        Some(t) if t != own => Err(format!("'type' is '{t}', but this row is read as {own}")),
+        _ => Ok(()),
+    }
+}
+
 /// `output_length` as a request limit: must be > 0.
 pub(crate) fn output_length(v: Option<i64>) -> Result<Option<u32>, String> {
     match v {
@@ -420,6 +452,13 @@ mod tests {
             ("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", Some("mooncake_trace")),
             ("{\"payload\": {\"prompt\": \"x\"}}", Some("mooncake_trace")),
             ("[{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}]}]", Some("sharegpt")),
+            // AIPerf's explicit format field: a single pool file says so.
+            ("{\"type\": \"random_pool\", \"text\": \"a\"}", Some("random_pool")),
+            ("{\"type\": \"single_turn\", \"text\": \"a\"}", Some("single_turn")),
+            ("{\"type\": \"multi_turn\", \"turns\": [{\"type\": \"single_turn\", \"text\": \"a\"}]}", Some("multi_turn")),
+            ("{\"type\": \"mooncake_trace\", \"input_length\": 3}", Some("mooncake_trace")),
+            // A `type` that names no format is just a field no format has.
+            ("{\"type\": \"text\", \"text\": \"a\"}", None),
             // Broken rows belong to nobody.
             ("{\"text\": \"a\", \"timestamp\": 1, \"delay\": 2}", None),
             ("{\"text\": \"a\", \"output_length\": 0}", None),
@@ -466,6 +505,22 @@ mod tests {
             )
         );
         assert!(!e.contains('\n'));
+        std::fs::write(&p, "\n{\"type\": \"mooncake_trace\", \"text\": \"a\"}\n").unwrap();
+        let e = detect(&p, &candidates()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: the record says \"type\": \"mooncake_trace\" but is not a valid mooncake_trace record; fix it or pass --custom-dataset-type",
+                p.display()
+            )
+        );
+        // A loader refuses rows that name another format.
+        std::fs::write(&p, "{\"type\": \"random_pool\", \"text\": \"a\"}\n").unwrap();
+        let e = single_turn(&p).unwrap_err().to_string();
+        assert!(
+            e.ends_with(":1: 'type' is 'random_pool', but this row is read as single_turn"),
+            "{e}"
+        );
         std::fs::write(&p, [0xffu8, 0xfe, 0x00, 0x41]).unwrap();
         let e = detect(&p, &candidates()).unwrap_err().to_string();
         assert!(e.contains("(cannot read it: it is not UTF-8 text)"), "{e}");

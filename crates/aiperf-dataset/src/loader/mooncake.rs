@@ -43,11 +43,15 @@ struct Row {
     session_id: Option<String>,
     #[serde(default)]
     extra: Option<Map<String, Value>>,
+    /// AIPerf's optional format field: `"mooncake_trace"`.
+    #[serde(default, rename = "type")]
+    format: Option<String>,
 }
 
 impl Row {
     /// The rules a row must pass before anything is synthesized.
     fn check(&self) -> Result<(), String> {
+        super::check_format(self.format.as_deref(), "mooncake_trace")?;
         let inputs = [
             self.input_length.is_some(),
             self.text_input.is_some(),

@@ -17,6 +17,7 @@ pub const DEFAULT_ENTRIES: usize = 100;
 
 /// A pool row's own rule: input fields only.
 fn check_row(row: &TurnFields) -> Result<(), String> {
+    super::check_format(row.format.as_deref(), "random_pool")?;
     if row.session_id.is_some() || row.timestamp.is_some() || row.delay.is_some() {
         return Err(
             "random_pool rows take input fields only (no session_id, timestamp or delay)".into(),
@@ -25,12 +26,14 @@ fn check_row(row: &TurnFields) -> Result<(), String> {
     row.check()
 }
 
-/// Whether `path` is a directory of pools: at least one file whose first record is a pool row.
-/// A single file is never claimed: its rows look exactly like `single_turn` rows (AIPerf's
-/// rule), so it takes `--custom-dataset-type random_pool`.
+/// Whether `path` is a directory of pools (at least one file whose first record is a pool
+/// row), or a file whose first record says `"type": "random_pool"`. Other single files are
+/// never claimed: their rows look exactly like `single_turn` rows (AIPerf's rule).
 pub fn can_load(probe: &super::Probe) -> bool {
     if !probe.is_dir {
-        return false;
+        return probe
+            .first_as::<TurnFields>()
+            .is_some_and(|row| row.format.is_some() && check_row(&row).is_ok());
     }
     let Ok(entries) = std::fs::read_dir(&probe.path) else {
         return false;

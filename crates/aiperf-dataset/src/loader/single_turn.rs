@@ -50,6 +50,9 @@ pub(crate) struct TurnFields {
     pub(crate) timestamp: Option<f64>,
     #[serde(default)]
     pub(crate) delay: Option<f64>,
+    /// AIPerf's optional format field (`"single_turn"`, `"random_pool"`), checked by the loader.
+    #[serde(default, rename = "type")]
+    pub(crate) format: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,7 +140,13 @@ pub(crate) fn base_dir(path: &Path) -> &Path {
 pub fn can_load(probe: &super::Probe) -> bool {
     probe
         .first_as::<TurnFields>()
-        .is_some_and(|row| row.check().is_ok())
+        .is_some_and(|row| check_row(&row).is_ok())
+}
+
+/// A `single_turn` row's rules.
+fn check_row(row: &TurnFields) -> Result<(), String> {
+    super::check_format(row.format.as_deref(), "single_turn")?;
+    row.check()
 }
 
 /// Loads a `single_turn` file.
@@ -145,6 +154,7 @@ pub fn single_turn(path: &Path) -> Result<Vec<Conversation>, LoadError> {
     let base = base_dir(path);
     let mut sessions = Sessions::new(true);
     for_each_line(path, |_, row: TurnFields| {
+        check_row(&row)?;
         let session_id = row.session_id.clone();
         sessions.push(session_id, row.into_turn(base)?);
         Ok(())
