@@ -91,6 +91,19 @@ pub struct SyntheticDataset {
     pub system_prompt: bool,
     pub images: Option<Images>,
     pub audio: Option<Audio>,
+    /// Rankings requests (`--rankings-*`), when the endpoint ranks passages: then each entry
+    /// is a query and passages instead of `prompts`.
+    pub rankings: Option<Rankings>,
+}
+
+/// Synthetic rankings requests, token lengths per text.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Rankings {
+    /// Passages per request.
+    pub passages: MeanStddev,
+    pub passage_tokens: MeanStddev,
+    pub query_tokens: MeanStddev,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]

@@ -136,6 +136,7 @@ fn input_config() -> InputConfig {
             system_prompt: false,
             images: None,
             audio: None,
+            rankings: None,
         }))],
         phases: Phases {
             warmup: None,

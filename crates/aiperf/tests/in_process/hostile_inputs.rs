@@ -184,6 +184,13 @@ async fn synthetic_rankings_send_a_query_and_passages() {
         (out.exit_code, out.error_count, out.request_count),
         (0, 0, 4)
     );
+    let summary = read_json(dir.path().join("run/profile_export_aiperf.json"));
+    assert_eq!(
+        summary["input_config"]["datasets"][0]["rankings"],
+        serde_json::json!({"passages": {"mean": 3.0, "stddev": 0.0},
+            "passage_tokens": {"mean": 20.0, "stddev": 0.0},
+            "query_tokens": {"mean": 10.0, "stddev": 0.0}})
+    );
     let reqs = posts(&mock);
     assert_eq!(reqs.len(), 4);
     for r in reqs {
