@@ -319,6 +319,26 @@ pub struct ProfileArgs {
           default_value_t = 0.0, help_heading = "Output Sequence Length (OSL)")]
     pub osl_stddev: f64,
 
+    // ---- Rankings ----
+    /// Mean number of passages to include per ranking request.
+    #[arg(long, default_value_t = 1, help_heading = "Rankings")]
+    pub rankings_passages_mean: usize,
+    /// Standard deviation for number of passages per ranking request.
+    #[arg(long, default_value_t = 0, help_heading = "Rankings")]
+    pub rankings_passages_stddev: usize,
+    /// Mean token length for each passage in ranking requests.
+    #[arg(long, default_value_t = 550, help_heading = "Rankings")]
+    pub rankings_passages_prompt_token_mean: usize,
+    /// Standard deviation for passage token lengths in ranking requests.
+    #[arg(long, default_value_t = 0, help_heading = "Rankings")]
+    pub rankings_passages_prompt_token_stddev: usize,
+    /// Mean token length for query text in ranking requests.
+    #[arg(long, default_value_t = 550, help_heading = "Rankings")]
+    pub rankings_query_prompt_token_mean: usize,
+    /// Standard deviation for query token lengths in ranking requests.
+    #[arg(long, default_value_t = 0, help_heading = "Rankings")]
+    pub rankings_query_prompt_token_stddev: usize,
+
     // ---- Load Generator ----
     /// Maximum benchmark runtime in seconds.
     #[arg(long, help_heading = "Load Generator")]

@@ -2,12 +2,14 @@
 //!
 //! Data flows `dataset -> timing -> engine (transport + endpoint) -> metrics -> export`; the types
 //! that cross those boundaries live here so that no stage has to depend on another stage's crate
-//! just to name what it receives. This crate does no I/O and knows nothing about tokio or HTTP.
+//! just to name what it receives. This crate knows nothing about tokio or HTTP, and its only I/O
+//! is [`textfile`]: the one way every stage opens a text file the user gave it.
 
 pub mod clock;
 pub mod credit;
 pub mod error;
 pub mod record;
+pub mod textfile;
 pub mod turn;
 
 pub use clock::Clock;

@@ -22,5 +22,5 @@ pub mod synthetic_media;
 pub mod tokenizer;
 
 pub use sampling::{Sampler, SamplingStrategy};
-pub use synthetic::{PromptGenerator, SyntheticConfig};
+pub use synthetic::{PromptGenerator, RankingsConfig, SyntheticConfig};
 pub use tokenizer::{TextTokenizer, TokenizerError};

@@ -38,7 +38,35 @@ pub struct SyntheticConfig {
     pub images: Option<ImageConfig>,
     /// Synthetic audio clips per turn (`--audio-*`), if enabled.
     pub audio: Option<AudioConfig>,
+    /// Rankings requests (one query and its passages) instead of prompts, for rankings APIs.
+    pub rankings: Option<RankingsConfig>,
     pub seed: u64,
+}
+
+/// Synthetic rankings requests (`--rankings-*`, AIPerf's defaults): per entry one query of
+/// N(query mean, stddev) tokens and N(passages mean, stddev) passages of N(passage mean,
+/// stddev) tokens each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankingsConfig {
+    pub passages_mean: f64,
+    pub passages_stddev: f64,
+    pub passage_tokens_mean: f64,
+    pub passage_tokens_stddev: f64,
+    pub query_tokens_mean: f64,
+    pub query_tokens_stddev: f64,
+}
+
+impl Default for RankingsConfig {
+    fn default() -> Self {
+        Self {
+            passages_mean: 1.0,
+            passages_stddev: 0.0,
+            passage_tokens_mean: 550.0,
+            passage_tokens_stddev: 0.0,
+            query_tokens_mean: 550.0,
+            query_tokens_stddev: 0.0,
+        }
+    }
 }
 
 impl Default for SyntheticConfig {
@@ -59,6 +87,7 @@ impl Default for SyntheticConfig {
             prefix_length: 0,
             images: None,
             audio: None,
+            rankings: None,
             seed: 0,
         }
     }
@@ -126,12 +155,71 @@ impl<'a> PromptGenerator<'a> {
         text
     }
 
+    /// `cfg.num_entries` single-turn conversations, each one rankings request: a query (the
+    /// turn's `query`) and its passages (its `texts`), every text of exactly its drawn length.
+    fn rankings(&self, cfg: &SyntheticConfig, r: &RankingsConfig) -> Vec<Conversation> {
+        let mut offsets = Rng::derive(cfg.seed, "dataset.prompt.corpus");
+        let mut counts = Rng::derive(cfg.seed, "dataset.rankings.passages");
+        let mut passage_len = Rng::derive(cfg.seed, "dataset.rankings.passages.tokens");
+        let mut query_len = Rng::derive(cfg.seed, "dataset.rankings.query.tokens");
+        let mut osl = Rng::derive(cfg.seed, "composer.turn.max_tokens");
+        let corpus_len = self.corpus.tokens.len().max(1) as u64;
+        // (start, tokens) of the query, then of each passage; and the output length.
+        type Plan = (Vec<(usize, usize)>, Option<u32>);
+        let plans: Vec<Plan> = (0..cfg.num_entries)
+            .map(|_| {
+                let passages = counts.positive_normal_integer(r.passages_mean, r.passages_stddev);
+                let mut texts = vec![(
+                    offsets.below(corpus_len) as usize,
+                    query_len.positive_normal_integer(r.query_tokens_mean, r.query_tokens_stddev)
+                        as usize,
+                )];
+                texts.extend((0..passages).map(|_| {
+                    (
+                        offsets.below(corpus_len) as usize,
+                        passage_len
+                            .positive_normal_integer(r.passage_tokens_mean, r.passage_tokens_stddev)
+                            as usize,
+                    )
+                }));
+                let max_tokens = cfg
+                    .osl_mean
+                    .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev));
+                (texts, max_tokens)
+            })
+            .collect();
+        let texts: Vec<Vec<String>> = crate::parallel::map(&plans, |(texts, _)| {
+            texts
+                .iter()
+                .map(|&(start, n)| self.prompt(start, n))
+                .collect()
+        });
+        texts
+            .into_iter()
+            .zip(plans)
+            .enumerate()
+            .map(|(i, (mut texts, (_, max_tokens)))| {
+                let query = texts.remove(0);
+                let turn = Turn {
+                    query: Some(query),
+                    texts,
+                    max_tokens,
+                    ..Default::default()
+                };
+                Conversation::single(format!("session_{i:06}"), turn)
+            })
+            .collect()
+    }
+
     /// Builds `cfg.num_entries` conversations named `session_000000`, ...
     ///
     /// Random draws happen in entry order from named streams; the expensive decode/encode work
     /// then runs on all cores, so the result is the same whatever the core count. Fails only if
     /// a synthetic image or audio clip cannot be encoded.
     pub fn conversations(&self, cfg: &SyntheticConfig) -> Result<Vec<Conversation>, String> {
+        if let Some(r) = &cfg.rankings {
+            return Ok(self.rankings(cfg, r));
+        }
         let mut lengths = Rng::derive(cfg.seed, "dataset.prompt.length");
         let mut offsets = Rng::derive(cfg.seed, "dataset.prompt.corpus");
         let mut osl = Rng::derive(cfg.seed, "composer.turn.max_tokens");
@@ -360,6 +448,52 @@ mod tests {
             })
             .unwrap();
         assert!(none.iter().all(|c| c.turns[0].max_tokens.is_none()));
+    }
+
+    /// Rankings entries are a query and passages of exactly their drawn lengths, reproducible.
+    #[test]
+    fn rankings_entries_have_a_query_and_passages() {
+        let (t, c) = setup();
+        let g = PromptGenerator::new(&t, &c);
+        let cfg = SyntheticConfig {
+            num_entries: 12,
+            rankings: Some(RankingsConfig {
+                passages_mean: 3.0,
+                passages_stddev: 1.0,
+                passage_tokens_mean: 24.0,
+                passage_tokens_stddev: 0.0,
+                query_tokens_mean: 9.0,
+                query_tokens_stddev: 0.0,
+            }),
+            seed: 5,
+            ..Default::default()
+        };
+        let a = g.conversations(&cfg).unwrap();
+        assert_eq!(a.len(), 12);
+        let mut counts = std::collections::BTreeSet::new();
+        for conv in &a {
+            assert_eq!(conv.turns.len(), 1);
+            let turn = &conv.turns[0];
+            assert_eq!(t.count(turn.query.as_deref().unwrap()), 9);
+            assert!(!turn.texts.is_empty());
+            assert!(turn.texts.iter().all(|p| t.count(p) == 24));
+            counts.insert(turn.texts.len());
+        }
+        assert!(counts.len() > 1, "the passage count varies: {counts:?}");
+        assert_eq!(a, g.conversations(&cfg).unwrap());
+        let one = g
+            .conversations(&SyntheticConfig {
+                num_entries: 2,
+                rankings: Some(RankingsConfig::default()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            one[0].turns[0].texts.len(),
+            1,
+            "AIPerf's default: one passage"
+        );
+        assert_eq!(t.count(&one[0].turns[0].texts[0]), 550);
     }
 
     #[test]

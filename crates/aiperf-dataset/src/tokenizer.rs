@@ -33,6 +33,17 @@ pub enum TokenizerError {
     #[error("directory '{0}' has no tokenizer.json")]
     NoTokenizerInDir(PathBuf),
     #[error(
+        "'{path}' is not a tokenizer.json: {missing}; pass a Hugging Face tokenizer.json or the \
+         model directory holding one{hint}"
+    )]
+    NotATokenizer {
+        path: PathBuf,
+        /// What the file lacks, e.g. `it has no "model" section (its keys: "a", "b")`.
+        missing: String,
+        /// `" (is it '<dir>/tokenizer.json'?)"` when that file exists next to it.
+        hint: String,
+    },
+    #[error(
         "tokenizer '{name}' is neither a local path nor in the Hugging Face cache ({cache}); \
          {hint}"
     )]
@@ -51,6 +62,9 @@ pub struct TextTokenizer {
     name: String,
     /// Counting without the full pipeline, when the tokenizer's shape allows it.
     pub(crate) fast: Option<FastCounter>,
+    /// The tokenizer that was asked for, when this one stands in for it because it could not
+    /// be loaded.
+    stands_in_for: Option<String>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -111,8 +125,30 @@ impl TextTokenizer {
             path: path.to_path_buf(),
             reason,
         };
-        let json = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
-        let inner = parse(json).map_err(|e| file_error(e.to_string()))?;
+        let json =
+            aiperf_core::textfile::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        let inner = match parse(json.into_bytes()) {
+            Ok(t) => t,
+            // Only now is the file read again, to say what it lacks (a config.json, a
+            // dataset, a file that is not JSON at all).
+            Err(e) => {
+                let text = aiperf_core::textfile::read_to_string(path).unwrap_or_default();
+                let Some(missing) = shape_problem(&text) else {
+                    return Err(file_error(e.to_string()));
+                };
+                let sibling = path.with_file_name("tokenizer.json");
+                let hint = if sibling.is_file() && sibling != path {
+                    format!(" (is it '{}'?)", sibling.display())
+                } else {
+                    String::new()
+                };
+                return Err(TokenizerError::NotATokenizer {
+                    path: path.to_path_buf(),
+                    missing,
+                    hint,
+                });
+            }
+        };
         Ok(Self::wrap(inner, name.to_string()))
     }
 
@@ -121,11 +157,29 @@ impl TextTokenizer {
         let _ = inner.with_truncation(None);
         inner.with_padding(None);
         let fast = FastCounter::for_tokenizer(&inner);
-        Self { inner, name, fast }
+        Self {
+            inner,
+            name,
+            fast,
+            stands_in_for: None,
+        }
     }
 
+    /// The bundled tokenizer, standing in for `requested`, which could not be loaded.
+    pub fn builtin_instead_of(requested: &str) -> Result<Self, TokenizerError> {
+        let mut t = Self::builtin()?;
+        t.stands_in_for = Some(requested.to_string());
+        Ok(t)
+    }
+
+    /// The name this tokenizer was loaded under (`builtin` for the bundled one).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The tokenizer that was asked for, when this one is a fallback for it.
+    pub fn stands_in_for(&self) -> Option<&str> {
+        self.stands_in_for.as_deref()
     }
 
     /// Token ids of `text`, without special tokens.
@@ -159,6 +213,84 @@ impl TextTokenizer {
     /// Text of `ids` (special tokens skipped).
     pub fn decode(&self, ids: &[u32]) -> String {
         self.inner.decode(ids, true).unwrap_or_default()
+    }
+}
+
+/// Why `json` is not the shape of a `tokenizer.json` (an object with a `model` holding a
+/// `vocab`), in words; `None` when it has that shape (whether the rest parses is for the
+/// parser to say). Read without building a value of the whole file.
+fn shape_problem(json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow, default)]
+        model: Option<&'a serde_json::value::RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Model {
+        #[serde(default)]
+        vocab: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+    }
+    let keys = |json: &str| -> String {
+        serde_json::from_str::<top_keys::Keys>(json)
+            .map(|k| k.0)
+            .unwrap_or_default()
+    };
+    if !json.trim_start().starts_with('{') {
+        return Some(match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+            Ok(_) => "it is not a JSON object".to_string(),
+            Err(e) => format!("it is not valid JSON ({e})"),
+        });
+    }
+    match serde_json::from_str::<Top<'_>>(json) {
+        Err(e) => Some(format!("it is not valid JSON ({e})")),
+        Ok(Top { model: None }) => {
+            let k = keys(json);
+            Some(if k.is_empty() {
+                "it has no \"model\" section".to_string()
+            } else {
+                format!("it has no \"model\" section (its keys: {k})")
+            })
+        }
+        Ok(Top { model: Some(m) }) => match serde_json::from_str::<Model>(m.get()) {
+            Ok(Model { vocab: Some(_), .. }) => None,
+            // WordLevel/WordPiece/BPE/Unigram all carry a vocabulary; let the parser judge
+            // a model that names its type.
+            Ok(Model { kind: Some(_), .. }) => None,
+            _ => Some("its \"model\" has no \"vocab\"".to_string()),
+        },
+    }
+}
+
+mod top_keys {
+    /// The first few top-level keys of a JSON object, quoted and joined.
+    pub struct Keys(pub String);
+
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(k) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        if keys.len() < 8 {
+                            keys.push(format!("\"{k}\""));
+                        }
+                    }
+                    Ok(Keys(keys.join(", ")))
+                }
+            }
+            d.deserialize_map(V)
+        }
     }
 }
 
@@ -455,6 +587,59 @@ mod tests {
         json
     }
 
+    /// A JSON file that is not a tokenizer says so, naming the file and what it lacks (and the
+    /// tokenizer.json next to it); a tokenizer.json saved with a byte-order mark loads.
+    #[test]
+    fn not_a_tokenizer_is_named_and_a_bom_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        std::fs::write(&config, r#"{"architectures": ["GPT2"], "vocab_size": 5}"#).unwrap();
+        let e = TextTokenizer::load(config.to_str().unwrap(), "main")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "'{}' is not a tokenizer.json: it has no \"model\" section (its keys: \"architectures\", \"vocab_size\"); pass a Hugging Face tokenizer.json or the model directory holding one",
+                config.display()
+            )
+        );
+        let mut json = aiperf_core::textfile::BOM.to_vec();
+        json.extend_from_slice(&builtin_json());
+        let real = dir.path().join("tokenizer.json");
+        std::fs::write(&real, &json).unwrap();
+        let t = TextTokenizer::load(real.to_str().unwrap(), "main").expect("BOM is skipped");
+        assert_eq!(t.count("Hello world!"), 3);
+        let e = TextTokenizer::load(config.to_str().unwrap(), "main")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(&format!("(is it '{}'?)", real.display())),
+            "{e}"
+        );
+        for (text, want) in [
+            ("[1, 2]", "it is not a JSON object"),
+            (
+                "{\"model\": {\"merges\": []}}",
+                "its \"model\" has no \"vocab\"",
+            ),
+            (
+                "{oops",
+                "it is not valid JSON (key must be a string at line 1 column 2)",
+            ),
+        ] {
+            let p = dir.path().join("other.json");
+            std::fs::write(&p, text).unwrap();
+            let e = TextTokenizer::load(p.to_str().unwrap(), "main")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("is not a tokenizer.json: {want}")),
+                "{e}"
+            );
+        }
+    }
+
     #[test]
     fn parsed_like_tokenizers() {
         let json = builtin_json();
@@ -589,7 +774,7 @@ mod tests {
         let bad = dir.path().join("bad.json");
         assert!(matches!(
             TextTokenizer::load(bad.to_str().unwrap(), "main"),
-            Err(TokenizerError::File { .. })
+            Err(TokenizerError::NotATokenizer { .. })
         ));
     }
 }

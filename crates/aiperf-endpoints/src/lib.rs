@@ -34,7 +34,8 @@ pub use payload::{BodyOptions, PayloadOptions};
 /// One API: payload rendering and response parsing.
 pub trait Endpoint: Send + Sync {
     /// The request body for `turn` (before `--extra-inputs` and per-turn `extra` are merged).
-    /// Fails only for user-supplied templates that do not render a JSON object.
+    /// Fails for user-supplied templates that do not render a JSON object and for turns the API
+    /// cannot take (a rankings turn without passages), before anything is sent.
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String>;
 
     /// The texts whose tokens make up the input sequence length.
@@ -119,6 +120,12 @@ pub trait Endpoint: Send + Sync {
     /// APIs that answer a submission with a job to poll (video generation).
     fn job(&self) -> Option<&dyn AsyncJob> {
         None
+    }
+
+    /// Rankings APIs: each request is one query and its passages, so synthetic data is made
+    /// of those (`--rankings-*`) instead of plain prompts.
+    fn ranks_passages(&self) -> bool {
+        false
     }
 }
 

@@ -20,6 +20,21 @@ pub fn query_and_passages(turn: &Turn) -> (&str, Vec<&str>) {
     }
 }
 
+/// The query and passages of a turn, refusing a turn a rankings API cannot take: every
+/// request would fail with 400.
+fn checked(turn: &Turn) -> Result<(&str, Vec<&str>), String> {
+    let (q, passages) = query_and_passages(turn);
+    if q.trim().is_empty() {
+        return Err(
+            "a rankings request needs a query: give a text named 'query' (or a first text)".into(),
+        );
+    }
+    if passages.is_empty() {
+        return Err("a rankings request needs passages to rank: give texts named 'passages' (or more than one text) besides the query".into());
+    }
+    Ok((q, passages))
+}
+
 /// The scored passages of a rankings answer: NIM `rankings`, Cohere/TEI `results`, or TEI's
 /// top-level list.
 fn parse_rankings(json: &str) -> (Option<ResponseData>, Option<Value>) {
@@ -54,7 +69,7 @@ pub struct NimRankings;
 
 impl Endpoint for NimRankings {
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
-        let (q, passages) = query_and_passages(turn);
+        let (q, passages) = checked(turn)?;
         let mut body = Map::new();
         body.insert("model".into(), Value::String(opts.model.clone()));
         body.insert("query".into(), json!({"text": q}));
@@ -74,6 +89,10 @@ impl Endpoint for NimRankings {
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
         parse_rankings(json)
     }
+
+    fn ranks_passages(&self) -> bool {
+        true
+    }
 }
 
 /// `hf_tei_rankings`: `{"query", "texts": [...]}` (TEI takes no model).
@@ -81,7 +100,7 @@ pub struct HfTeiRankings;
 
 impl Endpoint for HfTeiRankings {
     fn payload(&self, turn: &Turn, _opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
-        let (q, passages) = query_and_passages(turn);
+        let (q, passages) = checked(turn)?;
         let mut body = Map::new();
         body.insert("query".into(), json!(q));
         body.insert("texts".into(), json!(passages));
@@ -95,6 +114,10 @@ impl Endpoint for HfTeiRankings {
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
         parse_rankings(json)
     }
+
+    fn ranks_passages(&self) -> bool {
+        true
+    }
 }
 
 /// `cohere_rankings`: `{"model", "query", "documents": [...]}`.
@@ -102,7 +125,7 @@ pub struct CohereRankings;
 
 impl Endpoint for CohereRankings {
     fn payload(&self, turn: &Turn, opts: &PayloadOptions) -> Result<Map<String, Value>, String> {
-        let (q, passages) = query_and_passages(turn);
+        let (q, passages) = checked(turn)?;
         let mut body = Map::new();
         body.insert("model".into(), Value::String(opts.model.clone()));
         body.insert("query".into(), json!(q));
@@ -116,6 +139,10 @@ impl Endpoint for CohereRankings {
 
     fn parse_json(&self, json: &str) -> (Option<ResponseData>, Option<Value>) {
         parse_rankings(json)
+    }
+
+    fn ranks_passages(&self) -> bool {
+        true
     }
 }
 
@@ -156,6 +183,33 @@ mod tests {
             r#"{"query":"Q","texts":["a"]}"#
         );
         assert_eq!(NimRankings.input_texts(&named), vec!["Q", "a"]);
+    }
+
+    /// A turn without passages (or without a query) is refused when bodies are rendered, not
+    /// sent to fail with 400.
+    #[test]
+    fn a_turn_without_passages_is_refused() {
+        let o = PayloadOptions::default();
+        let lone = Turn {
+            texts: vec!["only a query".into()],
+            ..Default::default()
+        };
+        let empty = Turn::default();
+        for e in [
+            &NimRankings as &dyn Endpoint,
+            &HfTeiRankings,
+            &CohereRankings,
+        ] {
+            assert!(e.ranks_passages());
+            assert!(e
+                .payload(&lone, &o)
+                .unwrap_err()
+                .starts_with("a rankings request needs passages"));
+            assert!(e
+                .payload(&empty, &o)
+                .unwrap_err()
+                .starts_with("a rankings request needs a query"));
+        }
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Template {
         let body = if let Some((_, t)) = NAMED.iter().find(|(n, _)| *n == spec.body) {
             t.to_string()
         } else if !spec.body.contains("{{") && std::path::Path::new(&spec.body).is_file() {
-            std::fs::read_to_string(&spec.body)
+            aiperf_core::textfile::read_to_string(std::path::Path::new(&spec.body))
                 .map_err(|e| format!("payload template '{}': {e}", spec.body))?
         } else {
             spec.body.clone()

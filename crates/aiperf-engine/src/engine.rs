@@ -91,6 +91,9 @@ impl Engine {
         for w in &cfg.warnings {
             tracing::warn!("{w}");
         }
+        for n in &cfg.notices {
+            tracing::info!("{n}");
+        }
         // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
         let signals = tokio::spawn(watch_signals(self.stop.clone()));
         let outcome = self.run_stages(cfg, observer).await;
@@ -336,6 +339,7 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.ui = None;
     k.log_level = aiperf_config::resolve::LogLevel::Info;
     k.warnings.clear();
+    k.notices.clear();
     k.cli_command.clear();
     format!("{k:?}")
 }

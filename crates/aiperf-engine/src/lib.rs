@@ -77,7 +77,7 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
     v.extend(
         aiperf_dataset::loader::BUILTINS
             .iter()
-            .map(|(i, _)| ("custom_dataset_loader", *i)),
+            .map(|b| ("custom_dataset_loader", b.implementation)),
     );
     v.extend(
         aiperf_export::BUILTINS

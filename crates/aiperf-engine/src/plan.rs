@@ -311,7 +311,7 @@ mod tests {
     fn timestamped_files_are_replayed_unless_disabled() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("trace.jsonl");
-        std::fs::write(&file, "{}\n").unwrap();
+        std::fs::write(&file, "{\"timestamp\": 0, \"input_length\": 4}\n").unwrap();
         let f = file.to_str().unwrap();
         let convs = [conversation(2, Some(1000.0)), conversation(3, Some(500.0))];
         let plan = RunPlan::build(&config(&["--input-file", f]), &convs, 1).unwrap();

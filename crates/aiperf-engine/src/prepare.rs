@@ -64,7 +64,8 @@ impl Prepared {
 }
 
 /// Loads the tokenizer named by `--tokenizer`, else the model name if it resolves locally, else
-/// the built-in one (with a notice, as AIPerf does for placeholder model names).
+/// the built-in one as a fallback (a warning, and `input_config.tokenizer.fallback` in the
+/// summary), as AIPerf does for placeholder model names.
 pub fn load_tokenizer(cfg: &ProfileConfig) -> anyhow::Result<TextTokenizer> {
     if let Some(name) = &cfg.tokenizer {
         return TextTokenizer::load(name, &cfg.tokenizer_revision)
@@ -74,10 +75,10 @@ pub fn load_tokenizer(cfg: &ProfileConfig) -> anyhow::Result<TextTokenizer> {
     match TextTokenizer::load(model, &cfg.tokenizer_revision) {
         Ok(t) => Ok(t),
         Err(_) => {
-            tracing::info!(
-                "no tokenizer for model '{model}' found locally; counting tokens with the built-in o200k_base tokenizer (use --tokenizer to choose)"
+            tracing::warn!(
+                "no tokenizer for model '{model}' found locally: token counts (ISL, OSL, throughput) use the built-in o200k_base tokenizer instead and may differ from the model's; pass --tokenizer to choose"
             );
-            Ok(TextTokenizer::builtin()?)
+            Ok(TextTokenizer::builtin_instead_of(model)?)
         }
     }
 }
@@ -105,6 +106,7 @@ fn endpoint_for(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Arc<
 fn conversations(
     cfg: &ProfileConfig,
     registry: &Registry,
+    endpoint: &dyn Endpoint,
     tokenizer: &TextTokenizer,
     seed: u64,
 ) -> anyhow::Result<Vec<Conversation>> {
@@ -181,6 +183,7 @@ fn conversations(
                 prefix_length: conv.prefix_length,
                 images: conv.images.clone(),
                 audio: conv.audio.clone(),
+                rankings: endpoint.ranks_passages().then(|| cfg.rankings.clone()),
                 seed,
             };
             generator
@@ -191,7 +194,7 @@ fn conversations(
     let system_prompt = match (&conv.system_prompt, &conv.system_prompt_file) {
         (Some(s), _) => Some(s.clone()),
         (None, Some(f)) => Some(
-            std::fs::read_to_string(f)
+            aiperf_core::textfile::read_to_string(f)
                 .with_context(|| format!("--system-prompt-file '{}'", f.display()))?,
         ),
         (None, None) => None,
@@ -245,7 +248,7 @@ pub fn prepare(
     let meta = cfg.endpoint.clone();
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
     let started = std::time::Instant::now();
-    let conversations = conversations(cfg, registry, &tokenizer, seed)?;
+    let conversations = conversations(cfg, registry, &*endpoint, &tokenizer, seed)?;
     tracing::debug!(
         "dataset: {} conversations loaded or synthesized in {:.0} ms",
         conversations.len(),

@@ -8,8 +8,8 @@ use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::ErrorDetails;
 use aiperf_export::input_config::{
     Artifacts, Audio, DatasetConfig, EndpointConfig, Images, InputConfig, LoadConfig, MeanStddev,
-    Phases, PrefixPrompts, ProfilingPhase, Prompts, RunInfo, SyntheticDataset, TimingMode,
-    TokenizerConfig, TurnDelay, WarmupPhase,
+    Phases, PrefixPrompts, ProfilingPhase, Prompts, Rankings, RunInfo, SyntheticDataset,
+    TimingMode, TokenizerConfig, TurnDelay, WarmupPhase,
 };
 use aiperf_export::{ClientBound, LoadReport, RunReport};
 use aiperf_metrics::load::{self, LoadInput};
@@ -125,6 +125,14 @@ fn dataset_config(cfg: &ProfileConfig, prepared: &Prepared) -> DatasetConfig {
                 channels: a.channels,
                 batch_size: a.batch,
             }),
+            rankings: prepared.endpoint.ranks_passages().then(|| {
+                let r = &cfg.rankings;
+                Rankings {
+                    passages: ms(r.passages_mean, r.passages_stddev),
+                    passage_tokens: ms(r.passage_tokens_mean, r.passage_tokens_stddev),
+                    query_tokens: ms(r.query_tokens_mean, r.query_tokens_stddev),
+                }
+            }),
         })),
     }
 }
@@ -158,8 +166,13 @@ fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> In
             api_key: cfg.api_key.as_ref().map(|_| REDACTED.to_string()),
         },
         tokenizer: TokenizerConfig {
-            name: prepared.tokenizer.name().to_string(),
+            name: cfg
+                .tokenizer
+                .clone()
+                .unwrap_or_else(|| cfg.models[0].clone()),
             revision: cfg.tokenizer_revision.clone(),
+            used: prepared.tokenizer.name().to_string(),
+            fallback: prepared.tokenizer.stands_in_for().is_some(),
         },
         datasets: vec![dataset_config(cfg, prepared)],
         phases: Phases {

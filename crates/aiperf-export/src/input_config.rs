@@ -51,8 +51,14 @@ pub struct EndpointConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TokenizerConfig {
+    /// The tokenizer asked for: `--tokenizer`, else the first model's name.
     pub name: String,
     pub revision: String,
+    /// The tokenizer that counted tokens (`builtin` for the bundled o200k_base).
+    pub used: String,
+    /// Whether `used` stands in for `name` because `name` could not be loaded: token counts
+    /// then come from another vocabulary than the model's.
+    pub fallback: bool,
 }
 
 /// The dataset: a file and its format, or what was synthesized.
@@ -85,6 +91,19 @@ pub struct SyntheticDataset {
     pub system_prompt: bool,
     pub images: Option<Images>,
     pub audio: Option<Audio>,
+    /// Rankings requests (`--rankings-*`), when the endpoint ranks passages: then each entry
+    /// is a query and passages instead of `prompts`.
+    pub rankings: Option<Rankings>,
+}
+
+/// Synthetic rankings requests, token lengths per text.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Rankings {
+    /// Passages per request.
+    pub passages: MeanStddev,
+    pub passage_tokens: MeanStddev,
+    pub query_tokens: MeanStddev,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]

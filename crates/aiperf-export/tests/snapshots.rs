@@ -102,8 +102,10 @@ fn input_config() -> InputConfig {
             api_key: Some("<redacted>".into()),
         },
         tokenizer: TokenizerConfig {
-            name: "builtin".into(),
+            name: "org/placeholder-model".into(),
             revision: "main".into(),
+            used: "builtin".into(),
+            fallback: true,
         },
         datasets: vec![DatasetConfig::Synthetic(Box::new(SyntheticDataset {
             entries: 100,
@@ -134,6 +136,7 @@ fn input_config() -> InputConfig {
             system_prompt: false,
             images: None,
             audio: None,
+            rankings: None,
         }))],
         phases: Phases {
             warmup: None,

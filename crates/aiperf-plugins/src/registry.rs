@@ -181,10 +181,11 @@ impl Registry {
     /// Loads an external `plugins.yaml`.
     pub fn load_manifest_file(&mut self, path: &Path) -> Result<(), PluginError> {
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| PluginError::Manifest {
-            path: source.clone(),
-            reason: format!("cannot read: {e}"),
-        })?;
+        let text =
+            aiperf_core::textfile::read_to_string(path).map_err(|e| PluginError::Manifest {
+                path: source.clone(),
+                reason: format!("cannot read: {e}"),
+            })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.load_plugins(&text, &source, Some(&base), false)
     }

@@ -34,13 +34,17 @@ pub(super) struct Input {
     pub custom_dataset_type: Option<String>,
 }
 
-pub(super) fn resolve(args: &ProfileArgs, registry: &Registry) -> Result<Input, ConfigError> {
+pub(super) fn resolve(
+    args: &ProfileArgs,
+    registry: &Registry,
+    notices: &mut Vec<String>,
+) -> Result<Input, ConfigError> {
     if let Some(s) = &args.dataset_sampling_strategy {
         registry
             .get("dataset_sampler", s)
             .map_err(|e| invalid("--dataset-sampling-strategy", e.to_string()))?;
     }
-    let (input_file, custom_dataset_type) = dataset_file(args, registry)?;
+    let (input_file, custom_dataset_type) = dataset_file(args, registry, notices)?;
     let sampling = sampling(args, registry, input_file.is_some())?;
     let headers = args
         .header
@@ -75,11 +79,25 @@ pub(super) fn body_options(
     })
 }
 
-/// `--input-file` (or the ShareGPT file `--public-dataset` names) and its loader entry; the
-/// file must exist.
+/// The format of `file` when `--custom-dataset-type` is not given: the one registered loader
+/// whose format test accepts the file's first record (AIPerf's inference).
+fn detect_format(file: &std::path::Path, registry: &Registry) -> Result<String, ConfigError> {
+    let entries = registry.iter("custom_dataset_loader");
+    let candidates: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.name.as_str(), e.implementation.as_str()))
+        .collect();
+    aiperf_dataset::loader::detect(file, &candidates)
+        .map(str::to_string)
+        .map_err(|e| invalid("--input-file", e.to_string()))
+}
+
+/// `--input-file` (or the ShareGPT file `--public-dataset` names) and its loader entry, given
+/// or detected; the file must exist.
 fn dataset_file(
     args: &ProfileArgs,
     registry: &Registry,
+    notices: &mut Vec<String>,
 ) -> Result<(Option<PathBuf>, Option<String>), ConfigError> {
     let mut input_file = args.input_file.clone();
     let mut custom_dataset_type = args.custom_dataset_type.clone();
@@ -118,14 +136,107 @@ fn dataset_file(
                     format!("'{}' is not a valid file or directory", f.display()),
                 ));
             }
-            let t = t.unwrap_or_else(|| "single_turn".to_string());
-            registry
-                .get("custom_dataset_loader", &t)
-                .map_err(|e| invalid("--custom-dataset-type", e.to_string()))?;
+            let t = match t {
+                Some(t) => {
+                    registry
+                        .get("custom_dataset_loader", &t)
+                        .map_err(|e| invalid("--custom-dataset-type", e.to_string()))?;
+                    t
+                }
+                None => {
+                    let t = detect_format(f, registry)?;
+                    notices.push(format!(
+                        "Auto-detected dataset type: {t} (from '{}'; --custom-dataset-type overrides)",
+                        f.display()
+                    ));
+                    t
+                }
+            };
             Some(t)
         }
     };
     Ok((input_file, kind))
+}
+
+/// Flags (clap ids) that only shape synthetic data, so a dataset file makes them no-ops.
+const SYNTHETIC_ONLY: [&str; 27] = [
+    "isl_mean",
+    "isl_stddev",
+    "prompt_batch_size",
+    "num_dataset_entries",
+    "turn_mean",
+    "turn_stddev",
+    "turn_delay_mean",
+    "turn_delay_stddev",
+    "turn_delay_ratio",
+    "prefix_pool_size",
+    "prefix_length",
+    "image_width_mean",
+    "image_width_stddev",
+    "image_height_mean",
+    "image_height_stddev",
+    "image_batch_size",
+    "image_format",
+    "audio_length_mean",
+    "audio_length_stddev",
+    "audio_batch_size",
+    "audio_format",
+    "rankings_passages_mean",
+    "rankings_passages_stddev",
+    "rankings_passages_prompt_token_mean",
+    "rankings_passages_prompt_token_stddev",
+    "rankings_query_prompt_token_mean",
+    "rankings_query_prompt_token_stddev",
+];
+
+/// One warning naming every synthetic-data flag the user typed (as typed: `--isl`, not its
+/// canonical name) that a dataset file makes a no-op; `None` when there is none.
+/// `argv` is the whole command line; flags left at their defaults are not named.
+pub(super) fn ignored_synthetic_flags(argv: &[String]) -> Option<String> {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let matches = cli.clone().try_get_matches_from(argv).ok()?;
+    let (_, profile_matches) = matches.subcommand()?;
+    let profile = cli.find_subcommand("profile")?;
+    let typed: Vec<String> = SYNTHETIC_ONLY
+        .iter()
+        .filter(|id| {
+            profile_matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .filter_map(|id| {
+            let arg = profile.get_arguments().find(|a| a.get_id() == *id)?;
+            let longs: Vec<&str> = arg
+                .get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+                .collect();
+            let shorts: Vec<String> = arg
+                .get_short()
+                .into_iter()
+                .chain(arg.get_all_short_aliases().unwrap_or_default())
+                .map(|c| format!("-{c}"))
+                .collect();
+            let as_typed = argv.iter().find_map(|a| {
+                let name = a.split('=').next().unwrap_or(a);
+                let long = name.strip_prefix("--").filter(|n| longs.contains(n));
+                long.map(|n| format!("--{n}"))
+                    .or_else(|| shorts.iter().find(|s| a.starts_with(s.as_str())).cloned())
+            });
+            Some(as_typed.unwrap_or_else(|| format!("--{}", arg.get_long().unwrap_or(id))))
+        })
+        .collect();
+    if typed.is_empty() {
+        return None;
+    }
+    let (verb, pronoun) = if typed.len() == 1 {
+        ("shapes", "it is")
+    } else {
+        ("shape", "they are")
+    };
+    Some(format!(
+        "{} {verb} synthetic data only: {pronoun} ignored with --input-file",
+        typed.join(", ")
+    ))
 }
 
 /// `ShareGPT_V3_unfiltered_cleaned_split.json` in the local Hugging Face hub cache, if a
@@ -254,7 +365,7 @@ mod tests {
     use super::*;
 
     fn input(a: &[&str]) -> Result<Input, String> {
-        resolve(&args(a), &Registry::builtin()).map_err(|e| e.to_string())
+        resolve(&args(a), &Registry::builtin(), &mut Vec::new()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -268,13 +379,96 @@ mod tests {
             }
         );
         assert_eq!((i.input_file, i.custom_dataset_type), (None, None));
-        let file = std::env::current_exe().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.jsonl");
+        std::fs::write(&file, "{\"text\": \"hi\"}\n").unwrap();
         let file = file.to_str().unwrap();
         let i = input(&["--input-file", file]).unwrap();
         assert_eq!(i.sampling.strategy, SamplingStrategy::Sequential);
         assert_eq!(i.custom_dataset_type.as_deref(), Some("single_turn"));
         let i = input(&["--dataset-sampling-strategy", "random"]).unwrap();
         assert_eq!(i.sampling.strategy, SamplingStrategy::Random);
+    }
+
+    /// Without --custom-dataset-type the format comes from the first record, with a notice;
+    /// the flag wins; a file nothing reads is refused before any work, naming the file.
+    #[test]
+    fn dataset_format_is_detected_unless_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let cases = [
+            (
+                "s.jsonl",
+                "\n{\"text\": \"hi\", \"output_length\": 5}\n",
+                "single_turn",
+            ),
+            (
+                "m.jsonl",
+                "{\"session_id\": \"a\", \"turns\": [{\"text\": \"hi\"}]}\n",
+                "multi_turn",
+            ),
+            (
+                "t.jsonl",
+                "{\"timestamp\": 0, \"input_length\": 8, \"hash_ids\": [1]}\n",
+                "mooncake_trace",
+            ),
+            (
+                "b.jsonl",
+                "\u{feff}{\"text_input\": \"hi\"}\n",
+                "mooncake_trace",
+            ),
+            (
+                "g.json",
+                "[\n  {\"id\": \"x\", \"conversations\": []}\n]\n",
+                "sharegpt",
+            ),
+        ];
+        for (name, text, want) in cases {
+            let f = write(name, text);
+            let mut notices = Vec::new();
+            let i = resolve(
+                &args(&["--input-file", &f]),
+                &Registry::builtin(),
+                &mut notices,
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(i.custom_dataset_type.as_deref(), Some(want), "{name}");
+            assert_eq!(
+                notices,
+                [format!("Auto-detected dataset type: {want} (from '{f}'; --custom-dataset-type overrides)")]
+            );
+        }
+        let pools = dir.path().join("pools");
+        std::fs::create_dir(&pools).unwrap();
+        std::fs::write(pools.join("q.jsonl"), "{\"text\": \"q\"}\n").unwrap();
+        std::fs::write(pools.join("img.png"), [0x89u8, 0x50, 0xff, 0xfe]).unwrap();
+        let i = input(&["--input-file", pools.to_str().unwrap()]).unwrap();
+        assert_eq!(i.custom_dataset_type.as_deref(), Some("random_pool"));
+        // The flag wins, even where detection would fail.
+        let f = write("odd.jsonl", "{\"prompt\": \"x\"}\n");
+        let mut notices = Vec::new();
+        let i = resolve(
+            &args(&["--input-file", &f, "--custom-dataset-type", "single_turn"]),
+            &Registry::builtin(),
+            &mut notices,
+        )
+        .unwrap();
+        assert_eq!(i.custom_dataset_type.as_deref(), Some("single_turn"));
+        assert!(notices.is_empty());
+        assert_eq!(
+            input(&["--input-file", &f]).unwrap_err(),
+            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt)")
+        );
+        let f = write("bin.jsonl", "\u{1}\u{2}not json");
+        let e = input(&["--input-file", &f]).unwrap_err();
+        assert!(e.contains("(line 1 is not JSON)"), "{e}");
+        let f = write("empty.jsonl", "\n\n");
+        let e = input(&["--input-file", &f]).unwrap_err();
+        assert!(e.contains("(it holds no records)"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod limits;
 mod load;
 mod output;
 mod prompt;
+mod rankings;
 mod redact;
 mod service;
 mod tokenizer;
@@ -109,6 +110,8 @@ pub struct ProfileConfig {
     pub isl_stddev: f64,
     pub osl_mean: Option<f64>,
     pub osl_stddev: f64,
+    /// `--rankings-*`: synthetic rankings requests, for endpoints that rank passages.
+    pub rankings: aiperf_dataset::RankingsConfig,
     pub concurrency: usize,
     /// Load mode as given; with `--input-file` timestamps the engine may switch to replay unless
     /// `no_fixed_schedule`.
@@ -127,6 +130,8 @@ pub struct ProfileConfig {
     pub log_level: LogLevel,
     /// Adjustments made while resolving, to print as warnings.
     pub warnings: Vec<String>,
+    /// Choices made for the user while resolving (a detected dataset format), to log as info.
+    pub notices: Vec<String>,
     /// The command line as typed, with secrets redacted.
     pub cli_command: String,
 }
@@ -140,6 +145,7 @@ impl ProfileConfig {
         registry: &Registry,
     ) -> Result<Self, ConfigError> {
         let mut warnings = Vec::new();
+        let mut notices = Vec::new();
         let endpoint::Endpoint {
             models,
             endpoint_type,
@@ -165,7 +171,10 @@ impl ProfileConfig {
             sampling,
             input_file,
             custom_dataset_type,
-        } = input::resolve(&args, registry)?;
+        } = input::resolve(&args, registry, &mut notices)?;
+        if input_file.is_some() {
+            warnings.extend(input::ignored_synthetic_flags(argv));
+        }
         let body = input::body_options(&args, streaming, &mut warnings)?;
         let tokenizer::Tokenizer {
             tokenizer,
@@ -178,6 +187,7 @@ impl ProfileConfig {
             osl_mean,
             osl_stddev,
         } = prompt::resolve(&args, &body.extra_inputs, &mut warnings)?;
+        let rankings = rankings::resolve(&args)?;
         let load::Load {
             concurrency,
             load,
@@ -231,6 +241,7 @@ impl ProfileConfig {
             isl_stddev,
             osl_mean,
             osl_stddev,
+            rankings,
             concurrency,
             load,
             no_fixed_schedule,
@@ -244,6 +255,7 @@ impl ProfileConfig {
             ui,
             log_level: service::log_level(&args)?,
             warnings,
+            notices,
             cli_command: redact_command(argv),
         };
         limits::check(&cfg)?;
@@ -291,6 +303,50 @@ mod test_support {
 mod tests {
     use super::test_support::{err, resolve};
     use super::*;
+
+    /// Synthetic-data flags typed next to --input-file are named, as typed, in one warning;
+    /// flags left at their defaults, or set without a file, are not.
+    #[test]
+    fn synthetic_flags_with_a_dataset_file_warn_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("d.jsonl");
+        std::fs::write(&f, "{\"text\": \"hi\"}\n").unwrap();
+        let f = f.to_str().unwrap();
+        let ignored = |c: &ProfileConfig| -> Vec<String> {
+            c.warnings
+                .iter()
+                .filter(|w| w.contains("ignored with --input-file"))
+                .cloned()
+                .collect()
+        };
+        let c = resolve(&[
+            "-m",
+            "a",
+            "--input-file",
+            f,
+            "--isl",
+            "100",
+            "--synthetic-input-tokens-stddev=5",
+            "-b",
+            "2",
+            "--rankings-passages-mean",
+            "3",
+            "--osl",
+            "8",
+        ])
+        .unwrap();
+        assert_eq!(
+            ignored(&c),
+            ["--isl, --synthetic-input-tokens-stddev, -b, --rankings-passages-mean shape synthetic data only: they are ignored with --input-file"]
+        );
+        let c = resolve(&["-m", "a", "--input-file", f, "--num-prompts", "5"]).unwrap();
+        assert_eq!(
+            ignored(&c),
+            ["--num-prompts shapes synthetic data only: it is ignored with --input-file"]
+        );
+        assert!(ignored(&resolve(&["-m", "a", "--input-file", f]).unwrap()).is_empty());
+        assert!(ignored(&resolve(&["-m", "a", "--isl", "100"]).unwrap()).is_empty());
+    }
 
     #[test]
     fn defaults_and_artifact_dir_naming() {

@@ -31,24 +31,234 @@ pub use single_turn::single_turn;
 /// Reads one dataset file into conversations.
 pub type LoadFn = fn(&Path, &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError>;
 
-/// Every loader built into this crate: its registry `implementation` (the path of the function
-/// that reads the format; `plugins.yaml` names it, a test checks it exists) and that function.
-/// What a loader needs besides the file (the prompt corpus) is its entry's metadata.
-pub const BUILTINS: [(&str, LoadFn); 5] = [
-    (
-        "aiperf_dataset::loader::single_turn::single_turn",
-        |p, _| single_turn(p),
-    ),
-    ("aiperf_dataset::loader::multi_turn::load", |p, _| {
-        multi_turn::load(p)
-    }),
-    (
-        "aiperf_dataset::loader::random_pool::load",
-        random_pool::load,
-    ),
-    ("aiperf_dataset::loader::mooncake::load", mooncake::load),
-    ("aiperf_dataset::loader::sharegpt::load", sharegpt::load),
+/// Whether a loader reads the file [`Probe`] looked at (AIPerf's `can_load`): used to pick the
+/// format when `--custom-dataset-type` is not given.
+pub type CanLoadFn = fn(&Probe) -> bool;
+
+/// One loader built into this crate: its registry `implementation` (the path of the function
+/// that reads the format; `plugins.yaml` names it, a test checks it exists), that function, and
+/// its format test. What a loader needs besides the file (the prompt corpus) is its entry's
+/// metadata.
+pub struct Builtin {
+    pub implementation: &'static str,
+    pub load: LoadFn,
+    pub can_load: CanLoadFn,
+}
+
+/// Every loader built into this crate.
+pub const BUILTINS: [Builtin; 5] = [
+    Builtin {
+        implementation: "aiperf_dataset::loader::single_turn::single_turn",
+        load: |p, _| single_turn(p),
+        can_load: single_turn::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::multi_turn::load",
+        load: |p, _| multi_turn::load(p),
+        can_load: multi_turn::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::random_pool::load",
+        load: random_pool::load,
+        can_load: random_pool::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::mooncake::load",
+        load: mooncake::load,
+        can_load: mooncake::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::sharegpt::load",
+        load: sharegpt::load,
+        can_load: sharegpt::can_load,
+    },
 ];
+
+/// What format detection looks at: the path, and for a file its first record.
+#[derive(Debug, Default)]
+pub struct Probe {
+    pub path: std::path::PathBuf,
+    pub is_dir: bool,
+    /// The first non-blank line, parsed as JSON (`None` when it is not JSON).
+    pub first: Option<serde_json::Value>,
+    /// Its 1-based line number.
+    pub line: usize,
+    /// The start of the file's text (at most [`Probe::HEAD`] bytes), for formats that are not
+    /// one JSON value per line.
+    pub head: String,
+    /// Why the file could not be read as text, if it could not.
+    pub unreadable: Option<String>,
+}
+
+impl Probe {
+    pub const HEAD: usize = 64 << 10;
+    const MAX_LINE: u64 = 256 << 20;
+
+    /// Reads what detection needs of `path` (a file's first non-blank line; nothing of a
+    /// directory).
+    pub fn read(path: &Path) -> Self {
+        let mut probe = Probe {
+            path: path.to_path_buf(),
+            is_dir: path.is_dir(),
+            ..Default::default()
+        };
+        if probe.is_dir {
+            return probe;
+        }
+        let mut reader = match aiperf_core::textfile::open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                probe.unreadable = Some(e.to_string());
+                return probe;
+            }
+        };
+        let mut buf = String::new();
+        let mut line = 0;
+        let mut first_line = None;
+        loop {
+            buf.clear();
+            // A line longer than this is not a record any loader takes whole (and a one-line
+            // JSON array of a whole dataset is not read into memory twice).
+            match std::io::Read::take(&mut reader, Self::MAX_LINE).read_line(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => line += 1,
+                Err(e) => {
+                    if first_line.is_none() {
+                        probe.unreadable = Some(if e.kind() == std::io::ErrorKind::InvalidData {
+                            "it is not UTF-8 text".to_string()
+                        } else {
+                            e.to_string()
+                        });
+                    }
+                    break;
+                }
+            }
+            if probe.head.len() < Self::HEAD {
+                let mut end = (Self::HEAD - probe.head.len()).min(buf.len());
+                while !buf.is_char_boundary(end) {
+                    end -= 1;
+                }
+                probe.head.push_str(&buf[..end]);
+            }
+            let text = buf.trim();
+            if first_line.is_none() && !text.is_empty() {
+                first_line = Some(line);
+                // Records are objects; an array is a whole JSON document, not parsed here.
+                if !text.starts_with('[') {
+                    probe.first = serde_json::from_str(text).ok();
+                }
+                if probe.first.is_some() {
+                    break;
+                }
+                // Not one JSON value per line: the rest of the head is for formats that look
+                // further (a pretty-printed JSON array).
+            }
+            if probe.head.len() >= Self::HEAD {
+                break;
+            }
+        }
+        probe.line = first_line.unwrap_or(line);
+        probe
+    }
+
+    /// The first record as `T`, when it is one.
+    pub fn first_as<T: DeserializeOwned>(&self) -> Option<T> {
+        self.first.as_ref().and_then(|v| T::deserialize(v).ok())
+    }
+
+    /// What the first record looks like, for an error message.
+    fn describe(&self) -> String {
+        if let Some(why) = &self.unreadable {
+            return format!("cannot read it: {why}");
+        }
+        match &self.first {
+            _ if self.is_dir => "it is a directory without JSONL pool files".to_string(),
+            None if self.head.trim().is_empty() => "it holds no records".to_string(),
+            None => format!("line {} is not JSON", self.line),
+            Some(serde_json::Value::Object(o)) if o.is_empty() => {
+                format!("the record on line {} is empty", self.line)
+            }
+            Some(serde_json::Value::Object(o)) => format!(
+                "the record on line {} has fields {}",
+                self.line,
+                o.keys()
+                    .take(8)
+                    .map(|k| format!("'{k}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(_) => format!("line {} is not a JSON object", self.line),
+        }
+    }
+}
+
+/// The built-in loader `implementation`, if it is one.
+pub fn builtin(implementation: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.implementation == implementation)
+}
+
+/// AIPerf's dataset type inference: the format the first record names in its `"type"` field,
+/// else the one format among `candidates` (registry name, implementation) whose loader can read
+/// `path`, judged by its first record (a directory only by its pool files). Candidates that are not built in (external executables) have no format
+/// test and are never picked.
+pub fn detect<'n>(path: &Path, candidates: &[(&'n str, &str)]) -> Result<&'n str, LoadError> {
+    let probe = Probe::read(path);
+    // A record may name its format (`"type": "random_pool"`): then only that format is asked.
+    let named = probe
+        .first
+        .as_ref()
+        .and_then(|f| f.get("type"))
+        .and_then(serde_json::Value::as_str);
+    if let Some((name, b)) = named.and_then(|t| {
+        candidates
+            .iter()
+            .find(|(n, _)| *n == t)
+            .and_then(|(n, i)| builtin(i).map(|b| (*n, b)))
+    }) {
+        return if (b.can_load)(&probe) {
+            Ok(name)
+        } else {
+            Err(LoadError::Line {
+                path: path.display().to_string(),
+                line: probe.line,
+                reason: format!(
+                    "the record says \"type\": \"{name}\" but is not a valid {name} record; fix it or pass --custom-dataset-type"
+                ),
+            })
+        };
+    }
+    let matches: Vec<&str> = candidates
+        .iter()
+        .filter(|(_, i)| builtin(i).is_some_and(|b| (b.can_load)(&probe)))
+        .map(|(n, _)| *n)
+        .collect();
+    let names = || {
+        candidates
+            .iter()
+            .filter(|(_, i)| builtin(i).is_some())
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(LoadError::file(
+            path,
+            format!(
+                "no dataset format recognizes this file ({}); pass --custom-dataset-type (one of: {})",
+                probe.describe(),
+                names()
+            ),
+        )),
+        many => Err(LoadError::file(
+            path,
+            format!(
+                "the file fits more than one dataset format ({}); pass --custom-dataset-type",
+                many.join(", ")
+            ),
+        )),
+    }
+}
 
 /// Why a dataset file was rejected.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -92,32 +302,29 @@ pub fn load(
     path: &Path,
     ctx: &LoadContext<'_>,
 ) -> Result<Vec<Conversation>, LoadError> {
-    let Some((_, read)) = BUILTINS.iter().find(|(i, _)| *i == implementation) else {
+    let Some(b) = builtin(implementation) else {
         return Err(LoadError::file(
             path,
             format!("loader '{implementation}' is not built into aiperf_dataset"),
         ));
     };
-    let out = read(path, ctx)?;
+    let out = (b.load)(path, ctx)?;
     if out.is_empty() {
         return Err(LoadError::file(path, "no requests in file"));
     }
     Ok(out)
 }
 
-/// Calls `row` for every non-blank line of a JSONL file (gzip when it ends in `.gz`) with its
+/// Calls `row` for every non-blank line of a JSONL file (opened by `aiperf_core::textfile`: gzip
+/// when it ends in `.gz`, a byte-order mark skipped) with its
 /// 1-based line number and the parsed value; the first error, from parsing or from `row`,
 /// stops reading and is reported at that line.
 pub fn for_each_line<T: DeserializeOwned>(
     path: &Path,
     mut row: impl FnMut(usize, T) -> Result<(), String>,
 ) -> Result<(), LoadError> {
-    let file = std::fs::File::open(path).map_err(|e| LoadError::file(path, e.to_string()))?;
-    let mut reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(std::io::BufReader::new(flate2::read::GzDecoder::new(file)))
-    } else {
-        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
-    };
+    let mut reader =
+        aiperf_core::textfile::open(path).map_err(|e| LoadError::file(path, e.to_string()))?;
     let name = path.display().to_string();
     let mut buf = String::new();
     let mut line = 0usize;
@@ -199,12 +406,141 @@ pub(crate) fn check_timing(timestamp: Option<f64>, delay: Option<f64>) -> Result
     Ok(())
 }
 
+/// A row's optional `"type"` (AIPerf's explicit format field): absent, or the format reading it.
+pub(crate) fn check_format(given: Option<&str>, own: &str) -> Result<(), String> {
+    match given {
+        Some(t) if t != own => Err(format!("'type' is '{t}', but this row is read as {own}")),
+        _ => Ok(()),
+    }
+}
+
 /// `output_length` as a request limit: must be > 0.
 pub(crate) fn output_length(v: Option<i64>) -> Result<Option<u32>, String> {
     match v {
         None => Ok(None),
         Some(n) if n > 0 && n <= u32::MAX as i64 => Ok(Some(n as u32)),
         Some(n) => Err(format!("'output_length' must be > 0, got {n}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidates() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("single_turn", BUILTINS[0].implementation),
+            ("multi_turn", BUILTINS[1].implementation),
+            ("random_pool", BUILTINS[2].implementation),
+            ("mooncake_trace", BUILTINS[3].implementation),
+            ("sharegpt", BUILTINS[4].implementation),
+            ("external", "exec:/bin/true"),
+        ]
+    }
+
+    /// Each format's test accepts its own first records and no other format's; a row that
+    /// breaks a format's rules is not that format.
+    #[test]
+    fn each_format_claims_its_own_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("{\"text\": \"a\"}", Some("single_turn")),
+            ("{\"texts\": [{\"name\": \"query\", \"contents\": [\"q\"]}], \"session_id\": \"s\"}", Some("single_turn")),
+            ("{\"image\": \"https://x/y.png\", \"delay\": 5}", Some("single_turn")),
+            ("{\"turns\": [{\"role\": \"system\", \"text\": \"s\"}, {\"text\": \"a\"}]}", Some("multi_turn")),
+            ("{\"input_length\": 5, \"hash_ids\": [1], \"timestamp\": 0}", Some("mooncake_trace")),
+            ("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", Some("mooncake_trace")),
+            ("{\"payload\": {\"prompt\": \"x\"}}", Some("mooncake_trace")),
+            ("[{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}]}]", Some("sharegpt")),
+            // AIPerf's explicit format field: a single pool file says so.
+            ("{\"type\": \"random_pool\", \"text\": \"a\"}", Some("random_pool")),
+            ("{\"type\": \"single_turn\", \"text\": \"a\"}", Some("single_turn")),
+            ("{\"type\": \"multi_turn\", \"turns\": [{\"type\": \"single_turn\", \"text\": \"a\"}]}", Some("multi_turn")),
+            ("{\"type\": \"mooncake_trace\", \"input_length\": 3}", Some("mooncake_trace")),
+            // A `type` that names no format is just a field no format has.
+            ("{\"type\": \"text\", \"text\": \"a\"}", None),
+            // Broken rows belong to nobody.
+            ("{\"text\": \"a\", \"timestamp\": 1, \"delay\": 2}", None),
+            ("{\"text\": \"a\", \"output_length\": 0}", None),
+            ("{\"turns\": []}", None),
+            ("{\"input_length\": 5, \"text_input\": \"x\"}", None),
+            ("{\"input_length\": -3}", None),
+            ("{}", None),
+            ("[1, 2]", None),
+            ("\"text\"", None),
+        ];
+        for (i, (line, want)) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("{i}.jsonl"));
+            std::fs::write(&p, format!("\n  \n{line}\n")).unwrap();
+            let got = detect(&p, &candidates()).ok();
+            assert_eq!(got, *want, "{line}");
+        }
+    }
+
+    /// Two formats that both accept a file are an error naming both, not a silent pick.
+    #[test]
+    fn ambiguity_and_no_match_are_one_line_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        std::fs::write(&p, "{\"text\": \"a\"}\n").unwrap();
+        let twice = [
+            ("single_turn", BUILTINS[0].implementation),
+            ("my_single_turn", BUILTINS[0].implementation),
+        ];
+        let e = detect(&p, &twice).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: the file fits more than one dataset format (single_turn, my_single_turn); pass --custom-dataset-type",
+                p.display()
+            )
+        );
+        std::fs::write(&p, "{\"prompt\": \"a\", \"n\": 1}\n").unwrap();
+        let e = detect(&p, &candidates()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: no dataset format recognizes this file (the record on line 1 has fields 'prompt', 'n'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt)",
+                p.display()
+            )
+        );
+        assert!(!e.contains('\n'));
+        std::fs::write(&p, "\n{\"type\": \"mooncake_trace\", \"text\": \"a\"}\n").unwrap();
+        let e = detect(&p, &candidates()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}:2: the record says \"type\": \"mooncake_trace\" but is not a valid mooncake_trace record; fix it or pass --custom-dataset-type",
+                p.display()
+            )
+        );
+        // A loader refuses rows that name another format.
+        std::fs::write(&p, "{\"type\": \"random_pool\", \"text\": \"a\"}\n").unwrap();
+        let e = single_turn(&p).unwrap_err().to_string();
+        assert!(
+            e.ends_with(":1: 'type' is 'random_pool', but this row is read as single_turn"),
+            "{e}"
+        );
+        std::fs::write(&p, [0xffu8, 0xfe, 0x00, 0x41]).unwrap();
+        let e = detect(&p, &candidates()).unwrap_err().to_string();
+        assert!(e.contains("(cannot read it: it is not UTF-8 text)"), "{e}");
+    }
+
+    /// A byte-order mark (gzip or not) is not part of the first record.
+    #[test]
+    fn a_bom_does_not_break_reading_or_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bom.jsonl");
+        std::fs::write(&p, "\u{feff}{\"text\": \"a\"}\n{\"text\": \"b\"}\n").unwrap();
+        assert_eq!(detect(&p, &candidates()).unwrap(), "single_turn");
+        let c = single_turn(&p).unwrap();
+        assert_eq!(c[0].turns[0].texts, ["a"]);
+        let gz = dir.path().join("bom.jsonl.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, "\u{feff}{\"text_input\": \"a\"}\n".as_bytes())
+            .unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert_eq!(detect(&gz, &candidates()).unwrap(), "mooncake_trace");
     }
 }
 

@@ -43,6 +43,46 @@ struct Row {
     session_id: Option<String>,
     #[serde(default)]
     extra: Option<Map<String, Value>>,
+    /// AIPerf's optional format field: `"mooncake_trace"`.
+    #[serde(default, rename = "type")]
+    format: Option<String>,
+}
+
+impl Row {
+    /// The rules a row must pass before anything is synthesized.
+    fn check(&self) -> Result<(), String> {
+        super::check_format(self.format.as_deref(), "mooncake_trace")?;
+        let inputs = [
+            self.input_length.is_some(),
+            self.text_input.is_some(),
+            self.messages.is_some(),
+            self.payload.is_some(),
+        ];
+        if inputs.iter().filter(|x| **x).count() != 1 {
+            return Err(
+                "give exactly one of 'input_length', 'text_input', 'messages', 'payload'".into(),
+            );
+        }
+        if self.hash_ids.is_some() && self.input_length.is_none() {
+            return Err("'hash_ids' needs 'input_length'".into());
+        }
+        if self.tools.is_some() && self.messages.is_none() {
+            return Err("'tools' needs 'messages'".into());
+        }
+        check_timing(self.timestamp, self.delay)?;
+        output_length(self.output_length)?;
+        match self.input_length {
+            Some(n) if n <= 0 => Err(format!("'input_length' must be > 0, got {n}")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether the first record is a Mooncake trace row (AIPerf: it validates as `MooncakeTrace`).
+pub fn can_load(probe: &super::Probe) -> bool {
+    probe
+        .first_as::<Row>()
+        .is_some_and(|row| row.check().is_ok())
 }
 
 /// A prompt still to synthesize: `input_length` from shared blocks, or a corpus window.
@@ -77,24 +117,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     // once per hash id, then each row's text), and rows are grouped into sessions last.
     let mut rows: Vec<(Option<String>, Turn, Option<Synth>)> = Vec::new();
     for_each_line(path, |_, row: Row| {
-        let inputs = [
-            row.input_length.is_some(),
-            row.text_input.is_some(),
-            row.messages.is_some(),
-            row.payload.is_some(),
-        ];
-        if inputs.iter().filter(|x| **x).count() != 1 {
-            return Err(
-                "give exactly one of 'input_length', 'text_input', 'messages', 'payload'".into(),
-            );
-        }
-        if row.hash_ids.is_some() && row.input_length.is_none() {
-            return Err("'hash_ids' needs 'input_length'".into());
-        }
-        if row.tools.is_some() && row.messages.is_none() {
-            return Err("'tools' needs 'messages'".into());
-        }
-        check_timing(row.timestamp, row.delay)?;
+        row.check()?;
         let mut turn = Turn {
             max_tokens: output_length(row.output_length)?,
             timestamp_ms: row.timestamp,

@@ -12,7 +12,7 @@ use aiperf_core::Conversation;
 use serde::Deserialize;
 
 use super::single_turn::{base_dir, TurnFields};
-use super::{for_each_line, LoadError};
+use super::{check_format, for_each_line, LoadError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +20,34 @@ struct Line {
     #[serde(default)]
     session_id: Option<String>,
     turns: Vec<TurnFields>,
+    /// AIPerf's optional format field: `"multi_turn"`.
+    #[serde(default, rename = "type")]
+    format: Option<String>,
+}
+
+impl Line {
+    /// The rules of a line before anything is resolved.
+    fn check(&self) -> Result<(), String> {
+        check_format(self.format.as_deref(), "multi_turn")?;
+        for (i, t) in self.turns.iter().enumerate() {
+            check_format(t.format.as_deref(), "single_turn")
+                .map_err(|e| format!("turn {i}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the first record is a `multi_turn` line: `turns` with at least one valid turn, each
+/// valid (AIPerf: it validates as `MultiTurn`).
+pub fn can_load(probe: &super::Probe) -> bool {
+    probe.first_as::<Line>().is_some_and(|line| {
+        line.check().is_ok()
+            && !line.turns.is_empty()
+            && line
+                .turns
+                .iter()
+                .all(|t| t.session_id.is_none() && t.check().is_ok())
+    })
 }
 
 pub fn load(path: &Path) -> Result<Vec<Conversation>, LoadError> {
@@ -27,6 +55,7 @@ pub fn load(path: &Path) -> Result<Vec<Conversation>, LoadError> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for_each_line(path, |_, line: Line| {
+        line.check()?;
         let session_id = line
             .session_id
             .unwrap_or_else(|| format!("session_{:06}", out.len()));

@@ -15,16 +15,42 @@ use crate::rng::Rng;
 /// Entries drawn when `--conversation-num` is not given.
 pub const DEFAULT_ENTRIES: usize = 100;
 
+/// A pool row's own rule: input fields only.
+fn check_row(row: &TurnFields) -> Result<(), String> {
+    super::check_format(row.format.as_deref(), "random_pool")?;
+    if row.session_id.is_some() || row.timestamp.is_some() || row.delay.is_some() {
+        return Err(
+            "random_pool rows take input fields only (no session_id, timestamp or delay)".into(),
+        );
+    }
+    row.check()
+}
+
+/// Whether `path` is a directory of pools (at least one file whose first record is a pool
+/// row), or a file whose first record says `"type": "random_pool"`. Other single files are
+/// never claimed: their rows look exactly like `single_turn` rows (AIPerf's rule).
+pub fn can_load(probe: &super::Probe) -> bool {
+    if !probe.is_dir {
+        return probe
+            .first_as::<TurnFields>()
+            .is_some_and(|row| row.format.is_some() && check_row(&row).is_ok());
+    }
+    let Ok(entries) = std::fs::read_dir(&probe.path) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok().map(|e| e.path())).any(|f| {
+        f.is_file()
+            && super::Probe::read(&f)
+                .first_as::<TurnFields>()
+                .is_some_and(|row| check_row(&row).is_ok())
+    })
+}
+
 fn pool(path: &Path) -> Result<Vec<Turn>, LoadError> {
     let base = base_dir(path);
     let mut rows = Vec::new();
     for_each_line(path, |_, row: TurnFields| {
-        if row.session_id.is_some() || row.timestamp.is_some() || row.delay.is_some() {
-            return Err(
-                "random_pool rows take input fields only (no session_id, timestamp or delay)"
-                    .into(),
-            );
-        }
+        check_row(&row)?;
         rows.push(row.into_turn(base)?);
         Ok(())
     })?;

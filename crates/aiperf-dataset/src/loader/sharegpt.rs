@@ -32,18 +32,22 @@ pub const MAX_PROMPT_TOKENS: usize = 1024;
 pub const MAX_TOTAL_TOKENS: usize = 2048;
 pub const MIN_COMPLETION_TOKENS: usize = 4;
 
+/// Whether the file is one JSON array of `{"conversations": [...]}` entries (judged by its
+/// start: JSONL formats never open with `[`).
+pub fn can_load(probe: &super::Probe) -> bool {
+    !probe.is_dir
+        && probe.head.trim_start().starts_with('[')
+        && probe.head.contains("\"conversations\"")
+}
+
 pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
-    let file = std::fs::File::open(path).map_err(|e| LoadError::file(path, e.to_string()))?;
-    let entries: Vec<Entry> =
-        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
-            LoadError::Line {
-                path: path.display().to_string(),
-                line: e.line(),
-                reason: format!(
-                    "not ShareGPT JSON (an array of {{\"conversations\": [...]}}): {e}"
-                ),
-            }
-        })?;
+    let file =
+        aiperf_core::textfile::open(path).map_err(|e| LoadError::file(path, e.to_string()))?;
+    let entries: Vec<Entry> = serde_json::from_reader(file).map_err(|e| LoadError::Line {
+        path: path.display().to_string(),
+        line: e.line(),
+        reason: format!("not ShareGPT JSON (an array of {{\"conversations\": [...]}}): {e}"),
+    })?;
     let fixed_osl = ctx.osl_mean.is_some();
     let limit = ctx.num_conversations.unwrap_or(usize::MAX);
     let mut out = Vec::new();

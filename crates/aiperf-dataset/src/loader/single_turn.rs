@@ -50,6 +50,9 @@ pub(crate) struct TurnFields {
     pub(crate) timestamp: Option<f64>,
     #[serde(default)]
     pub(crate) delay: Option<f64>,
+    /// AIPerf's optional format field (`"single_turn"`, `"random_pool"`), checked by the loader.
+    #[serde(default, rename = "type")]
+    pub(crate) format: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,9 +76,21 @@ impl TurnFields {
             || self.videos.as_ref().is_some_and(|v| !v.is_empty())
     }
 
+    /// The rules a row must pass before anything is resolved: timing, output length, and at
+    /// least one input.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        check_timing(self.timestamp, self.delay)?;
+        output_length(self.output_length)?;
+        let has_text = self.text.is_some() || self.texts.as_ref().is_some_and(|t| !t.is_empty());
+        if !has_text && !self.has_media() {
+            return Err("no input: give 'text' or 'texts' (or an image, audio or video)".into());
+        }
+        Ok(())
+    }
+
     /// The turn these fields describe; media paths resolve against `base_dir`.
     pub(crate) fn into_turn(self, base_dir: &Path) -> Result<Turn, String> {
-        check_timing(self.timestamp, self.delay)?;
+        self.check()?;
         let has_media = self.has_media();
         let mut texts: Vec<String> = self.text.into_iter().collect();
         let mut query = None;
@@ -121,11 +136,25 @@ pub(crate) fn base_dir(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new("."))
 }
 
+/// Whether the first record is a `single_turn` row (AIPerf: it validates as `SingleTurn`).
+pub fn can_load(probe: &super::Probe) -> bool {
+    probe
+        .first_as::<TurnFields>()
+        .is_some_and(|row| check_row(&row).is_ok())
+}
+
+/// A `single_turn` row's rules.
+fn check_row(row: &TurnFields) -> Result<(), String> {
+    super::check_format(row.format.as_deref(), "single_turn")?;
+    row.check()
+}
+
 /// Loads a `single_turn` file.
 pub fn single_turn(path: &Path) -> Result<Vec<Conversation>, LoadError> {
     let base = base_dir(path);
     let mut sessions = Sessions::new(true);
     for_each_line(path, |_, row: TurnFields| {
+        check_row(&row)?;
         let session_id = row.session_id.clone();
         sessions.push(session_id, row.into_turn(base)?);
         Ok(())

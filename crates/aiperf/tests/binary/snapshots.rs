@@ -90,6 +90,14 @@ fn error_of(out: &Output) -> String {
 #[test]
 fn config_errors() {
     let p = || Profile::new("m", NOWHERE);
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let f = tmp.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f.display().to_string()
+    };
+    let unknown_rows = file("prompts.jsonl", "{\"prompt\": \"hi\"}\n");
+    let config_json = file("config.json", "{\"architectures\": [\"X\"]}");
     let cases: Vec<Profile> = vec![
         // Missing requirements.
         Profile::bare().arg("-u", NOWHERE),
@@ -122,6 +130,10 @@ fn config_errors() {
         p().arg("--custom-endpoint", "v1/chat"),
         p().arg("--session-header", "bad header"),
         p().arg("--input-file", "/nonexistent/data.jsonl"),
+        p().arg("--input-file", &unknown_rows),
+        p().arg("--tokenizer", &config_json),
+        p().endpoint("nim_rankings")
+            .arg("--rankings-passages-mean", 0),
         p().arg("--public-dataset", "alpaca"),
         p().arg("--conversation-turn-mean", 0),
         p().arg("--audio-length-mean", 1).arg("--audio-depths", 12),
@@ -143,7 +155,6 @@ fn config_errors() {
         p().ui("dashbord"),
         p().arg("--dataset-sampling-strategy", "shufle"),
     ];
-    let tmp = tempfile::tempdir().unwrap();
     let mut table = String::new();
     for (i, case) in cases.iter().enumerate() {
         let dir = tmp.path().join(format!("case{i}"));
