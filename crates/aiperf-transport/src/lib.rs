@@ -15,4 +15,4 @@ pub mod url;
 pub use client::{
     ClientOptions, ConnChoice, Connection, Exchange, HttpClient, RequestSpec, TransportError,
 };
-pub use url::BaseUrl;
+pub use url::{redact_url_text, BaseUrl, UrlError, REDACTED};

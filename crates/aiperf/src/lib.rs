@@ -63,7 +63,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                     ExitCode::from(outcome.exit_code.clamp(0, 255) as u8)
                 }
                 Err(e) => {
-                    eprintln!("aiperf: {e:#}");
+                    eprintln!("aiperf: {}", aiperf_core::one_line(e.as_ref()));
                     ExitCode::from(1)
                 }
             }
