@@ -12,6 +12,7 @@ mod datasets;
 mod e2e;
 mod endpoints;
 mod faults;
+mod hostile_urls;
 mod load;
 mod metrics;
 mod plugins;
