@@ -806,6 +806,7 @@ mod tests {
         let mut acc = Accumulator::new(run);
         let usage = serde_json::json!({"prompt_tokens": 200});
         let m = RecordMetrics::of_success(&RecordInput {
+            content_ns: &[3 * MS],
             input_tokens: Some(200),
             usage: Some(&usage),
             ..Default::default()
