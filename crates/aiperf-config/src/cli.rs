@@ -62,8 +62,10 @@ pub struct ProfileArgs {
     /// Enable streaming responses.
     #[arg(long, help_heading = "Endpoint")]
     pub streaming: bool,
-    /// Base URL(s) of the API server(s) to benchmark.
-    #[arg(long, short = 'u', action = ArgAction::Append, default_value = "http://localhost:8000", help_heading = "Endpoint")]
+    /// Base URL(s) of the API server(s) to benchmark (repeat the flag or separate with commas;
+    /// requests go round-robin). `user:password@` in a URL is sent as HTTP Basic auth.
+    #[arg(long, short = 'u', action = ArgAction::Append, value_delimiter = ',',
+          default_value = "http://localhost:8000", help_heading = "Endpoint")]
     pub url: Vec<String>,
     /// Maximum time in seconds to wait for each HTTP request to complete.
     #[arg(long, default_value_t = 21600.0, help_heading = "Endpoint")]
@@ -381,7 +383,11 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Fixed Schedule")]
     pub fixed_schedule: bool,
     /// Do not switch to fixed-schedule replay for datasets that carry timestamps.
-    #[arg(long, help_heading = "Fixed Schedule")]
+    #[arg(
+        long,
+        conflicts_with = "fixed_schedule",
+        help_heading = "Fixed Schedule"
+    )]
     pub no_fixed_schedule: bool,
     /// Shift timestamps so the first one is 0 (the default unless a start offset is given).
     #[arg(long, help_heading = "Fixed Schedule")]

@@ -24,3 +24,77 @@ impl ErrorDetails {
         }
     }
 }
+
+/// `error` and its causes on one line, each said once: a cause whose text is already part of
+/// the line is skipped (a `thiserror` error that prints its source would otherwise repeat it,
+/// as `anyhow`'s `{:#}` does), and line breaks inside a message become spaces.
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        let text = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Leaf;
+    impl std::fmt::Display for Leaf {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("received corrupt message")
+        }
+    }
+    impl std::error::Error for Leaf {}
+
+    /// Prints its source and also returns it from `source()`, as `#[error("..: {source}")]`.
+    #[derive(Debug)]
+    struct Wrapper(Leaf);
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "TLS handshake failed: {}", self.0)
+        }
+    }
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// A context that does not print its source.
+    #[derive(Debug)]
+    struct Context(Wrapper);
+    impl std::fmt::Display for Context {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("cannot reach\nthe server")
+        }
+    }
+    impl std::error::Error for Context {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once_on_one_line() {
+        assert_eq!(
+            one_line(&Context(Wrapper(Leaf))),
+            "cannot reach the server: TLS handshake failed: received corrupt message"
+        );
+        assert_eq!(one_line(&Leaf), "received corrupt message");
+    }
+}

@@ -14,6 +14,6 @@ pub mod turn;
 
 pub use clock::Clock;
 pub use credit::{Credit, Phase};
-pub use error::ErrorDetails;
+pub use error::{one_line, ErrorDetails};
 pub use record::{Chunk, RawRecord};
 pub use turn::{Conversation, PreparedTurn, Turn};

@@ -1,7 +1,7 @@
 //! The library entry point: an [`Engine`] runs benchmarks, one after another, in one process.
 //!
 //! `Engine::run` orchestrates the stages and nothing else:
-//! prepare (cached across runs) -> set-up -> plan -> phases -> summary and exporters.
+//! clients (servers reached) -> prepare (cached across runs) -> set-up -> plan -> phases -> summary and exporters.
 //! A sweep or a repeated run calls it many times: the tokenizer and the prepared dataset are
 //! reused while what they depend on is unchanged, and nothing global is left behind.
 
@@ -110,6 +110,11 @@ impl Engine {
         let start_time = report::now_iso();
         let cpu_start = report::process_cpu_seconds();
         let wall_start = std::time::Instant::now();
+        crate::prepare::check_headers(cfg, &self.registry)?;
+        let clients = self
+            .unless_stopped("connecting to the server", setup::clients(cfg, clock))
+            .await?;
+        let prepare_start = clock.now_ns();
         let prepared = self
             .unless_stopped("preparing the dataset", self.prepare(cfg))
             .await?;
@@ -118,15 +123,14 @@ impl Engine {
             prepared.conversations.len(),
             prepared.tokenizer.name(),
             prepared.seed,
-            clock.now_ns() as f64 / 1e6
+            clock.now_ns().saturating_sub(prepare_start) as f64 / 1e6
         );
-        let clients = Arc::new(
-            self.unless_stopped(
-                "connecting to the server",
-                setup::connect(cfg, &prepared, clock),
-            )
-            .await?,
-        );
+        self.unless_stopped(
+            "waiting for the server",
+            setup::reach(cfg, &prepared, &clients),
+        )
+        .await?;
+        let clients = Arc::new(clients);
         let plan = RunPlan::build(cfg, &prepared.conversations, prepared.seed)?;
         let run = setup::applicability(cfg, &prepared);
         let (writer, accumulator) = setup::open_artifacts(cfg, &prepared, run)?;
@@ -341,7 +345,10 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.warnings.clear();
     k.notices.clear();
     k.cli_command.clear();
-    format!("{k:?}")
+    // `BaseUrl`'s Debug hides credentials and credential query values; the request paths
+    // (prefix and query) are part of what is prepared, so they are keyed as sent.
+    let paths: Vec<String> = cfg.urls.iter().map(|u| u.join("")).collect();
+    format!("{k:?} {paths:?}")
 }
 
 #[cfg(test)]

@@ -56,8 +56,9 @@ pub(crate) fn run_exporters(
                     }
                 }
                 Err(e) => {
-                    tracing::error!("{e:#}");
-                    console.push_str(&format!("{name} Export failed: {e:#}\n"));
+                    let e = aiperf_core::one_line(e.as_ref());
+                    tracing::error!("{e}");
+                    console.push_str(&format!("{name} Export failed: {e}\n"));
                 }
             }
         }

@@ -15,7 +15,9 @@ use aiperf_endpoints::{
 use aiperf_plugins::{DatasetLoaderMetadata, Registry};
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
 use serde_json::{Map, Value};
 
 /// The run's immutable inputs, shared by workers and the record processor.
@@ -385,7 +387,16 @@ pub fn prepare(
     })
 }
 
-/// Headers shared by every request: AIPerf's set plus the user's (`--header` wins).
+/// The shared request headers of `cfg`, built (and checked) without preparing anything else,
+/// so a credential conflict fails before the servers are contacted or the dataset is built.
+pub(crate) fn check_headers(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<()> {
+    headers(cfg, &*endpoint_for(cfg, registry)?).map(|_| ())
+}
+
+/// Headers shared by every request: AIPerf's set, the endpoint's credential headers from
+/// `--api-key`, and the user's `--header`s. Two sources of the same credential header
+/// (`--api-key`, a `--url` with `user:password@`, a `--header`) are refused: one would
+/// silently replace the other.
 fn headers(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<HeaderMap> {
     let mut h = HeaderMap::new();
     h.insert(
@@ -405,16 +416,35 @@ fn headers(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<Heade
             "application/json"
         }),
     );
+    // Which option set each credential header, to name both sides of a conflict.
+    let mut credential_from: Vec<(HeaderName, String)> = Vec::new();
+    if let Some(url) = cfg.urls.iter().find(|u| u.has_credentials()) {
+        credential_from.push((AUTHORIZATION, format!("--url {url} (user:password@)")));
+    }
+    let mut claim = |name: &HeaderName, by: String| -> anyhow::Result<()> {
+        if let Some((_, first)) = credential_from.iter().find(|(n, _)| n == name) {
+            anyhow::bail!("{by} and {first} both set the '{name}' header: give only one of them");
+        }
+        credential_from.push((name.clone(), by));
+        Ok(())
+    };
     if let Some(key) = &cfg.api_key {
         for (name, value) in endpoint.auth_headers(key) {
+            let name = HeaderName::from_static(name);
+            if aiperf_config::resolve::is_sensitive_header(name.as_str()) {
+                claim(&name, "--api-key".to_string())?;
+            }
             let mut v = HeaderValue::from_str(&value).map_err(|_| {
                 anyhow!("--api-key: contains characters not allowed in an HTTP header")
             })?;
             v.set_sensitive(true);
-            h.insert(HeaderName::from_static(name), v);
+            h.insert(name, v);
         }
     }
     for (name, value) in &cfg.headers {
+        if aiperf_config::resolve::is_sensitive_header(name.as_str()) {
+            claim(name, format!("--header {name}"))?;
+        }
         h.insert(name.clone(), value.clone());
     }
     Ok(h)

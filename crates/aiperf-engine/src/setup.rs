@@ -12,12 +12,11 @@ use anyhow::Context;
 
 use crate::prepare::Prepared;
 
-/// One client per `--url`, each waited for (`--wait-for-model-*`) and probed.
-pub(crate) async fn connect(
-    cfg: &ProfileConfig,
-    prepared: &Prepared,
-    clock: Clock,
-) -> anyhow::Result<Vec<HttpClient>> {
+/// One client per `--url` (host names resolved now, so DNS stays out of the measured requests),
+/// each probed with one connection unless `--wait-for-model-*` asks to wait for the server
+/// first ([`reach`] then probes after the dataset is ready). Runs before the dataset is
+/// prepared, so a wrong `--url` fails in milliseconds, not after tokenizing.
+pub(crate) async fn clients(cfg: &ProfileConfig, clock: Clock) -> anyhow::Result<Vec<HttpClient>> {
     let mut clients = Vec::with_capacity(cfg.urls.len());
     for url in &cfg.urls {
         let opts = ClientOptions {
@@ -27,19 +26,39 @@ pub(crate) async fn connect(
         };
         let client = HttpClient::with_options(url, clock, &opts)
             .await
-            .with_context(|| format!("--url {url}"))?;
+            .map_err(|e| anyhow::anyhow!("--url {url}: {e}"))?;
         clients.push(client);
     }
-    if let Some(wait) = &cfg.wait_for_model {
-        crate::readiness::wait_for_model(cfg, prepared, wait, &clients).await?;
-    }
-    for (client, url) in clients.iter().zip(&cfg.urls) {
-        client
-            .probe()
-            .await
-            .with_context(|| format!("cannot reach the server at {url}"))?;
+    if cfg.wait_for_model.is_none() {
+        probe(cfg, &clients).await?;
     }
     Ok(clients)
+}
+
+/// `--wait-for-model-*` (which may send a prepared request), then the connection probe.
+pub(crate) async fn reach(
+    cfg: &ProfileConfig,
+    prepared: &Prepared,
+    clients: &[HttpClient],
+) -> anyhow::Result<()> {
+    if let Some(wait) = &cfg.wait_for_model {
+        crate::readiness::wait_for_model(cfg, prepared, wait, clients).await?;
+        probe(cfg, clients).await?;
+    }
+    Ok(())
+}
+
+/// Opens one connection to every server; the error is one line with a hint when there is one.
+async fn probe(cfg: &ProfileConfig, clients: &[HttpClient]) -> anyhow::Result<()> {
+    for (client, url) in clients.iter().zip(&cfg.urls) {
+        client.probe().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the server at {url}: {e}{}",
+                e.hint(cfg.insecure)
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Which metrics apply to this run.

@@ -529,7 +529,7 @@ impl Accumulator {
             timeslices: Vec::new(),
             warnings: Vec::new(),
         };
-        summary.warnings = warnings(&summary, self.request_count);
+        summary.warnings = warnings(&summary, self.request_count, &self.run);
         summary.warnings.extend(problems);
         if let Some(s) = &self.slices {
             for (k, a) in s.accumulators.iter().enumerate() {
@@ -593,8 +593,8 @@ fn round_half_even(x: f64) -> f64 {
     }
 }
 
-/// AIPerf's post-run warnings.
-fn warnings(s: &Summary, requests: u64) -> Vec<String> {
+/// AIPerf's post-run warnings, each only where it applies (`run`).
+fn warnings(s: &Summary, requests: u64, run: &Applicability) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(n) = s.value("usage_discrepancy_count").filter(|n| *n > 0.0) {
         out.push(format!(
@@ -609,7 +609,11 @@ fn warnings(s: &Summary, requests: u64) -> Vec<String> {
             crate::record::OSL_MISMATCH_MAX_TOKENS
         ));
     }
-    if s.get("usage_prompt_tokens").is_some() && s.get("usage_prompt_cache_read_tokens").is_none() {
+    // Prefix caching is a generation-server feature: no advice for embeddings or rankings.
+    if run.produces_tokens
+        && s.get("usage_prompt_tokens").is_some()
+        && s.get("usage_prompt_cache_read_tokens").is_none()
+    {
         out.push(
             "Token usage is reported but no prompt-cache read tokens were seen (usage.prompt_tokens_details.cached_tokens absent). If your server uses prefix caching, enable cache reporting (vLLM --enable-prompt-tokens-details, SGLang --enable-cache-report).".to_string(),
         );
@@ -790,6 +794,28 @@ mod tests {
         assert_eq!(s.value("total_usage_prompt_tokens"), Some(200.0));
         assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
         assert!(s.warnings[0].starts_with("Token Count Discrepancy Warning"));
+    }
+
+    #[test]
+    fn no_prefix_cache_advice_for_endpoints_that_do_not_generate() {
+        let run = Applicability {
+            streaming: false,
+            produces_tokens: false,
+            ..STREAMING
+        };
+        let mut acc = Accumulator::new(run);
+        let usage = serde_json::json!({"prompt_tokens": 200});
+        let m = RecordMetrics::of_success(&RecordInput {
+            content_ns: &[3 * MS],
+            input_tokens: Some(200),
+            usage: Some(&usage),
+            ..Default::default()
+        })
+        .unwrap();
+        acc.add_success(&m, 0);
+        let s = acc.summarize();
+        assert_eq!(s.value("total_usage_prompt_tokens"), Some(200.0));
+        assert_eq!(s.warnings, Vec::<String>::new());
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub struct MockConfig {
     /// Output tokens when a request sets no max_tokens / max_completion_tokens.
     #[arg(long, default_value_t = 64)]
     pub default_output_tokens: u32,
+    /// Largest output length a request may ask for; beyond it the answer is HTTP 400 with an
+    /// OpenAI-style error. Replies are generated token by token as they are sent, so memory
+    /// does not grow with the length.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_output_tokens: u64,
     /// The first N output tokens of chat, Responses and Messages replies are reasoning
     /// (`reasoning_content`, `reasoning_text` or `thinking`), at least one token stays content.
     #[arg(long, default_value_t = 0)]

@@ -556,8 +556,22 @@ async fn generate(
         .pointer("/stream_options/continuous_usage_stats")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let max_tokens = api.max_tokens(&req);
-    let n = max_tokens.unwrap_or(state.cfg.default_output_tokens).max(1) as usize;
+    let max_tokens = match api.max_tokens(&req) {
+        Ok(m) => m,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
+    };
+    if let Some(m) = max_tokens.filter(|m| *m > state.cfg.max_output_tokens) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "requested {m} output tokens; this server generates at most {} per request",
+                state.cfg.max_output_tokens
+            ),
+        );
+    }
+    let n = max_tokens
+        .unwrap_or(u64::from(state.cfg.default_output_tokens))
+        .max(1) as usize;
     let finish = if max_tokens.is_some() {
         "length"
     } else {
@@ -572,26 +586,32 @@ async fn generate(
         .fetch_add(n as u64, Ordering::Relaxed);
     let mut h = std::collections::hash_map::DefaultHasher::new();
     prompt.hash(&mut h);
-    let mut pieces: Vec<String> = state
-        .tokens
-        .output(h.finish(), n)
-        .map(str::to_string)
-        .collect();
-    if let (Some(Fault::Huge(bytes)), Some(first)) = (fault, pieces.first_mut()) {
-        first.push_str(&" x".repeat(bytes / 2));
-    }
     // The first `thinking` tokens are reasoning on APIs that have it; one token stays content.
     let thinking = if matches!(api, Api::Chat | Api::Responses | Api::Messages) {
         (state.cfg.reasoning_tokens as usize).min(n - 1)
     } else {
         0
     };
-    let full: String = pieces[thinking..].concat();
-    let reasoning: String = pieces[..thinking].concat();
+    // The reply is never held whole: its pieces are regenerated from the seed wherever they
+    // are written (token events, the whole-body document, epilogues that repeat the text).
+    let reply = Reply {
+        seed: h.finish(),
+        n,
+        huge: match fault {
+            Some(Fault::Huge(bytes)) => bytes / 2,
+            _ => 0,
+        },
+    };
+    let reasoning: String = (0..thinking)
+        .map(|i| reply.piece(&state.tokens, i))
+        .collect();
     if let Some(i) = record_index {
+        let full: String = (thinking..n)
+            .map(|i| reply.piece(&state.tokens, i))
+            .collect();
         if let Ok(mut r) = state.recorded.lock() {
             if let Some(rec) = r.get_mut(i) {
-                rec.reply = Some(full.clone());
+                rec.reply = Some(full);
             }
         }
     }
@@ -617,121 +637,229 @@ async fn generate(
         state.cfg.ttft_jitter,
         state.draw(n_req, 2),
     );
-    let itl = state.cfg.itl_ms();
-    let due: Vec<Instant> = (0..n)
-        .scan(arrived + ms(ttft), |t, i| {
-            if i > 0 {
-                *t += ms(jittered(
-                    itl,
-                    state.cfg.itl_jitter,
-                    state.draw(n_req, 3 + i as u64),
-                ));
-            }
-            Some(*t)
-        })
-        .collect();
+    let first_due = arrived + ms(ttft);
+    let itl_after = {
+        let st = state.clone();
+        move |i: usize| {
+            ms(jittered(
+                st.cfg.itl_ms(),
+                st.cfg.itl_jitter,
+                st.draw(n_req, 3 + i as u64),
+            ))
+        }
+    };
 
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    state.in_flight.fetch_add(1, Ordering::Relaxed);
+    let st = state.clone();
     if !stream {
-        let doc = api.whole(&head, &full, &reasoning, finish, &usage);
-        if let Some(last) = due.last() {
-            tokio::time::sleep_until((*last).into()).await;
-        }
-        if fault == Some(Fault::ResetMidStream) {
-            let text = doc.to_string();
-            let (tx, rx) = mpsc::channel(2);
-            let _ = tx.try_send(Ok(Bytes::from(text[..text.len() / 2].to_string())));
-            let _ = tx.try_send(Err(reset()));
-            return respond(StatusCode::OK, "application/json", MockBody::Channel(rx));
-        }
-        return json_response(StatusCode::OK, &doc);
+        // The document with a marker where the text goes, written around regenerated text.
+        let doc = api
+            .whole(&head, TEXT_MARK, &reasoning, finish, &usage)
+            .to_string();
+        tokio::spawn(async move {
+            let mut last = first_due;
+            for i in 1..n {
+                last += itl_after(i);
+            }
+            tokio::time::sleep_until(last.into()).await;
+            let mut out = Out::new(tx);
+            let reset = fault == Some(Fault::ResetMidStream);
+            let text_end = if reset {
+                thinking + (n - thinking) / 2
+            } else {
+                n
+            };
+            let mut segments = doc.split(TEXT_MARK_JSON);
+            if let Some(first) = segments.next() {
+                let _ = out.push(first).await;
+            }
+            for seg in segments {
+                if out
+                    .text(&st.tokens, &reply, thinking..text_end)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                if reset {
+                    let _ = out.reset().await;
+                    break;
+                }
+                if out.push(seg).await.is_err() {
+                    break;
+                }
+            }
+            let _ = out.flush().await;
+            st.in_flight.fetch_sub(1, Ordering::Relaxed);
+        });
+        return respond(StatusCode::OK, "application/json", MockBody::Channel(rx));
     }
 
-    let events: Vec<String> = pieces
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
+    let preamble = api.preamble(&head, &usage);
+    let mut epilogue = api.epilogue(&head, TEXT_MARK, &reasoning, finish, &usage, include_usage);
+    if api.done_sentinel() && fault != Some(Fault::NoDone) {
+        epilogue.push_str("data: [DONE]\n\n");
+    }
+    let half = n / 2;
+    // (index of the token before which it goes, the injected text); `n` means after the last.
+    let (inject_at, injected, stop_after_inject) = match fault {
+        Some(Fault::MalformedSse) => (half.clamp(1, n), "this line is not SSE\n\n", false),
+        Some(Fault::InvalidJson) => (half.clamp(1, n), "data: {\"broken\": \n\n", false),
+        Some(Fault::ErrorEvent) => (
+            half.max(1).min(n),
+            "event: error\n: injected error event\ndata: {}\n\n",
+            true,
+        ),
+        _ => (usize::MAX, "", false),
+    };
+    let reset_after = (fault == Some(Fault::ResetMidStream))
+        .then_some(half.max(1))
+        .filter(|&r| r < n);
+    tokio::spawn(async move {
+        let mut out = Out::new(tx);
+        let _ = out.push(&preamble).await;
+        let mut due = first_due;
+        let mut piece = String::new();
+        for i in 0..=n {
+            if i == inject_at {
+                if out.push(injected).await.is_err() {
+                    break;
+                }
+                if stop_after_inject {
+                    let _ = out.flush().await;
+                    st.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+            if i == n {
+                break;
+            }
+            if reset_after == Some(i) {
+                let _ = out.reset().await;
+                st.in_flight.fetch_sub(1, Ordering::Relaxed);
+                return;
+            }
+            if i > 0 {
+                due += itl_after(i);
+            }
+            if due > Instant::now() {
+                if out.flush().await.is_err() {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+            }
             let cumulative = continuous.then(|| {
                 json!({"prompt_tokens": prompt_tokens, "completion_tokens": i + 1, "total_tokens": prompt_tokens as usize + i + 1})
             });
             let last = (i + 1 == n).then_some(finish);
-            api.token(&head, i, p, last, cumulative.as_ref(), i < thinking)
-        })
-        .collect();
-    let preamble = api.preamble(&head, &usage);
-    let mut events = events;
-    let mut epilogue = api.epilogue(&head, &full, &reasoning, finish, &usage, include_usage);
-    if api.done_sentinel() && fault != Some(Fault::NoDone) {
-        epilogue.push_str("data: [DONE]\n\n");
-    }
-    let half = events.len() / 2;
-    match fault {
-        Some(Fault::MalformedSse) => events.insert(
-            half.max(1).min(events.len()),
-            "this line is not SSE\n\n".to_string(),
-        ),
-        Some(Fault::InvalidJson) => events.insert(
-            half.max(1).min(events.len()),
-            "data: {\"broken\": \n\n".to_string(),
-        ),
-        Some(Fault::ErrorEvent) => {
-            events.truncate(half.max(1));
-            events.push("event: error\n: injected error event\ndata: {}\n\n".to_string());
-            epilogue.clear();
-        }
-        _ => {}
-    }
-    let reset_after = (fault == Some(Fault::ResetMidStream)).then_some(half.max(1));
-    let due: Vec<Instant> = (0..events.len())
-        .map(|i| due.get(i).or(due.last()).copied().unwrap_or(arrived))
-        .collect();
-
-    let now = Instant::now();
-    if reset_after.is_none() && due.last().is_none_or(|t| *t <= now) {
-        let mut all = preamble;
-        for e in &events {
-            all.push_str(e);
-        }
-        all.push_str(&epilogue);
-        return respond(
-            StatusCode::OK,
-            "text/event-stream",
-            MockBody::Full(Some(Bytes::from(all))),
-        );
-    }
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
-    state.in_flight.fetch_add(1, Ordering::Relaxed);
-    let st = state.clone();
-    tokio::spawn(async move {
-        let mut buf = preamble;
-        let mut reset_now = false;
-        for (i, (e, t)) in events.iter().zip(due).enumerate() {
-            if reset_after == Some(i) {
-                reset_now = true;
+            piece.clear();
+            piece.push_str(&reply.piece(&st.tokens, i));
+            let event = api.token(&head, i, &piece, last, cumulative.as_ref(), i < thinking);
+            if out.push(&event).await.is_err() {
                 break;
             }
-            if t > Instant::now() {
-                if !buf.is_empty()
-                    && tx
-                        .send(Ok(Bytes::from(std::mem::take(&mut buf))))
-                        .await
-                        .is_err()
-                {
-                    break;
-                }
-                tokio::time::sleep_until(t.into()).await;
+        }
+        let mut segments = epilogue.split(TEXT_MARK_JSON);
+        if let Some(first) = segments.next() {
+            let _ = out.push(first).await;
+        }
+        for seg in segments {
+            if out.text(&st.tokens, &reply, thinking..n).await.is_err() {
+                break;
             }
-            buf.push_str(e);
+            if out.push(seg).await.is_err() {
+                break;
+            }
         }
-        if reset_now {
-            let _ = tx.send(Ok(Bytes::from(buf))).await;
-            let _ = tx.send(Err(reset())).await;
-        } else {
-            buf.push_str(&epilogue);
-            let _ = tx.send(Ok(Bytes::from(buf))).await;
-        }
+        let _ = out.flush().await;
         st.in_flight.fetch_sub(1, Ordering::Relaxed);
     });
     respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
+}
+
+/// Stands for the reply text in a document serialized before the text exists.
+const TEXT_MARK: &str = "\u{1}aiperf-mock-reply\u{1}";
+/// [`TEXT_MARK`] as it appears inside a serialized JSON string.
+const TEXT_MARK_JSON: &str = "\\u0001aiperf-mock-reply\\u0001";
+
+/// One reply's tokens, regenerated on demand from the prompt's seed.
+#[derive(Clone, Copy)]
+struct Reply {
+    seed: u64,
+    n: usize,
+    /// `huge` fault: this many ` x` appended to the first token.
+    huge: usize,
+}
+
+impl Reply {
+    fn piece<'a>(&self, tokens: &'a TokenSource, i: usize) -> std::borrow::Cow<'a, str> {
+        let p = tokens.piece(self.seed, i);
+        if i == 0 && self.huge > 0 {
+            std::borrow::Cow::Owned(format!("{p}{}", " x".repeat(self.huge)))
+        } else {
+            std::borrow::Cow::Borrowed(p)
+        }
+    }
+}
+
+/// A response body written in frames of at most about [`Out::FRAME`] bytes: nothing larger
+/// than one frame (or one token event) is ever held.
+struct Out {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: String,
+}
+
+impl Out {
+    const FRAME: usize = 64 * 1024;
+
+    fn new(tx: mpsc::Sender<Result<Bytes, std::io::Error>>) -> Self {
+        Self {
+            tx,
+            buf: String::new(),
+        }
+    }
+
+    /// Appends `s`; sends a frame when the buffer is full. `Err` when the client went away.
+    async fn push(&mut self, s: &str) -> Result<(), ()> {
+        self.buf.push_str(s);
+        if self.buf.len() >= Self::FRAME {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Tokens `range` of the reply as the inside of a JSON string.
+    async fn text(
+        &mut self,
+        tokens: &TokenSource,
+        reply: &Reply,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), ()> {
+        for i in range.take_while(|&i| i < reply.n) {
+            let quoted = serde_json::to_string(&reply.piece(tokens, i)).unwrap_or_default();
+            let inner = quoted
+                .strip_prefix('"')
+                .and_then(|q| q.strip_suffix('"'))
+                .unwrap_or("");
+            self.push(inner).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let frame = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx.send(Ok(frame)).await.map_err(|_| ())
+    }
+
+    /// Sends what is buffered, then resets the connection.
+    async fn reset(&mut self) -> Result<(), ()> {
+        self.flush().await?;
+        self.tx.send(Err(reset())).await.map_err(|_| ())
+    }
 }
 
 fn ms(v: f64) -> Duration {

@@ -87,10 +87,11 @@ impl TokenSource {
         n
     }
 
-    /// `n` output token pieces starting at a position derived from `seed`.
-    pub fn output(&self, seed: u64, n: usize) -> impl Iterator<Item = &str> {
+    /// Output token `i` of the reply seeded by `seed`: the corpus from a position derived
+    /// from the seed, wrapping around.
+    pub fn piece(&self, seed: u64, i: usize) -> &str {
         let len = self.pieces.len();
         let start = (seed % len as u64) as usize;
-        (0..n).map(move |i| self.pieces[(start + i) % len].as_str())
+        self.pieces[(start + i % len) % len].as_str()
     }
 }

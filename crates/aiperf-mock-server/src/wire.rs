@@ -87,18 +87,26 @@ impl Api {
         Some(text)
     }
 
-    /// Output length the request asks for.
-    pub fn max_tokens(self, req: &Value) -> Option<u32> {
-        let v = match self {
-            Api::Chat => req
-                .get("max_completion_tokens")
-                .or_else(|| req.get("max_tokens")),
-            Api::Completions | Api::Messages => req.get("max_tokens"),
-            Api::Tgi { .. } => req.pointer("/parameters/max_new_tokens"),
-            Api::Responses => req.get("max_output_tokens"),
-            Api::Solido => None,
+    /// The field that sets the output length, and the length the request asks for (an error
+    /// when the field is not a non-negative integer).
+    pub fn max_tokens(self, req: &Value) -> Result<Option<u64>, String> {
+        let (name, v) = match self {
+            Api::Chat => match req.get("max_completion_tokens") {
+                Some(v) => ("max_completion_tokens", Some(v)),
+                None => ("max_tokens", req.get("max_tokens")),
+            },
+            Api::Completions | Api::Messages => ("max_tokens", req.get("max_tokens")),
+            Api::Tgi { .. } => ("max_new_tokens", req.pointer("/parameters/max_new_tokens")),
+            Api::Responses => ("max_output_tokens", req.get("max_output_tokens")),
+            Api::Solido => return Ok(None),
         };
-        v.and_then(Value::as_u64).map(|v| v as u32)
+        match v {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| format!("'{name}' must be a non-negative integer, got {v}")),
+        }
     }
 
     /// Whether to answer with SSE: the path (TGI), the `Accept` header (Solido, whose body

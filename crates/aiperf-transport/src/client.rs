@@ -76,6 +76,30 @@ impl TransportError {
         }
     }
 
+    /// What a user can do about a failure to reach a server, as `; hint: ...` (empty when
+    /// there is nothing to suggest). `insecure` says whether `--insecure` is already on.
+    pub fn hint(&self, insecure: bool) -> &'static str {
+        let TransportError::Tls { source, .. } = self else {
+            return "";
+        };
+        let tls = source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>());
+        match tls {
+            Some(rustls::Error::InvalidCertificate(_)) if !insecure => {
+                "; hint: the server's certificate is not trusted: add --insecure to accept it (e.g. a self-signed test server)"
+            }
+            Some(rustls::Error::InvalidCertificate(_)) => "",
+            Some(rustls::Error::InvalidMessage(_)) | None => {
+                "; hint: the server does not seem to speak TLS: use http:// instead of https://"
+            }
+            Some(_) if insecure => "; hint: check that the server speaks TLS (else use http://)",
+            Some(_) => {
+                "; hint: check that the server speaks TLS (else use http://), or add --insecure for a self-signed certificate"
+            }
+        }
+    }
+
     /// Stable kind name used as the error `type` in records.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -272,6 +296,8 @@ impl Default for ClientOptions {
 pub struct HttpClient {
     addr: SocketAddr,
     host: HeaderValue,
+    /// `Authorization: Basic` from the URL's userinfo (sensitive).
+    auth: Option<HeaderValue>,
     tls: Option<TlsSetup>,
     http2: bool,
     h2_streams: u64,
@@ -319,6 +345,7 @@ impl HttpClient {
         Ok(Self {
             addr,
             host,
+            auth: url.basic_auth(),
             tls,
             http2: opts.http2,
             h2_streams: opts.h2_streams_per_connection.max(1),
@@ -561,6 +588,9 @@ impl HttpClient {
                 .map_err(|e: http::uri::InvalidUri| TransportError::Build(e.to_string()))?;
         }
         let h = req.headers_mut();
+        if let Some(auth) = &self.auth {
+            h.insert(http::header::AUTHORIZATION, auth.clone());
+        }
         for (k, v) in headers {
             h.insert(k, v.clone());
         }

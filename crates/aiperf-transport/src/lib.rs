@@ -16,4 +16,4 @@ pub use client::{
     AbortSignal, Cancel, ClientOptions, ConnChoice, Connection, Exchange, HttpClient, RequestSpec,
     TransportError,
 };
-pub use url::BaseUrl;
+pub use url::{redact_url_text, BaseUrl, UrlError, REDACTED};

@@ -72,7 +72,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
                     ExitCode::from(130)
                 }
                 Err(e) => {
-                    eprintln!("aiperf: {e:#}");
+                    eprintln!("aiperf: {}", aiperf_core::one_line(e.as_ref()));
                     ExitCode::from(1)
                 }
             }

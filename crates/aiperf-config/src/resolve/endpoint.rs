@@ -1,7 +1,7 @@
 //! The "Endpoint" group: what to benchmark, where, and how to talk to it.
 
 use aiperf_plugins::{EndpointMetadata, Registry};
-use aiperf_transport::BaseUrl;
+use aiperf_transport::{redact_url_text, BaseUrl};
 use http::HeaderName;
 
 use super::{invalid, positive, ConfigError};
@@ -79,11 +79,7 @@ pub(super) fn resolve(
             ));
         }
     }
-    let urls = args
-        .url
-        .iter()
-        .map(|u| BaseUrl::parse(u).map_err(|e| invalid("--url", format!("'{u}': {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let urls = urls(&args.url)?;
     positive("--request-timeout-seconds", args.request_timeout_seconds)?;
     let wait_for_model = wait_for_model(args)?;
     let connection_reuse = connection_reuse(&args.connection_reuse_strategy)?;
@@ -107,6 +103,26 @@ pub(super) fn resolve(
         http2: args.http2,
         insecure: args.insecure,
     })
+}
+
+/// `--url` values (a comma-separated list was already split by clap, as AIPerf splits it). An
+/// error quotes the value with its `user:password@` and credential query values redacted.
+fn urls(values: &[String]) -> Result<Vec<BaseUrl>, ConfigError> {
+    let urls = values
+        .iter()
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| {
+            BaseUrl::parse(u)
+                .map_err(|e| invalid("--url", format!("'{}': {e}", redact_url_text(u.trim()))))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if urls.is_empty() {
+        return Err(invalid(
+            "--url",
+            "is empty: give a server's base URL (e.g. http://localhost:8000)",
+        ));
+    }
+    Ok(urls)
 }
 
 /// `--model` names, trimmed; at least one is required.
@@ -310,5 +326,55 @@ mod tests {
         assert!(endpoint(&["-m", "a", "--url", "ftp://x"])
             .unwrap_err()
             .starts_with("--url: 'ftp://x': "));
+    }
+
+    #[test]
+    fn urls_split_on_commas_as_aiperf_does() {
+        let (e, _) = endpoint(&[
+            "-m",
+            "a",
+            "--url",
+            "h:1, http://h:2/v1",
+            "-u",
+            "https://h:3",
+        ])
+        .unwrap();
+        let urls: Vec<String> = e.urls.iter().map(|u| u.to_string()).collect();
+        assert_eq!(urls, ["http://h:1", "http://h:2/v1", "https://h:3"]);
+    }
+
+    #[test]
+    fn url_errors_name_the_flag_and_hide_credentials() {
+        let port = "invalid port: ports are integers from 1 to 65535 and a URL has at most one";
+        let cases = [
+            (
+                "http://user:SECRET@127.0.0.1:8000:8000",
+                format!("--url: 'http://<redacted>@127.0.0.1:8000:8000': {port}"),
+            ),
+            ("127.0.0.1:8000:8000", format!("--url: '127.0.0.1:8000:8000': {port}")),
+            (
+                "http://h:1,ftp://u:SECRET@h",
+                "--url: 'ftp://<redacted>@h': unsupported scheme 'ftp': use http:// or https://"
+                    .to_string(),
+            ),
+            (
+                "http://h:1 http://h:2",
+                "--url: 'http://h:1 http://h:2': ' ' is not allowed in a URL; give several servers as separate --url values or a comma-separated list".to_string(),
+            ),
+            (
+                ",",
+                "--url: is empty: give a server's base URL (e.g. http://localhost:8000)"
+                    .to_string(),
+            ),
+        ];
+        for (url, want) in cases {
+            let got = endpoint(&["-m", "a", "--url", url]).unwrap_err();
+            assert_eq!(got, want, "{url}");
+            assert!(!got.contains("SECRET"));
+        }
+        // Credentials are kept for Basic auth, never shown.
+        let (e, _) = endpoint(&["-m", "a", "--url", "http://u:SECRET@h:1"]).unwrap();
+        assert!(e.urls[0].has_credentials());
+        assert_eq!(e.urls[0].to_string(), "http://<redacted>@h:1");
     }
 }

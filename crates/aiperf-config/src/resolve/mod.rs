@@ -186,7 +186,12 @@ impl ProfileConfig {
             isl_stddev,
             osl_mean,
             osl_stddev,
-        } = prompt::resolve(&args, &body.extra_inputs, &mut warnings)?;
+        } = prompt::resolve(
+            &args,
+            &endpoint_type,
+            endpoint.produces_tokens,
+            &mut warnings,
+        )?;
         let rankings = rankings::resolve(&args)?;
         let load::Load {
             concurrency,
@@ -490,7 +495,10 @@ mod tests {
         assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
         assert!(c.warnings[0].starts_with("--streaming ignored"));
         assert!(c.warnings[1].starts_with("--per-chunk-usage has no effect"));
-        assert!(c.warnings[2].starts_with("--osl sets only an upper bound"));
+        assert_eq!(
+            c.warnings[2],
+            "--osl ignored: endpoint type 'embeddings' does not produce output tokens"
+        );
     }
 
     #[test]

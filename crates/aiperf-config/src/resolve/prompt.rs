@@ -1,8 +1,6 @@
 //! The "Prompt", "Input Sequence Length (ISL)" and "Output Sequence Length (OSL)" groups: how
 //! long synthetic prompts are and how many output tokens each request asks for.
 
-use serde_json::{Map, Value};
-
 use super::{invalid, non_negative, positive, ConfigError};
 use crate::cli::ProfileArgs;
 
@@ -16,11 +14,14 @@ pub(super) struct Prompt {
     pub osl_stddev: f64,
 }
 
-/// Checks the lengths; warns when `--osl` is only a cap because nothing asks the server to
-/// reach it (`extra_inputs` is the checked `--extra-inputs`).
+/// Checks the lengths. `--osl` on an endpoint type that produces no tokens (`produces_tokens`
+/// false: embeddings, rankings, ...) is ignored with a warning. Whether a server stops before
+/// `--osl` is judged after the run, from what it returned (the OSL mismatch warning), so a
+/// run whose server honours it gets no advice.
 pub(super) fn resolve(
     args: &ProfileArgs,
-    extra_inputs: &Map<String, Value>,
+    endpoint_type: &str,
+    produces_tokens: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Prompt, ConfigError> {
     if args.isl_mean.is_nan() || args.isl_mean <= 0.0 || !args.isl_mean.is_finite() {
@@ -40,14 +41,10 @@ pub(super) fn resolve(
     if args.prompt_batch_size == 0 {
         return Err(invalid("--prompt-batch-size", "must be >= 1"));
     }
-    if args.osl_mean.is_some()
-        && !extra_inputs.contains_key("ignore_eos")
-        && !extra_inputs.contains_key("min_tokens")
-    {
-        warnings.push(
-            "--osl sets only an upper bound: add --extra-inputs ignore_eos:true (or min_tokens) if the server may stop early"
-                .to_string(),
-        );
+    if args.osl_mean.is_some() && !produces_tokens {
+        warnings.push(format!(
+            "--osl ignored: endpoint type '{endpoint_type}' does not produce output tokens"
+        ));
     }
     Ok(Prompt {
         batch_size: args.prompt_batch_size,
@@ -63,19 +60,20 @@ mod tests {
     use super::super::test_support::args;
     use super::*;
 
-    fn prompt(a: &[&str], extra: &[(&str, Value)]) -> (Result<Prompt, String>, Vec<String>) {
-        let extra: Map<String, Value> = extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
+    fn prompt_for(a: &[&str], produces_tokens: bool) -> (Result<Prompt, String>, Vec<String>) {
         let mut warnings = Vec::new();
-        let p = resolve(&args(a), &extra, &mut warnings).map_err(|e| e.to_string());
+        let p = resolve(&args(a), "embeddings", produces_tokens, &mut warnings)
+            .map_err(|e| e.to_string());
         (p, warnings)
+    }
+
+    fn prompt(a: &[&str]) -> (Result<Prompt, String>, Vec<String>) {
+        prompt_for(a, true)
     }
 
     #[test]
     fn defaults_and_values() {
-        let (p, w) = prompt(&[], &[]);
+        let (p, w) = prompt(&[]);
         assert_eq!(
             p.unwrap(),
             Prompt {
@@ -87,20 +85,24 @@ mod tests {
             }
         );
         assert!(w.is_empty());
-        let (p, _) = prompt(&["--isl", "128", "--isl-stddev", "4", "-b", "2"], &[]);
+        let (p, _) = prompt(&["--isl", "128", "--isl-stddev", "4", "-b", "2"]);
         let p = p.unwrap();
         assert_eq!((p.isl_mean, p.isl_stddev, p.batch_size), (128.0, 4.0, 2));
     }
 
     #[test]
-    fn osl_warns_unless_the_server_is_told_to_reach_it() {
-        let (p, w) = prompt(&["--osl", "64"], &[]);
+    fn osl_warns_only_where_it_is_ignored() {
+        // A generating endpoint: no advice up front (the post-run mismatch check decides).
+        let (p, w) = prompt(&["--osl", "64"]);
         assert_eq!(p.unwrap().osl_mean, Some(64.0));
-        assert_eq!(w, ["--osl sets only an upper bound: add --extra-inputs ignore_eos:true (or min_tokens) if the server may stop early"]);
-        for key in ["ignore_eos", "min_tokens"] {
-            let (_, w) = prompt(&["--osl", "64"], &[(key, Value::Bool(true))]);
-            assert!(w.is_empty(), "{key}");
-        }
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = prompt_for(&["--osl", "64"], false);
+        assert_eq!(
+            w,
+            ["--osl ignored: endpoint type 'embeddings' does not produce output tokens"]
+        );
+        let (_, w) = prompt_for(&[], false);
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]
@@ -123,7 +125,7 @@ mod tests {
             ),
         ];
         for (a, want) in cases {
-            assert_eq!(prompt(a, &[]).0.unwrap_err(), want, "{a:?}");
+            assert_eq!(prompt(a).0.unwrap_err(), want, "{a:?}");
         }
     }
 }

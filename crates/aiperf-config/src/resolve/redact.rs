@@ -1,4 +1,7 @@
-//! Keeping secrets (`--api-key`, credential headers) out of `cli_command`, messages and logs.
+//! Keeping secrets (`--api-key`, credential headers, URL credentials) out of `cli_command`,
+//! messages and logs.
+
+use aiperf_transport::{redact_url_text, REDACTED};
 
 /// Header names whose values are secrets.
 pub fn is_sensitive_header(name: &str) -> bool {
@@ -12,14 +15,17 @@ pub fn is_sensitive_header(name: &str) -> bool {
         || n == "cookie"
 }
 
-/// The command line with the values of `--api-key` and credential headers replaced.
+/// The command line with the values of `--api-key` and credential headers replaced, URL
+/// credentials (`user:password@`, `?api_key=`) redacted, and each argument quoted for a POSIX
+/// shell where it needs it, so the echo can be pasted back into a terminal.
 pub fn redact_command(argv: &[String]) -> String {
     let mut out = Vec::with_capacity(argv.len());
     let mut redact_next = false;
     let mut header_next = false;
+    let mut url_next = false;
     for a in argv {
         if redact_next {
-            out.push("<redacted>".to_string());
+            out.push(REDACTED.to_string());
             redact_next = false;
             continue;
         }
@@ -28,26 +34,66 @@ pub fn redact_command(argv: &[String]) -> String {
             out.push(redact_header_arg(a));
             continue;
         }
+        if url_next {
+            url_next = false;
+            out.push(redact_url_list(a));
+            continue;
+        }
         if a == "--api-key" {
             redact_next = true;
             out.push(a.clone());
         } else if let Some(_v) = a.strip_prefix("--api-key=") {
-            out.push("--api-key=<redacted>".to_string());
+            out.push(format!("--api-key={REDACTED}"));
         } else if a == "--header" || a == "-H" {
             header_next = true;
             out.push(a.clone());
         } else if let Some(v) = a.strip_prefix("--header=") {
             out.push(format!("--header={}", redact_header_arg(v)));
+        } else if let Some(v) = a.strip_prefix("-H").filter(|v| !v.is_empty()) {
+            let v = v.strip_prefix('=').unwrap_or(v);
+            out.push(format!("-H{}", redact_header_arg(v)));
+        } else if a == "--url" || a == "-u" {
+            url_next = true;
+            out.push(a.clone());
+        } else if let Some(v) = a.strip_prefix("--url=") {
+            out.push(format!("--url={}", redact_url_list(v)));
+        } else if let Some(v) = a.strip_prefix("-u").filter(|v| !v.is_empty()) {
+            let v = v.strip_prefix('=').unwrap_or(v);
+            out.push(format!("-u{}", redact_url_list(v)));
+        } else if a.contains("://") {
+            // Any other URL-looking value (a future flag, a typo'd flag name).
+            out.push(redact_url_text(a));
         } else {
             out.push(a.clone());
         }
     }
-    out.join(" ")
+    out.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A `--url` value, possibly a comma-separated list, with each URL's secrets redacted.
+fn redact_url_list(v: &str) -> String {
+    v.split(',')
+        .map(redact_url_text)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `arg` as a POSIX shell reads it back: unchanged when it holds only characters no shell
+/// treats specially, else in single quotes (a `'` inside becomes `'\''`).
+pub fn shell_quote(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-+=%@:,./".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) {
+        return arg.to_string();
+    }
+    format!("'{}'", arg.replace('\'', "'\\''"))
 }
 
 fn redact_header_arg(h: &str) -> String {
     match h.split_once(':') {
-        Some((n, _)) if is_sensitive_header(n.trim()) => format!("{n}:<redacted>"),
+        Some((n, _)) if is_sensitive_header(n.trim()) => format!("{n}:{REDACTED}"),
         _ => h.to_string(),
     }
 }
@@ -85,8 +131,70 @@ mod tests {
         let c = redact_command(&argv);
         assert_eq!(
             c,
-            "aiperf profile --api-key <redacted> -H Authorization:<redacted> -H X-Trace:1 --api-key=<redacted> --header=X-Api-Key:<redacted>"
+            "aiperf profile --api-key '<redacted>' -H 'Authorization:<redacted>' -H X-Trace:1 '--api-key=<redacted>' '--header=X-Api-Key:<redacted>'"
         );
+    }
+
+    fn command(args: &[&str]) -> String {
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        redact_command(&argv)
+    }
+
+    #[test]
+    fn url_credentials_are_redacted_in_every_spelling() {
+        let c = command(&[
+            "aiperf",
+            "profile",
+            "--url",
+            "http://user:SECRET@h:1",
+            "-u",
+            "user:SECRET@h:2,https://a:SECRET@h:3/v1?api_key=SECRET&x=1",
+            "--url=http://u:SECRET@h:4",
+            "-uhttp://u:SECRET@h:5",
+            "-u=u:SECRET@h:6",
+            "--urll",
+            "http://u:SECRET@h:7",
+            "-HAuthorization:SECRET",
+        ]);
+        assert!(!c.contains("SECRET"), "{c}");
+        assert_eq!(
+            c,
+            "aiperf profile --url 'http://<redacted>@h:1' -u '<redacted>@h:2,https://<redacted>@h:3/v1?api_key=<redacted>&x=1' \
+             '--url=http://<redacted>@h:4' '-uhttp://<redacted>@h:5' '-u<redacted>@h:6' --urll 'http://<redacted>@h:7' \
+             '-HAuthorization:<redacted>'"
+        );
+    }
+
+    #[test]
+    fn arguments_are_quoted_for_a_shell() {
+        assert_eq!(
+            command(&[
+                "aiperf",
+                "profile",
+                "--extra-inputs",
+                "{\"a\": 1}",
+                "--goodput",
+                "time_to_first_token:200 inter_token_latency:20",
+                "--system-prompt",
+                "it's $HOME",
+                "--custom-endpoint",
+                "",
+                "-m",
+                "org/model-1.5:latest",
+                "--url",
+                "http://h:1/v1",
+            ]),
+            "aiperf profile --extra-inputs '{\"a\": 1}' --goodput 'time_to_first_token:200 inter_token_latency:20' \
+             --system-prompt 'it'\\''s $HOME' --custom-endpoint '' -m org/model-1.5:latest --url http://h:1/v1"
+        );
+        for (arg, quoted) in [
+            ("a;b", "'a;b'"),
+            ("*", "'*'"),
+            ("~", "'~'"),
+            ("a\nb", "'a\nb'"),
+        ] {
+            assert_eq!(shell_quote(arg), quoted);
+        }
     }
 
     #[test]

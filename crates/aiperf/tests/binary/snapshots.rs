@@ -119,6 +119,9 @@ fn config_errors() {
         p().isl(0),
         p().osl(-3),
         p().arg("--url", "ftp://x"),
+        p().arg("--url", "http://user:SECRET@127.0.0.1:8000:8000"),
+        p().arg("--url", "127.0.0.1:8000:8000"),
+        p().arg("--url", "http://127.0.0.1:1,ftp://u:SECRET@h"),
         p().arg("--benchmark-duration", 0),
         p().arg("--request-timeout-seconds", 0),
         p().flag("--wait-for-model-timeout=-1"),
@@ -148,6 +151,9 @@ fn config_errors() {
             .arg("--shared-system-prompt-length", 5),
         p().arg("--system-prompt", "x")
             .arg("--system-prompt-file", "y"),
+        p().flag("--fixed-schedule").flag("--no-fixed-schedule"),
+        p().arg("--api-key", "SECRET")
+            .arg("-H", "Authorization:Bearer SECRET"),
         // Typos: "did you mean".
         p().arg("--concurency", 4),
         p().flag("--streamin"),
@@ -167,6 +173,10 @@ fn config_errors() {
         assert!(!dir.exists(), "{args}: no artifact directory");
         let code = out.status.code().unwrap_or(-1);
         let error = error_of(&out);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("SECRET"),
+            "{args}: a secret in the error"
+        );
         assert!(
             error.starts_with("aiperf: ") || error.starts_with("error: "),
             "{args}: a configuration error comes first, before any log line: {error}"

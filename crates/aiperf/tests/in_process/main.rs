@@ -14,6 +14,7 @@ mod endpoints;
 mod faults;
 mod hostile_inputs;
 mod hostile_runs;
+mod hostile_urls;
 mod load;
 mod metrics;
 mod plugins;
