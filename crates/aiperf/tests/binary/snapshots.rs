@@ -97,7 +97,6 @@ fn config_errors() {
         f.display().to_string()
     };
     let unknown_rows = file("prompts.jsonl", "{\"prompt\": \"hi\"}\n");
-    let config_json = file("config.json", "{\"architectures\": [\"X\"]}");
     let cases: Vec<Profile> = vec![
         // Missing requirements.
         Profile::bare().arg("-u", NOWHERE),
@@ -134,7 +133,6 @@ fn config_errors() {
         p().arg("--session-header", "bad header"),
         p().arg("--input-file", "/nonexistent/data.jsonl"),
         p().arg("--input-file", &unknown_rows),
-        p().arg("--tokenizer", &config_json),
         p().endpoint("nim_rankings")
             .arg("--rankings-passages-mean", 0),
         p().arg("--public-dataset", "alpaca"),
