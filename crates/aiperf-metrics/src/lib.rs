@@ -12,6 +12,7 @@
 //! Exporters and UIs only format the resulting [`Summary`]; they never compute.
 
 pub mod accumulate;
+pub mod confidence;
 pub mod load;
 pub mod record;
 pub mod reference;
