@@ -41,10 +41,8 @@ pub struct PhaseContext {
     pub records: RecordSender,
     /// Requests currently on the wire.
     pub in_flight: AtomicU64,
-    /// Requests put on the wire, and those that came back (answered, failed or cancelled):
-    /// every one sent ends as a record.
+    /// Requests put on the wire (each ends as a record); `sent - in_flight` have come back.
     pub sent: AtomicU64,
-    pub answered: AtomicU64,
     /// Cancels every request in flight (drain deadline, second interrupt); each still ends as
     /// a record carrying the reason.
     pub abort: AbortSignal,

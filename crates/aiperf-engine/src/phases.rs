@@ -75,7 +75,6 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             records: env.records.clone(),
             in_flight: AtomicU64::new(0),
             sent: AtomicU64::new(0),
-            answered: AtomicU64::new(0),
             abort: AbortSignal::default(),
             replay: phase.replay.as_ref().map(|r| Replay {
                 order: r.order.clone(),
@@ -307,8 +306,8 @@ impl SilenceWatch {
         in_flight: u64,
         now: std::time::Instant,
     ) -> Option<f64> {
-        if answered != self.answered || in_flight == 0 {
-            self.answered = answered;
+        if answered > self.answered || in_flight == 0 {
+            self.answered = self.answered.max(answered);
             self.since = now;
             return None;
         }
@@ -321,8 +320,11 @@ impl SilenceWatch {
     }
 
     fn check(&mut self, ctx: &PhaseContext, timeout: Duration) {
+        // Sent before in flight: a request sent in between can only lower the count of those
+        // come back, never fake an answer.
+        let sent = ctx.sent.load(Ordering::Relaxed);
         let in_flight = ctx.in_flight.load(Ordering::Relaxed);
-        let answered = ctx.answered.load(Ordering::Relaxed);
+        let answered = sent.saturating_sub(in_flight);
         if let Some(quiet) = self.silent_for(answered, in_flight, std::time::Instant::now()) {
             tracing::warn!(
                 "no response has come back for {quiet:.0} s with {in_flight} request(s) in flight to {}; the server may be stuck (requests time out after {:.0} s, --request-timeout-seconds)",

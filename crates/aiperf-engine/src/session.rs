@@ -177,7 +177,6 @@ impl Session {
             None => (ex, None),
         };
         ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
-        ctx.answered.fetch_add(1, Ordering::Relaxed);
         self.last_end = Some(Instant::now());
         let error = ex
             .error

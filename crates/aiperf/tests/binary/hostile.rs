@@ -42,15 +42,6 @@ fn wait_at_most(mut child: Child, limit: Duration, what: &str) -> Output {
     }
 }
 
-fn kill(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
-}
-
 #[test]
 fn absurd_sizes_are_refused_in_one_line_without_allocating() {
     let m = || Profile::new("m", "http://127.0.0.1:1").ui("none");
@@ -118,7 +109,7 @@ async fn an_interrupt_during_preparation_ends_the_run_at_once() {
         .spawn()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    kill(&child, "-INT");
+    signal(&child, "-INT");
     let out = tokio::task::spawn_blocking(move || {
         wait_at_most(child, Duration::from_secs(20), "interrupted preparation")
     })
@@ -171,7 +162,7 @@ async fn a_rerun_after_kill_9_never_mixes_two_runs() {
         assert!(t0.elapsed() < Duration::from_secs(60), "never sent");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    kill(&child, "-KILL");
+    signal(&child, "-KILL");
     let killed = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! in-flight requests; both write every artifact, marked as cancelled, and exit non-zero.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -20,15 +20,6 @@ fn start(url: &str, dir: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start aiperf")
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
 }
 
 /// Waits until the benchmark is sending (the mock saw `n` requests).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use aiperf_config::{Cli, Command, ProfileConfig};
 use aiperf_engine::RunOutcome;
-use aiperf_mock_server::{MockConfig, MockHandle};
+use aiperf_mock_server::{MockConfig, MockHandle, RecordedRequest};
 use aiperf_plugins::Registry;
 use clap::Parser;
 use serde_json::Value;
@@ -143,6 +143,11 @@ impl Profile {
         argv
     }
 
+    /// This command line resolved as `aiperf profile` resolves it, writing into `dir`.
+    pub fn config(&self, dir: &Path) -> ProfileConfig {
+        resolve(&Registry::builtin(), &self.argv(Some(dir))).expect("a valid command line")
+    }
+
     /// Runs the profile in this process with the built-in plugins, writing into `dir`.
     pub async fn run(&self, dir: &Path) -> anyhow::Result<RunOutcome> {
         self.run_with(Registry::builtin(), dir).await
@@ -194,13 +199,55 @@ pub fn aiperf() -> std::process::Command {
 /// The one place the tests call into the engine: `argv` (program name first) parsed and
 /// resolved as `aiperf profile` does, then run with the UI off.
 async fn run_in_process(registry: Registry, argv: Vec<String>) -> anyhow::Result<RunOutcome> {
-    let Command::Profile(p) = Cli::try_parse_from(&argv)?.command else {
-        anyhow::bail!("not a profile command")
-    };
-    let cfg = ProfileConfig::resolve(*p, &argv, &registry)?;
+    let cfg = resolve(&registry, &argv)?;
     aiperf_engine::Engine::new(std::sync::Arc::new(registry))
         .run(&cfg, &aiperf_engine::Silent)
         .await
+}
+
+/// The POST requests the mock received (the readiness probe left out), in arrival order.
+pub fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
+    let mut r: Vec<RecordedRequest> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    r.sort_by_key(|r| r.arrived);
+    r
+}
+
+/// A dataset file from `examples/datasets/` (the files users can start from).
+pub fn example(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/datasets")
+        .join(name);
+    assert!(p.exists(), "{}", p.display());
+    p.display().to_string()
+}
+
+/// Writes `bytes` to `dir/name`; returns the path as text, for a flag value.
+pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+/// Sends `sig` (e.g. `-INT`) to a child process with `kill`.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// `argv` (program name first) parsed and resolved as `aiperf profile` does.
+fn resolve(registry: &Registry, argv: &[String]) -> anyhow::Result<ProfileConfig> {
+    let Command::Profile(p) = Cli::try_parse_from(argv)?.command else {
+        anyhow::bail!("not a profile command")
+    };
+    Ok(ProfileConfig::resolve(*p, argv, registry)?)
 }
 
 pub fn read_json(path: PathBuf) -> Value {

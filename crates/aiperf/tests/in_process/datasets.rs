@@ -3,41 +3,14 @@
 //! sessions, and bad files failing before anything is sent.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::common::*;
 use aiperf_dataset::TextTokenizer;
-use aiperf_mock_server::{MockHandle, RecordedRequest};
+use aiperf_mock_server::RecordedRequest;
 use serde_json::{json, Value};
-
-/// The POST requests the mock received (the readiness probe left out), in arrival order.
-fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
-    let mut r: Vec<RecordedRequest> = mock
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
-    r.sort_by_key(|r| r.arrived);
-    r
-}
 
 fn messages(r: &RecordedRequest) -> Vec<Value> {
     r.json().unwrap()["messages"].as_array().unwrap().clone()
-}
-
-/// A dataset file from `examples/datasets/` (the files users can start from).
-fn example(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/datasets")
-        .join(name);
-    assert!(p.exists(), "{}", p.display());
-    p.display().to_string()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
 }
 
 fn base(url: &str, file: &str, kind: &str) -> Profile {

@@ -4,33 +4,9 @@
 //! data, and a model name whose tokenizer is not available. Each either works or stops with one
 //! clear line before anything is sent.
 
-use std::path::Path;
-
 use crate::common::*;
 use aiperf_dataset::TextTokenizer;
-use aiperf_mock_server::{MockHandle, RecordedRequest};
 use serde_json::Value;
-
-fn posts(mock: &MockHandle) -> Vec<RecordedRequest> {
-    mock.requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect()
-}
-
-fn example(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/datasets")
-        .join(name);
-    assert!(p.exists(), "{}", p.display());
-    p.display().to_string()
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.display().to_string()
-}
 
 /// Every format we ship an example of runs without `--custom-dataset-type`: the type is
 /// detected from the file and echoed in the summary.

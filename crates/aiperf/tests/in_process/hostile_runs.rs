@@ -8,11 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::*;
-use aiperf_config::{Cli, Command, ProfileConfig};
 use aiperf_engine::{Engine, RunOutcome};
 use aiperf_mock_server::MockConfig;
 use aiperf_plugins::Registry;
-use clap::Parser;
 use serde_json::Value;
 
 /// A server that accepts connections and never answers a byte.
@@ -26,14 +24,6 @@ async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
         }
     });
     (url, task)
-}
-
-fn config(p: &Profile, dir: &Path) -> ProfileConfig {
-    let argv = p.argv(Some(dir));
-    let Command::Profile(args) = Cli::try_parse_from(&argv).unwrap().command else {
-        panic!("not a profile command")
-    };
-    ProfileConfig::resolve(*args, &argv, &Registry::builtin()).unwrap()
 }
 
 /// Checks the invariant on the artifacts of a finished run; returns (summary, records).
@@ -101,7 +91,7 @@ async fn an_abort_cancels_requests_in_flight_and_each_is_recorded() {
         .seed(1)
         .concurrency(4)
         .request_count(100);
-    let cfg = config(&p, dir.path());
+    let cfg = p.config(dir.path());
     let engine = Arc::new(Engine::new(Arc::new(Registry::builtin())));
     let stop = engine.stop_signal();
     let run = {
@@ -189,7 +179,7 @@ async fn sent_equals_ok_plus_errors_under_random_faults_cancellations_and_stops(
         // Some cases are stopped (as by a second Ctrl-C) once the mock has seen k requests.
         let stop_after = (rng.below(3) == 0).then(|| 1 + rng.below(8) as usize);
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(&p, dir.path());
+        let cfg = p.config(dir.path());
         let engine = Engine::new(Arc::new(Registry::builtin()));
         let mock = Arc::new(mock);
         let stopper = stop_after.map(|k| {
