@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use crate::magic_list::{One, Sweepable};
+
 /// NVIDIA AIPerf-compatible benchmarking of generative-AI inference servers.
 #[derive(Debug, Parser)]
 #[command(
@@ -160,15 +162,15 @@ pub struct ProfileArgs {
     /// number of sessions to start).
     #[arg(long = "conversation-num", visible_aliases = ["num-conversations", "num-sessions"],
           help_heading = "Conversation Input")]
-    pub conversation_num: Option<usize>,
+    pub conversation_num: Option<Sweepable<usize>>,
     /// Mean number of request-response turns per conversation.
     #[arg(
         long = "conversation-turn-mean",
         visible_alias = "session-turns-mean",
-        default_value_t = 1.0,
+        default_value = "1",
         help_heading = "Conversation Input"
     )]
-    pub turn_mean: f64,
+    pub turn_mean: Sweepable<f64>,
     /// Standard deviation for number of turns per conversation.
     #[arg(
         long = "conversation-turn-stddev",
@@ -300,12 +302,12 @@ pub struct ProfileArgs {
     // ---- Input Sequence Length (ISL) ----
     /// Mean number of tokens for synthetically generated input prompts.
     #[arg(long = "prompt-input-tokens-mean", visible_aliases = ["synthetic-input-tokens-mean", "isl"],
-          default_value_t = 550.0, help_heading = "Input Sequence Length (ISL)")]
-    pub isl_mean: f64,
+          default_value = "550", help_heading = "Input Sequence Length (ISL)")]
+    pub isl_mean: Sweepable<f64>,
     /// Standard deviation for synthetic input prompt token lengths.
     #[arg(long = "prompt-input-tokens-stddev", visible_aliases = ["synthetic-input-tokens-stddev", "isl-stddev"],
-          default_value_t = 0.0, help_heading = "Input Sequence Length (ISL)")]
-    pub isl_stddev: f64,
+          default_value = "0", help_heading = "Input Sequence Length (ISL)")]
+    pub isl_stddev: Sweepable<f64>,
     /// Token block size for hash-based prompt synthesis when dataset entries carry hash_ids.
     #[arg(long = "prompt-input-tokens-block-size", visible_aliases = ["synthetic-input-tokens-block-size", "isl-block-size"],
           help_heading = "Input Sequence Length (ISL)")]
@@ -315,11 +317,11 @@ pub struct ProfileArgs {
     /// Mean number of tokens to request in model outputs (max_completion_tokens).
     #[arg(long = "prompt-output-tokens-mean", visible_aliases = ["output-tokens-mean", "osl"],
           help_heading = "Output Sequence Length (OSL)")]
-    pub osl_mean: Option<f64>,
+    pub osl_mean: Option<Sweepable<f64>>,
     /// Standard deviation for output token length requests.
     #[arg(long = "prompt-output-tokens-stddev", visible_aliases = ["output-tokens-stddev", "osl-stddev"],
-          default_value_t = 0.0, help_heading = "Output Sequence Length (OSL)")]
-    pub osl_stddev: f64,
+          default_value = "0", help_heading = "Output Sequence Length (OSL)")]
+    pub osl_stddev: Sweepable<f64>,
 
     // ---- Rankings ----
     /// Mean number of passages to include per ranking request.
@@ -344,19 +346,19 @@ pub struct ProfileArgs {
     // ---- Load Generator ----
     /// Maximum benchmark runtime in seconds.
     #[arg(long, help_heading = "Load Generator")]
-    pub benchmark_duration: Option<f64>,
+    pub benchmark_duration: Option<Sweepable<f64>>,
     /// Seconds to wait for responses after the benchmark duration ends.
     #[arg(long, help_heading = "Load Generator")]
     pub benchmark_grace_period: Option<f64>,
     /// Number of concurrent requests to maintain.
     #[arg(long, help_heading = "Load Generator")]
-    pub concurrency: Option<usize>,
+    pub concurrency: Option<Sweepable<usize>>,
     /// The maximum number of requests to send.
     #[arg(long, visible_alias = "num-requests", help_heading = "Load Generator")]
-    pub request_count: Option<u64>,
+    pub request_count: Option<Sweepable<u64>>,
     /// Target request rate in requests per second (open loop; --concurrency becomes a cap).
     #[arg(long, help_heading = "Load Generator")]
-    pub request_rate: Option<f64>,
+    pub request_rate: Option<Sweepable<f64>>,
     /// Inter-arrival pattern for --request-rate: constant, poisson (default), gamma.
     #[arg(
         long,
@@ -419,7 +421,7 @@ pub struct ProfileArgs {
     pub user_centric_rate: Option<f64>,
     /// The number of initial users to use for --user-centric-rate mode.
     #[arg(long, help_heading = "User-Centric Rate")]
-    pub num_users: Option<usize>,
+    pub num_users: Option<Sweepable<usize>>,
 
     // ---- Warmup ----
     /// The maximum number of warmup requests to send before benchmarking.
@@ -447,6 +449,104 @@ pub struct ProfileArgs {
     /// User interface while the benchmark runs: dashboard, simple, none.
     #[arg(long = "ui-type", visible_alias = "ui", help_heading = "UI")]
     pub ui_type: Option<String>,
+
+    // ---- Multi-Run ----
+    /// Trials per configuration; with more than one, `aggregate/` gets each metric's mean,
+    /// spread and confidence interval across the trials (1-10).
+    #[arg(long, default_value_t = 1, help_heading = "Multi-Run")]
+    pub num_profile_runs: u32,
+    /// Seconds to wait between trials, so the server settles (only with several trials).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub profile_run_cooldown_seconds: Option<f64>,
+    /// Confidence level of the intervals across trials, between 0 and 1.
+    #[arg(long, default_value_t = 0.95, help_heading = "Multi-Run")]
+    pub confidence_level: f64,
+    /// With several trials and no --random-seed, use seed 42 so every trial sends the same
+    /// data (the default).
+    #[arg(
+        long,
+        overrides_with = "no_set_consistent_seed",
+        help_heading = "Multi-Run"
+    )]
+    pub set_consistent_seed: bool,
+    /// Let trials draw unseeded, different data.
+    #[arg(
+        long,
+        overrides_with = "set_consistent_seed",
+        help_heading = "Multi-Run"
+    )]
+    pub no_set_consistent_seed: bool,
+    /// Warm up only before the first trial of each configuration (the default).
+    #[arg(
+        long,
+        overrides_with = "no_profile_run_disable_warmup_after_first",
+        help_heading = "Multi-Run"
+    )]
+    pub profile_run_disable_warmup_after_first: bool,
+    /// Warm up before every trial.
+    #[arg(
+        long,
+        overrides_with = "profile_run_disable_warmup_after_first",
+        help_heading = "Multi-Run"
+    )]
+    pub no_profile_run_disable_warmup_after_first: bool,
+    /// Give each trial its own seed, derived from the base seed, the configuration and the trial.
+    #[arg(
+        long,
+        overrides_with = "no_vary_seed_per_trial",
+        help_heading = "Multi-Run"
+    )]
+    pub vary_seed_per_trial: bool,
+    /// Use the same seed for every trial (the default).
+    #[arg(
+        long,
+        overrides_with = "vary_seed_per_trial",
+        help_heading = "Multi-Run"
+    )]
+    pub no_vary_seed_per_trial: bool,
+    /// Stop repeating early once this metric (a tag, e.g. time_to_first_token) has converged.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub convergence_metric: Option<String>,
+    /// Statistic of --convergence-metric to watch.
+    #[arg(long, default_value = "avg", value_parser = ["avg", "p50", "p90", "p95", "p99", "min", "max"],
+          help_heading = "Multi-Run")]
+    pub convergence_stat: String,
+    /// Convergence bound, between 0 and 1 (default 0.10 for ci_width, 0.05 for cv).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub convergence_threshold: Option<f64>,
+    /// ci_width: the interval's width relative to the mean; cv: std / mean.
+    #[arg(long, default_value = "ci_width", value_parser = ["ci_width", "cv", "distribution"],
+          help_heading = "Multi-Run")]
+    pub convergence_mode: String,
+    /// Seconds to wait between the configurations of a sweep.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub parameter_sweep_cooldown_seconds: Option<f64>,
+    /// Use --random-seed unchanged for every configuration (otherwise configuration i uses
+    /// seed + i).
+    #[arg(
+        long,
+        overrides_with = "no_parameter_sweep_same_seed",
+        help_heading = "Multi-Run"
+    )]
+    pub parameter_sweep_same_seed: bool,
+    /// Give each configuration its own seed (the default).
+    #[arg(
+        long,
+        overrides_with = "parameter_sweep_same_seed",
+        help_heading = "Multi-Run"
+    )]
+    pub no_parameter_sweep_same_seed: bool,
+    /// With sweeps and several trials: repeated runs every configuration once per trial;
+    /// independent runs all trials of one configuration before the next.
+    #[arg(long, default_value = "repeated", value_parser = ["repeated", "independent"],
+          help_heading = "Multi-Run")]
+    pub parameter_sweep_mode: String,
+    /// grid: every combination of the lists; zip: the i-th values together (equal lengths).
+    #[arg(long, default_value = "grid", value_parser = ["grid", "zip"], help_heading = "Multi-Run")]
+    pub sweep_type: String,
+    /// Do not print the sweep table after each configuration.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub no_sweep_table: bool,
 
     // ---- Service ----
     /// Logging verbosity: TRACE, DEBUG, INFO, NOTICE, WARNING, SUCCESS, ERROR, CRITICAL.
@@ -496,9 +596,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(p.model_names, ["a", "b"]);
-        assert_eq!(p.isl_mean, 128.0);
-        assert_eq!(p.osl_mean, Some(64.0));
-        assert_eq!(p.request_count, Some(5));
+        assert_eq!(p.isl_mean.one(), 128.0);
+        assert_eq!(p.osl_mean.one(), Some(64.0));
+        assert_eq!(p.request_count.one(), Some(5));
         assert_eq!(p.prompt_batch_size, 2);
         assert_eq!(p.endpoint_type, "chat");
         assert_eq!(p.url, ["http://localhost:8000"]);
@@ -512,7 +612,7 @@ mod tests {
             "x",
         ])
         .unwrap();
-        assert_eq!((p.isl_mean, p.osl_mean), (7.0, Some(3.0)));
+        assert_eq!((p.isl_mean.one(), p.osl_mean.one()), (7.0, Some(3.0)));
         assert_eq!(p.artifact_dir, Some(PathBuf::from("x")));
         assert_eq!(parse(&["-vv"]).unwrap().verbose, 2);
     }
@@ -521,6 +621,8 @@ mod tests {
     fn bad_values_fail_with_the_flag_named() {
         let e = parse(&["--concurrency", "x"]).unwrap_err().to_string();
         assert!(e.contains("--concurrency"), "{e}");
+        let e = parse(&["--concurrency", "1,a"]).unwrap_err().to_string();
+        assert!(e.contains("--concurrency") && e.contains("'a'"), "{e}");
         let e = parse(&["--endpoint-type", "chat", "--endpoint-type", "completions"])
             .unwrap_err()
             .to_string();

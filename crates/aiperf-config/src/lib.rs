@@ -9,6 +9,7 @@
 //! file's contents and never touches the network.
 
 pub mod cli;
+pub mod magic_list;
 pub mod resolve;
 
 pub use cli::{Cli, Command, PluginsArgs, ProfileArgs};

@@ -1,6 +1,7 @@
 //! The "Conversation Input", "Prefix Prompt", "Audio Input" and "Image Input" groups: the
 //! shape of synthetic conversations and what each one starts with or carries.
 
+use crate::magic_list::One;
 use std::path::PathBuf;
 
 use aiperf_dataset::synthetic_media::{AudioConfig, ImageConfig, ImageFormat};
@@ -36,13 +37,13 @@ pub struct ConversationOptions {
 
 /// Conversation shape and context flags, checked.
 pub(super) fn resolve(args: &ProfileArgs) -> Result<ConversationOptions, ConfigError> {
-    if args.conversation_num == Some(0) {
+    if args.conversation_num.one() == Some(0) {
         return Err(invalid("--conversation-num", "must be >= 1"));
     }
-    if !(args.turn_mean >= 1.0 && args.turn_mean.is_finite()) {
+    if !(args.turn_mean.one() >= 1.0 && args.turn_mean.one().is_finite()) {
         return Err(invalid(
             "--conversation-turn-mean",
-            format!("must be >= 1, got {}", args.turn_mean),
+            format!("must be >= 1, got {}", args.turn_mean.one()),
         ));
     }
     non_negative("--conversation-turn-stddev", args.turn_stddev)?;
@@ -66,8 +67,8 @@ pub(super) fn resolve(args: &ProfileArgs) -> Result<ConversationOptions, ConfigE
     let images = images(args)?;
     let audio = audio(args)?;
     Ok(ConversationOptions {
-        conversation_num: args.conversation_num,
-        turn_mean: args.turn_mean,
+        conversation_num: args.conversation_num.one(),
+        turn_mean: args.turn_mean.one(),
         turn_stddev: args.turn_stddev,
         delay_mean_ms: args.turn_delay_mean,
         delay_stddev_ms: args.turn_delay_stddev,
@@ -92,8 +93,8 @@ pub(super) fn num_dataset_entries(args: &ProfileArgs) -> Result<usize, ConfigErr
     }
     Ok(args
         .num_dataset_entries
-        .or(args.conversation_num)
-        .or(args.request_count.map(|c| c.min(100_000) as usize))
+        .or(args.conversation_num.one())
+        .or(args.request_count.one().map(|c| c.min(100_000) as usize))
         .unwrap_or(100))
 }
 

@@ -1,6 +1,7 @@
 //! The "Load Generator", "Fixed Schedule", "User-Centric Rate", "Warmup" and "Request
 //! Cancellation" groups: how fast requests go out and when the run stops.
 
+use crate::magic_list::One;
 use aiperf_plugins::Registry;
 use aiperf_timing::arrival::ArrivalPattern;
 
@@ -141,13 +142,13 @@ pub(super) fn resolve(
     registry: &Registry,
     has_input_file: bool,
 ) -> Result<Load, ConfigError> {
-    if args.concurrency == Some(0) {
+    if args.concurrency.one() == Some(0) {
         return Err(invalid("--concurrency", "must be >= 1"));
     }
-    if args.request_count == Some(0) {
+    if args.request_count.one() == Some(0) {
         return Err(invalid("--request-count", "must be >= 1"));
     }
-    if let Some(d) = args.benchmark_duration {
+    if let Some(d) = args.benchmark_duration.one() {
         positive("--benchmark-duration", d)?;
     }
     let grace_period_s = grace_period(args)?;
@@ -155,12 +156,12 @@ pub(super) fn resolve(
         positive("--warmup-duration", d)?;
     }
     Ok(Load {
-        concurrency: args.concurrency.unwrap_or(1),
+        concurrency: args.concurrency.one().unwrap_or(1),
         load: load_mode(args, registry, has_input_file)?,
         no_fixed_schedule: args.no_fixed_schedule,
         cancellation: cancellation(args)?,
-        request_count: args.request_count,
-        benchmark_duration_s: args.benchmark_duration,
+        request_count: args.request_count.one(),
+        benchmark_duration_s: args.benchmark_duration.one(),
         grace_period_s,
         warmup_request_count: args.warmup_request_count.filter(|&n| n > 0),
         warmup_duration_s: args.warmup_duration,
@@ -170,7 +171,7 @@ pub(super) fn resolve(
 /// Only with a duration: AIPerf's 30 s by default, except that user-centric runs wait for every
 /// started user.
 fn grace_period(args: &ProfileArgs) -> Result<Option<f64>, ConfigError> {
-    match (args.benchmark_grace_period, args.benchmark_duration) {
+    match (args.benchmark_grace_period, args.benchmark_duration.one()) {
         (Some(_), None) => Err(invalid(
             "--benchmark-grace-period",
             "requires --benchmark-duration to be set",
@@ -224,7 +225,7 @@ fn load_mode(
     registry: &Registry,
     has_input_file: bool,
 ) -> Result<LoadMode, ConfigError> {
-    if args.num_users.is_some() && args.user_centric_rate.is_none() {
+    if args.num_users.one().is_some() && args.user_centric_rate.is_none() {
         return Err(invalid("--num-users", "requires --user-centric-rate"));
     }
     if let Some(c) = args.concurrency_ramp_duration {
@@ -259,7 +260,7 @@ fn load_mode(
                 "requires --input-file with per-request timestamps",
             ));
         }
-        if args.request_rate.is_some() {
+        if args.request_rate.one().is_some() {
             return Err(invalid(
                 "--request-rate",
                 "cannot be combined with --fixed-schedule",
@@ -269,13 +270,13 @@ fn load_mode(
             auto_offset: args.fixed_schedule_start_offset.is_none(),
             start_offset_ms: args.fixed_schedule_start_offset,
             end_offset_ms: args.fixed_schedule_end_offset,
-            cap: args.concurrency,
+            cap: args.concurrency.one(),
         });
     }
     if let Some(rate) = args.user_centric_rate {
         return user_centric(args, rate, has_input_file);
     }
-    match args.request_rate {
+    match args.request_rate.one() {
         Some(rate) => request_rate(args, registry, rate),
         None => {
             if args.request_rate_ramp_duration.is_some() {
@@ -293,7 +294,7 @@ fn load_mode(
                 return Err(invalid("--arrival-pattern", "requires --request-rate"));
             }
             Ok(LoadMode::Concurrency {
-                concurrency: args.concurrency.unwrap_or(1),
+                concurrency: args.concurrency.one().unwrap_or(1),
                 ramp_s: args.concurrency_ramp_duration,
             })
         }
@@ -339,28 +340,28 @@ fn user_centric(
     has_input_file: bool,
 ) -> Result<LoadMode, ConfigError> {
     positive("--user-centric-rate", rate)?;
-    let Some(users) = args.num_users else {
+    let Some(users) = args.num_users.one() else {
         return Err(invalid("--user-centric-rate", "requires --num-users"));
     };
     if users == 0 {
         return Err(invalid("--num-users", "must be >= 1"));
     }
-    if args.request_rate.is_some() {
+    if args.request_rate.one().is_some() {
         return Err(invalid(
             "--user-centric-rate",
             "cannot be combined with --request-rate",
         ));
     }
-    if args.turn_mean < 2.0 && !has_input_file {
+    if args.turn_mean.one() < 2.0 && !has_input_file {
         return Err(invalid("--user-centric-rate", "User-centric rate mode requires --session-turns-mean >= 2. For single-turn workloads, use --request-rate instead."));
     }
-    if let Some(s) = args.conversation_num.filter(|s| *s < users) {
+    if let Some(s) = args.conversation_num.one().filter(|s| *s < users) {
         return Err(invalid(
             "--num-sessions",
             format!("--num-sessions ({s}) must be >= --num-users ({users})"),
         ));
     }
-    if let Some(r) = args.request_count.filter(|r| *r < users as u64) {
+    if let Some(r) = args.request_count.one().filter(|r| *r < users as u64) {
         return Err(invalid(
             "--request-count",
             format!("--request-count ({r}) must be >= --num-users ({users})"),
@@ -385,7 +386,7 @@ fn request_rate(
     if name == "concurrency_burst" {
         return Err(invalid("--arrival-pattern", "concurrency_burst has no rate; drop --request-rate or choose constant, poisson or gamma"));
     }
-    if args.concurrency_ramp_duration.is_some() && args.concurrency.is_none() {
+    if args.concurrency_ramp_duration.is_some() && args.concurrency.one().is_none() {
         return Err(invalid(
             "--concurrency-ramp-duration",
             "requires --concurrency",
@@ -407,7 +408,7 @@ fn request_rate(
         rate,
         pattern,
         smoothness: args.arrival_smoothness,
-        cap: args.concurrency,
+        cap: args.concurrency.one(),
         ramp_s: args.request_rate_ramp_duration,
     })
 }

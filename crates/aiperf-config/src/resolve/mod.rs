@@ -9,6 +9,7 @@ mod endpoint;
 mod input;
 mod limits;
 mod load;
+mod multi_run;
 mod output;
 mod prompt;
 mod rankings;
@@ -31,6 +32,10 @@ pub use endpoint::{ConnectionReuse, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, SHAREGPT_FILE};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
 pub use load::{LoadMode, RequestCancellation};
+pub use multi_run::{
+    derived_seed, Convergence, ConvergenceMode, MultiRunIdentity, PlannedRun, RunIdentity, RunSet,
+    SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED, MAX_TRIALS,
+};
 pub use redact::{is_sensitive_header, redact_command};
 pub use service::{LogLevel, UiType, UI_BUILTINS};
 
@@ -134,6 +139,8 @@ pub struct ProfileConfig {
     pub notices: Vec<String>,
     /// The command line as typed, with secrets redacted.
     pub cli_command: String,
+    /// Which run of a sweep or repetition this is (default for a plain run).
+    pub run: RunIdentity,
 }
 
 impl ProfileConfig {
@@ -262,6 +269,7 @@ impl ProfileConfig {
             warnings,
             notices,
             cli_command: redact_command(argv),
+            run: RunIdentity::default(),
         };
         limits::check(&cfg)?;
         Ok(cfg)

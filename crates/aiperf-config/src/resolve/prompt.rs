@@ -3,6 +3,7 @@
 
 use super::{invalid, non_negative, positive, ConfigError};
 use crate::cli::ProfileArgs;
+use crate::magic_list::One;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Prompt {
@@ -24,34 +25,37 @@ pub(super) fn resolve(
     produces_tokens: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Prompt, ConfigError> {
-    if args.isl_mean.is_nan() || args.isl_mean <= 0.0 || !args.isl_mean.is_finite() {
+    if args.isl_mean.one().is_nan()
+        || args.isl_mean.one() <= 0.0
+        || !args.isl_mean.one().is_finite()
+    {
         return Err(invalid(
             "--isl",
             format!(
                 "must be > 0, got {}: all synthetic data would be disabled",
-                args.isl_mean
+                args.isl_mean.one()
             ),
         ));
     }
-    non_negative("--isl-stddev", args.isl_stddev)?;
-    if let Some(o) = args.osl_mean {
+    non_negative("--isl-stddev", args.isl_stddev.one())?;
+    if let Some(o) = args.osl_mean.one() {
         positive("--osl", o)?;
     }
-    non_negative("--osl-stddev", args.osl_stddev)?;
+    non_negative("--osl-stddev", args.osl_stddev.one())?;
     if args.prompt_batch_size == 0 {
         return Err(invalid("--prompt-batch-size", "must be >= 1"));
     }
-    if args.osl_mean.is_some() && !produces_tokens {
+    if args.osl_mean.one().is_some() && !produces_tokens {
         warnings.push(format!(
             "--osl ignored: endpoint type '{endpoint_type}' does not produce output tokens"
         ));
     }
     Ok(Prompt {
         batch_size: args.prompt_batch_size,
-        isl_mean: args.isl_mean,
-        isl_stddev: args.isl_stddev,
-        osl_mean: args.osl_mean,
-        osl_stddev: args.osl_stddev,
+        isl_mean: args.isl_mean.one(),
+        isl_stddev: args.isl_stddev.one(),
+        osl_mean: args.osl_mean.one(),
+        osl_stddev: args.osl_stddev.one(),
     })
 }
 
