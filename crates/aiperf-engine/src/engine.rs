@@ -331,6 +331,7 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.grace_period_s = None;
     k.warmup_request_count = None;
     k.warmup_duration_s = None;
+    k.run = Default::default();
     k.cancellation = None;
     k.no_fixed_schedule = false;
     k.request_timeout_s = 0.0;

@@ -221,12 +221,12 @@ pub fn build(
         summary,
         errors,
         input_config: input_config(cfg, prepared, &load.mode),
-        run_info: RunInfo {
-            benchmark_id: benchmark_id.clone(),
-            random_seed: prepared.seed,
-            trial: 0,
-            cli_command: cfg.cli_command.clone(),
-        },
+        run_info: RunInfo::new(
+            benchmark_id.clone(),
+            prepared.seed,
+            &cfg.run,
+            cfg.cli_command.clone(),
+        ),
         benchmark_id,
         was_cancelled,
         incomplete_reason: was_cancelled.then(|| "cancelled by user".to_string()),

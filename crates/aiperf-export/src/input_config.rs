@@ -6,6 +6,7 @@
 //! files look these keys up unconditionally.
 
 use aiperf_config::LoadMode;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -297,9 +298,51 @@ pub struct Artifacts {
 #[schemars(deny_unknown_fields)]
 pub struct RunInfo {
     pub benchmark_id: String,
+    /// One id for every run of a sweep or repetition; absent for a plain run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep_id: Option<String>,
     pub random_seed: u64,
-    /// Always 0: one trial per invocation.
+    /// Zero-based trial within the variation.
     pub trial: u32,
+    /// `run_NNNN` (multi-run only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_label: Option<String>,
+    /// `path=value, ...`, or `base` without a sweep (multi-run only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variation_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variation_index: Option<usize>,
+    /// The sweep point as `{path: value}`; empty without a sweep (multi-run only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variation_values: Option<BTreeMap<String, Value>>,
     /// The command line, secrets redacted.
     pub cli_command: String,
+}
+
+impl RunInfo {
+    /// The identity of a run as its configuration names it.
+    pub fn new(
+        benchmark_id: String,
+        random_seed: u64,
+        run: &aiperf_config::resolve::RunIdentity,
+        cli_command: String,
+    ) -> Self {
+        let multi = run.multi.as_ref();
+        Self {
+            benchmark_id,
+            sweep_id: multi.map(|m| m.sweep_id.clone()),
+            random_seed,
+            trial: run.trial,
+            run_label: multi.map(|m| m.run_label.clone()),
+            variation_label: multi.map(|m| m.variation_label.clone()),
+            variation_index: multi.map(|m| m.variation_index),
+            variation_values: multi.map(|m| {
+                m.variation_values
+                    .iter()
+                    .map(|(path, v)| (path.to_string(), v.to_json()))
+                    .collect()
+            }),
+            cli_command,
+        }
+    }
 }

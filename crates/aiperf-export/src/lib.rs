@@ -4,6 +4,7 @@
 //! only formats what [`aiperf_metrics::Summary`] already computed. Non-finite numbers never reach
 //! a file: they are dropped from JSON, left empty in CSV and printed as `N/A`.
 
+pub mod aggregate;
 pub mod console;
 pub mod csv_export;
 pub mod input_config;

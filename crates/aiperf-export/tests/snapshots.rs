@@ -173,12 +173,12 @@ fn report() -> RunReport {
         )],
         benchmark_id: "0123456789ab".into(),
         input_config: input_config(),
-        run_info: RunInfo {
-            benchmark_id: "0123456789ab".into(),
-            random_seed: 42,
-            trial: 0,
-            cli_command: "aiperf profile -m mock-model --streaming --request-rate 10".into(),
-        },
+        run_info: RunInfo::new(
+            "0123456789ab".into(),
+            42,
+            &Default::default(),
+            "aiperf profile -m mock-model --streaming --request-rate 10".into(),
+        ),
         was_cancelled: false,
         incomplete_reason: None,
         start_time: "2024-01-02T03:04:05.000006".into(),

@@ -33,8 +33,9 @@ pub use input::{parse_extra_inputs, DatasetSampling, SHAREGPT_FILE};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
 pub use load::{LoadMode, RequestCancellation};
 pub use multi_run::{
-    derived_seed, Convergence, ConvergenceMode, MultiRunIdentity, PlannedRun, RunIdentity, RunSet,
-    SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED, MAX_TRIALS,
+    derived_seed, python_float, Convergence, ConvergenceMode, MultiRunIdentity, PlannedRun,
+    RunIdentity, RunSet, SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED,
+    MAX_TRIALS,
 };
 pub use redact::{is_sensitive_header, redact_command};
 pub use service::{LogLevel, UiType, UI_BUILTINS};

@@ -51,7 +51,7 @@ impl fmt::Display for SweepValue {
 }
 
 /// Python's `repr(float)`: shortest round trip, `.0` on whole numbers, exponent past 1e16.
-fn python_float(v: f64) -> String {
+pub fn python_float(v: f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-4..1e16).contains(&a) {
         let s = format!("{v:e}");
