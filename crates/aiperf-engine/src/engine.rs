@@ -45,7 +45,7 @@ pub struct RunOutcome {
 /// dataset, so runs that differ only in load, duration or output reuse them.
 pub struct Engine {
     registry: Arc<Registry>,
-    stop: Arc<StopSignal>,
+    pub(crate) stop: Arc<StopSignal>,
     tokenizer: Mutex<Option<(TokenizerKey, Arc<TextTokenizer>)>>,
     prepared: Mutex<Option<(String, Arc<Prepared>)>>,
     preparations: AtomicU64,

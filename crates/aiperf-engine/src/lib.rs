@@ -11,6 +11,7 @@
 //!   process.rs     record processor thread: parse, count tokens, per-record metrics,
 //!                  JSONL line, accumulate
 //!   report.rs      the run report; exporters.rs writes every artifact
+//! multi_run.rs     a sweep or repeated trials: runs in order, cool-downs, aggregates
 //! observe.rs       what a caller or UI sees: phase snapshots (snapshot.rs), ui/ implements it
 //! ```
 //!
@@ -23,6 +24,7 @@ mod context;
 mod engine;
 mod exporters;
 pub mod external;
+mod multi_run;
 mod observe;
 mod phases;
 mod plan;
@@ -39,6 +41,7 @@ pub mod worker;
 
 pub use context::{Cancellation, PhaseContext};
 pub use engine::{Engine, RunOutcome};
+pub use multi_run::{RunRecord, SetOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
 pub use snapshot::PhaseSnapshot;

@@ -21,61 +21,89 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     };
     match cli.command {
         Command::Plugins(args) => plugins_cmd::run(&args, &registry),
-        Command::Profile(args) => {
-            let cfg = match ProfileConfig::resolve(*args, &argv, &registry) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("aiperf: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            // AIPerf's rule: the dashboard on a terminal, simple progress otherwise.
-            let ui = cfg.ui.unwrap_or(
-                if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
-                    UiType::Dashboard
-                } else {
-                    UiType::Simple
-                },
-            );
-            let log = logfile::LogFile::new(&cfg.artifact_dir);
-            init_logging(cfg.log_level, Some(log.clone()), ui == UiType::Dashboard);
-            for w in registry.warnings() {
-                tracing::warn!("{w}");
+        Command::Profile(args) => profile(*args, &argv, registry),
+    }
+}
+
+/// `aiperf profile`: one run, or a sweep / repeated trials when the flags ask for several.
+fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry) -> ExitCode {
+    let mut set = match ProfileConfig::resolve_set(args, argv, &registry) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("aiperf: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let first = &set.variations[0].config;
+    // AIPerf's rule: the dashboard on a terminal, simple progress otherwise.
+    let ui = first.ui.unwrap_or(
+        if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            UiType::Dashboard
+        } else {
+            UiType::Simple
+        },
+    );
+    // The live sweep table is for a person watching a plain terminal.
+    set.sweep_table &= std::io::stdout().is_terminal() && ui != UiType::Dashboard;
+    let log = logfile::LogFile::new(&set.base_dir);
+    init_logging(first.log_level, Some(log.clone()), ui == UiType::Dashboard);
+    for w in registry.warnings() {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aiperf: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let engine = aiperf_engine::Engine::new(Arc::new(registry));
+    let observer = aiperf_engine::ui::observer(ui);
+    let code = if set.is_single() {
+        let result = runtime.block_on(engine.run(first, observer.as_ref()));
+        single_run_exit(result, &log)
+    } else {
+        let sweep_id = uuid::Uuid::new_v4().to_string();
+        let mut print = |s: &str| println!("{s}");
+        let outcome =
+            runtime.block_on(engine.run_set(&set, &sweep_id, observer.as_ref(), &mut print));
+        if log.path().is_file() {
+            println!("Log File: {}", log.path().display());
+        } else if outcome.interrupted {
+            log.write_pending();
+        }
+        outcome.exit_code
+    };
+    // Work a stop left behind (a preparation cut short) dies with the process.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// Prints a single run's result and picks its exit code.
+fn single_run_exit(
+    result: anyhow::Result<aiperf_engine::RunOutcome>,
+    log: &logfile::LogFile,
+) -> i32 {
+    match result {
+        Ok(outcome) => {
+            println!("{}", outcome.console);
+            if log.path().is_file() {
+                println!("Log File: {}", log.path().display());
             }
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("aiperf: cannot start the async runtime: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            let engine = aiperf_engine::Engine::new(Arc::new(registry));
-            let observer = aiperf_engine::ui::observer(ui);
-            let result = runtime.block_on(engine.run(&cfg, observer.as_ref()));
-            // Work a stop left behind (a preparation cut short) dies with the process.
-            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-            match result {
-                Ok(outcome) => {
-                    println!("{}", outcome.console);
-                    if log.path().is_file() {
-                        println!("Log File: {}", log.path().display());
-                    }
-                    ExitCode::from(outcome.exit_code.clamp(0, 255) as u8)
-                }
-                Err(e) if e.is::<aiperf_engine::Interrupted>() => {
-                    eprintln!("aiperf: {e}");
-                    // Nothing else was written: keep at least the log of what happened.
-                    log.write_pending();
-                    ExitCode::from(130)
-                }
-                Err(e) => {
-                    eprintln!("aiperf: {}", aiperf_core::one_line(e.as_ref()));
-                    ExitCode::from(1)
-                }
-            }
+            outcome.exit_code
+        }
+        Err(e) if e.is::<aiperf_engine::Interrupted>() => {
+            eprintln!("aiperf: {e}");
+            // Nothing else was written: keep at least the log of what happened.
+            log.write_pending();
+            130
+        }
+        Err(e) => {
+            eprintln!("aiperf: {}", aiperf_core::one_line(e.as_ref()));
+            1
         }
     }
 }
