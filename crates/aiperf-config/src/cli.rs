@@ -26,6 +26,28 @@ pub enum Command {
     Profile(Box<ProfileArgs>),
     /// List and inspect plugins: packages, categories, entries.
     Plugins(PluginsArgs),
+    /// Compare result directories: per-metric change from the first and its significance.
+    Compare(CompareArgs),
+}
+
+/// `aiperf compare BASELINE CANDIDATE... [--fail-if COND]...`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Result directories (a run's artifact dir, or a repeated run's base dir with
+    /// `profile_runs/`); the first is the baseline.
+    #[arg(required = true, num_args = 2..)]
+    pub dirs: Vec<PathBuf>,
+    /// Exit 1 when a candidate meets this condition: `STAT(METRIC) OP VALUE` with a relative
+    /// change (`'p99(time_to_first_token) > +5%'`), a signed change in the metric's unit
+    /// (`> +20`) or a level (`< 100`). Repeatable.
+    #[arg(long, action = ArgAction::Append)]
+    pub fail_if: Vec<String>,
+    /// Metric tags to show (default: TTFT, ITL, request latency, output and request throughput).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Confidence level of the significance tests.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence_level: f64,
 }
 
 /// `aiperf plugins [CATEGORY] [NAME] [--all] [--validate]`.
@@ -571,7 +593,7 @@ mod tests {
         full.extend_from_slice(args);
         Cli::try_parse_from(full).map(|c| match c.command {
             Command::Profile(p) => *p,
-            Command::Plugins(_) => unreachable!("profile was parsed"),
+            _ => unreachable!("profile was parsed"),
         })
     }
 

@@ -12,5 +12,5 @@ pub mod cli;
 pub mod magic_list;
 pub mod resolve;
 
-pub use cli::{Cli, Command, PluginsArgs, ProfileArgs};
+pub use cli::{Cli, Command, CompareArgs, PluginsArgs, ProfileArgs};
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

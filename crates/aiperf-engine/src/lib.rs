@@ -338,6 +338,7 @@ mod tests {
             ("A metric", 2),
             ("A dataset format", 3),
             ("An exporter", 3),
+            ("A sweepable flag", 2),
         ];
         for (title, budget) in budgets {
             let head = format!("### {title} (");

@@ -661,10 +661,18 @@ impl SweepAggregate {
                 b.unit
             );
         }
+        // Printed as Python prints a list of dicts, as AIPerf does.
         let front: Vec<String> = self
             .pareto()
             .iter()
-            .map(|p| format!("{{{}}}", params(&p.parameters)))
+            .map(|p| {
+                let items: Vec<String> = p
+                    .parameters
+                    .iter()
+                    .map(|(k, v)| format!("'{k}': {}", value_cell(v)))
+                    .collect();
+                format!("{{{}}}", items.join(", "))
+            })
             .collect();
         let _ = writeln!(out, "  Pareto optimal points: [{}]", front.join(", "));
         if !self.failed_runs.is_empty() {

@@ -80,9 +80,53 @@ fn t_quantile(p: f64, df: f64) -> Option<f64> {
     Some(t.inverse_cdf(p))
 }
 
+/// A sample by its summary: size, mean and sample standard deviation (n - 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub n: f64,
+    pub mean: f64,
+    pub std: f64,
+}
+
+/// Two-sided p-value of Welch's t-test that `a` and `b` have the same mean (scipy's
+/// `ttest_ind_from_stats(..., equal_var=False)`). `None` when a sample has fewer than two
+/// values. Two samples without spread differ certainly (0) or not at all (1).
+pub fn welch_p_value(a: &Sample, b: &Sample) -> Option<f64> {
+    if a.n < 2.0 || b.n < 2.0 || !a.std.is_finite() || !b.std.is_finite() {
+        return None;
+    }
+    let va = a.std * a.std / a.n;
+    let vb = b.std * b.std / b.n;
+    let se = (va + vb).sqrt();
+    if se == 0.0 {
+        return Some(if a.mean == b.mean { 1.0 } else { 0.0 });
+    }
+    let t = (b.mean - a.mean) / se;
+    let df = (va + vb).powi(2) / (va * va / (a.n - 1.0) + vb * vb / (b.n - 1.0));
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some((2.0 * dist.sf(t.abs())).min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn welch_matches_scipy() {
+        let s = |n: f64, mean: f64, std: f64| Sample { n, mean, std };
+        // Hand-worked: se = sqrt(100/3 + 100/3), t = 20 / se = 2.4495, df = 4.
+        let p = welch_p_value(&s(3.0, 110.0, 10.0), &s(3.0, 130.0, 10.0)).unwrap();
+        close(p, 0.07048399691021992, "p");
+        let p = welch_p_value(&s(50.0, 20.0, 2.0), &s(40.0, 24.0, 3.0)).unwrap();
+        assert!((p - 6.394841453408454e-10).abs() < 1e-15, "{p}");
+        let p = welch_p_value(&s(50.0, 20.0, 2.0), &s(40.0, 20.2, 3.0)).unwrap();
+        close(p, 0.7184179128644136, "p");
+        assert_eq!(welch_p_value(&s(1.0, 1.0, 0.0), &s(5.0, 1.0, 1.0)), None);
+        assert_eq!(
+            welch_p_value(&s(3.0, 1.0, 0.0), &s(3.0, 2.0, 0.0)),
+            Some(0.0)
+        );
+    }
 
     fn close(a: f64, b: f64, what: &str) {
         assert!(

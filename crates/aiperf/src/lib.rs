@@ -2,6 +2,7 @@
 //! build a [`Registry`], [`Registry::register`] your implementations, then call [`run`]
 //! (see `examples/custom_endpoint.rs`).
 
+pub mod compare;
 pub mod logfile;
 pub mod plugins_cmd;
 
@@ -21,6 +22,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     };
     match cli.command {
         Command::Plugins(args) => plugins_cmd::run(&args, &registry),
+        Command::Compare(args) => compare::run(&args),
         Command::Profile(args) => profile(*args, &argv, registry),
     }
 }

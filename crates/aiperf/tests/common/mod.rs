@@ -8,7 +8,7 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 use aiperf_config::{Cli, Command, ProfileConfig};
-use aiperf_engine::RunOutcome;
+use aiperf_engine::{RunOutcome, SetOutcome};
 use aiperf_mock_server::{MockConfig, MockHandle, RecordedRequest};
 use aiperf_plugins::Registry;
 use clap::Parser;
@@ -156,6 +156,24 @@ impl Profile {
     /// Runs the profile in this process with the plugins in `registry`, writing into `dir`.
     pub async fn run_with(&self, registry: Registry, dir: &Path) -> anyhow::Result<RunOutcome> {
         run_in_process(registry, self.argv(Some(dir))).await
+    }
+
+    /// Runs the profile as a set of runs (sweep, repeated trials) in this process, writing
+    /// under `dir`; each run's console text is collected in the outcome's order.
+    pub async fn run_set(&self, dir: &Path) -> anyhow::Result<(SetOutcome, Vec<String>)> {
+        let argv = self.argv(Some(dir));
+        let Command::Profile(p) = Cli::try_parse_from(&argv)?.command else {
+            anyhow::bail!("not a profile command")
+        };
+        let registry = Registry::builtin();
+        let set = ProfileConfig::resolve_set(*p, &argv, &registry)?;
+        let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry));
+        let mut printed = Vec::new();
+        let mut print = |s: &str| printed.push(s.to_string());
+        let outcome = engine
+            .run_set(&set, "test-sweep", &aiperf_engine::Silent, &mut print)
+            .await;
+        Ok((outcome, printed))
     }
 
     /// The built binary with this command line (see [`aiperf`] for its environment).

@@ -17,6 +17,7 @@ mod hostile_runs;
 mod hostile_urls;
 mod load;
 mod metrics;
+mod multi_run;
 mod plugins;
 mod schemas;
 mod transport;

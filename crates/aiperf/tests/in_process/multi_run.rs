@@ -1,0 +1,282 @@
+//! Sweeps and repeated trials end to end (`Engine::run_set`): the runs made, their directories
+//! and `run_info`, and the aggregates checked against values recomputed here from the per-run
+//! summaries.
+
+use std::path::Path;
+
+use aiperf_mock_server::MockConfig;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Student-t quantile for 95 % two-sided with 2 degrees of freedom (statistical tables;
+/// scipy's `t.ppf(0.975, 2)`).
+const T_95_DF2: f64 = 4.302652729749462;
+
+fn throughput(dir: &Path) -> f64 {
+    stat(
+        &read_json(dir.join("profile_export_aiperf.json")),
+        "request_throughput",
+        "avg",
+    )
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_trials_aggregate_to_hand_computed_confidence() {
+    let mock = mock(2.0, 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, printed) = Profile::chat(&mock.url())
+        .streaming()
+        .concurrency(2)
+        .request_count(6)
+        .isl(16)
+        .osl(4)
+        .arg("--warmup-request-count", 2)
+        .arg("--num-profile-runs", 3)
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    // Warm-up only before the first trial: 3 x 6 + 2 requests.
+    assert_eq!(posts(&mock).len(), 20);
+    let runs: Vec<_> = (1..=3)
+        .map(|i| dir.path().join(format!("profile_runs/run_{i:04}")))
+        .collect();
+    for (i, run) in runs.iter().enumerate() {
+        let info = &read_json(run.join("profile_export_aiperf.json"))["run_info"];
+        assert_eq!(info["trial"], i);
+        assert_eq!(info["random_seed"], 42, "one seed for every trial");
+        assert_eq!(info["run_label"], format!("run_{:04}", i + 1));
+        assert_eq!(info["variation_label"], "base");
+        assert_eq!(info["variation_values"], serde_json::json!({}));
+        assert_eq!(info["sweep_id"], "test-sweep");
+    }
+    // Same seed, same prompts: every trial sent the same bodies as the first.
+    let bodies: Vec<String> = posts(&mock)
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(bodies[2..8], bodies[8..14]);
+
+    let xs: Vec<f64> = runs.iter().map(|r| throughput(r)).collect();
+    let mean = xs.iter().sum::<f64>() / 3.0;
+    let std = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    let se = std / 3f64.sqrt();
+    let agg = read_json(
+        dir.path()
+            .join("aggregate/profile_export_aiperf_aggregate.json"),
+    );
+    let t = &agg["metrics"]["request_throughput_avg"];
+    assert!(close(t["mean"].as_f64().unwrap(), mean), "{t}");
+    assert!(close(t["std"].as_f64().unwrap(), std), "{t}");
+    assert!(close(t["se"].as_f64().unwrap(), se), "{t}");
+    assert!(close(t["t_critical"].as_f64().unwrap(), T_95_DF2), "{t}");
+    assert!(
+        close(t["ci_low"].as_f64().unwrap(), mean - T_95_DF2 * se),
+        "{t}"
+    );
+    assert!(
+        close(t["ci_high"].as_f64().unwrap(), mean + T_95_DF2 * se),
+        "{t}"
+    );
+    assert_eq!(t["unit"], "requests/sec");
+    assert_eq!(agg["metadata"]["num_profile_runs"], 3);
+    assert_eq!(
+        agg["metadata"]["run_labels"],
+        serde_json::json!(["run_0001", "run_0002", "run_0003"])
+    );
+    let csv = std::fs::read_to_string(
+        dir.path()
+            .join("aggregate/profile_export_aiperf_aggregate.csv"),
+    )
+    .unwrap();
+    assert!(csv.starts_with("metric,mean,std,min,max,cv,se,ci_low,ci_high,t_critical,unit\n"));
+    assert!(
+        csv.contains(&format!("request_throughput_avg,{mean:.2},{std:.2},")),
+        "{csv}"
+    );
+    let all = printed.join("\n");
+    assert!(all.contains("Starting Multi-Run Benchmark"));
+    assert!(all.contains("AGGREGATE STATISTICS SUMMARY"));
+    assert!(all.contains("All runs complete: 3/3 runs successful"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_sweep_runs_every_combination_in_its_own_directory() {
+    let mock = mock(1.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, printed) = Profile::chat(&mock.url())
+        .streaming()
+        .concurrency("1,2")
+        .osl("3,5")
+        .request_count(4)
+        .isl(16)
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(out.runs.len(), 4);
+    // osl's path (datasets...) sorts before concurrency's (phases...): osl varies slowest.
+    let expected = [(3, 1), (3, 2), (5, 1), (5, 2)];
+    for (i, (osl, c)) in expected.iter().enumerate() {
+        let run = dir.path().join(format!("mean_{osl}__concurrency_{c}"));
+        let s = read_json(run.join("profile_export_aiperf.json"));
+        assert_eq!(stat(&s, "output_sequence_length", "avg"), *osl as f64);
+        assert_eq!(s["run_info"]["variation_index"], i);
+        assert_eq!(
+            s["run_info"]["variation_values"],
+            serde_json::json!({"datasets.main.prompts.osl.mean": osl,
+                               "phases.profiling.concurrency": c})
+        );
+        // Variation i gets seed 42 + i.
+        assert_eq!(s["run_info"]["random_seed"], 42 + i);
+        assert!(dir
+            .path()
+            .join(format!(
+                "aggregate/mean_{osl}__concurrency_{c}/profile_export_aiperf_aggregate.json"
+            ))
+            .is_file());
+    }
+    let sweep = read_json(
+        dir.path()
+            .join("sweep_aggregate/profile_export_aiperf_sweep.json"),
+    );
+    assert_eq!(sweep["metadata"]["num_combinations"], 4);
+    let names: Vec<&str> = sweep["metadata"]["sweep_parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mean", "concurrency"]);
+    let combos = sweep["per_combination_metrics"].as_array().unwrap();
+    assert_eq!(combos.len(), 4);
+    // The best throughput is the largest of the four runs' own throughputs.
+    let best = (0..4)
+        .map(|i| {
+            let (osl, c) = expected[i];
+            throughput(&dir.path().join(format!("mean_{osl}__concurrency_{c}")))
+        })
+        .fold(f64::MIN, f64::max);
+    let picked = sweep["best_configurations"]["best_throughput"]["metric"]
+        .as_f64()
+        .unwrap();
+    assert!(close(picked, best), "{picked} vs {best}");
+    assert!(printed.join("\n").contains("Best Configurations:"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_sweep_pairs_the_lists() {
+    let mock = mock(1.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Profile::chat(&mock.url())
+        .streaming()
+        .concurrency("1,2")
+        .osl("3,5")
+        .request_count(4)
+        .isl(16)
+        .arg("--sweep-type", "zip")
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.runs.len()), (0, 2));
+    for (osl, c) in [(3, 1), (5, 2)] {
+        let s = read_json(dir.path().join(format!(
+            "mean_{osl}__concurrency_{c}/profile_export_aiperf.json"
+        )));
+        assert_eq!(stat(&s, "output_sequence_length", "avg"), osl as f64);
+    }
+    assert!(!dir.path().join("mean_3__concurrency_2").exists());
+    assert_eq!(posts(&mock).len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_variation_is_recorded_and_the_sweep_goes_on() {
+    let mut cfg = MockConfig::for_tests(1.0, 0.5);
+    cfg.max_output_tokens = 50;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, printed) = Profile::chat(&mock.url())
+        .streaming()
+        .osl("4,100,8")
+        .request_count(3)
+        .isl(16)
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    // Two of three succeeded: enough to aggregate, as AIPerf exits 0 then.
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(out.runs.len(), 3);
+    assert!(out.runs[1].result.outcome.is_err());
+    // The failed run still left its records.
+    assert_eq!(
+        read_jsonl(dir.path().join("mean_100/profile_export.jsonl")).len(),
+        3
+    );
+    assert!(!dir.path().join("aggregate/mean_100").exists());
+    let sweep = read_json(
+        dir.path()
+            .join("sweep_aggregate/profile_export_aiperf_sweep.json"),
+    );
+    assert_eq!(sweep["num_successful_runs"], 2);
+    assert_eq!(
+        sweep["per_combination_metrics"].as_array().unwrap().len(),
+        2
+    );
+    let failed = &sweep["failed_runs"][0];
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("datasets.main.prompts.osl.mean=100: "),
+        "{failed}"
+    );
+    assert!(printed.join("\n").contains("Failed runs: 1 of 3"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_with_one_success_exits_1_but_keeps_its_files() {
+    let mut cfg = MockConfig::for_tests(1.0, 0.5);
+    cfg.max_output_tokens = 50;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Profile::chat(&mock.url())
+        .streaming()
+        .osl("4,100")
+        .request_count(2)
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 1);
+    let sweep: Value = read_json(
+        dir.path()
+            .join("sweep_aggregate/profile_export_aiperf_sweep.json"),
+    );
+    assert_eq!(sweep["num_successful_runs"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convergence_stops_repeating_once_the_metric_settles() {
+    // A fixed-latency mock and a loose bound: two trials agree well enough.
+    let mock = mock(5.0, 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(4)
+        .isl(16)
+        .osl(4)
+        .arg("--num-profile-runs", 5)
+        .arg("--convergence-metric", "output_sequence_length")
+        .arg("--convergence-mode", "cv")
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    // Output lengths are exactly 4 every time: cv 0 after the minimum two trials.
+    assert_eq!(out.runs.len(), 2);
+    assert!(!dir.path().join("profile_runs/run_0003").exists());
+}
