@@ -21,6 +21,17 @@ fn invalid_flags_fail_before_any_request_with_the_flag_named() {
             Profile::bare().arg("--url", "http://127.0.0.1:1"),
             "--model",
         ),
+        (m().concurrency("1,a"), "--concurrency"),
+        (m().concurrency("0,4"), "--concurrency"),
+        (
+            m().arg("--profile-run-cooldown-seconds", 5),
+            "--profile-run-cooldown-seconds: only applies when running multiple trials",
+        ),
+        (m().arg("--num-profile-runs", 11), "--num-profile-runs"),
+        (
+            m().concurrency("1,2").isl("8,16,32").arg("--sweep-type", "zip"),
+            "zip sweep parameters must all have equal length",
+        ),
     ];
     for (p, flag) in cases {
         let args = p.argv(None);
@@ -78,4 +89,21 @@ fn help_groups_options_like_aiperf() {
     ] {
         assert!(help.contains(flag), "missing {flag}");
     }
+}
+
+#[test]
+fn compare_refuses_what_it_cannot_read_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = aiperf()
+        .args(["compare"])
+        .arg(dir.path())
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("aiperf compare: '") && stderr.contains("no profile_export_aiperf.json"),
+        "{stderr}"
+    );
 }

@@ -280,3 +280,52 @@ async fn convergence_stops_repeating_once_the_metric_settles() {
     assert_eq!(out.runs.len(), 2);
     assert!(!dir.path().join("profile_runs/run_0003").exists());
 }
+
+/// A run against a mock whose TTFT is `ttft` ms, +- 2 ms jitter.
+async fn run_ttft(ttft: f64, dir: &Path) {
+    let mut cfg = MockConfig::for_tests(ttft, 0.5);
+    cfg.ttft_jitter = 2.0;
+    let mock = mock_with(cfg).await;
+    let out = Profile::chat(&mock.url())
+        .streaming()
+        .concurrency(4)
+        .request_count(40)
+        .isl(16)
+        .osl(4)
+        .run(dir)
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_flags_a_planted_20_percent_regression_and_not_1_percent() {
+    let root = tempfile::tempdir().unwrap();
+    let (base, slow, same) = (
+        root.path().join("base"),
+        root.path().join("slow"),
+        root.path().join("same"),
+    );
+    run_ttft(40.0, &base).await;
+    run_ttft(48.0, &slow).await;
+    run_ttft(40.4, &same).await;
+    let args = |candidate: &Path| aiperf_config::CompareArgs {
+        dirs: vec![base.clone(), candidate.to_path_buf()],
+        fail_if: vec!["avg(time_to_first_token) > +5%".into()],
+        metrics: vec![],
+        confidence_level: 0.95,
+    };
+    let (text, fired) = aiperf::compare::compare(&args(&slow)).unwrap();
+    assert_eq!(fired.len(), 1, "{text}");
+    assert!(fired[0].starts_with("avg(time_to_first_token) > +5%"));
+    let row = text
+        .lines()
+        .find(|l| {
+            let mut cells = l.split_whitespace();
+            (cells.next(), cells.next()) == (Some("time_to_first_token"), Some("avg"))
+        })
+        .unwrap();
+    assert!(row.ends_with("worse"), "{row}");
+    let (text, fired) = aiperf::compare::compare(&args(&same)).unwrap();
+    assert!(fired.is_empty(), "{text}");
+}
