@@ -570,6 +570,31 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Multi-Run")]
     pub no_sweep_table: bool,
 
+    /// Search for the most load that meets the SLA flags: max-concurrency-under-sla.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub search_recipe: Option<String>,
+    /// SLA: p95 time to first token below this many milliseconds.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub ttft_sla_ms: Option<f64>,
+    /// SLA: p95 inter-token latency below this many milliseconds.
+    #[arg(long, visible_alias = "tpot-sla-ms", help_heading = "Multi-Run")]
+    pub itl_sla_ms: Option<f64>,
+    /// SLA: p99 request latency below this many milliseconds.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub e2e_sla_ms: Option<f64>,
+    /// SLA: fraction of failed requests below this (0-1).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub error_rate_sla: Option<f64>,
+    /// Lowest concurrency the search tries (default 1).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub concurrency_min: Option<usize>,
+    /// Highest concurrency the search tries (default 1000).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub concurrency_max: Option<usize>,
+    /// Most runs the search may make (2-200; default 20).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub search_max_iterations: Option<u32>,
+
     // ---- Service ----
     /// Logging verbosity: TRACE, DEBUG, INFO, NOTICE, WARNING, SUCCESS, ERROR, CRITICAL.
     #[arg(long, default_value = "INFO", value_parser = ["TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "SUCCESS", "ERROR", "CRITICAL"],

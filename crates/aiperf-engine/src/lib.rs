@@ -12,6 +12,7 @@
 //!                  JSONL line, accumulate
 //!   report.rs      the run report; exporters.rs writes every artifact
 //! multi_run.rs     a sweep or repeated trials: runs in order, cool-downs, aggregates
+//! search.rs        --search-recipe: probe concurrencies until the SLA's edge is found
 //! observe.rs       what a caller or UI sees: phase snapshots (snapshot.rs), ui/ implements it
 //! ```
 //!
@@ -32,6 +33,7 @@ mod prepare;
 mod process;
 mod readiness;
 mod report;
+mod search;
 pub mod session;
 mod setup;
 mod snapshot;
@@ -44,6 +46,7 @@ pub use engine::{Engine, RunOutcome};
 pub use multi_run::{RunRecord, SetOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
+pub use search::{Answer, Bracket, Probe, SearchOutcome};
 pub use snapshot::PhaseSnapshot;
 pub use stop::{Interrupted, StopSignal};
 

@@ -1,15 +1,18 @@
 //! The APIs that answer with something other than generated tokens: rankings, images, image
 //! retrieval, transcriptions and video jobs. Each waits the configured TTFT before answering
-//! (zero with `--fast`), so latency metrics have a known floor.
+//! (zero with `--fast`), so latency metrics have a known floor; under the load model
+//! ([`crate::load`]) after any `--capacity` queue and plus `--ttft-per-inflight` per other
+//! request in flight. Video jobs are queued at once and not part of the load model.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::{json, Value};
 
+use crate::load::{Admission, Wait};
 use crate::multipart;
 use crate::server::{error_response, json_response, respond, MockBody, State};
 
@@ -17,13 +20,24 @@ use crate::server::{error_response, json_response, respond, MockBody, State};
 const PNG_1X1: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
-/// Counts the request and waits the configured TTFT.
-pub(crate) async fn think(state: &State) {
+/// Counts the request, admits it (after any `--capacity` queue) and waits the configured TTFT
+/// (longer under load). The request is in flight until the returned guard is dropped: keep it
+/// until the reply is built.
+pub(crate) async fn think(state: &State) -> Admission {
     state.requests.fetch_add(1, Ordering::Relaxed);
-    let ms = state.cfg.ttft_ms();
-    if ms > 0.0 {
-        tokio::time::sleep(Duration::from_secs_f64(ms / 1e3)).await;
+    let admission = state.load.admit().await;
+    let mut w = Wait {
+        start: admission.at,
+        base: state.cfg.ttft_ms(),
+        per: state.cfg.ttft_per_inflight_ms(),
+        jitter: 0.0,
+        u: 0.0,
+        peak: admission.others(),
+    };
+    if w.due() > Instant::now() {
+        admission.wait(&mut w).await;
     }
+    admission
 }
 
 fn json_body(body: &[u8]) -> Result<Value, String> {
@@ -81,7 +95,7 @@ pub async fn rankings(state: &Arc<State>, path: &str, body: &[u8]) -> Response<M
     if passages.is_empty() {
         return error_response(StatusCode::BAD_REQUEST, "no passages to rank");
     }
-    think(state).await;
+    let _in_flight = think(state).await;
     let mut ranked: Vec<(usize, f64)> = passages
         .iter()
         .enumerate()
@@ -122,7 +136,7 @@ pub async fn image_generation(state: &Arc<State>, body: &[u8]) -> Response<MockB
     let n = req.get("n").and_then(Value::as_u64).unwrap_or(1).max(1);
     let tokens = state.tokens.count(prompt);
     let usage = json!({"input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens});
-    think(state).await;
+    let _in_flight = think(state).await;
     if req.get("stream").and_then(Value::as_bool) == Some(true) {
         let mut sse = String::new();
         for i in 0..n {
@@ -167,7 +181,7 @@ pub async fn image_edit(state: &Arc<State>, content_type: &str, body: &[u8]) -> 
         return error_response(StatusCode::BAD_REQUEST, "missing 'prompt'");
     };
     let tokens = state.tokens.count(&prompt.text());
-    think(state).await;
+    let _in_flight = think(state).await;
     json_response(
         StatusCode::OK,
         &json!({"created": state.created, "data": [{"b64_json": PNG_1X1}],
@@ -188,7 +202,7 @@ pub async fn image_retrieval(state: &Arc<State>, body: &[u8]) -> Response<MockBo
     if n == 0 {
         return error_response(StatusCode::BAD_REQUEST, "missing 'input' images");
     }
-    think(state).await;
+    let _in_flight = think(state).await;
     let data: Vec<Value> = (0..n)
         .map(|i| json!({"index": i, "bounding_boxes": {"table": [{"x_min": 0.1, "y_min": 0.1, "x_max": 0.9, "y_max": 0.5, "confidence": 0.9}]}}))
         .collect();
@@ -212,7 +226,7 @@ pub async fn transcription(
     else {
         return error_response(StatusCode::BAD_REQUEST, "missing 'file'");
     };
-    think(state).await;
+    let _in_flight = think(state).await;
     let words = (file.data.len() / 4000).clamp(1, 200);
     let text = vec!["hello"; words].join(" ");
     json_response(StatusCode::OK, &json!({"text": text}))

@@ -28,6 +28,20 @@ pub struct MockConfig {
     /// Uniform jitter added to each inter-token gap, +/- this many milliseconds.
     #[arg(long, default_value_t = 0.0)]
     pub itl_jitter: f64,
+    /// Load model: milliseconds added to each request's TTFT per other inference request in
+    /// flight (the most seen from its admission to its first token). With concurrency
+    /// c <= capacity, TTFT = ttft + this * (c - 1).
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub ttft_per_inflight: f64,
+    /// Load model: milliseconds added to each inter-token gap per other inference request in
+    /// flight (the most seen during that gap). With concurrency c <= capacity,
+    /// ITL = itl + this * (c - 1).
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub itl_per_inflight: f64,
+    /// Load model: serve at most N inference requests at once; later ones wait in FIFO order,
+    /// and their TTFT includes the wait (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub capacity: usize,
     /// Zero all latencies (same as --ttft 0 --itl 0).
     #[arg(long, short = 'f')]
     pub fast: bool,
@@ -135,5 +149,30 @@ impl MockConfig {
         } else {
             self.itl.max(0.0)
         }
+    }
+
+    /// `--ttft-per-inflight` in ms (0 with `--fast`). The load model as a whole is described in
+    /// the crate documentation: with concurrency c <= capacity, TTFT = ttft + this * (c - 1).
+    pub fn ttft_per_inflight_ms(&self) -> f64 {
+        if self.fast {
+            0.0
+        } else {
+            self.ttft_per_inflight.max(0.0)
+        }
+    }
+
+    /// `--itl-per-inflight` in ms (0 with `--fast`): with concurrency c <= capacity, each
+    /// inter-token gap is itl + this * (c - 1).
+    pub fn itl_per_inflight_ms(&self) -> f64 {
+        if self.fast {
+            0.0
+        } else {
+            self.itl_per_inflight.max(0.0)
+        }
+    }
+
+    /// `--capacity`: the most inference requests served at once, `None` when unlimited (0).
+    pub fn capacity(&self) -> Option<usize> {
+        (self.capacity > 0).then_some(self.capacity)
     }
 }

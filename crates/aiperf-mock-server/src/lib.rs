@@ -10,12 +10,20 @@
 //! absolute deadlines (no drift), with optional uniform jitter. Prompt tokens are counted with a
 //! real tokenizer and output tokens are real tokens of a corpus, so `usage` is true.
 //!
+//! An optional load model ([`load`]) makes latency grow with the number of inference requests in
+//! flight (`--ttft-per-inflight MS`, `--itl-per-inflight MS`) and queues requests FIFO beyond
+//! `--capacity N`, so sweeps and SLO searches have answers known in advance: with closed-loop
+//! concurrency c <= capacity, TTFT = ttft + ttft_per_inflight * (c - 1) and each inter-token
+//! gap = itl + itl_per_inflight * (c - 1); above capacity requests also queue. All three are
+//! off (0) by default.
+//!
 //! It deliberately shares no parsing or encoding code with the aiperf client, so it stays an
 //! independent oracle for the client's measurements.
 
 mod apis;
 pub mod config;
 pub mod faults;
+pub mod load;
 pub mod multipart;
 mod server;
 mod tls;

@@ -21,6 +21,15 @@ fn main() -> anyhow::Result<()> {
             cfg.ttft_ms(),
             cfg.itl_ms()
         );
+        if cfg.ttft_per_inflight_ms() > 0.0 || cfg.itl_per_inflight_ms() > 0.0 || cfg.capacity > 0 {
+            eprintln!(
+                "load model: +{} ms TTFT and +{} ms ITL per other request in flight, capacity {}",
+                cfg.ttft_per_inflight_ms(),
+                cfg.itl_per_inflight_ms(),
+                cfg.capacity()
+                    .map_or("unlimited".to_string(), |k| k.to_string())
+            );
+        }
         aiperf_mock_server::serve(listener, cfg, async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::apis;
 use crate::config::MockConfig;
 use crate::faults::{pick, Fault, FaultRule};
+use crate::load::{Admission, Load, Wait};
 use crate::tokens::TokenSource;
 use crate::wire::{Api, Head};
 
@@ -83,6 +84,17 @@ impl MockHandle {
         } else {
             format!("http://{}", self.addr)
         }
+    }
+
+    /// Inference requests in flight now: admitted (past any `--capacity` queue) and not yet
+    /// finished (the load model, [`crate::load`]).
+    pub fn in_flight(&self) -> usize {
+        self.state.load.in_flight()
+    }
+
+    /// Inference requests waiting in the `--capacity` queue now.
+    pub fn queued(&self) -> usize {
+        self.state.load.queued()
     }
 
     /// Stops accepting connections and waits for the accept loop to end.
@@ -165,7 +177,8 @@ pub(crate) struct State {
     pub(crate) tokens: TokenSource,
     pub(crate) requests: AtomicU64,
     errors: AtomicU64,
-    in_flight: AtomicU64,
+    /// The load model: in-flight count, `--capacity` queue.
+    pub(crate) load: Arc<Load>,
     prompt_tokens: AtomicU64,
     completion_tokens: AtomicU64,
     pub(crate) created: u64,
@@ -204,6 +217,10 @@ impl State {
             (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
             _ => None,
         };
+        let load = Load::new(
+            cfg.capacity(),
+            cfg.ttft_per_inflight_ms() > 0.0 || cfg.itl_per_inflight_ms() > 0.0,
+        );
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -213,7 +230,7 @@ impl State {
             tokens,
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
+            load,
             prompt_tokens: AtomicU64::new(0),
             completion_tokens: AtomicU64::new(0),
             created,
@@ -631,26 +648,21 @@ async fn generate(
         model,
     };
 
-    // Token i is due at arrived + ttft + i * itl (+ jitter): absolute deadlines, no drift.
-    let ttft = jittered(
-        state.cfg.ttft_ms(),
-        state.cfg.ttft_jitter,
-        state.draw(n_req, 2),
-    );
-    let first_due = arrived + ms(ttft);
-    let itl_after = {
-        let st = state.clone();
-        move |i: usize| {
-            ms(jittered(
-                st.cfg.itl_ms(),
-                st.cfg.itl_jitter,
-                st.draw(n_req, 3 + i as u64),
-            ))
-        }
+    // Past any --capacity queue; the TTFT starts at arrival, or at admission after queueing.
+    let admission = state.load.admit().await;
+    let start = if admission.waited {
+        admission.at
+    } else {
+        arrived
+    };
+    let mut pace = Pacer {
+        st: state.clone(),
+        n_req,
+        admission: Some(admission),
+        due: start,
     };
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
-    state.in_flight.fetch_add(1, Ordering::Relaxed);
     let st = state.clone();
     if !stream {
         // The document with a marker where the text goes, written around regenerated text.
@@ -658,12 +670,23 @@ async fn generate(
             .whole(&head, TEXT_MARK, &reasoning, finish, &usage)
             .to_string();
         tokio::spawn(async move {
-            let mut last = first_due;
-            for i in 1..n {
-                last += itl_after(i);
-            }
-            tokio::time::sleep_until(last.into()).await;
             let mut out = Out::new(tx);
+            // Waits that grow with the load are waited one by one (the load is watched during
+            // each); fixed ones just move the deadline, and are slept through at once.
+            for i in 0..n {
+                let w = pace.plan(i);
+                if w.per > 0.0 {
+                    if pace.wait(w, &out).await.is_err() {
+                        return;
+                    }
+                } else {
+                    pace.due = w.due();
+                }
+            }
+            if pace.until_due(&out).await.is_err() {
+                return;
+            }
+            pace.finish();
             let reset = fault == Some(Fault::ResetMidStream);
             let text_end = if reset {
                 thinking + (n - thinking) / 2
@@ -691,7 +714,6 @@ async fn generate(
                 }
             }
             let _ = out.flush().await;
-            st.in_flight.fetch_sub(1, Ordering::Relaxed);
         });
         return respond(StatusCode::OK, "application/json", MockBody::Channel(rx));
     }
@@ -719,7 +741,6 @@ async fn generate(
     tokio::spawn(async move {
         let mut out = Out::new(tx);
         let _ = out.push(&preamble).await;
-        let mut due = first_due;
         let mut piece = String::new();
         for i in 0..=n {
             if i == inject_at {
@@ -727,8 +748,8 @@ async fn generate(
                     break;
                 }
                 if stop_after_inject {
+                    pace.finish();
                     let _ = out.flush().await;
-                    st.in_flight.fetch_sub(1, Ordering::Relaxed);
                     return;
                 }
             }
@@ -736,18 +757,26 @@ async fn generate(
                 break;
             }
             if reset_after == Some(i) {
+                pace.finish();
                 let _ = out.reset().await;
-                st.in_flight.fetch_sub(1, Ordering::Relaxed);
                 return;
             }
-            if i > 0 {
-                due += itl_after(i);
-            }
-            if due > Instant::now() {
+            // Token i is due at start + ttft + gaps (+ jitter, + load): absolute deadlines.
+            let w = pace.plan(i);
+            if w.due() > Instant::now() {
                 if out.flush().await.is_err() {
                     break;
                 }
-                tokio::time::sleep_until(due.into()).await;
+                if pace.wait(w, &out).await.is_err() {
+                    break;
+                }
+            } else {
+                pace.due = w.due();
+            }
+            if i + 1 == n {
+                // Generation is over: the request stops counting as in flight (and frees its
+                // --capacity slot) before the client can see its end.
+                pace.finish();
             }
             let cumulative = continuous.then(|| {
                 json!({"prompt_tokens": prompt_tokens, "completion_tokens": i + 1, "total_tokens": prompt_tokens as usize + i + 1})
@@ -773,9 +802,85 @@ async fn generate(
             }
         }
         let _ = out.flush().await;
-        st.in_flight.fetch_sub(1, Ordering::Relaxed);
     });
     respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
+}
+
+/// When each token of one reply is due: token 0 a TTFT after the start, each later one a gap
+/// after the previous was due (absolute deadlines, no drift), each wait stretched by the load
+/// model ([`crate::load`]).
+struct Pacer {
+    st: Arc<State>,
+    n_req: u64,
+    /// Held until the last token is due (or any early exit: the task ends, the client went
+    /// away): the request counts as in flight and keeps its `--capacity` slot until then.
+    admission: Option<Admission>,
+    /// When the latest planned token is due; before token 0, when the TTFT starts.
+    due: Instant,
+}
+
+impl Pacer {
+    /// The wait for token `i`, from when the previous one was due, with the load seen now.
+    fn plan(&self, i: usize) -> Wait {
+        let cfg = &self.st.cfg;
+        let (base, per, jitter, salt) = if i == 0 {
+            (
+                cfg.ttft_ms(),
+                cfg.ttft_per_inflight_ms(),
+                cfg.ttft_jitter,
+                2,
+            )
+        } else {
+            (
+                cfg.itl_ms(),
+                cfg.itl_per_inflight_ms(),
+                cfg.itl_jitter,
+                3 + i as u64,
+            )
+        };
+        Wait {
+            start: self.due,
+            base,
+            per,
+            jitter,
+            u: self.st.draw(self.n_req, salt),
+            peak: self.admission.as_ref().map_or(0, Admission::others),
+        }
+    }
+
+    /// Sleeps through `w` (longer if the load rises meanwhile), which becomes the latest due
+    /// token. `Err` when the client went away.
+    async fn wait(&mut self, mut w: Wait, out: &Out) -> Result<(), ()> {
+        let gone = match &self.admission {
+            Some(a) => tokio::select! {
+                _ = a.wait(&mut w) => false,
+                _ = out.tx.closed() => true,
+            },
+            None => tokio::select! {
+                _ = tokio::time::sleep_until(w.due().into()) => false,
+                _ = out.tx.closed() => true,
+            },
+        };
+        self.due = w.due();
+        if gone {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sleeps until the latest planned token is due. `Err` when the client went away.
+    async fn until_due(&self, out: &Out) -> Result<(), ()> {
+        tokio::select! {
+            _ = tokio::time::sleep_until(self.due.into()) => Ok(()),
+            _ = out.tx.closed() => Err(()),
+        }
+    }
+
+    /// The request no longer counts as in flight.
+    fn finish(&mut self) {
+        self.admission = None;
+    }
 }
 
 /// Stands for the reply text in a document serialized before the text exists.
@@ -862,19 +967,6 @@ impl Out {
     }
 }
 
-fn ms(v: f64) -> Duration {
-    Duration::from_secs_f64(v.max(0.0) / 1000.0)
-}
-
-/// `base +/- jitter` from a uniform draw `u` in [0, 1).
-fn jittered(base: f64, jitter: f64, u: f64) -> f64 {
-    if jitter <= 0.0 {
-        base
-    } else {
-        (base + jitter * (2.0 * u - 1.0)).max(0.0)
-    }
-}
-
 async fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -895,7 +987,7 @@ async fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
         },
     };
     let prompt_tokens: u32 = inputs.iter().map(|t| state.tokens.count(t)).sum();
-    apis::think(state).await;
+    let _in_flight = apis::think(state).await;
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
@@ -915,11 +1007,15 @@ async fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
 
 fn prometheus(state: &Arc<State>) -> Response<MockBody> {
     let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let running = state.load.in_flight();
+    let waiting = state.load.queued();
     let text = format!(
         "# HELP vllm:request_success_total Requests answered.\n# TYPE vllm:request_success_total counter\n\
          vllm:request_success_total{{model_name=\"mock-model\"}} {}\n\
-         # HELP vllm:num_requests_running Streams being written.\n# TYPE vllm:num_requests_running gauge\n\
-         vllm:num_requests_running{{model_name=\"mock-model\"}} {}\n\
+         # HELP vllm:num_requests_running Inference requests in flight.\n# TYPE vllm:num_requests_running gauge\n\
+         vllm:num_requests_running{{model_name=\"mock-model\"}} {running}\n\
+         # HELP vllm:num_requests_waiting Inference requests queued for a --capacity slot.\n# TYPE vllm:num_requests_waiting gauge\n\
+         vllm:num_requests_waiting{{model_name=\"mock-model\"}} {waiting}\n\
          # HELP vllm:prompt_tokens_total Prompt tokens received.\n# TYPE vllm:prompt_tokens_total counter\n\
          vllm:prompt_tokens_total{{model_name=\"mock-model\"}} {}\n\
          # HELP vllm:generation_tokens_total Tokens generated.\n# TYPE vllm:generation_tokens_total counter\n\
@@ -927,7 +1023,6 @@ fn prometheus(state: &Arc<State>) -> Response<MockBody> {
          # HELP aiperf_mock_errors_total Injected errors.\n# TYPE aiperf_mock_errors_total counter\n\
          aiperf_mock_errors_total {}\n",
         r(&state.requests),
-        r(&state.in_flight),
         r(&state.prompt_tokens),
         r(&state.completion_tokens),
         r(&state.errors)

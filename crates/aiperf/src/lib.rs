@@ -29,6 +29,13 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
 
 /// `aiperf profile`: one run, or a sweep / repeated trials when the flags ask for several.
 fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry) -> ExitCode {
+    let search = match ProfileConfig::resolve_search(&args, argv, &registry) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("aiperf: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut set = match ProfileConfig::resolve_set(args, argv, &registry) {
         Ok(s) => s,
         Err(e) => {
@@ -47,7 +54,8 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
     );
     // The live sweep table is for a person watching a plain terminal.
     set.sweep_table &= std::io::stdout().is_terminal() && ui != UiType::Dashboard;
-    let log = logfile::LogFile::new(&set.base_dir);
+    let log_dir = search.as_ref().map_or(&set.base_dir, |p| &p.base_dir);
+    let log = logfile::LogFile::new(log_dir);
     init_logging(first.log_level, Some(log.clone()), ui == UiType::Dashboard);
     for w in registry.warnings() {
         tracing::warn!("{w}");
@@ -64,7 +72,16 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
     };
     let engine = aiperf_engine::Engine::new(Arc::new(registry));
     let observer = aiperf_engine::ui::observer(ui);
-    let code = if set.is_single() {
+    let code = if let Some(plan) = &search {
+        let mut print = |s: &str| println!("{s}");
+        match runtime.block_on(engine.run_search(plan, observer.as_ref(), &mut print)) {
+            Ok(outcome) => outcome.exit_code,
+            Err(e) => {
+                eprintln!("aiperf: {}", aiperf_core::one_line(e.as_ref()));
+                1
+            }
+        }
+    } else if set.is_single() {
         let result = runtime.block_on(engine.run(first, observer.as_ref()));
         single_run_exit(result, &log)
     } else {

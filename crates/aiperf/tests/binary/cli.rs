@@ -29,7 +29,9 @@ fn invalid_flags_fail_before_any_request_with_the_flag_named() {
         ),
         (m().arg("--num-profile-runs", 11), "--num-profile-runs"),
         (
-            m().concurrency("1,2").isl("8,16,32").arg("--sweep-type", "zip"),
+            m().concurrency("1,2")
+                .isl("8,16,32")
+                .arg("--sweep-type", "zip"),
             "zip sweep parameters must all have equal length",
         ),
     ];

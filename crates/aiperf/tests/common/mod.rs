@@ -176,6 +176,21 @@ impl Profile {
         Ok((outcome, printed))
     }
 
+    /// Runs the profile's `--search-recipe` in this process, writing under `dir`.
+    pub async fn run_search(&self, dir: &Path) -> anyhow::Result<aiperf_engine::SearchOutcome> {
+        let argv = self.argv(Some(dir));
+        let Command::Profile(p) = Cli::try_parse_from(&argv)?.command else {
+            anyhow::bail!("not a profile command")
+        };
+        let registry = Registry::builtin();
+        let plan = ProfileConfig::resolve_search(&p, &argv, &registry)?
+            .ok_or_else(|| anyhow::anyhow!("no --search-recipe"))?;
+        let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry));
+        engine
+            .run_search(&plan, &aiperf_engine::Silent, &mut |_: &str| {})
+            .await
+    }
+
     /// The built binary with this command line (see [`aiperf`] for its environment).
     pub fn command(&self, artifact_dir: Option<&Path>) -> std::process::Command {
         let mut c = aiperf();

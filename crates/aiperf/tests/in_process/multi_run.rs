@@ -55,12 +55,13 @@ async fn three_trials_aggregate_to_hand_computed_confidence() {
         assert_eq!(info["variation_values"], serde_json::json!({}));
         assert_eq!(info["sweep_id"], "test-sweep");
     }
-    // Same seed, same prompts: every trial sent the same bodies as the first.
-    let bodies: Vec<String> = posts(&mock)
+    // Same seed, same dataset: every trial's inputs.json is the first's.
+    let inputs: Vec<String> = runs
         .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .map(|r| std::fs::read_to_string(r.join("inputs.json")).unwrap())
         .collect();
-    assert_eq!(bodies[2..8], bodies[8..14]);
+    assert!(inputs[0].contains("\"session_id\""));
+    assert!(inputs.iter().all(|i| *i == inputs[0]));
 
     let xs: Vec<f64> = runs.iter().map(|r| throughput(r)).collect();
     let mean = xs.iter().sum::<f64>() / 3.0;
@@ -328,4 +329,50 @@ async fn compare_flags_a_planted_20_percent_regression_and_not_1_percent() {
     assert!(row.ends_with("worse"), "{row}");
     let (text, fired) = aiperf::compare::compare(&args(&same)).unwrap();
     assert!(fired.is_empty(), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_under_sla_finds_the_mock_s_known_edge() {
+    // The mock's load model: TTFT = 10 + 20 (c - 1) ms with c requests in flight, so a p95
+    // bound of 240 ms holds up to c = 12 (230 ms) and breaks at 13 (250 ms).
+    let mut cfg = MockConfig::for_tests(10.0, 1.0);
+    cfg.ttft_per_inflight = 20.0;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(48)
+        .isl(16)
+        .osl(3)
+        .arg("--search-recipe", "max-concurrency-under-sla")
+        .arg("--ttft-sla-ms", 240)
+        .arg("--concurrency-max", 64)
+        .run_search(dir.path())
+        .await
+        .unwrap();
+    let found = out.answer.concurrency.unwrap();
+    assert!(
+        (11..=13).contains(&found),
+        "found {found}: {:#?}",
+        out.iterations
+    );
+    assert!(out.answer.exact);
+    assert!(out.iterations.len() <= 8, "{} runs", out.iterations.len());
+    assert_eq!(out.exit_code, 0);
+    // Every probe left its own run directory, and the history names each.
+    let history = read_json(dir.path().join("search_history.json"));
+    let iterations = history["iterations"].as_array().unwrap();
+    assert_eq!(iterations.len(), out.iterations.len());
+    for it in iterations {
+        let c = it["concurrency"].as_u64().unwrap();
+        let run = dir.path().join(format!("concurrency_{c}"));
+        let s = read_json(run.join("profile_export_aiperf.json"));
+        let p95 = stat(&s, "time_to_first_token", "p95");
+        assert_eq!(
+            it["values"]["time_to_first_token_p95"].as_f64().unwrap(),
+            p95
+        );
+        assert_eq!(it["feasible"].as_bool().unwrap(), p95 < 240.0);
+    }
+    assert_eq!(history["answer"]["concurrency"], found);
 }

@@ -1,0 +1,326 @@
+//! `--search-recipe`: find the most load that still meets the SLA flags. The recipe becomes a
+//! [`SearchPlan`]; the engine probes concurrencies one run at a time (`aiperf_engine` search).
+//!
+//! SLA filters are AIPerf 0.13's (`search_recipes/_max_concurrency_under_sla.py`): TTFT p95,
+//! inter-token latency p95, request latency p99 (all strictly below the bound, in ms) and the
+//! error rate (a fraction on the command line, a percentage in the summary).
+
+use std::path::PathBuf;
+
+use aiperf_plugins::Registry;
+
+use super::{invalid, positive, ConfigError, LoadMode, ProfileConfig};
+use crate::cli::ProfileArgs;
+use crate::magic_list::Sweepable;
+
+/// Recipes this build runs.
+pub const RECIPES: [&str; 1] = ["max-concurrency-under-sla"];
+/// AIPerf's recipes this build does not run yet (refused by name, not as unknown).
+const LATER_RECIPES: [&str; 6] = [
+    "max-throughput-ttft-sla",
+    "max-goodput-under-slo",
+    "concurrency-ramp",
+    "prefill-ttft-curve",
+    "decode-itl-curve",
+    "pareto-sweep",
+];
+
+/// One bound a run must meet: `{tag}_{stat} < threshold` (display unit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaFilter {
+    pub tag: &'static str,
+    pub stat: &'static str,
+    pub threshold: f64,
+    /// The flag that set it, for messages.
+    pub flag: &'static str,
+}
+
+impl SlaFilter {
+    /// `time_to_first_token p95 < 200`.
+    pub fn describe(&self) -> String {
+        format!("{} {} < {}", self.tag, self.stat, self.threshold)
+    }
+}
+
+/// A search: the command line to vary, the filters, the bounds.
+#[derive(Debug, Clone)]
+pub struct SearchPlan {
+    pub recipe: &'static str,
+    pub filters: Vec<SlaFilter>,
+    pub min: usize,
+    pub max: usize,
+    pub max_iterations: u32,
+    /// Where the probes' directories and `search_history.json` go.
+    pub base_dir: PathBuf,
+    args: ProfileArgs,
+    argv: Vec<String>,
+}
+
+impl SearchPlan {
+    /// The full configuration of the probe at `concurrency`, in its own directory.
+    pub fn probe(
+        &self,
+        concurrency: usize,
+        registry: &Registry,
+    ) -> Result<ProfileConfig, ConfigError> {
+        let mut args = self.args.clone();
+        args.concurrency = Some(Sweepable::single(concurrency));
+        let mut cfg = ProfileConfig::resolve(args, &self.argv, registry)?;
+        cfg.artifact_dir = self.base_dir.join(format!("concurrency_{concurrency}"));
+        Ok(cfg)
+    }
+}
+
+fn sla_filters(args: &ProfileArgs) -> Result<Vec<SlaFilter>, ConfigError> {
+    let mut filters = Vec::new();
+    let mut add = |flag, tag, stat, v: Option<f64>, scale: f64| -> Result<(), ConfigError> {
+        if let Some(v) = v {
+            positive(flag, v)?;
+            filters.push(SlaFilter {
+                tag,
+                stat,
+                threshold: v * scale,
+                flag,
+            });
+        }
+        Ok(())
+    };
+    add(
+        "--ttft-sla-ms",
+        "time_to_first_token",
+        "p95",
+        args.ttft_sla_ms,
+        1.0,
+    )?;
+    add(
+        "--itl-sla-ms",
+        "inter_token_latency",
+        "p95",
+        args.itl_sla_ms,
+        1.0,
+    )?;
+    add(
+        "--e2e-sla-ms",
+        "request_latency",
+        "p99",
+        args.e2e_sla_ms,
+        1.0,
+    )?;
+    if let Some(e) = args.error_rate_sla {
+        if !(e > 0.0 && e <= 1.0) {
+            return Err(invalid(
+                "--error-rate-sla",
+                format!("must be a fraction in (0, 1], got {e}"),
+            ));
+        }
+    }
+    add(
+        "--error-rate-sla",
+        "request_error_rate",
+        "avg",
+        args.error_rate_sla,
+        100.0,
+    )?;
+    Ok(filters)
+}
+
+impl ProfileConfig {
+    /// The search `--search-recipe` asks for, or `None` without one. The command line is
+    /// validated once at `--concurrency-min`.
+    pub fn resolve_search(
+        args: &ProfileArgs,
+        argv: &[String],
+        registry: &Registry,
+    ) -> Result<Option<SearchPlan>, ConfigError> {
+        let Some(recipe) = args.search_recipe.as_deref() else {
+            return Ok(None);
+        };
+        let recipe = match RECIPES.iter().find(|r| **r == recipe) {
+            Some(r) => *r,
+            None if LATER_RECIPES.contains(&recipe) => {
+                return Err(invalid(
+                    "--search-recipe",
+                    format!(
+                        "'{recipe}' is not available in this build yet; available: {}",
+                        RECIPES.join(", ")
+                    ),
+                ))
+            }
+            None => {
+                return Err(invalid(
+                    "--search-recipe",
+                    format!(
+                        "unknown recipe '{recipe}'; available: {}",
+                        RECIPES.join(", ")
+                    ),
+                ))
+            }
+        };
+        let filters = sla_filters(args)?;
+        if filters.is_empty() {
+            return Err(invalid(
+                "--search-recipe",
+                format!(
+                    "recipe '{recipe}' requires at least one of --ttft-sla-ms / --itl-sla-ms / \
+                     --e2e-sla-ms / --error-rate-sla"
+                ),
+            ));
+        }
+        let streaming_only = filters
+            .iter()
+            .any(|f| matches!(f.tag, "time_to_first_token" | "inter_token_latency"));
+        if streaming_only && !args.streaming {
+            return Err(invalid(
+                "--streaming",
+                "TTFT and inter-token SLAs need --streaming (only a stream shows the first token)",
+            ));
+        }
+        if args.concurrency.as_ref().is_some_and(Sweepable::is_list) {
+            return Err(invalid(
+                "--concurrency",
+                "a search picks the concurrency itself; use --concurrency-min/--concurrency-max",
+            ));
+        }
+        if args.num_profile_runs > 1 {
+            return Err(invalid(
+                "--num-profile-runs",
+                "repeated trials per search point are not supported yet; drop it or the recipe",
+            ));
+        }
+        let min = args.concurrency_min.unwrap_or(1);
+        let max = args.concurrency_max.unwrap_or(1000);
+        if min == 0 {
+            return Err(invalid("--concurrency-min", "must be >= 1, got 0"));
+        }
+        if min >= max {
+            return Err(invalid(
+                "--concurrency-min",
+                format!(
+                    "recipe '{recipe}': --concurrency-min ({min}) must be < --concurrency-max \
+                     ({max}); inverted bounds collapse the search space."
+                ),
+            ));
+        }
+        let max_iterations = args.search_max_iterations.unwrap_or(20);
+        if !(2..=200).contains(&max_iterations) {
+            return Err(invalid(
+                "--search-max-iterations",
+                format!("must be between 2 and 200, got {max_iterations}"),
+            ));
+        }
+        let mut first = args.clone();
+        first.concurrency = Some(Sweepable::single(min));
+        let cfg = ProfileConfig::resolve(first.clone(), argv, registry)?;
+        if !matches!(cfg.load, LoadMode::Concurrency { .. }) {
+            return Err(invalid(
+                "--search-recipe",
+                format!("'{recipe}' varies a closed-loop concurrency; drop --request-rate, --user-centric-rate and --fixed-schedule"),
+            ));
+        }
+        // Validate the top of the range too (limits on concurrency).
+        let mut last = args.clone();
+        last.concurrency = Some(Sweepable::single(max));
+        ProfileConfig::resolve(last, argv, registry)?;
+        Ok(Some(SearchPlan {
+            recipe,
+            filters,
+            min,
+            max,
+            max_iterations,
+            base_dir: cfg.artifact_dir,
+            args: first,
+            argv: argv.to_vec(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::args;
+    use super::*;
+
+    fn plan(a: &[&str]) -> Result<Option<SearchPlan>, ConfigError> {
+        let mut full = vec!["-m", "m", "--streaming", "--artifact-dir", "/tmp/s"];
+        full.extend_from_slice(a);
+        let argv: Vec<String> = full.iter().map(|s| s.to_string()).collect();
+        ProfileConfig::resolve_search(&args(&full), &argv, &Registry::builtin())
+    }
+
+    fn err(a: &[&str]) -> String {
+        plan(a).map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn filters_follow_aiperf() {
+        let p = plan(&[
+            "--search-recipe",
+            "max-concurrency-under-sla",
+            "--ttft-sla-ms",
+            "200",
+            "--tpot-sla-ms",
+            "20",
+            "--e2e-sla-ms",
+            "900",
+            "--error-rate-sla",
+            "0.01",
+        ])
+        .unwrap()
+        .unwrap();
+        let f: Vec<(&str, &str, f64)> = p
+            .filters
+            .iter()
+            .map(|f| (f.tag, f.stat, f.threshold))
+            .collect();
+        assert_eq!(
+            f,
+            [
+                ("time_to_first_token", "p95", 200.0),
+                ("inter_token_latency", "p95", 20.0),
+                ("request_latency", "p99", 900.0),
+                ("request_error_rate", "avg", 1.0)
+            ]
+        );
+        assert_eq!((p.min, p.max, p.max_iterations), (1, 1000, 20));
+        let c = p.probe(12, &Registry::builtin()).unwrap();
+        assert_eq!(c.concurrency, 12);
+        assert_eq!(c.artifact_dir, PathBuf::from("/tmp/s/concurrency_12"));
+        assert!(plan(&[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_searches_are_refused_by_flag() {
+        let r = ["--search-recipe", "max-concurrency-under-sla"];
+        assert!(err(&r).contains("requires at least one of --ttft-sla-ms"));
+        assert!(err(&["--search-recipe", "nope", "--ttft-sla-ms", "5"])
+            .contains("unknown recipe 'nope'"));
+        assert!(
+            err(&["--search-recipe", "pareto-sweep", "--ttft-sla-ms", "5"])
+                .contains("not available")
+        );
+        let with = |extra: &[&str]| {
+            let mut a = r.to_vec();
+            a.extend_from_slice(&["--ttft-sla-ms", "100"]);
+            a.extend_from_slice(extra);
+            err(&a)
+        };
+        assert!(with(&["--concurrency", "1,2"]).starts_with("--concurrency"));
+        assert!(with(&["--concurrency-min", "8", "--concurrency-max", "8"])
+            .contains("must be < --concurrency-max"));
+        assert!(with(&["--request-rate", "5"]).contains("closed-loop"));
+        assert!(with(&["--search-max-iterations", "1"]).starts_with("--search-max-iterations"));
+        assert!(err(&[
+            "--search-recipe",
+            "max-concurrency-under-sla",
+            "--error-rate-sla",
+            "2"
+        ])
+        .starts_with("--error-rate-sla"));
+        assert!(err(&[
+            "--search-recipe",
+            "max-concurrency-under-sla",
+            "--ttft-sla-ms",
+            "0"
+        ])
+        .starts_with("--ttft-sla-ms"));
+    }
+}
