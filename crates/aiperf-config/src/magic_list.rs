@@ -49,9 +49,19 @@ where
         if parts.is_empty() {
             return Err(format!("no value in '{raw}'"));
         }
+        // In a list, name the part that failed; a single value is the whole input already.
+        let several = parts.len() > 1;
         parts
             .iter()
-            .map(|p| p.parse::<T>().map_err(|e| format!("'{p}': {e}")))
+            .map(|p| {
+                p.parse::<T>().map_err(|e| {
+                    if several {
+                        format!("'{p}': {e}")
+                    } else {
+                        e.to_string()
+                    }
+                })
+            })
             .collect::<Result<Vec<T>, String>>()
             .map(Self)
     }

@@ -213,6 +213,11 @@ pub fn build(
     load: &LoadStats,
     cpu: Option<CpuUsage>,
 ) -> RunReport {
+    let mut summary = summary;
+    // A plateau only means something when the client held a fixed concurrency.
+    if !matches!(cfg.load, aiperf_config::LoadMode::Concurrency { .. }) {
+        summary.steady_state = None;
+    }
     let analysis = load::analyze(&summary, &load_input(load, cpu));
     let mut errors: Vec<(ErrorDetails, u64)> = errors.into_iter().collect();
     errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

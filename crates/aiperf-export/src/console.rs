@@ -121,6 +121,10 @@ pub fn render(
         out.push_str(&n);
         out.push('\n');
     }
+    if let Some(s) = &r.summary.steady_state {
+        out.push_str(&steady_state_line(s));
+        out.push('\n');
+    }
     out.push_str(&format!("\nCLI Command: {}\n", r.cli_command));
     if let Some(d) = r.summary.value("benchmark_duration") {
         out.push_str(&format!("Benchmark Duration: {d:.2} sec\n"));
@@ -173,4 +177,24 @@ mod tests {
         assert_eq!(format_number(f64::NAN), "N/A");
         assert_eq!(format_number(f64::INFINITY), "N/A");
     }
+}
+
+/// One line on the plateau at full concurrency, beside the whole-run figures.
+fn steady_state_line(s: &aiperf_metrics::steady::SteadyState) -> String {
+    let mut line = format!(
+        "Steady state (concurrency {} for {:.2} s, {:.0}% of the run): {} requests/sec, {} output tokens/sec",
+        s.concurrency,
+        (s.end_ns - s.start_ns) as f64 / 1e9,
+        s.fraction_of_run * 100.0,
+        format_number(s.request_throughput),
+        format_number(s.output_token_throughput),
+    );
+    if let Some(l) = &s.request_latency {
+        line.push_str(&format!(
+            ", request latency p50 {} / p99 {} ms",
+            format_number(l.p50),
+            format_number(l.p99)
+        ));
+    }
+    line
 }

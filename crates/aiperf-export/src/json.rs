@@ -34,6 +34,10 @@ pub struct SummaryJson<'a> {
     pub metrics: MetricsMap,
     pub load_report: &'a LoadReport,
     pub client_bound: &'a ClientBound,
+    /// Closed-loop streamed runs: throughput and latency on the plateau at full concurrency,
+    /// without ramp-up and drain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steady_state: Option<SteadyStateJson>,
     pub input_config: &'a InputConfig,
     pub run_info: &'a RunInfo,
     pub was_cancelled: bool,
@@ -397,6 +401,7 @@ impl<'a> SummaryJson<'a> {
             metrics: metrics_map(&r.summary),
             load_report: &r.load_report,
             client_bound: &r.client_bound,
+            steady_state: r.summary.steady_state.as_ref().map(SteadyStateJson::new),
             input_config: &r.input_config,
             run_info: &r.run_info,
             was_cancelled: r.was_cancelled,
@@ -413,6 +418,66 @@ impl<'a> SummaryJson<'a> {
             malformed_sse_events: r.malformed_sse_events,
             start_time: &r.start_time,
             end_time: &r.end_time,
+        }
+    }
+}
+
+/// `steady_state`: the plateau of a closed-loop run (aiperf_metrics::steady).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SteadyStateJson {
+    /// Run-clock bounds (ns): from the first moment every slot was busy to the last.
+    pub window_start_ns: u64,
+    pub window_end_ns: u64,
+    pub duration_sec: f64,
+    /// Requests in flight on the plateau.
+    pub concurrency: u64,
+    /// Share of the run the plateau covers.
+    pub fraction_of_run: f64,
+    /// Requests completing on the plateau.
+    pub completed_requests: u64,
+    /// requests/sec.
+    pub request_throughput: f64,
+    /// tokens/sec, from the requests completing on the plateau.
+    pub output_token_throughput: f64,
+    /// ms, over requests that started and ended on the plateau.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_latency: Option<PlateauJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_first_token: Option<PlateauJson>,
+}
+
+/// Latency on the plateau (ms).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PlateauJson {
+    pub unit: &'static str,
+    pub avg: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+impl SteadyStateJson {
+    pub fn new(s: &aiperf_metrics::steady::SteadyState) -> Self {
+        let plateau = |p: &aiperf_metrics::steady::PlateauStats| PlateauJson {
+            unit: "ms",
+            avg: p.avg,
+            p50: p.p50,
+            p90: p.p90,
+            p99: p.p99,
+        };
+        Self {
+            window_start_ns: s.start_ns,
+            window_end_ns: s.end_ns,
+            duration_sec: (s.end_ns - s.start_ns) as f64 / 1e9,
+            concurrency: s.concurrency,
+            fraction_of_run: s.fraction_of_run,
+            completed_requests: s.completed,
+            request_throughput: s.request_throughput,
+            output_token_throughput: s.output_token_throughput,
+            request_latency: s.request_latency.as_ref().map(plateau),
+            time_to_first_token: s.time_to_first_token.as_ref().map(plateau),
         }
     }
 }

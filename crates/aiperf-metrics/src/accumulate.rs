@@ -9,6 +9,7 @@ use crate::registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGIS
 use crate::select::first_reaching;
 use crate::spill::{Column, ColumnItems, Spill, LOAD_VALUES};
 use crate::stats::{Stats, PERCENTILES};
+use crate::steady::{steady_state, SteadyState};
 use crate::timeline::{curve_stats, Interval, WeightedStats, CURVES};
 use crate::units::Unit;
 
@@ -202,6 +203,8 @@ pub struct Summary {
     pub timeslices: Vec<(u64, u64, Summary)>,
     /// Problems worth a warning panel (usage discrepancies, OSL mismatches).
     pub warnings: Vec<String>,
+    /// The plateau at full concurrency (streamed runs).
+    pub steady_state: Option<SteadyState>,
 }
 
 impl Summary {
@@ -449,6 +452,26 @@ impl Accumulator {
         self.request_count
     }
 
+    /// The plateau of the streamed requests, when their intervals are in memory or small
+    /// enough to load (a run that spilled millions of them skips it).
+    fn steady_state(&self) -> Option<SteadyState> {
+        if self.intervals.is_empty() {
+            return None;
+        }
+        let values = if self.intervals.is_resident() {
+            std::borrow::Cow::Borrowed(self.intervals.in_memory())
+        } else if self.intervals.len() <= self.load_values / 4 {
+            std::borrow::Cow::Owned(self.intervals.load(self.spill.as_ref()).ok()?)
+        } else {
+            return None;
+        };
+        let intervals: Vec<Interval> = values
+            .chunks_exact(crate::timeline::INTERVAL_VALUES)
+            .map(Interval::from_values)
+            .collect();
+        steady_state(&intervals)
+    }
+
     pub fn error_count(&self) -> u64 {
         self.error_count
     }
@@ -528,6 +551,7 @@ impl Accumulator {
             results,
             timeslices: Vec::new(),
             warnings: Vec::new(),
+            steady_state: self.steady_state(),
         };
         summary.warnings = warnings(&summary, self.request_count, &self.run);
         summary.warnings.extend(problems);
@@ -536,6 +560,7 @@ impl Accumulator {
                 let start = s.origin_wall_ns + k as u64 * s.width_ns;
                 let mut inner = a.summarize();
                 inner.warnings.clear();
+                inner.steady_state = None;
                 summary.timeslices.push((start, start + s.width_ns, inner));
             }
         }

@@ -20,6 +20,7 @@ pub mod registry;
 pub mod select;
 pub mod spill;
 pub mod stats;
+pub mod steady;
 pub mod sweep;
 pub mod timeline;
 pub mod units;

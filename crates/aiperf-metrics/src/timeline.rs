@@ -101,7 +101,7 @@ impl Interval {
         ]
     }
 
-    fn from_values(v: &[f64]) -> Interval {
+    pub(crate) fn from_values(v: &[f64]) -> Interval {
         Interval {
             start: v[0] as u64,
             first_token: v[1] as u64,

@@ -376,3 +376,50 @@ async fn max_concurrency_under_sla_finds_the_mock_s_known_edge() {
     }
     assert_eq!(history["answer"]["concurrency"], found);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_state_keeps_to_the_plateau_and_obeys_little_s_law() {
+    let mock = mock(15.0, 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    Profile::chat(&mock.url())
+        .streaming()
+        .concurrency(4)
+        .request_count(60)
+        .isl(16)
+        .osl(3)
+        .run(dir.path())
+        .await
+        .unwrap();
+    let s = read_json(dir.path().join("profile_export_aiperf.json"));
+    let ss = &s["steady_state"];
+    assert_eq!(ss["concurrency"], 4);
+    let completed = ss["completed_requests"].as_u64().unwrap();
+    // The plateau leaves out the drain: the last three requests end after it.
+    assert!((2..=57).contains(&completed), "{ss}");
+    let (a, b) = (
+        ss["window_start_ns"].as_u64().unwrap(),
+        ss["window_end_ns"].as_u64().unwrap(),
+    );
+    assert!(a < b);
+    assert!((ss["duration_sec"].as_f64().unwrap() - (b - a) as f64 / 1e9).abs() < 1e-9);
+    // Little's law on the plateau: throughput = requests in flight / latency.
+    let x = ss["request_throughput"].as_f64().unwrap();
+    let r = ss["request_latency"]["avg"].as_f64().unwrap() / 1e3;
+    assert!((x * r / 4.0 - 1.0).abs() < 0.15, "X {x} R {r}");
+    // Output tokens: 3 per request.
+    assert!((ss["output_token_throughput"].as_f64().unwrap() - 3.0 * x).abs() < 1e-6);
+
+    // An open-loop run has no plateau to report.
+    let dir = tempfile::tempdir().unwrap();
+    Profile::chat(&mock.url())
+        .streaming()
+        .request_rate(200)
+        .request_count(20)
+        .isl(16)
+        .osl(3)
+        .run(dir.path())
+        .await
+        .unwrap();
+    let s = read_json(dir.path().join("profile_export_aiperf.json"));
+    assert!(s.get("steady_state").is_none());
+}
