@@ -566,6 +566,10 @@ pub struct ProfileArgs {
     /// grid: every combination of the lists; zip: the i-th values together (equal lengths).
     #[arg(long, default_value = "grid", value_parser = ["grid", "zip"], help_heading = "Multi-Run")]
     pub sweep_type: String,
+    /// A hand-picked configuration of a scenario sweep: `"name: flag=value, flag=value"` with
+    /// any `aiperf profile` flag without its dashes (repeat, at least twice).
+    #[arg(long, visible_alias = "sweep-variant", action = ArgAction::Append, help_heading = "Multi-Run")]
+    pub variant: Vec<String>,
     /// Do not print the sweep table after each configuration.
     #[arg(long, help_heading = "Multi-Run")]
     pub no_sweep_table: bool,

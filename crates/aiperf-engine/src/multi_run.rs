@@ -18,6 +18,7 @@ use aiperf_export::json::metrics_map;
 use aiperf_export::ExportError;
 use aiperf_metrics::confidence::confidence;
 use indexmap::IndexMap;
+use serde_json::Value;
 
 use crate::stop::watch_signals;
 use crate::{Engine, Interrupted, Observer};
@@ -320,6 +321,22 @@ fn param_names(set: &RunSet) -> Vec<String> {
         .collect()
 }
 
+/// A configuration's coordinates in the sweep: its parameter values, or its name for a
+/// `--variant` scenario.
+fn coordinates(set: &RunSet, names: &[String], v: &Variation) -> IndexMap<String, Value> {
+    if set.params.is_empty() {
+        return IndexMap::from([(VARIANT.to_string(), Value::from(v.label.clone()))]);
+    }
+    names
+        .iter()
+        .zip(&v.values)
+        .map(|(n, (_, value))| (n.clone(), value.to_json()))
+        .collect()
+}
+
+/// The sweep column of scenario (`--variant`) sweeps.
+const VARIANT: &str = "variant";
+
 fn sweep_aggregate(set: &RunSet, runs: &[RunRecord]) -> SweepAggregate {
     let names = param_names(set);
     let points = set
@@ -327,14 +344,29 @@ fn sweep_aggregate(set: &RunSet, runs: &[RunRecord]) -> SweepAggregate {
         .iter()
         .filter(|v| runs.iter().any(|r| r.variation == v.index))
         .map(|v| SweepPoint {
-            parameters: names
-                .iter()
-                .zip(&v.values)
-                .map(|(n, (_, value))| (n.clone(), value.to_json()))
-                .collect::<IndexMap<_, _>>(),
+            parameters: coordinates(set, &names, v),
             aggregate: variation_aggregate(set, v, runs),
         })
         .collect();
+    let parameters = if set.params.is_empty() {
+        vec![SweepParameter {
+            name: VARIANT.to_string(),
+            values: set
+                .variations
+                .iter()
+                .map(|v| Value::from(v.label.clone()))
+                .collect(),
+        }]
+    } else {
+        set.params
+            .iter()
+            .zip(&names)
+            .map(|(p, n)| SweepParameter {
+                name: n.clone(),
+                values: p.values.iter().map(|v| v.to_json()).collect(),
+            })
+            .collect()
+    };
     let failed_runs = runs
         .iter()
         .filter_map(|r| {
@@ -346,15 +378,7 @@ fn sweep_aggregate(set: &RunSet, runs: &[RunRecord]) -> SweepAggregate {
         })
         .collect();
     SweepAggregate {
-        parameters: set
-            .params
-            .iter()
-            .zip(&names)
-            .map(|(p, n)| SweepParameter {
-                name: n.clone(),
-                values: p.values.iter().map(|v| v.to_json()).collect(),
-            })
-            .collect(),
+        parameters,
         points,
         sweep_mode: set.mode.name().to_string(),
         confidence_level: set.confidence_level,

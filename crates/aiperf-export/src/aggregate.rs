@@ -669,7 +669,10 @@ impl SweepAggregate {
                 let items: Vec<String> = p
                     .parameters
                     .iter()
-                    .map(|(k, v)| format!("'{k}': {}", value_cell(v)))
+                    .map(|(k, v)| match v {
+                        Value::String(s) => format!("'{k}': '{s}'"),
+                        v => format!("'{k}': {}", value_cell(v)),
+                    })
                     .collect();
                 format!("{{{}}}", items.join(", "))
             })

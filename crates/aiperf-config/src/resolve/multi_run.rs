@@ -15,6 +15,8 @@ use super::{invalid, non_negative, ConfigError, LoadMode, ProfileConfig};
 use crate::cli::ProfileArgs;
 use crate::magic_list::Sweepable;
 
+mod variant;
+
 /// At most this many trials per variation (AIPerf's bound).
 pub const MAX_TRIALS: u32 = 10;
 /// At most this many variations: a grid over several long lists is refused, not run for weeks.
@@ -309,11 +311,12 @@ pub struct PlannedRun {
 impl RunSet {
     /// A plain run: one variation, one trial, no sweep.
     pub fn is_single(&self) -> bool {
-        self.params.is_empty() && self.trials == 1
+        !self.is_sweep() && self.trials == 1
     }
 
+    /// Several configurations (magic lists or `--variant`s).
     pub fn is_sweep(&self) -> bool {
-        !self.params.is_empty()
+        self.variations.len() > 1
     }
 
     pub fn total_runs(&self) -> usize {
@@ -646,6 +649,27 @@ impl ProfileConfig {
                  incompatible with varying parameter values. Use a single parameter value.",
             ));
         }
+        if !args.variant.is_empty() {
+            if !params.is_empty() {
+                let flags: Vec<&str> = params.iter().map(|p| p.flag).collect();
+                return Err(invalid(
+                    "--variant",
+                    format!(
+                        "is mutually exclusive with magic-list flags ({}): lists declare a \
+                         Cartesian sweep, --variant declares hand-picked scenarios",
+                        flags.join(", ")
+                    ),
+                ));
+            }
+            let variations = variant::resolve_all(&args.variant, argv, registry)?;
+            return Ok(Self::set_of(
+                args,
+                variations,
+                params,
+                sweep_type,
+                convergence,
+            ));
+        }
         let combos = if params.is_empty() {
             vec![vec![]]
         } else {
@@ -693,8 +717,24 @@ impl ProfileConfig {
                 ));
             }
         }
+        Ok(Self::set_of(
+            args,
+            variations,
+            params,
+            sweep_type,
+            convergence,
+        ))
+    }
+
+    fn set_of(
+        args: ProfileArgs,
+        variations: Vec<Variation>,
+        params: Vec<SweepParam>,
+        sweep_type: SweepType,
+        convergence: Option<Convergence>,
+    ) -> RunSet {
         let base_dir = variations[0].config.artifact_dir.clone();
-        Ok(RunSet {
+        RunSet {
             params,
             sweep_type,
             trials: args.num_profile_runs,
@@ -715,7 +755,7 @@ impl ProfileConfig {
             random_seed: args.random_seed,
             base_dir,
             variations,
-        })
+        }
     }
 }
 
@@ -1005,6 +1045,63 @@ mod tests {
         );
         // Accepted by AIPerf without several trials.
         assert!(set(&["--confidence-level", "0.9"]).is_ok());
+    }
+
+    #[test]
+    fn variants_are_hand_picked_configurations() {
+        let s = set(&[
+            "--concurrency",
+            "2",
+            "--isl",
+            "100",
+            "--variant",
+            "small: isl=32, osl=8",
+            "--variant",
+            "busy: concurrency=16, streaming=true",
+        ])
+        .unwrap();
+        assert!(s.is_sweep() && !s.is_single());
+        let cells: Vec<(&str, usize, f64, Option<f64>, bool)> = s
+            .variations
+            .iter()
+            .map(|v| {
+                let c = &v.config;
+                (
+                    v.label.as_str(),
+                    c.concurrency,
+                    c.isl_mean,
+                    c.osl_mean,
+                    c.streaming,
+                )
+            })
+            .collect();
+        // Each variant overrides the typed value and keeps the rest.
+        assert_eq!(
+            cells,
+            [
+                ("small", 2, 32.0, Some(8.0), false),
+                ("busy", 16, 100.0, None, true)
+            ]
+        );
+        assert_eq!(dirs(&s), ["small", "busy"]);
+        let e = err(&["--variant", "a: isl=1"]);
+        assert!(e.contains("single occurrence is rejected"), "{e}");
+        let e = err(&["--variant", "a: nope=1", "--variant", "b: isl=2"]);
+        assert!(e.contains("unknown flag '--nope'"), "{e}");
+        let e = err(&["--variant", "a: concurrency=0", "--variant", "b: isl=2"]);
+        assert!(e.contains("'a': --concurrency"), "{e}");
+        let e = err(&[
+            "--concurrency",
+            "1,2",
+            "--variant",
+            "a: isl=1",
+            "--variant",
+            "b: isl=2",
+        ]);
+        assert!(
+            e.contains("mutually exclusive with magic-list flags (--concurrency)"),
+            "{e}"
+        );
     }
 
     #[test]

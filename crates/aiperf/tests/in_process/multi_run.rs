@@ -423,3 +423,37 @@ async fn steady_state_keeps_to_the_plateau_and_obeys_little_s_law() {
     let s = read_json(dir.path().join("profile_export_aiperf.json"));
     assert!(s.get("steady_state").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variants_run_as_named_scenarios() {
+    let mock = mock(1.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(4)
+        .isl(16)
+        .osl(4)
+        .arg("--variant", "short: osl=2")
+        .arg("--variant", "long: osl=6, concurrency=2")
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.runs.len()), (0, 2));
+    for (name, osl) in [("short", 2.0), ("long", 6.0)] {
+        let s = read_json(dir.path().join(name).join("profile_export_aiperf.json"));
+        assert_eq!(stat(&s, "output_sequence_length", "avg"), osl);
+        assert_eq!(s["run_info"]["variation_label"], name);
+    }
+    let sweep = read_json(
+        dir.path()
+            .join("sweep_aggregate/profile_export_aiperf_sweep.json"),
+    );
+    assert_eq!(
+        sweep["metadata"]["sweep_parameters"],
+        serde_json::json!([{"name": "variant", "values": ["short", "long"]}])
+    );
+    assert_eq!(
+        sweep["per_combination_metrics"][1]["parameters"]["variant"],
+        "long"
+    );
+}

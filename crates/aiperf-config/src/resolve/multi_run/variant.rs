@@ -1,0 +1,208 @@
+//! `--variant "name: flag=value, flag=value"`: AIPerf's hand-picked scenario sweeps. Each variant
+//! is the command line with those flags set (a later value wins over the one typed before), so
+//! any `aiperf profile` flag can vary and every variant gets the full validation.
+
+use aiperf_plugins::Registry;
+use clap::{CommandFactory, FromArgMatches};
+
+use super::{sanitize_dir, Variation};
+use crate::cli::{Cli, Command};
+use crate::resolve::{invalid, ConfigError, ProfileConfig};
+
+/// `[name:] key=value, key=value` as AIPerf parses it (`variant_parser.parse_variant`).
+fn parse(raw: &str) -> Result<(Option<String>, Vec<(String, String)>), String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err("variant string is empty".into());
+    }
+    let (name, body) = match s.split_once(':') {
+        Some((head, tail)) if !head.contains('=') => {
+            let head = head.trim();
+            if head.is_empty() {
+                return Err(format!("variant '{raw}': empty name before ':'"));
+            }
+            (Some(head.to_string()), tail.trim())
+        }
+        _ => (None, s),
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for chunk in body.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let (k, v) = chunk.split_once('=').ok_or_else(|| {
+            format!("variant '{raw}': token '{chunk}' is missing '=' (expected key=value)")
+        })?;
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() {
+            return Err(format!("variant '{raw}': empty key in token '{chunk}'"));
+        }
+        if pairs.iter().any(|(seen, _)| seen == k) {
+            return Err(format!("variant '{raw}': duplicate key '{k}'"));
+        }
+        let v = match v.as_bytes() {
+            [q, .., e] if q == e && (*q == b'"' || *q == b'\'') => &v[1..v.len() - 1],
+            _ => v,
+        };
+        pairs.push((k.to_string(), v.to_string()));
+    }
+    if pairs.is_empty() {
+        return Err(format!("variant '{raw}': no key=value pairs"));
+    }
+    Ok((name, pairs))
+}
+
+/// Whether `aiperf profile` has `--{flag}` (by name or alias).
+fn known_flag(flag: &str) -> bool {
+    let cmd = Cli::command();
+    let Some(profile) = cmd.find_subcommand("profile") else {
+        return false;
+    };
+    let found = profile.get_arguments().any(|a| {
+        a.get_long() == Some(flag)
+            || a.get_all_aliases()
+                .is_some_and(|aliases| aliases.contains(&flag))
+    });
+    found
+}
+
+/// The command line without its `--variant` occurrences.
+fn without_variants(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut skip = false;
+    for a in argv {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a == "--variant" || a == "--sweep-variant" {
+            skip = true;
+            continue;
+        }
+        if a.starts_with("--variant=") || a.starts_with("--sweep-variant=") {
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+/// Every variant resolved into a configuration of the sweep.
+pub(super) fn resolve_all(
+    variants: &[String],
+    argv: &[String],
+    registry: &Registry,
+) -> Result<Vec<Variation>, ConfigError> {
+    if variants.len() == 1 {
+        return Err(invalid(
+            "--variant",
+            "single occurrence is rejected. Use the individual --isl/--osl/--concurrency flags \
+             for a one-off; --variant is for multi-variant sweeps. Pass --variant at least twice.",
+        ));
+    }
+    let base = without_variants(argv);
+    let mut out: Vec<Variation> = Vec::with_capacity(variants.len());
+    for (index, raw) in variants.iter().enumerate() {
+        let (name, pairs) = parse(raw).map_err(|e| invalid("--variant", e))?;
+        let label = name.unwrap_or_else(|| format!("v{index}"));
+        if out.iter().any(|v| v.label == label) {
+            return Err(invalid(
+                "--variant",
+                format!("two variants are named '{label}'"),
+            ));
+        }
+        let mut cell = base.clone();
+        for (k, v) in &pairs {
+            let flag = k.replace('_', "-");
+            let negated = format!("no-{flag}");
+            match v.to_ascii_lowercase().as_str() {
+                "true" if known_flag(&flag) => cell.push(format!("--{flag}")),
+                "false" if known_flag(&negated) => cell.push(format!("--{negated}")),
+                _ if known_flag(&flag) => {
+                    cell.push(format!("--{flag}"));
+                    cell.push(v.clone());
+                }
+                _ => {
+                    return Err(invalid(
+                        "--variant",
+                        format!("'{raw}': unknown flag '--{flag}' (any aiperf profile flag without its dashes)"),
+                    ))
+                }
+            }
+        }
+        let matches = Cli::command()
+            .mut_subcommand("profile", |c| c.args_override_self(true))
+            .try_get_matches_from(&cell)
+            .and_then(|m| Cli::from_arg_matches(&m))
+            .map_err(|e| {
+                let first = e.to_string();
+                let first = first
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                invalid("--variant", format!("'{raw}': {first}"))
+            })?;
+        let Command::Profile(args) = matches.command else {
+            return Err(invalid("--variant", "not an aiperf profile command line"));
+        };
+        if args.concurrency.as_ref().is_some_and(|c| c.is_list()) {
+            return Err(invalid(
+                "--variant",
+                format!("'{raw}': a variant takes single values"),
+            ));
+        }
+        let config = ProfileConfig::resolve(*args, argv, registry)
+            .map_err(|e| invalid("--variant", format!("'{label}': {e}")))?;
+        out.push(Variation {
+            index,
+            dir_name: sanitize_dir(&label),
+            label,
+            values: Vec::new(),
+            config,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_parse_as_aiperf() {
+        assert_eq!(
+            parse("small: isl=128, osl=64").unwrap(),
+            (
+                Some("small".to_string()),
+                vec![("isl".into(), "128".into()), ("osl".into(), "64".into())]
+            )
+        );
+        assert_eq!(parse("concurrency=4").unwrap().0, None);
+        assert_eq!(parse("x: model='a b'").unwrap().1[0].1, "a b");
+        assert!(parse("x: isl").unwrap_err().contains("missing '='"));
+        assert!(parse("x: isl=1, isl=2")
+            .unwrap_err()
+            .contains("duplicate key"));
+        assert!(parse(": isl=1").unwrap_err().contains("empty name"));
+        assert!(parse("x:").unwrap_err().contains("no key=value"));
+    }
+
+    #[test]
+    fn only_variant_flags_go() {
+        let argv: Vec<String> = [
+            "aiperf",
+            "profile",
+            "--variant",
+            "a: isl=1",
+            "-m",
+            "m",
+            "--variant=b: isl=2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(without_variants(&argv), ["aiperf", "profile", "-m", "m"]);
+        assert!(
+            known_flag("isl") && known_flag("streaming") && known_flag("no-set-consistent-seed")
+        );
+        assert!(!known_flag("nope"));
+    }
+}
