@@ -595,6 +595,19 @@ pub struct ProfileArgs {
     /// Highest concurrency the search tries (default 1000).
     #[arg(long, help_heading = "Multi-Run")]
     pub concurrency_max: Option<usize>,
+    /// Points of the concurrency-ramp grid, log-spaced over the concurrency bounds (default 8).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub concurrency_steps: Option<usize>,
+    /// concurrency-ramp: the knee is the first point whose statistic exceeds the first
+    /// point's by this fraction (default 0.20).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub degradation_threshold: Option<f64>,
+    /// concurrency-ramp: the metric watched for the knee (default request_latency).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub degradation_metric_tag: Option<String>,
+    /// concurrency-ramp: its statistic (default p99).
+    #[arg(long, value_parser = ["avg", "min", "max", "p50", "p90", "p95", "p99"], help_heading = "Multi-Run")]
+    pub degradation_stat: Option<String>,
     /// Most runs the search may make (2-200; default 20).
     #[arg(long, help_heading = "Multi-Run")]
     pub search_max_iterations: Option<u32>,

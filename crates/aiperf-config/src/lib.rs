@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod magic_list;
 pub mod resolve;
+pub mod yaml;
 
 pub use cli::{Cli, Command, CompareArgs, PluginsArgs, ProfileArgs};
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

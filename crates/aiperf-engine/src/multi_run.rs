@@ -407,6 +407,42 @@ fn banner(set: &RunSet) -> String {
     )
 }
 
+/// `concurrency-ramp`'s closing step: the degradation knee of the finished sweep, written to
+/// `degradation_knee.json` in the base directory and printed.
+pub fn write_knee(
+    set: &RunSet,
+    outcome: &SetOutcome,
+    knee: &aiperf_config::resolve::KneeSpec,
+    print: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    let sweep = outcome.sweep.as_ref().ok_or("the ramp made no sweep")?;
+    let doc = sweep.degradation_knee(&knee.tag, &knee.stat, knee.threshold)?;
+    let path = set.base_dir.join("degradation_knee.json");
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    text.push('\n');
+    aiperf_export::write_atomic(&path, &text).map_err(|e| e.to_string())?;
+    let at = |k: &str| doc.get(k).cloned().unwrap_or(Value::Null);
+    let line = match at("knee_concurrency") {
+        Value::Null => format!(
+            "Degradation knee: none up to the last concurrency ({} {} stayed within {:.0}% of {:.2} at concurrency {})",
+            knee.stat, knee.tag, knee.threshold * 100.0,
+            at(&format!("baseline_{}", knee.stat)).as_f64().unwrap_or(f64::NAN),
+            at("baseline_concurrency"),
+        ),
+        c => format!(
+            "Degradation knee: concurrency {c} ({} {} {:.2}, more than {:.0}% above {:.2} at concurrency {})",
+            knee.stat, knee.tag,
+            at(&format!("knee_{}", knee.stat)).as_f64().unwrap_or(f64::NAN),
+            knee.threshold * 100.0,
+            at(&format!("baseline_{}", knee.stat)).as_f64().unwrap_or(f64::NAN),
+            at("baseline_concurrency"),
+        ),
+    };
+    print(&line);
+    print(&format!("Knee report: {}", path.display()));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

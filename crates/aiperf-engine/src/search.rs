@@ -25,6 +25,9 @@ pub struct Probe {
     pub sla_ratio: f64,
     /// `{tag}_{stat}` of every filter, as measured.
     pub values: std::collections::BTreeMap<String, f64>,
+    /// tokens/sec (tokens-producing endpoints), the throughput recipes' objective.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_token_throughput: Option<f64>,
     pub artifact_dir: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -207,12 +210,14 @@ impl Engine {
             }
             let cfg = plan.probe(c, self.registry())?;
             print(&format!("[search {}] concurrency {c}", probes.len() + 1));
+            let mut throughput = None;
             let (feasible, ratio, values, error) = match self.run(&cfg, observer).await {
                 Ok(o) => {
                     print(&o.console);
                     if o.exit_code == 130 {
                         interrupted = true;
                     }
+                    throughput = o.summary.value("output_token_throughput");
                     let (ratio, values) = judge(&plan.filters, &metrics_map(&o.summary));
                     let error = (o.exit_code != 0).then(|| format!("run exited {}", o.exit_code));
                     (o.exit_code == 0 && ratio < 1.0, ratio, values, error)
@@ -245,6 +250,7 @@ impl Engine {
                 feasible,
                 sla_ratio: ratio,
                 values: values.into_iter().collect(),
+                output_token_throughput: throughput,
                 artifact_dir: cfg.artifact_dir,
                 error,
             });
@@ -312,6 +318,14 @@ fn summary(o: &SearchOutcome, slas: &[String]) -> String {
             o.concurrency_min
         ),
     };
+    let at_answer = o
+        .iterations
+        .iter()
+        .find(|p| Some(p.concurrency) == a.concurrency)
+        .and_then(|p| p.output_token_throughput);
+    if let Some(t) = at_answer {
+        let _ = writeln!(out, "Output token throughput there: {t:.2} tokens/sec");
+    }
     let _ = writeln!(out, "SLA: {}", slas.join(", "));
     let _ = writeln!(out, "Runs: {}", o.iterations.len());
     for p in &o.iterations {

@@ -448,6 +448,64 @@ impl SweepAggregate {
         pareto_front(&pts).into_iter().map(|i| ok[i].0).collect()
     }
 
+    /// AIPerf's `degradation_knee.json` for a one-parameter sweep: the first point whose
+    /// `{tag}_{stat}` mean exceeds the first point's by more than `threshold` (a fraction).
+    pub fn degradation_knee(&self, tag: &str, stat: &str, threshold: f64) -> Result<Value, String> {
+        let key = format!("{tag}_{stat}");
+        let Some(param) = self.parameters.first() else {
+            return Err("the sweep has no parameter".into());
+        };
+        let leaf = param.name.clone();
+        let points: Vec<(Value, f64)> = self
+            .points
+            .iter()
+            .filter_map(|p| Some((p.parameters.get(&leaf)?.clone(), self.mean(p, &key)?.0)))
+            .collect();
+        let Some((base_x, base_y)) = points.first().cloned() else {
+            return Err(format!("no point of the sweep has {key}"));
+        };
+        if !(base_y.is_finite() && base_y > 0.0) {
+            return Err(format!(
+                "baseline {stat} for '{tag}' must be positive and finite (got {base_y})"
+            ));
+        }
+        let cutoff = base_y * (1.0 + threshold);
+        let knee = points[1..].iter().find(|(_, y)| *y > cutoff);
+        let mut doc = serde_json::Map::new();
+        doc.insert(format!("baseline_{leaf}"), base_x);
+        doc.insert(format!("baseline_{stat}"), Value::from(base_y));
+        doc.insert(
+            format!("knee_{leaf}"),
+            knee.map_or(Value::Null, |k| k.0.clone()),
+        );
+        doc.insert(
+            format!("knee_{stat}"),
+            knee.map_or(Value::Null, |k| Value::from(k.1)),
+        );
+        doc.insert("threshold_pct".into(), Value::from(threshold));
+        doc.insert("swept_metric".into(), Value::from(tag));
+        doc.insert("stat".into(), Value::from(stat));
+        doc.insert(
+            "swept_param".into(),
+            Value::from(format!("phases.profiling.{leaf}")),
+        );
+        doc.insert(
+            "all_points".into(),
+            Value::Array(
+                points
+                    .iter()
+                    .map(|(x, y)| {
+                        let mut m = serde_json::Map::new();
+                        m.insert(leaf.clone(), x.clone());
+                        m.insert(stat.to_string(), Value::from(*y));
+                        Value::Object(m)
+                    })
+                    .collect(),
+            ),
+        );
+        Ok(Value::Object(doc))
+    }
+
     /// Every `{tag}_{stat}` some point has.
     fn keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self
@@ -967,6 +1025,30 @@ mod tests {
         let table = s.table();
         assert!(table.lines().next().unwrap().contains("concurrency"));
         assert_eq!(table.lines().count(), 6);
+    }
+
+    #[test]
+    fn the_knee_is_the_first_point_past_the_threshold() {
+        // Throughput stands in for the watched metric: 10, 11.9, 12.5, 30 against a 20 %
+        // threshold: the cutoff is 12.0, so c=4 (12.5) is the knee.
+        let s = sweep(vec![
+            (1, vec![run("r", 10.0, 1.0)]),
+            (2, vec![run("r", 11.9, 1.0)]),
+            (4, vec![run("r", 12.5, 1.0)]),
+            (8, vec![run("r", 30.0, 1.0)]),
+        ]);
+        let k = s
+            .degradation_knee("request_throughput", "avg", 0.2)
+            .unwrap();
+        assert_eq!(k["baseline_concurrency"], 1);
+        assert_eq!(k["knee_concurrency"], 4);
+        assert_eq!(k["knee_avg"], 12.5);
+        assert_eq!(k["all_points"].as_array().unwrap().len(), 4);
+        let none = s
+            .degradation_knee("request_throughput", "avg", 5.0)
+            .unwrap();
+        assert!(none["knee_concurrency"].is_null());
+        assert!(s.degradation_knee("nope", "avg", 0.2).is_err());
     }
 
     #[test]

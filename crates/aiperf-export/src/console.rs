@@ -164,21 +164,6 @@ fn load_notes(r: &RunReport) -> Vec<String> {
     notes
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_have_separators_and_two_decimals() {
-        assert_eq!(format_number(1234567.891), "1,234,567.89");
-        assert_eq!(format_number(12.0), "12.00");
-        assert_eq!(format_number(999.999), "1,000.00");
-        assert_eq!(format_number(-1234.5), "-1,234.50");
-        assert_eq!(format_number(f64::NAN), "N/A");
-        assert_eq!(format_number(f64::INFINITY), "N/A");
-    }
-}
-
 /// One line on the plateau at full concurrency, beside the whole-run figures.
 fn steady_state_line(s: &aiperf_metrics::steady::SteadyState) -> String {
     let mut line = format!(
@@ -197,4 +182,19 @@ fn steady_state_line(s: &aiperf_metrics::steady::SteadyState) -> String {
         ));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_separators_and_two_decimals() {
+        assert_eq!(format_number(1234567.891), "1,234,567.89");
+        assert_eq!(format_number(12.0), "12.00");
+        assert_eq!(format_number(999.999), "1,000.00");
+        assert_eq!(format_number(-1234.5), "-1,234.50");
+        assert_eq!(format_number(f64::NAN), "N/A");
+        assert_eq!(format_number(f64::INFINITY), "N/A");
+    }
 }

@@ -10,6 +10,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use aiperf_config::resolve::Search;
 use aiperf_config::{Cli, Command, LogLevel, ProfileConfig, UiType};
 pub use aiperf_plugins::Registry;
 use clap::Parser;
@@ -29,8 +30,10 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
 
 /// `aiperf profile`: one run, or a sweep / repeated trials when the flags ask for several.
 fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry) -> ExitCode {
-    let search = match ProfileConfig::resolve_search(&args, argv, &registry) {
-        Ok(s) => s,
+    let (args, search, knee) = match ProfileConfig::resolve_search(&args, argv, &registry) {
+        Ok(Some(Search::Adaptive(plan))) => (args, Some(plan), None),
+        Ok(Some(Search::Ramp { args, knee })) => (*args, None, Some(knee)),
+        Ok(None) => (args, None, None),
         Err(e) => {
             eprintln!("aiperf: {e}");
             return ExitCode::from(1);
@@ -89,12 +92,21 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
         let mut print = |s: &str| println!("{s}");
         let outcome =
             runtime.block_on(engine.run_set(&set, &sweep_id, observer.as_ref(), &mut print));
+        let knee_failed = knee.as_ref().is_some_and(|k| {
+            aiperf_engine::write_knee(&set, &outcome, k, &mut print)
+                .map_err(|e| eprintln!("aiperf: concurrency-ramp: {e}"))
+                .is_err()
+        });
         if log.path().is_file() {
             println!("Log File: {}", log.path().display());
         } else if outcome.interrupted {
             log.write_pending();
         }
-        outcome.exit_code
+        if knee_failed && outcome.exit_code == 0 {
+            1
+        } else {
+            outcome.exit_code
+        }
     };
     // Work a stop left behind (a preparation cut short) dies with the process.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

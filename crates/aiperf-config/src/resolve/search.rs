@@ -14,16 +14,56 @@ use crate::cli::ProfileArgs;
 use crate::magic_list::Sweepable;
 
 /// Recipes this build runs.
-pub const RECIPES: [&str; 1] = ["max-concurrency-under-sla"];
-/// AIPerf's recipes this build does not run yet (refused by name, not as unknown).
-const LATER_RECIPES: [&str; 6] = [
+pub const RECIPES: [&str; 4] = [
+    "max-concurrency-under-sla",
     "max-throughput-ttft-sla",
-    "max-goodput-under-slo",
+    "max-throughput-itl-sla",
     "concurrency-ramp",
+];
+/// AIPerf's recipes this build does not run yet (refused by name, not as unknown).
+const LATER_RECIPES: [&str; 4] = [
+    "max-goodput-under-slo",
     "prefill-ttft-curve",
     "decode-itl-curve",
     "pareto-sweep",
 ];
+
+/// What `--search-recipe` asks for.
+#[derive(Debug, Clone)]
+pub enum Search {
+    /// Probe concurrencies one run at a time up to the SLA's edge.
+    Adaptive(Box<SearchPlan>),
+    /// `concurrency-ramp`: a log-spaced concurrency sweep (these arguments, with the list set),
+    /// then the knee read off the sweep.
+    Ramp {
+        args: Box<ProfileArgs>,
+        knee: KneeSpec,
+    },
+}
+
+/// Where `concurrency-ramp` calls the latency degraded: the first point whose `{tag}` `{stat}`
+/// exceeds the first point's by `threshold` (a fraction).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KneeSpec {
+    pub tag: String,
+    pub stat: String,
+    pub threshold: f64,
+}
+
+/// AIPerf's `_logspace_int_steps`: `steps` log-spaced integers over `[lo, hi]`, rounded half to
+/// even, duplicates dropped, ascending.
+pub fn logspace_int_steps(lo: usize, hi: usize, steps: usize) -> Vec<usize> {
+    let (a, b) = ((lo as f64).ln(), (hi as f64).ln());
+    let mut v: Vec<usize> = (0..steps)
+        .map(|i| {
+            let x = (a + (b - a) * i as f64 / (steps - 1) as f64).exp();
+            (x.round_ties_even() as usize).max(1)
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
 
 /// One bound a run must meet: `{tag}_{stat} < threshold` (display unit).
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +164,50 @@ fn sla_filters(args: &ProfileArgs) -> Result<Vec<SlaFilter>, ConfigError> {
     Ok(filters)
 }
 
+fn ramp(args: &ProfileArgs, min: usize, max: usize) -> Result<Search, ConfigError> {
+    let steps = args.concurrency_steps.unwrap_or(8);
+    if !(2..=100).contains(&steps) {
+        return Err(invalid(
+            "--concurrency-steps",
+            format!("must be between 2 and 100, got {steps}"),
+        ));
+    }
+    let threshold = args.degradation_threshold.unwrap_or(0.20);
+    positive("--degradation-threshold", threshold)?;
+    let tag = args
+        .degradation_metric_tag
+        .clone()
+        .unwrap_or_else(|| "request_latency".to_string());
+    if matches!(tag.as_str(), "time_to_first_token" | "inter_token_latency") && !args.streaming {
+        return Err(invalid(
+            "--degradation-metric-tag",
+            format!("'{tag}' needs --streaming"),
+        ));
+    }
+    let mut ramp = args.clone();
+    let list: Vec<String> = logspace_int_steps(min, max, steps)
+        .iter()
+        .map(usize::to_string)
+        .collect();
+    ramp.concurrency = Some(
+        list.join(",")
+            .parse()
+            .map_err(|e: String| invalid("--concurrency-steps", e))?,
+    );
+    ramp.search_recipe = None;
+    Ok(Search::Ramp {
+        args: Box::new(ramp),
+        knee: KneeSpec {
+            tag,
+            stat: args
+                .degradation_stat
+                .clone()
+                .unwrap_or_else(|| "p99".to_string()),
+            threshold,
+        },
+    })
+}
+
 impl ProfileConfig {
     /// The search `--search-recipe` asks for, or `None` without one. The command line is
     /// validated once at `--concurrency-min`.
@@ -131,7 +215,7 @@ impl ProfileConfig {
         args: &ProfileArgs,
         argv: &[String],
         registry: &Registry,
-    ) -> Result<Option<SearchPlan>, ConfigError> {
+    ) -> Result<Option<Search>, ConfigError> {
         let Some(recipe) = args.search_recipe.as_deref() else {
             return Ok(None);
         };
@@ -156,7 +240,45 @@ impl ProfileConfig {
                 ))
             }
         };
-        let filters = sla_filters(args)?;
+        if args.concurrency.as_ref().is_some_and(Sweepable::is_list) {
+            return Err(invalid(
+                "--concurrency",
+                "a search picks the concurrency itself; use --concurrency-min/--concurrency-max",
+            ));
+        }
+        let min = args.concurrency_min.unwrap_or(1);
+        let max = args.concurrency_max.unwrap_or(1000);
+        if min == 0 {
+            return Err(invalid("--concurrency-min", "must be >= 1, got 0"));
+        }
+        if min >= max {
+            return Err(invalid(
+                "--concurrency-min",
+                format!(
+                    "recipe '{recipe}': --concurrency-min ({min}) must be < --concurrency-max \
+                     ({max}); inverted bounds collapse the search space."
+                ),
+            ));
+        }
+        if recipe == "concurrency-ramp" {
+            return ramp(args, min, max).map(Some);
+        }
+        let mut filters = sla_filters(args)?;
+        // The throughput recipes watch one latency only (AIPerf's definitions).
+        let only = match recipe {
+            "max-throughput-ttft-sla" => Some(("time_to_first_token", "--ttft-sla-ms")),
+            "max-throughput-itl-sla" => Some(("inter_token_latency", "--itl-sla-ms")),
+            _ => None,
+        };
+        if let Some((tag, flag)) = only {
+            filters.retain(|f| f.tag == tag);
+            if filters.is_empty() {
+                return Err(invalid(
+                    "--search-recipe",
+                    format!("recipe '{recipe}' requires {flag}"),
+                ));
+            }
+        }
         if filters.is_empty() {
             return Err(invalid(
                 "--search-recipe",
@@ -175,30 +297,10 @@ impl ProfileConfig {
                 "TTFT and inter-token SLAs need --streaming (only a stream shows the first token)",
             ));
         }
-        if args.concurrency.as_ref().is_some_and(Sweepable::is_list) {
-            return Err(invalid(
-                "--concurrency",
-                "a search picks the concurrency itself; use --concurrency-min/--concurrency-max",
-            ));
-        }
         if args.num_profile_runs > 1 {
             return Err(invalid(
                 "--num-profile-runs",
                 "repeated trials per search point are not supported yet; drop it or the recipe",
-            ));
-        }
-        let min = args.concurrency_min.unwrap_or(1);
-        let max = args.concurrency_max.unwrap_or(1000);
-        if min == 0 {
-            return Err(invalid("--concurrency-min", "must be >= 1, got 0"));
-        }
-        if min >= max {
-            return Err(invalid(
-                "--concurrency-min",
-                format!(
-                    "recipe '{recipe}': --concurrency-min ({min}) must be < --concurrency-max \
-                     ({max}); inverted bounds collapse the search space."
-                ),
             ));
         }
         let max_iterations = args.search_max_iterations.unwrap_or(20);
@@ -221,7 +323,7 @@ impl ProfileConfig {
         let mut last = args.clone();
         last.concurrency = Some(Sweepable::single(max));
         ProfileConfig::resolve(last, argv, registry)?;
-        Ok(Some(SearchPlan {
+        Ok(Some(Search::Adaptive(Box::new(SearchPlan {
             recipe,
             filters,
             min,
@@ -230,7 +332,7 @@ impl ProfileConfig {
             base_dir: cfg.artifact_dir,
             args: first,
             argv: argv.to_vec(),
-        }))
+        }))))
     }
 }
 
@@ -239,11 +341,75 @@ mod tests {
     use super::super::test_support::args;
     use super::*;
 
-    fn plan(a: &[&str]) -> Result<Option<SearchPlan>, ConfigError> {
+    fn search(a: &[&str]) -> Result<Option<Search>, ConfigError> {
         let mut full = vec!["-m", "m", "--streaming", "--artifact-dir", "/tmp/s"];
         full.extend_from_slice(a);
         let argv: Vec<String> = full.iter().map(|s| s.to_string()).collect();
         ProfileConfig::resolve_search(&args(&full), &argv, &Registry::builtin())
+    }
+
+    fn plan(a: &[&str]) -> Result<Option<SearchPlan>, ConfigError> {
+        search(a).map(|s| match s {
+            Some(Search::Adaptive(p)) => Some(*p),
+            Some(Search::Ramp { .. }) => panic!("a ramp"),
+            None => None,
+        })
+    }
+
+    #[test]
+    fn logspace_matches_aiperf() {
+        // numpy-free check: exp(ln(1) + ln(1000) i / 7) = 1, 2.68, 7.20, 19.3, 51.8, 139, 373, 1000.
+        assert_eq!(
+            logspace_int_steps(1, 1000, 8),
+            [1, 3, 7, 19, 52, 139, 373, 1000]
+        );
+        assert_eq!(logspace_int_steps(1, 4, 8), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn ramps_and_throughput_recipes() {
+        let Some(Search::Ramp { args, knee }) = search(&[
+            "--search-recipe",
+            "concurrency-ramp",
+            "--concurrency-max",
+            "16",
+            "--concurrency-steps",
+            "5",
+        ])
+        .unwrap() else {
+            panic!("not a ramp")
+        };
+        assert_eq!(args.concurrency.unwrap().values(), [1, 2, 4, 8, 16]);
+        assert_eq!(
+            knee,
+            KneeSpec {
+                tag: "request_latency".into(),
+                stat: "p99".into(),
+                threshold: 0.2
+            }
+        );
+        let p = plan(&[
+            "--search-recipe",
+            "max-throughput-ttft-sla",
+            "--ttft-sla-ms",
+            "100",
+            "--e2e-sla-ms",
+            "900",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.filters.len(), 1);
+        assert_eq!(p.filters[0].tag, "time_to_first_token");
+        assert!(search(&[
+            "--search-recipe",
+            "max-throughput-itl-sla",
+            "--ttft-sla-ms",
+            "5"
+        ])
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+        .contains("requires --itl-sla-ms"));
     }
 
     fn err(a: &[&str]) -> String {

@@ -183,8 +183,11 @@ impl Profile {
             anyhow::bail!("not a profile command")
         };
         let registry = Registry::builtin();
-        let plan = ProfileConfig::resolve_search(&p, &argv, &registry)?
-            .ok_or_else(|| anyhow::anyhow!("no --search-recipe"))?;
+        let Some(aiperf_config::resolve::Search::Adaptive(plan)) =
+            ProfileConfig::resolve_search(&p, &argv, &registry)?
+        else {
+            anyhow::bail!("no adaptive --search-recipe")
+        };
         let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry));
         engine
             .run_search(&plan, &aiperf_engine::Silent, &mut |_: &str| {})

@@ -457,3 +457,52 @@ async fn variants_run_as_named_scenarios() {
         "long"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_ramp_finds_the_capacity_knee() {
+    // Capacity 4: up to 4 in flight the latency is flat (~13 ms); at 8 requests queue and
+    // take about twice as long, past the 50 % threshold.
+    let mut cfg = MockConfig::for_tests(10.0, 1.0);
+    cfg.capacity = 4;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let argv = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(32)
+        .isl(16)
+        .osl(3)
+        .arg("--search-recipe", "concurrency-ramp")
+        .arg("--concurrency-max", 16)
+        .arg("--concurrency-steps", 5)
+        .arg("--degradation-threshold", 0.5)
+        .argv(Some(dir.path()));
+    let aiperf_config::Command::Profile(p) =
+        <aiperf_config::Cli as clap::Parser>::try_parse_from(&argv)
+            .unwrap()
+            .command
+    else {
+        panic!("profile")
+    };
+    let registry = aiperf_plugins::Registry::builtin();
+    let Some(aiperf_config::resolve::Search::Ramp { args, knee }) =
+        aiperf_config::ProfileConfig::resolve_search(&p, &argv, &registry).unwrap()
+    else {
+        panic!("a ramp")
+    };
+    let set = aiperf_config::ProfileConfig::resolve_set(*args, &argv, &registry).unwrap();
+    assert_eq!(set.variations.len(), 5);
+    let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry));
+    let mut lines = Vec::new();
+    let mut print = |s: &str| lines.push(s.to_string());
+    let out = engine
+        .run_set(&set, "ramp", &aiperf_engine::Silent, &mut print)
+        .await;
+    assert_eq!(out.exit_code, 0);
+    aiperf_engine::write_knee(&set, &out, &knee, &mut print).unwrap();
+    let k = read_json(dir.path().join("degradation_knee.json"));
+    assert_eq!(k["baseline_concurrency"], 1);
+    assert_eq!(k["knee_concurrency"], 8, "{k:#}");
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("Degradation knee: concurrency 8")));
+}

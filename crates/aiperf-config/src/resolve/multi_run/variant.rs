@@ -9,8 +9,11 @@ use super::{sanitize_dir, Variation};
 use crate::cli::{Cli, Command};
 use crate::resolve::{invalid, ConfigError, ProfileConfig};
 
+/// A variant's optional name and its `(flag, value)` pairs.
+type Parsed = (Option<String>, Vec<(String, String)>);
+
 /// `[name:] key=value, key=value` as AIPerf parses it (`variant_parser.parse_variant`).
-fn parse(raw: &str) -> Result<(Option<String>, Vec<(String, String)>), String> {
+fn parse(raw: &str) -> Result<Parsed, String> {
     let s = raw.trim();
     if s.is_empty() {
         return Err("variant string is empty".into());

@@ -1,0 +1,387 @@
+//! From [`RunFile`] to `aiperf profile` arguments, in a fixed order (the `--help` groups').
+
+use indexmap::IndexMap;
+
+use super::model::*;
+use super::read::{camel, effective_type, is_warmup};
+
+/// The profiling phase and the warm-up phase of a benchmark (each at most one; the reader
+/// checked).
+pub(crate) fn split_phases(b: &Benchmark) -> (Option<&Phase>, Option<&Phase>) {
+    let all = b.phases.as_deref().unwrap_or_default();
+    (
+        all.iter().find(|p| !is_warmup(p)),
+        all.iter().find(|p| is_warmup(p)),
+    )
+}
+
+const PHASE_SWEEPS: &[(&str, &str)] = &[
+    ("concurrency", "--concurrency"),
+    ("rate", "--request-rate"),
+    ("requests", "--request-count"),
+    ("duration", "--benchmark-duration"),
+    ("sessions", "--conversation-num"),
+    ("users", "--num-users"),
+];
+
+const SWEEPABLE: &str = "concurrency, rate, requests, duration, sessions, users (bare or as \
+    phases.<profiling phase>.<field>), datasets.<name>.prompts.isl[.mean|.stddev], \
+    datasets.<name>.prompts.osl[.mean|.stddev], datasets.<name>.turns[.mean]";
+
+/// The flag a sweep path sets (AIPerf's dotted paths, rooted under `benchmark`).
+pub(crate) fn sweep_target(path: &str, b: &Benchmark) -> Result<&'static str, String> {
+    let segs: Vec<String> = path.split('.').map(camel).collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let unsupported = || format!("sweep path '{path}' is not supported (sweepable: {SWEEPABLE})");
+    let phase_field = |field: &str| -> Result<&'static str, String> {
+        let flag = PHASE_SWEEPS
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, flag)| *flag)
+            .ok_or_else(unsupported)?;
+        let (profiling, _) = split_phases(b);
+        let kind = profiling.map_or(PhaseType::Concurrency, effective_type);
+        if field == "rate" && kind == PhaseType::UserCentric {
+            return Err(format!(
+                "sweep path '{path}': the rate of a user_centric phase cannot be swept"
+            ));
+        }
+        Ok(flag)
+    };
+    match segs.as_slice() {
+        [field] => phase_field(field),
+        ["phases", name, field] => {
+            let (profiling, warmup) = split_phases(b);
+            let profiling_name = profiling.and_then(|p| p.name.as_deref());
+            let warmup_name = warmup.and_then(|p| p.name.as_deref());
+            if warmup_name == Some(*name) {
+                return Err(format!(
+                    "sweep path '{path}': the warm-up phase cannot be swept"
+                ));
+            }
+            let known = profiling_name == Some(*name)
+                || (profiling_name.is_none() && matches!(*name, "profiling" | "default"));
+            if !known {
+                return Err(format!(
+                    "sweep path '{path}': no phase named '{name}'{}",
+                    profiling_name
+                        .map(|n| format!(" (the profiling phase is '{n}')"))
+                        .unwrap_or_default()
+                ));
+            }
+            phase_field(field)
+        }
+        ["datasets", _, rest @ ..] | ["dataset", rest @ ..] => {
+            let rest = match rest {
+                ["prompts", tail @ ..] => tail,
+                other => other,
+            };
+            match rest {
+                ["isl"] | ["isl", "mean"] => Ok("--isl"),
+                ["isl", "stddev"] => Ok("--isl-stddev"),
+                ["osl"] | ["osl", "mean"] => Ok("--osl"),
+                ["osl", "stddev"] => Ok("--osl-stddev"),
+                ["turns"] | ["turns", "mean"] => Ok("--conversation-turn-mean"),
+                _ => Err(unsupported()),
+            }
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// A number as a flag value: whole numbers without a fraction, infinity as `inf`.
+pub(crate) fn num(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+#[derive(Default)]
+struct Args {
+    out: Vec<String>,
+    sweeps: IndexMap<&'static str, Vec<f64>>,
+}
+
+impl Args {
+    fn push(&mut self, flag: &str, value: impl Into<String>) {
+        self.out.push(flag.to_string());
+        self.out.push(value.into());
+    }
+
+    fn opt(&mut self, flag: &str, value: Option<impl Into<String>>) {
+        if let Some(v) = value {
+            self.push(flag, v);
+        }
+    }
+
+    fn num(&mut self, flag: &str, value: Option<f64>) {
+        self.opt(flag, value.map(num));
+    }
+
+    fn int(&mut self, flag: &str, value: Option<u64>) {
+        self.opt(flag, value.map(|v| v.to_string()));
+    }
+
+    /// `--flag` when true.
+    fn on(&mut self, flag: &str, value: Option<bool>) {
+        if value == Some(true) {
+            self.out.push(flag.to_string());
+        }
+    }
+
+    /// `--flag` / `--no-flag`.
+    fn both(&mut self, flag: &str, value: Option<bool>) {
+        match value {
+            Some(true) => self.out.push(format!("--{flag}")),
+            Some(false) => self.out.push(format!("--no-{flag}")),
+            None => {}
+        }
+    }
+
+    /// A sweepable flag: the swept list when the sweep sets it, else the file's value.
+    fn sweepable(&mut self, flag: &'static str, value: Option<f64>) {
+        match self.sweeps.shift_remove(flag) {
+            Some(list) => {
+                let text: Vec<String> = list.into_iter().map(num).collect();
+                self.push(flag, text.join(","));
+            }
+            None => self.num(flag, value),
+        }
+    }
+}
+
+/// Extra request field as one `--extra-inputs` value that reads back as the same JSON.
+fn extra_input(key: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    let plain = match value {
+        J::Number(n) => Some(n.to_string()),
+        J::Bool(b) => Some(b.to_string()),
+        J::String(s) => {
+            let t = s.trim();
+            let reads_back = t == s
+                && !t.is_empty()
+                && t.parse::<f64>().is_err()
+                && !t.eq_ignore_ascii_case("true")
+                && !t.eq_ignore_ascii_case("false")
+                && !t.starts_with('[');
+            reads_back.then(|| s.clone())
+        }
+        J::Array(_) => Some(value.to_string()),
+        J::Null | J::Object(_) => None,
+    };
+    let key_ok =
+        !key.contains(':') && key.trim() == key && !key.is_empty() && !key.starts_with('{');
+    match plain {
+        Some(v) if key_ok => format!("{key}:{v}"),
+        _ => serde_json::json!({ key: value }).to_string(),
+    }
+}
+
+/// The arguments of a run file (after `read`), in a stable order.
+pub(crate) fn args(f: &RunFile) -> Vec<String> {
+    let b = &f.benchmark;
+    let mut a = Args::default();
+    if let Some(sweep) = &f.sweep {
+        for (path, values) in &sweep.parameters {
+            // The reader checked every path.
+            if let Ok(flag) = sweep_target(path, b) {
+                a.sweeps.insert(flag, values.iter().map(|v| v.0).collect());
+            }
+        }
+    }
+    let (profiling, warmup) = split_phases(b);
+    let empty_phase = Phase::default();
+    let p = profiling.unwrap_or(&empty_phase);
+    let kind = effective_type(p);
+    let default_endpoint = Endpoint::default();
+    let e = b.endpoint.as_ref().unwrap_or(&default_endpoint);
+    let default_dataset = Dataset::default();
+    let d = b.dataset.as_ref().unwrap_or(&default_dataset);
+    let prompts = d.prompts.clone().unwrap_or_default();
+    let isl = d.isl.or(prompts.isl);
+    let osl = d.osl.or(prompts.osl);
+
+    // Endpoint
+    for m in b.model.iter().chain(b.models.iter().flatten()) {
+        a.push("-m", m.clone());
+    }
+    a.opt("--custom-endpoint", e.path.clone());
+    a.opt("--endpoint-type", e.kind.clone());
+    a.on("--streaming", e.streaming);
+    for u in e.url.iter().chain(e.urls.iter().flatten()) {
+        a.push("--url", u.clone());
+    }
+    a.num("--request-timeout-seconds", e.timeout);
+    a.opt("--api-key", e.api_key.clone());
+    a.on("--use-legacy-max-tokens", e.use_legacy_max_tokens);
+    a.on("--use-server-token-count", e.use_server_token_count);
+    a.on("--per-chunk-usage", e.per_chunk_usage);
+    a.num("--wait-for-model-timeout", e.wait_for_model_timeout);
+    a.opt("--wait-for-model-mode", e.wait_for_model_mode.clone());
+    a.num("--wait-for-model-interval", e.wait_for_model_interval);
+    a.opt("--connection-reuse-strategy", e.connection_reuse.clone());
+    a.opt("--session-header", e.session_header.clone());
+    a.on("--download-video-content", e.download_video_content);
+
+    // Tokenizer
+    if let Some(t) = b.tokenizer.as_ref().or(f.tokenizer.as_ref()) {
+        a.opt("--tokenizer", t.name.clone());
+        a.opt("--tokenizer-revision", t.revision.clone());
+        a.on("--tokenizer-trust-remote-code", t.trust_remote_code);
+    }
+
+    // Input
+    for (k, v) in e.extra.iter().flatten() {
+        a.push("--extra-inputs", extra_input(k, v));
+    }
+    for (k, v) in e.headers.iter().flatten() {
+        a.push("-H", format!("{k}:{v}"));
+    }
+    a.int("--random-seed", f.random_seed);
+    a.opt("--dataset-sampling-strategy", d.sampling.clone());
+    a.opt("--input-file", d.path.clone());
+    a.opt("--custom-dataset-type", d.format.clone());
+    if d.kind == Some(DatasetType::Public) || d.dataset.is_some() {
+        a.opt(
+            "--public-dataset",
+            d.dataset.clone().or_else(|| d.name.clone()),
+        );
+    }
+
+    // Conversation input
+    a.sweepable("--conversation-num", p.sessions.map(|v| v as f64));
+    a.sweepable("--conversation-turn-mean", d.turns.map(Dist::mean));
+    a.num("--conversation-turn-stddev", d.turns.and_then(Dist::stddev));
+    a.num(
+        "--conversation-turn-delay-mean",
+        d.turn_delay.map(Dist::mean),
+    );
+    a.num(
+        "--conversation-turn-delay-stddev",
+        d.turn_delay.and_then(Dist::stddev),
+    );
+    a.num("--conversation-turn-delay-ratio", d.turn_delay_ratio);
+    a.int("--num-dataset-entries", d.entries);
+
+    // Prompt, prefix prompt
+    a.int("--prompt-batch-size", prompts.batch_size);
+    a.opt("--system-prompt", d.system_prompt.clone());
+    a.opt("--system-prompt-file", d.system_prompt_file.clone());
+    if let Some(pp) = &d.prefix_prompts {
+        a.int("--prompt-prefix-pool-size", pp.pool_size);
+        a.int("--prompt-prefix-length", pp.length);
+        a.int("--shared-system-prompt-length", pp.shared_system_length);
+        a.int("--user-context-prompt-length", pp.user_context_length);
+    }
+
+    // ISL / OSL
+    a.sweepable("--isl", isl.map(Dist::mean));
+    a.sweepable("--isl-stddev", isl.and_then(Dist::stddev));
+    a.int("--isl-block-size", prompts.block_size);
+    a.sweepable("--osl", osl.map(Dist::mean));
+    a.sweepable("--osl-stddev", osl.and_then(Dist::stddev));
+
+    // Load generator
+    a.sweepable("--benchmark-duration", p.duration);
+    a.num("--benchmark-grace-period", p.grace_period);
+    a.sweepable("--concurrency", p.concurrency.map(|v| v as f64));
+    a.sweepable("--request-count", p.requests.map(|v| v as f64));
+    let rate_phase = matches!(
+        kind,
+        PhaseType::Poisson | PhaseType::Gamma | PhaseType::Constant
+    );
+    a.sweepable("--request-rate", if rate_phase { p.rate } else { None });
+    if rate_phase && profiling.is_some() {
+        a.push("--arrival-pattern", kind.name());
+    }
+    a.num("--arrival-smoothness", p.smoothness);
+    a.num("--concurrency-ramp-duration", p.concurrency_ramp);
+    a.num("--request-rate-ramp-duration", p.rate_ramp);
+
+    // Fixed schedule
+    if kind == PhaseType::FixedSchedule && profiling.is_some() {
+        a.out.push("--fixed-schedule".to_string());
+        a.on("--fixed-schedule-auto-offset", p.auto_offset);
+        a.opt(
+            "--fixed-schedule-start-offset",
+            p.start_offset.map(|v| v.to_string()),
+        );
+        a.opt(
+            "--fixed-schedule-end-offset",
+            p.end_offset.map(|v| v.to_string()),
+        );
+    }
+
+    // Request cancellation
+    if let Some(c) = &p.cancellation {
+        a.num("--request-cancellation-rate", c.rate);
+        a.num("--request-cancellation-delay", c.delay);
+    }
+
+    // Goodput
+    if let Some(slos) = b.slos.as_ref().or(f.slos.as_ref()) {
+        if !slos.is_empty() {
+            let text: Vec<String> = slos
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", num(*v)))
+                .collect();
+            a.push("--goodput", text.join(" "));
+        }
+    }
+
+    // User-centric rate
+    if kind == PhaseType::UserCentric {
+        a.num("--user-centric-rate", p.rate);
+    }
+    a.sweepable("--num-users", p.users.map(|v| v as f64));
+
+    // Warmup
+    if let Some(w) = warmup {
+        a.int("--warmup-request-count", w.requests);
+        a.num("--warmup-duration", w.duration);
+    }
+
+    // Output
+    if let Some(art) = b.artifacts.as_ref().or(f.artifacts.as_ref()) {
+        a.opt("--artifact-dir", art.dir.clone());
+        a.num("--slice-duration", art.slice_duration);
+    }
+
+    // Multi-run
+    if let Some(m) = &f.multi_run {
+        a.opt("--num-profile-runs", m.num_runs.map(|v| v.to_string()));
+        a.num("--profile-run-cooldown-seconds", m.cooldown_seconds);
+        a.num("--confidence-level", m.confidence_level);
+        a.both("set-consistent-seed", m.set_consistent_seed);
+        a.both(
+            "profile-run-disable-warmup-after-first",
+            m.disable_warmup_after_first,
+        );
+        a.both("vary-seed-per-trial", m.vary_seed_per_trial);
+        if let Some(c) = &m.convergence {
+            a.push("--convergence-metric", c.metric.clone());
+            a.opt("--convergence-stat", c.stat.clone());
+            a.num("--convergence-threshold", c.threshold);
+            a.opt("--convergence-mode", c.mode.clone());
+        }
+    }
+    if let Some(s) = &f.sweep {
+        a.num("--parameter-sweep-cooldown-seconds", s.cooldown_seconds);
+        a.both("parameter-sweep-same-seed", s.same_seed);
+        a.opt("--parameter-sweep-mode", s.iteration_order.clone());
+        a.opt(
+            "--sweep-type",
+            s.kind.map(|k| match k {
+                SweepType::Grid => "grid",
+                SweepType::Zip => "zip",
+            }),
+        );
+    }
+    a.on("--no-sweep-table", f.no_sweep_table);
+    debug_assert!(a.sweeps.is_empty(), "every sweepable flag has a slot");
+    a.out
+}

@@ -1,0 +1,159 @@
+//! AIPerf's YAML run files (`aiperf profile --config FILE`, schema 2.0) turned into the
+//! equivalent `aiperf profile` arguments, so that every check of the command line applies to
+//! them too; and back (`to_yaml`), plus the templates of `aiperf config init` and the file's
+//! JSON Schema.
+//!
+//! A file goes through four steps: YAML to a tree that keeps lines ([`tree`]); `${VAR}`,
+//! `${VAR:default}` and `{{ name }}` references replaced ([`subst`]); the tree checked key by key
+//! into [`model::RunFile`] ([`read`]); flags written from it ([`emit`]). Every problem is one line
+//! naming `file:line`.
+
+mod emit;
+pub mod model;
+mod read;
+mod reverse;
+mod subst;
+mod templates;
+mod tree;
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+
+pub use templates::{template, templates};
+
+/// Why a run file (or an argument list, for [`to_yaml`]) was rejected: one line,
+/// `file:line: reason` (or `file: reason` when no line applies).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{location}: {reason}")]
+pub struct YamlError {
+    /// `file:line` or `file`.
+    pub location: String,
+    /// 1-based line, when the problem has one.
+    pub line: Option<u32>,
+    pub reason: String,
+}
+
+/// A problem found before the file name is attached.
+#[derive(Debug)]
+pub(crate) struct Reported {
+    line: Option<u32>,
+    reason: String,
+}
+
+impl Reported {
+    pub(crate) fn at(line: u32, reason: impl Into<String>) -> Self {
+        Self {
+            line: (line > 0).then_some(line),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn file(reason: impl Into<String>) -> Self {
+        Self {
+            line: None,
+            reason: reason.into(),
+        }
+    }
+
+    fn in_file(self, origin: &str) -> YamlError {
+        YamlError {
+            location: match self.line {
+                Some(l) => format!("{origin}:{l}"),
+                None => origin.to_string(),
+            },
+            line: self.line,
+            reason: self.reason,
+        }
+    }
+}
+
+/// A YAML run file turned into `aiperf profile` arguments (flag, value pairs, in a stable
+/// order).
+pub fn load_file(path: &Path) -> Result<Vec<String>, YamlError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| YamlError {
+        location: origin.clone(),
+        line: None,
+        reason: format!("cannot read the file: {e}"),
+    })?;
+    load_str(&text, &origin)
+}
+
+/// [`load_file`] on text; `origin` names the file in messages.
+pub fn load_str(text: &str, origin: &str) -> Result<Vec<String>, YamlError> {
+    load_with_env(text, origin, &|name| std::env::var(name).ok())
+}
+
+fn load_with_env(
+    text: &str,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, YamlError> {
+    read_file(text, env)
+        .map(|file| emit::args(&file))
+        .map_err(|e| e.in_file(origin))
+}
+
+/// The checked file, before it becomes flags.
+pub(crate) fn read_file(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<model::RunFile, Reported> {
+    let mut root = tree::parse(text).map_err(|e| Reported {
+        line: e.line,
+        reason: e.reason,
+    })?;
+    let vars = take_variables(&mut root, env)?;
+    subst::substitute(&mut root, &vars, env)?;
+    read::run_file(&root)
+}
+
+/// The `variables` mapping (its own values see only the environment); the key stays in the
+/// tree so that it reads as known.
+fn take_variables(
+    root: &mut tree::Node,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<subst::Variables, Reported> {
+    let mut vars = IndexMap::new();
+    let tree::Value::Map(entries) = &mut root.value else {
+        return Ok(vars);
+    };
+    for (k, v) in entries.iter_mut() {
+        if k.name != "variables" {
+            continue;
+        }
+        subst::substitute_env(v, env)?;
+        match &v.value {
+            tree::Value::Map(items) => {
+                for (name, value) in items {
+                    vars.insert(name.name.clone(), value.clone());
+                }
+            }
+            tree::Value::Null => {}
+            _ => {
+                return Err(Reported::at(
+                    v.line,
+                    format!("'variables' must be a mapping, got {}", v.describe()),
+                ))
+            }
+        }
+        v.value = tree::Value::Null;
+    }
+    Ok(vars)
+}
+
+/// The JSON Schema of the accepted file, as pretty JSON.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(model::RunFile);
+    serde_json::to_string_pretty(&schema).expect("a schema serializes")
+}
+
+/// The reverse of [`load_str`]: `aiperf profile` arguments (without `aiperf profile`) as a run
+/// file. Fails, naming the flag, when an argument has no place in a run file.
+pub fn to_yaml(args: &[String]) -> Result<String, YamlError> {
+    reverse::to_yaml(args)
+}
+
+#[cfg(test)]
+mod tests;

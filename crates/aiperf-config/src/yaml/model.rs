@@ -1,0 +1,441 @@
+//! The accepted run file as Rust types: the JSON Schema is generated from them, `config expand`
+//! serializes them, and the loader fills them from the YAML tree before turning them into flags.
+//!
+//! Keys are camelCase here; the loader also accepts every key in snake_case.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// An AIPerf run file (schema 2.0), as `aiperf profile --config FILE` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "AIPerf run file")]
+pub struct RunFile {
+    /// Schema version of the file; only "2.0" is accepted.
+    #[schemars(extend("const" = "2.0"))]
+    pub schema_version: Option<String>,
+    /// Random seed for deterministic data generation (`--random-seed`).
+    pub random_seed: Option<u64>,
+    /// Values for `{{ name }}` (and `${name}`) references in string values.
+    pub variables: Option<IndexMap<String, serde_json::Value>>,
+    /// Repeated trials with confidence statistics.
+    pub multi_run: Option<MultiRun>,
+    /// Parameter sweep: every combination (grid) or the i-th values together (zip).
+    pub sweep: Option<Sweep>,
+    /// Do not print the sweep table after each configuration (`--no-sweep-table`).
+    pub no_sweep_table: Option<bool>,
+    /// What to benchmark and how.
+    pub benchmark: Benchmark,
+    /// Accepted here too (AIPerf places it under `benchmark`).
+    pub slos: Option<IndexMap<String, f64>>,
+    /// Accepted here too (AIPerf places it under `benchmark`).
+    pub artifacts: Option<Artifacts>,
+    /// Accepted here too (AIPerf places it under `benchmark`).
+    pub tokenizer: Option<Tokenizer>,
+}
+
+/// `multiRun`: trials per configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MultiRun {
+    /// Trials per configuration, 1-10 (`--num-profile-runs`).
+    pub num_runs: Option<u32>,
+    /// Seconds between trials (`--profile-run-cooldown-seconds`).
+    pub cooldown_seconds: Option<f64>,
+    /// Confidence level of the intervals, between 0 and 1 (`--confidence-level`).
+    pub confidence_level: Option<f64>,
+    /// Same seed (42 unless `randomSeed`) for every trial (`--set-consistent-seed`).
+    pub set_consistent_seed: Option<bool>,
+    /// A seed per trial (`--vary-seed-per-trial`).
+    pub vary_seed_per_trial: Option<bool>,
+    /// Warm up only before the first trial (`--profile-run-disable-warmup-after-first`).
+    pub disable_warmup_after_first: Option<bool>,
+    /// Stop repeating once a metric has converged.
+    pub convergence: Option<Convergence>,
+}
+
+/// `multiRun.convergence`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Convergence {
+    /// Metric tag, e.g. `time_to_first_token` (`--convergence-metric`).
+    pub metric: String,
+    /// avg, p50, p90, p95, p99, min or max (`--convergence-stat`).
+    pub stat: Option<String>,
+    /// ci_width or cv (`--convergence-mode`).
+    pub mode: Option<String>,
+    /// Bound between 0 and 1 (`--convergence-threshold`).
+    pub threshold: Option<f64>,
+    /// Trials before convergence is judged; this build supports only 2.
+    pub min_runs: Option<u32>,
+}
+
+/// How the values of the swept parameters combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepType {
+    Grid,
+    Zip,
+}
+
+/// `sweep`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sweep {
+    /// grid (default) or zip (`--sweep-type`).
+    #[serde(rename = "type")]
+    pub kind: Option<SweepType>,
+    /// Dotted path (`phases.profiling.concurrency`, `datasets.main.prompts.isl`, or a bare
+    /// `concurrency`, `rate`, `requests`, `duration`, `sessions`, `users`) to its values.
+    pub parameters: IndexMap<String, Vec<SweepNumber>>,
+    /// Seconds between configurations (`--parameter-sweep-cooldown-seconds`).
+    pub cooldown_seconds: Option<f64>,
+    /// Every configuration uses `randomSeed` unchanged (`--parameter-sweep-same-seed`).
+    pub same_seed: Option<bool>,
+    /// repeated or independent (`--parameter-sweep-mode`).
+    pub iteration_order: Option<String>,
+}
+
+/// One value of a swept parameter: a number (or a duration such as "30s").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct SweepNumber(#[schemars(with = "NumberOrText")] pub f64);
+
+/// A number, or text that becomes one (a duration, a `${VAR}` reference).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum NumberOrText {
+    Number(f64),
+    Text(String),
+}
+
+/// `benchmark`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Benchmark {
+    /// One model name (`-m`).
+    pub model: Option<String>,
+    /// Several model names (`-m` repeated); a name or `{name: ...}` per item.
+    pub models: Option<Vec<String>>,
+    /// The server.
+    pub endpoint: Option<Endpoint>,
+    /// The dataset.
+    pub dataset: Option<Dataset>,
+    /// The dataset, as a one-entry map `name: {...}` or a one-item list.
+    #[schemars(with = "Option<OneDataset>")]
+    pub datasets: Option<IndexMap<String, Dataset>>,
+    /// Phases: a list, a map `name: phase`, or one phase. A phase with
+    /// `excludeFromResults: true` (or named `warmup`) is the warm-up; one other phase is the
+    /// profiling phase.
+    #[schemars(with = "Option<Phases>")]
+    pub phases: Option<Vec<Phase>>,
+    /// Shorthand for a phase named `warmup` (excluded from results).
+    pub warmup: Option<Phase>,
+    /// Shorthand for a phase named `profiling`.
+    pub profiling: Option<Phase>,
+    /// Goodput SLOs: metric tag to threshold, in the metric's display unit (`--goodput`).
+    pub slos: Option<IndexMap<String, f64>>,
+    /// Output.
+    pub artifacts: Option<Artifacts>,
+    /// Tokenizer.
+    pub tokenizer: Option<Tokenizer>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OneDataset {
+    Map(IndexMap<String, Dataset>),
+    List(Vec<Dataset>),
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Phases {
+    List(Vec<Phase>),
+    Map(IndexMap<String, Phase>),
+    One(Phase),
+}
+
+/// `benchmark.endpoint`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Endpoint {
+    /// Base URL of the server (`--url`).
+    pub url: Option<String>,
+    /// Several base URLs, used round-robin (`--url` repeated).
+    #[schemars(with = "Option<StringOrList>")]
+    pub urls: Option<Vec<String>>,
+    /// Endpoint type, e.g. chat, completions, embeddings (`--endpoint-type`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Custom API path, e.g. /v1/custom (`--custom-endpoint`).
+    pub path: Option<String>,
+    /// Streaming responses (`--streaming`).
+    pub streaming: Option<bool>,
+    /// Per-request timeout: seconds or "30s", "5m" (`--request-timeout-seconds`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub timeout: Option<f64>,
+    /// HTTP headers (`-H 'Name:Value'`).
+    pub headers: Option<IndexMap<String, String>>,
+    /// Extra request body fields (`--extra-inputs`).
+    pub extra: Option<IndexMap<String, serde_json::Value>>,
+    /// API key, sent as a Bearer token (`--api-key`).
+    pub api_key: Option<String>,
+    /// pooled, never or sticky-user-sessions (`--connection-reuse-strategy`).
+    pub connection_reuse: Option<String>,
+    /// `--use-legacy-max-tokens`.
+    pub use_legacy_max_tokens: Option<bool>,
+    /// `--use-server-token-count`.
+    pub use_server_token_count: Option<bool>,
+    /// `--per-chunk-usage`.
+    pub per_chunk_usage: Option<bool>,
+    /// `--session-header`.
+    pub session_header: Option<String>,
+    /// `--download-video-content`.
+    pub download_video_content: Option<bool>,
+    /// Seconds to wait for the model before benchmarking (`--wait-for-model-timeout`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub wait_for_model_timeout: Option<f64>,
+    /// `--wait-for-model-interval`.
+    #[schemars(with = "Option<NumberOrText>")]
+    pub wait_for_model_interval: Option<f64>,
+    /// models, inference or both (`--wait-for-model-mode`).
+    pub wait_for_model_mode: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum StringOrList {
+    One(String),
+    List(Vec<String>),
+}
+
+/// Kind of dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetType {
+    Synthetic,
+    File,
+    Public,
+}
+
+/// A token-length distribution: a fixed number or `{mean, stddev}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Dist {
+    Fixed(f64),
+    Normal {
+        mean: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stddev: Option<f64>,
+    },
+}
+
+impl Dist {
+    pub fn mean(self) -> f64 {
+        match self {
+            Dist::Fixed(v) => v,
+            Dist::Normal { mean, .. } => mean,
+        }
+    }
+
+    pub fn stddev(self) -> Option<f64> {
+        match self {
+            Dist::Fixed(_) => None,
+            Dist::Normal { stddev, .. } => stddev,
+        }
+    }
+
+    /// `Fixed` when there is no spread to give.
+    pub fn from_parts(mean: f64, stddev: Option<f64>) -> Self {
+        match stddev {
+            None => Dist::Fixed(mean),
+            Some(s) => Dist::Normal {
+                mean,
+                stddev: Some(s),
+            },
+        }
+    }
+}
+
+/// `dataset.prompts`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Prompts {
+    /// Input sequence length in tokens (`--isl`, `--isl-stddev`).
+    pub isl: Option<Dist>,
+    /// Output sequence length in tokens (`--osl`, `--osl-stddev`).
+    pub osl: Option<Dist>,
+    /// Text inputs per request (`--prompt-batch-size`).
+    pub batch_size: Option<u64>,
+    /// Token block size for hash-id prompt synthesis (`--isl-block-size`).
+    pub block_size: Option<u64>,
+}
+
+/// `dataset.prefixPrompts`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrefixPrompts {
+    /// Distinct prefixes (`--prompt-prefix-pool-size`).
+    pub pool_size: Option<u64>,
+    /// Tokens per prefix (`--prompt-prefix-length`).
+    pub length: Option<u64>,
+    /// Shared system prompt tokens (`--shared-system-prompt-length`).
+    pub shared_system_length: Option<u64>,
+    /// Per-session context tokens (`--user-context-prompt-length`).
+    pub user_context_length: Option<u64>,
+}
+
+/// `benchmark.dataset`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dataset {
+    /// The dataset's name (in `datasets:`); for `type: public` without `dataset`, the public
+    /// dataset.
+    pub name: Option<String>,
+    /// synthetic (default), file or public.
+    #[serde(rename = "type")]
+    pub kind: Option<DatasetType>,
+    /// Unique entries to generate (`--num-dataset-entries`).
+    pub entries: Option<u64>,
+    /// random, sequential or shuffle (`--dataset-sampling-strategy`).
+    pub sampling: Option<String>,
+    /// Prompt lengths.
+    pub prompts: Option<Prompts>,
+    /// Shorthand for `prompts.isl`.
+    pub isl: Option<Dist>,
+    /// Shorthand for `prompts.osl`.
+    pub osl: Option<Dist>,
+    /// Turns per conversation (`--conversation-turn-mean`, `--conversation-turn-stddev`).
+    pub turns: Option<Dist>,
+    /// Milliseconds between turns (`--conversation-turn-delay-mean`/`-stddev`).
+    pub turn_delay: Option<Dist>,
+    /// Multiplier of turn delays (`--conversation-turn-delay-ratio`).
+    pub turn_delay_ratio: Option<f64>,
+    /// Prefix prompts for KV-cache tests.
+    pub prefix_prompts: Option<PrefixPrompts>,
+    /// Verbatim system prompt (`--system-prompt`).
+    pub system_prompt: Option<String>,
+    /// File holding the system prompt (`--system-prompt-file`).
+    pub system_prompt_file: Option<String>,
+    /// Dataset file (`--input-file`).
+    pub path: Option<String>,
+    /// Format of the file, e.g. mooncake_trace, single_turn (`--custom-dataset-type`).
+    pub format: Option<String>,
+    /// Public dataset, e.g. sharegpt (`--public-dataset`).
+    pub dataset: Option<String>,
+}
+
+/// How a phase sends requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseType {
+    Concurrency,
+    Poisson,
+    Gamma,
+    Constant,
+    UserCentric,
+    FixedSchedule,
+}
+
+impl PhaseType {
+    pub const ALL: [(&'static str, PhaseType); 6] = [
+        ("concurrency", PhaseType::Concurrency),
+        ("poisson", PhaseType::Poisson),
+        ("gamma", PhaseType::Gamma),
+        ("constant", PhaseType::Constant),
+        ("user_centric", PhaseType::UserCentric),
+        ("fixed_schedule", PhaseType::FixedSchedule),
+    ];
+
+    pub fn name(self) -> &'static str {
+        PhaseType::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("concurrency", |(n, _)| n)
+    }
+}
+
+/// `phases.cancellation`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cancellation {
+    /// Percentage of requests to cancel (`--request-cancellation-rate`).
+    pub rate: Option<f64>,
+    /// Seconds before cancelling (`--request-cancellation-delay`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub delay: Option<f64>,
+}
+
+/// One phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Phase {
+    /// Phase name (`warmup` marks the warm-up).
+    pub name: Option<String>,
+    /// concurrency, poisson, gamma, constant, user_centric or fixed_schedule.
+    #[serde(rename = "type")]
+    pub kind: Option<PhaseType>,
+    /// A warm-up phase (`--warmup-request-count`, `--warmup-duration`).
+    pub exclude_from_results: Option<bool>,
+    /// Concurrent requests; a cap for rate phases (`--concurrency`).
+    pub concurrency: Option<u64>,
+    /// Requests per second (`--request-rate`, or `--user-centric-rate`).
+    pub rate: Option<f64>,
+    /// Requests to send (`--request-count`).
+    pub requests: Option<u64>,
+    /// Seconds or "5m" (`--benchmark-duration`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub duration: Option<f64>,
+    /// Conversations to start (`--conversation-num`).
+    pub sessions: Option<u64>,
+    /// Simulated users of a user_centric phase (`--num-users`).
+    pub users: Option<u64>,
+    /// Seconds to wait for responses after the duration (`--benchmark-grace-period`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub grace_period: Option<f64>,
+    /// Gamma shape of a gamma phase (`--arrival-smoothness`).
+    pub smoothness: Option<f64>,
+    /// Seconds to ramp concurrency (`--concurrency-ramp-duration`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub concurrency_ramp: Option<f64>,
+    /// Seconds to ramp the rate (`--request-rate-ramp-duration`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub rate_ramp: Option<f64>,
+    /// fixed_schedule: shift timestamps to start at 0 (`--fixed-schedule-auto-offset`).
+    pub auto_offset: Option<bool>,
+    /// fixed_schedule: first timestamp in ms (`--fixed-schedule-start-offset`).
+    pub start_offset: Option<i64>,
+    /// fixed_schedule: last timestamp in ms (`--fixed-schedule-end-offset`).
+    pub end_offset: Option<i64>,
+    /// Request cancellation.
+    pub cancellation: Option<Cancellation>,
+}
+
+/// `benchmark.artifacts`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Artifacts {
+    /// Output directory (`--artifact-dir`).
+    pub dir: Option<String>,
+    /// Seconds per time slice (`--slice-duration`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub slice_duration: Option<f64>,
+}
+
+/// `benchmark.tokenizer` (or just the name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tokenizer {
+    /// Hugging Face id, local path or `builtin` (`--tokenizer`).
+    pub name: Option<String>,
+    /// `--tokenizer-revision`.
+    pub revision: Option<String>,
+    /// `--tokenizer-trust-remote-code`.
+    pub trust_remote_code: Option<bool>,
+}

@@ -1,0 +1,1029 @@
+//! From the YAML tree to [`RunFile`]: every key checked (camelCase or snake_case), every value
+//! typed, each problem reported at its line.
+
+use indexmap::IndexMap;
+
+use super::model::*;
+use super::tree::{Key, Node, Value};
+use super::Reported;
+
+type R<T> = Result<T, Reported>;
+
+/// `max_tokens` -> `maxTokens`; camelCase stays as is.
+pub(crate) fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for (i, c) in key.chars().enumerate() {
+        if c == '_' && i > 0 {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `maxTokens` -> `max_tokens`.
+pub(crate) fn snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The closest candidate, if it is close enough to be what was meant.
+pub(crate) fn suggest<'c>(
+    word: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// A value found under a key: the key as written (for messages), its line and the node.
+#[derive(Clone, Copy)]
+pub(crate) struct Field<'a> {
+    pub key: &'a str,
+    pub line: u32,
+    pub node: &'a Node,
+}
+
+/// The keys of one mapping, consumed one by one; whatever is left is unknown.
+pub(crate) struct Obj<'a> {
+    entries: &'a [(Key, Node)],
+    known: Vec<&'static str>,
+}
+
+impl<'a> Obj<'a> {
+    pub fn new(f: Field<'a>) -> R<Self> {
+        match &f.node.value {
+            Value::Map(entries) => Ok(Obj {
+                entries,
+                known: Vec::new(),
+            }),
+            _ => Err(Reported::at(
+                f.node.line,
+                format!("'{}' must be a mapping, got {}", f.key, f.node.describe()),
+            )),
+        }
+    }
+
+    /// The value of `key` (camelCase; the snake_case spelling matches too).
+    pub fn get(&mut self, key: &'static str) -> R<Option<Field<'a>>> {
+        self.known.push(key);
+        let mut found: Option<Field<'a>> = None;
+        for (k, v) in self.entries {
+            if camel(&k.name) == key {
+                if let Some(first) = found {
+                    return Err(Reported::at(
+                        k.line,
+                        format!(
+                            "'{}' is given twice (also as '{}' on line {})",
+                            k.name, first.key, first.line
+                        ),
+                    ));
+                }
+                found = Some(Field {
+                    key: &k.name,
+                    line: k.line,
+                    node: v,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.entries.iter().any(|(k, _)| camel(&k.name) == key)
+    }
+
+    /// Fails on the first key no `get` asked for.
+    pub fn finish(self) -> R<()> {
+        for (k, _) in self.entries {
+            let norm = camel(&k.name);
+            if self.known.contains(&norm.as_str()) {
+                continue;
+            }
+            // Suggest in the file's own style (snake_case when the mapping uses it).
+            let snake_style = self.entries.iter().any(|(k, _)| k.name.contains('_'));
+            let style = |c: &str| if snake_style { snake(c) } else { c.to_string() };
+            let reason = match suggest(&norm, self.known.iter().copied()) {
+                Some(s) => format!("unknown key '{}' (did you mean '{}'?)", k.name, style(s)),
+                None => format!(
+                    "unknown key '{}' (expected one of: {})",
+                    k.name,
+                    self.known
+                        .iter()
+                        .map(|c| style(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            return Err(Reported::at(k.line, reason));
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Field<'a> {
+    fn fail(&self, what: &str) -> Reported {
+        Reported::at(
+            self.node.line,
+            format!(
+                "'{}' must be {what}, got {}",
+                self.key,
+                self.node.describe()
+            ),
+        )
+    }
+
+    pub fn u64(&self) -> R<u64> {
+        let v = match &self.node.value {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15 => Some(*f as u64),
+            Value::Str(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        let negative = matches!(self.i64(), Ok(i) if i < 0);
+        v.ok_or_else(|| {
+            self.fail(if negative {
+                "a non-negative integer"
+            } else {
+                "an integer"
+            })
+        })
+    }
+
+    pub fn u32(&self) -> R<u32> {
+        u32::try_from(self.u64()?).map_err(|_| self.fail("an integer below 2^32"))
+    }
+
+    pub fn i64(&self) -> R<i64> {
+        let v = match &self.node.value {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Value::Str(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        v.ok_or_else(|| self.fail("an integer"))
+    }
+
+    pub fn f64(&self) -> R<f64> {
+        let v = match &self.node.value {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+            _ => None,
+        };
+        v.ok_or_else(|| self.fail("a number"))
+    }
+
+    pub fn bool(&self) -> R<bool> {
+        let v = match &self.node.value {
+            Value::Bool(b) => Some(*b),
+            Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        v.ok_or_else(|| self.fail("true or false"))
+    }
+
+    pub fn string(&self) -> R<String> {
+        match &self.node.value {
+            Value::Str(s) => Ok(s.clone()),
+            Value::Int(i) => Ok(i.to_string()),
+            Value::Float(f) => Ok(f.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            _ => Err(self.fail("a string")),
+        }
+    }
+
+    /// A string out of `choices`.
+    pub fn choice(&self, choices: &[&str]) -> R<String> {
+        let s = self.string()?;
+        if choices.contains(&s.as_str()) {
+            return Ok(s);
+        }
+        let hint = suggest(&s, choices.iter().copied())
+            .map(|c| format!(" (did you mean '{c}'?)"))
+            .unwrap_or_default();
+        Err(Reported::at(
+            self.node.line,
+            format!(
+                "'{}' must be one of {}, got {:?}{hint}",
+                self.key,
+                choices.join(", "),
+                s
+            ),
+        ))
+    }
+
+    /// Seconds: a number, or "30s", "5m", "2h", "inf" (AIPerf's duration syntax).
+    pub fn duration(&self) -> R<f64> {
+        let what = "a duration (seconds, or text like '30s', '5m', '2h', 'inf')";
+        match &self.node.value {
+            Value::Int(i) if *i >= 0 => Ok(*i as f64),
+            Value::Float(f) if *f >= 0.0 => Ok(*f),
+            Value::Str(s) => parse_duration(s).ok_or_else(|| self.fail(what)),
+            _ => Err(self.fail(what)),
+        }
+    }
+
+    pub fn items(&self) -> R<&'a [Node]> {
+        match &self.node.value {
+            Value::Seq(items) => Ok(items),
+            _ => Err(self.fail("a list")),
+        }
+    }
+
+    /// The same key for an item of this list.
+    pub fn item(&self, node: &'a Node) -> Field<'a> {
+        Field {
+            key: self.key,
+            line: node.line,
+            node,
+        }
+    }
+}
+
+/// AIPerf's `_parse_duration`.
+pub(crate) fn parse_duration(text: &str) -> Option<f64> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "inf" || t == "infinity" {
+        return Some(f64::INFINITY);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
+    {
+        return None;
+    }
+    let value: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "s" | "sec" => 1.0,
+        "m" | "min" => 60.0,
+        "h" | "hr" | "hour" => 3600.0,
+        _ => return None,
+    };
+    Some(value * factor)
+}
+
+fn opt<'a, T>(field: Option<Field<'a>>, f: impl FnOnce(&Field<'a>) -> R<T>) -> R<Option<T>> {
+    field.as_ref().map(f).transpose()
+}
+
+/// The whole file.
+pub(crate) fn run_file(root: &Node) -> R<RunFile> {
+    if matches!(root.value, Value::Null) {
+        return Err(Reported::file("the file is empty (missing 'benchmark')"));
+    }
+    let top = Field {
+        key: "(top level)",
+        line: root.line,
+        node: root,
+    };
+    let mut o = Obj::new(top).map_err(|_| {
+        Reported::at(
+            root.line,
+            format!(
+                "the file must be a mapping of keys, got {}",
+                root.describe()
+            ),
+        )
+    })?;
+    let schema_version = opt(o.get("schemaVersion")?, |f| {
+        let v = match &f.node.value {
+            Value::Float(x) if *x == 2.0 => "2.0".to_string(),
+            Value::Int(2) => "2.0".to_string(),
+            _ => f.string()?,
+        };
+        if v != "2.0" {
+            return Err(Reported::at(
+                f.node.line,
+                format!("'{}' must be \"2.0\", got {}", f.key, f.node.describe()),
+            ));
+        }
+        Ok(v)
+    })?;
+    let random_seed = opt(o.get("randomSeed")?, Field::u64)?;
+    // Substituted before reading; kept only so the key is known.
+    let _ = o.get("variables")?;
+    let multi_run = opt(o.get("multiRun")?, multi_run)?;
+    let sweep_field = o.get("sweep")?;
+    let no_sweep_table = opt(o.get("noSweepTable")?, Field::bool)?;
+    let benchmark_field = o.get("benchmark")?;
+    let slos = opt(o.get("slos")?, slos)?;
+    let artifacts = opt(o.get("artifacts")?, artifacts)?;
+    let tokenizer = opt(o.get("tokenizer")?, tokenizer)?;
+    o.finish()?;
+    let Some(benchmark_field) = benchmark_field else {
+        return Err(Reported::file("missing 'benchmark'"));
+    };
+    let benchmark = self::benchmark(&benchmark_field)?;
+    for (name, top, inner) in [
+        ("slos", slos.is_some(), benchmark.slos.is_some()),
+        (
+            "artifacts",
+            artifacts.is_some(),
+            benchmark.artifacts.is_some(),
+        ),
+        (
+            "tokenizer",
+            tokenizer.is_some(),
+            benchmark.tokenizer.is_some(),
+        ),
+    ] {
+        if top && inner {
+            return Err(Reported::at(
+                benchmark_field.line,
+                format!("'{name}' is given both at the top level and under 'benchmark'"),
+            ));
+        }
+    }
+    let sweep = opt(sweep_field, |f| {
+        sweep(f, &|path| {
+            super::emit::sweep_target(path, &benchmark).map(|_| ())
+        })
+    })?;
+    Ok(RunFile {
+        schema_version,
+        random_seed,
+        variables: None,
+        multi_run,
+        sweep,
+        no_sweep_table,
+        benchmark,
+        slos,
+        artifacts,
+        tokenizer,
+    })
+}
+
+fn multi_run(f: &Field) -> R<MultiRun> {
+    let mut o = Obj::new(*f)?;
+    let m = MultiRun {
+        num_runs: opt(o.get("numRuns")?, Field::u32)?,
+        cooldown_seconds: opt(o.get("cooldownSeconds")?, Field::duration)?,
+        confidence_level: opt(o.get("confidenceLevel")?, Field::f64)?,
+        set_consistent_seed: opt(o.get("setConsistentSeed")?, Field::bool)?,
+        vary_seed_per_trial: opt(o.get("varySeedPerTrial")?, Field::bool)?,
+        disable_warmup_after_first: opt(o.get("disableWarmupAfterFirst")?, Field::bool)?,
+        convergence: opt(o.get("convergence")?, convergence)?,
+    };
+    o.finish()?;
+    Ok(m)
+}
+
+fn convergence(f: &Field) -> R<Convergence> {
+    let mut o = Obj::new(*f)?;
+    let metric = o.get("metric")?;
+    let c = Convergence {
+        metric: String::new(),
+        stat: opt(o.get("stat")?, |f| {
+            f.choice(&["avg", "p50", "p90", "p95", "p99", "min", "max"])
+        })?,
+        mode: opt(o.get("mode")?, |f| f.choice(&["ci_width", "cv"]))?,
+        threshold: opt(o.get("threshold")?, Field::f64)?,
+        min_runs: opt(o.get("minRuns")?, |f| {
+            let n = f.u32()?;
+            if n != 2 {
+                return Err(Reported::at(
+                    f.node.line,
+                    format!("'{}': only 2 is supported by this build, got {n}", f.key),
+                ));
+            }
+            Ok(n)
+        })?,
+    };
+    o.finish()?;
+    let Some(metric) = metric else {
+        return Err(Reported::at(f.node.line, "'convergence' needs 'metric'"));
+    };
+    Ok(Convergence {
+        metric: metric.string()?,
+        ..c
+    })
+}
+
+fn sweep(f: &Field, check: &dyn Fn(&str) -> Result<(), String>) -> R<Sweep> {
+    let mut o = Obj::new(*f)?;
+    let kind = opt(o.get("type")?, |f| {
+        Ok(match f.choice(&["grid", "zip"])?.as_str() {
+            "zip" => SweepType::Zip,
+            _ => SweepType::Grid,
+        })
+    })?;
+    let params = o.get("parameters")?;
+    let cooldown_seconds = opt(o.get("cooldownSeconds")?, Field::duration)?;
+    let same_seed = opt(o.get("sameSeed")?, Field::bool)?;
+    let iteration_order = opt(o.get("iterationOrder")?, |f| {
+        f.choice(&["repeated", "independent"])
+    })?;
+    o.finish()?;
+    let Some(params) = params else {
+        return Err(Reported::at(f.node.line, "'sweep' needs 'parameters'"));
+    };
+    let Value::Map(entries) = &params.node.value else {
+        return Err(Reported::at(
+            params.node.line,
+            format!(
+                "'parameters' must be a mapping of path to values, got {}",
+                params.node.describe()
+            ),
+        ));
+    };
+    let mut parameters = IndexMap::new();
+    for (k, v) in entries {
+        let field = Field {
+            key: &k.name,
+            line: k.line,
+            node: v,
+        };
+        let values = match &v.value {
+            Value::Seq(items) => items
+                .iter()
+                .map(|n| sweep_number(&field.item(n)))
+                .collect::<R<Vec<_>>>()?,
+            _ => {
+                return Err(Reported::at(
+                    v.line,
+                    format!(
+                        "sweep parameter '{}' must be a list of values, got {}",
+                        k.name,
+                        v.describe()
+                    ),
+                ))
+            }
+        };
+        if values.is_empty() {
+            return Err(Reported::at(
+                v.line,
+                format!("sweep parameter '{}' has no values", k.name),
+            ));
+        }
+        // Checked now so the error points at the path.
+        check(&k.name).map_err(|reason| Reported::at(k.line, reason))?;
+        parameters.insert(k.name.clone(), values);
+    }
+    if parameters.is_empty() {
+        return Err(Reported::at(params.node.line, "'parameters' is empty"));
+    }
+    Ok(Sweep {
+        kind,
+        parameters,
+        cooldown_seconds,
+        same_seed,
+        iteration_order,
+    })
+}
+
+fn sweep_number(f: &Field) -> R<SweepNumber> {
+    match &f.node.value {
+        Value::Str(s) => parse_duration(s)
+            .or_else(|| s.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .map(SweepNumber)
+            .ok_or_else(|| {
+                Reported::at(
+                    f.node.line,
+                    format!(
+                        "sweep values of '{}' must be numbers, got {}",
+                        f.key,
+                        f.node.describe()
+                    ),
+                )
+            }),
+        _ => f.f64().map(SweepNumber).map_err(|_| {
+            Reported::at(
+                f.node.line,
+                format!(
+                    "sweep values of '{}' must be numbers, got {}",
+                    f.key,
+                    f.node.describe()
+                ),
+            )
+        }),
+    }
+}
+
+fn benchmark(f: &Field) -> R<Benchmark> {
+    let mut o = Obj::new(*f)?;
+    let model = opt(o.get("model")?, Field::string)?;
+    let models = opt(o.get("models")?, models)?;
+    if model.is_some() && models.is_some() {
+        return Err(Reported::at(
+            f.node.line,
+            "give either 'model' or 'models', not both",
+        ));
+    }
+    let endpoint = opt(o.get("endpoint")?, endpoint)?;
+    let dataset_field = o.get("dataset")?;
+    let datasets_field = o.get("datasets")?;
+    let dataset = match (dataset_field, datasets_field) {
+        (Some(_), Some(d)) => {
+            return Err(Reported::at(
+                d.line,
+                "give either 'dataset' or 'datasets', not both",
+            ))
+        }
+        (Some(d), None) => Some(dataset(&d, None)?),
+        (None, Some(d)) => Some(datasets(&d)?),
+        (None, None) => None,
+    };
+    let mut phases: Vec<(Phase, u32)> = Vec::new();
+    if let Some(p) = o.get("phases")? {
+        phases = self::phases(&p)?;
+    }
+    if let Some(f) = o.get("warmup")? {
+        let mut p = phase(&f, Some("warmup"))?;
+        p.exclude_from_results.get_or_insert(true);
+        phases.insert(0, (p, f.line));
+    }
+    if let Some(f) = o.get("profiling")? {
+        phases.push((phase(&f, Some("profiling"))?, f.line));
+    }
+    let slos = opt(o.get("slos")?, slos)?;
+    let artifacts = opt(o.get("artifacts")?, artifacts)?;
+    let tokenizer = opt(o.get("tokenizer")?, tokenizer)?;
+    o.finish()?;
+    let mut warmups = phases.iter().filter(|(p, _)| is_warmup(p));
+    if let (Some(_), Some((_, line))) = (warmups.next(), warmups.next()) {
+        return Err(Reported::at(*line, "only one warm-up phase is supported"));
+    }
+    let mut profiling = phases.iter().filter(|(p, _)| !is_warmup(p));
+    if let (Some(_), Some((_, line))) = (profiling.next(), profiling.next()) {
+        return Err(Reported::at(*line, "only one profiling phase is supported"));
+    }
+    let phases: Vec<Phase> = phases.into_iter().map(|(p, _)| p).collect();
+    Ok(Benchmark {
+        model,
+        models,
+        endpoint,
+        dataset,
+        datasets: None,
+        phases: (!phases.is_empty()).then_some(phases),
+        warmup: None,
+        profiling: None,
+        slos,
+        artifacts,
+        tokenizer,
+    })
+}
+
+/// A phase excluded from results (or named `warmup`).
+pub(crate) fn is_warmup(p: &Phase) -> bool {
+    p.exclude_from_results == Some(true)
+        || (p.exclude_from_results.is_none() && p.name.as_deref() == Some("warmup"))
+}
+
+fn models(f: &Field) -> R<Vec<String>> {
+    let name_of = |n: &Node| -> R<String> {
+        let item = f.item(n);
+        match &n.value {
+            Value::Map(_) => {
+                let mut o = Obj::new(item)?;
+                let name = o.get("name")?;
+                o.finish()?;
+                name.ok_or_else(|| Reported::at(n.line, "a model needs 'name'"))?
+                    .string()
+            }
+            _ => item.string(),
+        }
+    };
+    match &f.node.value {
+        Value::Seq(items) => items.iter().map(name_of).collect(),
+        Value::Map(_) => {
+            let mut o = Obj::new(*f)?;
+            let items = o.get("items")?;
+            o.finish()?;
+            let items = items.ok_or_else(|| Reported::at(f.node.line, "'models' needs 'items'"))?;
+            items.items()?.iter().map(name_of).collect()
+        }
+        _ => Ok(vec![f.string()?]),
+    }
+}
+
+fn string_or_list(f: &Field) -> R<Vec<String>> {
+    match &f.node.value {
+        Value::Seq(items) => items.iter().map(|n| f.item(n).string()).collect(),
+        _ => Ok(vec![f.string()?]),
+    }
+}
+
+fn endpoint(f: &Field) -> R<Endpoint> {
+    let mut o = Obj::new(*f)?;
+    let e = Endpoint {
+        url: opt(o.get("url")?, Field::string)?,
+        urls: opt(o.get("urls")?, string_or_list)?,
+        kind: opt(o.get("type")?, Field::string)?,
+        path: opt(o.get("path")?, Field::string)?,
+        streaming: opt(o.get("streaming")?, Field::bool)?,
+        timeout: opt(o.get("timeout")?, Field::duration)?,
+        headers: opt(o.get("headers")?, |f| string_map(f, |v| v.string()))?,
+        extra: opt(o.get("extra")?, |f| string_map(f, |v| Ok(v.node.to_json())))?,
+        api_key: opt(o.get("apiKey")?, Field::string)?,
+        connection_reuse: opt(o.get("connectionReuse")?, |f| {
+            f.choice(&["pooled", "never", "sticky-user-sessions"])
+        })?,
+        use_legacy_max_tokens: opt(o.get("useLegacyMaxTokens")?, Field::bool)?,
+        use_server_token_count: opt(o.get("useServerTokenCount")?, Field::bool)?,
+        per_chunk_usage: opt(o.get("perChunkUsage")?, Field::bool)?,
+        session_header: opt(o.get("sessionHeader")?, Field::string)?,
+        download_video_content: opt(o.get("downloadVideoContent")?, Field::bool)?,
+        wait_for_model_timeout: opt(o.get("waitForModelTimeout")?, Field::duration)?,
+        wait_for_model_interval: opt(o.get("waitForModelInterval")?, Field::duration)?,
+        wait_for_model_mode: opt(o.get("waitForModelMode")?, |f| {
+            f.choice(&["models", "inference", "both"])
+        })?,
+    };
+    if e.url.is_some() && e.urls.is_some() {
+        return Err(Reported::at(
+            f.node.line,
+            "give either 'url' or 'urls', not both",
+        ));
+    }
+    o.finish()?;
+    Ok(e)
+}
+
+/// A mapping whose keys are data (header names, metric tags), kept as written.
+fn string_map<'a, T>(f: &Field<'a>, value: impl Fn(&Field<'a>) -> R<T>) -> R<IndexMap<String, T>> {
+    let Value::Map(entries) = &f.node.value else {
+        return Err(Reported::at(
+            f.node.line,
+            format!("'{}' must be a mapping, got {}", f.key, f.node.describe()),
+        ));
+    };
+    let mut out = IndexMap::new();
+    for (k, v) in entries {
+        let field = Field {
+            key: &k.name,
+            line: k.line,
+            node: v,
+        };
+        out.insert(k.name.clone(), value(&field)?);
+    }
+    Ok(out)
+}
+
+fn slos(f: &Field) -> R<IndexMap<String, f64>> {
+    string_map(f, Field::f64)
+}
+
+fn artifacts(f: &Field) -> R<Artifacts> {
+    let mut o = Obj::new(*f)?;
+    let a = Artifacts {
+        dir: opt(o.get("dir")?, Field::string)?,
+        slice_duration: opt(o.get("sliceDuration")?, Field::duration)?,
+    };
+    o.finish()?;
+    Ok(a)
+}
+
+fn tokenizer(f: &Field) -> R<Tokenizer> {
+    if !matches!(f.node.value, Value::Map(_)) {
+        return Ok(Tokenizer {
+            name: Some(f.string()?),
+            ..Tokenizer::default()
+        });
+    }
+    let mut o = Obj::new(*f)?;
+    let t = Tokenizer {
+        name: opt(o.get("name")?, Field::string)?,
+        revision: opt(o.get("revision")?, Field::string)?,
+        trust_remote_code: opt(o.get("trustRemoteCode")?, Field::bool)?,
+    };
+    o.finish()?;
+    Ok(t)
+}
+
+/// `datasets:` with exactly one entry: `{name: {...}}` or `[{name: ..., ...}]`.
+fn datasets(f: &Field) -> R<Dataset> {
+    let one = |n: usize, line: u32| -> R<()> {
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(Reported::at(
+                line,
+                format!("'{}' must hold exactly one dataset, got {n}", f.key),
+            ))
+        }
+    };
+    match &f.node.value {
+        Value::Map(entries) => {
+            one(entries.len(), f.node.line)?;
+            let (k, v) = &entries[0];
+            let field = Field {
+                key: &k.name,
+                line: k.line,
+                node: v,
+            };
+            dataset(&field, Some(&k.name))
+        }
+        Value::Seq(items) => {
+            one(items.len(), f.node.line)?;
+            dataset(&f.item(&items[0]), None)
+        }
+        _ => Err(Reported::at(
+            f.node.line,
+            format!(
+                "'{}' must be a mapping or a list, got {}",
+                f.key,
+                f.node.describe()
+            ),
+        )),
+    }
+}
+
+fn dist(f: &Field) -> R<Dist> {
+    if !matches!(f.node.value, Value::Map(_)) {
+        return Ok(Dist::Fixed(f.f64()?));
+    }
+    let mut o = Obj::new(*f)?;
+    let mean = o.get("mean")?;
+    let stddev = opt(o.get("stddev")?, Field::f64)?;
+    o.finish()?;
+    let mean = mean
+        .ok_or_else(|| Reported::at(f.node.line, format!("'{}' needs 'mean'", f.key)))?
+        .f64()?;
+    Ok(Dist::Normal { mean, stddev })
+}
+
+fn prompts(f: &Field) -> R<Prompts> {
+    let mut o = Obj::new(*f)?;
+    let p = Prompts {
+        isl: opt(o.get("isl")?, dist)?,
+        osl: opt(o.get("osl")?, dist)?,
+        batch_size: opt(o.get("batchSize")?, Field::u64)?,
+        block_size: opt(o.get("blockSize")?, Field::u64)?,
+    };
+    o.finish()?;
+    Ok(p)
+}
+
+fn prefix_prompts(f: &Field) -> R<PrefixPrompts> {
+    let mut o = Obj::new(*f)?;
+    let p = PrefixPrompts {
+        pool_size: opt(o.get("poolSize")?, Field::u64)?,
+        length: opt(o.get("length")?, Field::u64)?,
+        shared_system_length: opt(o.get("sharedSystemLength")?, Field::u64)?,
+        user_context_length: opt(o.get("userContextLength")?, Field::u64)?,
+    };
+    o.finish()?;
+    Ok(p)
+}
+
+fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
+    let mut o = Obj::new(*f)?;
+    let mut d = Dataset {
+        name: opt(o.get("name")?, Field::string)?,
+        kind: opt(o.get("type")?, |f| {
+            Ok(match f.choice(&["synthetic", "file", "public"])?.as_str() {
+                "file" => DatasetType::File,
+                "public" => DatasetType::Public,
+                _ => DatasetType::Synthetic,
+            })
+        })?,
+        entries: opt(o.get("entries")?, Field::u64)?,
+        sampling: opt(o.get("sampling")?, |f| {
+            f.choice(&["random", "sequential", "shuffle"])
+        })?,
+        prompts: opt(o.get("prompts")?, prompts)?,
+        isl: opt(o.get("isl")?, dist)?,
+        osl: opt(o.get("osl")?, dist)?,
+        turns: opt(o.get("turns")?, dist)?,
+        turn_delay: opt(o.get("turnDelay")?, dist)?,
+        turn_delay_ratio: opt(o.get("turnDelayRatio")?, Field::f64)?,
+        prefix_prompts: opt(o.get("prefixPrompts")?, prefix_prompts)?,
+        system_prompt: opt(o.get("systemPrompt")?, Field::string)?,
+        system_prompt_file: opt(o.get("systemPromptFile")?, Field::string)?,
+        path: opt(o.get("path")?, Field::string)?,
+        format: opt(o.get("format")?, Field::string)?,
+        dataset: opt(o.get("dataset")?, Field::string)?,
+    };
+    o.finish()?;
+    if d.name.is_none() {
+        d.name = name.map(str::to_string);
+    }
+    let prompts = d.prompts.clone().unwrap_or_default();
+    if (d.isl.is_some() && prompts.isl.is_some()) || (d.osl.is_some() && prompts.osl.is_some()) {
+        return Err(Reported::at(
+            f.node.line,
+            "give 'isl'/'osl' either directly or under 'prompts', not both",
+        ));
+    }
+    let kind = d.kind.unwrap_or(if d.path.is_some() {
+        DatasetType::File
+    } else if d.dataset.is_some() {
+        DatasetType::Public
+    } else {
+        DatasetType::Synthetic
+    });
+    match kind {
+        DatasetType::File if d.path.is_none() => {
+            return Err(Reported::at(f.node.line, "a 'file' dataset needs 'path'"))
+        }
+        DatasetType::Public if d.dataset.is_none() && d.name.is_none() => {
+            return Err(Reported::at(
+                f.node.line,
+                "a 'public' dataset needs 'dataset' (e.g. sharegpt)",
+            ))
+        }
+        DatasetType::Synthetic if d.path.is_some() || d.format.is_some() => {
+            return Err(Reported::at(
+                f.node.line,
+                "'path' and 'format' need 'type: file'",
+            ))
+        }
+        _ => {}
+    }
+    if kind != DatasetType::Public && d.dataset.is_some() {
+        return Err(Reported::at(f.node.line, "'dataset' needs 'type: public'"));
+    }
+    Ok(d)
+}
+
+/// `phases:` as a list, a map `name: phase`, or one phase; each with its line.
+fn phases(f: &Field) -> R<Vec<(Phase, u32)>> {
+    match &f.node.value {
+        Value::Seq(items) => items
+            .iter()
+            .map(|n| Ok((phase(&f.item(n), None)?, n.line)))
+            .collect(),
+        Value::Map(entries) => {
+            let single = entries
+                .iter()
+                .any(|(k, _)| PHASE_KEYS.contains(&camel(&k.name).as_str()));
+            if single {
+                return Ok(vec![(phase(f, None)?, f.node.line)]);
+            }
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let field = Field {
+                        key: &k.name,
+                        line: k.line,
+                        node: v,
+                    };
+                    Ok((phase(&field, Some(&k.name))?, k.line))
+                })
+                .collect()
+        }
+        _ => Err(Reported::at(
+            f.node.line,
+            format!(
+                "'{}' must be a list or a mapping, got {}",
+                f.key,
+                f.node.describe()
+            ),
+        )),
+    }
+}
+
+const PHASE_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "excludeFromResults",
+    "concurrency",
+    "rate",
+    "requests",
+    "duration",
+    "sessions",
+    "users",
+    "gracePeriod",
+    "smoothness",
+    "concurrencyRamp",
+    "rateRamp",
+    "autoOffset",
+    "startOffset",
+    "endOffset",
+    "cancellation",
+];
+
+fn phase(f: &Field, name: Option<&str>) -> R<Phase> {
+    let mut o = Obj::new(*f)?;
+    let mut p = Phase {
+        name: opt(o.get("name")?, Field::string)?,
+        kind: opt(o.get("type")?, |f| {
+            let names: Vec<&str> = PhaseType::ALL.iter().map(|(n, _)| *n).collect();
+            let s = f.choice(&names)?;
+            Ok(PhaseType::ALL
+                .iter()
+                .find(|(n, _)| *n == s)
+                .map_or(PhaseType::Concurrency, |(_, t)| *t))
+        })?,
+        exclude_from_results: opt(o.get("excludeFromResults")?, Field::bool)?,
+        concurrency: opt(o.get("concurrency")?, Field::u64)?,
+        rate: opt(o.get("rate")?, Field::f64)?,
+        requests: opt(o.get("requests")?, Field::u64)?,
+        duration: opt(o.get("duration")?, Field::duration)?,
+        sessions: opt(o.get("sessions")?, Field::u64)?,
+        users: opt(o.get("users")?, Field::u64)?,
+        grace_period: opt(o.get("gracePeriod")?, Field::duration)?,
+        smoothness: opt(o.get("smoothness")?, Field::f64)?,
+        concurrency_ramp: opt(o.get("concurrencyRamp")?, Field::duration)?,
+        rate_ramp: opt(o.get("rateRamp")?, Field::duration)?,
+        auto_offset: opt(o.get("autoOffset")?, Field::bool)?,
+        start_offset: opt(o.get("startOffset")?, Field::i64)?,
+        end_offset: opt(o.get("endOffset")?, Field::i64)?,
+        cancellation: opt(o.get("cancellation")?, cancellation)?,
+    };
+    let present: Vec<(String, u32)> = PHASE_KEYS
+        .iter()
+        .filter(|k| o.has(k))
+        .map(|k| (k.to_string(), 0))
+        .collect();
+    let key_lines = o.entries_lines();
+    o.finish()?;
+    if p.name.is_none() {
+        p.name = name.map(str::to_string);
+    }
+    if is_warmup(&p) {
+        return Ok(p);
+    }
+    let kind = effective_type(&p);
+    if p.rate.is_none() && kind != PhaseType::Concurrency && kind != PhaseType::FixedSchedule {
+        return Err(Reported::at(
+            f.node.line,
+            format!("a {} phase needs 'rate'", kind.name()),
+        ));
+    }
+    let allowed: &[&str] = match kind {
+        PhaseType::Concurrency => &[],
+        PhaseType::Poisson | PhaseType::Constant => &["rate", "rateRamp"],
+        PhaseType::Gamma => &["rate", "rateRamp", "smoothness"],
+        PhaseType::UserCentric => &["rate", "users"],
+        PhaseType::FixedSchedule => &["autoOffset", "startOffset", "endOffset"],
+    };
+    const SPECIFIC: &[&str] = &[
+        "rate",
+        "rateRamp",
+        "smoothness",
+        "users",
+        "autoOffset",
+        "startOffset",
+        "endOffset",
+    ];
+    for (key, _) in &present {
+        if SPECIFIC.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+            let (written, line) = key_lines
+                .iter()
+                .find(|(k, _)| camel(k) == *key)
+                .cloned()
+                .unwrap_or((key.clone(), f.node.line));
+            return Err(Reported::at(
+                line,
+                format!("'{written}' does not apply to a {} phase", kind.name()),
+            ));
+        }
+    }
+    Ok(p)
+}
+
+impl Obj<'_> {
+    fn entries_lines(&self) -> Vec<(String, u32)> {
+        self.entries
+            .iter()
+            .map(|(k, _)| (k.name.clone(), k.line))
+            .collect()
+    }
+}
+
+/// A profiling phase's type: as given, else guessed from its fields.
+pub(crate) fn effective_type(p: &Phase) -> PhaseType {
+    p.kind.unwrap_or(if p.users.is_some() {
+        PhaseType::UserCentric
+    } else if p.rate.is_some() {
+        PhaseType::Poisson
+    } else {
+        PhaseType::Concurrency
+    })
+}
+
+fn cancellation(f: &Field) -> R<Cancellation> {
+    let mut o = Obj::new(*f)?;
+    let c = Cancellation {
+        rate: opt(o.get("rate")?, Field::f64)?,
+        delay: opt(o.get("delay")?, Field::duration)?,
+    };
+    o.finish()?;
+    Ok(c)
+}
