@@ -28,6 +28,36 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// Compare result directories: per-metric change from the first and its significance.
     Compare(CompareArgs),
+    /// YAML run files: templates, validation, expansion, the schema.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `aiperf config ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a template run file (`aiperf config init --list` names them).
+    Init {
+        /// Template name (default: minimal).
+        template: Option<String>,
+        /// List the templates.
+        #[arg(long)]
+        list: bool,
+        /// Write to this file instead of standard output (refuses to overwrite).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// Check a run file: every key, value and resulting run, without contacting a server.
+    Validate { file: PathBuf },
+    /// Print the `aiperf profile` arguments a run file stands for (`--format yaml`: the file
+    /// as this build reads it, defaults left out).
+    Expand {
+        file: PathBuf,
+        #[arg(long, default_value = "args", value_parser = ["args", "yaml"])]
+        format: String,
+    },
+    /// Print the JSON Schema of run files.
+    Schema,
 }
 
 /// `aiperf compare BASELINE CANDIDATE... [--fail-if COND]...`.
@@ -68,6 +98,11 @@ pub struct PluginsArgs {
 /// `aiperf profile` options, grouped as AIPerf's `--help` groups them.
 #[derive(Debug, Clone, Args)]
 pub struct ProfileArgs {
+    // ---- Config ----
+    /// A YAML run file (AIPerf schema 2.0); flags given on the command line override it.
+    #[arg(long = "config", short = 'f', help_heading = "Config")]
+    pub config: Option<PathBuf>,
+
     // ---- Endpoint ----
     /// Model name(s) to be benchmarked (repeat the flag or separate with commas).
     #[arg(long = "model-names", visible_aliases = ["model"], short = 'm', action = ArgAction::Append,

@@ -13,5 +13,5 @@ pub mod magic_list;
 pub mod resolve;
 pub mod yaml;
 
-pub use cli::{Cli, Command, CompareArgs, PluginsArgs, ProfileArgs};
+pub use cli::{Cli, Command, CompareArgs, ConfigCommand, PluginsArgs, ProfileArgs};
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

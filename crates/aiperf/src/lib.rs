@@ -3,6 +3,7 @@
 //! (see `examples/custom_endpoint.rs`).
 
 pub mod compare;
+pub mod config_cmd;
 pub mod logfile;
 pub mod plugins_cmd;
 
@@ -24,12 +25,24 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     match cli.command {
         Command::Plugins(args) => plugins_cmd::run(&args, &registry),
         Command::Compare(args) => compare::run(&args),
+        Command::Config(cmd) => config_cmd::run(&cmd, &registry),
         Command::Profile(args) => profile(*args, &argv, registry),
     }
 }
 
 /// `aiperf profile`: one run, or a sweep / repeated trials when the flags ask for several.
 fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry) -> ExitCode {
+    // A run file first, the command line over it.
+    let args = match &args.config {
+        Some(file) => match aiperf_config::yaml::layered(argv, file) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("aiperf: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => args,
+    };
     let (args, search, knee) = match ProfileConfig::resolve_search(&args, argv, &registry) {
         Ok(Some(Search::Adaptive(plan))) => (args, Some(plan), None),
         Ok(Some(Search::Ramp { args, knee })) => (*args, None, Some(knee)),

@@ -143,6 +143,44 @@ fn take_variables(
     Ok(vars)
 }
 
+/// `aiperf profile --config FILE ...`: the file's arguments, then everything typed after
+/// `profile`, parsed so that a flag given on the command line wins over the file's (program
+/// name first in `argv`).
+pub fn layered(argv: &[String], file: &Path) -> Result<crate::ProfileArgs, String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let from_file = load_file(file).map_err(|e| e.to_string())?;
+    let typed = argv
+        .iter()
+        .position(|a| a == "profile")
+        .map_or(&argv[argv.len()..], |i| &argv[i + 1..]);
+    let mut all: Vec<String> = vec![
+        argv.first().cloned().unwrap_or_else(|| "aiperf".into()),
+        "profile".into(),
+    ];
+    all.extend(from_file);
+    all.extend(typed.iter().cloned());
+    let cli = crate::Cli::command()
+        .mut_subcommand("profile", |c| c.args_override_self(true))
+        .try_get_matches_from(&all)
+        .and_then(|m| crate::Cli::from_arg_matches(&m))
+        .map_err(|e| {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            format!(
+                "{}: {}",
+                file.display(),
+                first.trim_start_matches("error: ")
+            )
+        })?;
+    match cli.command {
+        crate::Command::Profile(p) => Ok(*p),
+        _ => Err(format!(
+            "{}: not an aiperf profile run file",
+            file.display()
+        )),
+    }
+}
+
 /// The JSON Schema of the accepted file, as pretty JSON.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(model::RunFile);

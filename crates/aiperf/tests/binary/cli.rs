@@ -109,3 +109,112 @@ fn compare_refuses_what_it_cannot_read_with_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn config_subcommands_check_and_expand_run_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every template validates and expands.
+    let list = aiperf()
+        .args(["config", "init", "--list"])
+        .output()
+        .unwrap();
+    let names = String::from_utf8(list.stdout).unwrap();
+    assert!(names.lines().count() >= 9, "{names}");
+    for name in names.lines() {
+        let file = dir.path().join(format!("{name}.yaml"));
+        let out = aiperf()
+            .args(["config", "init", name, "-o"])
+            .arg(&file)
+            .env("TRACE_FILE", example("mooncake_trace.jsonl"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = aiperf()
+            .args(["config", "validate"])
+            .arg(&file)
+            .env("TRACE_FILE", example("mooncake_trace.jsonl"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(": valid: "), "{stdout}");
+    }
+    // A misspelt key is one line naming file:line and the right spelling.
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "schemaVersion: \"2.0\"\nbenchmark:\n  model: m\n  endpoint: {url: http://127.0.0.1:1}\n  phases:\n    type: concurrency\n    concurency: 2\n",
+    );
+    let out = aiperf()
+        .args(["config", "validate", &bad])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!("aiperf config: {bad}:7: unknown key 'concurency' (did you mean 'concurrency'?)")
+    );
+    // init refuses to overwrite.
+    let out = aiperf()
+        .args(["config", "init", "minimal", "-o", &bad])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // expand prints the profile arguments the file stands for.
+    let good = write(
+        dir.path(),
+        "good.yaml",
+        "schemaVersion: \"2.0\"\nbenchmark:\n  model: m\n  endpoint: {url: http://127.0.0.1:1}\n  phases: {type: concurrency, concurrency: 3, requests: 9}\n",
+    );
+    let out = aiperf().args(["config", "expand", &good]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("aiperf profile "), "{text}");
+    assert!(
+        text.contains("--concurrency 3") && text.contains("--request-count 9"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_file_runs_and_the_command_line_overrides_it() {
+    let mock = mock(1.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "run.yaml",
+        format!(
+            "schemaVersion: \"2.0\"\nbenchmark:\n  model: mock-model\n  endpoint:\n    url: {}\n    \
+             streaming: true\n  dataset:\n    type: synthetic\n    entries: 10\n    prompts: {{isl: 16, osl: 3}}\n  \
+             phases: {{type: concurrency, concurrency: 2, requests: 8}}\n",
+            mock.url()
+        ),
+    );
+    let out_dir = dir.path().join("out");
+    let child = Profile::bare()
+        .arg("-f", &file)
+        .request_count(5)
+        .ui("none")
+        .command(Some(&out_dir))
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let s = read_json(out_dir.join("profile_export_aiperf.json"));
+    // The file's requests: 8; the command line's: 5.
+    assert_eq!(stat(&s, "request_count", "avg"), 5.0);
+    assert_eq!(stat(&s, "output_sequence_length", "avg"), 3.0);
+    assert_eq!(s["input_config"]["phases"]["profiling"]["concurrency"], 2);
+    mock.stop().await;
+}
