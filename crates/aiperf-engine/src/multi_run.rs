@@ -140,13 +140,15 @@ impl Engine {
                         print(&a.console());
                     }
                 }
+                None if !runs.iter().any(|r| r.variation == v.index) => {}
                 None if set.is_sweep() => {
                     tracing::warn!("no aggregate for '{}': none of its runs succeeded", v.label)
                 }
                 None => tracing::error!("All runs failed - cannot compute aggregate statistics"),
             }
         }
-        let sweep = set.is_sweep().then(|| sweep_aggregate(set, &runs));
+        // Nothing succeeded, nothing to compare: no sweep file (as AIPerf).
+        let sweep = (set.is_sweep() && ok > 0).then(|| sweep_aggregate(set, &runs));
         if let (Some(s), Some(dir)) = (&sweep, set.sweep_aggregate_dir()) {
             failures.extend(s.write(&dir));
             print(&s.console());

@@ -312,11 +312,19 @@ fn summary(o: &SearchOutcome, slas: &[String]) -> String {
             out,
             "Max concurrency under SLA: {c} (the SLA still holds at --concurrency-max)"
         ),
-        (None, _) => writeln!(
-            out,
-            "No concurrency meets the SLA: even --concurrency-min {} breaks it",
-            o.concurrency_min
-        ),
+        (None, _) => {
+            let why = o
+                .iterations
+                .first()
+                .and_then(|p| p.error.as_deref())
+                .map(|e| format!(" (its run failed: {e})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "No concurrency meets the SLA: even --concurrency-min {} breaks it{why}",
+                o.concurrency_min
+            )
+        }
     };
     let at_answer = o
         .iterations

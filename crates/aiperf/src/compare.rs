@@ -28,12 +28,14 @@ const DEFAULT_STATS: [&str; 3] = ["avg", "p50", "p99"];
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
-    #[error("'{0}': no profile_export_aiperf.json there or under profile_runs/run_*/ (for a sweep, compare one configuration's directory)")]
+    #[error("'{0}': no profile_export_aiperf.json there or under profile_runs/run_*/ or trial_*/ (for a sweep, compare one configuration's directory)")]
     NoResults(PathBuf),
     #[error("'{path}': {reason}")]
     Unreadable { path: PathBuf, reason: String },
     #[error("--fail-if '{expr}': {reason}")]
     BadCondition { expr: String, reason: String },
+    #[error("--metrics: '{0}' is in neither result (a metric tag, e.g. time_to_first_token)")]
+    UnknownMetric(String),
     #[error("--confidence-level: must be between 0 and 1 (exclusive), got {0}")]
     BadLevel(f64),
 }
@@ -57,7 +59,7 @@ impl Results {
                 .filter(|p| {
                     p.file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("run_"))
+                        .is_some_and(|n| n.starts_with("run_") || n.starts_with("trial_"))
                 })
                 .map(|p| p.join("profile_export_aiperf.json"))
                 .filter(|p| p.is_file())
@@ -417,6 +419,13 @@ pub fn compare(args: &CompareArgs) -> Result<(String, Vec<String>), CompareError
             .iter()
             .filter_map(|(t, s)| change(baseline, candidate, t, s, level))
             .collect();
+        if let Some(m) = args
+            .metrics
+            .iter()
+            .find(|m| !changes.iter().any(|c| &c.tag == *m))
+        {
+            return Err(CompareError::UnknownMetric(m.clone()));
+        }
         text.push_str(&render(baseline, candidate, &changes, level));
         for cond in &conditions {
             match changes

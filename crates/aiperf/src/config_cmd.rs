@@ -58,6 +58,8 @@ pub fn outcome(cmd: &ConfigCommand, registry: &Registry) -> Result<String, Strin
         }
         ConfigCommand::Expand { file, format } => {
             let args = yaml::load_file(file).map_err(|e| e.to_string())?;
+            // Secrets stay in the file: what is printed may end up in a log or a ticket.
+            let args = aiperf_config::resolve::redact_args(&args);
             if format == "yaml" {
                 yaml::to_yaml(&args).map_err(|e| e.to_string())
             } else {

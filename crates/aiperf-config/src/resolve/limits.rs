@@ -13,6 +13,11 @@ pub const MAX_PROMPT_TOKENS: f64 = 10_000_000.0;
 pub const MAX_TURNS: f64 = 100_000.0;
 /// Texts per request at most (`--prompt-batch-size`).
 pub const MAX_BATCH_SIZE: usize = 100_000;
+/// Seconds any duration, ramp or wait may last at most (30 days): beyond it nanosecond clocks
+/// and deadlines stop being meaningful.
+pub const MAX_SECONDS: f64 = 30.0 * 86_400.0;
+/// Requests (or user turns) per second at least: one every 30 days.
+pub const MIN_RATE: f64 = 1.0 / MAX_SECONDS;
 
 /// Checks the resolved values against the limits above.
 pub(super) fn check(cfg: &ProfileConfig) -> Result<(), ConfigError> {
@@ -51,7 +56,36 @@ pub(super) fn check(cfg: &ProfileConfig) -> Result<(), ConfigError> {
         cfg.batch_size as f64,
         MAX_BATCH_SIZE as f64,
     )?;
+    for (flag, secs) in [
+        ("--benchmark-duration", cfg.benchmark_duration_s),
+        ("--benchmark-grace-period", cfg.grace_period_s),
+        ("--warmup-duration", cfg.warmup_duration_s),
+        ("--request-timeout-seconds", Some(cfg.request_timeout_s)),
+    ] {
+        if let Some(s) = secs {
+            seconds(flag, s)?;
+        }
+    }
+    if let Some(rate) = cfg.load.requested_rate() {
+        if rate < MIN_RATE {
+            return Err(invalid(
+                "--request-rate",
+                format!("{rate} is below one request per 30 days ({MIN_RATE:.3e} per second)"),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// A number of seconds no larger than [`MAX_SECONDS`].
+pub(super) fn seconds(flag: &'static str, s: f64) -> Result<(), ConfigError> {
+    if s <= MAX_SECONDS {
+        return Ok(());
+    }
+    Err(invalid(
+        flag,
+        format!("{s} s is more than this client allows (30 days, {MAX_SECONDS} s)"),
+    ))
 }
 
 fn at_most(flag: &'static str, value: f64, limit: f64) -> Result<(), ConfigError> {

@@ -38,7 +38,7 @@ pub use multi_run::{
     RunIdentity, RunSet, SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED,
     MAX_TRIALS,
 };
-pub use redact::{is_sensitive_header, redact_command};
+pub use redact::{is_sensitive_header, redact_args, redact_command};
 pub use search::{logspace_int_steps, KneeSpec, Search, SearchPlan, SlaFilter, RECIPES};
 pub use service::{LogLevel, UiType, UI_BUILTINS};
 

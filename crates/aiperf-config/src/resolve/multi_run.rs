@@ -372,9 +372,14 @@ impl RunSet {
     /// AIPerf's seeds: the user's or 42, plus the variation index unless
     /// `--parameter-sweep-same-seed`; per trial only with `--vary-seed-per-trial`.
     fn seed(&self, variation: &Variation, trial: u32) -> Option<u64> {
-        let base = self
+        let Some(base) = self
             .random_seed
-            .or(self.consistent_seed.then_some(CONSISTENT_SEED))?;
+            .or(self.consistent_seed.then_some(CONSISTENT_SEED))
+        else {
+            // Unseeded on purpose: every run draws its own data (and the engine cannot mistake
+            // two runs' datasets for one).
+            return Some(fresh_seed());
+        };
         if self.vary_seed_per_trial {
             return Some(derived_seed(
                 base,
@@ -431,6 +436,12 @@ impl RunSet {
     }
 }
 
+/// A seed no other run of this process gets.
+fn fresh_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
 fn run_dir_name(trial: u32) -> String {
     format!("run_{:04}", trial + 1)
 }
@@ -480,11 +491,58 @@ fn check_flags(args: &ProfileArgs) -> Result<Option<Convergence>, ConfigError> {
             format!("must be between 0 and 1 (exclusive), got {level}"),
         ));
     }
-    if let Some(c) = args.profile_run_cooldown_seconds {
-        non_negative("--profile-run-cooldown-seconds", c)?;
+    for (flag, c) in [
+        (
+            "--profile-run-cooldown-seconds",
+            args.profile_run_cooldown_seconds,
+        ),
+        (
+            "--parameter-sweep-cooldown-seconds",
+            args.parameter_sweep_cooldown_seconds,
+        ),
+    ] {
+        if let Some(c) = c {
+            non_negative(flag, c)?;
+            // AIPerf's bound (`multiRun.cooldownSeconds le=86400`).
+            if c > 86_400.0 {
+                return Err(invalid(
+                    flag,
+                    format!("must be at most 86400 (a day), got {c}"),
+                ));
+            }
+        }
     }
-    if let Some(c) = args.parameter_sweep_cooldown_seconds {
-        non_negative("--parameter-sweep-cooldown-seconds", c)?;
+    if args.search_recipe.is_none() {
+        let search_only = [
+            ("--ttft-sla-ms", args.ttft_sla_ms.is_some()),
+            ("--itl-sla-ms", args.itl_sla_ms.is_some()),
+            ("--e2e-sla-ms", args.e2e_sla_ms.is_some()),
+            ("--error-rate-sla", args.error_rate_sla.is_some()),
+            ("--concurrency-min", args.concurrency_min.is_some()),
+            ("--concurrency-max", args.concurrency_max.is_some()),
+            ("--concurrency-steps", args.concurrency_steps.is_some()),
+            (
+                "--search-max-iterations",
+                args.search_max_iterations.is_some(),
+            ),
+            (
+                "--degradation-threshold",
+                args.degradation_threshold.is_some(),
+            ),
+            (
+                "--degradation-metric-tag",
+                args.degradation_metric_tag.is_some(),
+            ),
+            ("--degradation-stat", args.degradation_stat.is_some()),
+        ];
+        if let Some((flag, _)) = search_only.iter().find(|(_, set)| *set) {
+            return Err(invalid(flag, "only applies with --search-recipe"));
+        }
+    } else if !args.variant.is_empty() {
+        return Err(invalid(
+            "--variant",
+            "is mutually exclusive with --search-recipe: recipes own the sweep parameters",
+        ));
     }
     if n == 1 {
         if let Some(flag) = across_trial_flags(args).first() {
@@ -510,6 +568,20 @@ fn convergence(args: &ProfileArgs) -> Result<Option<Convergence>, ConfigError> {
     let Some(metric) = args.convergence_metric.clone() else {
         return Ok(None);
     };
+    let Some(spec) = aiperf_metrics::REGISTRY.iter().find(|m| m.tag == metric) else {
+        return Err(invalid(
+            "--convergence-metric",
+            format!(
+                "unknown metric '{metric}' (a tag such as time_to_first_token or request_latency)"
+            ),
+        ));
+    };
+    if spec.flags.contains(aiperf_metrics::Flags::STREAMING_ONLY) && !args.streaming {
+        return Err(invalid(
+            "--convergence-metric",
+            format!("'{metric}' is only measured with --streaming"),
+        ));
+    }
     let mode = match args.convergence_mode.as_str() {
         "cv" => ConvergenceMode::Cv,
         "ci_width" => ConvergenceMode::CiWidth,
@@ -662,13 +734,7 @@ impl ProfileConfig {
                 ));
             }
             let variations = variant::resolve_all(&args.variant, argv, registry)?;
-            return Ok(Self::set_of(
-                args,
-                variations,
-                params,
-                sweep_type,
-                convergence,
-            ));
+            return Self::set_of(args, variations, params, sweep_type, convergence);
         }
         let combos = if params.is_empty() {
             vec![vec![]]
@@ -717,7 +783,18 @@ impl ProfileConfig {
                 ));
             }
         }
-        Ok(Self::set_of(
+        Self::set_of(args, variations, params, sweep_type, convergence)
+    }
+
+    fn set_of(
+        args: ProfileArgs,
+        variations: Vec<Variation>,
+        params: Vec<SweepParam>,
+        sweep_type: SweepType,
+        convergence: Option<Convergence>,
+    ) -> Result<RunSet, ConfigError> {
+        distinct_dirs(&variations, &params)?;
+        Ok(Self::assemble(
             args,
             variations,
             params,
@@ -726,7 +803,7 @@ impl ProfileConfig {
         ))
     }
 
-    fn set_of(
+    fn assemble(
         args: ProfileArgs,
         variations: Vec<Variation>,
         params: Vec<SweepParam>,
@@ -757,6 +834,37 @@ impl ProfileConfig {
             variations,
         }
     }
+}
+
+/// Two configurations writing into one directory would overwrite each other: a value given
+/// twice, or variant names that differ only in characters a directory name cannot hold.
+fn distinct_dirs(variations: &[Variation], params: &[SweepParam]) -> Result<(), ConfigError> {
+    if variations.len() < 2 {
+        return Ok(());
+    }
+    let flag = if params.is_empty() {
+        "--variant"
+    } else {
+        params[0].flag
+    };
+    for (i, v) in variations.iter().enumerate() {
+        if v.dir_name.is_empty() || v.dir_name.len() > 200 {
+            return Err(invalid(
+                flag,
+                format!("'{}' cannot name a directory (empty once unsafe characters are removed, or longer than 200 bytes)", v.label),
+            ));
+        }
+        if let Some(w) = variations[..i].iter().find(|w| w.dir_name == v.dir_name) {
+            return Err(invalid(
+                flag,
+                format!(
+                    "'{}' and '{}' would share the directory '{}' (a value given twice?)",
+                    w.label, v.label, v.dir_name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn variation_label(values: &[(&'static str, SweepValue)]) -> String {
@@ -944,10 +1052,8 @@ mod tests {
             ]),
             [Some(7), Some(7)]
         );
-        assert_eq!(
-            seeds(&["--num-profile-runs", "2", "--no-set-consistent-seed"]),
-            [None, None]
-        );
+        let free = seeds(&["--num-profile-runs", "2", "--no-set-consistent-seed"]);
+        assert!(free[0].is_some() && free[0] != free[1], "{free:?}");
         let varied = seeds(&["--num-profile-runs", "2", "--vary-seed-per-trial"]);
         assert_eq!(varied[0], Some(derived_seed(42, "base:trial:0")));
         assert_ne!(varied[0], varied[1]);
@@ -1022,7 +1128,16 @@ mod tests {
              --num-profile-runs 5 (or higher)."
         );
         assert!(err(&["--set-consistent-seed"]).starts_with("--set-consistent-seed"));
-        let e = err(&["--convergence-metric", "time_to_first_token"]);
+        let e = err(&["--num-profile-runs", "3", "--convergence-metric", "bogus"]);
+        assert!(e.contains("unknown metric 'bogus'"), "{e}");
+        let e = err(&[
+            "--num-profile-runs",
+            "3",
+            "--convergence-metric",
+            "time_to_first_token",
+        ]);
+        assert!(e.contains("only measured with --streaming"), "{e}");
+        let e = err(&["--convergence-metric", "request_latency"]);
         assert!(
             e.contains("convergence.min_runs (2) must be <= num_runs (1)"),
             "{e}"
@@ -1084,6 +1199,31 @@ mod tests {
             ]
         );
         assert_eq!(dirs(&s), ["small", "busy"]);
+        // A switch typed on the command line is switched off by `=false`.
+        let s = set(&[
+            "--streaming",
+            "--variant",
+            "a: streaming=false",
+            "--variant",
+            "b: isl=2",
+        ])
+        .unwrap();
+        let streams: Vec<bool> = s.variations.iter().map(|v| v.config.streaming).collect();
+        assert_eq!(streams, [false, true]);
+        let e = err(&[
+            "--variant",
+            "a: artifact-dir=/tmp/y",
+            "--variant",
+            "b: isl=2",
+        ]);
+        assert!(e.contains("applies to the whole command"), "{e}");
+        let e = err(&[
+            "--variant",
+            "a: num-profile-runs=3",
+            "--variant",
+            "b: isl=2",
+        ]);
+        assert!(e.contains("applies to the whole command"), "{e}");
         let e = err(&["--variant", "a: isl=1"]);
         assert!(e.contains("single occurrence is rejected"), "{e}");
         let e = err(&["--variant", "a: nope=1", "--variant", "b: isl=2"]);
@@ -1102,6 +1242,60 @@ mod tests {
             e.contains("mutually exclusive with magic-list flags (--concurrency)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn configurations_never_share_a_directory() {
+        let e = err(&["--concurrency", "2,2"]);
+        assert!(
+            e.starts_with("--concurrency: ") && e.contains("share the directory 'concurrency_2'"),
+            "{e}"
+        );
+        // Zip may repeat a value within a list as long as the pairs differ.
+        assert!(set(&[
+            "--concurrency",
+            "2,2",
+            "--isl",
+            "8,16",
+            "--sweep-type",
+            "zip"
+        ])
+        .is_ok());
+        let e = err(&["--variant", "a/b: isl=5", "--variant", "ab: isl=6"]);
+        assert!(e.contains("share the directory 'ab'"), "{e}");
+        let e = err(&["--variant", "..: isl=5", "--variant", "b: isl=6"]);
+        assert!(e.contains("cannot name a directory"), "{e}");
+    }
+
+    #[test]
+    fn search_flags_need_a_recipe_and_cooldowns_a_bound() {
+        assert_eq!(
+            err(&["--ttft-sla-ms", "20"]),
+            "--ttft-sla-ms: only applies with --search-recipe"
+        );
+        let e = err(&[
+            "--concurrency",
+            "1,2",
+            "--parameter-sweep-cooldown-seconds",
+            "1e300",
+        ]);
+        assert!(
+            e.starts_with("--parameter-sweep-cooldown-seconds: must be at most 86400"),
+            "{e}"
+        );
+        let e = err(&[
+            "--search-recipe",
+            "max-concurrency-under-sla",
+            "--ttft-sla-ms",
+            "5",
+            "--variant",
+            "a: isl=1",
+            "--variant",
+            "b: isl=2",
+        ]);
+        assert!(e.contains("mutually exclusive with --search-recipe"), "{e}");
+        assert!(err(&["--benchmark-duration", "1e300"]).starts_with("--benchmark-duration: "));
+        assert!(err(&["--request-rate", "1e-300"]).starts_with("--request-rate: "));
     }
 
     #[test]

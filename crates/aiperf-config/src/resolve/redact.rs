@@ -6,8 +6,7 @@ use aiperf_transport::{redact_url_text, REDACTED};
 /// Header names whose values are secrets.
 pub fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "authorization"
-        || n == "proxy-authorization"
+    n.contains("auth")
         || n.contains("api-key")
         || n.contains("apikey")
         || n.contains("token")
@@ -19,7 +18,17 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// credentials (`user:password@`, `?api_key=`) redacted, and each argument quoted for a POSIX
 /// shell where it needs it, so the echo can be pasted back into a terminal.
 pub fn redact_command(argv: &[String]) -> String {
+    redact_args(argv)
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The arguments with every secret replaced (see [`redact_command`]), unquoted.
+pub fn redact_args(argv: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(argv.len());
+    let mut variant_next = false;
     let mut redact_next = false;
     let mut header_next = false;
     let mut url_next = false;
@@ -27,6 +36,23 @@ pub fn redact_command(argv: &[String]) -> String {
         if redact_next {
             out.push(REDACTED.to_string());
             redact_next = false;
+            continue;
+        }
+        if variant_next {
+            variant_next = false;
+            out.push(redact_variant(a));
+            continue;
+        }
+        if a == "--variant" || a == "--sweep-variant" {
+            variant_next = true;
+            out.push(a.clone());
+            continue;
+        }
+        if let Some((flag, v)) = a
+            .split_once('=')
+            .filter(|(f, _)| *f == "--variant" || *f == "--sweep-variant")
+        {
+            out.push(format!("{flag}={}", redact_variant(v)));
             continue;
         }
         if header_next {
@@ -67,10 +93,37 @@ pub fn redact_command(argv: &[String]) -> String {
             out.push(a.clone());
         }
     }
-    out.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    out
+}
+
+/// A `--variant "name: flag=value, ..."` with the values of `api-key`, credential headers and
+/// URL credentials replaced.
+fn redact_variant(v: &str) -> String {
+    let (head, body) = match v.split_once(':') {
+        Some((h, b)) if !h.contains('=') => (Some(h), b),
+        _ => (None, v),
+    };
+    let pairs: Vec<String> = body
+        .split(',')
+        .map(|chunk| match chunk.split_once('=') {
+            Some((k, val)) => {
+                let key = k.trim().replace('_', "-");
+                let val = if key == "api-key" {
+                    REDACTED.to_string()
+                } else if key == "header" || key == "H" {
+                    redact_header_arg(val.trim())
+                } else {
+                    redact_url_text(val)
+                };
+                format!("{k}={val}")
+            }
+            None => chunk.to_string(),
+        })
+        .collect();
+    match head {
+        Some(h) => format!("{h}:{}", pairs.join(",")),
+        None => pairs.join(","),
+    }
 }
 
 /// A `--url` value, possibly a comma-separated list, with each URL's secrets redacted.
@@ -133,6 +186,20 @@ mod tests {
             c,
             "aiperf profile --api-key '<redacted>' -H 'Authorization:<redacted>' -H X-Trace:1 '--api-key=<redacted>' '--header=X-Api-Key:<redacted>'"
         );
+    }
+
+    #[test]
+    fn variants_and_odd_header_names_keep_their_secrets() {
+        let c = command(&[
+            "aiperf",
+            "profile",
+            "--variant",
+            "a: api-key=sk-SECRET1, isl=5",
+            "--variant=b: header=X-Auth-Token:SECRET2",
+            "--header=Authorization2: Bearer SECRET3",
+        ]);
+        assert!(!c.contains("SECRET"), "{c}");
+        assert!(c.contains("isl=5"), "{c}");
     }
 
     fn command(args: &[&str]) -> String {

@@ -512,7 +512,7 @@ fn round_trip_sweep_with_multi_run() {
         "--num-profile-runs",
         "2",
         "--convergence-metric",
-        "time_to_first_token",
+        "request_latency",
         "--convergence-mode",
         "cv",
     ]);

@@ -460,9 +460,10 @@ async fn variants_run_as_named_scenarios() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_ramp_finds_the_capacity_knee() {
-    // Capacity 4: up to 4 in flight the latency is flat (~13 ms); at 8 requests queue and
-    // take about twice as long, past the 50 % threshold.
-    let mut cfg = MockConfig::for_tests(10.0, 1.0);
+    // Capacity 4: up to 4 in flight the latency is flat (~44 ms); at 8 requests queue and
+    // take about twice as long, past the 50 % threshold. The median keeps a loaded machine's
+    // stragglers out of the comparison.
+    let mut cfg = MockConfig::for_tests(40.0, 1.0);
     cfg.capacity = 4;
     let mock = mock_with(cfg).await;
     let dir = tempfile::tempdir().unwrap();
@@ -475,6 +476,7 @@ async fn concurrency_ramp_finds_the_capacity_knee() {
         .arg("--concurrency-max", 16)
         .arg("--concurrency-steps", 5)
         .arg("--degradation-threshold", 0.5)
+        .arg("--degradation-stat", "p50")
         .argv(Some(dir.path()));
     let aiperf_config::Command::Profile(p) =
         <aiperf_config::Cli as clap::Parser>::try_parse_from(&argv)

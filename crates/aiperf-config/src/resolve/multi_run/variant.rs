@@ -52,18 +52,44 @@ fn parse(raw: &str) -> Result<Parsed, String> {
     Ok((name, pairs))
 }
 
-/// Whether `aiperf profile` has `--{flag}` (by name or alias).
-fn known_flag(flag: &str) -> bool {
+/// `aiperf profile`'s `--{flag}` (by name or alias).
+fn arg_of(flag: &str) -> Option<clap::Arg> {
     let cmd = Cli::command();
-    let Some(profile) = cmd.find_subcommand("profile") else {
-        return false;
-    };
-    let found = profile.get_arguments().any(|a| {
-        a.get_long() == Some(flag)
-            || a.get_all_aliases()
-                .is_some_and(|aliases| aliases.contains(&flag))
-    });
+    let profile = cmd.find_subcommand("profile")?;
+    let found = profile
+        .get_arguments()
+        .find(|a| {
+            a.get_long() == Some(flag)
+                || a.get_all_aliases()
+                    .is_some_and(|aliases| aliases.contains(&flag))
+        })
+        .cloned();
     found
+}
+
+fn known_flag(flag: &str) -> bool {
+    arg_of(flag).is_some()
+}
+
+/// Flags that shape the whole invocation, not one configuration of it.
+fn per_invocation(arg: &clap::Arg) -> bool {
+    matches!(
+        arg.get_help_heading(),
+        Some("Multi-Run" | "Config" | "UI" | "Service")
+    ) || arg.get_long() == Some("output-artifact-dir")
+}
+
+/// The command line without `--{flag}` (a switch) under any of its names.
+fn without_switch(cell: &mut Vec<String>, arg: &clap::Arg) {
+    let mut names: Vec<String> = arg
+        .get_long()
+        .map(|l| format!("--{l}"))
+        .into_iter()
+        .collect();
+    if let Some(aliases) = arg.get_all_aliases() {
+        names.extend(aliases.iter().map(|a| format!("--{a}")));
+    }
+    cell.retain(|a| !names.contains(a));
 }
 
 /// The command line without its `--variant` occurrences.
@@ -114,19 +140,33 @@ pub(super) fn resolve_all(
         let mut cell = base.clone();
         for (k, v) in &pairs {
             let flag = k.replace('_', "-");
+            let Some(arg) = arg_of(&flag) else {
+                return Err(invalid(
+                    "--variant",
+                    format!("'{raw}': unknown flag '--{flag}' (any aiperf profile flag without its dashes)"),
+                ));
+            };
+            if per_invocation(&arg) {
+                return Err(invalid(
+                    "--variant",
+                    format!("'{raw}': --{flag} applies to the whole command, not to one variant"),
+                ));
+            }
+            let switch = !arg.get_action().takes_values();
             let negated = format!("no-{flag}");
             match v.to_ascii_lowercase().as_str() {
-                "true" if known_flag(&flag) => cell.push(format!("--{flag}")),
+                "true" if switch => cell.push(format!("--{flag}")),
                 "false" if known_flag(&negated) => cell.push(format!("--{negated}")),
-                _ if known_flag(&flag) => {
-                    cell.push(format!("--{flag}"));
-                    cell.push(v.clone());
-                }
-                _ => {
+                "false" if switch => without_switch(&mut cell, &arg),
+                _ if switch => {
                     return Err(invalid(
                         "--variant",
-                        format!("'{raw}': unknown flag '--{flag}' (any aiperf profile flag without its dashes)"),
+                        format!("'{raw}': --{flag} is a switch: use {k}=true or {k}=false"),
                     ))
+                }
+                _ => {
+                    cell.push(format!("--{flag}"));
+                    cell.push(v.clone());
                 }
             }
         }
