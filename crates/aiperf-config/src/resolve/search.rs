@@ -194,7 +194,19 @@ fn ramp(args: &ProfileArgs, min: usize, max: usize) -> Result<Search, ConfigErro
             .parse()
             .map_err(|e: String| invalid("--concurrency-steps", e))?,
     );
+    // What remains is a plain sweep: the recipe's own flags are spent.
     ramp.search_recipe = None;
+    ramp.concurrency_min = None;
+    ramp.concurrency_max = None;
+    ramp.concurrency_steps = None;
+    ramp.degradation_threshold = None;
+    ramp.degradation_metric_tag = None;
+    ramp.degradation_stat = None;
+    ramp.ttft_sla_ms = None;
+    ramp.itl_sla_ms = None;
+    ramp.e2e_sla_ms = None;
+    ramp.error_rate_sla = None;
+    ramp.search_max_iterations = None;
     Ok(Search::Ramp {
         args: Box::new(ramp),
         knee: KneeSpec {
@@ -379,7 +391,10 @@ mod tests {
         .unwrap() else {
             panic!("not a ramp")
         };
-        assert_eq!(args.concurrency.unwrap().values(), [1, 2, 4, 8, 16]);
+        assert_eq!(args.concurrency.clone().unwrap().values(), [1, 2, 4, 8, 16]);
+        // The ramp's arguments resolve as a plain sweep.
+        let set = ProfileConfig::resolve_set(*args, &[], &Registry::builtin()).unwrap();
+        assert_eq!(set.variations.len(), 5);
         assert_eq!(
             knee,
             KneeSpec {
