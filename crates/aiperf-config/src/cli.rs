@@ -633,6 +633,24 @@ pub struct ProfileArgs {
     /// Points of the concurrency-ramp grid, log-spaced over the concurrency bounds (default 8).
     #[arg(long, help_heading = "Multi-Run")]
     pub concurrency_steps: Option<usize>,
+    /// prefill-ttft-curve: smallest ISL of the grid (default 256).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub isl_min: Option<usize>,
+    /// prefill-ttft-curve: largest ISL of the grid (default 32768).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub isl_max: Option<usize>,
+    /// prefill-ttft-curve: ISL points, log-spaced (default 8).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub isl_steps: Option<usize>,
+    /// decode-itl-curve: smallest OSL of the grid (default 64).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub osl_min: Option<usize>,
+    /// decode-itl-curve: largest OSL of the grid (default 1024).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub osl_max: Option<usize>,
+    /// decode-itl-curve: OSL points, log-spaced (default 4).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub osl_steps: Option<usize>,
     /// concurrency-ramp: the knee is the first point whose statistic exceeds the first
     /// point's by this fraction (default 0.20).
     #[arg(long, help_heading = "Multi-Run")]

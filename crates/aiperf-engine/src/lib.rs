@@ -43,7 +43,7 @@ pub mod worker;
 
 pub use context::{Cancellation, PhaseContext};
 pub use engine::{Engine, RunOutcome};
-pub use multi_run::{write_knee, RunRecord, SetOutcome};
+pub use multi_run::{post_process, RunRecord, SetOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
 pub use search::{Answer, Bracket, Probe, SearchOutcome};

@@ -409,20 +409,68 @@ fn banner(set: &RunSet) -> String {
     )
 }
 
-/// `concurrency-ramp`'s closing step: the degradation knee of the finished sweep, written to
-/// `degradation_knee.json` in the base directory and printed.
-pub fn write_knee(
+/// A grid recipe's closing step: what it computes from the finished sweep, written into the
+/// base directory (AIPerf's file name) and summarised.
+pub fn post_process(
     set: &RunSet,
     outcome: &SetOutcome,
+    post: &aiperf_config::resolve::PostProcess,
+    print: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    use aiperf_config::resolve::PostProcess;
+    let sweep = outcome
+        .sweep
+        .as_ref()
+        .ok_or("no run of the sweep succeeded")?;
+    let (file, doc) = match post {
+        PostProcess::Knee(knee) => return write_knee(set, sweep, knee, print),
+        PostProcess::PrefillCurve => ("prefill_curve.json", sweep.prefill_curve()?),
+        PostProcess::ItlSurface => ("decode_itl_surface.json", sweep.itl_surface()?),
+    };
+    let path = write_json(set, file, &doc)?;
+    if let PostProcess::PrefillCurve = post {
+        let c: Vec<String> = doc["coefficients"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| format!("{:.6}", v.as_f64().unwrap_or(f64::NAN)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        print(&format!(
+            "Prefill curve ({} fit, r² {:.3}): TTFT ms = {} (highest power of ISL first)",
+            doc["fit_form"].as_str().unwrap_or(""),
+            doc["r_squared"].as_f64().unwrap_or(f64::NAN),
+            c.join(", ")
+        ));
+    } else {
+        print(&format!(
+            "ITL surface: {} cells measured",
+            doc["raw_points"].as_array().map_or(0, Vec::len)
+        ));
+    }
+    print(&format!("Curve report: {}", path.display()));
+    Ok(())
+}
+
+fn write_json(set: &RunSet, file: &str, doc: &Value) -> Result<std::path::PathBuf, String> {
+    let path = set.base_dir.join(file);
+    let mut text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
+    text.push('\n');
+    aiperf_export::write_atomic(&path, &text).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// `concurrency-ramp`'s closing step: the degradation knee of the finished sweep, written to
+/// `degradation_knee.json` in the base directory and printed.
+fn write_knee(
+    set: &RunSet,
+    sweep: &SweepAggregate,
     knee: &aiperf_config::resolve::KneeSpec,
     print: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
-    let sweep = outcome.sweep.as_ref().ok_or("the ramp made no sweep")?;
     let doc = sweep.degradation_knee(&knee.tag, &knee.stat, knee.threshold)?;
-    let path = set.base_dir.join("degradation_knee.json");
-    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    text.push('\n');
-    aiperf_export::write_atomic(&path, &text).map_err(|e| e.to_string())?;
+    let path = write_json(set, "degradation_knee.json", &doc)?;
     let at = |k: &str| doc.get(k).cloned().unwrap_or(Value::Null);
     let line = match at("knee_concurrency") {
         Value::Null => format!(

@@ -506,6 +506,106 @@ impl SweepAggregate {
         Ok(Value::Object(doc))
     }
 
+    /// `(x, mean of key)` of every point with both, `x` being the parameter `name`.
+    fn xy(&self, name: &str, key: &str) -> Vec<(f64, f64)> {
+        self.points
+            .iter()
+            .filter_map(|p| Some((p.parameters.get(name)?.as_f64()?, self.mean(p, key)?.0)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect()
+    }
+
+    /// AIPerf's `prefill_curve.json` (`prefill-ttft-curve`): TTFT avg against ISL, fitted
+    /// linearly, or quadratically when that explains more and the line's r² is under 0.85.
+    pub fn prefill_curve(&self) -> Result<Value, String> {
+        const FLOOR: f64 = 0.85;
+        let name = self
+            .parameters
+            .first()
+            .map(|p| p.name.clone())
+            .ok_or("the sweep has no parameter")?;
+        let pts = self.xy(&name, "time_to_first_token_avg");
+        if pts.len() < 2 {
+            return Err(format!(
+                "need >= 2 sweep points with time_to_first_token to fit a curve (got {})",
+                pts.len()
+            ));
+        }
+        let (x, y): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
+        let (mut form, (mut coeffs, mut r2)) = (
+            "linear",
+            aiperf_metrics::sweep::polyfit(&x, &y, 1).ok_or("the ISLs are all equal")?,
+        );
+        if r2 < FLOOR && x.len() >= 3 {
+            if let Some((q, qr2)) = aiperf_metrics::sweep::polyfit(&x, &y, 2) {
+                if qr2 > r2 {
+                    (form, coeffs, r2) = ("quadratic", q, qr2);
+                }
+            }
+        }
+        Ok(serde_json::json!({
+            "fit_form": form,
+            "coefficients": coeffs,
+            "r_squared": r2,
+            "below_floor": r2 < FLOOR,
+            "r_squared_floor": FLOOR,
+            "raw_points": pts.iter().map(|(i, t)| serde_json::json!({"isl": i, "ttft_ms": t})).collect::<Vec<_>>(),
+            "swept_metric": "time_to_first_token",
+            "stat": "avg",
+            "swept_param": "datasets.main.prompts.isl",
+        }))
+    }
+
+    /// AIPerf's `decode_itl_surface.json` (`decode-itl-curve`): ITL avg on the concurrency x OSL
+    /// grid as measured, `null` where a cell has no value (nothing interpolated).
+    pub fn itl_surface(&self) -> Result<Value, String> {
+        let (c_name, o_name) = ("concurrency", "mean");
+        let triples: Vec<(f64, f64, f64)> = self
+            .points
+            .iter()
+            .filter_map(|p| {
+                let c = p.parameters.get(c_name)?.as_f64()?;
+                let o = p.parameters.get(o_name)?.as_f64()?;
+                let v = self.mean(p, "inter_token_latency_avg")?.0;
+                (v.is_finite() && v >= 0.0).then_some((c, o, v))
+            })
+            .collect();
+        if triples.len() < 2 {
+            return Err(format!(
+                "fewer than 2 cells with inter_token_latency (got {}); was --streaming on and did the runs succeed?",
+                triples.len()
+            ));
+        }
+        let axis = |f: fn(&(f64, f64, f64)) -> f64| {
+            let mut v: Vec<f64> = triples.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        };
+        let (cs, os) = (axis(|t| t.0), axis(|t| t.1));
+        let grid: Vec<Vec<Option<f64>>> = cs
+            .iter()
+            .map(|c| {
+                os.iter()
+                    .map(|o| triples.iter().find(|t| t.0 == *c && t.1 == *o).map(|t| t.2))
+                    .collect()
+            })
+            .collect();
+        let int = |v: f64| Value::from(v as i64);
+        Ok(serde_json::json!({
+            "swept_metric": "inter_token_latency",
+            "stat": "avg",
+            "swept_params": ["phases.profiling.concurrency", "datasets.main.prompts.osl"],
+            "raw_points": triples.iter().map(|(c, o, v)| serde_json::json!({"concurrency": int(*c), "osl": int(*o), "itl_ms": v})).collect::<Vec<_>>(),
+            "surface": {
+                "concurrency_axis": cs.iter().map(|c| int(*c)).collect::<Vec<_>>(),
+                "osl_axis": os.iter().map(|o| int(*o)).collect::<Vec<_>>(),
+                "itl_grid": grid,
+            },
+            "surface_fit_failed": false,
+        }))
+    }
+
     /// Every `{tag}_{stat}` some point has.
     fn keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self

@@ -76,3 +76,96 @@ mod tests {
         assert_eq!(argmax(&[None]), None);
     }
 }
+
+/// Least-squares polynomial of degree `deg` through `(x, y)`, coefficients highest degree first
+/// (numpy's `polyfit` order), with its r² (0 when `y` does not vary). `None` when the points
+/// cannot determine it (fewer than `deg + 1` distinct `x`).
+pub fn polyfit(x: &[f64], y: &[f64], deg: usize) -> Option<(Vec<f64>, f64)> {
+    let n = deg + 1;
+    if x.len() != y.len() || x.len() < n {
+        return None;
+    }
+    // Normal equations A c = b with A[i][j] = Σ x^(i+j), b[i] = Σ y x^i (c lowest degree first),
+    // x scaled to [-1, 1]-ish first so large ISLs do not ruin the conditioning.
+    let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
+    let xs: Vec<f64> = x.iter().map(|v| v / scale).collect();
+    let mut a = vec![vec![0.0; n + 1]; n];
+    for (xi, yi) in xs.iter().zip(y) {
+        for (i, row) in a.iter_mut().enumerate() {
+            for (j, cell) in row.iter_mut().enumerate().take(n) {
+                *cell += xi.powi((i + j) as i32);
+            }
+            row[n] += yi * xi.powi(i as i32);
+        }
+    }
+    // Gaussian elimination with partial pivoting.
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / pivot_row[col];
+                for (cell, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *cell -= f * p;
+                }
+            }
+        }
+    }
+    // Undo the scaling: c_i (for x/scale) -> c_i / scale^i.
+    let low_first: Vec<f64> = (0..n)
+        .map(|i| a[i][n] / a[i][i] / scale.powi(i as i32))
+        .collect();
+    let eval = |v: f64| low_first.iter().rev().fold(0.0, |acc, c| acc * v + c);
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    let ss_res: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(xv, yv)| (yv - eval(*xv)).powi(2))
+        .sum();
+    let r2 = if ss_tot == 0.0 {
+        0.0
+    } else {
+        1.0 - ss_res / ss_tot
+    };
+    Some((low_first.into_iter().rev().collect(), r2))
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::polyfit;
+
+    #[test]
+    fn fits_match_hand_worked_values() {
+        // y = 2x + 1 exactly.
+        let (c, r2) = polyfit(&[1.0, 2.0, 3.0], &[3.0, 5.0, 7.0], 1).unwrap();
+        assert!(
+            (c[0] - 2.0).abs() < 1e-9 && (c[1] - 1.0).abs() < 1e-9,
+            "{c:?}"
+        );
+        assert!((r2 - 1.0).abs() < 1e-12);
+        // (0,1), (1,2), (2,2): slope 0.5, intercept 7/6; residuals -1/6, 1/3, -1/6 ->
+        // ss_res = 1/6, ss_tot = 2/3, r² = 0.75.
+        let (c, r2) = polyfit(&[0.0, 1.0, 2.0], &[1.0, 2.0, 2.0], 1).unwrap();
+        assert!(
+            (c[0] - 0.5).abs() < 1e-9 && (c[1] - 7.0 / 6.0).abs() < 1e-9,
+            "{c:?}"
+        );
+        assert!((r2 - 0.75).abs() < 1e-9, "{r2}");
+        // y = x² at ISL-like scale.
+        let x = [256.0, 1024.0, 4096.0, 16384.0];
+        let y: Vec<f64> = x.iter().map(|v| v * v).collect();
+        let (c, r2) = polyfit(&x, &y, 2).unwrap();
+        assert!(
+            (c[0] - 1.0).abs() < 1e-9 && c[1].abs() < 1e-6 && c[2].abs() < 1e-3,
+            "{c:?}"
+        );
+        assert!((r2 - 1.0).abs() < 1e-12);
+        assert!(polyfit(&[1.0, 1.0], &[1.0, 2.0], 1).is_none());
+        assert!(polyfit(&[1.0], &[1.0], 1).is_none());
+    }
+}

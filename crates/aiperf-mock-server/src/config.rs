@@ -33,6 +33,10 @@ pub struct MockConfig {
     /// c <= capacity, TTFT = ttft + this * (c - 1).
     #[arg(long, value_name = "MS", default_value_t = 0.0)]
     pub ttft_per_inflight: f64,
+    /// Prefill model: milliseconds added to each streamed or whole reply's TTFT per prompt token
+    /// (as the mock counts them), so TTFT = ttft + this * prompt tokens (+ the load terms).
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub ttft_per_input_token: f64,
     /// Load model: milliseconds added to each inter-token gap per other inference request in
     /// flight (the most seen during that gap). With concurrency c <= capacity,
     /// ITL = itl + this * (c - 1).
@@ -153,6 +157,15 @@ impl MockConfig {
 
     /// `--ttft-per-inflight` in ms (0 with `--fast`). The load model as a whole is described in
     /// the crate documentation: with concurrency c <= capacity, TTFT = ttft + this * (c - 1).
+    /// `--ttft-per-input-token`, zero with `--fast`.
+    pub fn ttft_per_input_token_ms(&self) -> f64 {
+        if self.fast {
+            0.0
+        } else {
+            self.ttft_per_input_token.max(0.0)
+        }
+    }
+
     pub fn ttft_per_inflight_ms(&self) -> f64 {
         if self.fast {
             0.0

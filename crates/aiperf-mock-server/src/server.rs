@@ -660,6 +660,7 @@ async fn generate(
         n_req,
         admission: Some(admission),
         due: start,
+        prompt_tokens: prompt_tokens as f64,
     };
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
@@ -817,6 +818,8 @@ struct Pacer {
     admission: Option<Admission>,
     /// When the latest planned token is due; before token 0, when the TTFT starts.
     due: Instant,
+    /// The prompt's length, for `--ttft-per-input-token`.
+    prompt_tokens: f64,
 }
 
 impl Pacer {
@@ -825,7 +828,7 @@ impl Pacer {
         let cfg = &self.st.cfg;
         let (base, per, jitter, salt) = if i == 0 {
             (
-                cfg.ttft_ms(),
+                cfg.ttft_ms() + cfg.ttft_per_input_token_ms() * self.prompt_tokens,
                 cfg.ttft_per_inflight_ms(),
                 cfg.ttft_jitter,
                 2,

@@ -88,7 +88,7 @@ fn resolve(file: &Path, registry: &Registry) -> Result<aiperf_config::resolve::R
     let named = |e: aiperf_config::ConfigError| format!("{}: {e}", file.display());
     // A ramp runs as a sweep; an adaptive search is validated by resolving its first run.
     let args = match ProfileConfig::resolve_search(&args, &argv, registry).map_err(named)? {
-        Some(Search::Ramp { args, .. }) => *args,
+        Some(Search::Sweep { args, .. }) => *args,
         _ => args,
     };
     ProfileConfig::resolve_set(args, &argv, registry).map_err(named)

@@ -43,9 +43,9 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
         },
         None => args,
     };
-    let (args, search, knee) = match ProfileConfig::resolve_search(&args, argv, &registry) {
+    let (args, search, post) = match ProfileConfig::resolve_search(&args, argv, &registry) {
         Ok(Some(Search::Adaptive(plan))) => (args, Some(plan), None),
-        Ok(Some(Search::Ramp { args, knee })) => (*args, None, Some(knee)),
+        Ok(Some(Search::Sweep { args, post })) => (*args, None, Some(post)),
         Ok(None) => (args, None, None),
         Err(e) => {
             eprintln!("aiperf: {e}");
@@ -105,9 +105,9 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
         let mut print = |s: &str| println!("{s}");
         let outcome =
             runtime.block_on(engine.run_set(&set, &sweep_id, observer.as_ref(), &mut print));
-        let knee_failed = knee.as_ref().is_some_and(|k| {
-            aiperf_engine::write_knee(&set, &outcome, k, &mut print)
-                .map_err(|e| eprintln!("aiperf: concurrency-ramp: {e}"))
+        let post_failed = post.as_ref().is_some_and(|post| {
+            aiperf_engine::post_process(&set, &outcome, post, &mut print)
+                .map_err(|e| eprintln!("aiperf: --search-recipe: {e}"))
                 .is_err()
         });
         if log.path().is_file() {
@@ -115,7 +115,7 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
         } else if outcome.interrupted {
             log.write_pending();
         }
-        if knee_failed && outcome.exit_code == 0 {
+        if post_failed && outcome.exit_code == 0 {
             1
         } else {
             outcome.exit_code

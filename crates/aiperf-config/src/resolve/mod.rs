@@ -39,7 +39,9 @@ pub use multi_run::{
     MAX_TRIALS,
 };
 pub use redact::{is_sensitive_header, redact_args, redact_command};
-pub use search::{logspace_int_steps, KneeSpec, Search, SearchPlan, SlaFilter, RECIPES};
+pub use search::{
+    logspace_int_steps, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter, RECIPES,
+};
 pub use service::{LogLevel, UiType, UI_BUILTINS};
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.

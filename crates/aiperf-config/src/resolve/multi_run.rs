@@ -521,6 +521,12 @@ fn check_flags(args: &ProfileArgs) -> Result<Option<Convergence>, ConfigError> {
             ("--concurrency-min", args.concurrency_min.is_some()),
             ("--concurrency-max", args.concurrency_max.is_some()),
             ("--concurrency-steps", args.concurrency_steps.is_some()),
+            ("--isl-min", args.isl_min.is_some()),
+            ("--isl-max", args.isl_max.is_some()),
+            ("--isl-steps", args.isl_steps.is_some()),
+            ("--osl-min", args.osl_min.is_some()),
+            ("--osl-max", args.osl_max.is_some()),
+            ("--osl-steps", args.osl_steps.is_some()),
             (
                 "--search-max-iterations",
                 args.search_max_iterations.is_some(),

@@ -14,31 +14,39 @@ use crate::cli::ProfileArgs;
 use crate::magic_list::Sweepable;
 
 /// Recipes this build runs.
-pub const RECIPES: [&str; 4] = [
+pub const RECIPES: [&str; 6] = [
     "max-concurrency-under-sla",
     "max-throughput-ttft-sla",
     "max-throughput-itl-sla",
     "concurrency-ramp",
-];
-/// AIPerf's recipes this build does not run yet (refused by name, not as unknown).
-const LATER_RECIPES: [&str; 4] = [
-    "max-goodput-under-slo",
     "prefill-ttft-curve",
     "decode-itl-curve",
-    "pareto-sweep",
 ];
+/// AIPerf's recipes this build does not run yet (refused by name, not as unknown).
+const LATER_RECIPES: [&str; 2] = ["max-goodput-under-slo", "pareto-sweep"];
 
 /// What `--search-recipe` asks for.
 #[derive(Debug, Clone)]
 pub enum Search {
     /// Probe concurrencies one run at a time up to the SLA's edge.
     Adaptive(Box<SearchPlan>),
-    /// `concurrency-ramp`: a log-spaced concurrency sweep (these arguments, with the list set),
-    /// then the knee read off the sweep.
-    Ramp {
+    /// A fixed grid run as a sweep (these arguments, with the lists set), then a result read
+    /// off the sweep.
+    Sweep {
         args: Box<ProfileArgs>,
-        knee: KneeSpec,
+        post: PostProcess,
     },
+}
+
+/// What a grid recipe computes from its finished sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostProcess {
+    /// `concurrency-ramp`: `degradation_knee.json`.
+    Knee(KneeSpec),
+    /// `prefill-ttft-curve`: `prefill_curve.json`, TTFT against ISL fitted.
+    PrefillCurve,
+    /// `decode-itl-curve`: `decode_itl_surface.json`, ITL over concurrency x OSL.
+    ItlSurface,
 }
 
 /// Where `concurrency-ramp` calls the latency degraded: the first point whose `{tag}` `{stat}`
@@ -164,6 +172,115 @@ fn sla_filters(args: &ProfileArgs) -> Result<Vec<SlaFilter>, ConfigError> {
     Ok(filters)
 }
 
+/// `--{name}-min/-max/-steps` of a log-spaced grid, checked.
+fn grid(
+    flags: [&'static str; 3],
+    given: (Option<usize>, Option<usize>, Option<usize>),
+    defaults: (usize, usize, usize),
+) -> Result<Vec<usize>, ConfigError> {
+    let lo = given.0.unwrap_or(defaults.0);
+    let hi = given.1.unwrap_or(defaults.1);
+    let steps = given.2.unwrap_or(defaults.2);
+    if lo == 0 {
+        return Err(invalid(flags[0], "must be >= 1, got 0"));
+    }
+    if lo >= hi {
+        return Err(invalid(
+            flags[0],
+            format!("{} ({lo}) must be < {} ({hi})", flags[0], flags[1]),
+        ));
+    }
+    if !(2..=100).contains(&steps) {
+        return Err(invalid(
+            flags[2],
+            format!("must be between 2 and 100, got {steps}"),
+        ));
+    }
+    Ok(logspace_int_steps(lo, hi, steps))
+}
+
+/// A list of integers as a magic-list value.
+fn list<T: std::str::FromStr>(values: &[usize]) -> Sweepable<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: Vec<String> = values.iter().map(usize::to_string).collect();
+    text.join(",")
+        .parse()
+        .expect("integers parse as a magic list")
+}
+
+/// The curve recipes (AIPerf's `prefill-ttft-curve` and `decode-itl-curve`).
+fn curve(recipe: &str, args: &ProfileArgs) -> Result<Search, ConfigError> {
+    if !args.streaming {
+        return Err(invalid(
+            "--streaming",
+            format!("recipe '{recipe}' measures TTFT/ITL, which only a stream shows"),
+        ));
+    }
+    let mut sweep = spent(args.clone());
+    let post = if recipe == "prefill-ttft-curve" {
+        let isl = grid(
+            ["--isl-min", "--isl-max", "--isl-steps"],
+            (args.isl_min, args.isl_max, args.isl_steps),
+            (256, 32768, 8),
+        )?;
+        sweep.isl_mean = list(&isl);
+        // Concurrency 1: the prefill cost alone, no queueing.
+        sweep.concurrency = Some(Sweepable::single(1));
+        PostProcess::PrefillCurve
+    } else {
+        let c = grid(
+            [
+                "--concurrency-min",
+                "--concurrency-max",
+                "--concurrency-steps",
+            ],
+            (
+                args.concurrency_min,
+                args.concurrency_max,
+                args.concurrency_steps,
+            ),
+            (1, 200, 6),
+        )?;
+        let osl = grid(
+            ["--osl-min", "--osl-max", "--osl-steps"],
+            (args.osl_min, args.osl_max, args.osl_steps),
+            (64, 1024, 4),
+        )?;
+        sweep.concurrency = Some(list(&c));
+        sweep.osl_mean = Some(list(&osl));
+        PostProcess::ItlSurface
+    };
+    Ok(Search::Sweep {
+        args: Box::new(sweep),
+        post,
+    })
+}
+
+/// The arguments without the recipe's own flags: what remains is a plain sweep.
+fn spent(mut a: ProfileArgs) -> ProfileArgs {
+    a.search_recipe = None;
+    a.concurrency_min = None;
+    a.concurrency_max = None;
+    a.concurrency_steps = None;
+    a.isl_min = None;
+    a.isl_max = None;
+    a.isl_steps = None;
+    a.osl_min = None;
+    a.osl_max = None;
+    a.osl_steps = None;
+    a.degradation_threshold = None;
+    a.degradation_metric_tag = None;
+    a.degradation_stat = None;
+    a.ttft_sla_ms = None;
+    a.itl_sla_ms = None;
+    a.e2e_sla_ms = None;
+    a.error_rate_sla = None;
+    a.search_max_iterations = None;
+    a
+}
+
 fn ramp(args: &ProfileArgs, min: usize, max: usize) -> Result<Search, ConfigError> {
     let steps = args.concurrency_steps.unwrap_or(8);
     if !(2..=100).contains(&steps) {
@@ -184,39 +301,18 @@ fn ramp(args: &ProfileArgs, min: usize, max: usize) -> Result<Search, ConfigErro
             format!("'{tag}' needs --streaming"),
         ));
     }
-    let mut ramp = args.clone();
-    let list: Vec<String> = logspace_int_steps(min, max, steps)
-        .iter()
-        .map(usize::to_string)
-        .collect();
-    ramp.concurrency = Some(
-        list.join(",")
-            .parse()
-            .map_err(|e: String| invalid("--concurrency-steps", e))?,
-    );
-    // What remains is a plain sweep: the recipe's own flags are spent.
-    ramp.search_recipe = None;
-    ramp.concurrency_min = None;
-    ramp.concurrency_max = None;
-    ramp.concurrency_steps = None;
-    ramp.degradation_threshold = None;
-    ramp.degradation_metric_tag = None;
-    ramp.degradation_stat = None;
-    ramp.ttft_sla_ms = None;
-    ramp.itl_sla_ms = None;
-    ramp.e2e_sla_ms = None;
-    ramp.error_rate_sla = None;
-    ramp.search_max_iterations = None;
-    Ok(Search::Ramp {
+    let mut ramp = spent(args.clone());
+    ramp.concurrency = Some(list(&logspace_int_steps(min, max, steps)));
+    Ok(Search::Sweep {
         args: Box::new(ramp),
-        knee: KneeSpec {
+        post: PostProcess::Knee(KneeSpec {
             tag,
             stat: args
                 .degradation_stat
                 .clone()
                 .unwrap_or_else(|| "p99".to_string()),
             threshold,
-        },
+        }),
     })
 }
 
@@ -274,6 +370,9 @@ impl ProfileConfig {
         }
         if recipe == "concurrency-ramp" {
             return ramp(args, min, max).map(Some);
+        }
+        if matches!(recipe, "prefill-ttft-curve" | "decode-itl-curve") {
+            return curve(recipe, args).map(Some);
         }
         let mut filters = sla_filters(args)?;
         // The throughput recipes watch one latency only (AIPerf's definitions).
@@ -363,9 +462,47 @@ mod tests {
     fn plan(a: &[&str]) -> Result<Option<SearchPlan>, ConfigError> {
         search(a).map(|s| match s {
             Some(Search::Adaptive(p)) => Some(*p),
-            Some(Search::Ramp { .. }) => panic!("a ramp"),
+            Some(Search::Sweep { .. }) => panic!("a sweep"),
             None => None,
         })
+    }
+
+    #[test]
+    fn curves_are_grids() {
+        let Some(Search::Sweep { args, post }) = search(&[
+            "--search-recipe",
+            "prefill-ttft-curve",
+            "--isl-min",
+            "100",
+            "--isl-max",
+            "800",
+            "--isl-steps",
+            "4",
+        ])
+        .unwrap() else {
+            panic!("not a sweep")
+        };
+        assert_eq!(post, PostProcess::PrefillCurve);
+        assert_eq!(args.isl_mean.values(), [100.0, 200.0, 400.0, 800.0]);
+        let set = ProfileConfig::resolve_set(*args, &[], &Registry::builtin()).unwrap();
+        assert!(set.variations.iter().all(|v| v.config.concurrency == 1));
+        let Some(Search::Sweep { args, post }) =
+            search(&["--search-recipe", "decode-itl-curve"]).unwrap()
+        else {
+            panic!("not a sweep")
+        };
+        assert_eq!(post, PostProcess::ItlSurface);
+        // AIPerf's defaults: 6 concurrencies in [1, 200], 4 OSLs in [64, 1024].
+        assert_eq!(
+            args.concurrency.clone().unwrap().values(),
+            [1, 3, 8, 24, 69, 200]
+        );
+        assert_eq!(
+            args.osl_mean.clone().unwrap().values(),
+            [64.0, 161.0, 406.0, 1024.0]
+        );
+        let set = ProfileConfig::resolve_set(*args, &[], &Registry::builtin()).unwrap();
+        assert_eq!(set.variations.len(), 24);
     }
 
     #[test]
@@ -380,7 +517,10 @@ mod tests {
 
     #[test]
     fn ramps_and_throughput_recipes() {
-        let Some(Search::Ramp { args, knee }) = search(&[
+        let Some(Search::Sweep {
+            args,
+            post: PostProcess::Knee(knee),
+        }) = search(&[
             "--search-recipe",
             "concurrency-ramp",
             "--concurrency-max",
@@ -388,7 +528,8 @@ mod tests {
             "--concurrency-steps",
             "5",
         ])
-        .unwrap() else {
+        .unwrap()
+        else {
             panic!("not a ramp")
         };
         assert_eq!(args.concurrency.clone().unwrap().values(), [1, 2, 4, 8, 16]);

@@ -486,7 +486,7 @@ async fn concurrency_ramp_finds_the_capacity_knee() {
         panic!("profile")
     };
     let registry = aiperf_plugins::Registry::builtin();
-    let Some(aiperf_config::resolve::Search::Ramp { args, knee }) =
+    let Some(aiperf_config::resolve::Search::Sweep { args, post }) =
         aiperf_config::ProfileConfig::resolve_search(&p, &argv, &registry).unwrap()
     else {
         panic!("a ramp")
@@ -500,11 +500,106 @@ async fn concurrency_ramp_finds_the_capacity_knee() {
         .run_set(&set, "ramp", &aiperf_engine::Silent, &mut print)
         .await;
     assert_eq!(out.exit_code, 0);
-    aiperf_engine::write_knee(&set, &out, &knee, &mut print).unwrap();
+    aiperf_engine::post_process(&set, &out, &post, &mut print).unwrap();
     let k = read_json(dir.path().join("degradation_knee.json"));
     assert_eq!(k["baseline_concurrency"], 1);
     assert_eq!(k["knee_concurrency"], 8, "{k:#}");
     assert!(lines
         .iter()
         .any(|l| l.starts_with("Degradation knee: concurrency 8")));
+}
+
+/// Runs a grid recipe (`--search-recipe` resolving to a sweep) the way the binary does.
+async fn run_grid_recipe(p: Profile, dir: &Path) -> (aiperf_engine::SetOutcome, Vec<String>) {
+    let argv = p.argv(Some(dir));
+    let aiperf_config::Command::Profile(args) =
+        <aiperf_config::Cli as clap::Parser>::try_parse_from(&argv)
+            .unwrap()
+            .command
+    else {
+        panic!("profile")
+    };
+    let registry = aiperf_plugins::Registry::builtin();
+    let Some(aiperf_config::resolve::Search::Sweep { args, post }) =
+        aiperf_config::ProfileConfig::resolve_search(&args, &argv, &registry).unwrap()
+    else {
+        panic!("a grid recipe")
+    };
+    let set = aiperf_config::ProfileConfig::resolve_set(*args, &argv, &registry).unwrap();
+    let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry));
+    let mut lines = Vec::new();
+    let mut print = |s: &str| lines.push(s.to_string());
+    let out = engine
+        .run_set(&set, "grid", &aiperf_engine::Silent, &mut print)
+        .await;
+    aiperf_engine::post_process(&set, &out, &post, &mut print).unwrap();
+    (out, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefill_curve_recovers_the_mock_s_cost_per_prompt_token() {
+    // The mock's prefill model: TTFT = 5 ms + 0.05 ms per prompt token.
+    let mut cfg = MockConfig::for_tests(5.0, 0.5);
+    cfg.ttft_per_input_token = 0.05;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(4)
+        .osl(2)
+        .arg("--search-recipe", "prefill-ttft-curve")
+        .arg("--isl-min", 200)
+        .arg("--isl-max", 1600)
+        .arg("--isl-steps", 4);
+    let (out, lines) = run_grid_recipe(p, dir.path()).await;
+    assert_eq!(out.runs.len(), 4);
+    let c = read_json(dir.path().join("prefill_curve.json"));
+    assert_eq!(c["fit_form"], "linear", "{c:#}");
+    let slope = c["coefficients"][0].as_f64().unwrap();
+    assert!(
+        (0.045..0.06).contains(&slope),
+        "slope {slope} ms/token: {c:#}"
+    );
+    assert!(c["r_squared"].as_f64().unwrap() > 0.95, "{c:#}");
+    let isls: Vec<f64> = c["raw_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["isl"].as_f64().unwrap())
+        .collect();
+    assert_eq!(isls, [200.0, 400.0, 800.0, 1600.0]);
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("Prefill curve (linear fit")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn itl_surface_is_the_measured_grid() {
+    // ITL = 2 + 1 ms per other request in flight: grows with concurrency, not with OSL.
+    let mut cfg = MockConfig::for_tests(1.0, 2.0);
+    cfg.itl_per_inflight = 1.0;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(8)
+        .isl(16)
+        .arg("--search-recipe", "decode-itl-curve")
+        .arg("--concurrency-max", 4)
+        .arg("--concurrency-steps", 2)
+        .arg("--osl-min", 4)
+        .arg("--osl-max", 8)
+        .arg("--osl-steps", 2);
+    let (out, _) = run_grid_recipe(p, dir.path()).await;
+    assert_eq!(out.runs.len(), 4);
+    let s = read_json(dir.path().join("decode_itl_surface.json"));
+    assert_eq!(s["surface"]["concurrency_axis"], serde_json::json!([1, 4]));
+    assert_eq!(s["surface"]["osl_axis"], serde_json::json!([4, 8]));
+    let grid = &s["surface"]["itl_grid"];
+    let itl = |c: usize, o: usize| grid[c][o].as_f64().unwrap();
+    // Alone: about 2 ms; four at once: about 2 + 3 = 5 ms.
+    for o in 0..2 {
+        assert!(itl(0, o) >= 1.9 && itl(1, o) >= 4.5, "{grid}");
+        assert!(itl(1, o) > itl(0, o) + 2.0, "{grid}");
+    }
 }
