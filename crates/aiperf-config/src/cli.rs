@@ -651,6 +651,13 @@ pub struct ProfileArgs {
     /// decode-itl-curve: OSL points, log-spaced (default 4).
     #[arg(long, help_heading = "Multi-Run")]
     pub osl_steps: Option<usize>,
+    /// pareto-sweep: the workload shapes, `ISL/OSL` pairs separated by commas
+    /// (e.g. `128/128,512/256`), each run at every --concurrency value.
+    #[arg(long, help_heading = "Multi-Run")]
+    pub isl_osl_pairs: Option<String>,
+    /// max-goodput-under-slo: the share of requests that must meet every SLO (default 0.95).
+    #[arg(long, help_heading = "Multi-Run")]
+    pub slo_attainment_fraction: Option<f64>,
     /// concurrency-ramp: the knee is the first point whose statistic exceeds the first
     /// point's by this fraction (default 0.20).
     #[arg(long, help_heading = "Multi-Run")]

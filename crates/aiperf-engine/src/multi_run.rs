@@ -426,6 +426,7 @@ pub fn post_process(
         PostProcess::Knee(knee) => return write_knee(set, sweep, knee, print),
         PostProcess::PrefillCurve => ("prefill_curve.json", sweep.prefill_curve()?),
         PostProcess::ItlSurface => ("decode_itl_surface.json", sweep.itl_surface()?),
+        PostProcess::ParetoShapes => ("pareto_sweep.json", pareto_shapes(set, sweep)?),
     };
     let path = write_json(set, file, &doc)?;
     if let PostProcess::PrefillCurve = post {
@@ -443,6 +444,18 @@ pub fn post_process(
             doc["r_squared"].as_f64().unwrap_or(f64::NAN),
             c.join(", ")
         ));
+    } else if let PostProcess::ParetoShapes = post {
+        let front: Vec<String> = doc["cells"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["pareto_optimal"] == true)
+            .map(|c| format!("{}/{} at c={}", c["isl"], c["osl"], c["concurrency"]))
+            .collect();
+        print(&format!(
+            "Pareto front (TTFT p95 vs output tokens/sec): {}",
+            front.join(", ")
+        ));
     } else {
         print(&format!(
             "ITL surface: {} cells measured",
@@ -451,6 +464,53 @@ pub fn post_process(
     }
     print(&format!("Curve report: {}", path.display()));
     Ok(())
+}
+
+/// AIPerf's `pareto_sweep.json`: one cell per shape and concurrency with TTFT p95 (`x`, lower
+/// is better) and output token throughput (`y`, higher is better), the undominated ones marked.
+fn pareto_shapes(set: &RunSet, sweep: &SweepAggregate) -> Result<Value, String> {
+    let mut cells: Vec<(usize, usize, usize, f64, f64)> = Vec::new();
+    for v in &set.variations {
+        let point = sweep
+            .points
+            .iter()
+            .find(|p| p.parameters.get(VARIANT) == Some(&Value::from(v.label.clone())));
+        let mean = |key: &str| {
+            point
+                .and_then(|p| p.aggregate.as_ref())
+                .and_then(|a| a.metrics.get(key))
+                .map(|m| m.stats.mean)
+        };
+        if let (Some(x), Some(y)) = (
+            mean("time_to_first_token_p95"),
+            mean("output_token_throughput_avg"),
+        ) {
+            let c = &v.config;
+            let osl = c.osl_mean.unwrap_or(0.0);
+            cells.push((c.isl_mean as usize, osl as usize, c.concurrency, x, y));
+        }
+    }
+    if cells.is_empty() {
+        return Err("no shape produced TTFT and output throughput".into());
+    }
+    let points: Vec<aiperf_metrics::sweep::Point> = cells
+        .iter()
+        .map(|c| aiperf_metrics::sweep::Point {
+            throughput: c.4,
+            latency: c.3,
+        })
+        .collect();
+    let front = aiperf_metrics::sweep::pareto_front(&points);
+    Ok(serde_json::json!({
+        "x_metric": "time_to_first_token",
+        "x_stat": "p95",
+        "y_metric": "output_token_throughput",
+        "y_stat": "avg",
+        "cells": cells.iter().enumerate().map(|(i, (isl, osl, c, x, y))| serde_json::json!({
+            "isl": isl, "osl": osl, "concurrency": c, "x": x, "y": y,
+            "pareto_optimal": front.contains(&i),
+        })).collect::<Vec<_>>(),
+    }))
 }
 
 fn write_json(set: &RunSet, file: &str, doc: &Value) -> Result<std::path::PathBuf, String> {

@@ -28,6 +28,9 @@ pub struct Probe {
     /// tokens/sec (tokens-producing endpoints), the throughput recipes' objective.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_token_throughput: Option<f64>,
+    /// requests/sec meeting every `--goodput` SLO (max-goodput-under-slo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<f64>,
     pub artifact_dir: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -70,7 +73,12 @@ pub struct SearchOutcome {
 pub struct SlaJson {
     pub metric: &'static str,
     pub stat: &'static str,
-    pub less_than: f64,
+    /// The bound: met below it...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub less_than: Option<f64>,
+    /// ...or at or above it (a fraction to attain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
 }
 
 /// The bracket and the next concurrency to try (pure; tested against simulated servers).
@@ -153,30 +161,35 @@ impl Bracket {
 }
 
 /// `{tag}_{stat}` values and the worst `value / bound`.
+/// `{tag}_{stat}` values, the worst `value / bound` (inverted for at-least bounds) and whether
+/// every bound is met.
 fn judge(
     filters: &[SlaFilter],
     metrics: &aiperf_export::json::MetricsMap,
-) -> (f64, Vec<(String, f64)>) {
+) -> (f64, Vec<(String, f64)>, bool) {
     let mut worst: f64 = 0.0;
+    let mut met = true;
     let mut values = Vec::new();
     for f in filters {
         let v = metrics
             .get(f.tag)
             .and_then(|m| m.fields().into_iter().find(|(s, _)| *s == f.stat))
-            .map(|(_, v)| v);
+            .map(|(_, v)| v)
+            // No failed request means no error rate: 0 % meets any bound.
+            .or((f.tag == "request_error_rate").then_some(0.0));
         match v {
             Some(v) => {
                 values.push((format!("{}_{}", f.tag, f.stat), v));
-                worst = worst.max(v / f.threshold);
+                worst = worst.max(f.ratio(v));
+                met &= f.met(v);
             }
-            // No failed request means no error rate: 0 % meets any bound.
-            None if f.tag == "request_error_rate" => {
-                values.push((format!("{}_{}", f.tag, f.stat), 0.0))
+            None => {
+                worst = f64::INFINITY;
+                met = false;
             }
-            None => worst = f64::INFINITY,
         }
     }
-    (worst, values)
+    (worst, values, met)
 }
 
 impl Engine {
@@ -210,7 +223,7 @@ impl Engine {
             }
             let cfg = plan.probe(c, self.registry())?;
             print(&format!("[search {}] concurrency {c}", probes.len() + 1));
-            let mut throughput = None;
+            let (mut throughput, mut goodput) = (None, None);
             let (feasible, ratio, values, error) = match self.run(&cfg, observer).await {
                 Ok(o) => {
                     print(&o.console);
@@ -218,9 +231,10 @@ impl Engine {
                         interrupted = true;
                     }
                     throughput = o.summary.value("output_token_throughput");
-                    let (ratio, values) = judge(&plan.filters, &metrics_map(&o.summary));
+                    goodput = o.summary.value("goodput");
+                    let (ratio, values, met) = judge(&plan.filters, &metrics_map(&o.summary));
                     let error = (o.exit_code != 0).then(|| format!("run exited {}", o.exit_code));
-                    (o.exit_code == 0 && ratio < 1.0, ratio, values, error)
+                    (o.exit_code == 0 && met, ratio, values, error)
                 }
                 Err(e) if e.is::<Interrupted>() => {
                     interrupted = true;
@@ -251,6 +265,7 @@ impl Engine {
                 sla_ratio: ratio,
                 values: values.into_iter().collect(),
                 output_token_throughput: throughput,
+                goodput,
                 artifact_dir: cfg.artifact_dir,
                 error,
             });
@@ -267,7 +282,8 @@ impl Engine {
                 .map(|f| SlaJson {
                     metric: f.tag,
                     stat: f.stat,
-                    less_than: f.threshold,
+                    less_than: (!f.at_least).then_some(f.threshold),
+                    at_least: f.at_least.then_some(f.threshold),
                 })
                 .collect(),
             concurrency_min: plan.min,
@@ -329,10 +345,12 @@ fn summary(o: &SearchOutcome, slas: &[String]) -> String {
     let at_answer = o
         .iterations
         .iter()
-        .find(|p| Some(p.concurrency) == a.concurrency)
-        .and_then(|p| p.output_token_throughput);
-    if let Some(t) = at_answer {
+        .find(|p| Some(p.concurrency) == a.concurrency);
+    if let Some(t) = at_answer.and_then(|p| p.output_token_throughput) {
         let _ = writeln!(out, "Output token throughput there: {t:.2} tokens/sec");
+    }
+    if let Some(g) = at_answer.and_then(|p| p.goodput) {
+        let _ = writeln!(out, "Goodput there: {g:.2} requests/sec");
     }
     let _ = writeln!(out, "SLA: {}", slas.join(", "));
     let _ = writeln!(out, "Runs: {}", o.iterations.len());

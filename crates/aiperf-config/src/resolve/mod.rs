@@ -40,7 +40,8 @@ pub use multi_run::{
 };
 pub use redact::{is_sensitive_header, redact_args, redact_command};
 pub use search::{
-    logspace_int_steps, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter, RECIPES,
+    logspace_int_steps, parse_isl_osl_pairs, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter,
+    RECIPES,
 };
 pub use service::{LogLevel, UiType, UI_BUILTINS};
 

@@ -521,6 +521,11 @@ fn check_flags(args: &ProfileArgs) -> Result<Option<Convergence>, ConfigError> {
             ("--concurrency-min", args.concurrency_min.is_some()),
             ("--concurrency-max", args.concurrency_max.is_some()),
             ("--concurrency-steps", args.concurrency_steps.is_some()),
+            ("--isl-osl-pairs", args.isl_osl_pairs.is_some()),
+            (
+                "--slo-attainment-fraction",
+                args.slo_attainment_fraction.is_some(),
+            ),
             ("--isl-min", args.isl_min.is_some()),
             ("--isl-max", args.isl_max.is_some()),
             ("--isl-steps", args.isl_steps.is_some()),

@@ -14,16 +14,16 @@ use crate::cli::ProfileArgs;
 use crate::magic_list::Sweepable;
 
 /// Recipes this build runs.
-pub const RECIPES: [&str; 6] = [
+pub const RECIPES: [&str; 8] = [
     "max-concurrency-under-sla",
     "max-throughput-ttft-sla",
     "max-throughput-itl-sla",
+    "max-goodput-under-slo",
     "concurrency-ramp",
     "prefill-ttft-curve",
     "decode-itl-curve",
+    "pareto-sweep",
 ];
-/// AIPerf's recipes this build does not run yet (refused by name, not as unknown).
-const LATER_RECIPES: [&str; 2] = ["max-goodput-under-slo", "pareto-sweep"];
 
 /// What `--search-recipe` asks for.
 #[derive(Debug, Clone)]
@@ -47,6 +47,75 @@ pub enum PostProcess {
     PrefillCurve,
     /// `decode-itl-curve`: `decode_itl_surface.json`, ITL over concurrency x OSL.
     ItlSurface,
+    /// `pareto-sweep`: `pareto_sweep.json`, TTFT p95 against output throughput per shape.
+    ParetoShapes,
+}
+
+/// `--isl-osl-pairs "128/128,512/256"` as AIPerf parses it: positive pairs, no duplicates.
+pub fn parse_isl_osl_pairs(raw: &str) -> Result<Vec<(usize, usize)>, ConfigError> {
+    let bad = |r: String| invalid("--isl-osl-pairs", r);
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for token in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (i, o) = token
+            .split_once('/')
+            .filter(|(_, o)| !o.contains('/'))
+            .ok_or_else(|| bad(format!("'{token}' expected '<isl>/<osl>' (one slash)")))?;
+        let num = |v: &str| v.trim().parse::<usize>().ok().filter(|n| *n > 0);
+        let (Some(i), Some(o)) = (num(i), num(o)) else {
+            return Err(bad(format!("'{token}' both sides must be a positive int")));
+        };
+        if pairs.contains(&(i, o)) {
+            return Err(bad(format!("'{token}' is given twice")));
+        }
+        pairs.push((i, o));
+    }
+    if pairs.is_empty() {
+        return Err(bad("at least one pair required".into()));
+    }
+    Ok(pairs)
+}
+
+/// `pareto-sweep`: every ISL/OSL pair at every concurrency, as named scenarios
+/// (`shape_{isl}_{osl}_c{concurrency}`, AIPerf's names), ISL and OSL kept paired.
+fn pareto(args: &ProfileArgs) -> Result<Search, ConfigError> {
+    if !args.streaming {
+        return Err(invalid(
+            "--streaming",
+            "recipe 'pareto-sweep' plots TTFT, which only a stream shows",
+        ));
+    }
+    let raw = args.isl_osl_pairs.as_deref().ok_or_else(|| {
+        invalid(
+            "--search-recipe",
+            "recipe 'pareto-sweep' requires --isl-osl-pairs (e.g. '128/128,256/256')",
+        )
+    })?;
+    let pairs = parse_isl_osl_pairs(raw)?;
+    let concurrencies: Vec<usize> = match &args.concurrency {
+        Some(c) => c.values().to_vec(),
+        None => vec![1, 4, 16, 64, 256],
+    };
+    if pairs.len() * concurrencies.len() < 2 {
+        return Err(invalid(
+            "--isl-osl-pairs",
+            "a Pareto sweep with a single point is meaningless: pass at least 2 pairs or 2 concurrencies",
+        ));
+    }
+    let mut sweep = spent(args.clone());
+    sweep.concurrency = None;
+    sweep.isl_osl_pairs = None;
+    sweep.variant = pairs
+        .iter()
+        .flat_map(|(i, o)| {
+            concurrencies
+                .iter()
+                .map(move |c| format!("shape_{i}_{o}_c{c}: isl={i}, osl={o}, concurrency={c}"))
+        })
+        .collect();
+    Ok(Search::Sweep {
+        args: Box::new(sweep),
+        post: PostProcess::ParetoShapes,
+    })
 }
 
 /// Where `concurrency-ramp` calls the latency degraded: the first point whose `{tag}` `{stat}`
@@ -81,12 +150,37 @@ pub struct SlaFilter {
     pub threshold: f64,
     /// The flag that set it, for messages.
     pub flag: &'static str,
+    /// `value >= threshold` is met (a fraction to attain) instead of `value < threshold`.
+    pub at_least: bool,
 }
 
 impl SlaFilter {
     /// `time_to_first_token p95 < 200`.
     pub fn describe(&self) -> String {
-        format!("{} {} < {}", self.tag, self.stat, self.threshold)
+        let op = if self.at_least { ">=" } else { "<" };
+        format!("{} {} {op} {}", self.tag, self.stat, self.threshold)
+    }
+
+    /// Whether `value` meets the bound.
+    pub fn met(&self, value: f64) -> bool {
+        if self.at_least {
+            value >= self.threshold
+        } else {
+            value < self.threshold
+        }
+    }
+
+    /// How far `value` is from breaking the bound: below 1 it is met, growing with load.
+    pub fn ratio(&self, value: f64) -> f64 {
+        if self.at_least {
+            if value > 0.0 {
+                self.threshold / value
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            value / self.threshold
+        }
     }
 }
 
@@ -129,6 +223,7 @@ fn sla_filters(args: &ProfileArgs) -> Result<Vec<SlaFilter>, ConfigError> {
                 stat,
                 threshold: v * scale,
                 flag,
+                at_least: false,
             });
         }
         Ok(())
@@ -258,6 +353,47 @@ fn curve(recipe: &str, args: &ProfileArgs) -> Result<Search, ConfigError> {
     })
 }
 
+/// `max-goodput-under-slo` (DistServe's goodput): the three latency bounds become per-request
+/// `--goodput` SLOs, so a request is good when it meets all three.
+fn goodput_slos(args: &mut ProfileArgs) -> Result<(), ConfigError> {
+    let (Some(t), Some(i), Some(e)) = (args.ttft_sla_ms, args.itl_sla_ms, args.e2e_sla_ms) else {
+        return Err(invalid(
+            "--search-recipe",
+            "recipe 'max-goodput-under-slo' requires --ttft-sla-ms, --tpot-sla-ms and --e2e-sla-ms",
+        ));
+    };
+    if !args.streaming {
+        return Err(invalid(
+            "--streaming",
+            "recipe 'max-goodput-under-slo' bounds TTFT and TPOT, which only a stream shows",
+        ));
+    }
+    if args.goodput.is_some() {
+        return Err(invalid(
+            "--goodput",
+            "recipe 'max-goodput-under-slo' sets the SLOs from --ttft-sla-ms, --tpot-sla-ms and --e2e-sla-ms",
+        ));
+    }
+    let f = args.slo_attainment_fraction.unwrap_or(0.95);
+    if !(f > 0.0 && f <= 1.0) {
+        return Err(invalid(
+            "--slo-attainment-fraction",
+            format!("must be in (0, 1], got {f}"),
+        ));
+    }
+    for (flag, v) in [
+        ("--ttft-sla-ms", t),
+        ("--itl-sla-ms", i),
+        ("--e2e-sla-ms", e),
+    ] {
+        positive(flag, v)?;
+    }
+    args.goodput = Some(format!(
+        "time_to_first_token:{t} inter_token_latency:{i} request_latency:{e}"
+    ));
+    Ok(())
+}
+
 /// The arguments without the recipe's own flags: what remains is a plain sweep.
 fn spent(mut a: ProfileArgs) -> ProfileArgs {
     a.search_recipe = None;
@@ -278,6 +414,7 @@ fn spent(mut a: ProfileArgs) -> ProfileArgs {
     a.e2e_sla_ms = None;
     a.error_rate_sla = None;
     a.search_max_iterations = None;
+    a.slo_attainment_fraction = None;
     a
 }
 
@@ -329,15 +466,6 @@ impl ProfileConfig {
         };
         let recipe = match RECIPES.iter().find(|r| **r == recipe) {
             Some(r) => *r,
-            None if LATER_RECIPES.contains(&recipe) => {
-                return Err(invalid(
-                    "--search-recipe",
-                    format!(
-                        "'{recipe}' is not available in this build yet; available: {}",
-                        RECIPES.join(", ")
-                    ),
-                ))
-            }
             None => {
                 return Err(invalid(
                     "--search-recipe",
@@ -348,6 +476,10 @@ impl ProfileConfig {
                 ))
             }
         };
+        // The one recipe that takes a concurrency list.
+        if recipe == "pareto-sweep" {
+            return pareto(args).map(Some);
+        }
         if args.concurrency.as_ref().is_some_and(Sweepable::is_list) {
             return Err(invalid(
                 "--concurrency",
@@ -374,6 +506,11 @@ impl ProfileConfig {
         if matches!(recipe, "prefill-ttft-curve" | "decode-itl-curve") {
             return curve(recipe, args).map(Some);
         }
+        let mut args = args.clone();
+        let args = &mut args;
+        if recipe == "max-goodput-under-slo" {
+            goodput_slos(args)?;
+        }
         let mut filters = sla_filters(args)?;
         // The throughput recipes watch one latency only (AIPerf's definitions).
         let only = match recipe {
@@ -389,6 +526,17 @@ impl ProfileConfig {
                     format!("recipe '{recipe}' requires {flag}"),
                 ));
             }
+        }
+        if recipe == "max-goodput-under-slo" {
+            // The latency bounds are per request (they define a good request); the search
+            // bounds the share of good requests.
+            filters = vec![SlaFilter {
+                tag: "good_request_fraction",
+                stat: "avg",
+                threshold: args.slo_attainment_fraction.unwrap_or(0.95),
+                flag: "--slo-attainment-fraction",
+                at_least: true,
+            }];
         }
         if filters.is_empty() {
             return Err(invalid(
@@ -465,6 +613,69 @@ mod tests {
             Some(Search::Sweep { .. }) => panic!("a sweep"),
             None => None,
         })
+    }
+
+    #[test]
+    fn goodput_and_pareto_recipes() {
+        let p = plan(&[
+            "--search-recipe",
+            "max-goodput-under-slo",
+            "--ttft-sla-ms",
+            "500",
+            "--tpot-sla-ms",
+            "15",
+            "--e2e-sla-ms",
+            "2000",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.filters.len(), 1);
+        let f = &p.filters[0];
+        assert_eq!(
+            (f.tag, f.threshold, f.at_least),
+            ("good_request_fraction", 0.95, true)
+        );
+        assert!(f.met(0.95) && !f.met(0.9) && f.ratio(0.95) == 1.0);
+        let probe = p.probe(4, &Registry::builtin()).unwrap();
+        assert!(probe.goodput.is_some());
+        let e = search(&[
+            "--search-recipe",
+            "max-goodput-under-slo",
+            "--ttft-sla-ms",
+            "5",
+        ])
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("requires --ttft-sla-ms, --tpot-sla-ms and --e2e-sla-ms"),
+            "{e}"
+        );
+
+        let Some(Search::Sweep { args, post }) = search(&[
+            "--search-recipe",
+            "pareto-sweep",
+            "--isl-osl-pairs",
+            "128/64, 512/128",
+            "--concurrency",
+            "1,4",
+        ])
+        .unwrap() else {
+            panic!("not a sweep")
+        };
+        assert_eq!(post, PostProcess::ParetoShapes);
+        assert_eq!(
+            args.variant,
+            [
+                "shape_128_64_c1: isl=128, osl=64, concurrency=1",
+                "shape_128_64_c4: isl=128, osl=64, concurrency=4",
+                "shape_512_128_c1: isl=512, osl=128, concurrency=1",
+                "shape_512_128_c4: isl=512, osl=128, concurrency=4"
+            ]
+        );
+        for bad in ["", "128", "128/0", "a/b", "1/2/3", "128/64,128/64"] {
+            assert!(parse_isl_osl_pairs(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -615,10 +826,11 @@ mod tests {
         assert!(err(&r).contains("requires at least one of --ttft-sla-ms"));
         assert!(err(&["--search-recipe", "nope", "--ttft-sla-ms", "5"])
             .contains("unknown recipe 'nope'"));
-        assert!(
-            err(&["--search-recipe", "pareto-sweep", "--ttft-sla-ms", "5"])
-                .contains("not available")
-        );
+        assert!(search(&["--search-recipe", "pareto-sweep"])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+            .contains("requires --isl-osl-pairs"));
         let with = |extra: &[&str]| {
             let mut a = r.to_vec();
             a.extend_from_slice(&["--ttft-sla-ms", "100"]);

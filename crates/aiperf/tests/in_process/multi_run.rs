@@ -575,9 +575,9 @@ async fn prefill_curve_recovers_the_mock_s_cost_per_prompt_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn itl_surface_is_the_measured_grid() {
-    // ITL = 2 + 1 ms per other request in flight: grows with concurrency, not with OSL.
+    // ITL = 2 + 3 ms per other request in flight: grows with concurrency, not with OSL.
     let mut cfg = MockConfig::for_tests(1.0, 2.0);
-    cfg.itl_per_inflight = 1.0;
+    cfg.itl_per_inflight = 3.0;
     let mock = mock_with(cfg).await;
     let dir = tempfile::tempdir().unwrap();
     let p = Profile::chat(&mock.url())
@@ -597,9 +597,94 @@ async fn itl_surface_is_the_measured_grid() {
     assert_eq!(s["surface"]["osl_axis"], serde_json::json!([4, 8]));
     let grid = &s["surface"]["itl_grid"];
     let itl = |c: usize, o: usize| grid[c][o].as_f64().unwrap();
-    // Alone: about 2 ms; four at once: about 2 + 3 = 5 ms.
+    // Alone: about 2 ms; four at once: up to 2 + 3 x 3 = 11 ms (less while the first requests
+    // of a run are still starting), well above the lone request's either way.
     for o in 0..2 {
-        assert!(itl(0, o) >= 1.9 && itl(1, o) >= 4.5, "{grid}");
-        assert!(itl(1, o) > itl(0, o) + 2.0, "{grid}");
+        assert!(itl(0, o) >= 1.9, "{grid}");
+        assert!(itl(1, o) > itl(0, o) + 4.0, "{grid}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_goodput_under_slo_finds_where_good_requests_run_out() {
+    // TTFT = 10 + 20 (c - 1) ms: every request meets a 240 ms TTFT SLO up to c = 12 and none
+    // from c = 13, so 95 % attainment ends between them.
+    let mut cfg = MockConfig::for_tests(10.0, 1.0);
+    cfg.ttft_per_inflight = 20.0;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(48)
+        .isl(16)
+        .osl(3)
+        .arg("--search-recipe", "max-goodput-under-slo")
+        .arg("--ttft-sla-ms", 240)
+        .arg("--tpot-sla-ms", 50)
+        .arg("--e2e-sla-ms", 2000)
+        .arg("--concurrency-max", 64)
+        .run_search(dir.path())
+        .await
+        .unwrap();
+    let found = out.answer.concurrency.unwrap();
+    assert!(
+        (11..=13).contains(&found),
+        "found {found}: {:#?}",
+        out.iterations
+    );
+    let at = out
+        .iterations
+        .iter()
+        .find(|p| p.concurrency == found)
+        .unwrap();
+    assert!(at.values["good_request_fraction_avg"] >= 0.95, "{at:#?}");
+    assert!(at.goodput.unwrap() > 0.0);
+    let history = read_json(dir.path().join("search_history.json"));
+    assert_eq!(history["slas"][0]["metric"], "good_request_fraction");
+    assert_eq!(history["slas"][0]["at_least"], 0.95);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pareto_sweep_marks_the_front_over_shapes() {
+    let mut cfg = MockConfig::for_tests(5.0, 1.0);
+    cfg.ttft_per_inflight = 5.0;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(8)
+        .arg("--search-recipe", "pareto-sweep")
+        .arg("--isl-osl-pairs", "16/4,32/8")
+        .concurrency("1,4");
+    let (out, lines) = run_grid_recipe(p, dir.path()).await;
+    assert_eq!((out.exit_code, out.runs.len()), (0, 4));
+    for shape in [
+        "shape_16_4_c1",
+        "shape_16_4_c4",
+        "shape_32_8_c1",
+        "shape_32_8_c4",
+    ] {
+        assert!(dir
+            .path()
+            .join(shape)
+            .join("profile_export_aiperf.json")
+            .is_file());
+    }
+    let doc = read_json(dir.path().join("pareto_sweep.json"));
+    let cells = doc["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4);
+    // Recompute the front by hand from the cells: undominated on (lower x, higher y).
+    for a in cells {
+        let (ax, ay) = (a["x"].as_f64().unwrap(), a["y"].as_f64().unwrap());
+        let dominated = cells.iter().any(|b| {
+            let (bx, by) = (b["x"].as_f64().unwrap(), b["y"].as_f64().unwrap());
+            bx <= ax && by >= ay && (bx < ax || by > ay)
+        });
+        assert_eq!(a["pareto_optimal"], !dominated, "{a}");
+    }
+    assert_eq!(cells[3]["isl"], 32);
+    assert_eq!(cells[3]["concurrency"], 4);
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("Pareto front (TTFT p95")));
 }
