@@ -502,6 +502,28 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Output")]
     pub slice_duration: Option<f64>,
 
+    // ---- Server Metrics ----
+    /// Server metrics collection (on by default, from each --url's `/metrics`); extra
+    /// Prometheus endpoints may follow (`node1:8081 http://node2:9090/metrics`).
+    #[arg(long, num_args = 0.., value_name = "URL", help_heading = "Server Metrics")]
+    pub server_metrics: Option<Vec<String>>,
+    /// Disable server metrics collection entirely.
+    #[arg(long, help_heading = "Server Metrics")]
+    pub no_server_metrics: bool,
+    /// Server metrics files to write: json, csv, jsonl, parquet (default json csv).
+    #[arg(long, num_args = 1.., value_delimiter = ',', ignore_case = true,
+          value_parser = ["json", "csv", "jsonl", "parquet"], help_heading = "Server Metrics")]
+    pub server_metrics_formats: Vec<String>,
+
+    // ---- GPU Telemetry ----
+    /// GPU telemetry: `pynvml` or `amdsmi` (a local GPU library), `dashboard` (a live panel),
+    /// DCGM exporter URLs, or a custom metrics CSV (default: DCGM at localhost:9400 and :9401).
+    #[arg(long, num_args = 0.., value_name = "SOURCE", help_heading = "GPU Telemetry")]
+    pub gpu_telemetry: Option<Vec<String>>,
+    /// Disable GPU telemetry collection entirely.
+    #[arg(long, help_heading = "GPU Telemetry")]
+    pub no_gpu_telemetry: bool,
+
     // ---- UI ----
     /// User interface while the benchmark runs: dashboard, simple, none.
     #[arg(long = "ui-type", visible_alias = "ui", help_heading = "UI")]

@@ -94,6 +94,22 @@ impl Engine {
         for n in &cfg.notices {
             tracing::info!("{n}");
         }
+        for (asked, what) in [
+            (
+                cfg.server_metrics.enabled && cfg.server_metrics.explicit,
+                "--server-metrics",
+            ),
+            (
+                cfg.gpu_telemetry.enabled && cfg.gpu_telemetry.explicit,
+                "--gpu-telemetry",
+            ),
+        ] {
+            if asked {
+                tracing::warn!(
+                    "{what}: this build does not collect it yet; its files will not be written"
+                );
+            }
+        }
         // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
         let signals = tokio::spawn(watch_signals(self.stop.clone()));
         let outcome = self.run_stages(cfg, observer).await;

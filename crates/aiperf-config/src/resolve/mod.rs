@@ -16,6 +16,7 @@ mod rankings;
 mod redact;
 mod search;
 mod service;
+mod telemetry;
 mod tokenizer;
 
 use std::path::PathBuf;
@@ -44,6 +45,7 @@ pub use search::{
     RECIPES,
 };
 pub use service::{LogLevel, UiType, UI_BUILTINS};
+pub use telemetry::{metrics_url, GpuSource, GpuTelemetry, MetricsFormat, ServerMetrics};
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -147,6 +149,10 @@ pub struct ProfileConfig {
     pub cli_command: String,
     /// Which run of a sweep or repetition this is (default for a plain run).
     pub run: RunIdentity,
+    /// `--server-metrics`: Prometheus pages to scrape during the run.
+    pub server_metrics: ServerMetrics,
+    /// `--gpu-telemetry`: where GPU power, utilisation and energy come from.
+    pub gpu_telemetry: GpuTelemetry,
 }
 
 impl ProfileConfig {
@@ -276,6 +282,8 @@ impl ProfileConfig {
             notices,
             cli_command: redact_command(argv),
             run: RunIdentity::default(),
+            server_metrics: telemetry::server_metrics(&args)?,
+            gpu_telemetry: telemetry::gpu_telemetry(&args)?,
         };
         limits::check(&cfg)?;
         Ok(cfg)

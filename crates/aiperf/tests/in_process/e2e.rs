@@ -583,3 +583,24 @@ async fn same_seed_same_inputs() {
     assert_eq!(docs[0], docs[1]);
     mock.stop().await;
 }
+
+/// The flags every AIPerf script passes to its reference runs are accepted (issue 20's first
+/// step): the run goes on and writes its usual files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aiperf_telemetry_flags_are_accepted() {
+    let mock = mock(1.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(3)
+        .isl(8)
+        .osl(2)
+        .flag("--no-server-metrics")
+        .flag("--no-gpu-telemetry")
+        .arg("--server-metrics-formats", "json")
+        .run(dir.path())
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.request_count), (0, 3));
+    assert!(dir.path().join("profile_export_aiperf.json").is_file());
+}
