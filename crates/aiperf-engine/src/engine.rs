@@ -76,6 +76,13 @@ impl Engine {
         &self.registry
     }
 
+    /// The checks of `cfg` that need the plugins' endpoint code (credential headers from two
+    /// sources, for one), without sending or writing anything: what `aiperf config validate`
+    /// and a sweep run before their first request.
+    pub fn check(&self, cfg: &ProfileConfig) -> anyhow::Result<()> {
+        crate::prepare::check_headers(cfg, &self.registry)
+    }
+
     /// How many times a dataset was prepared (not reused) by this engine.
     pub fn preparations(&self) -> u64 {
         self.preparations.load(Ordering::Relaxed)

@@ -57,6 +57,27 @@ impl Engine {
         observer: &dyn Observer,
         print: &mut dyn FnMut(&str),
     ) -> SetOutcome {
+        // A mistake every run would repeat is one error, before the first request.
+        if let Some((v, e)) = set
+            .variations
+            .iter()
+            .find_map(|v| self.check(&v.config).err().map(|e| (v, e)))
+        {
+            let at = if set.is_sweep() {
+                format!("{}: ", v.label)
+            } else {
+                String::new()
+            };
+            tracing::error!("{at}{}", aiperf_core::one_line(e.as_ref()));
+            return SetOutcome {
+                exit_code: 1,
+                runs: Vec::new(),
+                aggregates: Vec::new(),
+                sweep: None,
+                failures: Vec::new(),
+                interrupted: false,
+            };
+        }
         print(&banner(set));
         let mut runs: Vec<RunRecord> = Vec::new();
         let mut converged = vec![false; set.variations.len()];

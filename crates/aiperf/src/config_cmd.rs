@@ -47,6 +47,12 @@ pub fn outcome(cmd: &ConfigCommand, registry: &Registry) -> Result<String, Strin
         }
         ConfigCommand::Validate { file } => {
             let set = resolve(file, registry)?;
+            let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry.clone()));
+            for v in &set.variations {
+                engine.check(&v.config).map_err(|e| {
+                    format!("{}: {}", file.display(), aiperf_core::one_line(e.as_ref()))
+                })?;
+            }
             Ok(format!(
                 "{}: valid: {} run(s) ({} configuration(s) x {} trial(s)) into {}\n",
                 file.display(),

@@ -163,6 +163,22 @@ fn config_subcommands_check_and_expand_run_files() {
         stderr.trim_end(),
         format!("aiperf config: {bad}:7: unknown key 'concurency' (did you mean 'concurrency'?)")
     );
+    // Two sources of one credential are caught without running.
+    let creds = write(
+        dir.path(),
+        "creds.yaml",
+        "schemaVersion: \"2.0\"\nbenchmark:\n  model: m\n  endpoint:\n    url: http://127.0.0.1:1\n    apiKey: sk-1\n    headers: {Authorization: Bearer 2}\n",
+    );
+    let out = aiperf()
+        .args(["config", "validate", &creds])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--api-key") && !stderr.contains("sk-1"),
+        "{stderr}"
+    );
     // init refuses to overwrite.
     let out = aiperf()
         .args(["config", "init", "minimal", "-o", &bad])

@@ -688,3 +688,20 @@ async fn pareto_sweep_marks_the_front_over_shapes() {
         .iter()
         .any(|l| l.starts_with("Pareto front (TTFT p95")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistake_every_run_would_repeat_stops_the_sweep_before_it_starts() {
+    let mock = mock(1.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, printed) = Profile::chat(&mock.url())
+        .concurrency("1,2")
+        .request_count(2)
+        .arg("--api-key", "sk-x")
+        .arg("-H", "Authorization:Bearer y")
+        .run_set(dir.path())
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.runs.len()), (1, 0));
+    assert!(printed.is_empty(), "{printed:?}");
+    assert!(posts(&mock).is_empty());
+}
