@@ -174,21 +174,14 @@ impl ConfidenceAggregate {
     }
 
     pub fn render_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            schema_version: &'static str,
-            aiperf_version: &'static str,
-            metadata: &'a ConfidenceMetadata,
-            metrics: BTreeMap<&'a str, ConfidenceJson<'a>>,
-        }
-        let doc = Doc {
+        let doc = AggregateDoc {
             schema_version: "1.0",
             aiperf_version: env!("CARGO_PKG_VERSION"),
             metadata: &self.metadata,
             metrics: self
                 .metrics
                 .iter()
-                .map(|(k, a)| (k.as_str(), ConfidenceJson::new(a)))
+                .map(|(k, a)| (k.clone(), ConfidenceJson::new(a)))
                 .collect(),
         };
         pretty(&doc)
@@ -318,19 +311,32 @@ fn percent(level: f64) -> String {
     format!("{rounded}")
 }
 
+/// `profile_export_aiperf_aggregate.json`, as written (its JSON Schema is published).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AggregateDoc<'a> {
+    pub schema_version: &'static str,
+    pub aiperf_version: &'static str,
+    pub metadata: &'a ConfidenceMetadata,
+    /// Keyed `{tag}_{stat}` (`request_throughput_avg`), sorted.
+    pub metrics: BTreeMap<String, ConfidenceJson<'a>>,
+}
+
 /// One aggregate statistic in JSON; not-finite values become `null`.
-#[derive(Debug, Serialize)]
-struct ConfidenceJson<'a> {
-    mean: Option<f64>,
-    std: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
-    cv: Option<f64>,
-    se: Option<f64>,
-    ci_low: Option<f64>,
-    ci_high: Option<f64>,
-    t_critical: Option<f64>,
-    unit: &'a str,
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ConfidenceJson<'a> {
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub cv: Option<f64>,
+    pub se: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// `null` with a single successful run.
+    pub t_critical: Option<f64>,
+    pub unit: &'a str,
 }
 
 impl<'a> ConfidenceJson<'a> {
@@ -384,8 +390,60 @@ pub struct SweepAggregate {
 const THROUGHPUT_KEY: &str = "request_throughput_avg";
 const LATENCY_KEYS: [&str; 2] = ["time_to_first_token_p99", "request_latency_p99"];
 
+/// `profile_export_aiperf_sweep.json`, as written (its JSON Schema is published).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SweepDoc<'a> {
+    /// Always `sweep`.
+    pub aggregation_type: &'static str,
+    /// Runs made (every trial of every configuration).
+    pub num_profile_runs: usize,
+    pub num_successful_runs: usize,
+    pub failed_runs: &'a [FailedRun],
+    pub metadata: SweepMetadata<'a>,
+    /// One entry per configuration with at least one successful run.
+    pub per_combination_metrics: Vec<CombinationJson<'a>>,
+    /// `best_throughput`, `best_latency_p99`.
+    pub best_configurations: BTreeMap<String, Best>,
+    /// Parameters of the configurations on the throughput/latency front.
+    pub pareto_optimal: Vec<&'a IndexMap<String, Value>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SweepMetadata<'a> {
+    pub sweep_parameters: &'a [SweepParameter],
+    pub num_combinations: usize,
+    pub sweep_mode: &'a str,
+    pub confidence_level: f64,
+    pub num_trials_per_value: u32,
+    pub aggregation_type: &'static str,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CombinationJson<'a> {
+    pub parameters: &'a IndexMap<String, Value>,
+    pub metrics: BTreeMap<String, SweepStat<'a>>,
+}
+
+/// A configuration's statistic across its trials; not-finite values become `null`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SweepStat<'a> {
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub cv: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub unit: &'a str,
+}
+
 /// A configuration singled out, with the value that made it stand out.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Best {
     pub parameters: IndexMap<String, Value>,
     pub metric: f64,
@@ -628,55 +686,19 @@ impl SweepAggregate {
     }
 
     pub fn render_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Stat<'a> {
-            mean: Option<f64>,
-            std: Option<f64>,
-            min: Option<f64>,
-            max: Option<f64>,
-            cv: Option<f64>,
-            ci_low: Option<f64>,
-            ci_high: Option<f64>,
-            unit: &'a str,
-        }
-        #[derive(Serialize)]
-        struct Combination<'a> {
-            parameters: &'a IndexMap<String, Value>,
-            metrics: BTreeMap<&'a str, Stat<'a>>,
-        }
-        #[derive(Serialize)]
-        struct Metadata<'a> {
-            sweep_parameters: &'a [SweepParameter],
-            num_combinations: usize,
-            sweep_mode: &'a str,
-            confidence_level: f64,
-            num_trials_per_value: u32,
-            aggregation_type: &'static str,
-        }
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            aggregation_type: &'static str,
-            num_profile_runs: usize,
-            num_successful_runs: usize,
-            failed_runs: &'a [FailedRun],
-            metadata: Metadata<'a>,
-            per_combination_metrics: Vec<Combination<'a>>,
-            best_configurations: BTreeMap<&'static str, Best>,
-            pareto_optimal: Vec<&'a IndexMap<String, Value>>,
-        }
         let mut best = BTreeMap::new();
         if let Some(b) = self.best_throughput() {
-            best.insert("best_throughput", b);
+            best.insert("best_throughput".to_string(), b);
         }
         if let Some(b) = self.best_latency() {
-            best.insert("best_latency_p99", b);
+            best.insert("best_latency_p99".to_string(), b);
         }
-        let doc = Doc {
+        let doc = SweepDoc {
             aggregation_type: "sweep",
             num_profile_runs: self.total_runs,
             num_successful_runs: self.successful_runs,
             failed_runs: &self.failed_runs,
-            metadata: Metadata {
+            metadata: SweepMetadata {
                 sweep_parameters: &self.parameters,
                 num_combinations: self.points.len(),
                 sweep_mode: &self.sweep_mode,
@@ -689,14 +711,14 @@ impl SweepAggregate {
                 .iter()
                 .filter_map(|p| {
                     let a = p.aggregate.as_ref()?;
-                    Some(Combination {
+                    Some(CombinationJson {
                         parameters: &p.parameters,
                         metrics: a
                             .metrics
                             .iter()
                             .map(|(k, a)| {
                                 let s = &a.stats;
-                                let stat = Stat {
+                                let stat = SweepStat {
                                     mean: finite(s.mean),
                                     std: finite(s.std),
                                     min: finite(s.min),
@@ -706,7 +728,7 @@ impl SweepAggregate {
                                     ci_high: finite(s.ci_high),
                                     unit: &a.unit,
                                 };
-                                (k.as_str(), stat)
+                                (k.clone(), stat)
                             })
                             .collect(),
                     })

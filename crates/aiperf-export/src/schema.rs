@@ -18,6 +18,11 @@ fn pretty(schema: schemars::Schema) -> String {
     s
 }
 
+/// Schema of `profile_export_aiperf_aggregate.json` (repeated runs).
+pub const AGGREGATE_SCHEMA_FILE: &str = "profile_export_aiperf_aggregate.schema.json";
+/// Schema of `profile_export_aiperf_sweep.json` (sweeps).
+pub const SWEEP_SCHEMA_FILE: &str = "profile_export_aiperf_sweep.schema.json";
+
 /// The summary document's schema, pretty-printed.
 pub fn summary_schema() -> String {
     pretty(schemars::schema_for!(SummaryJson<'static>))
@@ -29,10 +34,20 @@ pub fn record_schema() -> String {
 }
 
 /// `(file name, current schema)` of every published schema.
-pub fn all() -> [(&'static str, String); 2] {
+pub fn all() -> [(&'static str, String); 4] {
     [
         (SUMMARY_SCHEMA_FILE, summary_schema()),
         (RECORD_SCHEMA_FILE, record_schema()),
+        (
+            AGGREGATE_SCHEMA_FILE,
+            pretty(schemars::schema_for!(
+                crate::aggregate::AggregateDoc<'static>
+            )),
+        ),
+        (
+            SWEEP_SCHEMA_FILE,
+            pretty(schemars::schema_for!(crate::aggregate::SweepDoc<'static>)),
+        ),
     ]
 }
 

@@ -86,3 +86,47 @@ async fn artifacts_of_a_run_with_errors_match_the_published_schemas() {
     }
     assert!(!violations(&v, &renamed).is_empty());
 }
+
+/// A repeated sweep with a failed configuration: the per-run summaries carry the multi-run
+/// `run_info`, and the aggregate and sweep files match their schemas (a stray or renamed field
+/// fails).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_and_sweep_files_match_the_published_schemas() {
+    let mut cfg = MockConfig::for_tests(1.0, 0.5);
+    cfg.max_output_tokens = 50;
+    let mock = mock_with(cfg).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (out, _) = Profile::chat(&mock.url())
+        .streaming()
+        .request_count(3)
+        .isl(8)
+        .osl("4,100")
+        .concurrency("1,2")
+        .arg("--num-profile-runs", 2)
+        .run_set(dir.path())
+        .await
+        .expect("sweep completes");
+    assert_eq!(out.runs.len(), 8);
+    let summary = validator("profile_export_aiperf.schema.json");
+    let run = read_json(
+        dir.path()
+            .join("profile_runs/trial_0002/mean_4__concurrency_2/profile_export_aiperf.json"),
+    );
+    let bad = violations(&summary, &run);
+    assert!(bad.is_empty(), "per-run summary:\n{bad}");
+    let aggregate = validator("profile_export_aiperf_aggregate.schema.json");
+    let doc = read_json(
+        dir.path()
+            .join("aggregate/mean_4__concurrency_1/profile_export_aiperf_aggregate.json"),
+    );
+    let bad = violations(&aggregate, &doc);
+    assert!(bad.is_empty(), "aggregate JSON:\n{bad}");
+    let sweep = validator("profile_export_aiperf_sweep.schema.json");
+    let doc = read_json(
+        dir.path()
+            .join("aggregate/sweep_aggregate/profile_export_aiperf_sweep.json"),
+    );
+    let bad = violations(&sweep, &doc);
+    assert!(bad.is_empty(), "sweep JSON:\n{bad}");
+    assert_eq!(doc["failed_runs"].as_array().unwrap().len(), 4);
+}
