@@ -7,8 +7,10 @@
 //! and validation we would have to map and audit against AIPerf's grouping rules
 //! (`_total` declared both ways, `_created` dropped, untyped fallback). Small enough to own.
 
+pub mod aggregate;
 pub mod prometheus;
 
+pub use aggregate::{aggregate, MetricSummary, Scrape, SeriesStats, SeriesSummary};
 pub use prometheus::{
     parse, Family, HistogramSeries, MetricType, Page, ParseError, Sample, SummarySeries,
 };
