@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aiperf_config::resolve::MetricsFormat;
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::Clock;
 use aiperf_dataset::TextTokenizer;
@@ -101,21 +102,18 @@ impl Engine {
         for n in &cfg.notices {
             tracing::info!("{n}");
         }
-        for (asked, what) in [
-            (
-                cfg.server_metrics.enabled && cfg.server_metrics.explicit,
-                "--server-metrics",
-            ),
-            (
-                cfg.gpu_telemetry.enabled && cfg.gpu_telemetry.explicit,
-                "--gpu-telemetry",
-            ),
-        ] {
-            if asked {
-                tracing::warn!(
-                    "{what}: this build does not collect it yet; its files will not be written"
-                );
-            }
+        if cfg.gpu_telemetry.enabled && cfg.gpu_telemetry.explicit {
+            tracing::warn!(
+                "--gpu-telemetry: this build does not collect GPU telemetry yet; its files will not be written"
+            );
+        }
+        if cfg
+            .server_metrics
+            .formats
+            .iter()
+            .any(|f| !matches!(f, MetricsFormat::Json | MetricsFormat::Csv))
+        {
+            tracing::warn!("--server-metrics-formats: only json and csv are written by this build");
         }
         // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
         let signals = tokio::spawn(watch_signals(self.stop.clone()));
@@ -182,6 +180,8 @@ impl Engine {
             progress.clone(),
         );
 
+        // The baseline scrape comes before the first phase; scraping runs beside the phases.
+        let scrapers = crate::scrape::start(cfg, clock).await;
         // The UI takes the terminal only once set-up succeeded, so set-up errors stay plain
         // one-line messages.
         observer.run_started(&setup::title(cfg), &self.stop);
@@ -200,6 +200,12 @@ impl Engine {
             },
         )
         .await;
+        // The final scrape, after the last response, closes the window.
+        let scraped = match scrapers {
+            Some(s) => Some((s.configured, s.finish().await)),
+            None => None,
+        };
+        let window_end = clock.to_wall_ns(clock.now_ns());
         observer.run_finished();
 
         let processed = tokio::task::spawn_blocking(move || processor.join())
@@ -235,7 +241,17 @@ impl Engine {
                 processed.malformed_sse
             );
         }
-        let (console, artifacts_failed) = exporters::run_exporters(&self.registry, cfg, &rep)?;
+        let (console, mut artifacts_failed) = exporters::run_exporters(&self.registry, cfg, &rep)?;
+        if let Some((configured, collected)) = scraped {
+            let origin = profiling_origin.load(std::sync::atomic::Ordering::Relaxed);
+            artifacts_failed += exporters::write_server_metrics(
+                cfg,
+                &rep.benchmark_id,
+                configured,
+                collected,
+                (origin, window_end),
+            );
+        }
         let mut exit_code = exit_code(was_cancelled, request_count, error_count);
         if exit_code == 0 && (records_failed || artifacts_failed > 0) {
             tracing::error!(

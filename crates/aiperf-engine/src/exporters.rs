@@ -81,3 +81,52 @@ fn console_width() -> u16 {
     };
     terminal.or_else(columns).unwrap_or(140).max(60)
 }
+
+/// `server_metrics_export.{json,csv}` from what the scrapers collected, aggregated over the
+/// profiling window (from the first scrape when no profiling phase started); the number of
+/// files that could not be written.
+pub(crate) fn write_server_metrics(
+    cfg: &ProfileConfig,
+    benchmark_id: &str,
+    configured: usize,
+    collected: Vec<crate::scrape::Collected>,
+    (start, end): (u64, u64),
+) -> usize {
+    use aiperf_config::resolve::MetricsFormat;
+    use aiperf_export::server_metrics::{EndpointMetrics, ServerMetricsReport};
+    let endpoints = collected
+        .into_iter()
+        .map(|c| {
+            let ok = c.fetches.saturating_sub(c.failed_fetches);
+            let start = if start == 0 {
+                c.scrapes.first().map_or(0, |s| s.t_ns)
+            } else {
+                start
+            };
+            EndpointMetrics {
+                metrics: aiperf_telemetry::aggregate(&c.scrapes, start, end),
+                url: c.url,
+                fetches: c.fetches,
+                failed_fetches: c.failed_fetches,
+                avg_fetch_latency_ms: (ok > 0).then(|| c.latency_ns as f64 / ok as f64 / 1e6),
+                dropped: c.dropped,
+            }
+        })
+        .collect();
+    let report = ServerMetricsReport {
+        benchmark_id,
+        endpoints_configured: configured,
+        endpoints,
+        window_ns: (start, end),
+    };
+    let formats = &cfg.server_metrics.formats;
+    let failures = report.write(
+        &cfg.artifact_dir,
+        formats.contains(&MetricsFormat::Json),
+        formats.contains(&MetricsFormat::Csv),
+    );
+    for f in &failures {
+        tracing::error!("{f}");
+    }
+    failures.len()
+}

@@ -13,6 +13,7 @@
 //!   report.rs      the run report; exporters.rs writes every artifact
 //! multi_run.rs     a sweep or repeated trials: runs in order, cool-downs, aggregates
 //! search.rs        --search-recipe: probe concurrencies until the SLA's edge is found
+//! scrape.rs        --server-metrics: each server's Prometheus page read beside the phases
 //! observe.rs       what a caller or UI sees: phase snapshots (snapshot.rs), ui/ implements it
 //! ```
 //!
@@ -33,6 +34,7 @@ mod prepare;
 mod process;
 mod readiness;
 mod report;
+mod scrape;
 mod search;
 pub mod session;
 mod setup;

@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod json;
 pub mod records;
 pub mod schema;
+pub mod server_metrics;
 pub mod timeslices;
 
 use std::path::{Path, PathBuf};

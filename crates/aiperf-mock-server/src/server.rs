@@ -88,6 +88,12 @@ impl MockHandle {
 
     /// Inference requests in flight now: admitted (past any `--capacity` queue) and not yet
     /// finished (the load model, [`crate::load`]).
+    /// How many times `/metrics` was read (scrapes are not kept among [`Self::requests`]:
+    /// they are monitoring, not traffic under test).
+    pub fn metrics_scrapes(&self) -> u64 {
+        self.state.scrapes.load(Ordering::Relaxed)
+    }
+
     pub fn in_flight(&self) -> usize {
         self.state.load.in_flight()
     }
@@ -177,6 +183,7 @@ pub(crate) struct State {
     pub(crate) tokens: TokenSource,
     pub(crate) requests: AtomicU64,
     errors: AtomicU64,
+    scrapes: AtomicU64,
     /// The load model: in-flight count, `--capacity` queue.
     pub(crate) load: Arc<Load>,
     prompt_tokens: AtomicU64,
@@ -230,6 +237,7 @@ impl State {
             tokens,
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            scrapes: AtomicU64::new(0),
             load,
             prompt_tokens: AtomicU64::new(0),
             completion_tokens: AtomicU64::new(0),
@@ -414,7 +422,7 @@ async fn handle(
         }
     };
     let mut record_index = None;
-    if state.cfg.record_requests {
+    if state.cfg.record_requests && path != "/metrics" {
         if let Ok(mut r) = state.recorded.lock() {
             record_index = Some(r.len());
             r.push(RecordedRequest {
@@ -1009,6 +1017,7 @@ async fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
 }
 
 fn prometheus(state: &Arc<State>) -> Response<MockBody> {
+    state.scrapes.fetch_add(1, Ordering::Relaxed);
     let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let running = state.load.in_flight();
     let waiting = state.load.queued();

@@ -604,3 +604,71 @@ async fn aiperf_telemetry_flags_are_accepted() {
     assert_eq!((out.exit_code, out.request_count), (0, 3));
     assert!(dir.path().join("profile_export_aiperf.json").is_file());
 }
+
+/// Server metrics (on by default): the mock's own counters, read from its `/metrics` page
+/// before and after the run, moved by exactly what the client sent and received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_metrics_deltas_equal_what_the_client_measured() {
+    let mock = mock(2.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Profile::chat(&mock.url())
+        .streaming()
+        .concurrency(4)
+        .request_count(24)
+        .isl(16)
+        .osl(5)
+        .run(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert!(mock.metrics_scrapes() >= 2, "baseline and final scrapes");
+    let s = read_json(dir.path().join("profile_export_aiperf.json"));
+    let m = read_json(dir.path().join("server_metrics_export.json"));
+    let total = |name: &str| {
+        m["metrics"][name]["series"][0]["stats"]["total"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(total("vllm:request_success"), 24.0, "{m:#}");
+    assert_eq!(
+        total("vllm:generation_tokens"),
+        stat(&s, "total_osl", "avg")
+    );
+    assert_eq!(total("vllm:prompt_tokens"), stat(&s, "total_isl", "avg"));
+    assert_eq!(m["summary"]["endpoints_successful"], 1);
+    let csv = std::fs::read_to_string(dir.path().join("server_metrics_export.csv")).unwrap();
+    assert!(
+        csv.contains(",counter,vllm:request_success,,24.000000,"),
+        "{csv}"
+    );
+}
+
+/// A metrics page that is not there, or is not Prometheus text, costs the run nothing: it
+/// finishes with its usual files and no server metrics file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_garbage_metrics_pages_do_not_hold_the_run() {
+    let mock = mock(1.0, 0.5).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = Profile::chat(&mock.url())
+        .request_count(4)
+        .isl(8)
+        .osl(2)
+        .arg("--server-metrics", format!("127.0.0.1:{closed}"))
+        .arg("--server-metrics", format!("{}/v1/models", mock.url()))
+        .run(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // The mock's own page still answers, so the file exists with that one endpoint.
+    let m = read_json(dir.path().join("server_metrics_export.json"));
+    assert_eq!(m["summary"]["endpoints_configured"], 3);
+    assert_eq!(m["summary"]["endpoints_successful"], 1);
+    assert!(dir.path().join("profile_export.jsonl").is_file());
+}
