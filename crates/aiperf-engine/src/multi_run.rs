@@ -422,7 +422,7 @@ fn banner(set: &RunSet) -> String {
         set.variations.len(),
         set.trials,
         set.total_runs(),
-        (set.confidence_level * 1e6 * 100.0).round() / 1e6,
+        aiperf_export::aggregate::percent(set.confidence_level),
         set.trial_cooldown_s,
         set.mode.name(),
         set.trials,

@@ -165,7 +165,11 @@ pub async fn start(cfg: &ProfileConfig, clock: Clock) -> Option<Scrapers> {
         });
     let (stop, watcher) = watch::channel(false);
     let mut tasks = Vec::new();
-    let probed = futures_join_all(probes).await;
+    let mut set: tokio::task::JoinSet<_> = probes.collect();
+    let mut probed = Vec::new();
+    while let Some(p) = set.join_next().await {
+        probed.extend(p.ok());
+    }
     let configured = probed.len();
     for probed in probed {
         match probed {
@@ -181,22 +185,6 @@ pub async fn start(cfg: &ProfileConfig, clock: Clock) -> Option<Scrapers> {
         stop,
         tasks,
     })
-}
-
-/// Runs the futures together (a few endpoints; no need for a crate).
-async fn futures_join_all<F>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
-    }
-    out
 }
 
 async fn run(

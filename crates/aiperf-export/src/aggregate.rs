@@ -304,8 +304,8 @@ fn stat_title(stat: &str) -> String {
     }
 }
 
-/// `95` for 0.95, `99.9` for 0.999.
-fn percent(level: f64) -> String {
+/// A confidence level as a percentage: `95` for 0.95, `99.9` for 0.999.
+pub fn percent(level: f64) -> String {
     let p = level * 100.0;
     let rounded = (p * 1e6).round() / 1e6;
     format!("{rounded}")
@@ -954,7 +954,7 @@ fn value_cell(v: &Value) -> String {
 }
 
 /// Quotes a CSV field when it needs it (Python's `csv` minimal quoting).
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

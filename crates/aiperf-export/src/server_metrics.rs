@@ -8,6 +8,7 @@ use std::path::Path;
 use aiperf_telemetry::{MetricSummary, MetricType, SeriesStats};
 use serde_json::{json, Map, Value};
 
+use crate::aggregate::csv_field;
 use crate::json::finite;
 use crate::{write_atomic, ExportError};
 
@@ -302,14 +303,6 @@ impl ServerMetricsReport<'_> {
                 .extend(write_atomic(&dir.join(SERVER_METRICS_CSV_FILE), &self.render_csv()).err());
         }
         failures
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 

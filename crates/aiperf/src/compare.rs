@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use aiperf_config::cli::CompareArgs;
-use aiperf_metrics::confidence::{welch_p_value, Sample};
+use aiperf_metrics::confidence::{confidence, welch_p_value, Sample};
 use serde_json::Value;
 
 /// What `compare` shows when `--metrics` is not given.
@@ -108,13 +108,12 @@ impl Results {
     fn sample(&self, tag: &str, stat: &str, other_runs: usize) -> Option<Sample> {
         let xs = self.values(tag, stat);
         if xs.len() >= 2 && other_runs >= 2 {
-            let n = xs.len() as f64;
-            let mean = xs.iter().sum::<f64>() / n;
-            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            // The level only shapes the interval, which the sample does not use.
+            let c = confidence(&xs, 0.95)?;
             return Some(Sample {
-                n,
-                mean,
-                std: var.sqrt(),
+                n: c.n as f64,
+                mean: c.mean,
+                std: c.std,
             });
         }
         if stat != "avg" || self.runs.len() != 1 || other_runs != 1 {
@@ -354,7 +353,7 @@ pub fn render(baseline: &Results, candidate: &Results, changes: &[Change], level
     let _ = writeln!(
         out,
         "Significance: Welch's t-test at {}% confidence.",
-        (level * 1e6 * 100.0).round() / 1e6
+        aiperf_export::aggregate::percent(level)
     );
     out
 }

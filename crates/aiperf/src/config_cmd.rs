@@ -65,16 +65,15 @@ pub fn outcome(cmd: &ConfigCommand, registry: &Registry) -> Result<String, Strin
         ConfigCommand::Expand { file, format } => {
             let args = yaml::load_file(file).map_err(|e| e.to_string())?;
             // Secrets stay in the file: what is printed may end up in a log or a ticket.
-            let args = aiperf_config::resolve::redact_args(&args);
             if format == "yaml" {
-                yaml::to_yaml(&args).map_err(|e| e.to_string())
+                yaml::to_yaml(&aiperf_config::resolve::redact_args(&args))
+                    .map_err(|e| e.to_string())
             } else {
+                let mut argv = vec!["aiperf".to_string(), "profile".to_string()];
+                argv.extend(args);
                 Ok(format!(
-                    "aiperf profile {}\n",
-                    args.iter()
-                        .map(|a| shell_word(a))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    "{}\n",
+                    aiperf_config::resolve::redact_command(&argv)
                 ))
             }
         }
@@ -109,15 +108,4 @@ fn write_new(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot create '{}': {e}", path.display()))?;
     f.write_all(text.as_bytes())
         .map_err(|e| format!("cannot write '{}': {e}", path.display()))
-}
-
-fn shell_word(a: &str) -> String {
-    let plain = !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
-    if plain {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', r"'\''"))
-    }
 }

@@ -467,7 +467,7 @@ async fn concurrency_ramp_finds_the_capacity_knee() {
     cfg.capacity = 4;
     let mock = mock_with(cfg).await;
     let dir = tempfile::tempdir().unwrap();
-    let argv = Profile::chat(&mock.url())
+    let p = Profile::chat(&mock.url())
         .streaming()
         .request_count(32)
         .isl(16)
@@ -476,31 +476,11 @@ async fn concurrency_ramp_finds_the_capacity_knee() {
         .arg("--concurrency-max", 16)
         .arg("--concurrency-steps", 5)
         .arg("--degradation-threshold", 0.5)
-        .arg("--degradation-stat", "p50")
-        .argv(Some(dir.path()));
-    let aiperf_config::Command::Profile(p) =
-        <aiperf_config::Cli as clap::Parser>::try_parse_from(&argv)
-            .unwrap()
-            .command
-    else {
-        panic!("profile")
-    };
-    let registry = aiperf_plugins::Registry::builtin();
-    let Some(aiperf_config::resolve::Search::Sweep { args, post }) =
-        aiperf_config::ProfileConfig::resolve_search(&p, &argv, &registry).unwrap()
-    else {
-        panic!("a ramp")
-    };
-    let set = aiperf_config::ProfileConfig::resolve_set(*args, &argv, &registry).unwrap();
-    assert_eq!(set.variations.len(), 5);
-    let engine = aiperf_engine::Engine::new(std::sync::Arc::new(registry));
-    let mut lines = Vec::new();
-    let mut print = |s: &str| lines.push(s.to_string());
-    let out = engine
-        .run_set(&set, "ramp", &aiperf_engine::Silent, &mut print)
-        .await;
+        .arg("--degradation-stat", "p50");
+    let (out, lines) = run_grid_recipe(p, dir.path()).await;
+    // Five log-spaced concurrencies, one run each.
+    assert_eq!(out.runs.len(), 5);
     assert_eq!(out.exit_code, 0);
-    aiperf_engine::post_process(&set, &out, &post, &mut print).unwrap();
     let k = read_json(dir.path().join("degradation_knee.json"));
     assert_eq!(k["baseline_concurrency"], 1);
     assert_eq!(k["knee_concurrency"], 8, "{k:#}");
