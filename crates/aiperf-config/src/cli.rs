@@ -28,6 +28,9 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// Compare result directories: per-metric change from the first and its significance.
     Compare(CompareArgs),
+    /// Draw charts and a self-contained report.html from run directories (one run: per-request
+    /// charts over time; several runs or a sweep: latency vs throughput, Pareto front).
+    Plot(PlotArgs),
     /// YAML run files: templates, validation, expansion, the schema.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -78,6 +81,50 @@ pub struct CompareArgs {
     /// Confidence level of the significance tests.
     #[arg(long, default_value_t = 0.95)]
     pub confidence_level: f64,
+}
+
+/// `aiperf plot [PATHS...]`.
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// Run directories, or directories to search for runs (sweeps, repeated runs).
+    #[arg(default_value = "./artifacts")]
+    pub paths: Vec<PathBuf>,
+    /// Where to write (default: `<first path>/plots`).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Colours of the images: light or dark (the report follows the viewer's setting and has
+    /// a switch).
+    #[arg(long, default_value = "light", value_parser = ["light", "dark"], ignore_case = true)]
+    pub theme: String,
+    /// Files to write: png, svg, html (default all three).
+    #[arg(long, value_delimiter = ',', default_value = "png,svg,html")]
+    pub format: Vec<String>,
+    /// Group runs for comparison: `NAME=GLOB` on the run directory's name or path (first match
+    /// wins); repeatable. `baseline=*base*` draws matching runs as the baseline.
+    #[arg(long, action = ArgAction::Append, value_name = "NAME=GLOB")]
+    pub group: Vec<String>,
+    /// An AIPerf plot config (YAML); its `experiment_classification` baselines and treatments
+    /// globs group the runs.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(200..=8000))]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u32).range(150..=8000))]
+    pub height: u32,
+    /// Serve the report on http://HOST:PORT and redraw it while runs in the paths change.
+    #[arg(long, visible_alias = "dashboard")]
+    pub serve: bool,
+    /// Address for --serve.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port for --serve (0 picks a free one).
+    #[arg(long, default_value_t = 8050)]
+    pub port: u16,
+    /// More detail on what was found and skipped.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// `aiperf plugins [CATEGORY] [NAME] [--all] [--validate]`.
@@ -179,14 +226,17 @@ pub struct ProfileArgs {
     pub insecure: bool,
 
     // ---- Tokenizer ----
-    /// HuggingFace tokenizer id (from the local HF cache), local tokenizer.json or model
-    /// directory, or `builtin` (o200k_base). Defaults to the model name, else builtin.
+    /// HuggingFace tokenizer id (from the HF cache, else downloaded from the Hub; HF_ENDPOINT,
+    /// HF_TOKEN, HF_HUB_OFFLINE apply), local tokenizer.json or model directory, or `builtin`
+    /// (o200k_base). Defaults to the model name, else builtin.
     #[arg(long, help_heading = "Tokenizer")]
     pub tokenizer: Option<String>,
-    /// Tokenizer revision to look up in the Hugging Face cache.
+    /// Tokenizer revision (branch, tag or commit) to look up in the Hugging Face cache or to
+    /// download.
     #[arg(long, default_value = "main", help_heading = "Tokenizer")]
     pub tokenizer_revision: String,
-    /// Accepted for compatibility; tokenizer.json files never run code.
+    /// Accepted for compatibility, no effect: only tokenizer.json is read, which never runs
+    /// code.
     #[arg(long, help_heading = "Tokenizer")]
     pub tokenizer_trust_remote_code: bool,
 
@@ -501,6 +551,20 @@ pub struct ProfileArgs {
     /// Duration in seconds of each window for time-sliced metrics.
     #[arg(long, help_heading = "Output")]
     pub slice_duration: Option<f64>,
+    /// After the run (or sweep), draw its charts and `report.html` into `<artifact dir>/plots/`
+    /// as `aiperf plot` does.
+    #[arg(long, overrides_with = "no_auto_plot", help_heading = "Output")]
+    pub auto_plot: bool,
+    /// Do not draw charts after the run (the default).
+    #[arg(long, overrides_with = "auto_plot", help_heading = "Output")]
+    pub no_auto_plot: bool,
+    /// Make a failed --auto-plot fail the command (exit 1) instead of printing a warning.
+    #[arg(long, help_heading = "Output")]
+    pub plot_required: bool,
+    /// The plot config for --auto-plot (set by a run file's `plot:` section): copied into the
+    /// artifact directory as `.aiperf-plot-config.yaml`, where `aiperf plot` finds it later.
+    #[arg(long, hide = true, help_heading = "Output")]
+    pub plot_config: Option<PathBuf>,
 
     // ---- Server Metrics ----
     /// Server metrics collection (on by default, from each --url's `/metrics`); extra

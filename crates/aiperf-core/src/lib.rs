@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod credit;
 pub mod error;
+pub mod numfmt;
 pub mod record;
 pub mod textfile;
 pub mod turn;

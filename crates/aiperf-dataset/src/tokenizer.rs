@@ -65,6 +65,8 @@ pub struct TextTokenizer {
     /// The tokenizer that was asked for, when this one stands in for it because it could not
     /// be loaded.
     stands_in_for: Option<String>,
+    /// Why `stands_in_for` could not be loaded, in words.
+    fallback_reason: Option<String>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -110,8 +112,9 @@ impl TextTokenizer {
         {
             "HF_HUB_OFFLINE is set, so nothing is downloaded"
         } else {
-            "downloading from the Hub is not supported yet: pass a local tokenizer.json or model \
-             directory, or fill the cache with `huggingface-cli download <id> tokenizer.json`"
+            "not downloaded here (the engine downloads hub ids through aiperf-hub): pass a local \
+             tokenizer.json or model directory, or fill the cache with `huggingface-cli download \
+             <id> tokenizer.json`"
         };
         Err(TokenizerError::NotFound {
             name: name.to_string(),
@@ -162,6 +165,7 @@ impl TextTokenizer {
             name,
             fast,
             stands_in_for: None,
+            fallback_reason: None,
         }
     }
 
@@ -170,6 +174,28 @@ impl TextTokenizer {
         let mut t = Self::builtin()?;
         t.stands_in_for = Some(requested.to_string());
         Ok(t)
+    }
+
+    /// The bundled tokenizer, standing in for `requested`, which could not be loaded because of
+    /// `reason` (reported as `input_config.tokenizer.fallback_reason`).
+    pub fn builtin_instead_of_because(
+        requested: &str,
+        reason: String,
+    ) -> Result<Self, TokenizerError> {
+        let mut t = Self::builtin_instead_of(requested)?;
+        t.fallback_reason = Some(reason);
+        Ok(t)
+    }
+
+    /// Why the tokenizer asked for could not be loaded, when this one is a fallback and the
+    /// reason is known.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    /// A tokenizer.json at `path` (a Hub download, say), reported under `name`.
+    pub fn from_path(path: &Path, name: &str) -> Result<Self, TokenizerError> {
+        Self::from_file(path, name)
     }
 
     /// The name this tokenizer was loaded under (`builtin` for the bundled one).
@@ -540,35 +566,13 @@ impl FastParts {
     }
 }
 
-/// The Hugging Face hub cache directory, by the same precedence as `huggingface_hub`.
-pub fn hf_cache_dir() -> PathBuf {
-    if let Some(p) =
-        std::env::var_os("HF_HUB_CACHE").or_else(|| std::env::var_os("HUGGINGFACE_HUB_CACHE"))
-    {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("HF_HOME") {
-        return PathBuf::from(p).join("hub");
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("huggingface").join("hub")
-}
+/// The Hugging Face hub cache directory; `aiperf-hub` owns the cache layout (and downloads
+/// into it), this crate only reads it.
+pub use aiperf_hub::hf_cache_dir;
 
-/// `<cache>/models--org--name/snapshots/<commit>/tokenizer.json`, where `<commit>` is the content
-/// of `refs/<revision>` (or the revision itself when it is a commit hash).
-fn find_in_hf_cache(cache: &Path, repo_id: &str, revision: &str) -> Option<PathBuf> {
-    let repo_dir = cache.join(format!("models--{}", repo_id.replace('/', "--")));
-    let commit = std::fs::read_to_string(repo_dir.join("refs").join(revision))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| revision.to_string());
-    let file = repo_dir
-        .join("snapshots")
-        .join(commit)
-        .join("tokenizer.json");
-    file.is_file().then_some(file)
+/// `tokenizer.json` of `repo_id` at `revision` in the cache (`aiperf_hub::cached_file`).
+pub fn find_in_hf_cache(cache: &Path, repo_id: &str, revision: &str) -> Option<PathBuf> {
+    aiperf_hub::cached_file(cache, repo_id, revision, "tokenizer.json")
 }
 
 #[cfg(test)]

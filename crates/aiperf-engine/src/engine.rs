@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aiperf_config::resolve::MetricsFormat;
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::Clock;
 use aiperf_dataset::TextTokenizer;
@@ -23,7 +22,7 @@ use crate::backlog::{Backlog, RecordSender};
 use crate::observe::Observer;
 use crate::phases::{run_phases, PhaseEnv};
 use crate::plan::{secs_to_ns, RunPlan};
-use crate::prepare::{load_tokenizer, prepare, Prepared};
+use crate::prepare::{load_tokenizer_with, prepare, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::stop::{watch_signals, Interrupted, StopSignal};
 use crate::{exporters, report, setup};
@@ -50,6 +49,9 @@ pub struct Engine {
     tokenizer: Mutex<Option<(TokenizerKey, Arc<TextTokenizer>)>>,
     prepared: Mutex<Option<(String, Arc<Prepared>)>>,
     preparations: AtomicU64,
+    /// Where tokenizers not found locally are downloaded from (the `HF_*` environment unless
+    /// [`Engine::with_hub`] says otherwise).
+    hub: aiperf_hub::HubConfig,
 }
 
 /// What picks the tokenizer: `--tokenizer` (or the first model), and the revision.
@@ -63,7 +65,14 @@ impl Engine {
             tokenizer: Mutex::new(None),
             prepared: Mutex::new(None),
             preparations: AtomicU64::new(0),
+            hub: aiperf_hub::HubConfig::from_env(),
         }
+    }
+
+    /// Downloads tokenizers with `hub` instead of the `HF_*` environment's settings.
+    pub fn with_hub(mut self, hub: aiperf_hub::HubConfig) -> Self {
+        self.hub = hub;
+        self
     }
 
     /// The stop signal every run of this engine obeys (SIGINT/SIGTERM and the dashboard call
@@ -101,19 +110,6 @@ impl Engine {
         }
         for n in &cfg.notices {
             tracing::info!("{n}");
-        }
-        if cfg.gpu_telemetry.enabled && cfg.gpu_telemetry.explicit {
-            tracing::warn!(
-                "--gpu-telemetry: this build does not collect GPU telemetry yet; its files will not be written"
-            );
-        }
-        if cfg
-            .server_metrics
-            .formats
-            .iter()
-            .any(|f| !matches!(f, MetricsFormat::Json | MetricsFormat::Csv))
-        {
-            tracing::warn!("--server-metrics-formats: only json and csv are written by this build");
         }
         // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
         let signals = tokio::spawn(watch_signals(self.stop.clone()));
@@ -181,7 +177,29 @@ impl Engine {
         );
 
         // The baseline scrape comes before the first phase; scraping runs beside the phases.
-        let scrapers = crate::scrape::start(cfg, clock).await;
+        let gpu_targets = crate::scrape::gpu_targets(cfg);
+        let gpu_urls = crate::gpu::configured(cfg, &gpu_targets);
+        let gpu_fields = crate::gpu::field_map(cfg);
+        let live_gpus = observer
+            .live()
+            .map(|live| crate::gpu::live_panel(live, gpu_fields.clone()));
+        let nvml = crate::gpu::start_local(cfg, &gpu_fields, clock, observer.live());
+        let (scrapers, gpu_scrapers) = tokio::join!(
+            crate::scrape::start(
+                crate::scrape::server_targets(cfg),
+                crate::scrape::Kind::ServerMetrics,
+                cfg.insecure,
+                clock,
+                None,
+            ),
+            crate::scrape::start(
+                gpu_targets,
+                crate::scrape::Kind::Gpu,
+                cfg.insecure,
+                clock,
+                live_gpus,
+            ),
+        );
         // The UI takes the terminal only once set-up succeeded, so set-up errors stay plain
         // one-line messages.
         observer.run_started(&setup::title(cfg), &self.stop);
@@ -202,8 +220,18 @@ impl Engine {
         .await;
         // The final scrape, after the last response, closes the window.
         let scraped = match scrapers {
-            Some(s) => Some((s.configured, s.finish().await)),
+            Some(s) => Some(s.finish().await),
             None => None,
+        };
+        let gpu_scraped = match gpu_scrapers {
+            Some(s) => s.finish().await,
+            None => Vec::new(),
+        };
+        let local_gpu_samples = match nvml {
+            Some(n) => tokio::task::spawn_blocking(move || n.finish())
+                .await
+                .unwrap_or_default(),
+            None => Vec::new(),
         };
         let window_end = clock.to_wall_ns(clock.now_ns());
         observer.run_finished();
@@ -235,6 +263,24 @@ impl Engine {
             cpu,
         );
         rep.malformed_sse_events = processed.malformed_sse;
+        let origin = profiling_origin.load(std::sync::atomic::Ordering::Relaxed);
+        let window = (origin, window_end);
+        if let Some(collected) = &scraped {
+            rep.server_metrics = Some(exporters::server_metrics_report(
+                cfg, &rep, collected, window,
+            ));
+        }
+        let mut gpu_samples = crate::gpu::samples(&gpu_scraped, &gpu_fields);
+        gpu_samples.extend(local_gpu_samples);
+        if !gpu_samples.is_empty() {
+            rep.gpu_telemetry = Some(crate::gpu::report(
+                cfg,
+                &gpu_urls,
+                &gpu_samples,
+                window,
+                &rep.summary,
+            ));
+        }
         if processed.malformed_sse > 0 {
             tracing::warn!(
                 "{} malformed SSE message(s) were dropped (not SSE, or data that is not JSON); each record counts its own in malformed_sse_events",
@@ -242,15 +288,11 @@ impl Engine {
             );
         }
         let (console, mut artifacts_failed) = exporters::run_exporters(&self.registry, cfg, &rep)?;
-        if let Some((configured, collected)) = scraped {
-            let origin = profiling_origin.load(std::sync::atomic::Ordering::Relaxed);
-            artifacts_failed += exporters::write_server_metrics(
-                cfg,
-                &rep.benchmark_id,
-                configured,
-                collected,
-                (origin, window_end),
-            );
+        if let Some(collected) = &scraped {
+            artifacts_failed += exporters::write_server_metrics(cfg, &rep, collected);
+        }
+        if let Some(report) = &rep.gpu_telemetry {
+            artifacts_failed += crate::gpu::write_files(cfg, report, &gpu_samples);
         }
         let mut exit_code = exit_code(was_cancelled, request_count, error_count);
         if exit_code == 0 && (records_failed || artifacts_failed > 0) {
@@ -320,8 +362,9 @@ impl Engine {
             }
         }
         let cfg_owned = Arc::new(cfg.clone());
+        let hub = self.hub.clone();
         let tokenizer = Arc::new(
-            tokio::task::spawn_blocking(move || load_tokenizer(&cfg_owned))
+            tokio::task::spawn_blocking(move || load_tokenizer_with(&cfg_owned, &hub))
                 .await
                 .map_err(|e| anyhow!("tokenizer loading panicked: {e}"))??,
         );

@@ -82,20 +82,17 @@ fn console_width() -> u16 {
     terminal.or_else(columns).unwrap_or(140).max(60)
 }
 
-/// `server_metrics_export.{json,csv}` from what the scrapers collected, aggregated over the
-/// profiling window (from the first scrape when no profiling phase started); the number of
-/// files that could not be written.
-pub(crate) fn write_server_metrics(
+/// What the scrapers collected, aggregated over the profiling window (from each endpoint's
+/// first scrape when no profiling phase started).
+pub(crate) fn server_metrics_report(
     cfg: &ProfileConfig,
-    benchmark_id: &str,
-    configured: usize,
-    collected: Vec<crate::scrape::Collected>,
+    rep: &aiperf_export::RunReport,
+    collected: &[crate::scrape::Collected],
     (start, end): (u64, u64),
-) -> usize {
-    use aiperf_config::resolve::MetricsFormat;
-    use aiperf_export::server_metrics::{EndpointMetrics, ServerMetricsReport};
+) -> aiperf_export::server_metrics::ServerMetricsReport {
+    use aiperf_export::server_metrics::{EndpointMetrics, ServerMetricsReport, UpdateStats};
     let endpoints = collected
-        .into_iter()
+        .iter()
         .map(|c| {
             let ok = c.fetches.saturating_sub(c.failed_fetches);
             let start = if start == 0 {
@@ -103,30 +100,113 @@ pub(crate) fn write_server_metrics(
             } else {
                 start
             };
+            // AIPerf's window ends at the last change of the page after the profiling end
+            // (the final post-run scrape counts).
+            let end = aiperf_telemetry::aggregate::aiperf_window_end(&c.scrapes, end);
             EndpointMetrics {
-                metrics: aiperf_telemetry::aggregate(&c.scrapes, start, end),
-                url: c.url,
+                metrics: aiperf_telemetry::aggregate::aggregate_sliced(
+                    &c.scrapes,
+                    start,
+                    end,
+                    cfg.slice_duration_s,
+                ),
+                url: c.url.clone(),
                 fetches: c.fetches,
                 failed_fetches: c.failed_fetches,
                 avg_fetch_latency_ms: (ok > 0).then(|| c.latency_ns as f64 / ok as f64 / 1e6),
-                dropped: c.dropped,
+                updates: UpdateStats::of(&c.scrapes),
+                dropped: c.dropped.clone(),
             }
         })
         .collect();
-    let report = ServerMetricsReport {
-        benchmark_id,
-        endpoints_configured: configured,
+    // Without a profiling phase, the window starts at the first page read.
+    let first_read = collected
+        .iter()
+        .filter_map(|c| c.scrapes.first())
+        .map(|s| s.t_ns)
+        .min();
+    let window_start = if start == 0 {
+        first_read.unwrap_or(0)
+    } else {
+        start
+    };
+    ServerMetricsReport {
+        benchmark_id: rep.benchmark_id.clone(),
+        endpoints_configured: crate::scrape::server_targets(cfg)
+            .into_iter()
+            .map(|t| t.url)
+            .collect(),
+        start_time: crate::report::iso_of_wall_ns(window_start),
+        end_time: crate::report::iso_of_wall_ns(end),
+        input_config: serde_json::to_value(&rep.input_config).ok(),
         endpoints,
-        window_ns: (start, end),
+        window_ns: (window_start, end),
+    }
+}
+
+/// `server_metrics_export.{json,csv,jsonl,parquet}` as `--server-metrics-formats` asks; the
+/// number of files that could not be written.
+pub(crate) fn write_server_metrics(
+    cfg: &ProfileConfig,
+    rep: &aiperf_export::RunReport,
+    collected: &[crate::scrape::Collected],
+) -> usize {
+    use aiperf_config::resolve::MetricsFormat;
+    use aiperf_export::server_metrics::{render_jsonl_line, SERVER_METRICS_JSONL_FILE};
+    let Some(report) = &rep.server_metrics else {
+        return 0;
     };
     let formats = &cfg.server_metrics.formats;
-    let failures = report.write(
+    let mut failures = report.write(
         &cfg.artifact_dir,
         formats.contains(&MetricsFormat::Json),
         formats.contains(&MetricsFormat::Csv),
     );
+    if formats.contains(&MetricsFormat::Jsonl) {
+        let mut text = String::new();
+        for c in collected {
+            for (s, lat) in c.scrapes.iter().zip(&c.latencies_ns) {
+                text.push_str(&render_jsonl_line(&c.url, s, *lat));
+            }
+        }
+        let path = cfg.artifact_dir.join(SERVER_METRICS_JSONL_FILE);
+        failures.extend(aiperf_export::write_atomic(&path, &text).err());
+    }
+    if formats.contains(&MetricsFormat::Parquet) {
+        failures.extend(write_server_metrics_parquet(cfg, rep, collected).err());
+    }
     for f in &failures {
         tracing::error!("{f}");
     }
     failures.len()
+}
+
+/// `server_metrics_export.parquet`: every scrape's series in the window, AIPerf's schema.
+fn write_server_metrics_parquet(
+    cfg: &ProfileConfig,
+    rep: &aiperf_export::RunReport,
+    collected: &[crate::scrape::Collected],
+) -> Result<usize, aiperf_export::ExportError> {
+    use aiperf_config::resolve::LoadMode;
+    use aiperf_export::server_metrics_parquet::{
+        write_server_metrics_parquet, ParquetRunMeta, SERVER_METRICS_PARQUET_FILE,
+    };
+    let window = rep.server_metrics.as_ref().map_or((0, 0), |r| r.window_ns);
+    let input_config = serde_json::to_value(&rep.input_config).unwrap_or_default();
+    let endpoints: Vec<(&str, &[aiperf_telemetry::Scrape])> = collected
+        .iter()
+        .map(|c| (c.url.as_str(), c.scrapes.as_slice()))
+        .collect();
+    let meta = ParquetRunMeta {
+        benchmark_id: &rep.benchmark_id,
+        input_config: &input_config,
+        model_names: &cfg.models,
+        concurrency: (cfg.concurrency > 0).then_some(cfg.concurrency as u64),
+        request_rate: match &cfg.load {
+            LoadMode::Rate { rate, .. } | LoadMode::UserCentric { rate, .. } => Some(*rate),
+            _ => None,
+        },
+    };
+    let path = cfg.artifact_dir.join(SERVER_METRICS_PARQUET_FILE);
+    write_server_metrics_parquet(&path, &endpoints, window, &meta)
 }

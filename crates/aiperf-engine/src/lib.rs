@@ -13,7 +13,8 @@
 //!   report.rs      the run report; exporters.rs writes every artifact
 //! multi_run.rs     a sweep or repeated trials: runs in order, cool-downs, aggregates
 //! search.rs        --search-recipe: probe concurrencies until the SLA's edge is found
-//! scrape.rs        --server-metrics: each server's Prometheus page read beside the phases
+//! scrape.rs        --server-metrics, --gpu-telemetry: Prometheus pages read beside the phases
+//! gpu.rs           the DCGM pages turned into per-GPU summaries and power efficiency
 //! observe.rs       what a caller or UI sees: phase snapshots (snapshot.rs), ui/ implements it
 //! ```
 //!
@@ -26,7 +27,9 @@ mod context;
 mod engine;
 mod exporters;
 pub mod external;
+mod gpu;
 mod multi_run;
+mod nvml;
 mod observe;
 mod phases;
 mod plan;

@@ -8,10 +8,11 @@ use aiperf_dataset::corpus::Corpus;
 use aiperf_dataset::loader::LoadContext;
 use aiperf_dataset::rng::{fresh_seed, Rng};
 use aiperf_dataset::synthetic::ContextConfig;
-use aiperf_dataset::{PromptGenerator, Sampler, SyntheticConfig, TextTokenizer};
+use aiperf_dataset::{PromptGenerator, Sampler, SyntheticConfig, TextTokenizer, TokenizerError};
 use aiperf_endpoints::{
     multipart, payload, BodyEncoding, Endpoint, EndpointMetadata, PayloadOptions,
 };
+use aiperf_hub::{is_repo_id, HubConfig};
 use aiperf_plugins::{DatasetLoaderMetadata, Registry};
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
@@ -65,24 +66,50 @@ impl Prepared {
     }
 }
 
-/// Loads the tokenizer named by `--tokenizer`, else the model name if it resolves locally, else
-/// the built-in one as a fallback (a warning, and `input_config.tokenizer.fallback` in the
-/// summary), as AIPerf does for placeholder model names.
-pub fn load_tokenizer(cfg: &ProfileConfig) -> anyhow::Result<TextTokenizer> {
+/// Loads the tokenizer named by `--tokenizer` (a local file or directory, the Hugging Face
+/// cache, else a download from the Hub at `--tokenizer-revision`; any failure is an error),
+/// else the first model's name the same way, else the built-in o200k_base tokenizer as a loud
+/// fallback (a warning saying why, and `input_config.tokenizer.fallback` with
+/// `fallback_reason` in the summary), as AIPerf does for placeholder model names. A model name
+/// is tried on the Hub only when it has the `org/name` shape: served aliases such as
+/// `mock-model` are not Hub repos, and asking for them would only cost a round trip.
+pub fn load_tokenizer_with(cfg: &ProfileConfig, hub: &HubConfig) -> anyhow::Result<TextTokenizer> {
+    let revision = &cfg.tokenizer_revision;
     if let Some(name) = &cfg.tokenizer {
-        return TextTokenizer::load(name, &cfg.tokenizer_revision)
-            .with_context(|| "--tokenizer".to_string());
+        return match TextTokenizer::load(name, revision) {
+            Ok(t) => Ok(t),
+            Err(TokenizerError::NotFound { .. }) if aiperf_hub::is_repo_id(name) => {
+                let path = aiperf_hub::tokenizer_json(hub, name, revision)
+                    .map_err(|e| anyhow!("--tokenizer: {e}"))?;
+                TextTokenizer::from_path(&path, name).context("--tokenizer")
+            }
+            Err(e) => Err(e).context("--tokenizer"),
+        };
     }
     let model = &cfg.models[0];
-    match TextTokenizer::load(model, &cfg.tokenizer_revision) {
-        Ok(t) => Ok(t),
-        Err(_) => {
-            tracing::warn!(
-                "no tokenizer for model '{model}' found locally: token counts (ISL, OSL, throughput) use the built-in o200k_base tokenizer instead and may differ from the model's; pass --tokenizer to choose"
-            );
-            Ok(TextTokenizer::builtin_instead_of(model)?)
+    let reason = match TextTokenizer::load(model, revision) {
+        Ok(t) => return Ok(t),
+        Err(TokenizerError::NotFound { .. }) if model.contains('/') && is_repo_id(model) => {
+            match aiperf_hub::tokenizer_json(hub, model, revision) {
+                Ok(path) => match TextTokenizer::from_path(&path, model) {
+                    Ok(t) => return Ok(t),
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
+            }
         }
-    }
+        Err(TokenizerError::NotFound { .. }) => format!(
+            "'{model}' is not a local tokenizer, not in the Hugging Face cache, and not an \
+             'org/name' Hub id"
+        ),
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(
+        "no tokenizer for model '{model}': {reason}. Token counts (ISL, OSL, throughput) use the \
+         built-in o200k_base tokenizer, not the model's, and may differ from the server's; pass \
+         --tokenizer to choose"
+    );
+    Ok(TextTokenizer::builtin_instead_of_because(model, reason)?)
 }
 
 /// The endpoint object a registry entry names: one registered in code, or a built-in.

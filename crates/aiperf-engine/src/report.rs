@@ -19,6 +19,14 @@ use crate::phases::LoadStats;
 use crate::prepare::Prepared;
 
 /// Local time, ISO-8601 without timezone (AIPerf's `start_time` / `end_time`).
+/// A wall-clock instant (ns since the epoch) as local ISO-8601 without timezone, as
+/// [`now_iso`] writes it.
+pub fn iso_of_wall_ns(wall_ns: u64) -> String {
+    let t = chrono::DateTime::from_timestamp_nanos(wall_ns.min(i64::MAX as u64) as i64)
+        .with_timezone(&chrono::Local);
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
 pub fn now_iso() -> String {
     chrono::Local::now()
         .format("%Y-%m-%dT%H:%M:%S%.6f")
@@ -173,6 +181,7 @@ fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> In
             revision: cfg.tokenizer_revision.clone(),
             used: prepared.tokenizer.name().to_string(),
             fallback: prepared.tokenizer.stands_in_for().is_some(),
+            fallback_reason: prepared.tokenizer.fallback_reason().map(str::to_string),
         },
         datasets: vec![dataset_config(cfg, prepared)],
         phases: Phases {
@@ -242,5 +251,7 @@ pub fn build(
         load_report: LoadReport::new(TimingMode::from(&load.mode), &analysis),
         client_bound: ClientBound::from(&analysis),
         malformed_sse_events: 0,
+        server_metrics: None,
+        gpu_telemetry: None,
     }
 }

@@ -15,15 +15,30 @@ pub fn format_number(v: f64) -> String {
     }
     let s = format!("{:.2}", v.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
+    let grouped = aiperf_core::numfmt::group_digits(int);
     let sign = if v < 0.0 && s != "0.00" { "-" } else { "" };
     format!("{sign}{grouped}.{frac}")
+}
+
+/// A console table laid out for `width` columns, in AIPerf's style.
+pub(crate) fn plain_table(width: u16, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width);
+    t.set_header(header.to_vec());
+    t
+}
+
+/// [`plain_table`] with every column after the first (the numbers) right-aligned.
+pub(crate) fn table(width: u16, header: &[&str]) -> Table {
+    let mut t = plain_table(width, header);
+    for i in 1..header.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
 }
 
 fn row_label(header: &str, unit: Unit) -> String {
@@ -39,11 +54,7 @@ pub fn render(
 ) -> String {
     let mut out = String::new();
     if !r.errors.is_empty() {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width);
-        t.set_header(["Code", "Type", "Message", "Count"]);
+        let mut t = plain_table(width, &["Code", "Type", "Message", "Count"]);
         for (d, n) in &r.errors {
             let code = d.code.map_or("N/A".to_string(), |c| c.to_string());
             let msg: String = d.message.chars().take(200).collect();
@@ -66,11 +77,10 @@ pub fn render(
             continue;
         }
         rows.sort_by_key(|(o, i, _)| (*o, *i));
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width);
-        t.set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
+        let mut t = table(
+            width,
+            &["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"],
+        );
         for (_, _, m) in rows {
             let label = row_label(&m.header, m.display_unit());
             let na = || "N/A".to_string();
@@ -104,15 +114,16 @@ pub fn render(
             };
             t.add_row(cells);
         }
-        for i in 1..8 {
-            if let Some(c) = t.column_mut(i) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
         let title = group.title().unwrap_or(&r.metrics_title);
         out.push_str(&format!("NVIDIA AIPerf | {title}\n"));
         out.push_str(&t.to_string());
         out.push_str("\n\n");
+    }
+    if let Some(sm) = &r.server_metrics {
+        out.push_str(&crate::server_console::render(sm, &r.summary, width));
+    }
+    if let Some(g) = &r.gpu_telemetry {
+        out.push_str(&g.render_console(width));
     }
     for w in &r.summary.warnings {
         out.push_str(&format!("Warning: {w}\n"));

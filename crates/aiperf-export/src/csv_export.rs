@@ -24,7 +24,30 @@ pub fn label(header: &str, unit: Unit) -> String {
     }
 }
 
+/// The summary sections, the power-efficiency metrics among the scalars, and AIPerf's GPU
+/// table when GPU telemetry was collected.
+pub fn render_report(r: &crate::RunReport) -> String {
+    let gpu = r.gpu_telemetry.as_ref();
+    let energy: Vec<(String, String)> = gpu
+        .map(|g| {
+            g.energy
+                .iter()
+                .map(|e| (format!("{} ({})", e.header, e.unit), cell(e.value)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = render_with(&r.summary, energy);
+    if let Some(g) = gpu.filter(|g| !g.gpus.is_empty()) {
+        out.push_str(&g.render_csv());
+    }
+    out
+}
+
 pub fn render(summary: &Summary) -> String {
+    render_with(summary, Vec::new())
+}
+
+fn render_with(summary: &Summary, extra_scalars: Vec<(String, String)>) -> String {
     let mut dist: Vec<(String, Vec<String>)> = Vec::new();
     let mut scalars: Vec<(String, String)> = Vec::new();
     for r in summary.results.iter().filter(|r| r.spec.exported()) {
@@ -56,6 +79,7 @@ pub fn render(summary: &Summary) -> String {
             MetricValue::Scalar(v) => scalars.push((name, cell(*v))),
         }
     }
+    scalars.extend(extra_scalars);
     dist.sort_by(|a, b| a.0.cmp(&b.0));
     scalars.sort_by(|a, b| a.0.cmp(&b.0));
     let mut first = csv::Writer::from_writer(Vec::new());

@@ -60,6 +60,10 @@ pub struct TokenizerConfig {
     /// Whether `used` stands in for `name` because `name` could not be loaded: token counts
     /// then come from another vocabulary than the model's.
     pub fallback: bool,
+    /// Why `name` could not be loaded when `fallback` is true (the Hub's HTTP status, offline,
+    /// a network error, not a Hub id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
 }
 
 /// The dataset: a file and its format, or what was synthesized.

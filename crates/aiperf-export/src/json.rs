@@ -32,6 +32,13 @@ pub struct SummaryJson<'a> {
     /// One object per exported metric, keyed by tag (`request_latency`, `adj_...`).
     #[serde(flatten)]
     pub metrics: MetricsMap,
+    /// GPU power efficiency (`nvidia_energy_per_output_token`, ...), `{unit, avg}` each,
+    /// when GPU telemetry had power or energy.
+    #[serde(flatten)]
+    pub energy: IndexMap<String, EnergyJson>,
+    /// AIPerf's per-GPU telemetry block, when any GPU page answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry_data: Option<serde_json::Value>,
     pub load_report: &'a LoadReport,
     pub client_bound: &'a ClientBound,
     /// Closed-loop streamed runs: throughput and latency on the plateau at full concurrency,
@@ -168,6 +175,14 @@ impl WeightedJson {
             std: finite(w.std),
         }
     }
+}
+
+/// A power-efficiency metric computed from GPU telemetry: `unit, avg`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EnergyJson {
+    pub unit: String,
+    pub avg: f64,
 }
 
 /// A run-level value (throughput, counts, duration): `unit, avg`.
@@ -399,6 +414,21 @@ impl<'a> SummaryJson<'a> {
             aiperf_version: env!("CARGO_PKG_VERSION"),
             benchmark_id: &r.benchmark_id,
             metrics: metrics_map(&r.summary),
+            energy: r
+                .gpu_telemetry
+                .iter()
+                .flat_map(|g| &g.energy)
+                .filter_map(|e| {
+                    let avg = finite(e.value)?;
+                    let unit = e.unit.clone();
+                    Some((e.tag.clone(), EnergyJson { unit, avg }))
+                })
+                .collect(),
+            telemetry_data: r
+                .gpu_telemetry
+                .as_ref()
+                .filter(|g| !g.gpus.is_empty())
+                .map(|g| g.telemetry_json()),
             load_report: &r.load_report,
             client_bound: &r.client_bound,
             steady_state: r.summary.steady_state.as_ref().map(SteadyStateJson::new),

@@ -7,12 +7,15 @@
 pub mod aggregate;
 pub mod console;
 pub mod csv_export;
+pub mod gpu_telemetry;
 pub mod input_config;
 pub mod inputs;
 pub mod json;
 pub mod records;
 pub mod schema;
+pub mod server_console;
 pub mod server_metrics;
+pub mod server_metrics_parquet;
 pub mod timeslices;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +73,10 @@ pub struct RunReport {
     pub client_bound: ClientBound,
     /// SSE messages dropped as malformed over the run (see each record's count).
     pub malformed_sse_events: u64,
+    /// What the servers' own metric pages said over the profiling window, when scraped.
+    pub server_metrics: Option<server_metrics::ServerMetricsReport>,
+    /// What the GPUs' telemetry pages said over the profiling window, when any answered.
+    pub gpu_telemetry: Option<gpu_telemetry::GpuTelemetryReport>,
 }
 
 /// A built-in data exporter. The engine picks them by registry `implementation`, so the manifest
@@ -137,11 +144,8 @@ pub fn write_summary(
     let csv_path = dir.join(CSV_FILE);
     let wants = |e: Exporter| dir_ok && exporters.contains(&e);
     let json_ok = wants(Exporter::Json) && keep(write_atomic(&json_path, &json::render(report)));
-    let csv_ok = wants(Exporter::Csv)
-        && keep(write_atomic(
-            &csv_path,
-            &csv_export::render(&report.summary),
-        ));
+    let csv_ok =
+        wants(Exporter::Csv) && keep(write_atomic(&csv_path, &csv_export::render_report(report)));
     if wants(Exporter::Json) || wants(Exporter::Csv) {
         keep(timeslices::write(dir, report));
     }

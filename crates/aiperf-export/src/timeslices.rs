@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::input_config::InputConfig;
-use crate::json::{metrics_map, MetricsMap};
+use crate::json::{metrics_map, MetricStats, MetricsMap};
 use crate::{write_atomic, ExportError, RunReport};
 
 pub const CSV_FILE: &str = "profile_export_aiperf_timeslices.csv";
@@ -47,7 +47,14 @@ pub fn render_json(r: &RunReport) -> String {
     s
 }
 
-/// Long format: `Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value`, one row per metric and stat.
+/// The statistics AIPerf's CSV writes, in its column order (`STAT_KEYS`).
+const STAT_KEYS: [&str; 14] = [
+    "avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std",
+];
+
+/// Long format: `Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value`, one row per metric and stat,
+/// as AIPerf writes it: metrics sorted by tag and named by their display name, statistics in
+/// `STAT_KEYS` order.
 pub fn render_csv(r: &RunReport) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
@@ -60,13 +67,20 @@ pub fn render_csv(r: &RunReport) -> String {
         "Value",
     ]);
     for (i, (start, end, s)) in r.summary.timeslices.iter().enumerate() {
-        for (tag, stats) in metrics_map(s) {
-            for (stat, v) in stats.fields() {
+        let mut metrics: Vec<(String, MetricStats)> = metrics_map(s).into_iter().collect();
+        metrics.sort_by(|a, b| a.0.cmp(&b.0));
+        for (tag, stats) in metrics {
+            let name = s.get(&tag).map_or(tag.clone(), |m| m.header.to_string());
+            let fields = stats.fields();
+            for stat in STAT_KEYS {
+                let Some((_, v)) = fields.iter().find(|(k, _)| *k == stat) else {
+                    continue;
+                };
                 let _ = w.write_record([
                     i.to_string(),
                     start.to_string(),
                     end.to_string(),
-                    tag.clone(),
+                    name.clone(),
                     stats.unit().to_string(),
                     stat.to_string(),
                     format!("{v:.2}"),

@@ -106,6 +106,11 @@ fn input_config() -> InputConfig {
             revision: "main".into(),
             used: "builtin".into(),
             fallback: true,
+            fallback_reason: Some(
+                "Hugging Face Hub answered HTTP 404 for 'tokenizer.json' of \
+                 'org/placeholder-model' at revision 'main': no such repo, revision or file"
+                    .into(),
+            ),
         },
         datasets: vec![DatasetConfig::Synthetic(Box::new(SyntheticDataset {
             entries: 100,
@@ -188,6 +193,8 @@ fn report() -> RunReport {
         load_report: LoadReport::new(TimingMode::RequestRate, &load),
         client_bound: ClientBound::from(&load),
         malformed_sse_events: 0,
+        server_metrics: None,
+        gpu_telemetry: None,
     }
 }
 

@@ -25,6 +25,7 @@ const PNG_1X1: &str =
 /// until the reply is built.
 pub(crate) async fn think(state: &State) -> Admission {
     state.requests.fetch_add(1, Ordering::Relaxed);
+    state.metrics.served_other();
     let admission = state.load.admit().await;
     let mut w = Wait {
         start: admission.at,

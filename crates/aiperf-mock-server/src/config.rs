@@ -99,9 +99,46 @@ pub struct MockConfig {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Whose metric names, labels and histogram buckets `/metrics` speaks: `vllm`, `sglang`,
+    /// `trtllm` (Prometheus at `/prometheus/metrics`, iteration-stats JSON at `/metrics`, as
+    /// trtllm-serve does) or `dynamo` (the Dynamo frontend's `dynamo_frontend_*`).
+    #[arg(long, value_enum, default_value_t = MetricsStyle::Vllm)]
+    pub metrics_style: MetricsStyle,
+    /// Modelled KV-cache size in tokens: KV usage = tokens held by the requests in flight (their
+    /// prompts and the tokens streamed so far) / this, at most 1.
+    #[arg(long, value_name = "TOKENS", default_value_t = 65_536)]
+    pub kv_cache_tokens: u64,
+    /// Serve a DCGM-exporter page for N fake GPUs at `GET /dcgm/metrics` (0 = no page, at most
+    /// 64). Their power and energy follow the tokens the mock generates.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_FAKE_GPUS)))]
+    pub fake_gpus: u32,
+    /// Fake GPUs: power each one draws when idle, in watts (energy grows by this every second).
+    #[arg(long, value_name = "W", default_value_t = 70.0)]
+    pub gpu_idle_watts: f64,
+    /// Fake GPUs: energy per generated token, in joules (to the nearest millijoule), split
+    /// evenly across the GPUs.
+    #[arg(long, value_name = "J", default_value_t = 0.5)]
+    pub gpu_joules_per_token: f64,
     /// Keep every request (path, headers, body) in memory for tests to inspect.
     #[arg(skip)]
     pub record_requests: bool,
+}
+
+/// The most fake GPUs `--fake-gpus` accepts.
+pub const MAX_FAKE_GPUS: u32 = 64;
+
+/// Which inference server's metric names the mock's metrics page imitates (`--metrics-style`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricsStyle {
+    /// vLLM: `vllm:*` with `model_name` and `engine` labels.
+    Vllm,
+    /// SGLang: `sglang:*` with a `model_name` label.
+    Sglang,
+    /// trtllm-serve: `trtllm_*` at `/prometheus/metrics`, iteration-stats JSON at `/metrics`.
+    Trtllm,
+    /// The Dynamo frontend: `dynamo_frontend_*` with a `model` label.
+    Dynamo,
 }
 
 impl Default for MockConfig {

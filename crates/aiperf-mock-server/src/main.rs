@@ -30,6 +30,21 @@ fn main() -> anyhow::Result<()> {
                     .map_or("unlimited".to_string(), |k| k.to_string())
             );
         }
+        if cfg.metrics_style != aiperf_mock_server::MetricsStyle::Vllm || cfg.fake_gpus > 0 {
+            eprintln!(
+                "metrics: {} style{}",
+                clap::ValueEnum::to_possible_value(&cfg.metrics_style)
+                    .map_or(String::new(), |v| v.get_name().to_string()),
+                if cfg.fake_gpus > 0 {
+                    format!(
+                        ", {} fake GPUs at /dcgm/metrics ({} W idle, {} J per token)",
+                        cfg.fake_gpus, cfg.gpu_idle_watts, cfg.gpu_joules_per_token
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
         aiperf_mock_server::serve(listener, cfg, async {
             let _ = tokio::signal::ctrl_c().await;
         })

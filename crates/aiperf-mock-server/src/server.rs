@@ -24,6 +24,7 @@ use crate::apis;
 use crate::config::MockConfig;
 use crate::faults::{pick, Fault, FaultRule};
 use crate::load::{Admission, Load, Wait};
+use crate::metrics::{self, Accepted, Endpoint, Metrics, Timing};
 use crate::tokens::TokenSource;
 use crate::wire::{Api, Head};
 
@@ -86,14 +87,33 @@ impl MockHandle {
         }
     }
 
-    /// Inference requests in flight now: admitted (past any `--capacity` queue) and not yet
-    /// finished (the load model, [`crate::load`]).
-    /// How many times `/metrics` was read (scrapes are not kept among [`Self::requests`]:
-    /// they are monitoring, not traffic under test).
+    /// How many times the server-metrics page was read: `/metrics`, and for `--metrics-style
+    /// trtllm` also `/prometheus/metrics` (scrapes are not kept among [`Self::requests`]: they
+    /// are monitoring, not traffic under test).
     pub fn metrics_scrapes(&self) -> u64 {
-        self.state.scrapes.load(Ordering::Relaxed)
+        self.state.metrics.scrapes.load(Ordering::Relaxed)
     }
 
+    /// How many times the fake GPUs' DCGM page (`/dcgm/metrics`) was read (counted apart from
+    /// [`Self::metrics_scrapes`], and not kept among [`Self::requests`] either).
+    pub fn dcgm_scrapes(&self) -> u64 {
+        self.state.metrics.dcgm_scrapes.load(Ordering::Relaxed)
+    }
+
+    /// Prompt tokens of the generation requests accepted so far (what `*prompt_tokens_total`
+    /// shows).
+    pub fn prompt_tokens(&self) -> u64 {
+        self.state.metrics.prompt_tokens.load(Ordering::Relaxed)
+    }
+
+    /// Output tokens of the generation requests accepted so far, counted in full when each is
+    /// accepted (what `*generation_tokens_total` shows and the fake GPUs' energy follows).
+    pub fn generation_tokens(&self) -> u64 {
+        self.state.metrics.generation_tokens.load(Ordering::Relaxed)
+    }
+
+    /// Inference requests in flight now: admitted (past any `--capacity` queue) and not yet
+    /// finished (the load model, [`crate::load`]).
     pub fn in_flight(&self) -> usize {
         self.state.load.in_flight()
     }
@@ -182,12 +202,10 @@ pub(crate) struct State {
     pub(crate) cfg: MockConfig,
     pub(crate) tokens: TokenSource,
     pub(crate) requests: AtomicU64,
-    errors: AtomicU64,
-    scrapes: AtomicU64,
     /// The load model: in-flight count, `--capacity` queue.
     pub(crate) load: Arc<Load>,
-    prompt_tokens: AtomicU64,
-    completion_tokens: AtomicU64,
+    /// Counters, histograms and gauges of the metrics pages ([`crate::metrics`]).
+    pub(crate) metrics: Metrics,
     pub(crate) created: u64,
     recorded: std::sync::Mutex<Vec<RecordedRequest>>,
     faults: Vec<FaultRule>,
@@ -212,6 +230,7 @@ impl State {
             .iter()
             .map(|f| FaultRule::parse(f).map_err(|e| anyhow::anyhow!("--fault {f}: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let metrics = Metrics::new(&cfg)?;
         let tokens = TokenSource::new(&cfg.tokenizer)?;
         let stamps = match &cfg.record_timestamps {
             Some(path) => Some(std::sync::Mutex::new(std::io::LineWriter::new(
@@ -236,11 +255,8 @@ impl State {
             cfg,
             tokens,
             requests: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            scrapes: AtomicU64::new(0),
             load,
-            prompt_tokens: AtomicU64::new(0),
-            completion_tokens: AtomicU64::new(0),
+            metrics,
             created,
             recorded: std::sync::Mutex::new(Vec::new()),
             faults: cfg_faults,
@@ -422,7 +438,7 @@ async fn handle(
         }
     };
     let mut record_index = None;
-    if state.cfg.record_requests && path != "/metrics" {
+    if state.cfg.record_requests && !is_scrape(&path) {
         if let Ok(mut r) = state.recorded.lock() {
             record_index = Some(r.len());
             r.push(RecordedRequest {
@@ -453,7 +469,15 @@ async fn handle(
                 &json!({"object": "list", "data": [{"id": "mock-model", "object": "model", "owned_by": "aiperf"}]}),
             ))
         }
-        (&Method::GET, "/metrics") => return Ok(prometheus(state)),
+        (&Method::GET, "/metrics") => return Ok(metrics::server_page(state, false)),
+        (&Method::GET, "/prometheus/metrics")
+            if state.cfg.metrics_style == crate::config::MetricsStyle::Trtllm =>
+        {
+            return Ok(metrics::server_page(state, true))
+        }
+        (&Method::GET, "/dcgm/metrics") if state.cfg.fake_gpus > 0 => {
+            return Ok(metrics::dcgm_page(state))
+        }
         (&Method::POST, "/v1/embeddings") => return Ok(embeddings(state, &body).await),
         (&Method::POST, "/v1/ranking" | "/rerank" | "/v2/rerank") => {
             return Ok(apis::rankings(state, &path, &body).await)
@@ -538,6 +562,23 @@ async fn handle(
     Ok(response.map(|b| MockBody::Stamped(Box::new(b), stamps)))
 }
 
+/// Monitoring pages: never recorded among the requests under test, whatever they answer.
+fn is_scrape(path: &str) -> bool {
+    matches!(path, "/metrics" | "/prometheus/metrics" | "/dcgm/metrics")
+}
+
+/// The endpoint label of an API, for the metrics pages.
+fn endpoint(api: Api) -> Endpoint {
+    match api {
+        Api::Chat => Endpoint::ChatCompletions,
+        Api::Completions => Endpoint::Completions,
+        Api::Responses => Endpoint::Responses,
+        Api::Messages => Endpoint::Messages,
+        Api::Tgi { .. } => Endpoint::Generate,
+        Api::Solido => Endpoint::Rag,
+    }
+}
+
 async fn generate(
     state: &Arc<State>,
     body: &[u8],
@@ -561,7 +602,9 @@ async fn generate(
         );
     };
     if state.cfg.error_rate > 0.0 && state.draw(n_req, 1) * 100.0 < state.cfg.error_rate {
-        state.errors.fetch_add(1, Ordering::Relaxed);
+        state
+            .metrics
+            .failed(endpoint(api), api.streams(&req, accepts_sse));
         return json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"error": {"message": "Simulated error", "type": "server_error", "code": 500}}),
@@ -603,12 +646,13 @@ async fn generate(
         "stop"
     };
     let prompt_tokens = state.tokens.count(&prompt);
-    state
-        .prompt_tokens
-        .fetch_add(prompt_tokens as u64, Ordering::Relaxed);
-    state
-        .completion_tokens
-        .fetch_add(n as u64, Ordering::Relaxed);
+    state.metrics.accepted(&Accepted {
+        endpoint: endpoint(api),
+        stream,
+        length: max_tokens.is_some(),
+        prompt_tokens: u64::from(prompt_tokens),
+        output_tokens: n as u64,
+    });
     let mut h = std::collections::hash_map::DefaultHasher::new();
     prompt.hash(&mut h);
     // The first `thinking` tokens are reasoning on APIs that have it; one token stays content.
@@ -645,7 +689,7 @@ async fn generate(
         "completion_tokens": n,
         "total_tokens": prompt_tokens as usize + n,
         // A deterministic 40 % prefix-cache hit, so cache metrics have something to show.
-        "prompt_tokens_details": {"cached_tokens": prompt_tokens * 2 / 5},
+        "prompt_tokens_details": {"cached_tokens": metrics::cached_tokens(u64::from(prompt_tokens))},
     });
     if thinking > 0 {
         usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking});
@@ -658,18 +702,25 @@ async fn generate(
 
     // Past any --capacity queue; the TTFT starts at arrival, or at admission after queueing.
     let admission = state.load.admit().await;
-    let start = if admission.waited {
-        admission.at
+    let (start, queued) = if admission.waited {
+        (
+            admission.at,
+            admission.at.saturating_duration_since(arrived),
+        )
     } else {
-        arrived
+        (arrived, Duration::ZERO)
     };
+    state.metrics.kv_hold(u64::from(prompt_tokens));
     let mut pace = Pacer {
         st: state.clone(),
         n_req,
         admission: Some(admission),
         due: start,
         prompt_tokens: prompt_tokens as f64,
+        kv: u64::from(prompt_tokens),
     };
+    let timing = Timing::new(arrived, queued);
+    let (prompt_n, output_n) = (u64::from(prompt_tokens), n as u64);
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let st = state.clone();
@@ -679,20 +730,20 @@ async fn generate(
             .whole(&head, TEXT_MARK, &reasoning, finish, &usage)
             .to_string();
         tokio::spawn(async move {
-            let mut out = Out::new(tx);
+            let mut out = Out::new(tx, st.clone(), timing);
             // Waits that grow with the load are waited one by one (the load is watched during
             // each); fixed ones just move the deadline, and are slept through at once.
             for i in 0..n {
                 let w = pace.plan(i);
                 if w.per > 0.0 {
-                    if pace.wait(w, &out).await.is_err() {
+                    if pace.wait(w, &mut out).await.is_err() {
                         return;
                     }
                 } else {
                     pace.due = w.due();
                 }
             }
-            if pace.until_due(&out).await.is_err() {
+            if pace.until_due(&mut out).await.is_err() {
                 return;
             }
             pace.finish();
@@ -723,6 +774,7 @@ async fn generate(
                 }
             }
             let _ = out.flush().await;
+            out.finish(prompt_n, output_n, false);
         });
         return respond(StatusCode::OK, "application/json", MockBody::Channel(rx));
     }
@@ -748,7 +800,7 @@ async fn generate(
         .then_some(half.max(1))
         .filter(|&r| r < n);
     tokio::spawn(async move {
-        let mut out = Out::new(tx);
+        let mut out = Out::new(tx, st.clone(), timing);
         let _ = out.push(&preamble).await;
         let mut piece = String::new();
         for i in 0..=n {
@@ -776,12 +828,13 @@ async fn generate(
                 if out.flush().await.is_err() {
                     break;
                 }
-                if pace.wait(w, &out).await.is_err() {
+                if pace.wait(w, &mut out).await.is_err() {
                     break;
                 }
             } else {
                 pace.due = w.due();
             }
+            pace.generated();
             if i + 1 == n {
                 // Generation is over: the request stops counting as in flight (and frees its
                 // --capacity slot) before the client can see its end.
@@ -794,7 +847,7 @@ async fn generate(
             piece.clear();
             piece.push_str(&reply.piece(&st.tokens, i));
             let event = api.token(&head, i, &piece, last, cumulative.as_ref(), i < thinking);
-            if out.push(&event).await.is_err() {
+            if out.token(&event).await.is_err() {
                 break;
             }
         }
@@ -811,6 +864,7 @@ async fn generate(
             }
         }
         let _ = out.flush().await;
+        out.finish(prompt_n, output_n, true);
     });
     respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
 }
@@ -828,6 +882,9 @@ struct Pacer {
     due: Instant,
     /// The prompt's length, for `--ttft-per-input-token`.
     prompt_tokens: f64,
+    /// Tokens this request holds in the modelled KV cache (its prompt, then each token
+    /// generated while streaming), freed when it stops counting as in flight.
+    kv: u64,
 }
 
 impl Pacer {
@@ -861,7 +918,7 @@ impl Pacer {
 
     /// Sleeps through `w` (longer if the load rises meanwhile), which becomes the latest due
     /// token. `Err` when the client went away.
-    async fn wait(&mut self, mut w: Wait, out: &Out) -> Result<(), ()> {
+    async fn wait(&mut self, mut w: Wait, out: &mut Out) -> Result<(), ()> {
         let gone = match &self.admission {
             Some(a) => tokio::select! {
                 _ = a.wait(&mut w) => false,
@@ -874,6 +931,7 @@ impl Pacer {
         };
         self.due = w.due();
         if gone {
+            out.failed = true;
             Err(())
         } else {
             Ok(())
@@ -881,16 +939,38 @@ impl Pacer {
     }
 
     /// Sleeps until the latest planned token is due. `Err` when the client went away.
-    async fn until_due(&self, out: &Out) -> Result<(), ()> {
-        tokio::select! {
-            _ = tokio::time::sleep_until(self.due.into()) => Ok(()),
-            _ = out.tx.closed() => Err(()),
+    async fn until_due(&self, out: &mut Out) -> Result<(), ()> {
+        let gone = tokio::select! {
+            _ = tokio::time::sleep_until(self.due.into()) => false,
+            _ = out.tx.closed() => true,
+        };
+        out.failed |= gone;
+        if gone {
+            Err(())
+        } else {
+            Ok(())
         }
     }
 
-    /// The request no longer counts as in flight.
+    /// One more token is generated: it takes KV-cache room while the request is in flight.
+    fn generated(&mut self) {
+        if self.admission.is_some() {
+            self.kv += 1;
+            self.st.metrics.kv_hold(1);
+        }
+    }
+
+    /// The request no longer counts as in flight, nor holds KV-cache room.
     fn finish(&mut self) {
         self.admission = None;
+        self.st.metrics.kv_release(std::mem::take(&mut self.kv));
+    }
+}
+
+impl Drop for Pacer {
+    /// Whatever way the reply ends, its KV-cache room is freed.
+    fn drop(&mut self) {
+        self.st.metrics.kv_release(std::mem::take(&mut self.kv));
     }
 }
 
@@ -920,19 +1000,53 @@ impl Reply {
 }
 
 /// A response body written in frames of at most about [`Out::FRAME`] bytes: nothing larger
-/// than one frame (or one token event) is ever held.
+/// than one frame (or one token event) is ever held. It records the reply's timeline in the
+/// metrics histograms as frames are handed over ([`Timing`]).
 struct Out {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     buf: String,
+    st: Arc<State>,
+    timing: Timing,
+    /// Streamed tokens in `buf`, not yet handed to the body.
+    pending: u64,
+    /// The reply was cut short (client gone, injected reset): it records no end.
+    failed: bool,
 }
 
 impl Out {
     const FRAME: usize = 64 * 1024;
 
-    fn new(tx: mpsc::Sender<Result<Bytes, std::io::Error>>) -> Self {
+    fn new(
+        tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+        st: Arc<State>,
+        timing: Timing,
+    ) -> Self {
         Self {
             tx,
             buf: String::new(),
+            st,
+            timing,
+            pending: 0,
+            failed: false,
+        }
+    }
+
+    /// Appends one streamed token's event.
+    async fn token(&mut self, event: &str) -> Result<(), ()> {
+        self.pending += 1;
+        self.push(event).await
+    }
+
+    /// The whole reply was handed over: records its end, unless it was cut short.
+    fn finish(&self, prompt_tokens: u64, output_tokens: u64, streamed: bool) {
+        if !self.failed {
+            self.timing.finish(
+                &self.st.metrics,
+                Instant::now(),
+                prompt_tokens,
+                output_tokens,
+                streamed,
+            );
         }
     }
 
@@ -968,11 +1082,18 @@ impl Out {
             return Ok(());
         }
         let frame = Bytes::from(std::mem::take(&mut self.buf));
-        self.tx.send(Ok(frame)).await.map_err(|_| ())
+        if self.tx.send(Ok(frame)).await.is_err() {
+            self.failed = true;
+            return Err(());
+        }
+        let tokens = std::mem::take(&mut self.pending);
+        self.timing.handed(&self.st.metrics, tokens, Instant::now());
+        Ok(())
     }
 
     /// Sends what is buffered, then resets the connection.
     async fn reset(&mut self) -> Result<(), ()> {
+        self.failed = true;
         self.flush().await?;
         self.tx.send(Err(reset())).await.map_err(|_| ())
     }
@@ -1013,35 +1134,5 @@ async fn embeddings(state: &Arc<State>, body: &[u8]) -> Response<MockBody> {
         StatusCode::OK,
         &json!({"object": "list", "data": data, "model": model,
             "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}),
-    )
-}
-
-fn prometheus(state: &Arc<State>) -> Response<MockBody> {
-    state.scrapes.fetch_add(1, Ordering::Relaxed);
-    let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let running = state.load.in_flight();
-    let waiting = state.load.queued();
-    let text = format!(
-        "# HELP vllm:request_success_total Requests answered.\n# TYPE vllm:request_success_total counter\n\
-         vllm:request_success_total{{model_name=\"mock-model\"}} {}\n\
-         # HELP vllm:num_requests_running Inference requests in flight.\n# TYPE vllm:num_requests_running gauge\n\
-         vllm:num_requests_running{{model_name=\"mock-model\"}} {running}\n\
-         # HELP vllm:num_requests_waiting Inference requests queued for a --capacity slot.\n# TYPE vllm:num_requests_waiting gauge\n\
-         vllm:num_requests_waiting{{model_name=\"mock-model\"}} {waiting}\n\
-         # HELP vllm:prompt_tokens_total Prompt tokens received.\n# TYPE vllm:prompt_tokens_total counter\n\
-         vllm:prompt_tokens_total{{model_name=\"mock-model\"}} {}\n\
-         # HELP vllm:generation_tokens_total Tokens generated.\n# TYPE vllm:generation_tokens_total counter\n\
-         vllm:generation_tokens_total{{model_name=\"mock-model\"}} {}\n\
-         # HELP aiperf_mock_errors_total Injected errors.\n# TYPE aiperf_mock_errors_total counter\n\
-         aiperf_mock_errors_total {}\n",
-        r(&state.requests),
-        r(&state.prompt_tokens),
-        r(&state.completion_tokens),
-        r(&state.errors)
-    );
-    respond(
-        StatusCode::OK,
-        "text/plain; version=0.0.4",
-        MockBody::Full(Some(Bytes::from(text))),
     )
 }

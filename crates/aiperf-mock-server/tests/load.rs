@@ -320,11 +320,11 @@ async fn a_client_leaving_mid_stream_frees_its_slot() {
     until(&mock, "the second request queued", |m| m.queued() == 1).await;
     let metrics = String::from_utf8(get(mock.addr, "/metrics").await).unwrap();
     assert!(
-        metrics.contains("vllm:num_requests_running{model_name=\"mock-model\"} 1"),
+        metrics.contains("vllm:num_requests_running{model_name=\"mock-model\",engine=\"0\"} 1.0\n"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("vllm:num_requests_waiting{model_name=\"mock-model\"} 1"),
+        metrics.contains("vllm:num_requests_waiting{model_name=\"mock-model\",engine=\"0\"} 1.0\n"),
         "{metrics}"
     );
 

@@ -8,9 +8,24 @@
 //! (`_total` declared both ways, `_created` dropped, untyped fallback). Small enough to own.
 
 pub mod aggregate;
+pub mod energy;
+pub mod gpu;
+pub mod histogram_estimate;
+pub mod numpy;
 pub mod prometheus;
+pub mod series;
+pub mod units;
 
 pub use aggregate::{aggregate, MetricSummary, Scrape, SeriesStats, SeriesSummary};
+pub use energy::{
+    energy_metrics, energy_metrics_for_window, energy_metrics_split, ClientTotals, EnergyMetric,
+    FINAL_SCRAPE_GRACE_NS,
+};
+pub use gpu::{
+    aggregate_gpus, endpoint_display, gpu_samples, telemetry_json_key, FieldMap, GpuError, GpuId,
+    GpuMetric, GpuSample, GpuStats, GpuSummary, GpuValue, MetricDef, MetricKind, SourceField,
+    Vendor,
+};
 pub use prometheus::{
     parse, Family, HistogramSeries, MetricType, Page, ParseError, Sample, SummarySeries,
 };

@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod config_cmd;
 pub mod logfile;
+pub mod plot_cmd;
 pub mod plugins_cmd;
 
 use std::io::IsTerminal;
@@ -25,6 +26,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
     match cli.command {
         Command::Plugins(args) => plugins_cmd::run(&args, &registry),
         Command::Compare(args) => compare::run(&args),
+        Command::Plot(args) => plot_cmd::run(&args),
         Command::Config(cmd) => config_cmd::run(&cmd, &registry),
         Command::Profile(args) => profile(*args, &argv, registry),
     }
@@ -43,6 +45,9 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
         },
         None => args,
     };
+    let auto_plot = args.auto_plot && !args.no_auto_plot;
+    let plot_required = args.plot_required;
+    let plot_config = args.plot_config.clone();
     let (args, search, post) = match ProfileConfig::resolve_search(&args, argv, &registry) {
         Ok(Some(Search::Adaptive(plan))) => (args, Some(plan), None),
         Ok(Some(Search::Sweep { args, post })) => (*args, None, Some(post)),
@@ -123,6 +128,12 @@ fn profile(args: aiperf_config::ProfileArgs, argv: &[String], registry: Registry
     };
     // Work a stop left behind (a preparation cut short) dies with the process.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // Pictures of what finished, even of an interrupted run (not of one that wrote nothing).
+    let code = if auto_plot && log_dir.is_dir() {
+        plot_cmd::auto_plot(log_dir, plot_required, code, plot_config.as_deref())
+    } else {
+        code
+    };
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 

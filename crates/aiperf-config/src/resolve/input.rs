@@ -461,7 +461,7 @@ mod tests {
         assert!(notices.is_empty());
         assert_eq!(
             input(&["--input-file", &f]).unwrap_err(),
-            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt)")
+            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json)")
         );
         let f = write("bin.jsonl", "\u{1}\u{2}not json");
         let e = input(&["--input-file", &f]).unwrap_err();

@@ -107,15 +107,7 @@ fn human(v: f64) -> String {
     if v.fract() != 0.0 || v >= 1e18 {
         return format!("{v}");
     }
-    let digits = format!("{}", v as u64);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    aiperf_core::numfmt::group_digits(&format!("{}", v as u64))
 }
 
 #[cfg(test)]

@@ -349,6 +349,8 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     if let Some(art) = b.artifacts.as_ref().or(f.artifacts.as_ref()) {
         a.opt("--artifact-dir", art.dir.clone());
         a.num("--slice-duration", art.slice_duration);
+        a.both("auto-plot", art.auto_plot);
+        a.on("--plot-required", art.plot_required);
     }
 
     // Multi-run

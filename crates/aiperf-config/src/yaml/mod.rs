@@ -16,7 +16,7 @@ mod subst;
 mod templates;
 mod tree;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
@@ -91,8 +91,41 @@ fn load_with_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>, YamlError> {
     read_file(text, env)
-        .map(|file| emit::args(&file))
+        .map(|file| {
+            let mut args = emit::args(&file);
+            args.extend(plot_args(&file, origin));
+            args
+        })
         .map_err(|e| e.in_file(origin))
+}
+
+/// A `plot:` section asks for pictures after the run (unless `artifacts.autoPlot: false`), with
+/// that plot config: the referenced file (relative to the run file), or the run file itself.
+fn plot_args(file: &model::RunFile, origin: &str) -> Vec<String> {
+    let Some(plot) = &file.plot else {
+        return Vec::new();
+    };
+    let auto_plot = file
+        .benchmark
+        .artifacts
+        .as_ref()
+        .or(file.artifacts.as_ref())
+        .and_then(|a| a.auto_plot);
+    let config = match plot {
+        model::PlotEnvelope::File(path) if Path::new(path).is_absolute() => PathBuf::from(path),
+        model::PlotEnvelope::File(path) => Path::new(origin)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(path),
+        model::PlotEnvelope::Inline(_) => PathBuf::from(origin),
+    };
+    let mut args = Vec::new();
+    if auto_plot.is_none() {
+        args.push("--auto-plot".to_string());
+    }
+    args.push("--plot-config".to_string());
+    args.push(config.display().to_string());
+    args
 }
 
 /// The checked file, before it becomes flags.

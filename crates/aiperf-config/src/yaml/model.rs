@@ -33,6 +33,19 @@ pub struct RunFile {
     pub artifacts: Option<Artifacts>,
     /// Accepted here too (AIPerf places it under `benchmark`).
     pub tokenizer: Option<Tokenizer>,
+    /// AIPerf's plot envelope, inline or a file path: turns `--auto-plot` on (unless
+    /// `artifacts.autoPlot: false`), and its `experiment_classification` groups the charts.
+    pub plot: Option<PlotEnvelope>,
+}
+
+/// `plot`: a plot config inline (read back from the run file) or the path of one.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PlotEnvelope {
+    /// A path, relative to the run file.
+    File(String),
+    /// A mapping in the run file itself.
+    Inline(IndexMap<String, serde_json::Value>),
 }
 
 /// `multiRun`: trials per configuration.
@@ -426,6 +439,10 @@ pub struct Artifacts {
     /// Seconds per time slice (`--slice-duration`).
     #[schemars(with = "Option<NumberOrText>")]
     pub slice_duration: Option<f64>,
+    /// Draw the charts and report after the run (`--auto-plot` / `--no-auto-plot`).
+    pub auto_plot: Option<bool>,
+    /// A failed auto-plot fails the command (`--plot-required`).
+    pub plot_required: Option<bool>,
 }
 
 /// `benchmark.tokenizer` (or just the name).

@@ -333,6 +333,7 @@ pub(crate) fn run_file(root: &Node) -> R<RunFile> {
     let slos = opt(o.get("slos")?, slos)?;
     let artifacts = opt(o.get("artifacts")?, artifacts)?;
     let tokenizer = opt(o.get("tokenizer")?, tokenizer)?;
+    let plot = opt(o.get("plot")?, plot_envelope)?;
     o.finish()?;
     let Some(benchmark_field) = benchmark_field else {
         return Err(Reported::file("missing 'benchmark'"));
@@ -374,6 +375,7 @@ pub(crate) fn run_file(root: &Node) -> R<RunFile> {
         slos,
         artifacts,
         tokenizer,
+        plot,
     })
 }
 
@@ -688,11 +690,27 @@ fn slos(f: &Field) -> R<IndexMap<String, f64>> {
     string_map(f, Field::f64)
 }
 
+fn plot_envelope(f: &Field) -> R<PlotEnvelope> {
+    match &f.node.value {
+        Value::Map(_) => Ok(PlotEnvelope::Inline(IndexMap::new())),
+        Value::Str(_) => Ok(PlotEnvelope::File(f.string()?)),
+        _ => Err(Reported::at(
+            f.node.line,
+            format!(
+                "'plot' must be a plot config (a mapping) or the path of one, got {}",
+                f.node.describe()
+            ),
+        )),
+    }
+}
+
 fn artifacts(f: &Field) -> R<Artifacts> {
     let mut o = Obj::new(*f)?;
     let a = Artifacts {
         dir: opt(o.get("dir")?, Field::string)?,
         slice_duration: opt(o.get("sliceDuration")?, Field::duration)?,
+        auto_plot: opt(o.get("autoPlot")?, Field::bool)?,
+        plot_required: opt(o.get("plotRequired")?, Field::bool)?,
     };
     o.finish()?;
     Ok(a)

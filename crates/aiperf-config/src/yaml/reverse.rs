@@ -356,6 +356,8 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
     let artifacts = Artifacts {
         dir: p.artifact_dir.as_ref().map(|d| d.display().to_string()),
         slice_duration: p.slice_duration,
+        auto_plot: both(p.auto_plot, p.no_auto_plot),
+        plot_required: p.plot_required.then_some(true),
     };
     let (model, models) = match p.model_names.as_slice() {
         [] => (None, None),

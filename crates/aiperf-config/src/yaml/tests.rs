@@ -638,3 +638,47 @@ fn to_yaml_reads_as_expected() {
                concurrency: 4\n"
     );
 }
+
+#[test]
+fn artifacts_auto_plot_maps_to_its_flags_and_back() {
+    let text = "benchmark:\n  model: m\n  endpoint: {url: http://h:1}\n  artifacts:\n    autoPlot: true\n    plotRequired: true\n";
+    let args = load(text).unwrap();
+    assert!(
+        args.ends_with(&strings(&["--auto-plot", "--plot-required"])),
+        "{args:?}"
+    );
+    let off = load(&text.replace("autoPlot: true", "autoPlot: false")).unwrap();
+    assert!(off.contains(&"--no-auto-plot".to_string()), "{off:?}");
+    let yaml = to_yaml(&strings(&["-m", "m", "--url", "http://h:1", "--auto-plot"])).unwrap();
+    assert!(yaml.contains("autoPlot: true"), "{yaml}");
+}
+
+#[test]
+fn a_plot_section_turns_auto_plot_on_with_its_config() {
+    let head = "benchmark:\n  model: m\n  endpoint: {url: http://h:1}\n";
+    let inline = format!("{head}plot:\n  experiment_classification: {{baselines: [\"b*\"]}}\n");
+    let args = load_with_env(&inline, "/runs/sweep.yaml", &no_env).unwrap();
+    assert!(
+        args.ends_with(&strings(&[
+            "--auto-plot",
+            "--plot-config",
+            "/runs/sweep.yaml"
+        ])),
+        "{args:?}"
+    );
+    let by_path = format!("{head}plot: plots/base.yaml\n");
+    let args = load_with_env(&by_path, "/runs/sweep.yaml", &no_env).unwrap();
+    assert!(
+        args.ends_with(&strings(&["--plot-config", "/runs/plots/base.yaml"])),
+        "{args:?}"
+    );
+    // An explicit autoPlot: false wins; the config still travels.
+    let off = format!("{head}  artifacts: {{autoPlot: false}}\nplot: {{}}\n");
+    let args = load_with_env(&off, "r.yaml", &no_env).unwrap();
+    assert!(
+        args.contains(&"--no-auto-plot".to_string()) && !args.contains(&"--auto-plot".to_string()),
+        "{args:?}"
+    );
+    let e = err(&format!("{head}plot: 5\n"));
+    assert!(e.contains("'plot' must be"), "{e}");
+}

@@ -9,7 +9,13 @@
 //! - [`random_pool`]: a pool (file) or named pools (directory) sampled with replacement.
 //! - [`mooncake`]: Mooncake traces; `hash_ids` become shared prefix blocks.
 //! - [`sharegpt`]: the public ShareGPT JSON, filtered as vLLM and AIPerf filter it.
+//! - [`bailian`]: Alibaba Bailian traces; `parent_chat_id` chains become sessions.
+//! - [`burst_gpt`]: the BurstGPT CSV; every row one timed request.
+//! - [`inputs_json`]: a run's own `inputs.json`; every payload sent verbatim.
 
+pub mod bailian;
+pub mod burst_gpt;
+pub mod inputs_json;
 pub mod media;
 pub mod mooncake;
 pub mod multi_turn;
@@ -46,7 +52,7 @@ pub struct Builtin {
 }
 
 /// Every loader built into this crate.
-pub const BUILTINS: [Builtin; 5] = [
+pub const BUILTINS: [Builtin; 8] = [
     Builtin {
         implementation: "aiperf_dataset::loader::single_turn::single_turn",
         load: |p, _| single_turn(p),
@@ -71,6 +77,21 @@ pub const BUILTINS: [Builtin; 5] = [
         implementation: "aiperf_dataset::loader::sharegpt::load",
         load: sharegpt::load,
         can_load: sharegpt::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::bailian::load",
+        load: bailian::load,
+        can_load: bailian::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::burst_gpt::load",
+        load: burst_gpt::load,
+        can_load: burst_gpt::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::inputs_json::load",
+        load: inputs_json::load,
+        can_load: inputs_json::can_load,
     },
 ];
 
@@ -434,6 +455,9 @@ mod tests {
             ("random_pool", BUILTINS[2].implementation),
             ("mooncake_trace", BUILTINS[3].implementation),
             ("sharegpt", BUILTINS[4].implementation),
+            ("bailian_trace", BUILTINS[5].implementation),
+            ("burst_gpt_trace", BUILTINS[6].implementation),
+            ("inputs_json", BUILTINS[7].implementation),
             ("external", "exec:/bin/true"),
         ]
     }
@@ -452,6 +476,14 @@ mod tests {
             ("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", Some("mooncake_trace")),
             ("{\"payload\": {\"prompt\": \"x\"}}", Some("mooncake_trace")),
             ("[{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}]}]", Some("sharegpt")),
+            ("{\"chat_id\": 159, \"parent_chat_id\": -1, \"timestamp\": 61.114, \"input_length\": 521, \"output_length\": 132, \"type\": \"text\", \"turn\": 1, \"hash_ids\": [1089, 1090]}", Some("bailian_trace")),
+            ("{\"chat_id\": 1, \"timestamp\": 0, \"input_length\": 5, \"output_length\": 1}", Some("bailian_trace")),
+            ("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log", Some("burst_gpt_trace")),
+            ("Timestamp,Model,Request tokens,Total tokens", None),
+            ("{\n  \"data\": [\n    {\n      \"session_id\": \"s\",\n      \"payloads\": [\n        {\"prompt\": \"x\"}\n      ]\n    }\n  ]\n}", Some("inputs_json")),
+            ("{\"data\": [{\"session_id\": \"s\", \"payloads\": [{\"prompt\": \"x\"}]}]}", Some("inputs_json")),
+            ("{\"data\": [{\"session_id\": \"s\"}]}", None),
+            ("{\"chat_id\": 1, \"timestamp\": 0, \"input_length\": 0, \"output_length\": 1}", None),
             // AIPerf's explicit format field: a single pool file says so.
             ("{\"type\": \"random_pool\", \"text\": \"a\"}", Some("random_pool")),
             ("{\"type\": \"single_turn\", \"text\": \"a\"}", Some("single_turn")),
@@ -500,7 +532,7 @@ mod tests {
         assert_eq!(
             e,
             format!(
-                "{}: no dataset format recognizes this file (the record on line 1 has fields 'prompt', 'n'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt)",
+                "{}: no dataset format recognizes this file (the record on line 1 has fields 'prompt', 'n'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json)",
                 p.display()
             )
         );

@@ -107,6 +107,20 @@ fn message_texts(messages: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// The prompt text of a verbatim body (its `messages`' contents, else its `prompt`), for
+/// token counting.
+pub(crate) fn payload_texts(p: &Map<String, Value>) -> Vec<String> {
+    p.get("messages")
+        .and_then(Value::as_array)
+        .map(|m| message_texts(m))
+        .or_else(|| {
+            p.get("prompt")
+                .and_then(Value::as_str)
+                .map(|s| vec![s.to_string()])
+        })
+        .unwrap_or_default()
+}
+
 pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
     let block_size = ctx.block_size.unwrap_or(DEFAULT_BLOCK_SIZE);
     let mut blocks = BlockPrompts::new(ctx.tokenizer, ctx.corpus, ctx.seed, block_size);
@@ -149,16 +163,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
             }
             turn.messages = Some(m);
         } else if let Some(p) = row.payload {
-            turn.texts = p
-                .get("messages")
-                .and_then(Value::as_array)
-                .map(|m| message_texts(m))
-                .or_else(|| {
-                    p.get("prompt")
-                        .and_then(Value::as_str)
-                        .map(|s| vec![s.to_string()])
-                })
-                .unwrap_or_default();
+            turn.texts = payload_texts(&p);
             turn.payload = Some(p);
         }
         rows.push((row.session_id, turn, None));

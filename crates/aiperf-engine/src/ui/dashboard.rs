@@ -264,8 +264,26 @@ fn draw(f: &mut Frame, title: &str, s: &LiveState, presses: u32) {
     sparkline(f, left, " requests per second ", &req);
     sparkline(f, right, " TTFT per second (avg ms) ", &ttft);
 
-    let [errs, logs] =
-        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
+    let gpu_rows: Vec<ListItem> = s.gpus.values().flatten().map(gpu_line).collect();
+    let (errs, logs) = if gpu_rows.is_empty() {
+        let [errs, logs] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(bottom);
+        (errs, logs)
+    } else {
+        let [errs, gpus, logs] = Layout::horizontal([
+            Constraint::Percentage(28),
+            Constraint::Percentage(36),
+            Constraint::Percentage(36),
+        ])
+        .areas(bottom);
+        f.render_widget(
+            List::new(gpu_rows)
+                .block(Block::bordered().title(" GPUs (power, util, memory, temp) ")),
+            gpus,
+        );
+        (errs, logs)
+    };
     let mut items: Vec<ListItem> = s
         .errors_by
         .iter()
@@ -304,6 +322,21 @@ fn draw(f: &mut Frame, title: &str, s: &LiveState, presses: u32) {
         Paragraph::new(hint).style(Style::default().add_modifier(Modifier::DIM)),
         keys,
     );
+}
+
+/// `gpu 0 NVIDIA H100  231 W  40 %  18.1 GB  44 °C`; a reading the GPU lacks is `-`.
+fn gpu_line(g: &super::live::GpuLive) -> ListItem<'static> {
+    let v = |x: Option<f64>, digits: usize, unit: &str| {
+        x.map_or("-".to_string(), |x| format!("{x:.digits$} {unit}"))
+    };
+    ListItem::new(format!(
+        "{}  {}  {}  {}  {}",
+        g.label,
+        v(g.power_w, 0, "W"),
+        v(g.utilization_pct, 0, "%"),
+        v(g.memory_used_gb, 1, "GB"),
+        v(g.temperature_c, 0, "°C")
+    ))
 }
 
 fn sparkline(f: &mut Frame, area: Rect, title: &str, data: &[u64]) {

@@ -82,6 +82,31 @@ pub struct Second {
     pub ttft_n: u64,
 }
 
+/// One GPU's latest reading, for the dashboard's GPU panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuLive {
+    /// `gpu 0 NVIDIA H100 80GB HBM3`.
+    pub label: String,
+    pub power_w: Option<f64>,
+    pub utilization_pct: Option<f64>,
+    pub memory_used_gb: Option<f64>,
+    pub temperature_c: Option<f64>,
+}
+
+impl GpuLive {
+    fn from_sample(s: &aiperf_telemetry::GpuSample) -> Self {
+        let v = |name: &str| s.value(name);
+        let p = s.gpu.vendor.platform();
+        Self {
+            label: format!("gpu {} {}", s.gpu.index, s.gpu.name),
+            power_w: v(&format!("{p}_power_usage")).or_else(|| v("amd_power")),
+            utilization_pct: v("nvidia_gpu_utilization").or_else(|| v("amd_gfx_activity")),
+            memory_used_gb: v(&format!("{p}_memory_used")),
+            temperature_c: v(&format!("{p}_temperature")),
+        }
+    }
+}
+
 /// Everything the dashboard draws.
 #[derive(Clone)]
 pub struct LiveState {
@@ -103,6 +128,8 @@ pub struct LiveState {
     pub last_error: Option<String>,
     /// Per-second buckets since the profiling phase started (oldest first).
     pub seconds: VecDeque<Second>,
+    /// The latest GPU readings per telemetry source.
+    pub gpus: BTreeMap<String, Vec<GpuLive>>,
     first_second: Option<Instant>,
     base: u64,
 }
@@ -132,6 +159,7 @@ impl Default for Live {
                 errors_by: BTreeMap::new(),
                 last_error: None,
                 seconds: VecDeque::new(),
+                gpus: BTreeMap::new(),
                 first_second: None,
                 base: 0,
             }),
@@ -159,6 +187,14 @@ impl Live {
                 phase.phase.as_str()
             };
             s.phase = Some(phase.clone());
+        }
+    }
+
+    /// The latest reading of a GPU telemetry source (its scrape task or the NVML thread).
+    pub fn set_gpus(&self, source: &str, samples: &[aiperf_telemetry::GpuSample]) {
+        if let Ok(mut s) = self.state.lock() {
+            let gpus = samples.iter().map(GpuLive::from_sample).collect();
+            s.gpus.insert(source.to_string(), gpus);
         }
     }
 

@@ -83,7 +83,11 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
     let Some(tmux) = Tmux::start_server("dashboard") else {
         return;
     };
-    let mock = mock(40.0, 4.0).await;
+    let mock = mock_with(aiperf_mock_server::MockConfig {
+        fake_gpus: 1,
+        ..aiperf_mock_server::MockConfig::for_tests(40.0, 4.0)
+    })
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let profile = Profile::new("mock-model", &mock.url())
@@ -92,6 +96,7 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
         .request_count(100000)
         .isl(16)
         .osl(24)
+        .arg("--gpu-telemetry", format!("{}/dcgm/metrics", mock.url()))
         .ui("dashboard");
     let cmd = format!(
         "XDG_CONFIG_HOME=/nonexistent {}; echo EXIT=$?; sleep 120",
@@ -132,6 +137,9 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
         "no errors",
         " log ",
         "q / Ctrl-C",
+        // The GPU panel, fed by the fake GPU's exporter page.
+        "GPUs (power",
+        "gpu 0 NVIDIA H100",
     ] {
         assert!(screen.contains(panel), "missing '{panel}' in:\n{screen}");
     }
@@ -166,8 +174,10 @@ async fn dashboard_shows_live_panels_and_q_restores_the_terminal() {
         !tmux.alternate_screen(),
         "terminal restored to the normal screen"
     );
+    // The screen's last lines: the end of the final tables (server metrics come last) and
+    // the footer.
     assert!(
-        after.contains("Input Sequence Length"),
+        after.contains("┆") && after.contains("JSON Export"),
         "final tables printed:\n{after}"
     );
     let summary = read_json(dir.join("profile_export_aiperf.json"));

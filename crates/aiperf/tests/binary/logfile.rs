@@ -46,3 +46,42 @@ async fn log_file_has_the_run_and_no_secret() {
     assert!(!out.status.success());
     assert!(!down.exists());
 }
+
+/// `--gpu-telemetry pynvml` opens NVML at run time: on a machine without the NVIDIA driver
+/// (this one and CI) the run says so in one log line and goes on; with it, the GPUs are
+/// summarised under AIPerf's `pynvml://localhost` source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pynvml_without_the_library_is_one_line_and_the_run_goes_on() {
+    let mock = mock(1.0, 0.5).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let out = Profile::new("m", &mock.url())
+        .request_count(3)
+        .isl(8)
+        .osl(2)
+        .ui("none")
+        .arg("--gpu-telemetry", "pynvml")
+        .command(Some(&dir))
+        .output()
+        .expect("run aiperf");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = read_json(dir.join("profile_export_aiperf.json"));
+    match s.get("telemetry_data") {
+        Some(t) => assert!(t["endpoints"].get("localhost").is_some(), "{t:#}"),
+        None => {
+            let log = std::fs::read_to_string(dir.join("logs/aiperf.log")).unwrap();
+            let lines: Vec<&str> = log.lines().filter(|l| l.contains("pynvml")).collect();
+            assert_eq!(lines.len(), 1, "{log}");
+            assert!(
+                lines[0].contains("NVML is not available") || lines[0].contains("NVML sees no GPU"),
+                "{log}"
+            );
+            assert!(!dir.join("gpu_telemetry_export.jsonl").exists());
+        }
+    }
+    mock.stop().await;
+}

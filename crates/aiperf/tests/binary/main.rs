@@ -13,5 +13,6 @@ mod cli;
 mod dashboard;
 mod hostile;
 mod logfile;
+mod plot;
 mod signals;
 mod snapshots;

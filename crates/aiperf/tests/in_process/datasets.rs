@@ -311,6 +311,83 @@ async fn mooncake_trace_shares_hash_id_prefixes_and_replays_sessions() {
     mock.stop().await;
 }
 
+/// Bailian rows: seconds become ms of a fixed-schedule replay, `parent_chat_id` chains become
+/// one session (ordered by `turn`, with history), hash ids are 16-token blocks by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bailian_trace_replays_chains_as_sessions_with_16_token_blocks() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = example("bailian_trace.jsonl");
+    let url = mock.url();
+    let out = base(&url, &trace, "bailian_trace")
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(out.request_count, 3);
+    let tok = TextTokenizer::builtin().unwrap();
+    let reqs = posts(&mock);
+    assert_eq!(reqs.len(), 3);
+    let t0 = reqs[0].arrived;
+    let at = |r: &RecordedRequest| (r.arrived - t0).as_secs_f64() * 1e3;
+    let last =
+        |r: &RecordedRequest| tok.encode(messages(r).last().unwrap()["content"].as_str().unwrap());
+    let max = |r: &RecordedRequest| r.json().unwrap()["max_completion_tokens"].clone();
+    // Sent in timestamp order, not file order.
+    let (a, b, c) = (&reqs[0], &reqs[1], &reqs[2]);
+    assert!((at(b) - 50.0).abs() < 25.0, "{}", at(b));
+    assert!(at(c) >= 100.0, "{}", at(c));
+    assert_eq!((last(a).len(), last(b).len(), last(c).len()), (40, 36, 20));
+    assert_eq!((max(a), max(b), max(c)), (json!(3), json!(4), json!(2)));
+    assert_eq!(last(a)[..32], last(b)[..32], "hash ids 10, 11 shared");
+    assert_eq!(last(a)[..16], last(c)[..16], "hash id 10 shared");
+    // Chat 7 is chat 5's second turn: it carries chat 5 and the server's reply.
+    let m = messages(c);
+    assert_eq!(m.len(), 3);
+    assert_eq!(m[0], messages(a)[0]);
+    assert_eq!(m[1]["content"].as_str(), a.reply.as_deref());
+    mock.stop().await;
+}
+
+/// BurstGPT CSV, detected without --custom-dataset-type: every row one request at its
+/// timestamp (rows out of order are sent in time order), prompt and max tokens from the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_gpt_trace_is_detected_and_replayed_in_time_order() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = example("burst_gpt.csv");
+    let url = mock.url();
+    let out = Profile::new("mock-model", &url)
+        .arg("--input-file", &trace)
+        .seed(3)
+        .run(&dir.path().join("run"))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(out.request_count, 3);
+    let tok = TextTokenizer::builtin().unwrap();
+    let reqs = posts(&mock);
+    assert_eq!(reqs.len(), 3);
+    let t0 = reqs[0].arrived;
+    let got: Vec<(usize, usize, Value)> = reqs
+        .iter()
+        .map(|r| {
+            let m = messages(r);
+            assert_eq!(m.len(), 1, "independent single-turn requests");
+            (
+                tok.count(m[0]["content"].as_str().unwrap()),
+                (((r.arrived - t0).as_secs_f64() * 1e3 / 50.0).round()) as usize,
+                r.json().unwrap()["max_completion_tokens"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(10, 0, json!(3)), (20, 1, json!(4)), (30, 2, json!(5))]
+    );
+    mock.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_turn_media_random_pool_and_sharegpt_on_the_wire() {
     let mock = mock(0.0, 0.0).await;
@@ -447,6 +524,72 @@ async fn user_centric_users_send_turns_one_gap_apart() {
     mock.stop().await;
 }
 
+/// A synthetic run's `inputs.json` replayed (named, and detected) sends the same bodies, byte
+/// for byte: one session per entry, each payload verbatim (no `--extra-inputs` merged again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_json_replays_a_runs_bodies_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let sorted_bodies = |mock: &aiperf_mock_server::MockHandle| {
+        let mut b: Vec<Vec<u8>> = posts(mock).into_iter().map(|r| r.body.to_vec()).collect();
+        b.sort();
+        b
+    };
+    let mock = mock(0.0, 0.0).await;
+    let url = mock.url();
+    let out = Profile::new("mock-model", &url)
+        .streaming()
+        .isl(24)
+        .osl(6)
+        .seed(7)
+        .arg("--num-dataset-entries", 5)
+        .arg("--request-count", 5)
+        .arg("--dataset-sampling-strategy", "sequential")
+        .arg(
+            "--extra-inputs",
+            r#"{"temperature": 0.7, "nested": {"z": 1, "a": [1.5, "x"]}}"#,
+        )
+        .run(&dir.path().join("synthetic"))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    let sent = sorted_bodies(&mock);
+    assert_eq!(sent.len(), 5);
+    assert_eq!(
+        sent.iter().collect::<std::collections::HashSet<_>>().len(),
+        5
+    );
+    let has = |b: &[u8], s: &str| b.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(sent
+        .iter()
+        .all(|b| has(b, r#""nested":{"z":1,"a":[1.5,"x"]}"#) && has(b, "\"stream\":true")));
+    mock.stop().await;
+
+    let inputs = dir.path().join("synthetic/inputs.json");
+    let file = inputs.display().to_string();
+    for (run, kind) in [("named", Some("inputs_json")), ("detected", None)] {
+        let replay_mock = crate::common::mock(0.0, 0.0).await;
+        let replay_url = replay_mock.url();
+        let mut p = Profile::new("other-model", &replay_url)
+            .arg("--input-file", &file)
+            .arg("--request-count", 5)
+            .arg("--dataset-sampling-strategy", "sequential")
+            .arg("--extra-inputs", "temperature:0.1");
+        if let Some(kind) = kind {
+            p = p.arg("--custom-dataset-type", kind);
+        }
+        let out = p.run(&dir.path().join(run)).await.unwrap();
+        assert_eq!(out.exit_code, 0, "{run}");
+        assert_eq!(sorted_bodies(&replay_mock), sent, "{run}");
+        // The replay's own inputs.json lists the same bodies again.
+        assert_eq!(
+            read_json(dir.path().join(run).join("inputs.json")),
+            read_json(inputs.clone()),
+            "{run}"
+        );
+        replay_mock.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_files_fail_before_any_request_with_file_and_line() {
     let mock = mock(0.0, 0.0).await;
@@ -469,6 +612,21 @@ async fn bad_files_fail_before_any_request_with_file_and_line() {
             ":1: image file '",
         ),
         ("random_pool", "not json\n", ":1: expected ident"),
+        (
+            "bailian_trace",
+            "{\"chat_id\": 1, \"timestamp\": 0, \"input_length\": 5, \"output_length\": -1}\n",
+            ":1: 'output_length' must be > 0, got -1",
+        ),
+        (
+            "burst_gpt_trace",
+            "Timestamp,Request tokens,Response tokens\n0,5,5\n1,x,5\n",
+            ":3: 'Request tokens' must be a whole number >= 0, got 'x'",
+        ),
+        (
+            "inputs_json",
+            "{\"data\": [{\"session_id\": \"s\", \"payloads\": [{}]}, {\"session_id\": \"t\"}]}\n",
+            ": data[1] has no 'payloads'",
+        ),
     ];
     for (kind, text, want) in cases {
         let file = write(dir.path(), &format!("{kind}.jsonl"), text);

@@ -58,7 +58,7 @@ async fn an_unrecognized_file_is_refused_before_sending() {
     let msg = format!("{e:#}");
     assert_eq!(
         msg,
-        format!("--input-file: {file}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt)")
+        format!("--input-file: {file}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json)")
     );
     assert!(posts(&mock).is_empty());
     assert!(!dir.path().join("run").exists());
@@ -217,7 +217,9 @@ async fn the_summary_says_which_tokenizer_counted_and_whether_it_was_a_fallback(
             ["tokenizer"]
             .clone()
     };
-    Profile::new("no-such-org/no-such-model-xyz", &mock.url())
+    // No `/`: not tried on the Hub, so this test makes no request outside the machine (the
+    // Hub fallback is `in_process/hub.rs`, against a fake Hub).
+    Profile::new("no-such-model-xyz", &mock.url())
         .isl(8)
         .request_count(1)
         .run(&dir.path().join("fallback"))
@@ -225,10 +227,11 @@ async fn the_summary_says_which_tokenizer_counted_and_whether_it_was_a_fallback(
         .unwrap();
     assert_eq!(
         tokenizer("fallback"),
-        serde_json::json!({"name": "no-such-org/no-such-model-xyz", "revision": "main",
-            "used": "builtin", "fallback": true})
+        serde_json::json!({"name": "no-such-model-xyz", "revision": "main",
+            "used": "builtin", "fallback": true,
+            "fallback_reason": "'no-such-model-xyz' is not a local tokenizer, not in the Hugging Face cache, and not an 'org/name' Hub id"})
     );
-    Profile::new("no-such-org/no-such-model-xyz", &mock.url())
+    Profile::new("no-such-model-xyz", &mock.url())
         .arg("--tokenizer", "builtin")
         .isl(8)
         .request_count(1)
@@ -257,6 +260,7 @@ async fn the_console_names_detection_ignored_flags_and_the_fallback() {
         .request_count(1)
         .ui("none")
         .command(Some(&dir.path().join("run")))
+        .env("HF_HUB_OFFLINE", "1")
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -271,9 +275,12 @@ async fn the_console_names_detection_ignored_flags_and_the_fallback() {
         "--isl, --prompt-batch-size shape synthetic data only: they are ignored with --input-file"
     )
     .contains("WARN"));
+    let fallback = line("no tokenizer for model 'no-such-org/no-such-model-xyz': ");
+    assert!(fallback.contains("WARN"), "{fallback}");
+    assert!(fallback.contains("HF_HUB_OFFLINE is set"), "{fallback}");
     assert!(
-        line("no tokenizer for model 'no-such-org/no-such-model-xyz' found locally")
-            .contains("WARN")
+        fallback.contains("built-in o200k_base tokenizer, not the model's"),
+        "{fallback}"
     );
     mock.stop().await;
 }

@@ -331,31 +331,46 @@ async fn compare_flags_a_planted_20_percent_regression_and_not_1_percent() {
     assert!(fired.is_empty(), "{text}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn max_concurrency_under_sla_finds_the_mock_s_known_edge() {
-    // The mock's load model: TTFT = 10 + 20 (c - 1) ms with c requests in flight, so a p95
-    // bound of 240 ms holds up to c = 12 (230 ms) and breaks at 13 (250 ms).
+/// A mock whose TTFT is 10 + 20 (c - 1) ms with c requests in flight: a 240 ms bound holds up
+/// to c = 12 (230 ms) and breaks at 13 (250 ms).
+async fn edge_at_12() -> aiperf_mock_server::MockHandle {
     let mut cfg = MockConfig::for_tests(10.0, 1.0);
     cfg.ttft_per_inflight = 20.0;
-    let mock = mock_with(cfg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = Profile::chat(&mock.url())
+    mock_with(cfg).await
+}
+
+/// A `recipe` search against [`edge_at_12`] with a 240 ms TTFT bound.
+fn search_probe(url: &str, recipe: &str) -> Profile {
+    Profile::chat(url)
         .streaming()
         .request_count(48)
         .isl(16)
         .osl(3)
-        .arg("--search-recipe", "max-concurrency-under-sla")
+        .arg("--search-recipe", recipe)
         .arg("--ttft-sla-ms", 240)
         .arg("--concurrency-max", 64)
-        .run_search(dir.path())
-        .await
-        .unwrap();
+}
+
+/// The answer, which must sit at the edge (12, give or take the noise of one step).
+fn assert_found_near_12(out: &aiperf_engine::SearchOutcome) -> usize {
     let found = out.answer.concurrency.unwrap();
     assert!(
         (11..=13).contains(&found),
         "found {found}: {:#?}",
         out.iterations
     );
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_under_sla_finds_the_mock_s_known_edge() {
+    let mock = edge_at_12().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = search_probe(&mock.url(), "max-concurrency-under-sla")
+        .run_search(dir.path())
+        .await
+        .unwrap();
+    let found = assert_found_near_12(&out);
     assert!(out.answer.exact);
     assert!(out.iterations.len() <= 8, "{} runs", out.iterations.len());
     assert_eq!(out.exit_code, 0);
@@ -587,31 +602,17 @@ async fn itl_surface_is_the_measured_grid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_goodput_under_slo_finds_where_good_requests_run_out() {
-    // TTFT = 10 + 20 (c - 1) ms: every request meets a 240 ms TTFT SLO up to c = 12 and none
-    // from c = 13, so 95 % attainment ends between them.
-    let mut cfg = MockConfig::for_tests(10.0, 1.0);
-    cfg.ttft_per_inflight = 20.0;
-    let mock = mock_with(cfg).await;
+    // Every request meets the 240 ms TTFT SLO up to c = 12 and none from c = 13, so 95 %
+    // attainment ends between them.
+    let mock = edge_at_12().await;
     let dir = tempfile::tempdir().unwrap();
-    let out = Profile::chat(&mock.url())
-        .streaming()
-        .request_count(48)
-        .isl(16)
-        .osl(3)
-        .arg("--search-recipe", "max-goodput-under-slo")
-        .arg("--ttft-sla-ms", 240)
+    let out = search_probe(&mock.url(), "max-goodput-under-slo")
         .arg("--tpot-sla-ms", 50)
         .arg("--e2e-sla-ms", 2000)
-        .arg("--concurrency-max", 64)
         .run_search(dir.path())
         .await
         .unwrap();
-    let found = out.answer.concurrency.unwrap();
-    assert!(
-        (11..=13).contains(&found),
-        "found {found}: {:#?}",
-        out.iterations
-    );
+    let found = assert_found_near_12(&out);
     let at = out
         .iterations
         .iter()
