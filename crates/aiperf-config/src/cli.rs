@@ -7,6 +7,14 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::magic_list::{One, Sweepable};
 
+mod shaping;
+mod trace_replay;
+mod trace_tools;
+
+pub use shaping::ShapingArgs;
+pub use trace_replay::TraceReplayArgs;
+pub use trace_tools::{AnalyzeTraceArgs, SynthesizeArgs, ValidateArgs};
+
 /// NVIDIA AIPerf-compatible benchmarking of generative-AI inference servers.
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +42,12 @@ pub enum Command {
     /// YAML run files: templates, validation, expansion, the schema.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Summarise a trace file: ISL/OSL distributions and prefix-cache hit rate per block size.
+    AnalyzeTrace(AnalyzeTraceArgs),
+    /// Check a trace file against a format before running it.
+    Validate(ValidateArgs),
+    /// Write a synthetic trace (an agentic-coding workload) to replay.
+    Synthesize(SynthesizeArgs),
 }
 
 /// `aiperf config ...`.
@@ -769,6 +783,12 @@ pub struct ProfileArgs {
     /// Equivalent to --log-level TRACE.
     #[arg(long, help_heading = "Service")]
     pub extra_verbose: bool,
+
+    // ---- Groups kept in files of their own (cli/) ----
+    #[command(flatten)]
+    pub shaping: ShapingArgs,
+    #[command(flatten)]
+    pub trace_replay: TraceReplayArgs,
 }
 
 #[cfg(test)]

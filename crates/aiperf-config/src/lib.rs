@@ -13,5 +13,8 @@ pub mod magic_list;
 pub mod resolve;
 pub mod yaml;
 
-pub use cli::{Cli, Command, CompareArgs, ConfigCommand, PluginsArgs, ProfileArgs};
+pub use cli::{
+    AnalyzeTraceArgs, Cli, Command, CompareArgs, ConfigCommand, PluginsArgs, ProfileArgs, ShapingArgs,
+    SynthesizeArgs, TraceReplayArgs, ValidateArgs,
+};
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

@@ -7,6 +7,7 @@ pub mod config_cmd;
 pub mod logfile;
 pub mod plot_cmd;
 pub mod plugins_cmd;
+pub mod trace_tools;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
         Command::Plot(args) => plot_cmd::run(&args),
         Command::Config(cmd) => config_cmd::run(&cmd, &registry),
         Command::Profile(args) => profile(*args, &argv, registry),
+        Command::AnalyzeTrace(args) => trace_tools::analyze(&args),
+        Command::Validate(args) => trace_tools::validate(&args),
+        Command::Synthesize(args) => trace_tools::synthesize(&args),
     }
 }
 

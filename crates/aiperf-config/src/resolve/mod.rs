@@ -16,8 +16,10 @@ mod rankings;
 mod redact;
 mod search;
 mod service;
+mod shaping;
 mod telemetry;
 mod tokenizer;
+mod trace_replay;
 
 use std::path::PathBuf;
 
@@ -45,6 +47,8 @@ pub use search::{
     RECIPES,
 };
 pub use service::{LogLevel, UiType, UI_BUILTINS};
+pub use shaping::ShapingOptions;
+pub use trace_replay::TraceReplayOptions;
 pub use telemetry::{metrics_url, GpuSource, GpuTelemetry, MetricsFormat, ServerMetrics};
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.
@@ -153,6 +157,10 @@ pub struct ProfileConfig {
     pub server_metrics: ServerMetrics,
     /// `--gpu-telemetry`: where GPU power, utilisation and energy come from.
     pub gpu_telemetry: GpuTelemetry,
+    /// `--seq-dist`, `--random-range-ratio`, `--prompt-corpus`, `--cache-bust`, ...
+    pub shaping: ShapingOptions,
+    /// `--replay-speedup`, `--trace-session-sample-ratio`, `--omit-kv-hints`, ...
+    pub trace_replay: TraceReplayOptions,
 }
 
 impl ProfileConfig {
@@ -212,6 +220,8 @@ impl ProfileConfig {
             &mut warnings,
         )?;
         let rankings = rankings::resolve(&args)?;
+        let shaping = shaping::resolve(&args, &mut warnings)?;
+        let trace_replay = trace_replay::resolve(&args, &mut warnings)?;
         let load::Load {
             concurrency,
             load,
@@ -284,6 +294,8 @@ impl ProfileConfig {
             run: RunIdentity::default(),
             server_metrics: telemetry::server_metrics(&args)?,
             gpu_telemetry: telemetry::gpu_telemetry(&args)?,
+            shaping,
+            trace_replay,
         };
         limits::check(&cfg)?;
         Ok(cfg)

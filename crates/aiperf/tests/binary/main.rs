@@ -16,3 +16,4 @@ mod logfile;
 mod plot;
 mod signals;
 mod snapshots;
+mod trace_tools;

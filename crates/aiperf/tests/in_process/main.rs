@@ -22,5 +22,7 @@ mod multi_run;
 mod plots;
 mod plugins;
 mod schemas;
+mod shaping;
 mod telemetry;
+mod trace_formats;
 mod transport;

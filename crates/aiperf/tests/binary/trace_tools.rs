@@ -1,0 +1,1 @@
+//! `aiperf analyze-trace`, `aiperf validate` and `aiperf synthesize` as a user runs them.
