@@ -30,6 +30,8 @@ fuzz_target!(|data: &[u8]| {
         block_size: None,
         num_conversations: Some(3),
         osl_mean: None,
+        replay: Default::default(),
+        synthesis: Default::default(),
     };
     let dir = std::env::temp_dir().join(format!("aiperf-fuzz-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);

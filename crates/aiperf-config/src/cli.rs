@@ -7,10 +7,12 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::magic_list::{One, Sweepable};
 
+mod media;
 mod shaping;
 mod trace_replay;
 mod trace_tools;
 
+pub use media::MediaArgs;
 pub use shaping::ShapingArgs;
 pub use trace_replay::TraceReplayArgs;
 pub use trace_tools::{AnalyzeTraceArgs, SynthesizeArgs, ValidateArgs};
@@ -273,10 +275,41 @@ pub struct ProfileArgs {
     /// Format of --input-file (`aiperf plugins custom_dataset_loader` lists them).
     #[arg(long, help_heading = "Input")]
     pub custom_dataset_type: Option<String>,
-    /// Pre-configured public dataset (`sharegpt`), read from --input-file or the local Hugging
-    /// Face cache (this build does not download).
+    /// Pre-configured public dataset to download from the Hugging Face Hub and use (e.g.
+    /// sharegpt, aimo, spec_al_gsm8k, spec_al_mtbench, instruct_coder, blazedit_5k); honours
+    /// HF_ENDPOINT, HF_HUB_CACHE/HF_HOME, HF_HUB_OFFLINE and HF_TOKEN.
     #[arg(long, help_heading = "Input")]
     pub public_dataset: Option<String>,
+
+    /// Hugging Face dataset subset/config name to override the public dataset's default (e.g.
+    /// socratic for spec_al_gsm8k).
+    #[arg(long, help_heading = "Input")]
+    pub hf_subset: Option<String>,
+
+    /// Hugging Face dataset repo for the generic Weka loader (weka_hf).
+    #[arg(long, help_heading = "Input")]
+    pub hf_weka_dataset: Option<String>,
+
+    /// Dataset-specific filter in key=value form (repeatable).
+    #[arg(long, action = ArgAction::Append, help_heading = "Input")]
+    pub dataset_filter: Vec<String>,
+
+    /// For weka_trace inputs, delay turns by the recorded think time only (not read by this
+    /// build: weka traces are not supported yet).
+    #[arg(long, help_heading = "Input")]
+    pub use_think_time_only: bool,
+
+    /// Maximum peak prompt+output context length per Weka root trace (weka traces are not
+    /// supported yet).
+    #[arg(long, help_heading = "Input")]
+    pub max_context_length: Option<u64>,
+
+    /// Let weka/agentic replay reuse traces across concurrency lanes (weka traces are not
+    /// supported yet).
+    #[arg(long, overrides_with = "no_allow_dataset_wrap", help_heading = "Input")]
+    pub allow_dataset_wrap: bool,
+    #[arg(long, hide = true)]
+    pub no_allow_dataset_wrap: bool,
 
     // ---- Conversation Input ----
     /// The total number of unique conversations to generate (and, as a stop condition, the
@@ -379,7 +412,7 @@ pub struct ProfileArgs {
     /// Standard deviation for synthetic audio duration in seconds.
     #[arg(long, default_value_t = 0.0, help_heading = "Audio Input")]
     pub audio_length_stddev: f64,
-    /// File format for generated audio files (wav; mp3 needs an encoder this build lacks).
+    /// File format for generated audio files: wav, or mp3 (encoded by ffmpeg).
     #[arg(long, default_value = "wav", help_heading = "Audio Input")]
     pub audio_format: String,
     /// Audio bit depths to randomly select from.
@@ -416,7 +449,8 @@ pub struct ProfileArgs {
     /// Image file format for generated images: png, jpeg or random.
     #[arg(long, default_value = "png", help_heading = "Image Input")]
     pub image_format: String,
-    /// Source image generation mode (noise: random pixels).
+    /// Where image pixels come from: noise (random pixels), assets (four bundled images) or a
+    /// directory of images, resized to the drawn size.
     #[arg(long, default_value = "noise", help_heading = "Image Input")]
     pub image_source: String,
 
@@ -463,6 +497,29 @@ pub struct ProfileArgs {
     /// Standard deviation for query token lengths in ranking requests.
     #[arg(long, default_value_t = 0, help_heading = "Rankings")]
     pub rankings_query_prompt_token_stddev: usize,
+
+    // ---- Synthesis ----
+    /// Multiplier for timestamp scaling in synthesized traces (trace formats only).
+    #[arg(long, default_value_t = 1.0, help_heading = "Synthesis")]
+    pub synthesis_speedup_ratio: f64,
+    /// Multiplier for core prefix branch lengths in radix tree.
+    #[arg(long, default_value_t = 1.0, help_heading = "Synthesis")]
+    pub synthesis_prefix_len_multiplier: f64,
+    /// Number of independent radix trees to distribute traces across.
+    #[arg(long, default_value_t = 1, help_heading = "Synthesis")]
+    pub synthesis_prefix_root_multiplier: u32,
+    /// Multiplier for leaf path (unique prompt) lengths.
+    #[arg(long, default_value_t = 1.0, help_heading = "Synthesis")]
+    pub synthesis_prompt_len_multiplier: f64,
+    /// Multiplier for output lengths in synthesized traces.
+    #[arg(long, default_value_t = 1.0, help_heading = "Synthesis")]
+    pub synthesis_output_len_multiplier: f64,
+    /// Maximum input sequence length (longer trace inputs are capped).
+    #[arg(long, help_heading = "Synthesis")]
+    pub synthesis_max_isl: Option<u64>,
+    /// Maximum output sequence length cap.
+    #[arg(long, help_heading = "Synthesis")]
+    pub synthesis_max_osl: Option<u64>,
 
     // ---- Load Generator ----
     /// Maximum benchmark runtime in seconds.
@@ -789,6 +846,8 @@ pub struct ProfileArgs {
     pub shaping: ShapingArgs,
     #[command(flatten)]
     pub trace_replay: TraceReplayArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
 }
 
 #[cfg(test)]

@@ -11,15 +11,22 @@
 //! Nothing here touches the network.
 
 pub mod blocks;
+pub mod cache_bust;
 pub mod corpus;
 mod count;
+pub mod ffmpeg;
 pub mod loader;
 pub mod parallel;
+pub mod public;
+pub mod replay;
 pub mod rng;
 pub mod sampling;
+pub mod seq_dist;
+pub mod synthesis;
 pub mod synthetic;
 pub mod synthetic_media;
 pub mod tokenizer;
+pub mod video;
 
 pub use sampling::{Sampler, SamplingStrategy};
 pub use synthetic::{PromptGenerator, RankingsConfig, SyntheticConfig};

@@ -7,8 +7,10 @@ use aiperf_core::{Conversation, Turn};
 use crate::blocks::BlockPrompts;
 use crate::corpus::Corpus;
 use crate::rng::Rng;
+use crate::seq_dist::LengthSampler;
 use crate::synthetic_media::{AudioConfig, AudioPlan, ImageConfig, ImagePlan};
 use crate::tokenizer::TextTokenizer;
+use crate::video::{VideoConfig, VideoPlan};
 
 /// What to synthesize.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +40,16 @@ pub struct SyntheticConfig {
     pub images: Option<ImageConfig>,
     /// Synthetic audio clips per turn (`--audio-*`), if enabled.
     pub audio: Option<AudioConfig>,
+    /// Synthetic video clips per turn (`--video-*`, encoded by ffmpeg), if enabled.
+    pub video: Option<VideoConfig>,
     /// Rankings requests (one query and its passages) instead of prompts, for rankings APIs.
     pub rankings: Option<RankingsConfig>,
+    /// `--seq-dist` / `--random-range-ratio`: each turn's (ISL, OSL) drawn from this instead of
+    /// `isl_*`/`osl_*`; the ISL is then exact and the OSL is the turn's output length.
+    pub lengths: Option<LengthSampler>,
+    /// Tokens taken off each conversation's first prompt because a `--cache-bust` marker will
+    /// sit in it, so the marked prompt stays at the drawn ISL (AIPerf's compensation).
+    pub first_turn_isl_reduction: usize,
     pub seed: u64,
 }
 
@@ -87,7 +97,10 @@ impl Default for SyntheticConfig {
             prefix_length: 0,
             images: None,
             audio: None,
+            video: None,
             rankings: None,
+            lengths: None,
+            first_turn_isl_reduction: 0,
             seed: 0,
         }
     }
@@ -107,17 +120,26 @@ pub struct ContextConfig {
 
 /// One text to cut: corpus offset, token count, and the prefix-pool entry to put first.
 type TextPlan = (usize, usize, Option<usize>);
-/// One turn: its texts, output length, delay, images and audio clips.
+/// One turn: its texts, output length, delay, images, audio and video clips.
 struct TurnPlan {
     texts: Vec<TextPlan>,
     max_tokens: Option<u32>,
     delay: Option<f64>,
     images: Vec<ImagePlan>,
     audios: Vec<AudioPlan>,
+    videos: Vec<VideoPlan>,
 }
 
-/// One turn's encoded content.
-type TurnContent = (Vec<String>, Vec<String>, Vec<String>);
+/// One turn's encoded content: texts, images, audio clips, videos.
+type TurnContent = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
+/// The exact length of a prompt whose ISL was drawn from a `--seq-dist` / `--random-range-ratio`
+/// pair, less `reduction` (a cache-bust marker's tokens), at least 1; 0 is kept only when a
+/// prefix prompt carries the request, as AIPerf does.
+fn exact_isl(isl: usize, reduction: usize, with_prefix: bool) -> usize {
+    let floor = usize::from(!with_prefix);
+    isl.saturating_sub(reduction).max(floor)
+}
 
 /// Cuts exact-length prompts out of a corpus.
 pub struct PromptGenerator<'a> {
@@ -228,6 +250,13 @@ impl<'a> PromptGenerator<'a> {
         let mut prefix_pick = Rng::derive(cfg.seed, "composer.prefix.choice");
         let mut image_rng = Rng::derive(cfg.seed, "dataset.image");
         let mut audio_rng = Rng::derive(cfg.seed, "dataset.audio");
+        let mut video_rng = Rng::derive(cfg.seed, "dataset.video");
+        // Which source image comes next (`--image-source-sampling`), over the whole dataset.
+        let mut image_picker = cfg.images.as_ref().map(|c| c.picker(cfg.seed));
+        let mut pairs = cfg
+            .lengths
+            .as_ref()
+            .map(|l| (l, Rng::derive(cfg.seed, l.stream())));
         let corpus_len = self.corpus.tokens.len().max(1) as u64;
         let batch = cfg.batch_size.max(1);
         // Prefix pool entries are word-aligned blocks, and the prompts after them start on a
@@ -253,10 +282,28 @@ impl<'a> PromptGenerator<'a> {
             };
             let conversation = (0..turns)
                 .map(|k| {
+                    let with_prefix = k == 0 && prefixes.is_some();
+                    let reduction = if k == 0 {
+                        cfg.first_turn_isl_reduction
+                    } else {
+                        0
+                    };
+                    // A drawn pair fixes the ISL of every text of the turn and its OSL.
+                    let pair = pairs.as_mut().map(|(l, rng)| l.sample(rng));
                     let texts = (0..batch)
                         .map(|b| {
-                            let n = lengths.positive_normal_integer(cfg.isl_mean, cfg.isl_stddev)
-                                as usize;
+                            let n = match pair {
+                                Some((isl, _)) => {
+                                    exact_isl(isl as usize, reduction, with_prefix && b == 0)
+                                }
+                                None => {
+                                    let mean = match reduction {
+                                        0 => cfg.isl_mean,
+                                        r => (cfg.isl_mean - r as f64).max(1.0),
+                                    };
+                                    lengths.positive_normal_integer(mean, cfg.isl_stddev) as usize
+                                }
+                            };
                             let start = offsets.below(corpus_len) as usize;
                             match &prefixes {
                                 Some((blocks, pool)) if k == 0 && b == 0 => {
@@ -267,23 +314,32 @@ impl<'a> PromptGenerator<'a> {
                             }
                         })
                         .collect();
-                    let max_tokens = cfg
-                        .osl_mean
-                        .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev));
+                    let max_tokens = match pair {
+                        Some((_, o)) => Some(o.max(1)),
+                        None => cfg
+                            .osl_mean
+                            .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev)),
+                    };
                     let delay = (k > 0 && cfg.delay_mean_ms > 0.0).then(|| {
                         delays.positive_normal_integer(cfg.delay_mean_ms, cfg.delay_stddev_ms)
                             as f64
                             * cfg.delay_ratio
                     });
-                    let images = cfg
-                        .images
-                        .as_ref()
-                        .map(|c| (0..c.batch).map(|_| c.plan(&mut image_rng)).collect())
-                        .unwrap_or_default();
+                    let images = match (&cfg.images, image_picker.as_mut()) {
+                        (Some(c), Some(picker)) => (0..c.batch)
+                            .map(|_| c.plan_with(&mut image_rng, picker))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     let audios = cfg
                         .audio
                         .as_ref()
                         .map(|c| (0..c.batch).map(|_| c.plan(&mut audio_rng)).collect())
+                        .unwrap_or_default();
+                    let videos = cfg
+                        .video
+                        .as_ref()
+                        .map(|c| (0..c.batch).map(|_| c.plan(&mut video_rng)).collect())
                         .unwrap_or_default();
                     TurnPlan {
                         texts,
@@ -291,6 +347,7 @@ impl<'a> PromptGenerator<'a> {
                         delay,
                         images,
                         audios,
+                        videos,
                     }
                 })
                 .collect();
@@ -306,7 +363,11 @@ impl<'a> PromptGenerator<'a> {
                             .texts
                             .iter()
                             .map(|&(start, n, prefix)| {
-                                let p = self.prompt(start, n);
+                                let p = if n == 0 {
+                                    String::new()
+                                } else {
+                                    self.prompt(start, n)
+                                };
                                 match prefix {
                                     Some(k) => format!("{}{p}", pool[k]),
                                     None => p,
@@ -323,7 +384,12 @@ impl<'a> PromptGenerator<'a> {
                             .iter()
                             .map(|a| a.encode())
                             .collect::<Result<_, _>>()?;
-                        Ok((texts, images, audios))
+                        let videos = turn
+                            .videos
+                            .iter()
+                            .map(|v| v.encode())
+                            .collect::<Result<_, _>>()?;
+                        Ok((texts, images, audios, videos))
                     })
                     .collect()
             });
@@ -337,10 +403,11 @@ impl<'a> PromptGenerator<'a> {
                 turns: contents
                     .into_iter()
                     .zip(plan)
-                    .map(|((texts, images, audios), p)| Turn {
+                    .map(|((texts, images, audios, videos), p)| Turn {
                         texts,
                         images,
                         audios,
+                        videos,
                         max_tokens: p.max_tokens,
                         delay_ms: p.delay,
                         ..Default::default()
@@ -356,9 +423,17 @@ impl<'a> PromptGenerator<'a> {
     pub fn add_context(&self, conversations: &mut [Conversation], cfg: &ContextConfig) {
         let mut offsets = Rng::derive(cfg.seed, "dataset.context.corpus");
         let corpus_len = self.corpus.tokens.len().max(1) as u64;
+        // A `--cache-bust` system marker already in place takes its tokens out of the shared
+        // prompt, so the system message keeps `--shared-system-prompt-length` tokens.
+        let marker_tokens = conversations
+            .first()
+            .and_then(|c| c.system.as_deref())
+            .filter(|own| crate::cache_bust::is_system_marker(own))
+            .map_or(0, |own| self.tokenizer.count(own.trim()));
         let shared = cfg
             .shared_system_length
             .filter(|n| *n > 0)
+            .map(|n| n.saturating_sub(marker_tokens).max(1))
             .map(|n| self.prompt(offsets.below(corpus_len) as usize, n));
         let system: Option<String> = match (&cfg.system_prompt, shared) {
             (Some(a), Some(b)) => Some(format!("{a}\n\n{b}")),
@@ -367,7 +442,7 @@ impl<'a> PromptGenerator<'a> {
         if let Some(s) = &system {
             for c in conversations.iter_mut() {
                 c.system = Some(match c.system.take() {
-                    Some(own) => format!("{s}\n\n{own}"),
+                    Some(own) => crate::cache_bust::join_system(s, &own),
                     None => s.clone(),
                 });
             }
@@ -543,6 +618,56 @@ mod tests {
             }
         }
         assert_eq!(prefixes.len(), 2, "two pool entries, both used");
+    }
+
+    /// A drawn pair fixes every text's ISL and the turn's output length; the cache-bust
+    /// reduction shortens only first turns; `exact_isl` keeps 0 only under a prefix.
+    #[test]
+    fn drawn_pairs_and_first_turn_reduction() {
+        use crate::seq_dist::{LengthSampler, SeqDist};
+        let (t, c) = setup();
+        let g = PromptGenerator::new(&t, &c);
+        let cfg = SyntheticConfig {
+            num_entries: 40,
+            isl_mean: 999.0,
+            osl_mean: Some(999.0),
+            batch_size: 2,
+            turns_mean: 2.0,
+            lengths: Some(LengthSampler::Distribution(
+                SeqDist::parse("20,5:50;40,7:50").unwrap(),
+            )),
+            first_turn_isl_reduction: 3,
+            seed: 9,
+            ..Default::default()
+        };
+        let convs = g.conversations(&cfg).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for conv in &convs {
+            for (k, turn) in conv.turns.iter().enumerate() {
+                let osl = turn.max_tokens.unwrap();
+                let want = match osl {
+                    5 => 20,
+                    7 => 40,
+                    other => panic!("OSL {other} is not a pair's"),
+                } - if k == 0 { 3 } else { 0 };
+                assert_eq!(turn.texts.len(), 2);
+                assert!(turn.texts.iter().all(|x| t.count(x) == want), "turn {k}");
+                seen.insert((k, osl));
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            4,
+            "both pairs on first and later turns: {seen:?}"
+        );
+        assert_eq!(
+            (
+                exact_isl(2, 3, false),
+                exact_isl(2, 3, true),
+                exact_isl(9, 3, true)
+            ),
+            (1, 0, 6)
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub(crate) fn synthetic_dataset_bytes(cfg: &ProfileConfig) -> f64 {
         return 0.0;
     }
     let turns = cfg.num_dataset_entries as f64 * cfg.conversation.turn_mean.max(1.0);
-    let tokens_per_turn = cfg.batch_size as f64 * cfg.isl_mean * cfg.models.len().max(1) as f64;
+    let isl = cfg.shaping.mean_isl(cfg.isl_mean);
+    let tokens_per_turn = cfg.batch_size as f64 * isl * cfg.models.len().max(1) as f64;
     turns * (tokens_per_turn * BYTES_PER_TOKEN + BYTES_PER_TURN)
 }
 

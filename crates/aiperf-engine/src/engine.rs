@@ -22,7 +22,7 @@ use crate::backlog::{Backlog, RecordSender};
 use crate::observe::Observer;
 use crate::phases::{run_phases, PhaseEnv};
 use crate::plan::{secs_to_ns, RunPlan};
-use crate::prepare::{load_tokenizer_with, prepare, Prepared};
+use crate::prepare::{load_tokenizer_with, prepare_with, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::stop::{watch_signals, Interrupted, StopSignal};
 use crate::{exporters, report, setup};
@@ -340,10 +340,14 @@ impl Engine {
         let tokenizer = self.tokenizer(cfg).await?;
         let cfg_owned = Arc::new(cfg.clone());
         let registry = self.registry.clone();
+        let hub = self.hub.clone();
         let prepared = Arc::new(
-            tokio::task::spawn_blocking(move || prepare(&cfg_owned, &registry, tokenizer))
-                .await
-                .map_err(|e| anyhow!("dataset preparation panicked: {e}"))??,
+            tokio::task::spawn_blocking(move || {
+                let public = crate::public_dataset::fetch(&cfg_owned, &hub)?;
+                prepare_with(&cfg_owned, &registry, tokenizer, public.as_ref())
+            })
+            .await
+            .map_err(|e| anyhow!("dataset preparation panicked: {e}"))??,
         );
         self.preparations.fetch_add(1, Ordering::Relaxed);
         *lock(&self.prepared) = Some((key, prepared.clone()));
@@ -403,6 +407,10 @@ fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
 /// wrong one.)
 fn prepare_key(cfg: &ProfileConfig) -> String {
     let mut k = cfg.clone();
+    // `--ignore-trace-delays` strips times only when the dataset is not replayed on them,
+    // which depends on the load mode reset below.
+    let replays = matches!(cfg.load, LoadMode::FixedSchedule { .. }) || !cfg.no_fixed_schedule;
+    let strips_times = cfg.trace_replay.ignore_trace_delays && replays;
     k.load = LoadMode::Concurrency {
         concurrency: 1,
         ramp_s: None,
@@ -431,7 +439,7 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     // `BaseUrl`'s Debug hides credentials and credential query values; the request paths
     // (prefix and query) are part of what is prepared, so they are keyed as sent.
     let paths: Vec<String> = cfg.urls.iter().map(|u| u.join("")).collect();
-    format!("{k:?} {paths:?}")
+    format!("{k:?} {paths:?} {strips_times}")
 }
 
 #[cfg(test)]

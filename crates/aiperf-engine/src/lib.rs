@@ -35,6 +35,7 @@ mod phases;
 mod plan;
 mod prepare;
 mod process;
+mod public_dataset;
 mod readiness;
 mod report;
 mod scrape;

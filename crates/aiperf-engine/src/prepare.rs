@@ -45,6 +45,12 @@ pub struct Prepared {
     pub download_content: bool,
     /// `--connection-reuse-strategy`.
     pub connection_reuse: aiperf_config::resolve::ConnectionReuse,
+    /// Per-trajectory `--cache-bust` markers: the run key their digests hash (the seed), so a
+    /// conversation sent again gets its session's own marker (`cache_bust::restamp`).
+    pub cache_bust_run: Option<String>,
+    /// `warmup_isolation_*` `--cache-bust`: `[model][conversation]` first-turn bodies marked
+    /// `[warmup]`, sent in the warm-up phase in place of the conversation's first turn.
+    pub warmup_first: Vec<Vec<Option<Bytes>>>,
 }
 
 /// A dataset conversation after rendering: its id, how its turns relate, and its first trace
@@ -138,6 +144,7 @@ fn conversations(
     endpoint: &dyn Endpoint,
     tokenizer: &TextTokenizer,
     seed: u64,
+    public: Option<&aiperf_dataset::public::Fetched>,
 ) -> anyhow::Result<Vec<Conversation>> {
     let conv = &cfg.conversation;
     let implementation = match &cfg.custom_dataset_type {
@@ -158,12 +165,19 @@ fn conversations(
         || conv.shared_system_prompt_length.is_some()
         || conv.user_context_prompt_length.is_some();
     let corpus = if needs_corpus {
-        Corpus::sonnets(tokenizer)
+        Corpus::choose(
+            cfg.shaping.corpus(),
+            cfg.shaping.random_corpus_style,
+            tokenizer,
+        )
     } else {
         Corpus { tokens: Vec::new() }
     };
     let generator = PromptGenerator::new(tokenizer, &corpus);
     let mut loaded = match (&cfg.input_file, implementation) {
+        (None, None) if public.is_some() => {
+            crate::public_dataset::conversations(cfg, public, tokenizer, &corpus, seed)?
+        }
         (Some(file), Some(entry)) => {
             let kind = cfg.custom_dataset_type.as_deref().unwrap_or_default();
             let mut loaded = match entry.exec_path() {
@@ -180,10 +194,15 @@ fn conversations(
                         block_size: conv.isl_block_size,
                         num_conversations: conv.conversation_num,
                         osl_mean: cfg.osl_mean,
+                        replay: replay_options(cfg, kind)?,
+                        synthesis: cfg.synthesis.clone(),
                     };
                     aiperf_dataset::loader::load(&entry.implementation, file, &ctx)?
                 }
             };
+            if cfg.trace_replay.ignore_trace_delays {
+                ignore_trace_delays(cfg, &mut loaded);
+            }
             // `--osl` applies to turns the file gives no output length.
             if let Some(m) = cfg.osl_mean {
                 let mut osl = Rng::derive(seed, "composer.turn.max_tokens");
@@ -212,12 +231,29 @@ fn conversations(
                 prefix_length: conv.prefix_length,
                 images: conv.images.clone(),
                 audio: conv.audio.clone(),
+                video: conv.video.clone(),
                 rankings: endpoint.ranks_passages().then(|| cfg.rankings.clone()),
+                lengths: cfg
+                    .shaping
+                    .lengths(aiperf_dataset::corpus::special_tokens_added(tokenizer)),
+                first_turn_isl_reduction: aiperf_dataset::cache_bust::first_turn_reduction(
+                    cfg.shaping.cache_bust,
+                    cfg.shaping.has_system_prompt,
+                    tokenizer,
+                ),
                 seed,
             };
-            generator
+            let mut synthesized = generator
                 .conversations(&synthetic)
-                .map_err(|e| anyhow!("synthetic dataset: {e}"))?
+                .map_err(|e| anyhow!("synthetic dataset: {e}"))?;
+            // Per-trajectory markers keyed by the seed, so one seed gives the same bodies.
+            aiperf_dataset::cache_bust::mark_trajectories(
+                &mut synthesized,
+                cfg.shaping.cache_bust,
+                &seed.to_string(),
+                cfg.shaping.has_system_prompt,
+            );
+            synthesized
         }
     };
     let system_prompt = match (&conv.system_prompt, &conv.system_prompt_file) {
@@ -238,6 +274,61 @@ fn conversations(
         },
     );
     Ok(loaded)
+}
+
+/// `--ignore-trace-delays`: recorded times dropped, unless the dataset is replayed on them
+/// (`--fixed-schedule`, or every entry stamped and no `--no-fixed-schedule`), where AIPerf
+/// says the flag has no effect.
+fn ignore_trace_delays(cfg: &ProfileConfig, loaded: &mut [Conversation]) {
+    let stamped = loaded
+        .iter()
+        .all(|c| c.turns.first().is_some_and(|t| t.timestamp_ms.is_some()));
+    let fixed = matches!(cfg.load, aiperf_config::LoadMode::FixedSchedule { .. });
+    if fixed || (stamped && !cfg.no_fixed_schedule) {
+        tracing::warn!(
+            "--ignore-trace-delays has no effect: the dataset is replayed on its timestamps \
+             (fixed schedule); add --no-fixed-schedule to send turns back-to-back"
+        );
+        return;
+    }
+    aiperf_dataset::replay::strip_delays(loaded);
+}
+
+/// The replay flags as the loaders read them. They belong to `baseten_trace` (as in AIPerf):
+/// for a format detected from the file that ignores them this warns, and a detected baseten
+/// trace gets the `--extra-inputs` check an explicit `--custom-dataset-type` got in config.
+fn replay_options(
+    cfg: &ProfileConfig,
+    kind: &str,
+) -> anyhow::Result<aiperf_dataset::replay::ReplayOptions> {
+    let t = &cfg.trace_replay;
+    if kind == "baseten_trace" {
+        if let Some(reason) = aiperf_dataset::replay::extra_input_collisions(
+            &cfg.body.extra_inputs,
+            t.force_min_tokens,
+            t.omit_kv_hints,
+        ) {
+            anyhow::bail!("--extra-inputs: {reason}");
+        }
+    } else if !t.baseten_only_flags.is_empty() {
+        tracing::warn!(
+            "{} resolved to {kind}, which ignores the baseten_trace-only replay option(s): {}",
+            cfg.input_file
+                .as_deref()
+                .map_or_else(String::new, |p| p.display().to_string()),
+            t.baseten_only_flags.join(", ")
+        );
+    }
+    Ok(aiperf_dataset::replay::ReplayOptions {
+        session_sample_ratio: t.session_sample_ratio,
+        speedup: t.replay_speedup,
+        max_idle_gap_cap_ms: t.max_idle_gap_cap_s.map(|s| s * 1000.0),
+        inter_turn_delay_cap_ms: t.inter_turn_delay_cap_s.map(|s| s * 1000.0),
+        open_loop: t.open_loop,
+        open_loop_strict: t.open_loop_strict,
+        omit_kv_hints: t.omit_kv_hints,
+        force_min_tokens: t.force_min_tokens,
+    })
 }
 
 /// The exact body of one turn: the endpoint's payload (or the turn's verbatim one), extra
@@ -268,16 +359,18 @@ fn render_turn(
 
 /// Renders the dataset into request bodies with `tokenizer` (loaded by the caller, so it can be
 /// reused across runs).
-pub fn prepare(
+/// A public dataset's files are fetched before (`public_dataset::fetch`).
+pub fn prepare_with(
     cfg: &ProfileConfig,
     registry: &Registry,
     tokenizer: Arc<TextTokenizer>,
+    public: Option<&aiperf_dataset::public::Fetched>,
 ) -> anyhow::Result<Prepared> {
     let endpoint = endpoint_for(cfg, registry)?;
     let meta = cfg.endpoint.clone();
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
     let started = std::time::Instant::now();
-    let conversations = conversations(cfg, registry, &*endpoint, &tokenizer, seed)?;
+    let conversations = conversations(cfg, registry, &*endpoint, &tokenizer, seed, public)?;
     tracing::debug!(
         "dataset: {} conversations loaded or synthesized in {:.0} ms",
         conversations.len(),
@@ -316,7 +409,8 @@ pub fn prepare(
     // Each conversation becomes its bodies for every model and is dropped right away, so texts
     // and bodies never all live at once. Input token counts are taken when first needed, by
     // the record processor.
-    type Rendered = anyhow::Result<(ConversationInfo, Vec<Vec<PreparedTurn>>)>;
+    type Rendered = anyhow::Result<(ConversationInfo, Vec<Vec<PreparedTurn>>, Vec<Option<Bytes>>)>;
+    let cache_bust = cfg.shaping.cache_bust;
     let rendered: Vec<Rendered> = aiperf_dataset::parallel::map_into(conversations, |c| {
         let inputs: Vec<Arc<str>> = c
             .turns
@@ -359,6 +453,18 @@ pub fn prepare(
                     .collect::<anyhow::Result<Vec<_>>>()
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let warmup_first = match aiperf_dataset::cache_bust::warmup_copy(&c, cache_bust) {
+            Some(w) => options
+                .iter()
+                .map(|opts| {
+                    let body = render_turn(&*endpoint, &w, 0, opts)
+                        .map_err(|e| anyhow!("warm-up copy of {}: {e}", c.session_id))?;
+                    let body = serde_json::to_vec(&body).context("serializing a request body")?;
+                    Ok(Some(Bytes::from(body)))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => vec![None; options.len()],
+        };
         // Keep only what the run still reads (ids, turn counts, timing).
         let info = ConversationInfo {
             first_timestamp_ms: c.turns.first().and_then(|t| t.timestamp_ms),
@@ -366,19 +472,29 @@ pub fn prepare(
             independent_turns: c.independent_turns,
             session_id: c.session_id,
         };
-        Ok((info, per_model))
+        Ok((info, per_model, warmup_first))
     });
     let mut conversations = Vec::with_capacity(rendered.len());
     let mut turns: Vec<Vec<Vec<PreparedTurn>>> = options
         .iter()
         .map(|_| Vec::with_capacity(rendered.len()))
         .collect();
+    let mut warmup_first: Vec<Vec<Option<Bytes>>> = options
+        .iter()
+        .map(|_| Vec::with_capacity(rendered.len()))
+        .collect();
     for r in rendered {
-        let (info, per_model) = r?;
+        let (info, per_model, warmups) = r?;
         conversations.push(info);
         for (m, t) in per_model.into_iter().enumerate() {
             turns[m].push(t);
         }
+        for (m, w) in warmups.into_iter().enumerate() {
+            warmup_first[m].push(w);
+        }
+    }
+    if warmup_first.iter().flatten().all(Option::is_none) {
+        warmup_first.clear();
     }
     tracing::debug!(
         "dataset: request bodies rendered in {:.0} ms",
@@ -411,6 +527,8 @@ pub fn prepare(
         job_poll: std::time::Duration::from_secs_f64(cfg.job_poll_interval_s),
         download_content: cfg.download_video_content,
         connection_reuse: cfg.connection_reuse,
+        cache_bust_run: cache_bust.is_per_trajectory().then(|| seed.to_string()),
+        warmup_first,
     })
 }
 
@@ -520,7 +638,7 @@ mod tests {
         ]);
         let registry = Registry::builtin();
         let tokenizer = Arc::new(TextTokenizer::builtin().unwrap());
-        let p = prepare(&cfg, &registry, tokenizer.clone()).unwrap();
+        let p = prepare_with(&cfg, &registry, tokenizer.clone(), None).unwrap();
         assert_eq!(p.conversations.len(), 3);
         assert_eq!(p.turns.len(), 2, "one set of bodies per model");
         for c in 0..3 {
@@ -548,7 +666,7 @@ mod tests {
         assert!(p.headers["authorization"].is_sensitive());
         assert_eq!(p.headers["x-trace"], "on");
         assert_eq!(p.headers["accept"], "text/event-stream");
-        let again = prepare(&cfg, &registry, tokenizer).unwrap();
+        let again = prepare_with(&cfg, &registry, tokenizer, None).unwrap();
         for (x, y) in p.turns[0].iter().zip(&again.turns[0]) {
             assert_eq!(x[0].body, y[0].body);
         }
@@ -570,7 +688,7 @@ mod tests {
             "1",
         ]);
         let tokenizer = Arc::new(TextTokenizer::builtin().unwrap());
-        let p = prepare(&cfg, &Registry::builtin(), tokenizer).unwrap();
+        let p = prepare_with(&cfg, &Registry::builtin(), tokenizer, None).unwrap();
         assert_eq!(p.conversations.len(), 2);
         for (info, turns) in p.conversations.iter().zip(&p.turns[0]) {
             assert_eq!(info.turns, 3);

@@ -429,6 +429,8 @@ mod tests {
             job_poll: std::time::Duration::from_millis(10),
             download_content: false,
             connection_reuse: aiperf_config::resolve::ConnectionReuse::Pooled,
+            cache_bust_run: None,
+            warmup_first: Vec::new(),
         }
     }
 

@@ -101,7 +101,12 @@ impl Session {
 
     /// The body of the next turn: as prepared, with the history spliced in front, or (stateful
     /// APIs) naming the previous response.
-    fn body(&self, ctx: &PhaseContext, turn: &PreparedTurn) -> Bytes {
+    fn body(&self, ctx: &PhaseContext, turn: &PreparedTurn, phase: aiperf_core::Phase) -> Bytes {
+        if self.next_turn == 0 {
+            if let Some(b) = self.first_turn_override(ctx, turn, phase) {
+                return b;
+            }
+        }
         let chain = ctx
             .prepared
             .endpoint
@@ -123,6 +128,26 @@ impl Session {
             .unwrap_or_else(|_| turn.body.clone())
     }
 
+    /// `--cache-bust` on a first turn: the warm-up copy in the warm-up phase, else the
+    /// conversation's body with this session's own marker (AIPerf mints one per session).
+    fn first_turn_override(
+        &self,
+        ctx: &PhaseContext,
+        turn: &PreparedTurn,
+        phase: aiperf_core::Phase,
+    ) -> Option<Bytes> {
+        let p = &ctx.prepared;
+        if phase == aiperf_core::Phase::Warmup && !p.warmup_first.is_empty() {
+            let m = (self.session_num % p.warmup_first.len() as u64) as usize;
+            if let Some(Some(b)) = p.warmup_first[m].get(self.conversation_index) {
+                return Some(b.clone());
+            }
+        }
+        let run = p.cache_bust_run.as_deref()?;
+        let id = &p.conversations[self.conversation_index].session_id;
+        aiperf_dataset::cache_bust::restamp(&turn.body, run, self.session_num, id).map(Bytes::from)
+    }
+
     /// Sends the next turn under `credit` and hands its record on; `false` once the record
     /// processor is gone (the run is over).
     pub async fn send_next(&mut self, ctx: &PhaseContext, mut credit: Credit) -> bool {
@@ -140,7 +165,7 @@ impl Session {
                 credit.cancel_after_ns = Some(c.delay_ns);
             }
         }
-        let body = self.body(ctx, turn);
+        let body = self.body(ctx, turn, credit.phase);
         let x_request_id = uuid::Uuid::new_v4().to_string();
         let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("0"));
         let spec = RequestSpec {

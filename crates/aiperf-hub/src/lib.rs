@@ -39,6 +39,32 @@ use url::Url;
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
+/// What kind of repository: models (tokenizers) and datasets live in separate namespaces, on
+/// the Hub (`/org/name` vs `/datasets/org/name`) and in the cache (`models--` vs `datasets--`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoKind {
+    Model,
+    Dataset,
+}
+
+impl RepoKind {
+    /// The plural the cache directories and the `/api/` routes use.
+    fn plural(self) -> &'static str {
+        match self {
+            RepoKind::Model => "models",
+            RepoKind::Dataset => "datasets",
+        }
+    }
+
+    /// The path prefix of the repo's files on the Hub.
+    fn url_prefix(self) -> &'static str {
+        match self {
+            RepoKind::Model => "",
+            RepoKind::Dataset => "datasets/",
+        }
+    }
+}
+
 /// Where and how to reach the Hub. Build it with [`HubConfig::from_env`] (the `HF_*`
 /// variables) or directly.
 #[derive(Clone)]
@@ -148,6 +174,10 @@ pub enum HubError {
     BadRepoId(String),
     #[error("'{0}' is not a usable revision (empty, `.` or `..` parts)")]
     BadRevision(String),
+    #[error("'{0}' is not a usable file name in a repo (empty, `.` or `..` parts)")]
+    BadFile(String),
+    #[error("the Hub's file list of '{repo}' is not what its API returns: {reason}")]
+    BadListing { repo: String, reason: String },
     #[error("bad HF_ENDPOINT '{endpoint}': {reason}")]
     BadEndpoint { endpoint: String, reason: String },
     #[error(
@@ -225,21 +255,47 @@ pub fn is_repo_id(s: &str) -> bool {
         && !s.contains("..")
 }
 
-/// The repo's directory in the cache: `<cache>/models--org--name`.
+/// The model repo's directory in the cache: `<cache>/models--org--name`.
 pub fn repo_dir(cache: &Path, repo_id: &str) -> PathBuf {
-    cache.join(format!("models--{}", repo_id.replace('/', "--")))
+    repo_dir_of(cache, RepoKind::Model, repo_id)
+}
+
+/// A repo's directory in the cache: `<cache>/models--org--name` or `<cache>/datasets--org--name`.
+pub fn repo_dir_of(cache: &Path, kind: RepoKind, repo_id: &str) -> PathBuf {
+    cache.join(format!("{}--{}", kind.plural(), repo_id.replace('/', "--")))
 }
 
 /// `<cache>/models--org--name/snapshots/<commit>/<file>` if it exists, where `<commit>` is the
 /// content of `refs/<revision>` (or the revision itself when it is a commit hash): the lookup
 /// `huggingface_hub` and `aiperf_dataset` do.
 pub fn cached_file(cache: &Path, repo_id: &str, revision: &str, file: &str) -> Option<PathBuf> {
-    let dir = repo_dir(cache, repo_id);
+    cached_file_of(cache, RepoKind::Model, repo_id, revision, file)
+}
+
+/// [`cached_file`] for a repo of any kind.
+pub fn cached_file_of(
+    cache: &Path,
+    kind: RepoKind,
+    repo_id: &str,
+    revision: &str,
+    file: &str,
+) -> Option<PathBuf> {
+    let path = cached_snapshot(cache, kind, repo_id, revision)?.join(file);
+    path.is_file().then_some(path)
+}
+
+/// `<repo dir>/snapshots/<commit>` for `revision` (through `refs/<revision>`, or the revision
+/// itself when it is a commit), if that directory exists.
+fn cached_snapshot(cache: &Path, kind: RepoKind, repo_id: &str, revision: &str) -> Option<PathBuf> {
+    let dir = repo_dir_of(cache, kind, repo_id);
     let commit = std::fs::read_to_string(dir.join("refs").join(revision))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| revision.to_string());
-    let path = dir.join("snapshots").join(commit).join(file);
-    path.is_file().then_some(path)
+    if !safe_name(&commit) {
+        return None;
+    }
+    let snap = dir.join("snapshots").join(commit);
+    snap.is_dir().then_some(snap)
 }
 
 /// `tokenizer.json` of `repo_id` at `revision`: from the cache when it is there (no request),
@@ -267,6 +323,23 @@ pub fn download(
     revision: &str,
     file: &str,
 ) -> Result<PathBuf, HubError> {
+    download_of(cfg, RepoKind::Model, repo_id, revision, file)
+}
+
+/// [`download`] for a repo of any kind.
+pub fn download_of(
+    cfg: &HubConfig,
+    kind: RepoKind,
+    repo_id: &str,
+    revision: &str,
+    file: &str,
+) -> Result<PathBuf, HubError> {
+    if file
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return Err(HubError::BadFile(file.to_string()));
+    }
     if cfg.offline {
         return Err(HubError::Offline {
             repo: repo_id.to_string(),
@@ -292,6 +365,7 @@ pub fn download(
         })?;
     let job = Job {
         cfg,
+        kind,
         repo: repo_id,
         revision,
         file,
@@ -307,8 +381,104 @@ pub fn download(
     })
 }
 
+/// A repo's files at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoFiles {
+    /// The commit the revision pointed at.
+    pub commit: String,
+    /// Every file's path in the repo, `/`-separated, sorted.
+    pub files: Vec<String>,
+}
+
+/// The files of `repo_id` at `revision`: asked of the Hub's API
+/// (`GET {endpoint}/api/{models|datasets}/{repo}/revision/{revision}`, as `huggingface_hub`'s
+/// `repo_info` does), or, offline, read from the cached snapshot. Blocking, like [`download`].
+pub fn repo_files(
+    cfg: &HubConfig,
+    kind: RepoKind,
+    repo_id: &str,
+    revision: &str,
+) -> Result<RepoFiles, HubError> {
+    if !is_repo_id(repo_id) {
+        return Err(HubError::BadRepoId(repo_id.to_string()));
+    }
+    if revision
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return Err(HubError::BadRevision(revision.to_string()));
+    }
+    if cfg.offline {
+        return cached_repo_files(&cfg.cache_dir, kind, repo_id, revision).ok_or_else(|| {
+            HubError::Offline {
+                repo: repo_id.to_string(),
+                cache: cfg.cache_dir.display().to_string(),
+            }
+        });
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HubError::Io {
+            path: cfg.cache_dir.clone(),
+            reason: format!("cannot start the download runtime: {e}"),
+        })?;
+    let job = Job {
+        cfg,
+        kind,
+        repo: repo_id,
+        revision,
+        file: "the file list",
+    };
+    rt.block_on(async {
+        match tokio::time::timeout(cfg.download_timeout, job.list()).await {
+            Ok(r) => r,
+            Err(_) => Err(job.network(
+                &cfg.endpoint,
+                format!("timed out after {} s", cfg.download_timeout.as_secs()),
+            )),
+        }
+    })
+}
+
+/// The files of a cached snapshot (what `huggingface_hub` would find offline).
+pub fn cached_repo_files(
+    cache: &Path,
+    kind: RepoKind,
+    repo_id: &str,
+    revision: &str,
+) -> Option<RepoFiles> {
+    let snap = cached_snapshot(cache, kind, repo_id, revision)?;
+    let commit = snap.file_name()?.to_string_lossy().into_owned();
+    let mut files = Vec::new();
+    let mut dirs = vec![snap.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let path = entry.path();
+            // Snapshot entries are symlinks to blobs: follow them for files, never for dirs.
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if is_dir {
+                dirs.push(path);
+            } else if path.is_file() {
+                let rel = path.strip_prefix(&snap).ok()?;
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                files.push(parts.join("/"));
+            }
+        }
+    }
+    files.sort();
+    Some(RepoFiles { commit, files })
+}
+
+/// Largest file list accepted from the API (a repo with a million files lists in ~100 MB).
+const MAX_LISTING_BYTES: usize = 256 << 20;
+
 struct Job<'a> {
     cfg: &'a HubConfig,
+    kind: RepoKind,
     repo: &'a str,
     revision: &'a str,
     file: &'a str,
@@ -340,6 +510,32 @@ fn safe_name(s: &str) -> bool {
 }
 
 impl Job<'_> {
+    /// The error for a non-2xx, non-redirect answer.
+    fn status_error(&self, status: u16) -> HubError {
+        match status {
+            401 | 403 => HubError::Unauthorized {
+                repo: self.repo.to_string(),
+                file: self.file.to_string(),
+                status,
+                token_hint: if self.cfg.token.is_some() {
+                    " (a token was sent; does it have access?)"
+                } else {
+                    " (no token was sent)"
+                },
+            },
+            404 => HubError::NotFound {
+                repo: self.repo.to_string(),
+                revision: self.revision.to_string(),
+                file: self.file.to_string(),
+            },
+            _ => HubError::Status {
+                repo: self.repo.to_string(),
+                file: self.file.to_string(),
+                status,
+            },
+        }
+    }
+
     fn network(&self, url: &str, reason: String) -> HubError {
         let host = Url::parse(url)
             .ok()
@@ -372,7 +568,8 @@ impl Job<'_> {
         }
         let mut url = base
             .join(&format!(
-                "{}/resolve/{}/{}",
+                "{}{}/resolve/{}/{}",
+                self.kind.url_prefix(),
                 self.repo,
                 // As huggingface_hub quotes it: `refs/pr/1` is one path segment.
                 self.revision.replace('%', "%25").replace('/', "%2F"),
@@ -416,35 +613,130 @@ impl Job<'_> {
                     continue;
                 }
                 200..=299 => return self.store(resp, commit, etag).await,
-                401 | 403 => {
-                    return Err(HubError::Unauthorized {
-                        repo: self.repo.to_string(),
-                        file: self.file.to_string(),
-                        status,
-                        token_hint: if self.cfg.token.is_some() {
-                            " (a token was sent; does it have access?)"
-                        } else {
-                            " (no token was sent)"
-                        },
-                    })
-                }
-                404 => {
-                    return Err(HubError::NotFound {
-                        repo: self.repo.to_string(),
-                        revision: self.revision.to_string(),
-                        file: self.file.to_string(),
-                    })
-                }
-                _ => {
-                    return Err(HubError::Status {
-                        repo: self.repo.to_string(),
-                        file: self.file.to_string(),
-                        status,
-                    })
-                }
+                _ => return Err(self.status_error(status)),
             }
         }
         Err(self.network(url.as_str(), "more than 10 redirects".into()))
+    }
+
+    /// `repo_info`: the commit and the sibling files, redirects (a renamed repo) followed.
+    async fn list(&self) -> Result<RepoFiles, HubError> {
+        let bad = |reason: String| HubError::BadEndpoint {
+            endpoint: self.cfg.endpoint.clone(),
+            reason,
+        };
+        let base =
+            Url::parse(&format!("{}/", self.cfg.endpoint)).map_err(|e| bad(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(bad("only http:// and https:// are supported".into()));
+        }
+        let mut url = base
+            .join(&format!(
+                "api/{}/{}/revision/{}",
+                self.kind.plural(),
+                self.repo,
+                self.revision.replace('%', "%25").replace('/', "%2F"),
+            ))
+            .map_err(|e| bad(e.to_string()))?;
+        let home = origin(&base);
+        for _hop in 0..10 {
+            let auth = (origin(&url) == home)
+                .then_some(self.cfg.token.as_deref())
+                .flatten();
+            let resp = self.get(&url, auth).await?;
+            let status = resp.status().as_u16();
+            match status {
+                301 | 302 | 303 | 307 | 308 => {
+                    let loc = resp
+                        .headers()
+                        .get(http::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                        .ok_or_else(|| {
+                            self.network(url.as_str(), format!("HTTP {status} without Location"))
+                        })?;
+                    url = url.join(&loc).map_err(|e| {
+                        self.network(url.as_str(), format!("bad redirect '{loc}': {e}"))
+                    })?;
+                    continue;
+                }
+                200..=299 => {
+                    let body = self.read_capped(resp, MAX_LISTING_BYTES).await?;
+                    let listing = self.parse_listing(&body)?;
+                    self.remember_commit(&listing.commit)?;
+                    return Ok(listing);
+                }
+                _ => return Err(self.status_error(status)),
+            }
+        }
+        Err(self.network(url.as_str(), "more than 10 redirects".into()))
+    }
+
+    /// The whole body, refused past `cap` bytes.
+    async fn read_capped(
+        &self,
+        resp: http::Response<hyper::body::Incoming>,
+        cap: usize,
+    ) -> Result<Vec<u8>, HubError> {
+        let mut body = resp.into_body();
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                self.network(&self.cfg.endpoint, format!("connection lost mid-body: {e}"))
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if out.len() + data.len() > cap {
+                    return Err(self.network(
+                        &self.cfg.endpoint,
+                        format!("answer larger than {} MiB", cap >> 20),
+                    ));
+                }
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `{"sha": "...", "siblings": [{"rfilename": "..."}, ...]}`.
+    fn parse_listing(&self, body: &[u8]) -> Result<RepoFiles, HubError> {
+        let bad = |reason: String| HubError::BadListing {
+            repo: self.repo.to_string(),
+            reason,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let commit = v
+            .get("sha")
+            .and_then(|s| s.as_str())
+            .filter(|s| safe_name(s))
+            .ok_or_else(|| bad("no usable 'sha'".into()))?
+            .to_string();
+        let siblings = v
+            .get("siblings")
+            .and_then(|s| s.as_array())
+            .ok_or_else(|| bad("no 'siblings' list".into()))?;
+        let mut files: Vec<String> = siblings
+            .iter()
+            .filter_map(|s| s.get("rfilename").and_then(|f| f.as_str()))
+            .filter(|f| !f.split('/').any(|p| p.is_empty() || p == "." || p == ".."))
+            .map(str::to_string)
+            .collect();
+        files.sort();
+        Ok(RepoFiles { commit, files })
+    }
+
+    /// `refs/<revision>` = commit, so the cache answers offline what the Hub answered now.
+    fn remember_commit(&self, commit: &str) -> Result<(), HubError> {
+        if self.revision == commit {
+            return Ok(());
+        }
+        let r = repo_dir_of(&self.cfg.cache_dir, self.kind, self.repo)
+            .join("refs")
+            .join(self.revision);
+        if let Some(parent) = r.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Self::io(parent, e))?;
+        }
+        std::fs::write(&r, commit).map_err(|e| Self::io(&r, e))
     }
 
     /// One GET on a fresh HTTP/1.1 connection.
@@ -547,7 +839,7 @@ impl Job<'_> {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        let dir = repo_dir(&self.cfg.cache_dir, self.repo);
+        let dir = repo_dir_of(&self.cfg.cache_dir, self.kind, self.repo);
         let blobs = dir.join("blobs");
         std::fs::create_dir_all(&blobs).map_err(|e| Self::io(&blobs, e))?;
         let blob = blobs.join(&etag);

@@ -14,7 +14,17 @@ use super::{invalid, ConfigError};
 use crate::cli::ProfileArgs;
 
 /// The dataset file AIPerf downloads for `--public-dataset sharegpt`.
-pub const SHAREGPT_FILE: &str = "ShareGPT_V3_unfiltered_cleaned_split.json";
+pub const SHAREGPT_FILE: &str = aiperf_dataset::public::SHAREGPT_FILE;
+
+/// `--public-dataset` with its `--hf-subset` and `--dataset-filter`: downloaded from the Hub when
+/// the dataset is prepared (`aiperf_dataset::public`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicDatasetChoice {
+    /// A name of `aiperf_dataset::public::CATALOG` that this build reads.
+    pub name: String,
+    /// `--hf-subset`: the dataset config instead of the catalogue's default.
+    pub subset: Option<String>,
+}
 
 /// `--dataset-sampling-strategy`: the registry entry chosen and the built-in strategy it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +42,7 @@ pub(super) struct Input {
     pub sampling: DatasetSampling,
     pub input_file: Option<PathBuf>,
     pub custom_dataset_type: Option<String>,
+    pub public_dataset: Option<PublicDatasetChoice>,
 }
 
 pub(super) fn resolve(
@@ -44,8 +55,10 @@ pub(super) fn resolve(
             .get("dataset_sampler", s)
             .map_err(|e| invalid("--dataset-sampling-strategy", e.to_string()))?;
     }
+    let public_dataset = public_dataset(args)?;
     let (input_file, custom_dataset_type) = dataset_file(args, registry, notices)?;
-    let sampling = sampling(args, registry, input_file.is_some())?;
+    let from_dataset = input_file.is_some() || public_dataset.is_some();
+    let sampling = sampling(args, registry, from_dataset)?;
     let headers = args
         .header
         .iter()
@@ -57,7 +70,80 @@ pub(super) fn resolve(
         sampling,
         input_file,
         custom_dataset_type,
+        public_dataset: public_dataset.filter(|_| args.input_file.is_none()),
     })
+}
+
+/// `--public-dataset`, `--hf-subset`, `--hf-weka-dataset`, `--dataset-filter`: a name this build
+/// reads, else the reason it does not.
+fn public_dataset(args: &ProfileArgs) -> Result<Option<PublicDatasetChoice>, ConfigError> {
+    use aiperf_dataset::public::{self, Shape};
+    for f in &args.dataset_filter {
+        if !f.contains('=') || f.starts_with('=') {
+            return Err(invalid(
+                "--dataset-filter",
+                format!("'{f}' is not in key=value form"),
+            ));
+        }
+    }
+    let weka_only = [
+        ("--use-think-time-only", args.use_think_time_only),
+        ("--max-context-length", args.max_context_length.is_some()),
+        ("--allow-dataset-wrap", args.allow_dataset_wrap),
+    ];
+    if let Some((flag, _)) = weka_only.iter().find(|(_, set)| *set) {
+        return Err(invalid(
+            flag,
+            "applies to weka_trace inputs, which this build does not read yet",
+        ));
+    }
+    if args.hf_weka_dataset.is_some() {
+        return Err(invalid(
+            "--hf-weka-dataset",
+            "Weka agent traces (weka_hf) are not read by this build yet",
+        ));
+    }
+    let Some(name) = &args.public_dataset else {
+        if args.hf_subset.is_some() {
+            return Err(invalid("--hf-subset", "requires --public-dataset"));
+        }
+        if !args.dataset_filter.is_empty() {
+            return Err(invalid("--dataset-filter", "requires --public-dataset"));
+        }
+        return Ok(None);
+    };
+    let Some(ds) = public::find(name) else {
+        return Err(invalid(
+            "--public-dataset",
+            format!(
+                "'{name}' is not a public dataset (this build reads: {})",
+                public::supported_names()
+            ),
+        ));
+    };
+    if let Shape::Unsupported(reason) = ds.shape {
+        return Err(invalid(
+            "--public-dataset",
+            format!("'{name}' is not available in this build: {reason}"),
+        ));
+    }
+    // As AIPerf: only loaders that declare filters take them (none of those read here).
+    if !args.dataset_filter.is_empty() {
+        return Err(invalid(
+            "--dataset-filter",
+            format!("public dataset '{name}' does not support --dataset-filter"),
+        ));
+    }
+    if ds.shape == Shape::ShareGpt && args.hf_subset.is_some() {
+        return Err(invalid(
+            "--hf-subset",
+            "sharegpt is one JSON file and has no subsets",
+        ));
+    }
+    Ok(Some(PublicDatasetChoice {
+        name: name.clone(),
+        subset: args.hf_subset.clone(),
+    }))
 }
 
 /// The request-body options: `--extra-inputs` and the Endpoint group's body flags. A flag that
@@ -99,30 +185,25 @@ fn dataset_file(
     registry: &Registry,
     notices: &mut Vec<String>,
 ) -> Result<(Option<PathBuf>, Option<String>), ConfigError> {
-    let mut input_file = args.input_file.clone();
+    let input_file = args.input_file.clone();
     let mut custom_dataset_type = args.custom_dataset_type.clone();
-    if let Some(name) = &args.public_dataset {
-        if name != "sharegpt" {
-            return Err(invalid(
-                "--public-dataset",
-                format!("'{name}' is not available in this build (available: sharegpt)"),
-            ));
-        }
+    if args.public_dataset.is_some() {
         if custom_dataset_type.is_some() {
             return Err(invalid(
                 "--public-dataset",
                 "cannot be combined with --custom-dataset-type",
             ));
         }
+        // A public dataset's own file given with --input-file is read as that dataset (only
+        // ShareGPT is one file); otherwise the engine downloads it.
         if input_file.is_none() {
-            input_file = Some(sharegpt_in_hf_cache().ok_or_else(|| {
-                invalid(
-                    "--public-dataset",
-                    format!(
-                        "sharegpt: {SHAREGPT_FILE} not found in the Hugging Face cache; download it and pass it with --input-file"
-                    ),
-                )
-            })?);
+            return Ok((None, None));
+        }
+        if args.public_dataset.as_deref() != Some("sharegpt") {
+            return Err(invalid(
+                "--input-file",
+                "with --public-dataset only for sharegpt (its JSON file); other public datasets come from the Hub",
+            ));
         }
         custom_dataset_type = Some("sharegpt".into());
     }
@@ -159,7 +240,7 @@ fn dataset_file(
 }
 
 /// Flags (clap ids) that only shape synthetic data, so a dataset file makes them no-ops.
-const SYNTHETIC_ONLY: [&str; 27] = [
+const SYNTHETIC_ONLY: [&str; 37] = [
     "isl_mean",
     "isl_stddev",
     "prompt_batch_size",
@@ -181,6 +262,16 @@ const SYNTHETIC_ONLY: [&str; 27] = [
     "audio_length_stddev",
     "audio_batch_size",
     "audio_format",
+    "video_width",
+    "video_height",
+    "video_batch_size",
+    "video_duration",
+    "video_fps",
+    "video_synth_type",
+    "image_source",
+    "image_source_sampling",
+    "seq_dist",
+    "random_range_ratio",
     "rankings_passages_mean",
     "rankings_passages_stddev",
     "rankings_passages_prompt_token_mean",
@@ -190,9 +281,10 @@ const SYNTHETIC_ONLY: [&str; 27] = [
 ];
 
 /// One warning naming every synthetic-data flag the user typed (as typed: `--isl`, not its
-/// canonical name) that a dataset file makes a no-op; `None` when there is none.
+/// canonical name) that a dataset (`source`: the flag that chose it) makes a no-op; `None`
+/// when there is none.
 /// `argv` is the whole command line; flags left at their defaults are not named.
-pub(super) fn ignored_synthetic_flags(argv: &[String]) -> Option<String> {
+pub(super) fn ignored_synthetic_flags(argv: &[String], source: &str) -> Option<String> {
     use clap::CommandFactory;
     let cli = crate::cli::Cli::command();
     let matches = cli.clone().try_get_matches_from(argv).ok()?;
@@ -234,26 +326,9 @@ pub(super) fn ignored_synthetic_flags(argv: &[String]) -> Option<String> {
         ("shape", "they are")
     };
     Some(format!(
-        "{} {verb} synthetic data only: {pronoun} ignored with --input-file",
+        "{} {verb} synthetic data only: {pronoun} ignored with {source}",
         typed.join(", ")
     ))
-}
-
-/// `ShareGPT_V3_unfiltered_cleaned_split.json` in the local Hugging Face hub cache, if a
-/// snapshot of `anon8231489123/ShareGPT_Vicuna_unfiltered` is there.
-fn sharegpt_in_hf_cache() -> Option<PathBuf> {
-    let cache = std::env::var_os("HF_HUB_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HF_HOME").map(|h| PathBuf::from(h).join("hub")))
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
-        })?;
-    let snapshots = cache.join("datasets--anon8231489123--ShareGPT_Vicuna_unfiltered/snapshots");
-    std::fs::read_dir(snapshots)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join(SHAREGPT_FILE))
-        .find(|p| p.is_file())
 }
 
 /// The sampler entry (default: sequential for files, shuffle for synthetic data, as AIPerf)
@@ -461,7 +536,7 @@ mod tests {
         assert!(notices.is_empty());
         assert_eq!(
             input(&["--input-file", &f]).unwrap_err(),
-            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json)")
+            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json, baseten_trace, sagemaker_data_capture, raw_payload)")
         );
         let f = write("bin.jsonl", "\u{1}\u{2}not json");
         let e = input(&["--input-file", &f]).unwrap_err();

@@ -17,6 +17,7 @@ mod redact;
 mod search;
 mod service;
 mod shaping;
+mod synthesis;
 mod telemetry;
 mod tokenizer;
 mod trace_replay;
@@ -33,7 +34,7 @@ use crate::cli::ProfileArgs;
 
 pub use conversation::ConversationOptions;
 pub use endpoint::{ConnectionReuse, WaitForModel};
-pub use input::{parse_extra_inputs, DatasetSampling, SHAREGPT_FILE};
+pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice, SHAREGPT_FILE};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
 pub use load::{LoadMode, RequestCancellation};
 pub use multi_run::{
@@ -48,8 +49,8 @@ pub use search::{
 };
 pub use service::{LogLevel, UiType, UI_BUILTINS};
 pub use shaping::ShapingOptions;
-pub use trace_replay::TraceReplayOptions;
 pub use telemetry::{metrics_url, GpuSource, GpuTelemetry, MetricsFormat, ServerMetrics};
+pub use trace_replay::TraceReplayOptions;
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -120,6 +121,8 @@ pub struct ProfileConfig {
     pub input_file: Option<PathBuf>,
     /// `custom_dataset_loader` entry name (set when `input_file` is).
     pub custom_dataset_type: Option<String>,
+    /// `--public-dataset` (without `--input-file`): downloaded from the Hub when prepared.
+    pub public_dataset: Option<PublicDatasetChoice>,
     pub num_dataset_entries: usize,
     pub conversation: ConversationOptions,
     pub batch_size: usize,
@@ -161,6 +164,8 @@ pub struct ProfileConfig {
     pub shaping: ShapingOptions,
     /// `--replay-speedup`, `--trace-session-sample-ratio`, `--omit-kv-hints`, ...
     pub trace_replay: TraceReplayOptions,
+    /// `--synthesis-*`: how a trace is reshaped before replay (identity by default).
+    pub synthesis: aiperf_dataset::synthesis::SynthesisParams,
 }
 
 impl ProfileConfig {
@@ -198,9 +203,14 @@ impl ProfileConfig {
             sampling,
             input_file,
             custom_dataset_type,
+            public_dataset,
         } = input::resolve(&args, registry, &mut notices)?;
-        if input_file.is_some() {
-            warnings.extend(input::ignored_synthetic_flags(argv));
+        if input_file.is_some() || public_dataset.is_some() {
+            let source = match input_file {
+                Some(_) => "--input-file",
+                None => "--public-dataset",
+            };
+            warnings.extend(input::ignored_synthetic_flags(argv, source));
         }
         let body = input::body_options(&args, streaming, &mut warnings)?;
         let tokenizer::Tokenizer {
@@ -220,6 +230,7 @@ impl ProfileConfig {
             &mut warnings,
         )?;
         let rankings = rankings::resolve(&args)?;
+        let synthesis = synthesis::resolve(&args, custom_dataset_type.as_deref())?;
         let shaping = shaping::resolve(&args, &mut warnings)?;
         let trace_replay = trace_replay::resolve(&args, &mut warnings)?;
         let load::Load {
@@ -268,6 +279,7 @@ impl ProfileConfig {
             sampling,
             input_file,
             custom_dataset_type,
+            public_dataset,
             num_dataset_entries,
             conversation,
             batch_size,
@@ -296,6 +308,7 @@ impl ProfileConfig {
             gpu_telemetry: telemetry::gpu_telemetry(&args)?,
             shaping,
             trace_replay,
+            synthesis,
         };
         limits::check(&cfg)?;
         Ok(cfg)

@@ -12,14 +12,20 @@
 //! - [`bailian`]: Alibaba Bailian traces; `parent_chat_id` chains become sessions.
 //! - [`burst_gpt`]: the BurstGPT CSV; every row one timed request.
 //! - [`inputs_json`]: a run's own `inputs.json`; every payload sent verbatim.
+//! - [`baseten`]: Baseten Parquet / Arrow IPC traces, replayed with the replay flags.
+//! - [`sagemaker`]: SageMaker data capture JSONL (a file or a directory tree).
+//! - [`raw_payload`]: whole request bodies sent verbatim (a directory: one conversation per file).
 
 pub mod bailian;
+pub mod baseten;
 pub mod burst_gpt;
 pub mod inputs_json;
 pub mod media;
 pub mod mooncake;
 pub mod multi_turn;
 pub mod random_pool;
+pub mod raw_payload;
+pub mod sagemaker;
 pub mod sharegpt;
 pub mod single_turn;
 
@@ -52,7 +58,7 @@ pub struct Builtin {
 }
 
 /// Every loader built into this crate.
-pub const BUILTINS: [Builtin; 8] = [
+pub const BUILTINS: [Builtin; 11] = [
     Builtin {
         implementation: "aiperf_dataset::loader::single_turn::single_turn",
         load: |p, _| single_turn(p),
@@ -92,6 +98,21 @@ pub const BUILTINS: [Builtin; 8] = [
         implementation: "aiperf_dataset::loader::inputs_json::load",
         load: inputs_json::load,
         can_load: inputs_json::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::baseten::load",
+        load: baseten::load,
+        can_load: baseten::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::sagemaker::load",
+        load: sagemaker::load,
+        can_load: sagemaker::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::raw_payload::load",
+        load: raw_payload::load,
+        can_load: raw_payload::can_load,
     },
 ];
 
@@ -315,6 +336,11 @@ pub struct LoadContext<'a> {
     pub num_conversations: Option<usize>,
     /// `--osl`, which replaces dataset output lengths where a format says so (ShareGPT).
     pub osl_mean: Option<f64>,
+    /// The trace replay flags (read by `baseten_trace`, as in AIPerf).
+    pub replay: crate::replay::ReplayOptions,
+    /// `--synthesis-*`: how trace rows are reshaped before prompts are built (mooncake,
+    /// bailian, burst_gpt; identity by default).
+    pub synthesis: crate::synthesis::SynthesisParams,
 }
 
 /// Loads `path` with the built-in loader `implementation`.
@@ -458,6 +484,9 @@ mod tests {
             ("bailian_trace", BUILTINS[5].implementation),
             ("burst_gpt_trace", BUILTINS[6].implementation),
             ("inputs_json", BUILTINS[7].implementation),
+            ("baseten_trace", BUILTINS[8].implementation),
+            ("sagemaker_data_capture", BUILTINS[9].implementation),
+            ("raw_payload", BUILTINS[10].implementation),
             ("external", "exec:/bin/true"),
         ]
     }
@@ -473,7 +502,11 @@ mod tests {
             ("{\"image\": \"https://x/y.png\", \"delay\": 5}", Some("single_turn")),
             ("{\"turns\": [{\"role\": \"system\", \"text\": \"s\"}, {\"text\": \"a\"}]}", Some("multi_turn")),
             ("{\"input_length\": 5, \"hash_ids\": [1], \"timestamp\": 0}", Some("mooncake_trace")),
-            ("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", Some("mooncake_trace")),
+            // A bare message list is both a mooncake row and a raw body: AIPerf refuses to guess.
+            ("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", None),
+            ("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 5}", Some("raw_payload")),
+            ("{\"messages\": [], \"conversation_id\": \"c\"}", None),
+            ("{\"captureData\": {\"endpointInput\": {\"data\": \"e30=\"}}, \"eventMetadata\": {\"eventId\": \"e\", \"inferenceTime\": \"2026-04-29T00:03:18Z\"}, \"eventVersion\": \"0\"}", Some("sagemaker_data_capture")),
             ("{\"payload\": {\"prompt\": \"x\"}}", Some("mooncake_trace")),
             ("[{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}]}]", Some("sharegpt")),
             ("{\"chat_id\": 159, \"parent_chat_id\": -1, \"timestamp\": 61.114, \"input_length\": 521, \"output_length\": 132, \"type\": \"text\", \"turn\": 1, \"hash_ids\": [1089, 1090]}", Some("bailian_trace")),
@@ -532,7 +565,7 @@ mod tests {
         assert_eq!(
             e,
             format!(
-                "{}: no dataset format recognizes this file (the record on line 1 has fields 'prompt', 'n'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json)",
+                "{}: no dataset format recognizes this file (the record on line 1 has fields 'prompt', 'n'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json, baseten_trace, sagemaker_data_capture, raw_payload)",
                 p.display()
             )
         );
@@ -611,6 +644,8 @@ pub(crate) mod test_util {
             block_size: None,
             num_conversations: None,
             osl_mean: None,
+            replay: Default::default(),
+            synthesis: Default::default(),
         }
     }
 }

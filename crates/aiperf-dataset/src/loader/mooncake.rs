@@ -46,6 +46,13 @@ struct Row {
     /// AIPerf's optional format field: `"mooncake_trace"`.
     #[serde(default, rename = "type")]
     format: Option<String>,
+    /// Written by `aiperf synthesize` (AIPerf's `MooncakeTrace` accepts them); not used.
+    #[serde(default)]
+    #[allow(dead_code)]
+    group_id: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    is_restart: Option<Value>,
 }
 
 impl Row {
@@ -169,6 +176,9 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
         rows.push((row.session_id, turn, None));
         Ok(())
     })?;
+    if ctx.synthesis.is_set() {
+        synthesize(ctx, &mut rows, block_size).map_err(|e| LoadError::file(path, e))?;
+    }
     blocks.prefill(rows.iter().flat_map(|(_, _, s)| match s {
         Some(Synth::Blocks(_, ids)) => ids.clone(),
         _ => Vec::new(),
@@ -187,6 +197,57 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
         sessions.push(session_id, turn);
     }
     Ok(sessions.into_conversations())
+}
+
+/// `--synthesis-*` over the rows read (`crate::synthesis`): their blocks, lengths, timestamps
+/// and output lengths rewritten before any prompt is built.
+fn synthesize(
+    ctx: &LoadContext<'_>,
+    rows: &mut [(Option<String>, Turn, Option<Synth>)],
+    block_size: usize,
+) -> Result<(), String> {
+    use crate::synthesis::{apply, TraceRow};
+    let mut trace: Vec<TraceRow> = rows
+        .iter()
+        .map(|(_, turn, synth)| {
+            let (hash_ids, input_length) = match synth {
+                Some(Synth::Blocks(n, ids)) => (ids.clone(), Some(*n as u64)),
+                Some(Synth::Window(_, n)) => (Vec::new(), Some(*n as u64)),
+                None => (Vec::new(), None),
+            };
+            TraceRow {
+                hash_ids,
+                input_length,
+                output_length: turn.max_tokens.map(u64::from),
+                timestamp: turn.timestamp_ms,
+                literal: synth.is_none(),
+            }
+        })
+        .collect();
+    apply(&ctx.synthesis, &mut trace, block_size as u64, ctx.seed).map_err(|e| e.to_string())?;
+    for ((_, turn, synth), row) in rows.iter_mut().zip(trace) {
+        turn.timestamp_ms = row.timestamp;
+        turn.max_tokens = row.output_length.map(|v| v.min(u64::from(u32::MAX)) as u32);
+        let n = row.input_length.unwrap_or(0) as usize;
+        match synth {
+            // A capped length keeps the blocks it still reaches.
+            Some(Synth::Blocks(len, ids)) if !row.hash_ids.is_empty() && n > 0 => {
+                let mut new_ids = row.hash_ids;
+                new_ids.truncate(n.div_ceil(block_size));
+                *len = n;
+                *ids = new_ids;
+            }
+            Some(Synth::Blocks(..)) | Some(Synth::Window(..)) => {
+                let start = match synth {
+                    Some(Synth::Window(start, _)) => *start,
+                    _ => 0,
+                };
+                *synth = Some(Synth::Window(start, n.max(1)));
+            }
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
