@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::ModelWrapper;
 use tokenizers::normalizers::NormalizerWrapper;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -24,6 +25,8 @@ use tokenizers::pre_tokenizers::split::SplitPattern;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::utils::SysRegex;
 use tokenizers::{Model, SplitDelimiterBehavior, Tokenizer};
+
+use crate::tokenizer::TextTokenizer;
 
 /// GPT-2's splitting regex, which `ByteLevel { use_regex: true }` applies (private in tokenizers).
 const GPT2_PATTERN: &str =
@@ -44,9 +47,16 @@ pub(crate) struct FastCounter {
     added: Option<aho_corasick::AhoCorasick>,
     /// Byte-level character of every byte (GPT-2's table).
     byte_chars: [char; 256],
-    /// Tokens per piece; `try_lock` so threads counting at once never wait for each other.
-    cache: Mutex<HashMap<Box<str>, u32>>,
+    /// Tokens per piece, in a few shards: a count takes the first shard no other thread holds
+    /// (`try_lock`), so threads counting at once never wait for each other and each still
+    /// finds a warm cache (with one shared cache, all but one thread went uncached).
+    caches: Box<[Mutex<PieceCache>]>,
 }
+
+type PieceCache = HashMap<Box<str>, u32, ahash::RandomState>;
+
+/// Cache shards: one per core, at most this many (each holds up to [`CACHE_PIECES`] pieces).
+const CACHE_SHARDS: usize = 8;
 
 impl FastCounter {
     /// The fast path for `tokenizer`, or `None` when its shape is not one this module handles.
@@ -115,7 +125,9 @@ impl FastCounter {
             ascii_only,
             added,
             byte_chars: byte_chars(),
-            cache: Mutex::new(HashMap::new()),
+            caches: (0..cache_shards())
+                .map(|_| Mutex::new(PieceCache::default()))
+                .collect(),
         })
     }
 
@@ -127,7 +139,7 @@ impl FastCounter {
         if self.added.as_ref().is_some_and(|a| a.is_match(text)) {
             return None;
         }
-        let mut cache = self.cache.try_lock().ok();
+        let mut cache = self.caches.iter().find_map(|c| c.try_lock().ok());
         if let Some(c) = cache.as_mut().filter(|c| c.len() >= CACHE_PIECES) {
             c.clear();
         }
@@ -173,6 +185,91 @@ impl FastCounter {
         }
         merge.finish(text, &mut f);
     }
+}
+
+/// How many piece caches a counter keeps: one per core the process may run on.
+fn cache_shards() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, CACHE_SHARDS)
+}
+
+/// The text of token ids without the `tokenizers` pipeline, for byte-level tokenizers (GPT-2,
+/// o200k, cl100k, Llama 3, Qwen): their decoder maps each token's characters back to bytes
+/// through GPT-2's table and reads the joined bytes as UTF-8 (lossily), and dropping special
+/// tokens is a per-id decision, so a table of each id's bytes gives the same text. The pipeline
+/// clones every token's string and maps it char by char through a hash map: most of the time
+/// of cutting prompts from the corpus went there.
+pub(crate) struct TokenBytes {
+    /// Per id (index): where its bytes are in `bytes`; `None` for ids not in the table.
+    spans: Vec<Option<(u32, u32)>>,
+    bytes: Vec<u8>,
+}
+
+impl TokenBytes {
+    /// A table of the ids in `ids` (say, a corpus), or `None` when `tokenizer`'s decoder is
+    /// not the plain byte-level one.
+    pub(crate) fn new(tokenizer: &TextTokenizer, ids: &[u32]) -> Option<Self> {
+        let t = &tokenizer.inner;
+        if !matches!(t.get_decoder(), Some(DecoderWrapper::ByteLevel(_))) {
+            return None;
+        }
+        let inverse: HashMap<char, u8> = byte_chars()
+            .iter()
+            .enumerate()
+            .map(|(b, c)| (*c, b as u8))
+            .collect();
+        let max = ids.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let mut table = Self {
+            spans: vec![None; max],
+            bytes: Vec::new(),
+        };
+        for &id in ids {
+            if table.spans[id as usize].is_some() {
+                continue;
+            }
+            // As `Tokenizer::decode` looks a token up; an unknown id stays out of the table.
+            let Some(token) = t.id_to_token(id) else {
+                continue;
+            };
+            let from = table.bytes.len();
+            if !t.get_added_vocabulary().is_special_token(&token) {
+                let mapped: Option<Vec<u8>> =
+                    token.chars().map(|c| inverse.get(&c).copied()).collect();
+                table
+                    .bytes
+                    .extend_from_slice(mapped.as_deref().unwrap_or(token.as_bytes()));
+            }
+            table.spans[id as usize] = Some((from as u32, (table.bytes.len() - from) as u32));
+        }
+        Some(table)
+    }
+
+    /// The text of `ids` as `tokenizer.decode` gives it, or `None` when an id is not in the
+    /// table.
+    pub(crate) fn decode(&self, ids: &[u32]) -> Option<String> {
+        // Sized exactly: a million prompts are kept, and slack would be kept with them.
+        let mut size = 0;
+        for &id in ids {
+            size += (*self.spans.get(id as usize)?)?.1 as usize;
+        }
+        let mut out = Vec::with_capacity(size);
+        for &id in ids {
+            let (from, len) = (*self.spans.get(id as usize)?)?;
+            out.extend_from_slice(&self.bytes[from as usize..(from + len) as usize]);
+        }
+        Some(match String::from_utf8(out) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    }
+}
+
+/// `tokenizer.decode(ids)`, through `table` when it has every id.
+pub(crate) fn decode(tokenizer: &TextTokenizer, table: Option<&TokenBytes>, ids: &[u32]) -> String {
+    table
+        .and_then(|t| t.decode(ids))
+        .unwrap_or_else(|| tokenizer.decode(ids))
 }
 
 /// GPT-2's whitespace rule, the only part of the common patterns the `regex` crate lacks.
@@ -465,6 +562,79 @@ mod tests {
         assert_eq!(fast.count(&t.inner, "a <|endoftext|> b"), None);
         assert_eq!(t.count("a <|endoftext|> b"), 4); // "a", " ", the special token, " b"
         assert_eq!(fast.count(&t.inner, "a b"), Some(2));
+    }
+
+    /// The byte table decodes as the pipeline does: corpus windows, every id of the vocabulary
+    /// in runs (special tokens dropped, ids that cut a character in two read lossily), and
+    /// ids it was not built for fall back to the pipeline.
+    #[test]
+    fn token_bytes_decode_as_the_pipeline() {
+        let t = TextTokenizer::builtin().expect("bundled tokenizer");
+        let corpus = Corpus::sonnets(&t);
+        let table = TokenBytes::new(&t, &corpus.tokens).expect("o200k decodes byte-level");
+        for i in 0..500 {
+            let ids = corpus.window(i * 977, 1 + i % 120);
+            assert_eq!(table.decode(&ids).as_deref(), Some(t.decode(&ids).as_str()));
+        }
+        let vocab: Vec<u32> = (0..t.inner.get_vocab_size(true) as u32 + 50).collect();
+        let all = TokenBytes::new(&t, &vocab).expect("table");
+        let mut rng = Rng::derive(3, "count.tests.decode");
+        let mut lossy = 0;
+        for chunk in vocab.chunks(7) {
+            let mut ids = chunk.to_vec();
+            ids.push((rng.next_u64() % vocab.len() as u64) as u32);
+            let want = t.decode(&ids);
+            lossy += usize::from(want.contains('\u{fffd}'));
+            assert_eq!(decode(&t, Some(&all), &ids), want, "{ids:?}");
+        }
+        assert!(
+            lossy > 100,
+            "byte tokens that split characters were covered"
+        );
+        assert_eq!(t.decode(&[199_999]), "", "the special token is dropped");
+        assert_eq!(all.decode(&[199_999, 40]), Some(t.decode(&[40])));
+        // Ids the table was not built for go to the pipeline.
+        assert_eq!(table.decode(&[199_999]), None);
+        assert_eq!(decode(&t, Some(&table), &[9_999_999, 40]), t.decode(&[40]));
+    }
+
+    /// A tokenizer whose decoder is not byte-level gets no table.
+    #[test]
+    fn token_bytes_need_a_byte_level_decoder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(
+            &path,
+            r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+            "normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,
+            "decoder":null,"model":{"type":"WordLevel","vocab":{"a":0,"b":1,"[UNK]":2},
+            "unk_token":"[UNK]"}}"#,
+        )
+        .expect("write");
+        let t = TextTokenizer::from_path(&path, "word-level").expect("loads");
+        assert!(TokenBytes::new(&t, &[0, 1]).is_none());
+        assert_eq!(decode(&t, None, &[0, 1]), "a b");
+    }
+
+    /// Threads counting at once each get a cache: with the first shard held, a count fills
+    /// another one (and agrees with the pipeline).
+    #[test]
+    fn a_busy_cache_shard_is_passed_over() {
+        let t = TextTokenizer::builtin().expect("bundled tokenizer");
+        let fast = t.fast.as_ref().expect("fast path");
+        if fast.caches.len() < 2 {
+            return; // one core: one shard
+        }
+        let held = fast.caches[0].lock().expect("lock");
+        let text = "shards of a cache";
+        assert_eq!(fast.count(&t.inner, text), Some(t.count_by_pipeline(text)));
+        let second = fast.caches[1].lock().expect("lock");
+        assert_eq!(
+            second.len(),
+            4,
+            "its pieces: 'shards', ' of', ' a', ' cache'"
+        );
+        assert!(held.is_empty());
     }
 
     /// The piece logic against tokenizers' own `Split` for every behaviour, both ways round.

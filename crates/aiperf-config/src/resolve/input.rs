@@ -580,8 +580,8 @@ mod tests {
                 "--input-file: '/nonexistent/x.jsonl' is not a valid file or directory",
             ),
             (
-                &["--public-dataset", "aimo"],
-                "--public-dataset: 'aimo' is not available in this build (available: sharegpt)",
+                &["--public-dataset", "mmstar"],
+                "--public-dataset: 'mmstar' is not available in this build: its rows carry images, which this build does not decode from Hub datasets yet",
             ),
             (
                 &[

@@ -10,21 +10,32 @@
 //! format) and is not used. Rows are grouped into sessions by following `parent_chat_id` to the
 //! root (`-1`, or a parent not in the file); a session is named after its root's `chat_id`,
 //! sessions come in the order their first row appears, and turns are ordered by `turn`.
+//!
+//! A million-line trace loads in a few seconds: rows are kept compact (no `Turn` until the
+//! sessions are known), hash ids in one flat list, and only blocks that more than one row
+//! uses are kept as text; prompts and conversations are built on all cores.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::ops::Range;
 use std::path::Path;
 
 use aiperf_core::{Conversation, Turn};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::{check_timing, for_each_line, output_length, LoadContext, LoadError};
-use crate::blocks::BlockPrompts;
+use crate::blocks::{BlockPrompts, CorpusPrompts};
 use crate::rng::Rng;
-use crate::synthetic::PromptGenerator;
 
 /// Tokens per `hash_ids` block in Bailian traces (AIPerf's `default_block_size: 16`).
 pub const BLOCK_SIZE: usize = 16;
+
+/// The longest prompt a row may ask for (the `--isl` bound of the command line): a larger
+/// `input_length` is a broken row, refused before any memory is sized by it.
+pub const MAX_INPUT_LENGTH: i64 = 10_000_000;
+
+type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
 
 /// One row (AIPerf's `BailianTrace`; other fields are allowed and ignored, as there).
 #[derive(Debug, Deserialize)]
@@ -36,7 +47,7 @@ struct Row {
     input_length: i64,
     output_length: i64,
     #[serde(default, rename = "type")]
-    _request_type: Option<String>,
+    _request_type: Option<AnyString>,
     #[serde(default = "first_turn")]
     turn: i64,
     #[serde(default)]
@@ -44,6 +55,26 @@ struct Row {
     /// A stray `extra` object is sent in the body, as AIPerf's trace turns do.
     #[serde(default)]
     extra: Option<Map<String, Value>>,
+}
+
+/// A string field that is checked to be a string and otherwise unused (never copied).
+#[derive(Debug)]
+struct AnyString;
+
+impl<'de> Deserialize<'de> for AnyString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = AnyString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<AnyString, E> {
+                Ok(AnyString)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
 }
 
 fn root() -> i64 {
@@ -67,6 +98,12 @@ impl Row {
                 self.input_length
             ));
         }
+        if self.input_length > MAX_INPUT_LENGTH {
+            return Err(format!(
+                "'input_length' must be at most {MAX_INPUT_LENGTH}, got {}",
+                self.input_length
+            ));
+        }
         output_length(Some(self.output_length))?;
         Ok(())
     }
@@ -80,111 +117,215 @@ pub fn can_load(probe: &super::Probe) -> bool {
         .is_some_and(|row| row.check().is_ok())
 }
 
-/// AIPerf's `find_root`: follow `parent_chat_id` while the parent is in the file, stopping at a
-/// root (`-1`), a self-parent or a cycle.
-fn find_root(id: i64, parents: &HashMap<i64, i64>, cache: &mut HashMap<i64, i64>) -> i64 {
-    if let Some(&r) = cache.get(&id) {
-        return r;
-    }
-    let mut path = Vec::new();
-    let mut seen = HashSet::new();
-    let mut current = id;
-    while let Some(&parent) = parents.get(&current) {
-        if parent == -1 || !seen.insert(current) {
-            break;
+/// AIPerf's `find_root` over the file's `chat_id -> parent_chat_id` links, with its path
+/// compression, plus one shortcut that cannot change an answer: a walk that reaches a node
+/// whose own walk ended without a cycle takes that node's root (the rest of the walk would
+/// retrace it), so long chains cost linear, not quadratic, time.
+struct Roots<'p, S> {
+    parents: &'p HashMap<i64, i64, S>,
+    /// Root of every node walked so far, and whether its walk was free of cycles.
+    cache: FastMap<i64, (i64, bool)>,
+    path: Vec<i64>,
+}
+
+impl<'p, S: BuildHasher> Roots<'p, S> {
+    fn new(parents: &'p HashMap<i64, i64, S>) -> Self {
+        Self {
+            parents,
+            cache: FastMap::default(),
+            path: Vec::new(),
         }
-        if parent == current || !parents.contains_key(&parent) {
-            break;
+    }
+
+    /// Follows `parent_chat_id` from `id` while the parent is in the file, stopping at a root
+    /// (`-1`), a self-parent, a parent not in the file, or a node seen before (a cycle).
+    fn find(&mut self, id: i64) -> i64 {
+        if let Some(&(r, _)) = self.cache.get(&id) {
+            return r;
         }
-        path.push(current);
-        current = parent;
+        self.path.clear();
+        // Only long walks pay for a set; short ones search the path.
+        let mut seen: Option<HashSet<i64, ahash::RandomState>> = None;
+        let mut current = id;
+        let mut clean = true;
+        while let Some(&parent) = self.parents.get(&current) {
+            if parent == -1 {
+                break;
+            }
+            if current != id {
+                if let Some(&(r, true)) = self.cache.get(&current) {
+                    current = r;
+                    break;
+                }
+            }
+            let revisit = match &mut seen {
+                Some(set) => !set.insert(current),
+                None if self.path.len() < 32 => self.path.contains(&current),
+                None => !seen
+                    .insert(self.path.iter().copied().collect())
+                    .insert(current),
+            };
+            if revisit {
+                clean = false;
+                break;
+            }
+            if parent == current || !self.parents.contains_key(&parent) {
+                break;
+            }
+            self.path.push(current);
+            current = parent;
+        }
+        for node in self.path.drain(..) {
+            self.cache.insert(node, (current, clean));
+        }
+        self.cache.insert(id, (current, clean));
+        current
     }
-    for node in path {
-        cache.insert(node, current);
+}
+
+/// A row as kept until sessions are known: what its turn needs, its prompt's recipe.
+struct Pending {
+    chat_id: i64,
+    turn_no: i64,
+    timestamp_ms: f64,
+    max_tokens: Option<u32>,
+    input_length: usize,
+    /// Its hash ids in the flat list; empty: a corpus window from `window`.
+    hash_ids: Range<usize>,
+    window: usize,
+    extra: Option<Box<Map<String, Value>>>,
+}
+
+/// `--synthesis-*` over the rows (`crate::synthesis`), in file order: each row's blocks,
+/// length, timestamp and output length rewritten; returns the new flat hash-id list the rows'
+/// ranges point into.
+fn synthesize(
+    ctx: &LoadContext<'_>,
+    rows: &mut [Pending],
+    hash_ids: &[u64],
+    block_size: usize,
+) -> Result<Vec<u64>, String> {
+    use crate::synthesis::{apply, TraceRow};
+    let mut trace: Vec<TraceRow> = rows
+        .iter()
+        .map(|r| TraceRow {
+            hash_ids: hash_ids[r.hash_ids.clone()].to_vec(),
+            input_length: Some(r.input_length as u64),
+            output_length: r.max_tokens.map(u64::from),
+            timestamp: Some(r.timestamp_ms),
+            literal: false,
+        })
+        .collect();
+    apply(&ctx.synthesis, &mut trace, block_size as u64, ctx.seed).map_err(|e| e.to_string())?;
+    let mut flat = Vec::with_capacity(hash_ids.len());
+    for (r, t) in rows.iter_mut().zip(trace) {
+        let n = t.input_length.map_or(r.input_length, |v| v.max(1) as usize);
+        let mut ids = t.hash_ids;
+        // A capped length keeps the blocks it still reaches.
+        ids.truncate(n.div_ceil(block_size));
+        let from = flat.len();
+        flat.extend(ids);
+        r.hash_ids = from..flat.len();
+        r.input_length = n;
+        r.timestamp_ms = t.timestamp.unwrap_or(r.timestamp_ms);
+        r.max_tokens = t.output_length.map(|v| v.min(u64::from(u32::MAX)) as u32);
     }
-    cache.insert(id, current);
-    current
+    Ok(flat)
+}
+
+/// Row indices grouped into sessions named by their root, sessions in the order their first
+/// row appears, each session's rows ordered by `turn` (stably, as Python's sort).
+fn sessions<S: BuildHasher>(
+    rows: &[Pending],
+    parents: &HashMap<i64, i64, S>,
+) -> Vec<(i64, Vec<usize>)> {
+    let mut roots = Roots::new(parents);
+    let mut index: FastMap<i64, usize> = FastMap::default();
+    let mut out: Vec<(i64, Vec<usize>)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let root = roots.find(r.chat_id);
+        let k = *index.entry(root).or_insert_with(|| {
+            out.push((root, Vec::new()));
+            out.len() - 1
+        });
+        out[k].1.push(i);
+    }
+    for (_, turns) in &mut out {
+        turns.sort_by_key(|&i| rows[i].turn_no);
+    }
+    out
 }
 
 pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
     let block_size = ctx.block_size.unwrap_or(BLOCK_SIZE);
     let mut blocks = BlockPrompts::new(ctx.tokenizer, ctx.corpus, ctx.seed, block_size);
-    let generator = PromptGenerator::new(ctx.tokenizer, ctx.corpus);
+    let plain = CorpusPrompts::new(ctx.tokenizer, ctx.corpus);
     let mut offsets = Rng::derive(ctx.seed, "dataset.trace.prompt");
     let corpus_len = ctx.corpus.tokens.len().max(1) as u64;
-    // (chat_id, turn number, the turn, its prompt: hash ids or a corpus window start).
-    struct Pending {
-        chat_id: i64,
-        turn_no: i64,
-        turn: Turn,
-        input_length: usize,
-        hash_ids: Vec<u64>,
-        window: usize,
-    }
     let mut rows: Vec<Pending> = Vec::new();
+    let mut hash_ids: Vec<u64> = Vec::new();
     // The last row with a chat_id is the one its links are read from (AIPerf's dict).
-    let mut parents: HashMap<i64, i64> = HashMap::new();
+    let mut parents: FastMap<i64, i64> = FastMap::default();
     for_each_line(path, |_, row: Row| {
         row.check()?;
         let n = row.input_length as usize;
-        let hash_ids: Vec<u64> = row.hash_ids.iter().map(|&h| h as u64).collect();
-        let window = if hash_ids.is_empty() {
+        let window = if row.hash_ids.is_empty() {
             offsets.below(corpus_len) as usize
         } else {
-            blocks.last_block(n, hash_ids.len())?;
+            blocks.last_block(n, row.hash_ids.len())?;
             0
         };
+        let from = hash_ids.len();
+        hash_ids.extend(row.hash_ids.iter().map(|&h| h as u64));
         parents.insert(row.chat_id, row.parent_chat_id);
         rows.push(Pending {
             chat_id: row.chat_id,
             turn_no: row.turn,
-            turn: Turn {
-                max_tokens: output_length(Some(row.output_length))?,
-                timestamp_ms: Some(row.timestamp * 1000.0),
-                extra: row.extra,
-                ..Default::default()
-            },
+            timestamp_ms: row.timestamp * 1000.0,
+            max_tokens: output_length(Some(row.output_length))?,
             input_length: n,
-            hash_ids,
+            hash_ids: from..hash_ids.len(),
             window,
+            extra: row.extra.map(Box::new),
         });
         Ok(())
     })?;
-    blocks.prefill(rows.iter().flat_map(|r| r.hash_ids.iter().copied()));
-    let texts: Vec<String> = crate::parallel::map(&rows, |r| {
+    if ctx.synthesis.is_set() {
+        hash_ids = synthesize(ctx, &mut rows, &hash_ids, block_size)
+            .map_err(|e| LoadError::file(path, e))?;
+    }
+    blocks.prefill_shared(hash_ids.iter().copied());
+    let sessions = sessions(&rows, &parents);
+    drop(parents);
+    let prompt = |r: &Pending| {
         if r.hash_ids.is_empty() {
-            generator.prompt(r.window, r.input_length)
+            plain.prompt(r.window, r.input_length)
         } else {
             // Fits: checked while reading.
             blocks
-                .prompt_prefilled(r.input_length, &r.hash_ids)
+                .prompt_prefilled(r.input_length, &hash_ids[r.hash_ids.clone()])
                 .unwrap_or_default()
         }
-    });
-    let mut cache = HashMap::new();
-    let mut index: HashMap<i64, usize> = HashMap::new();
-    let mut sessions: Vec<(i64, Vec<(i64, Turn)>)> = Vec::new();
-    for (mut r, text) in rows.into_iter().zip(texts) {
-        r.turn.texts = vec![text];
-        let root = find_root(r.chat_id, &parents, &mut cache);
-        let i = *index.entry(root).or_insert_with(|| {
-            sessions.push((root, Vec::new()));
-            sessions.len() - 1
-        });
-        sessions[i].1.push((r.turn_no, r.turn));
-    }
-    Ok(sessions
-        .into_iter()
-        .map(|(root, mut turns)| {
-            // Stable, as Python's sort: equal turn numbers keep file order.
-            turns.sort_by_key(|(n, _)| *n);
-            Conversation {
-                session_id: root.to_string(),
-                turns: turns.into_iter().map(|(_, t)| t).collect(),
-                ..Default::default()
-            }
-        })
-        .collect())
+    };
+    Ok(crate::parallel::map(&sessions, |(root, turns)| {
+        Conversation {
+            session_id: root.to_string(),
+            turns: turns
+                .iter()
+                .map(|&i| {
+                    let r = &rows[i];
+                    Turn {
+                        texts: vec![prompt(r)],
+                        max_tokens: r.max_tokens,
+                        timestamp_ms: Some(r.timestamp_ms),
+                        extra: r.extra.as_deref().cloned(),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }))
 }
 
 #[cfg(test)]
@@ -193,6 +334,34 @@ mod tests {
     use crate::corpus::Corpus;
     use crate::loader::test_util::{context, with_file};
     use crate::TextTokenizer;
+
+    /// Two roots share blocks 1 and 2 (16 tokens each); block 3 and 4 are their own. Prefix x2
+    /// and output x3 as AIPerf's Synthesizer: shared {1, 2}, fresh ids above (2 + 1) * 2 = 6;
+    /// row 1: prefix 1,2 -> 2,3,4,5 (64 tokens) + own 8 tokens -> 72; row 2: own 16 -> 80.
+    #[test]
+    fn synthesis_stretches_shared_prefixes() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus::sonnets(&t);
+        let mut ctx = context(&t, &c);
+        ctx.synthesis.prefix_len_multiplier = 2.0;
+        ctx.synthesis.output_len_multiplier = 3.0;
+        let text = r#"{"chat_id": 1, "timestamp": 1, "input_length": 40, "output_length": 2, "turn": 1, "hash_ids": [1, 2, 3]}
+{"chat_id": 2, "timestamp": 2, "input_length": 48, "output_length": 5, "turn": 1, "hash_ids": [1, 2, 4]}
+"#;
+        let convs = with_file("b.jsonl", text, |p| load(p, &ctx)).unwrap();
+        let toks: Vec<Vec<u32>> = convs
+            .iter()
+            .map(|x| t.encode(&x.turns[0].texts[0]))
+            .collect();
+        assert_eq!((toks[0].len(), toks[1].len()), (72, 80));
+        assert_eq!(
+            toks[0][..64],
+            toks[1][..64],
+            "the stretched prefix is shared"
+        );
+        let mt: Vec<Option<u32>> = convs.iter().map(|c| c.turns[0].max_tokens).collect();
+        assert_eq!(mt, [Some(6), Some(15)]);
+    }
 
     #[test]
     fn groups_chains_by_root_orders_by_turn_and_converts_seconds() {
@@ -269,6 +438,10 @@ mod tests {
                 r#"{"chat_id": 2, "timestamp": -1, "input_length": 5, "output_length": 1}"#,
                 "b.jsonl:2: 'timestamp' must be a number >= 0 (seconds)",
             ),
+            (
+                r#"{"chat_id": 2, "timestamp": 0, "input_length": 10000001, "output_length": 1}"#,
+                "b.jsonl:2: 'input_length' must be at most 10000000, got 10000001",
+            ),
         ];
         for (line, want) in cases {
             let text = format!("{ok}\n{line}\n");
@@ -288,6 +461,10 @@ mod tests {
                 r#"{"timestamp": 0, "input_length": 5, "output_length": 1}"#,
                 "b.jsonl:2: missing field `chat_id`",
             ),
+            (
+                r#"{"chat_id": 2, "timestamp": 0, "input_length": 5, "output_length": 1, "type": 3}"#,
+                "b.jsonl:2: invalid type: integer `3`, expected a string",
+            ),
         ];
         for (line, want) in prefixes {
             let text = format!("{ok}\n{line}\n");
@@ -304,11 +481,88 @@ mod tests {
     #[test]
     fn cycles_and_self_parents_end_the_walk() {
         let parents = HashMap::from([(1, 2), (2, 1), (3, 3), (4, -1), (5, 4)]);
-        let mut cache = HashMap::new();
-        assert_eq!(find_root(3, &parents, &mut cache), 3);
-        assert_eq!(find_root(5, &parents, &mut cache), 4);
-        assert_eq!(find_root(4, &parents, &mut cache), 4);
-        let r1 = find_root(1, &parents, &mut cache);
-        assert!(r1 == 1 || r1 == 2);
+        let mut roots = Roots::new(&parents);
+        assert_eq!(roots.find(3), 3);
+        assert_eq!(roots.find(5), 4);
+        assert_eq!(roots.find(4), 4);
+        // AIPerf's walk from 1 goes 1 -> 2 -> 1, stops at the repeated node, and compresses
+        // the path: 2 then answers 1 from the cache.
+        assert_eq!(roots.find(1), 1);
+        assert_eq!(roots.find(2), 1);
+        let mut fresh = Roots::new(&parents);
+        assert_eq!(fresh.find(2), 2, "walked first, 2 is the repeated node");
+    }
+
+    /// AIPerf's walk, written as plainly as its Python (no shortcut, a fresh walk per id).
+    fn reference_root(id: i64, parents: &HashMap<i64, i64>, cache: &mut HashMap<i64, i64>) -> i64 {
+        if let Some(&r) = cache.get(&id) {
+            return r;
+        }
+        let (mut path, mut seen, mut current) = (Vec::new(), HashSet::new(), id);
+        while parents.get(&current).is_some_and(|&p| p != -1) {
+            if !seen.insert(current) {
+                break;
+            }
+            let parent = parents[&current];
+            if parent == current || !parents.contains_key(&parent) {
+                break;
+            }
+            path.push(current);
+            current = parent;
+        }
+        for node in path {
+            cache.insert(node, current);
+        }
+        cache.insert(id, current);
+        current
+    }
+
+    /// The shortcut and the path set for long walks give AIPerf's answers, on long chains
+    /// met from either end, cycles, cycles with tails, self-parents and missing parents.
+    #[test]
+    fn roots_agree_with_aiperfs_walk() {
+        let mut parents: HashMap<i64, i64> = HashMap::new();
+        // A 100-long chain 1000 <- 1001 <- ... <- 1099 (root 1000).
+        parents.insert(1000, -1);
+        for k in 1001..1100 {
+            parents.insert(k, k - 1);
+        }
+        // A 50-cycle 2000 -> 2001 -> ... -> 2049 -> 2000 with a 40-long tail into it.
+        for k in 2000..2050 {
+            parents.insert(k, if k == 2049 { 2000 } else { k + 1 });
+        }
+        for k in 2100..2140 {
+            parents.insert(k, if k == 2139 { 2025 } else { k + 1 });
+        }
+        parents.insert(3000, 3000);
+        parents.insert(3001, 3000);
+        parents.insert(4001, 4000);
+        parents.insert(4002, 4001);
+        let mut ids: Vec<i64> = parents.keys().copied().collect();
+        ids.sort_unstable();
+        let orders = [
+            ids.clone(),
+            ids.iter().rev().copied().collect::<Vec<_>>(),
+            ids.iter()
+                .copied()
+                .filter(|i| i % 2 == 0)
+                .chain(ids.iter().copied().filter(|i| i % 2 == 1))
+                .collect(),
+        ];
+        for order in orders {
+            let mut roots = Roots::new(&parents);
+            let mut cache = HashMap::new();
+            for &id in &order {
+                assert_eq!(
+                    roots.find(id),
+                    reference_root(id, &parents, &mut cache),
+                    "id {id}"
+                );
+            }
+        }
+        let mut roots = Roots::new(&parents);
+        assert_eq!(roots.find(1099), 1000);
+        assert_eq!(roots.find(4002), 4001, "4000 is not in the file");
+        assert_eq!(roots.find(3001), 3000);
     }
 }

@@ -18,9 +18,13 @@ use std::path::Path;
 
 use aiperf_core::{Conversation, Turn};
 
-use super::{LoadContext, LoadError, Sessions};
+use super::{LoadContext, LoadError};
+use crate::blocks::CorpusPrompts;
 use crate::rng::Rng;
-use crate::synthetic::PromptGenerator;
+
+/// The longest prompt a row may ask for (the `--isl` bound of the command line): a larger
+/// `Request tokens` is a broken row, refused before any memory is sized by it.
+pub const MAX_REQUEST_TOKENS: u64 = 10_000_000;
 
 /// The columns AIPerf requires (`_REQUIRED_COLUMNS`), in the order they are reported.
 pub const REQUIRED: [&str; 3] = ["Timestamp", "Request tokens", "Response tokens"];
@@ -112,11 +116,10 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
             ),
         )
     })?;
-    let generator = PromptGenerator::new(ctx.tokenizer, ctx.corpus);
+    let prompts = CorpusPrompts::new(ctx.tokenizer, ctx.corpus);
     let mut offsets = Rng::derive(ctx.seed, "dataset.trace.prompt");
     let corpus_len = ctx.corpus.tokens.len().max(1) as u64;
-    // (turn, prompt window start, prompt tokens)
-    let mut rows: Vec<(Turn, usize, usize)> = Vec::new();
+    let mut rows: Vec<Request> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         let more = csv
@@ -126,39 +129,94 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
             break;
         }
         let line = record.position().map_or(0, |p| p.line());
-        let row = || -> Result<(Turn, usize), String> {
-            let ts = record
-                .get(ts_col)
-                .ok_or_else(|| "the row has no 'Timestamp' value".to_string())?;
-            let seconds: f64 = ts
-                .trim()
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-                .ok_or_else(|| {
-                    format!("'Timestamp' must be a number of seconds >= 0, got '{ts}'")
-                })?;
-            let input = count("Request tokens", record.get(in_col))?;
-            let output = count("Response tokens", record.get(out_col))?;
-            let output = u32::try_from(output)
-                .map_err(|_| format!("'Response tokens' is too large: {output}"))?;
-            let turn = Turn {
-                max_tokens: Some(output),
-                timestamp_ms: Some(seconds * 1000.0),
-                ..Default::default()
-            };
-            Ok((turn, input.max(1) as usize))
+        let mut request =
+            Request::read(&record, [ts_col, in_col, out_col]).map_err(|reason| at(line, reason))?;
+        request.window = offsets.below(corpus_len) as usize;
+        rows.push(request);
+    }
+    if ctx.synthesis.is_set() {
+        synthesize(ctx, &mut rows).map_err(|e| LoadError::file(path, e))?;
+    }
+    // Each row becomes its conversation on all cores; the prompt is the only real work.
+    Ok(crate::parallel::map_indexed(&rows, |i, r| {
+        let turn = Turn {
+            texts: vec![prompts.prompt(r.window, r.tokens)],
+            max_tokens: Some(r.max_tokens),
+            timestamp_ms: Some(r.timestamp_ms),
+            ..Default::default()
         };
-        let (turn, n) = row().map_err(|reason| at(line, reason))?;
-        rows.push((turn, offsets.below(corpus_len) as usize, n));
+        // Named by position, as rows without a session id are everywhere.
+        Conversation::single(format!("session_{i:06}"), turn)
+    }))
+}
+
+/// `--synthesis-*` over the rows (`crate::synthesis`): BurstGPT rows have no hash blocks, so
+/// only their timing, output lengths and the length caps change.
+fn synthesize(ctx: &LoadContext<'_>, rows: &mut [Request]) -> Result<(), String> {
+    use crate::synthesis::{apply, TraceRow};
+    let mut trace: Vec<TraceRow> = rows
+        .iter()
+        .map(|r| TraceRow {
+            hash_ids: Vec::new(),
+            input_length: Some(r.tokens as u64),
+            output_length: Some(u64::from(r.max_tokens)),
+            timestamp: Some(r.timestamp_ms),
+            literal: false,
+        })
+        .collect();
+    let block_size = ctx.block_size.unwrap_or(crate::blocks::DEFAULT_BLOCK_SIZE) as u64;
+    apply(&ctx.synthesis, &mut trace, block_size, ctx.seed).map_err(|e| e.to_string())?;
+    for (r, t) in rows.iter_mut().zip(trace) {
+        r.timestamp_ms = t.timestamp.unwrap_or(r.timestamp_ms);
+        r.max_tokens = t
+            .output_length
+            .map_or(r.max_tokens, |v| v.min(u64::from(u32::MAX)) as u32);
+        r.tokens = t.input_length.map_or(r.tokens, |v| v.max(1) as usize);
     }
-    let texts = crate::parallel::map(&rows, |(_, start, n)| generator.prompt(*start, *n));
-    let mut sessions = Sessions::new(false);
-    for ((mut turn, _, _), text) in rows.into_iter().zip(texts) {
-        turn.texts = vec![text];
-        sessions.push(None, turn);
+    Ok(())
+}
+
+/// One row as kept until prompts are made: 32 bytes, not a `Turn`.
+struct Request {
+    timestamp_ms: f64,
+    max_tokens: u32,
+    /// Prompt tokens, and where in the corpus the prompt is cut from.
+    tokens: usize,
+    window: usize,
+}
+
+impl Request {
+    /// The row's timed request, from its `Timestamp`, `Request tokens` and `Response tokens`
+    /// fields (at `cols`); the prompt window is drawn by the caller.
+    fn read(
+        record: &csv::StringRecord,
+        [ts_col, in_col, out_col]: [usize; 3],
+    ) -> Result<Self, String> {
+        let ts = record
+            .get(ts_col)
+            .ok_or_else(|| "the row has no 'Timestamp' value".to_string())?;
+        let seconds: f64 = ts
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .ok_or_else(|| format!("'Timestamp' must be a number of seconds >= 0, got '{ts}'"))?;
+        let input = count("Request tokens", record.get(in_col))?;
+        if input > MAX_REQUEST_TOKENS {
+            return Err(format!(
+                "'Request tokens' must be at most {MAX_REQUEST_TOKENS}, got {input}"
+            ));
+        }
+        let output = count("Response tokens", record.get(out_col))?;
+        let max_tokens = u32::try_from(output)
+            .map_err(|_| format!("'Response tokens' is too large: {output}"))?;
+        Ok(Self {
+            timestamp_ms: seconds * 1000.0,
+            max_tokens,
+            tokens: input.max(1) as usize,
+            window: 0,
+        })
     }
-    Ok(sessions.into_conversations())
 }
 
 #[cfg(test)]
@@ -170,6 +228,31 @@ mod tests {
     use crate::TextTokenizer;
 
     const HEADER: &str = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type";
+
+    /// `--synthesis-*` on BurstGPT rows (no blocks): time / 4, outputs x 1.5 (rounded),
+    /// inputs capped at 30 tokens.
+    #[test]
+    fn synthesis_scales_time_and_lengths() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus::sonnets(&t);
+        let mut ctx = context(&t, &c);
+        ctx.synthesis.speedup_ratio = 4.0;
+        ctx.synthesis.output_len_multiplier = 1.5;
+        ctx.synthesis.max_isl = Some(30);
+        let text = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n\
+                    2,ChatGPT,20,5,25,Conversation log\n\
+                    10,ChatGPT,50,7,57,Conversation log\n";
+        let convs = with_file("b.csv", text, |p| load(p, &ctx)).unwrap();
+        let ts: Vec<Option<f64>> = convs.iter().map(|c| c.turns[0].timestamp_ms).collect();
+        assert_eq!(ts, [Some(500.0), Some(2500.0)]);
+        let mt: Vec<Option<u32>> = convs.iter().map(|c| c.turns[0].max_tokens).collect();
+        assert_eq!(mt, [Some(8), Some(11)]);
+        let n: Vec<usize> = convs
+            .iter()
+            .map(|c| t.encode(&c.turns[0].texts[0]).len())
+            .collect();
+        assert_eq!(n, [20, 30]);
+    }
 
     #[test]
     fn every_row_is_its_own_timed_request() {
@@ -238,6 +321,10 @@ mod tests {
             (
                 "1,ChatGPT,5",
                 "b.csv:3: the row has no 'Response tokens' value",
+            ),
+            (
+                "1,ChatGPT,10000001,5,2,Conversation log",
+                "b.csv:3: 'Request tokens' must be at most 10000000, got 10000001",
             ),
         ];
         for (line, want) in cases {

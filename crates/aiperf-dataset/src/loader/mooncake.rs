@@ -179,7 +179,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     if ctx.synthesis.is_set() {
         synthesize(ctx, &mut rows, block_size).map_err(|e| LoadError::file(path, e))?;
     }
-    blocks.prefill(rows.iter().flat_map(|(_, _, s)| match s {
+    blocks.prefill_shared(rows.iter().flat_map(|(_, _, s)| match s {
         Some(Synth::Blocks(_, ids)) => ids.clone(),
         _ => Vec::new(),
     }));
