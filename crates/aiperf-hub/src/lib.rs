@@ -484,6 +484,14 @@ struct Job<'a> {
     file: &'a str,
 }
 
+/// A header's value as text, if present and not empty.
+fn header_str(h: &http::HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|v| !v.is_empty())
+}
+
 /// Strips quotes and a weak `W/` prefix from an ETag.
 fn clean_etag(v: &str) -> String {
     let v = v.trim();
@@ -556,7 +564,8 @@ impl Job<'_> {
         }
     }
 
-    async fn run(&self) -> Result<PathBuf, HubError> {
+    /// `{endpoint}/{path}` (the revision quoted into it by the caller).
+    fn endpoint_url(&self, path: &str) -> Result<(Url, Url), HubError> {
         let bad = |reason: String| HubError::BadEndpoint {
             endpoint: self.cfg.endpoint.clone(),
             reason,
@@ -566,110 +575,88 @@ impl Job<'_> {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(bad("only http:// and https:// are supported".into()));
         }
-        let mut url = base
-            .join(&format!(
-                "{}{}/resolve/{}/{}",
-                self.kind.url_prefix(),
-                self.repo,
-                // As huggingface_hub quotes it: `refs/pr/1` is one path segment.
-                self.revision.replace('%', "%25").replace('/', "%2F"),
-                self.file
-            ))
-            .map_err(|e| bad(e.to_string()))?;
+        let url = base.join(path).map_err(|e| bad(e.to_string()))?;
+        Ok((base, url))
+    }
+
+    /// The revision as one path segment, as `huggingface_hub` quotes it (`refs/pr/1`).
+    fn quoted_revision(&self) -> String {
+        self.revision.replace('%', "%25").replace('/', "%2F")
+    }
+
+    /// GETs `path` on the endpoint, following up to 10 redirects (the token only to the
+    /// endpoint's own origin), and returns the first 2xx answer; `on_answer` sees every
+    /// answer's headers on the way. Any other status is the matching [`HubError`].
+    async fn get_following(
+        &self,
+        path: &str,
+        mut on_answer: impl FnMut(&http::HeaderMap),
+    ) -> Result<http::Response<hyper::body::Incoming>, HubError> {
+        let (base, mut url) = self.endpoint_url(path)?;
         let home = origin(&base);
-        let mut commit: Option<String> = None;
-        let mut etag: Option<String> = None;
         for _hop in 0..10 {
             let auth = (origin(&url) == home)
                 .then_some(self.cfg.token.as_deref())
                 .flatten();
             let resp = self.get(&url, auth).await?;
-            let h = resp.headers();
-            let header = |name: &str| {
-                h.get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-                    .filter(|v| !v.is_empty())
-            };
-            // The Hub's own answer (a 200, or the 302 to the CDN) carries the commit and the
-            // blob's ETag; the CDN's ETag is not the blob name.
-            if commit.is_none() {
-                if let Some(c) = header("x-repo-commit") {
-                    commit = Some(c);
-                    etag = header("x-linked-etag")
-                        .or_else(|| header("etag"))
-                        .map(|e| clean_etag(&e));
-                }
-            }
+            on_answer(resp.headers());
             let status = resp.status().as_u16();
             match status {
                 301 | 302 | 303 | 307 | 308 => {
-                    let loc = header("location").ok_or_else(|| {
+                    let loc = header_str(resp.headers(), "location").ok_or_else(|| {
                         self.network(url.as_str(), format!("HTTP {status} without Location"))
                     })?;
                     url = url.join(&loc).map_err(|e| {
                         self.network(url.as_str(), format!("bad redirect '{loc}': {e}"))
                     })?;
-                    continue;
                 }
-                200..=299 => return self.store(resp, commit, etag).await,
+                200..=299 => return Ok(resp),
                 _ => return Err(self.status_error(status)),
             }
         }
         Err(self.network(url.as_str(), "more than 10 redirects".into()))
     }
 
+    async fn run(&self) -> Result<PathBuf, HubError> {
+        let path = format!(
+            "{}{}/resolve/{}/{}",
+            self.kind.url_prefix(),
+            self.repo,
+            self.quoted_revision(),
+            self.file
+        );
+        let mut commit: Option<String> = None;
+        let mut etag: Option<String> = None;
+        let resp = self
+            .get_following(&path, |h| {
+                // The Hub's own answer (a 200, or the 302 to the CDN) carries the commit and
+                // the blob's ETag; the CDN's ETag is not the blob name.
+                if commit.is_none() {
+                    if let Some(c) = header_str(h, "x-repo-commit") {
+                        commit = Some(c);
+                        etag = header_str(h, "x-linked-etag")
+                            .or_else(|| header_str(h, "etag"))
+                            .map(|e| clean_etag(&e));
+                    }
+                }
+            })
+            .await?;
+        self.store(resp, commit, etag).await
+    }
+
     /// `repo_info`: the commit and the sibling files, redirects (a renamed repo) followed.
     async fn list(&self) -> Result<RepoFiles, HubError> {
-        let bad = |reason: String| HubError::BadEndpoint {
-            endpoint: self.cfg.endpoint.clone(),
-            reason,
-        };
-        let base =
-            Url::parse(&format!("{}/", self.cfg.endpoint)).map_err(|e| bad(e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(bad("only http:// and https:// are supported".into()));
-        }
-        let mut url = base
-            .join(&format!(
-                "api/{}/{}/revision/{}",
-                self.kind.plural(),
-                self.repo,
-                self.revision.replace('%', "%25").replace('/', "%2F"),
-            ))
-            .map_err(|e| bad(e.to_string()))?;
-        let home = origin(&base);
-        for _hop in 0..10 {
-            let auth = (origin(&url) == home)
-                .then_some(self.cfg.token.as_deref())
-                .flatten();
-            let resp = self.get(&url, auth).await?;
-            let status = resp.status().as_u16();
-            match status {
-                301 | 302 | 303 | 307 | 308 => {
-                    let loc = resp
-                        .headers()
-                        .get(http::header::LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string)
-                        .ok_or_else(|| {
-                            self.network(url.as_str(), format!("HTTP {status} without Location"))
-                        })?;
-                    url = url.join(&loc).map_err(|e| {
-                        self.network(url.as_str(), format!("bad redirect '{loc}': {e}"))
-                    })?;
-                    continue;
-                }
-                200..=299 => {
-                    let body = self.read_capped(resp, MAX_LISTING_BYTES).await?;
-                    let listing = self.parse_listing(&body)?;
-                    self.remember_commit(&listing.commit)?;
-                    return Ok(listing);
-                }
-                _ => return Err(self.status_error(status)),
-            }
-        }
-        Err(self.network(url.as_str(), "more than 10 redirects".into()))
+        let path = format!(
+            "api/{}/{}/revision/{}",
+            self.kind.plural(),
+            self.repo,
+            self.quoted_revision()
+        );
+        let resp = self.get_following(&path, |_| {}).await?;
+        let body = self.read_capped(resp, MAX_LISTING_BYTES).await?;
+        let listing = self.parse_listing(&body)?;
+        self.remember_commit(&listing.commit)?;
+        Ok(listing)
     }
 
     /// The whole body, refused past `cap` bytes.

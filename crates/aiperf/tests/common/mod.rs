@@ -308,3 +308,45 @@ pub fn stat(summary: &Value, tag: &str, field: &str) -> f64 {
 pub fn assert_close(a: f64, b: f64, tol: f64, what: &str) {
     assert!((a - b).abs() <= tol, "{what}: {a} vs {b} (tolerance {tol})");
 }
+
+/// What a [`fake_http`] server answers to a request path: status line (`"200 OK"`), extra
+/// header lines (each ending in `\r\n`), body.
+pub type FakeAnswer = (&'static str, String, Vec<u8>);
+
+/// A one-thread HTTP/1.1 server on 127.0.0.1 (std::net, `Connection: close`) that answers each
+/// GET by `answer(path)`, standing in for a real service (the Hugging Face Hub). Returns its
+/// URL and the paths it was asked for, in order.
+pub fn fake_http(
+    answer: impl Fn(&str) -> FakeAnswer + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            seen2.lock().unwrap().push(path.clone());
+            let (status, headers, body) = answer(&path);
+            let head = format!(
+                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    (url, seen)
+}

@@ -2,8 +2,7 @@
 //! thread) serving the real o200k_base tokenizer.json, handed to the engine as a `HubConfig`
 //! (no environment variable is set).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -27,46 +26,17 @@ fn fake_hub() -> (String, Arc<Mutex<Vec<String>>>) {
     flate2::read::GzDecoder::new(&gz[..])
         .read_to_end(&mut json)
         .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let seen2 = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            seen2.lock().unwrap().push(path.clone());
-            let (head, body): (String, &[u8]) = if path == "/org/tiny/resolve/main/tokenizer.json" {
-                (
-                    format!(
-                        "HTTP/1.1 200 OK\r\nX-Repo-Commit: {COMMIT}\r\nETag: \"o200k\"\r\n\
-                         Content-Length: {}\r\nConnection: close\r\n\r\n",
-                        json.len()
-                    ),
-                    &json,
-                )
-            } else {
-                (
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_string(),
-                    b"",
-                )
-            };
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body);
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+    fake_http(move |path| {
+        if path == "/org/tiny/resolve/main/tokenizer.json" {
+            (
+                "200 OK",
+                format!("X-Repo-Commit: {COMMIT}\r\nETag: \"o200k\"\r\n"),
+                json.clone(),
+            )
+        } else {
+            ("404 Not Found", String::new(), Vec::new())
         }
-    });
-    (url, seen)
+    })
 }
 
 fn tokenizer_block(dir: &Path) -> Value {

@@ -5,8 +5,6 @@
 //! the engine as a `HubConfig`; the prompts the mock received are the rows' texts.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;
@@ -40,35 +38,7 @@ fn parquet(columns: &[(&str, &[&str])]) -> Vec<u8> {
 /// Repos: `repo -> {file -> bytes}`. Answers 401 for `private/*`. Returns its URL and the
 /// paths asked for.
 fn fake_hub(repos: HashMap<String, HashMap<String, Vec<u8>>>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let seen2 = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            seen2.lock().unwrap().push(path.clone());
-            let (status, headers, body) = answer(&repos, &path);
-            let head = format!(
-                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    });
-    (url, seen)
+    fake_http(move |path| answer(&repos, path))
 }
 
 fn answer(
