@@ -453,6 +453,7 @@ pub fn prepare_with(
                     .collect::<anyhow::Result<Vec<_>>>()
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        // Per model; empty unless `--cache-bust warmup_isolation_*` asks for warm-up copies.
         let warmup_first = match aiperf_dataset::cache_bust::warmup_copy(&c, cache_bust) {
             Some(w) => options
                 .iter()
@@ -463,7 +464,7 @@ pub fn prepare_with(
                     Ok(Some(Bytes::from(body)))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?,
-            None => vec![None; options.len()],
+            None => Vec::new(),
         };
         // Keep only what the run still reads (ids, turn counts, timing).
         let info = ConversationInfo {
@@ -479,22 +480,22 @@ pub fn prepare_with(
         .iter()
         .map(|_| Vec::with_capacity(rendered.len()))
         .collect();
-    let mut warmup_first: Vec<Vec<Option<Bytes>>> = options
-        .iter()
-        .map(|_| Vec::with_capacity(rendered.len()))
-        .collect();
+    let mut warmup_first: Vec<Vec<Option<Bytes>>> = match cache_bust.is_warmup_isolation() {
+        true => options
+            .iter()
+            .map(|_| Vec::with_capacity(rendered.len()))
+            .collect(),
+        false => Vec::new(),
+    };
     for r in rendered {
         let (info, per_model, warmups) = r?;
         conversations.push(info);
         for (m, t) in per_model.into_iter().enumerate() {
             turns[m].push(t);
         }
-        for (m, w) in warmups.into_iter().enumerate() {
-            warmup_first[m].push(w);
+        for (m, w) in warmup_first.iter_mut().enumerate() {
+            w.push(warmups.get(m).cloned().flatten());
         }
-    }
-    if warmup_first.iter().flatten().all(Option::is_none) {
-        warmup_first.clear();
     }
     tracing::debug!(
         "dataset: request bodies rendered in {:.0} ms",

@@ -255,11 +255,6 @@ pub fn is_repo_id(s: &str) -> bool {
         && !s.contains("..")
 }
 
-/// The model repo's directory in the cache: `<cache>/models--org--name`.
-pub fn repo_dir(cache: &Path, repo_id: &str) -> PathBuf {
-    repo_dir_of(cache, RepoKind::Model, repo_id)
-}
-
 /// A repo's directory in the cache: `<cache>/models--org--name` or `<cache>/datasets--org--name`.
 pub fn repo_dir_of(cache: &Path, kind: RepoKind, repo_id: &str) -> PathBuf {
     cache.join(format!("{}--{}", kind.plural(), repo_id.replace('/', "--")))

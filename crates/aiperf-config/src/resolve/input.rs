@@ -13,9 +13,6 @@ use super::redact::{is_sensitive_header, redact_header_text};
 use super::{invalid, ConfigError};
 use crate::cli::ProfileArgs;
 
-/// The dataset file AIPerf downloads for `--public-dataset sharegpt`.
-pub const SHAREGPT_FILE: &str = aiperf_dataset::public::SHAREGPT_FILE;
-
 /// `--public-dataset` with its `--hf-subset` and `--dataset-filter`: downloaded from the Hub when
 /// the dataset is prepared (`aiperf_dataset::public`).
 #[derive(Debug, Clone, PartialEq, Eq)]

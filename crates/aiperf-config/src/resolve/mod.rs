@@ -34,7 +34,7 @@ use crate::cli::ProfileArgs;
 
 pub use conversation::ConversationOptions;
 pub use endpoint::{ConnectionReuse, WaitForModel};
-pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice, SHAREGPT_FILE};
+pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
 pub use load::{LoadMode, RequestCancellation};
 pub use multi_run::{
