@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         osl_mean: None,
         replay: Default::default(),
         synthesis: Default::default(),
+        agentic: Default::default(),
     };
     let dir = std::env::temp_dir().join(format!("aiperf-fuzz-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);

@@ -17,4 +17,4 @@ pub use clock::Clock;
 pub use credit::{Credit, Phase};
 pub use error::{one_line, ErrorDetails};
 pub use record::{Chunk, RawRecord};
-pub use turn::{Conversation, PreparedTurn, Turn};
+pub use turn::{Branch, BranchMode, Conversation, Dag, PreparedTurn, Turn};

@@ -49,6 +49,48 @@ pub struct Conversation {
     /// Turns are sent in order but each on its own, without earlier turns as history
     /// (`single_turn` rows that share a `session_id`).
     pub independent_turns: bool,
+    /// Agent graphs (`dag_jsonl`, agentic traces): the branches this conversation starts and
+    /// whether it is a root. `None` for every other dataset.
+    pub dag: Option<Box<Dag>>,
+}
+
+/// A conversation's place in an agent graph (AIPerf's `ConversationBranchInfo` and
+/// `SPAWN_JOIN` prerequisites, folded into one record per branch).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dag {
+    /// Children (`false`) start only when a parent's branch fires; they are never sampled as
+    /// sessions of their own and hold no `--concurrency` slot.
+    pub root: bool,
+    pub branches: Vec<Branch>,
+}
+
+/// Children a conversation starts: after one of its turns answered, or before its first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branch {
+    /// AIPerf's deterministic branch id (`<sid>:<turn>`, `<sid>:<turn>:spawn2`, `<sid>:pre`).
+    pub id: String,
+    /// The turn whose answer fires the branch; `None` fires it before the first turn
+    /// (pre-session spawn).
+    pub after_turn: Option<usize>,
+    pub mode: BranchMode,
+    /// The children's `session_id`s (conversations of the same dataset).
+    pub children: Vec<String>,
+    /// Fire and forget: nothing waits for these children (the phase still does).
+    pub background: bool,
+    /// The turn that is sent only once every child (and the children's own joined
+    /// descendants) finished; `None` when no turn waits.
+    pub join_before: Option<usize>,
+}
+
+/// How a child starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchMode {
+    /// The child continues the parent's conversation: it starts with every message the
+    /// parent sent and received up to the branching turn.
+    Fork,
+    /// The child starts a fresh conversation. A child's first-turn `delay_ms` counts from
+    /// the moment the branch fired (the recorded spawn-to-first-request gap).
+    Spawn,
 }
 
 impl Conversation {

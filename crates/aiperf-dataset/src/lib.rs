@@ -10,8 +10,10 @@
 //!
 //! Nothing here touches the network.
 
+pub mod agentic;
 pub mod blocks;
 pub mod cache_bust;
+pub mod chat_template;
 pub mod corpus;
 mod count;
 pub mod ffmpeg;

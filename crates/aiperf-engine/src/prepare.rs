@@ -196,6 +196,7 @@ fn conversations(
                         osl_mean: cfg.osl_mean,
                         replay: replay_options(cfg, kind)?,
                         synthesis: cfg.synthesis.clone(),
+                        agentic: cfg.agentic.clone(),
                     };
                     aiperf_dataset::loader::load(&entry.implementation, file, &ctx)?
                 }

@@ -66,6 +66,7 @@ pub fn conversations(
         osl_mean: cfg.osl_mean,
         replay: Default::default(),
         synthesis: Default::default(),
+        agentic: Default::default(),
     };
     let mut loaded = public::load(ds, fetched, &ctx)?;
     if let Some(m) = cfg.osl_mean {

@@ -71,6 +71,16 @@ pub(super) fn resolve(
     })
 }
 
+/// `--use-think-time-only`, `--max-context-length`, `--allow-dataset-wrap`: read by the
+/// agent-graph formats.
+pub(super) fn agentic(args: &ProfileArgs) -> aiperf_dataset::agentic::AgenticOptions {
+    aiperf_dataset::agentic::AgenticOptions {
+        use_think_time_only: args.use_think_time_only,
+        max_context_length: args.max_context_length,
+        allow_dataset_wrap: args.allow_dataset_wrap && !args.no_allow_dataset_wrap,
+    }
+}
+
 /// `--public-dataset`, `--hf-subset`, `--hf-weka-dataset`, `--dataset-filter`: a name this build
 /// reads, else the reason it does not.
 fn public_dataset(args: &ProfileArgs) -> Result<Option<PublicDatasetChoice>, ConfigError> {
@@ -82,17 +92,6 @@ fn public_dataset(args: &ProfileArgs) -> Result<Option<PublicDatasetChoice>, Con
                 format!("'{f}' is not in key=value form"),
             ));
         }
-    }
-    let weka_only = [
-        ("--use-think-time-only", args.use_think_time_only),
-        ("--max-context-length", args.max_context_length.is_some()),
-        ("--allow-dataset-wrap", args.allow_dataset_wrap),
-    ];
-    if let Some((flag, _)) = weka_only.iter().find(|(_, set)| *set) {
-        return Err(invalid(
-            flag,
-            "applies to weka_trace inputs, which this build does not read yet",
-        ));
     }
     if args.hf_weka_dataset.is_some() {
         return Err(invalid(

@@ -166,6 +166,8 @@ pub struct ProfileConfig {
     pub trace_replay: TraceReplayOptions,
     /// `--synthesis-*`: how a trace is reshaped before replay (identity by default).
     pub synthesis: aiperf_dataset::synthesis::SynthesisParams,
+    /// Agent-graph formats' options (`--use-think-time-only`, ...).
+    pub agentic: aiperf_dataset::agentic::AgenticOptions,
 }
 
 impl ProfileConfig {
@@ -309,6 +311,7 @@ impl ProfileConfig {
             shaping,
             trace_replay,
             synthesis,
+            agentic: input::agentic(&args),
         };
         limits::check(&cfg)?;
         Ok(cfg)

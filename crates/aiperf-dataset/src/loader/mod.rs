@@ -19,6 +19,7 @@
 pub mod bailian;
 pub mod baseten;
 pub mod burst_gpt;
+pub mod dag_jsonl;
 pub mod inputs_json;
 pub mod media;
 pub mod mooncake;
@@ -28,6 +29,8 @@ pub mod raw_payload;
 pub mod sagemaker;
 pub mod sharegpt;
 pub mod single_turn;
+pub mod tracelab;
+pub mod weka;
 
 use std::io::BufRead;
 use std::path::Path;
@@ -58,7 +61,7 @@ pub struct Builtin {
 }
 
 /// Every loader built into this crate.
-pub const BUILTINS: [Builtin; 11] = [
+pub const BUILTINS: [Builtin; 14] = [
     Builtin {
         implementation: "aiperf_dataset::loader::single_turn::single_turn",
         load: |p, _| single_turn(p),
@@ -113,6 +116,21 @@ pub const BUILTINS: [Builtin; 11] = [
         implementation: "aiperf_dataset::loader::raw_payload::load",
         load: raw_payload::load,
         can_load: raw_payload::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::dag_jsonl::load",
+        load: dag_jsonl::load,
+        can_load: dag_jsonl::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::weka::load",
+        load: weka::load,
+        can_load: weka::can_load,
+    },
+    Builtin {
+        implementation: "aiperf_dataset::loader::tracelab::load",
+        load: tracelab::load,
+        can_load: tracelab::can_load,
     },
 ];
 
@@ -341,6 +359,9 @@ pub struct LoadContext<'a> {
     /// `--synthesis-*`: how trace rows are reshaped before prompts are built (mooncake,
     /// bailian, burst_gpt; identity by default).
     pub synthesis: crate::synthesis::SynthesisParams,
+    /// `--use-think-time-only`, `--max-context-length`, `--allow-dataset-wrap` (agent-graph
+    /// formats).
+    pub agentic: crate::agentic::AgenticOptions,
 }
 
 /// Loads `path` with the built-in loader `implementation`.
@@ -646,6 +667,7 @@ pub(crate) mod test_util {
             osl_mean: None,
             replay: Default::default(),
             synthesis: Default::default(),
+            agentic: Default::default(),
         }
     }
 }
