@@ -255,6 +255,10 @@ pub struct ProfileArgs {
     /// code.
     #[arg(long, help_heading = "Tokenizer")]
     pub tokenizer_trust_remote_code: bool,
+    /// Count input tokens of the prompt as the server sees it: the tokenizer's chat template
+    /// applied to the messages sent (with the generation prompt).
+    #[arg(long, help_heading = "Tokenizer")]
+    pub apply_chat_template: bool,
 
     // ---- Input ----
     /// Additional request body fields, as `key:value` (repeatable) or one JSON object.

@@ -50,4 +50,7 @@ pub struct RawRecord {
     pub input_text: Option<std::sync::Arc<str>>,
     /// Output length requested.
     pub max_tokens: Option<u32>,
+    /// The body as sent, kept only when the input length is counted from it
+    /// (`--apply-chat-template` renders its messages); a reference-counted clone.
+    pub sent_body: Option<Bytes>,
 }

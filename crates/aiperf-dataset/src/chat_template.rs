@@ -1,1 +1,5 @@
-//! `--apply-chat-template`: the tokenizer's own chat template (not built yet; seam).
+//! `--apply-chat-template`: the tokenizer's own chat template (seam; not built yet).
+
+/// A tokenizer's chat template, ready to render message lists.
+#[derive(Debug)]
+pub struct ChatTemplate {}

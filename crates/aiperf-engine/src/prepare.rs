@@ -51,6 +51,8 @@ pub struct Prepared {
     /// `warmup_isolation_*` `--cache-bust`: `[model][conversation]` first-turn bodies marked
     /// `[warmup]`, sent in the warm-up phase in place of the conversation's first turn.
     pub warmup_first: Vec<Vec<Option<Bytes>>>,
+    /// `--apply-chat-template`: input lengths count the templated messages of each sent body.
+    pub chat_template: Option<Arc<aiperf_dataset::chat_template::ChatTemplate>>,
 }
 
 /// A dataset conversation after rendering: its id, how its turns relate, and its first trace
@@ -531,6 +533,7 @@ pub fn prepare_with(
         connection_reuse: cfg.connection_reuse,
         cache_bust_run: cache_bust.is_per_trajectory().then(|| seed.to_string()),
         warmup_first,
+        chat_template: None,
     })
 }
 

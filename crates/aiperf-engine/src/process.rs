@@ -431,6 +431,7 @@ mod tests {
             connection_reuse: aiperf_config::resolve::ConnectionReuse::Pooled,
             cache_bust_run: None,
             warmup_first: Vec::new(),
+            chat_template: None,
         }
     }
 
@@ -469,6 +470,7 @@ mod tests {
             error: None,
             input_text: None,
             max_tokens: Some(2),
+            sent_body: None,
         }
     }
 

@@ -254,6 +254,7 @@ impl Session {
             error,
             input_text,
             max_tokens,
+            sent_body: ctx.prepared.chat_template.as_ref().map(|_| body),
         };
         ctx.records.send(record)
     }

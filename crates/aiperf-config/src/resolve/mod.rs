@@ -114,6 +114,9 @@ pub struct ProfileConfig {
     pub slice_duration_s: Option<f64>,
     pub tokenizer: Option<String>,
     pub tokenizer_revision: String,
+    /// `--apply-chat-template`: ISL counts the tokenizer's chat template rendered on the
+    /// messages sent.
+    pub apply_chat_template: bool,
     /// `--header`s in order; credential values are marked sensitive.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub random_seed: Option<u64>,
@@ -276,6 +279,7 @@ impl ProfileConfig {
             slice_duration_s,
             tokenizer,
             tokenizer_revision,
+            apply_chat_template: args.apply_chat_template,
             headers,
             random_seed,
             sampling,
