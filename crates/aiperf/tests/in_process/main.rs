@@ -8,6 +8,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agent_graphs;
+mod agentic_traces;
+mod chat_template;
 mod datasets;
 mod e2e;
 mod endpoints;
@@ -23,6 +26,7 @@ mod multi_run;
 mod plots;
 mod plugins;
 mod public_datasets;
+mod public_media;
 mod schemas;
 mod shaping;
 mod telemetry;
