@@ -52,6 +52,8 @@ pub struct PhaseContext {
     /// Intended and actual time of the latest credit the pacer released (run clock ns).
     pub last_intended_ns: AtomicU64,
     pub last_issued_ns: AtomicU64,
+    /// Agent-graph children still running: the phase ends only when none is.
+    pub dag_tasks: crate::dag::DagTasks,
 }
 
 /// Fixed-schedule replay of a phase.

@@ -24,6 +24,7 @@
 mod backlog;
 mod budget;
 mod context;
+mod dag;
 mod engine;
 mod exporters;
 pub mod external;

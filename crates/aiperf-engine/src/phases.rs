@@ -84,6 +84,7 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             cancellation: run.cancellation,
             last_intended_ns: AtomicU64::new(0),
             last_issued_ns: AtomicU64::new(0),
+            dag_tasks: Default::default(),
         });
         tracing::info!(
             "phase {} started: {}",
@@ -246,11 +247,13 @@ async fn run_phase(
     let mut silence = SilenceWatch::new(std::time::Instant::now());
     let abandoned = loop {
         tokio::select! {
-            joined = workers.join_next() => {
+            joined = workers.join_next(), if !workers.is_empty() => {
                 if joined.is_none() {
                     break 0;
                 }
             }
+            // Workers done: the phase still waits for agent-graph children.
+            _ = ctx.dag_tasks.idle(), if workers.is_empty() => break 0,
             _ = ticker.tick() => {
                 if env.stop.stopped() {
                     ctx.issuer.stop();
@@ -354,6 +357,7 @@ async fn cancel_in_flight(
     ctx.abort.fire(reason);
     let drained = tokio::time::timeout(CANCEL_RECORD_TIMEOUT, async {
         while workers.join_next().await.is_some() {}
+        ctx.dag_tasks.idle().await;
     })
     .await;
     if drained.is_ok() {

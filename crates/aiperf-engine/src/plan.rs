@@ -120,12 +120,12 @@ fn effective_mode(
     cfg: &ProfileConfig,
     conversations: &[ConversationInfo],
 ) -> anyhow::Result<(LoadMode, Option<ReplayOrder>)> {
-    let stamped: Vec<(usize, f64)> = conversations
-        .iter()
-        .enumerate()
+    // Agent-graph children start from their parents' branches, never from the schedule.
+    let roots = || conversations.iter().enumerate().filter(|(_, c)| c.root);
+    let stamped: Vec<(usize, f64)> = roots()
         .filter_map(|(i, c)| c.first_timestamp_ms.map(|ts| (i, ts)))
         .collect();
-    let all_stamped = !stamped.is_empty() && stamped.len() == conversations.len();
+    let all_stamped = !stamped.is_empty() && stamped.len() == roots().count();
     let mode = match &cfg.load {
         LoadMode::FixedSchedule { .. } => cfg.load.clone(),
         _ if all_stamped && cfg.input_file.is_some() && !cfg.no_fixed_schedule => {
@@ -218,6 +218,7 @@ mod tests {
             independent_turns: false,
             turns,
             first_timestamp_ms: ts,
+            root: true,
         }
     }
 

@@ -51,6 +51,8 @@ pub struct Prepared {
     /// `warmup_isolation_*` `--cache-bust`: `[model][conversation]` first-turn bodies marked
     /// `[warmup]`, sent in the warm-up phase in place of the conversation's first turn.
     pub warmup_first: Vec<Vec<Option<Bytes>>>,
+    /// Agent graphs: the roots sessions start with and the branches that start children.
+    pub dag: Option<crate::dag::DagPlan>,
     /// `--apply-chat-template`: input lengths count the templated messages of each sent body.
     pub chat_template: Option<Arc<aiperf_dataset::chat_template::ChatTemplate>>,
 }
@@ -63,9 +65,17 @@ pub struct ConversationInfo {
     pub independent_turns: bool,
     pub turns: usize,
     pub first_timestamp_ms: Option<f64>,
+    /// Whether sessions may start with it (agent-graph children start only from a branch).
+    pub root: bool,
 }
 
 impl Prepared {
+    /// The conversation session `session_num` starts with: the sampler's pick among the roots.
+    pub fn pick(&self, session_num: u64) -> usize {
+        let k = self.sampler.pick(session_num);
+        self.dag.as_ref().map_or(k, |d| d.roots[k])
+    }
+
     /// The prepared turns session `session_num` sends for `conversation` (models alternate by
     /// session).
     pub fn turns_of(&self, session_num: u64, conversation: usize) -> &[PreparedTurn] {
@@ -379,6 +389,7 @@ pub fn prepare_with(
         conversations.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
+    let dag = crate::dag::DagPlan::build(&conversations)?;
     // The endpoint already took the extra inputs it consumes (template and raw settings).
     let mut body = cfg.body.clone();
     for key in endpoint.consumed_extra_inputs() {
@@ -472,6 +483,7 @@ pub fn prepare_with(
         // Keep only what the run still reads (ids, turn counts, timing).
         let info = ConversationInfo {
             first_timestamp_ms: c.turns.first().and_then(|t| t.timestamp_ms),
+            root: c.dag.as_ref().is_none_or(|d| d.root),
             turns: c.turns.len(),
             independent_turns: c.independent_turns,
             session_id: c.session_id,
@@ -506,7 +518,7 @@ pub fn prepare_with(
     );
     let sampler = Sampler::new(
         cfg.sampling.strategy,
-        conversations.len(),
+        dag.as_ref().map_or(conversations.len(), |d| d.roots.len()),
         Rng::derive(seed, "dataset.sampling").next_u64(),
     );
     let default_path = match (cfg.streaming, &meta.streaming_path) {
@@ -534,6 +546,7 @@ pub fn prepare_with(
         cache_bust_run: cache_bust.is_per_trajectory().then(|| seed.to_string()),
         warmup_first,
         chat_template: None,
+        dag,
     })
 }
 

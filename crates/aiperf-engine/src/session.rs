@@ -44,6 +44,21 @@ pub struct Session {
     previous_id: Option<String>,
     /// `sticky-user-sessions`: this conversation's own connection, closed with the session.
     conn: Option<Connection>,
+    /// A fork child: starts with its parent's messages, so even its first turn carries them.
+    inherited: bool,
+    /// Agent graphs: children this session started that a later turn, or its end, waits for.
+    children: Vec<crate::dag::Started>,
+}
+
+/// What a child session takes over from the parent whose branch started it.
+pub struct Inherited {
+    pub session_num: u64,
+    pub target: usize,
+    /// Fork children: the parent's messages and input text so far; empty for spawns.
+    pub history: Vec<Value>,
+    pub text_so_far: String,
+    /// When the branch fired: a child's first-turn delay counts from here.
+    pub fired: Instant,
 }
 
 impl Session {
@@ -51,7 +66,7 @@ impl Session {
     pub fn start(ctx: &PhaseContext, conversation_index: Option<usize>) -> Self {
         let session_num = ctx.sessions.fetch_add(1, Ordering::Relaxed);
         let conversation_index =
-            conversation_index.unwrap_or_else(|| ctx.prepared.sampler.pick(session_num));
+            conversation_index.unwrap_or_else(|| ctx.prepared.pick(session_num));
         let n_urls = ctx.clients.len().max(1) as u64;
         Self {
             conversation_index,
@@ -65,6 +80,28 @@ impl Session {
             permit: None,
             previous_id: None,
             conn: None,
+            inherited: false,
+            children: Vec::new(),
+        }
+    }
+
+    /// A child of an agent graph on dataset conversation `conversation`: the parent's session
+    /// number (so the same model) and URL, a correlation id of its own.
+    pub fn child(conversation: usize, from: Inherited) -> Self {
+        Self {
+            conversation_index: conversation,
+            session_num: from.session_num,
+            target: from.target,
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            next_turn: 0,
+            inherited: !from.history.is_empty() || !from.text_so_far.is_empty(),
+            history: from.history,
+            text_so_far: from.text_so_far,
+            last_end: Some(from.fired),
+            permit: None,
+            previous_id: None,
+            conn: None,
+            children: Vec::new(),
         }
     }
 
@@ -92,17 +129,80 @@ impl Session {
         sleep_until_or_stopped(ctx, from + Duration::from_secs_f64(ms / 1e3)).await;
     }
 
-    /// Whether turns of this conversation carry the earlier ones.
+    /// Whether turns of this conversation carry the earlier ones (a fork child's carry its
+    /// parent's too).
     fn carries_history(&self, ctx: &PhaseContext) -> bool {
         ctx.prepared.carries_history
             && !ctx.prepared.conversations[self.conversation_index].independent_turns
-            && self.turns(ctx).len() > 1
+            && (self.turns(ctx).len() > 1 || self.inherited)
+    }
+
+    /// Agent graphs: starts the children of the branches fired `after` turn (`None`: before
+    /// the first turn). Fork children take the messages so far.
+    fn fire_branches(&mut self, ctx: &Arc<PhaseContext>, after: Option<usize>) {
+        let Some(dag) = &ctx.prepared.dag else {
+            return;
+        };
+        let fired = Instant::now();
+        for b in &dag.branches[self.conversation_index] {
+            if b.after_turn != after {
+                continue;
+            }
+            let tasks = b
+                .children
+                .iter()
+                .map(|&child| {
+                    let fork = b.mode == aiperf_core::BranchMode::Fork;
+                    let from = Inherited {
+                        session_num: self.session_num,
+                        target: self.target,
+                        history: if fork { self.history.clone() } else { Vec::new() },
+                        text_so_far: if fork { self.text_so_far.clone() } else { String::new() },
+                        fired,
+                    };
+                    crate::dag::spawn_child(ctx, child, from)
+                })
+                .collect();
+            self.children.push(crate::dag::Started {
+                join_before: b.join_before,
+                background: b.background,
+                tasks,
+            });
+        }
+    }
+
+    /// Whether branches fork after `turn` (the parent's messages must then be kept even when
+    /// no turn of its own follows).
+    fn forks_after(&self, ctx: &PhaseContext, turn: usize) -> bool {
+        ctx.prepared.dag.as_ref().is_some_and(|d| {
+            d.branches[self.conversation_index]
+                .iter()
+                .any(|b| b.after_turn == Some(turn) && b.mode == aiperf_core::BranchMode::Fork)
+        })
+    }
+
+    /// Waits for the children turn `before` joins on, or (`None`) for every child not in the
+    /// background: a child counts as finished only with its own joined descendants.
+    pub async fn await_children(&mut self, before: Option<usize>) {
+        let (wait, keep): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.children)
+                .into_iter()
+                .partition(|s| match before {
+                    Some(turn) => s.join_before == Some(turn),
+                    None => !s.background,
+                });
+        self.children = keep;
+        for started in wait {
+            for task in started.tasks {
+                let _ = task.await;
+            }
+        }
     }
 
     /// The body of the next turn: as prepared, with the history spliced in front, or (stateful
     /// APIs) naming the previous response.
     fn body(&self, ctx: &PhaseContext, turn: &PreparedTurn, phase: aiperf_core::Phase) -> Bytes {
-        if self.next_turn == 0 {
+        if self.next_turn == 0 && !self.inherited {
             if let Some(b) = self.first_turn_override(ctx, turn, phase) {
                 return b;
             }
@@ -150,7 +250,13 @@ impl Session {
 
     /// Sends the next turn under `credit` and hands its record on; `false` once the record
     /// processor is gone (the run is over).
-    pub async fn send_next(&mut self, ctx: &PhaseContext, mut credit: Credit) -> bool {
+    pub async fn send_next(&mut self, ctx: &Arc<PhaseContext>, mut credit: Credit) -> bool {
+        if ctx.prepared.dag.is_some() {
+            if self.next_turn == 0 {
+                self.fire_branches(ctx, None);
+            }
+            self.await_children(Some(self.next_turn)).await;
+        }
         let Some(turn) = self.next(ctx) else {
             return true;
         };
@@ -208,7 +314,7 @@ impl Session {
             .map(|e| ErrorDetails::new(e.code(), e.kind(), e.to_string()))
             .or(job_error);
         // Later turns count their whole input (history included) off the request path.
-        let input_text = if history && self.next_turn > 0 {
+        let input_text = if history && (self.next_turn > 0 || self.inherited) {
             let mut text = std::mem::take(&mut self.text_so_far);
             text.push(' ');
             text.push_str(&turn.input_text);
@@ -222,8 +328,13 @@ impl Session {
             None
         };
         let max_tokens = turn.max_tokens;
+        let sent_turn = self.next_turn;
         self.next_turn += 1;
-        if history && self.next(ctx).is_some() {
+        let forks = self.forks_after(ctx, sent_turn);
+        if forks && !history {
+            self.text_so_far = turn.input_text.to_string();
+        }
+        if (history && self.next(ctx).is_some()) || forks {
             let ok = error.is_none() && ex.status.is_some_and(|s| (200..300).contains(&s));
             let reply = ok.then(|| reply_text(ctx, ex.is_sse, &ex.chunks)).flatten();
             if ctx.prepared.endpoint.chain_field().is_some() {
@@ -256,7 +367,11 @@ impl Session {
             max_tokens,
             sent_body: ctx.prepared.chat_template.as_ref().map(|_| body),
         };
-        ctx.records.send(record)
+        let alive = ctx.records.send(record);
+        if alive && ctx.prepared.dag.is_some() {
+            self.fire_branches(ctx, Some(sent_turn));
+        }
+        alive
     }
 
     /// Asynchronous jobs: polls the submitted job until it finishes (and with

@@ -1,0 +1,260 @@
+//! Agent graphs (`dag_jsonl`, agentic traces): a session's turn fires branches that start child
+//! sessions, and a later turn may wait until they finished (AIPerf's `BranchOrchestrator`).
+//!
+//! - [`DagPlan`] resolves the dataset's branches to conversation indices once, before the run,
+//!   and lists the roots: only roots are sampled as sessions; children start only when a
+//!   parent's branch fires.
+//! - Children run as tasks of their own ([`spawn_child`]): they hold no `--concurrency` slot
+//!   (as in AIPerf), take credits from the same issuer (so stop conditions hold them too), keep
+//!   the parent's session number (model) and URL, and a fork child starts with the parent's
+//!   messages. A child counts as finished once its last turn answered and every child of its
+//!   own that is not in the background finished too.
+//! - The phase ends only when every child task ended ([`DagTasks::idle`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aiperf_core::{BranchMode, Conversation};
+use anyhow::anyhow;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::context::{credit, PhaseContext};
+use crate::session::{Inherited, Session};
+
+/// The dataset's agent graph, resolved to conversation indices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DagPlan {
+    /// Conversations sessions may start with (the sampler's index space).
+    pub roots: Vec<usize>,
+    /// Per conversation, the branches its turns fire.
+    pub branches: Vec<Vec<BranchPlan>>,
+}
+
+/// One branch of a conversation, children resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchPlan {
+    pub id: String,
+    /// Fired once this turn answered; `None`: before the first turn.
+    pub after_turn: Option<usize>,
+    pub mode: BranchMode,
+    pub children: Vec<usize>,
+    pub background: bool,
+    /// This turn is sent only once the children finished.
+    pub join_before: Option<usize>,
+}
+
+impl DagPlan {
+    /// The plan of `conversations`, or `None` when none takes part in a graph. Fails on a child
+    /// that is not in the dataset, or a branch or join naming a turn the conversation lacks.
+    pub fn build(conversations: &[Conversation]) -> anyhow::Result<Option<Self>> {
+        if conversations.iter().all(|c| c.dag.is_none()) {
+            return Ok(None);
+        }
+        let index: HashMap<&str, usize> = conversations
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.session_id.as_str(), i))
+            .collect();
+        let mut plan = DagPlan::default();
+        for (i, c) in conversations.iter().enumerate() {
+            let Some(dag) = &c.dag else {
+                plan.roots.push(i);
+                plan.branches.push(Vec::new());
+                continue;
+            };
+            if dag.root {
+                plan.roots.push(i);
+            }
+            let turns = c.turns.len();
+            let mut branches = Vec::with_capacity(dag.branches.len());
+            for b in &dag.branches {
+                let bad_turn = |t: Option<usize>| t.is_some_and(|t| t >= turns);
+                if bad_turn(b.after_turn) || bad_turn(b.join_before) {
+                    return Err(anyhow!(
+                        "dataset: branch '{}' of '{}' names a turn past its {turns} turn(s)",
+                        b.id,
+                        c.session_id
+                    ));
+                }
+                if let (Some(join), after) = (b.join_before, b.after_turn) {
+                    if after.is_some_and(|a| join <= a) {
+                        return Err(anyhow!(
+                            "dataset: branch '{}' of '{}' joins at turn {join}, not after the turn {} that fires it",
+                            b.id,
+                            c.session_id,
+                            after.unwrap_or(0)
+                        ));
+                    }
+                }
+                let children = b
+                    .children
+                    .iter()
+                    .map(|id| {
+                        index.get(id.as_str()).copied().ok_or_else(|| {
+                            anyhow!(
+                                "dataset: branch '{}' of '{}' starts '{id}', which is not in the dataset",
+                                b.id,
+                                c.session_id
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                branches.push(BranchPlan {
+                    id: b.id.clone(),
+                    after_turn: b.after_turn,
+                    mode: b.mode,
+                    children,
+                    background: b.background,
+                    join_before: b.join_before,
+                });
+            }
+            plan.branches.push(branches);
+        }
+        if plan.roots.is_empty() {
+            return Err(anyhow!(
+                "dataset: every conversation is a branch child; no root conversation to start"
+            ));
+        }
+        Ok(Some(plan))
+    }
+}
+
+/// Child tasks still running in a phase.
+#[derive(Debug)]
+pub struct DagTasks {
+    live: watch::Sender<usize>,
+}
+
+impl Default for DagTasks {
+    fn default() -> Self {
+        Self {
+            live: watch::Sender::new(0),
+        }
+    }
+}
+
+impl DagTasks {
+    /// Returns once no child task is running.
+    pub async fn idle(&self) {
+        let mut rx = self.live.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// How many child tasks run now.
+    pub fn live(&self) -> usize {
+        *self.live.borrow()
+    }
+
+    fn enter(&self) -> LiveGuard<'_> {
+        self.live.send_modify(|n| *n += 1);
+        LiveGuard(self)
+    }
+}
+
+/// Counts a child task out when it ends, however it ends.
+struct LiveGuard<'a>(&'a DagTasks);
+
+impl Drop for LiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.live.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Children a session started and may still wait for.
+#[derive(Debug)]
+pub struct Started {
+    pub join_before: Option<usize>,
+    pub background: bool,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts child conversation `conversation` of a session as a task of its own.
+pub fn spawn_child(ctx: &Arc<PhaseContext>, conversation: usize, from: Inherited) -> JoinHandle<()> {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let _live = ctx.dag_tasks.enter();
+        let mut session = Session::child(conversation, from);
+        loop {
+            // The first turn's delay counts from the branch firing, later ones from the
+            // previous answer (`last_end`).
+            session.wait_delay(&ctx).await;
+            let now = ctx.clock.now_ns();
+            let Some(index) = ctx.issuer.try_issue(now) else {
+                break;
+            };
+            if !session.send_next(&ctx, credit(ctx.phase, index, now, None)).await {
+                break;
+            }
+            if session.next(&ctx).is_none() {
+                break;
+            }
+        }
+        session.await_children(None).await;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aiperf_core::{Branch, Dag, Turn};
+
+    fn conv(id: &str, turns: usize, dag: Option<Dag>) -> Conversation {
+        Conversation {
+            session_id: id.into(),
+            turns: vec![Turn::default(); turns],
+            dag: dag.map(Box::new),
+            ..Default::default()
+        }
+    }
+
+    fn branch(children: &[&str], after: Option<usize>, join: Option<usize>) -> Branch {
+        Branch {
+            id: "b".into(),
+            after_turn: after,
+            mode: BranchMode::Spawn,
+            children: children.iter().map(|s| s.to_string()).collect(),
+            background: false,
+            join_before: join,
+        }
+    }
+
+    #[test]
+    fn a_plan_lists_roots_and_resolves_children() {
+        let parent = Dag {
+            root: true,
+            branches: vec![branch(&["c1", "c2"], Some(0), Some(1))],
+        };
+        let child = || Some(Dag::default());
+        let convs = [
+            conv("c1", 1, child()),
+            conv("p", 2, Some(parent)),
+            conv("plain", 1, None),
+            conv("c2", 2, child()),
+        ];
+        let plan = DagPlan::build(&convs).unwrap().unwrap();
+        assert_eq!(plan.roots, vec![1, 2]);
+        assert_eq!(plan.branches[1][0].children, vec![0, 3]);
+        assert_eq!(plan.branches[1][0].join_before, Some(1));
+        assert!(plan.branches[0].is_empty());
+        assert_eq!(DagPlan::build(&[conv("x", 1, None)]).unwrap(), None);
+    }
+
+    #[test]
+    fn a_plan_refuses_unknown_children_bad_turns_and_no_roots() {
+        let with = |b: Branch| {
+            vec![
+                conv("p", 2, Some(Dag { root: true, branches: vec![b] })),
+                conv("c", 1, Some(Dag::default())),
+            ]
+        };
+        let e = DagPlan::build(&with(branch(&["nope"], Some(0), None))).unwrap_err();
+        assert!(e.to_string().contains("starts 'nope', which is not in the dataset"), "{e}");
+        let e = DagPlan::build(&with(branch(&["c"], Some(2), None))).unwrap_err();
+        assert!(e.to_string().contains("past its 2 turn(s)"), "{e}");
+        let e = DagPlan::build(&with(branch(&["c"], Some(1), Some(1)))).unwrap_err();
+        assert!(e.to_string().contains("joins at turn 1"), "{e}");
+        let e = DagPlan::build(&[conv("c", 1, Some(Dag::default()))]).unwrap_err();
+        assert!(e.to_string().contains("no root"), "{e}");
+    }
+}
