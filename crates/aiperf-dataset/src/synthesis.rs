@@ -11,7 +11,8 @@
 //! - `prefix_root_multiplier` R spreads rows over R disjoint copies of the block space (a row
 //!   picks a copy at random), so R independent prefix trees replace one;
 //! - timestamps are divided by `speedup_ratio`; output lengths scaled (rounded, at least 1) and
-//!   capped by `max_osl`; input lengths capped by `max_isl`.
+//!   capped by `max_osl`; input lengths capped by `max_isl` (rows already longer than it are
+//!   skipped by the loaders first: [`MaxIslFilter`]).
 //!
 //! A row whose prompt is literal text (or messages, or a payload) keeps its text: only its
 //! blocks, timestamp and output length change.
@@ -63,6 +64,41 @@ impl SynthesisParams {
     }
 }
 
+/// `--synthesis-max-isl` as trace loaders apply it before synthesis (AIPerf's
+/// `_filter_and_cap_trace`): a row whose recorded input is longer is skipped, not cut (rows that
+/// synthesis lengthens past it are cut afterwards, in [`apply`]).
+#[derive(Debug, Default)]
+pub struct MaxIslFilter {
+    max: Option<u64>,
+    skipped: u64,
+}
+
+impl MaxIslFilter {
+    pub fn new(params: &SynthesisParams) -> Self {
+        Self {
+            max: params.max_isl,
+            skipped: 0,
+        }
+    }
+
+    /// Whether a row of `input_length` recorded tokens (if it gives one) stays.
+    pub fn keeps(&mut self, input_length: Option<u64>) -> bool {
+        let over = matches!((self.max, input_length), (Some(m), Some(n)) if n > m);
+        self.skipped += u64::from(over);
+        !over
+    }
+
+    /// Says how many rows were skipped, as AIPerf does.
+    pub fn report(&self) {
+        if let (Some(m), true) = (self.max, self.skipped > 0) {
+            tracing::info!(
+                "Skipped {} traces because input_length exceeded max_isl of {m}",
+                self.skipped
+            );
+        }
+    }
+}
+
 /// What synthesis reads and rewrites of one trace row.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TraceRow {
@@ -107,7 +143,8 @@ pub fn apply(
             row.timestamp = Some((ts / params.speedup_ratio).trunc());
         }
         if let Some(osl) = row.output_length {
-            let mut scaled = (osl as f64 * params.output_len_multiplier).round() as u64;
+            // Python's round(): halves to even.
+            let mut scaled = (osl as f64 * params.output_len_multiplier).round_ties_even() as u64;
             if let Some(cap) = params.max_osl {
                 scaled = scaled.min(cap);
             }
@@ -295,7 +332,7 @@ mod tests {
         apply(&p, &mut t, 4, 1).unwrap();
         assert_eq!(t[0].timestamp, Some(250.0));
         assert_eq!(t[1].timestamp, Some(625.0));
-        // round(5 * 1.5) = 8 (7.5 rounds up); round(7 * 1.5) = 11 capped at 10.
+        // round(5 * 1.5) = 8 (7.5 to even); round(7 * 1.5) = 10 (10.5 to even), at the cap of 10.
         assert_eq!(t[0].output_length, Some(8));
         assert_eq!(t[1].output_length, Some(10));
         assert_eq!(t[0].input_length, Some(10));

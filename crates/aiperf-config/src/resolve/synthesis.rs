@@ -5,10 +5,59 @@ use aiperf_dataset::synthesis::SynthesisParams;
 use super::{invalid, ConfigError};
 use crate::cli::ProfileArgs;
 
-/// Dataset formats synthesis applies to: AIPerf's trace loaders whose rows carry lengths and
-/// `hash_ids` (baseten and SageMaker captures replay recorded prompts and are not reshaped by
-/// this build).
-pub const TRACE_FORMATS: [&str; 3] = ["mooncake_trace", "bailian_trace", "burst_gpt_trace"];
+/// Dataset formats synthesis applies to: AIPerf's trace loaders (`is_trace`). baseten traces
+/// and SageMaker captures send recorded prompts, so only timing and output lengths change.
+pub const TRACE_FORMATS: [&str; 7] = [
+    "mooncake_trace",
+    "bailian_trace",
+    "burst_gpt_trace",
+    "baseten_trace",
+    "sagemaker_data_capture",
+    "weka_trace",
+    "tracelab",
+];
+
+/// What baseten replay refuses, with AIPerf's reasons: its prompts go out verbatim with their
+/// recorded KV hints, and its time scale is `--replay-speedup`.
+fn refused_by_baseten(params: &SynthesisParams) -> Option<(&'static str, String)> {
+    if params.speedup_ratio != 1.0 {
+        return Some((
+            "--synthesis-speedup-ratio",
+            format!(
+                "synthesis speedup_ratio={} is not supported by the baseten_trace loader; use --replay-speedup for wall-clock compression",
+                params.speedup_ratio
+            ),
+        ));
+    }
+    let reshaping = [
+        (
+            "--synthesis-prefix-len-multiplier",
+            "prefix_len_multiplier",
+            params.prefix_len_multiplier,
+        ),
+        (
+            "--synthesis-prefix-root-multiplier",
+            "prefix_root_multiplier",
+            f64::from(params.prefix_root_multiplier),
+        ),
+        (
+            "--synthesis-prompt-len-multiplier",
+            "prompt_len_multiplier",
+            params.prompt_len_multiplier,
+        ),
+    ];
+    reshaping
+        .into_iter()
+        .find(|(_, _, v)| *v != 1.0)
+        .map(|(flag, name, v)| {
+            (
+                flag,
+                format!(
+                    "synthesis {name}={v} is not supported by the baseten_trace loader: it replays recorded prompts verbatim, so hash-reshaping synthesis cannot change the sent prompt and would desync the forwarded hash_ids KV hints"
+                ),
+            )
+        })
+}
 
 pub(super) fn resolve(
     args: &ProfileArgs,
@@ -69,6 +118,11 @@ pub(super) fn resolve(
             ),
         ));
     }
+    if custom_dataset_type == Some("baseten_trace") {
+        if let Some((flag, why)) = refused_by_baseten(&params) {
+            return Err(invalid(flag, why));
+        }
+    }
     Ok(params)
 }
 
@@ -99,7 +153,7 @@ mod tests {
         );
         assert_eq!(
             err(&["--synthesis-max-osl", "5"], Some("single_turn")),
-            "--synthesis-*: synthesis options are only supported with trace datasets (mooncake_trace, bailian_trace, burst_gpt_trace), but the input is single_turn"
+            "--synthesis-*: synthesis options are only supported with trace datasets (mooncake_trace, bailian_trace, burst_gpt_trace, baseten_trace, sagemaker_data_capture, weka_trace, tracelab), but the input is single_turn"
         );
         let p = resolve(
             &args(&[
@@ -112,8 +166,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.prefix_len_multiplier, 2.0);
-        assert!(err(&["--synthesis-max-osl", "9"], Some("baseten_trace"))
-            .contains("but the input is baseten_trace"));
         assert_eq!(p.max_osl, Some(9));
+        // baseten: outputs and caps only, as AIPerf.
+        let b = Some("baseten_trace");
+        assert!(resolve(
+            &args(&["--synthesis-max-osl", "9", "--synthesis-output-len-multiplier", "2"]),
+            b
+        )
+        .is_ok());
+        assert!(err(&["--synthesis-speedup-ratio", "2"], b).starts_with(
+            "--synthesis-speedup-ratio: synthesis speedup_ratio=2 is not supported by the baseten_trace loader; use --replay-speedup"
+        ));
+        assert!(err(&["--synthesis-prefix-root-multiplier", "3"], b).starts_with(
+            "--synthesis-prefix-root-multiplier: synthesis prefix_root_multiplier=3 is not supported"
+        ));
+        assert!(resolve(&args(&["--synthesis-speedup-ratio", "2"]), Some("sagemaker_data_capture")).is_ok());
     }
 }

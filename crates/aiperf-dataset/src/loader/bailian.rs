@@ -266,8 +266,13 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     let mut hash_ids: Vec<u64> = Vec::new();
     // The last row with a chat_id is the one its links are read from (AIPerf's dict).
     let mut parents: FastMap<i64, i64> = FastMap::default();
+    let mut max_isl = crate::synthesis::MaxIslFilter::new(&ctx.synthesis);
     for_each_line(path, |_, row: Row| {
         row.check()?;
+        // Skipped rows leave no parent link either (AIPerf groups only the rows kept).
+        if !max_isl.keeps(Some(row.input_length.max(0) as u64)) {
+            return Ok(());
+        }
         let n = row.input_length as usize;
         let window = if row.hash_ids.is_empty() {
             offsets.below(corpus_len) as usize
@@ -290,6 +295,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
         });
         Ok(())
     })?;
+    max_isl.report();
     if ctx.synthesis.is_set() {
         hash_ids = synthesize(ctx, &mut rows, &hash_ids, block_size)
             .map_err(|e| LoadError::file(path, e))?;

@@ -170,6 +170,7 @@ fn cell(col: &ArrayRef, i: usize) -> Result<Value, String> {
 struct Row {
     time: i64,
     prompt: String,
+    input_tokens: i64,
     output_tokens: i64,
     hashes: Vec<i64>,
     block_size: Option<i64>,
@@ -238,10 +239,10 @@ fn row(r: &Map<String, Value>, session_key: Option<&str>) -> Result<Row, String>
                 .to_string(),
         ),
     };
-    required(r, "input_tokens")?;
     Ok(Row {
         time: required(r, TIME)?,
         prompt,
+        input_tokens: required(r, "input_tokens")?,
         output_tokens: required(r, "output_tokens")?,
         hashes,
         block_size,
@@ -385,6 +386,19 @@ fn cap_idle_gaps<'a>(items: impl Iterator<Item = &'a mut Item>, cap_ms: f64) {
     }
 }
 
+/// A row's output length after `--synthesis-output-len-multiplier` and `--synthesis-max-osl`
+/// (AIPerf: the floor of 1 first, then the Synthesizer's rounding, then the cap).
+fn synthesized_output(output_tokens: i64, params: &crate::synthesis::SynthesisParams) -> i64 {
+    let mut n = output_tokens.max(1);
+    if params.output_len_multiplier != 1.0 {
+        n = ((n as f64 * params.output_len_multiplier).round_ties_even() as i64).max(1);
+    }
+    match params.max_osl {
+        Some(cap) => n.min(i64::try_from(cap).unwrap_or(i64::MAX)),
+        None => n,
+    }
+}
+
 /// The per-turn body fields: `min_tokens` and the KV hints.
 fn request_body(row: &Row, output_length: u32, opts: &ReplayOptions) -> Option<Map<String, Value>> {
     let mut body = Map::new();
@@ -417,6 +431,14 @@ fn turn(item: Item, opts: &ReplayOptions) -> Turn {
 pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
     let opts = &ctx.replay;
     let (mut rows, session_key) = read_rows(path)?;
+    let mut max_isl = crate::synthesis::MaxIslFilter::new(&ctx.synthesis);
+    rows.retain(|r| max_isl.keeps(Some(r.input_tokens.max(0) as u64)));
+    max_isl.report();
+    // Of `--synthesis-*`, only the output length applies (the configuration refuses the rest):
+    // the recorded prompt and its KV hints go out as they are.
+    for r in &mut rows {
+        r.output_tokens = synthesized_output(r.output_tokens, &ctx.synthesis);
+    }
     let Some(zero) = rows.iter().map(|r| r.time).min() else {
         return Ok(Vec::new());
     };
@@ -491,6 +513,17 @@ pub fn write_parquet(
     path: &Path,
     rows: &[(i64, Option<&str>, &str, i64, i64, Vec<i64>, Option<i64>)],
 ) -> std::io::Result<()> {
+    write_parquet_compressed(path, rows, parquet::basic::Compression::SNAPPY)
+}
+
+/// [`write_parquet`] with another codec (the reader takes Snappy, zstd and gzip).
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn write_parquet_compressed(
+    path: &Path,
+    rows: &[(i64, Option<&str>, &str, i64, i64, Vec<i64>, Option<i64>)],
+    compression: parquet::basic::Compression,
+) -> std::io::Result<()> {
     use arrow_array::builder::{Int64Builder, ListBuilder};
     use arrow_array::{Int64Array, StringArray};
     let mut hashes = ListBuilder::new(Int64Builder::new());
@@ -527,7 +560,10 @@ pub fn write_parquet(
     ];
     let batch = RecordBatch::try_from_iter(columns).map_err(std::io::Error::other)?;
     let file = std::fs::File::create(path)?;
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(compression)
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
         .map_err(std::io::Error::other)?;
     w.write(&batch).map_err(std::io::Error::other)?;
     w.close().map_err(std::io::Error::other)?;
@@ -596,6 +632,53 @@ mod tests {
 
     fn s(x: &str) -> String {
         x.to_string()
+    }
+
+    /// `--synthesis-max-isl` 5 drops a2 (9 input tokens); outputs x 2.5 rounded, capped at 6.
+    #[test]
+    fn synthesis_scales_outputs_and_skips_long_inputs() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus { tokens: vec![] };
+        let mut ctx = context(&t, &c);
+        ctx.synthesis.max_isl = Some(5);
+        ctx.synthesis.output_len_multiplier = 2.5;
+        ctx.synthesis.max_osl = Some(6);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        write_parquet(&p, &trace()).unwrap();
+        let convs = load(&p, &ctx).unwrap();
+        let got: Vec<(String, Vec<Option<u32>>)> = convs
+            .iter()
+            .map(|c| {
+                (
+                    c.session_id.clone(),
+                    c.turns.iter().map(|t| t.max_tokens).collect(),
+                )
+            })
+            .collect();
+        // a1: 3 x 2.5 = 7.5 -> 8 -> capped 6; b: 2 x 2.5 = 5; solo: 0 -> 1 -> 2.5 -> 2
+        // (Python's round() takes halves to even).
+        assert_eq!(got[0], (s("a"), vec![Some(6)]));
+        assert_eq!(got[2], (s("b"), vec![Some(5), Some(5)]));
+        assert_eq!(got[1].1, vec![Some(2)]);
+    }
+
+    #[test]
+    fn zstd_and_gzip_parquet_read_as_snappy_does() {
+        use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus { tokens: vec![] };
+        let ctx = context(&t, &c);
+        let dir = tempfile::tempdir().unwrap();
+        let want = shape(&load_with(&trace(), ReplayOptions::default()).unwrap());
+        for (name, codec) in [
+            ("zstd", Compression::ZSTD(ZstdLevel::default())),
+            ("gzip", Compression::GZIP(GzipLevel::default())),
+        ] {
+            let p = dir.path().join(format!("{name}.parquet"));
+            write_parquet_compressed(&p, &trace(), codec).unwrap();
+            assert_eq!(shape(&load(&p, &ctx).unwrap()), want, "{name}");
+        }
     }
 
     #[test]

@@ -121,6 +121,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     let corpus_len = ctx.corpus.tokens.len().max(1) as u64;
     let mut rows: Vec<Request> = Vec::new();
     let mut record = csv::StringRecord::new();
+    let mut max_isl = crate::synthesis::MaxIslFilter::new(&ctx.synthesis);
     loop {
         let more = csv
             .read_record(&mut record)
@@ -131,9 +132,13 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
         let line = record.position().map_or(0, |p| p.line());
         let mut request =
             Request::read(&record, [ts_col, in_col, out_col]).map_err(|reason| at(line, reason))?;
+        if !max_isl.keeps(Some(request.tokens as u64)) {
+            continue;
+        }
         request.window = offsets.below(corpus_len) as usize;
         rows.push(request);
     }
+    max_isl.report();
     if ctx.synthesis.is_set() {
         synthesize(ctx, &mut rows).map_err(|e| LoadError::file(path, e))?;
     }
@@ -229,8 +234,9 @@ mod tests {
 
     const HEADER: &str = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type";
 
-    /// `--synthesis-*` on BurstGPT rows (no blocks): time / 4, outputs x 1.5 (rounded),
-    /// inputs capped at 30 tokens.
+    /// `--synthesis-*` on BurstGPT rows (no blocks): time / 4, outputs x 1.5 (rounded as
+    /// Python rounds: 10.5 -> 10); a row
+    /// recorded longer than `--synthesis-max-isl` 30 is skipped, as AIPerf skips it.
     #[test]
     fn synthesis_scales_time_and_lengths() {
         let t = TextTokenizer::builtin().unwrap();
@@ -241,12 +247,13 @@ mod tests {
         ctx.synthesis.max_isl = Some(30);
         let text = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n\
                     2,ChatGPT,20,5,25,Conversation log\n\
-                    10,ChatGPT,50,7,57,Conversation log\n";
+                    6,ChatGPT,50,9,59,Conversation log\n\
+                    10,ChatGPT,30,7,37,Conversation log\n";
         let convs = with_file("b.csv", text, |p| load(p, &ctx)).unwrap();
         let ts: Vec<Option<f64>> = convs.iter().map(|c| c.turns[0].timestamp_ms).collect();
         assert_eq!(ts, [Some(500.0), Some(2500.0)]);
         let mt: Vec<Option<u32>> = convs.iter().map(|c| c.turns[0].max_tokens).collect();
-        assert_eq!(mt, [Some(8), Some(11)]);
+        assert_eq!(mt, [Some(8), Some(10)]);
         let n: Vec<usize> = convs
             .iter()
             .map(|c| t.encode(&c.turns[0].texts[0]).len())

@@ -137,8 +137,12 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
     // Rows are read and checked first; prompts are synthesized afterwards on all cores (blocks
     // once per hash id, then each row's text), and rows are grouped into sessions last.
     let mut rows: Vec<(Option<String>, Turn, Option<Synth>)> = Vec::new();
+    let mut max_isl = crate::synthesis::MaxIslFilter::new(&ctx.synthesis);
     for_each_line(path, |_, row: Row| {
         row.check()?;
+        if !max_isl.keeps(row.input_length.map(|n| n.max(0) as u64)) {
+            return Ok(());
+        }
         let mut turn = Turn {
             max_tokens: output_length(row.output_length)?,
             timestamp_ms: row.timestamp,
@@ -176,6 +180,7 @@ pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Loa
         rows.push((row.session_id, turn, None));
         Ok(())
     })?;
+    max_isl.report();
     if ctx.synthesis.is_set() {
         synthesize(ctx, &mut rows, block_size).map_err(|e| LoadError::file(path, e))?;
     }
@@ -256,6 +261,26 @@ mod tests {
     use crate::corpus::Corpus;
     use crate::loader::test_util::{context, with_file};
     use crate::TextTokenizer;
+
+    /// `--synthesis-max-isl` skips rows recorded longer (AIPerf's `_filter_and_cap_trace`);
+    /// rows without a length (literal prompts) always stay.
+    #[test]
+    fn max_isl_skips_longer_rows_instead_of_cutting_them() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus::sonnets(&t);
+        let mut ctx = context(&t, &c);
+        ctx.block_size = Some(16);
+        ctx.synthesis.max_isl = Some(40);
+        let text = r#"{"timestamp": 0, "input_length": 40, "output_length": 5, "hash_ids": [1, 2, 3]}
+{"timestamp": 10, "input_length": 41, "output_length": 5, "hash_ids": [1, 2, 4]}
+{"timestamp": 20, "input_length": 90}
+{"timestamp": 30, "text_input": "a literal prompt of any length"}
+"#;
+        let convs = with_file("t.jsonl", text, |p| load(p, &ctx)).unwrap();
+        let ts: Vec<_> = convs.iter().map(|c| c.turns[0].timestamp_ms).collect();
+        assert_eq!(ts, [Some(0.0), Some(30.0)]);
+        assert_eq!(t.count(&convs[0].turns[0].texts[0]), 40);
+    }
 
     #[test]
     fn reads_every_input_kind_and_sessions() {

@@ -104,8 +104,9 @@ fn decode(entry: &Value, event: &str) -> Result<Option<Value>, String> {
         .map_err(|e| fail(e.to_string()))
 }
 
-/// One parsed record: its time (ms since the epoch) and its turn.
-fn record(v: Value) -> Result<(f64, Turn), String> {
+/// One parsed record: its time (ms since the epoch), its recorded input length (the captured
+/// response's `usage.prompt_tokens`, read only by `--synthesis-max-isl`) and its turn.
+fn record(v: Value) -> Result<(f64, Option<u64>, Turn), String> {
     let meta = v.get("eventMetadata");
     let event = meta
         .and_then(|m| m.get("eventId"))
@@ -147,11 +148,12 @@ fn record(v: Value) -> Result<(f64, Turn), String> {
         Value::Array(m) if m.iter().all(Value::is_object) => m.clone(),
         _ => return Err(malformed("'messages' must be a list of objects")),
     };
-    // The output is decoded (a broken one is an error, as in AIPerf) though only its usage
-    // would be read, and nothing here needs it.
-    if let Some(output) = capture.get("endpointOutput") {
-        decode(output, &event)?;
-    }
+    // The output is decoded (a broken one is an error, as in AIPerf) for its usage.
+    let input_length = match capture.get("endpointOutput") {
+        Some(output) => decode(output, &event)?
+            .and_then(|o| o.get("usage")?.get("prompt_tokens")?.as_u64()),
+        None => None,
+    };
     let max_tokens = match input
         .get("max_tokens")
         .filter(|v| !v.is_null())
@@ -176,6 +178,7 @@ fn record(v: Value) -> Result<(f64, Turn), String> {
     }
     Ok((
         time,
+        input_length,
         Turn {
             texts: super::mooncake::payload_texts(&input),
             messages: Some(messages),
@@ -186,6 +189,28 @@ fn record(v: Value) -> Result<(f64, Turn), String> {
     ))
 }
 
+/// `--synthesis-*` on captures: times divided by the speed-up (on the epoch milliseconds, as
+/// AIPerf truncates them), output lengths scaled and capped; the captured messages go out as
+/// they are, so the prompt multipliers change nothing sent.
+fn synthesize(ctx: &LoadContext<'_>, rows: &mut [(f64, Turn)]) {
+    use crate::synthesis::{apply, TraceRow};
+    let mut trace: Vec<TraceRow> = rows
+        .iter()
+        .map(|(time, turn)| TraceRow {
+            output_length: turn.max_tokens.map(u64::from),
+            timestamp: Some(*time),
+            literal: true,
+            ..Default::default()
+        })
+        .collect();
+    // Rows without hash ids cannot fail to reshape.
+    let _ = apply(&ctx.synthesis, &mut trace, 1, ctx.seed);
+    for ((time, turn), row) in rows.iter_mut().zip(trace) {
+        *time = row.timestamp.unwrap_or(*time);
+        turn.max_tokens = row.output_length.map(|v| v.min(u64::from(u32::MAX)) as u32);
+    }
+}
+
 fn no_messages(event: &str) -> String {
     format!(
         "Capture record {event} has no 'messages' key in payload. Only OpenAI-compatible chat \
@@ -193,7 +218,7 @@ fn no_messages(event: &str) -> String {
     )
 }
 
-pub fn load(path: &Path, _ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
+pub fn load(path: &Path, ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, LoadError> {
     let files = if path.is_dir() {
         let files = jsonl_files(path);
         if files.is_empty() {
@@ -207,11 +232,19 @@ pub fn load(path: &Path, _ctx: &LoadContext<'_>) -> Result<Vec<Conversation>, Lo
         vec![path.to_path_buf()]
     };
     let mut rows: Vec<(f64, Turn)> = Vec::new();
+    let mut max_isl = crate::synthesis::MaxIslFilter::new(&ctx.synthesis);
     for file in &files {
         for_each_line(file, |_, v: Value| {
-            rows.push(record(v)?);
+            let (time, input_length, turn) = record(v)?;
+            if max_isl.keeps(input_length) {
+                rows.push((time, turn));
+            }
             Ok(())
         })?;
+    }
+    max_isl.report();
+    if ctx.synthesis.is_set() {
+        synthesize(ctx, &mut rows);
     }
     let zero = rows.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
     // Stable, as Python's sort: equal times keep file order.
@@ -250,6 +283,39 @@ mod tests {
             "eventVersion": "0"
         })
         .to_string()
+    }
+
+    /// `--synthesis-*` on captures: epoch ms / 4 truncated (as AIPerf), outputs x 1.5 with
+    /// Python's rounding, capped at 70; a capture whose usage says 12 prompt tokens is skipped
+    /// by `--synthesis-max-isl 11`, one without usage stays.
+    #[test]
+    fn synthesis_rescales_times_and_outputs() {
+        let t = TextTokenizer::builtin().unwrap();
+        let c = Corpus { tokens: vec![] };
+        let mut ctx = context(&t, &c);
+        ctx.synthesis.speedup_ratio = 4.0;
+        ctx.synthesis.output_len_multiplier = 1.5;
+        ctx.synthesis.max_osl = Some(70);
+        let msg = |n: u32| json!({"messages": [{"role": "user", "content": "x"}], "max_tokens": n});
+        let text = format!(
+            "{}\n{}\n",
+            capture("2026-04-29T00:00:00.003Z", msg(5), "JSON"),
+            capture("2026-04-29T00:00:01.001Z", msg(50), "JSON"),
+        );
+        let convs = with_file("c.jsonl", &text, |p| load(p, &ctx)).unwrap();
+        // 1777420800003 / 4 -> ...000, 1777420801001 / 4 -> ...250.25 -> ...250.
+        let ts: Vec<_> = convs.iter().map(|c| c.turns[0].timestamp_ms).collect();
+        assert_eq!(ts, [Some(0.0), Some(250.0)]);
+        let mt: Vec<_> = convs.iter().map(|c| c.turns[0].max_tokens).collect();
+        assert_eq!(mt, [Some(8), Some(70)]);
+        ctx.synthesis = Default::default();
+        ctx.synthesis.max_isl = Some(11);
+        let no_usage = capture("2026-04-29T00:00:02Z", msg(3), "JSON")
+            .replace("{\\\"usage\\\": {\\\"prompt_tokens\\\": 12}}", "{}");
+        let text = format!("{}\n{no_usage}\n", capture("2026-04-29T00:00:00Z", msg(5), "JSON"));
+        let convs = with_file("c.jsonl", &text, |p| load(p, &ctx)).unwrap();
+        assert_eq!(convs.len(), 1);
+        assert_eq!(convs[0].turns[0].max_tokens, Some(3));
     }
 
     #[test]
