@@ -33,6 +33,15 @@ impl VideoSynthType {
             _ => None,
         }
     }
+
+    /// The flag's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MovingShapes => "moving_shapes",
+            Self::GridClock => "grid_clock",
+            Self::Noise => "noise",
+        }
+    }
 }
 
 /// `--video-format`: the container.

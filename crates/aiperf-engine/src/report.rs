@@ -9,7 +9,7 @@ use aiperf_core::ErrorDetails;
 use aiperf_export::input_config::{
     Artifacts, Audio, DatasetConfig, EndpointConfig, Images, InputConfig, LoadConfig, MeanStddev,
     Phases, PrefixPrompts, ProfilingPhase, Prompts, Rankings, RunInfo, SyntheticDataset,
-    TimingMode, TokenizerConfig, TurnDelay, WarmupPhase,
+    TimingMode, TokenizerConfig, TurnDelay, Video, VideoAudio, WarmupPhase,
 };
 use aiperf_export::{ClientBound, LoadReport, RunReport};
 use aiperf_metrics::load::{self, LoadInput};
@@ -132,6 +132,22 @@ fn dataset_config(cfg: &ProfileConfig, prepared: &Prepared) -> DatasetConfig {
                 depths: a.depths.clone(),
                 channels: a.channels,
                 batch_size: a.batch,
+            }),
+            video: c.video.as_ref().map(|v| Video {
+                batch_size: v.batch,
+                duration_s: v.duration,
+                fps: v.fps,
+                width: v.width,
+                height: v.height,
+                synth_type: v.synth.name().to_string(),
+                format: v.format.name().to_string(),
+                codec: v.codec.clone(),
+                audio: v.audio.as_ref().map(|a| VideoAudio {
+                    sample_rate_hz: a.sample_rate_hz,
+                    channels: a.channels,
+                    depth: a.depth,
+                    codec: a.codec.name().to_string(),
+                }),
             }),
             rankings: prepared.endpoint.ranks_passages().then(|| {
                 let r = &cfg.rankings;

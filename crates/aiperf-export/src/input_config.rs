@@ -96,9 +96,39 @@ pub struct SyntheticDataset {
     pub system_prompt: bool,
     pub images: Option<Images>,
     pub audio: Option<Audio>,
+    /// Synthetic video clips (`--video-*`).
+    pub video: Option<Video>,
     /// Rankings requests (`--rankings-*`), when the endpoint ranks passages: then each entry
     /// is a query and passages instead of `prompts`.
     pub rankings: Option<Rankings>,
+}
+
+/// Synthetic video clips per turn, as ffmpeg encodes them.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Video {
+    pub batch_size: usize,
+    pub duration_s: f64,
+    pub fps: u32,
+    pub width: u32,
+    pub height: u32,
+    /// `moving_shapes`, `grid_clock` or `noise`.
+    pub synth_type: String,
+    /// Container: `webm` or `mp4`.
+    pub format: String,
+    pub codec: String,
+    /// The muxed audio track, if any.
+    pub audio: Option<VideoAudio>,
+}
+
+/// The audio track of synthetic clips.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct VideoAudio {
+    pub sample_rate_hz: u32,
+    pub channels: u16,
+    pub depth: u16,
+    pub codec: String,
 }
 
 /// Synthetic rankings requests, token lengths per text.

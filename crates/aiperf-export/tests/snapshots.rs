@@ -141,6 +141,7 @@ fn input_config() -> InputConfig {
             system_prompt: false,
             images: None,
             audio: None,
+            video: None,
             rankings: None,
         }))],
         phases: Phases {

@@ -177,6 +177,16 @@ async fn synthetic_video_mp4_carries_an_audio_track() {
     assert_eq!(a["codec_name"], "opus", "libopus is the mp4 default");
     assert_eq!(a["channels"], 2);
     assert_close(duration(&p), 1.0, 0.1, "duration");
+    // The summary echoes the clip settings.
+    let summary = read_json(dir.path().join("run/profile_export_aiperf.json"));
+    assert_eq!(
+        summary["input_config"]["datasets"][0]["video"],
+        serde_json::json!({
+            "batch_size": 1, "duration_s": 1.0, "fps": 10, "width": 80, "height": 60,
+            "synth_type": "grid_clock", "format": "mp4", "codec": "libvpx-vp9",
+            "audio": {"sample_rate_hz": 48000, "channels": 2, "depth": 16, "codec": "libopus"}
+        })
+    );
     mock.stop().await;
 }
 
