@@ -100,6 +100,41 @@ pub(crate) fn num(v: f64) -> String {
     }
 }
 
+/// `prompts.sequenceDistribution` as a `--seq-dist` value, `ISL[|SD],OSL[|SD]:PCT;...`; the
+/// lengths truncated to integers as AIPerf's `int()` does.
+pub(crate) fn seq_dist_text(entries: &[SeqEntry]) -> String {
+    let side = |d: Dist| {
+        let mean = num(d.mean().trunc());
+        match d.stddev().filter(|s| *s != 0.0) {
+            Some(s) => format!("{mean}|{}", num(s)),
+            None => mean,
+        }
+    };
+    entries
+        .iter()
+        .map(|e| format!("{},{}:{}", side(e.isl), side(e.osl), num(e.probability)))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// `prompts.randomRangeRatio` as a `--random-range-ratio` value.
+pub(crate) fn range_ratio_text(r: RangeRatio) -> String {
+    match r {
+        RangeRatio::Both(v) => num(v),
+        RangeRatio::Split { input, output } => {
+            serde_json::json!({ "input": input, "output": output }).to_string()
+        }
+    }
+}
+
+/// AIPerf's YAML defaults inside a media or rankings section, where they differ from the
+/// flags'. A media section whose batch size is 0 (AIPerf's default) sends none of that medium,
+/// so it adds no flags.
+const IMAGE_DEFAULTS: (u64, f64, &str) = (0, 512.0, "jpeg");
+const AUDIO_DEFAULTS: (u64, f64) = (0, 10.0);
+const VIDEO_DEFAULT_BATCH: u64 = 0;
+const RANKINGS_DEFAULTS: (f64, f64, f64) = (10.0, 128.0, 32.0);
+
 #[derive(Default)]
 struct Args {
     out: Vec<String>,
@@ -124,6 +159,12 @@ impl Args {
 
     fn int(&mut self, flag: &str, value: Option<u64>) {
         self.opt(flag, value.map(|v| v.to_string()));
+    }
+
+    /// `--x-mean` and, when there is a spread, `--x-stddev`.
+    fn dist(&mut self, mean_flag: &str, stddev_flag: &str, value: Option<Dist>) {
+        self.num(mean_flag, value.map(Dist::mean));
+        self.num(stddev_flag, value.and_then(Dist::stddev));
     }
 
     /// `--flag` when true.
@@ -232,6 +273,7 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
         a.opt("--tokenizer", t.name.clone());
         a.opt("--tokenizer-revision", t.revision.clone());
         a.on("--tokenizer-trust-remote-code", t.trust_remote_code);
+        a.on("--apply-chat-template", t.apply_chat_template);
     }
 
     // Input
@@ -241,7 +283,7 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     for (k, v) in e.headers.iter().flatten() {
         a.push("-H", format!("{k}:{v}"));
     }
-    a.int("--random-seed", f.random_seed);
+    a.int("--random-seed", f.random_seed.or(d.random_seed));
     a.opt("--dataset-sampling-strategy", d.sampling.clone());
     a.opt("--input-file", d.path.clone());
     a.opt("--custom-dataset-type", d.format.clone());
@@ -251,6 +293,17 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
             d.dataset.clone().or_else(|| d.name.clone()),
         );
     }
+    a.opt("--hf-subset", d.hf_subset.clone());
+    a.opt("--hf-weka-dataset", d.hf_weka_dataset.clone());
+    for (k, v) in d.filters.iter().flatten() {
+        a.push("--dataset-filter", format!("{k}={v}"));
+    }
+    a.on("--ignore-trace-delays", d.ignore_trace_delays);
+    a.num("--trace-session-sample-ratio", d.trace_session_sample_ratio);
+    a.on("--use-think-time-only", d.use_think_time_only);
+    a.int("--max-context-length", d.max_context_length);
+    let synthesis = d.synthesis.clone().unwrap_or_default();
+    a.both("allow-dataset-wrap", synthesis.allow_dataset_wrap);
 
     // Conversation input
     a.sweepable("--conversation-num", p.sessions.map(|v| v as f64));
@@ -266,9 +319,26 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     );
     a.num("--conversation-turn-delay-ratio", d.turn_delay_ratio);
     a.int("--num-dataset-entries", d.entries);
+    a.num(
+        "--inter-turn-delay-cap-seconds",
+        d.inter_turn_delay_cap_seconds,
+    );
+    a.num("--max-idle-gap-cap-seconds", d.max_idle_gap_cap_seconds);
+    a.num("--replay-speedup", d.replay_speedup);
+    a.both("open-loop-replay", d.open_loop_replay);
+    a.on("--open-loop-strict", d.open_loop_strict);
+    a.on("--omit-kv-hints", d.omit_kv_hints);
+    a.both("force-min-tokens", d.force_min_tokens);
 
     // Prompt, prefix prompt
-    a.int("--prompt-batch-size", prompts.batch_size);
+    a.int(
+        "--prompt-batch-size",
+        prompts.batch_size.or(d.prompt_batch_size),
+    );
+    a.opt("--prompt-corpus", prompts.corpus.clone());
+    if let Some(c) = prompts.cache_bust.as_ref().or(d.cache_bust.as_ref()) {
+        a.push("--cache-bust", c.target.clone());
+    }
     a.opt("--system-prompt", d.system_prompt.clone());
     a.opt("--system-prompt-file", d.system_prompt_file.clone());
     if let Some(pp) = &d.prefix_prompts {
@@ -278,12 +348,138 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
         a.int("--user-context-prompt-length", pp.user_context_length);
     }
 
+    // Audio, image, video
+    let (audio_batch, length) = AUDIO_DEFAULTS;
+    if let Some(au) = d
+        .audio
+        .as_ref()
+        .filter(|au| au.batch_size.unwrap_or(audio_batch) > 0)
+    {
+        a.int("--audio-batch-size", au.batch_size);
+        a.dist(
+            "--audio-length-mean",
+            "--audio-length-stddev",
+            Some(au.length.unwrap_or(Dist::Fixed(length))),
+        );
+        a.opt("--audio-format", au.format.clone());
+        a.opt(
+            "--audio-depths",
+            au.depths
+                .as_ref()
+                .map(|v| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",")),
+        );
+        a.opt(
+            "--audio-sample-rates",
+            au.sample_rates
+                .as_ref()
+                .map(|v| v.iter().map(|r| num(*r)).collect::<Vec<_>>().join(",")),
+        );
+        a.int("--audio-num-channels", au.channels);
+    }
+    a.int("--audio-batch-size", d.audio_batch_size);
+    let (image_batch, side, format) = IMAGE_DEFAULTS;
+    if let Some(im) = d
+        .images
+        .as_ref()
+        .filter(|im| im.batch_size.unwrap_or(image_batch) > 0)
+    {
+        a.dist(
+            "--image-width-mean",
+            "--image-width-stddev",
+            Some(im.width.unwrap_or(Dist::Fixed(side))),
+        );
+        a.dist(
+            "--image-height-mean",
+            "--image-height-stddev",
+            Some(im.height.unwrap_or(Dist::Fixed(side))),
+        );
+        a.int("--image-batch-size", im.batch_size);
+        a.opt(
+            "--image-format",
+            Some(im.format.clone().unwrap_or_else(|| format.to_string())),
+        );
+        a.opt("--image-source", im.source.clone());
+        a.opt("--image-source-sampling", im.source_sampling.clone());
+    }
+    a.int("--image-batch-size", d.image_batch_size);
+    if let Some(v) = d
+        .video
+        .as_ref()
+        .filter(|v| v.batch_size.unwrap_or(VIDEO_DEFAULT_BATCH) > 0)
+    {
+        a.int("--video-batch-size", v.batch_size);
+        a.num("--video-duration", v.duration);
+        a.int("--video-fps", v.fps);
+        a.int("--video-width", v.width);
+        a.int("--video-height", v.height);
+        a.opt("--video-synth-type", v.synth_type.clone());
+        a.opt("--video-format", v.format.clone());
+        a.opt("--video-codec", v.codec.clone());
+        if let Some(va) = &v.audio {
+            a.num("--video-audio-sample-rate", va.sample_rate);
+            a.int("--video-audio-num-channels", va.channels);
+            a.opt("--video-audio-codec", va.codec.clone());
+            a.int("--video-audio-depth", va.depth);
+        }
+    }
+    a.int("--video-batch-size", d.video_batch_size);
+
     // ISL / OSL
     a.sweepable("--isl", isl.map(Dist::mean));
     a.sweepable("--isl-stddev", isl.and_then(Dist::stddev));
-    a.int("--isl-block-size", prompts.block_size);
+    a.int("--isl-block-size", prompts.block_size.or(d.block_size));
+    a.opt(
+        "--seq-dist",
+        prompts.sequence_distribution.as_deref().map(seq_dist_text),
+    );
+    a.opt(
+        "--random-range-ratio",
+        prompts.random_range_ratio.map(range_ratio_text),
+    );
+    a.opt("--random-corpus-style", prompts.random_corpus_style.clone());
     a.sweepable("--osl", osl.map(Dist::mean));
     a.sweepable("--osl-stddev", osl.and_then(Dist::stddev));
+
+    // Rankings
+    if let Some(r) = &d.rankings {
+        let (passages, passage_tokens, query_tokens) = RANKINGS_DEFAULTS;
+        a.dist(
+            "--rankings-passages-mean",
+            "--rankings-passages-stddev",
+            Some(r.passages.unwrap_or(Dist::Fixed(passages))),
+        );
+        a.dist(
+            "--rankings-passages-prompt-token-mean",
+            "--rankings-passages-prompt-token-stddev",
+            Some(r.passage_tokens.unwrap_or(Dist::Fixed(passage_tokens))),
+        );
+        a.dist(
+            "--rankings-query-prompt-token-mean",
+            "--rankings-query-prompt-token-stddev",
+            Some(r.query_tokens.unwrap_or(Dist::Fixed(query_tokens))),
+        );
+    }
+
+    // Synthesis
+    a.num("--synthesis-speedup-ratio", synthesis.speedup_ratio);
+    a.num(
+        "--synthesis-prefix-len-multiplier",
+        synthesis.prefix_len_multiplier,
+    );
+    a.int(
+        "--synthesis-prefix-root-multiplier",
+        synthesis.prefix_root_multiplier,
+    );
+    a.num(
+        "--synthesis-prompt-len-multiplier",
+        synthesis.prompt_len_multiplier,
+    );
+    a.num(
+        "--synthesis-output-len-multiplier",
+        synthesis.output_len_multiplier,
+    );
+    a.int("--synthesis-max-isl", synthesis.max_isl);
+    a.int("--synthesis-max-osl", synthesis.max_osl);
 
     // Load generator
     a.sweepable("--benchmark-duration", p.duration);

@@ -288,6 +288,193 @@ pub struct Prompts {
     pub batch_size: Option<u64>,
     /// Token block size for hash-id prompt synthesis (`--isl-block-size`).
     pub block_size: Option<u64>,
+    /// Per-conversation cache-bust marker (`--cache-bust`); synthetic datasets only (file and
+    /// public datasets take `cacheBust` beside `prompts`).
+    #[schemars(with = "Option<CacheBustForms>")]
+    pub cache_bust: Option<CacheBust>,
+    /// sonnet, coding or random (`--prompt-corpus`); the only `prompts` key of a file or public
+    /// dataset.
+    pub corpus: Option<String>,
+    /// Weighted (ISL, OSL) pairs instead of `isl`/`osl` (`--seq-dist`).
+    #[schemars(with = "Option<Vec<SeqEntryForms>>")]
+    pub sequence_distribution: Option<Vec<SeqEntry>>,
+    /// Uniform window around the ISL/OSL means (`--random-range-ratio`).
+    #[schemars(with = "Option<RangeRatioForms>")]
+    pub random_range_ratio: Option<RangeRatio>,
+    /// vllm or sglang (`--random-corpus-style`).
+    pub random_corpus_style: Option<String>,
+}
+
+/// `cacheBust`: AIPerf's `{target: ...}` (a bare target is accepted too).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheBust {
+    /// none, system_prefix, system_suffix, first_turn_prefix, first_turn_suffix,
+    /// warmup_isolation_system or warmup_isolation_first_turn.
+    pub target: String,
+}
+
+/// One weighted pair of `prompts.sequenceDistribution` (`islStddev`/`oslStddev` are read
+/// into `isl`/`osl`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeqEntry {
+    /// Input tokens: a number or `{mean, stddev}`.
+    pub isl: Dist,
+    /// Output tokens: a number or `{mean, stddev}`.
+    pub osl: Dist,
+    /// Percent; the entries sum to 100.
+    pub probability: f64,
+}
+
+/// What a `sequenceDistribution` entry may hold (AIPerf's stddev shorthand included).
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+struct SeqEntryForms {
+    isl: Dist,
+    isl_stddev: Option<f64>,
+    osl: Dist,
+    osl_stddev: Option<f64>,
+    probability: f64,
+}
+
+/// What `randomRangeRatio` may be written as: AIPerf's field is text, which YAML numbers and
+/// mappings are turned into.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum RangeRatioForms {
+    Both(f64),
+    Split { input: f64, output: f64 },
+    Text(String),
+}
+
+/// `cacheBust` as written: `{target}` or the bare target.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CacheBustForms {
+    Map(CacheBust),
+    Target(String),
+}
+
+/// `prompts.randomRangeRatio`: one ratio, or one per side (vllm style only).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RangeRatio {
+    Both(f64),
+    Split { input: f64, output: f64 },
+}
+
+/// `dataset.images` (synthetic). Unset keys take AIPerf's YAML defaults, not the flags':
+/// batchSize 0, 512 x 512, jpeg.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Images {
+    /// Images per request; 0 disables (`--image-batch-size`).
+    pub batch_size: Option<u64>,
+    /// Pixels (`--image-width-mean`, `--image-width-stddev`).
+    pub width: Option<Dist>,
+    /// Pixels (`--image-height-mean`, `--image-height-stddev`).
+    pub height: Option<Dist>,
+    /// png, jpeg or random (`--image-format`).
+    pub format: Option<String>,
+    /// noise, assets or a directory of images (`--image-source`).
+    pub source: Option<String>,
+    /// random-with-replacement, shuffle-cycle or sequential-cycle (`--image-source-sampling`).
+    pub source_sampling: Option<String>,
+}
+
+/// `dataset.audio` (synthetic). Unset keys take AIPerf's YAML defaults: batchSize 0, 10 s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Audio {
+    /// Audio inputs per request; 0 disables (`--audio-batch-size`).
+    pub batch_size: Option<u64>,
+    /// Seconds (`--audio-length-mean`, `--audio-length-stddev`).
+    pub length: Option<Dist>,
+    /// wav or mp3 (`--audio-format`).
+    pub format: Option<String>,
+    /// kHz to pick from (`--audio-sample-rates`).
+    pub sample_rates: Option<Vec<f64>>,
+    /// Bits to pick from (`--audio-depths`).
+    pub depths: Option<Vec<u64>>,
+    /// 1 or 2 (`--audio-num-channels`).
+    pub channels: Option<u64>,
+}
+
+/// `dataset.video` (synthetic). An unset batchSize is AIPerf's YAML default, 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Video {
+    /// Videos per request; 0 disables (`--video-batch-size`).
+    pub batch_size: Option<u64>,
+    /// Seconds per clip (`--video-duration`).
+    pub duration: Option<f64>,
+    /// `--video-fps`.
+    pub fps: Option<u64>,
+    /// `--video-width`.
+    pub width: Option<u64>,
+    /// `--video-height`.
+    pub height: Option<u64>,
+    /// webm or mp4 (`--video-format`).
+    pub format: Option<String>,
+    /// ffmpeg video codec (`--video-codec`).
+    pub codec: Option<String>,
+    /// moving_shapes, grid_clock or noise (`--video-synth-type`).
+    pub synth_type: Option<String>,
+    /// Embedded audio track.
+    pub audio: Option<VideoAudio>,
+}
+
+/// `dataset.video.audio`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VideoAudio {
+    /// kHz (`--video-audio-sample-rate`).
+    pub sample_rate: Option<f64>,
+    /// 0 (none), 1 or 2 (`--video-audio-num-channels`).
+    pub channels: Option<u64>,
+    /// aac, libvorbis or libopus (`--video-audio-codec`).
+    pub codec: Option<String>,
+    /// 8, 16, 24 or 32 (`--video-audio-depth`).
+    pub depth: Option<u64>,
+}
+
+/// `dataset.rankings` (synthetic). Unset keys take AIPerf's YAML defaults: 10 passages of 128
+/// tokens, a 32-token query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rankings {
+    /// Passages per request (`--rankings-passages-mean`/`-stddev`).
+    pub passages: Option<Dist>,
+    /// Tokens per passage (`--rankings-passages-prompt-token-mean`/`-stddev`).
+    pub passage_tokens: Option<Dist>,
+    /// Tokens per query (`--rankings-query-prompt-token-mean`/`-stddev`).
+    pub query_tokens: Option<Dist>,
+}
+
+/// `dataset.synthesis` (file and public datasets): trace transformation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Synthesis {
+    /// `--synthesis-speedup-ratio`.
+    pub speedup_ratio: Option<f64>,
+    /// `--synthesis-prefix-len-multiplier`.
+    pub prefix_len_multiplier: Option<f64>,
+    /// `--synthesis-prefix-root-multiplier`.
+    pub prefix_root_multiplier: Option<u64>,
+    /// `--synthesis-prompt-len-multiplier`.
+    pub prompt_len_multiplier: Option<f64>,
+    /// `--synthesis-output-len-multiplier`.
+    pub output_len_multiplier: Option<f64>,
+    /// `--synthesis-max-isl`.
+    pub max_isl: Option<u64>,
+    /// `--synthesis-max-osl`.
+    pub max_osl: Option<u64>,
+    /// `--allow-dataset-wrap` / `--no-allow-dataset-wrap`.
+    pub allow_dataset_wrap: Option<bool>,
 }
 
 /// `dataset.prefixPrompts`.
@@ -342,6 +529,60 @@ pub struct Dataset {
     pub format: Option<String>,
     /// Public dataset, e.g. sharegpt (`--public-dataset`).
     pub dataset: Option<String>,
+    /// Synthetic images.
+    pub images: Option<Images>,
+    /// Synthetic audio.
+    pub audio: Option<Audio>,
+    /// Synthetic video.
+    pub video: Option<Video>,
+    /// Query-passage pairs for rankings endpoints.
+    pub rankings: Option<Rankings>,
+    /// Trace transformation (file and public datasets).
+    pub synthesis: Option<Synthesis>,
+    /// Cache-bust marker of a file or public dataset (`--cache-bust`).
+    #[schemars(with = "Option<CacheBustForms>")]
+    pub cache_bust: Option<CacheBust>,
+    /// Hash-id block size of a file dataset (`--isl-block-size`).
+    pub block_size: Option<u64>,
+    /// random_pool: text inputs per request (`--prompt-batch-size`).
+    pub prompt_batch_size: Option<u64>,
+    /// random_pool: images per request (`--image-batch-size`).
+    pub image_batch_size: Option<u64>,
+    /// random_pool: audio inputs per request (`--audio-batch-size`).
+    pub audio_batch_size: Option<u64>,
+    /// random_pool: videos per request (`--video-batch-size`).
+    pub video_batch_size: Option<u64>,
+    /// Fraction of trace sessions kept, in (0, 1] (`--trace-session-sample-ratio`).
+    pub trace_session_sample_ratio: Option<f64>,
+    /// Seconds (`--inter-turn-delay-cap-seconds`).
+    pub inter_turn_delay_cap_seconds: Option<f64>,
+    /// Seconds (`--max-idle-gap-cap-seconds`).
+    pub max_idle_gap_cap_seconds: Option<f64>,
+    /// `--replay-speedup`.
+    pub replay_speedup: Option<f64>,
+    /// `--open-loop-replay` / `--no-open-loop-replay`.
+    pub open_loop_replay: Option<bool>,
+    /// `--open-loop-strict`.
+    pub open_loop_strict: Option<bool>,
+    /// `--omit-kv-hints`.
+    pub omit_kv_hints: Option<bool>,
+    /// `--force-min-tokens` / `--no-force-min-tokens`.
+    pub force_min_tokens: Option<bool>,
+    /// `--ignore-trace-delays`.
+    pub ignore_trace_delays: Option<bool>,
+    /// `--use-think-time-only`.
+    pub use_think_time_only: Option<bool>,
+    /// Tokens (`--max-context-length`).
+    pub max_context_length: Option<u64>,
+    /// The dataset's seed (`--random-seed`); this build has one seed per run, so it must
+    /// agree with a top-level `randomSeed`.
+    pub random_seed: Option<u64>,
+    /// Hugging Face subset of a public dataset (`--hf-subset`).
+    pub hf_subset: Option<String>,
+    /// Dataset-specific filters, key to value (`--dataset-filter key=value`).
+    pub filters: Option<IndexMap<String, String>>,
+    /// Repo for `dataset: weka_hf` (`--hf-weka-dataset`).
+    pub hf_weka_dataset: Option<String>,
 }
 
 /// How a phase sends requests.
@@ -455,4 +696,6 @@ pub struct Tokenizer {
     pub revision: Option<String>,
     /// `--tokenizer-trust-remote-code`.
     pub trust_remote_code: Option<bool>,
+    /// `--apply-chat-template`.
+    pub apply_chat_template: Option<bool>,
 }

@@ -3,6 +3,9 @@
 
 use indexmap::IndexMap;
 
+use aiperf_dataset::cache_bust::CacheBustTarget;
+use aiperf_dataset::seq_dist::{parse_range_ratio, RandomCorpusStyle, SeqDist};
+
 use super::model::*;
 use super::tree::{Key, Node, Value};
 use super::Reported;
@@ -356,6 +359,18 @@ pub(crate) fn run_file(root: &Node) -> R<RunFile> {
             return Err(Reported::at(
                 benchmark_field.line,
                 format!("'{name}' is given both at the top level and under 'benchmark'"),
+            ));
+        }
+    }
+    let dataset_seed = benchmark.dataset.as_ref().and_then(|d| d.random_seed);
+    if let (Some(top), Some(inner)) = (random_seed, dataset_seed) {
+        if top != inner {
+            return Err(Reported::at(
+                benchmark_field.line,
+                format!(
+                    "the dataset's 'randomSeed' ({inner}) differs from the top-level one \
+                     ({top}); this build uses one seed per run"
+                ),
             ));
         }
     }
@@ -728,6 +743,7 @@ fn tokenizer(f: &Field) -> R<Tokenizer> {
         name: opt(o.get("name")?, Field::string)?,
         revision: opt(o.get("revision")?, Field::string)?,
         trust_remote_code: opt(o.get("trustRemoteCode")?, Field::bool)?,
+        apply_chat_template: opt(o.get("applyChatTemplate")?, Field::bool)?,
     };
     o.finish()?;
     Ok(t)
@@ -787,14 +803,410 @@ fn dist(f: &Field) -> R<Dist> {
 
 fn prompts(f: &Field) -> R<Prompts> {
     let mut o = Obj::new(*f)?;
+    // The style first: it decides which ratio forms are valid.
+    let random_corpus_style = opt(o.get("randomCorpusStyle")?, |f| {
+        f.choice(&["vllm", "sglang"])
+    })?;
+    let style = match random_corpus_style.as_deref() {
+        Some("sglang") => RandomCorpusStyle::Sglang,
+        _ => RandomCorpusStyle::Vllm,
+    };
     let p = Prompts {
         isl: opt(o.get("isl")?, dist)?,
         osl: opt(o.get("osl")?, dist)?,
         batch_size: opt(o.get("batchSize")?, Field::u64)?,
         block_size: opt(o.get("blockSize")?, Field::u64)?,
+        cache_bust: opt(o.get("cacheBust")?, cache_bust)?,
+        corpus: opt(o.get("corpus")?, |f| {
+            f.choice(&["sonnet", "coding", "random"])
+        })?,
+        sequence_distribution: opt(o.get("sequenceDistribution")?, sequence_distribution)?,
+        random_range_ratio: opt(o.get("randomRangeRatio")?, |f| range_ratio(f, style))?,
+        random_corpus_style,
     };
     o.finish()?;
     Ok(p)
+}
+
+/// `cacheBust: {target: ...}`, or the bare target.
+fn cache_bust(f: &Field) -> R<CacheBust> {
+    let targets: Vec<&str> = CacheBustTarget::ALL.iter().map(|t| t.as_str()).collect();
+    if !matches!(f.node.value, Value::Map(_)) {
+        return Ok(CacheBust {
+            target: f.choice(&targets)?,
+        });
+    }
+    let mut o = Obj::new(*f)?;
+    let target = opt(o.get("target")?, |f| f.choice(&targets))?;
+    o.finish()?;
+    Ok(CacheBust {
+        target: target.unwrap_or_else(|| "none".to_string()),
+    })
+}
+
+/// A length with AIPerf's `islStddev`/`oslStddev` shorthand, which (as in AIPerf) only
+/// applies to a plain number.
+fn dist_with_stddev(f: &Field, stddev: Option<f64>) -> R<Dist> {
+    match (dist(f)?, stddev) {
+        (Dist::Fixed(mean), Some(s)) => Ok(Dist::Normal {
+            mean,
+            stddev: Some(s),
+        }),
+        (d, _) => Ok(d),
+    }
+}
+
+fn seq_entry<'a>(f: &Field<'a>) -> R<SeqEntry> {
+    let mut o = Obj::new(*f)?;
+    let isl = o.get("isl")?;
+    let isl_stddev = opt(o.get("islStddev")?, Field::f64)?;
+    let osl = o.get("osl")?;
+    let osl_stddev = opt(o.get("oslStddev")?, Field::f64)?;
+    let probability = o.get("probability")?;
+    o.finish()?;
+    let line = f.node.line;
+    let what = f.key;
+    let need = |field: Option<Field<'a>>, key: &str| -> R<Field<'a>> {
+        field.ok_or_else(|| Reported::at(line, format!("a '{what}' entry needs '{key}'")))
+    };
+    Ok(SeqEntry {
+        isl: dist_with_stddev(&need(isl, "isl")?, isl_stddev)?,
+        osl: dist_with_stddev(&need(osl, "osl")?, osl_stddev)?,
+        probability: need(probability, "probability")?.f64()?,
+    })
+}
+
+/// `prompts.sequenceDistribution`, checked as `--seq-dist` checks it (so that a bad
+/// distribution names its line, not the flag).
+fn sequence_distribution(f: &Field) -> R<Vec<SeqEntry>> {
+    let entries = f
+        .items()?
+        .iter()
+        .map(|n| seq_entry(&f.item(n)))
+        .collect::<R<Vec<_>>>()?;
+    if entries.is_empty() {
+        return Err(Reported::at(
+            f.node.line,
+            format!("'{}' needs at least one entry", f.key),
+        ));
+    }
+    SeqDist::parse(&super::emit::seq_dist_text(&entries)).map_err(|e| {
+        // The parser's message quotes the flag's text; the entries are what was written.
+        let reason = e.split_once("': ").map_or(e.as_str(), |(_, r)| r);
+        Reported::at(f.node.line, format!("'{}': {reason}", f.key))
+    })?;
+    Ok(entries)
+}
+
+/// `prompts.randomRangeRatio`: a number, `{input, output}`, or either as text (AIPerf turns
+/// both into the flag's string), checked against the corpus style.
+fn range_ratio(f: &Field, style: RandomCorpusStyle) -> R<RangeRatio> {
+    let shape = || f.fail("a number or {input: r, output: r}");
+    let ratio = match &f.node.value {
+        Value::Map(_) => {
+            let mut o = Obj::new(*f)?;
+            let input = o.get("input")?;
+            let output = o.get("output")?;
+            o.finish()?;
+            match (input, output) {
+                (Some(i), Some(o)) => RangeRatio::Split {
+                    input: i.f64()?,
+                    output: o.f64()?,
+                },
+                _ => {
+                    return Err(Reported::at(
+                        f.node.line,
+                        format!("'{}' needs both 'input' and 'output'", f.key),
+                    ))
+                }
+            }
+        }
+        Value::Str(s) => match s.trim().parse::<f64>() {
+            Ok(r) => RangeRatio::Both(r),
+            Err(_) => {
+                let json: serde_json::Value =
+                    serde_json::from_str(s.trim()).map_err(|_| shape())?;
+                match (
+                    json.get("input").and_then(serde_json::Value::as_f64),
+                    json.get("output").and_then(serde_json::Value::as_f64),
+                    json.as_object().map(|m| m.len()),
+                ) {
+                    (Some(input), Some(output), Some(2)) => RangeRatio::Split { input, output },
+                    _ => return Err(shape()),
+                }
+            }
+        },
+        Value::Int(_) | Value::Float(_) => RangeRatio::Both(f.f64()?),
+        _ => return Err(shape()),
+    };
+    parse_range_ratio(&super::emit::range_ratio_text(ratio), style)
+        .map_err(|e| Reported::at(f.node.line, format!("'{}': {e}", f.key)))?;
+    Ok(ratio)
+}
+
+/// An integer between `lo` and `hi`.
+fn int_in(f: &Field, lo: u64, hi: u64) -> R<u64> {
+    let v = f.u64()?;
+    if v < lo || v > hi {
+        return Err(Reported::at(
+            f.node.line,
+            format!("'{}' must be between {lo} and {hi}, got {v}", f.key),
+        ));
+    }
+    Ok(v)
+}
+
+/// A count or `{mean, stddev}` of counts (the flags take whole numbers).
+fn whole_dist(f: &Field) -> R<Dist> {
+    let d = dist(f)?;
+    let whole = |v: f64| v >= 0.0 && v.fract() == 0.0 && v < 9.0e15;
+    if !whole(d.mean()) || !d.stddev().is_none_or(whole) {
+        return Err(f.fail("a whole number or {mean, stddev} of whole numbers"));
+    }
+    Ok(d)
+}
+
+/// A list, or one value standing for a list of one.
+fn list_of<'a, T>(f: &Field<'a>, item: impl Fn(&Field<'a>) -> R<T>) -> R<Vec<T>> {
+    let values = match &f.node.value {
+        Value::Seq(items) => items
+            .iter()
+            .map(|n| item(&f.item(n)))
+            .collect::<R<Vec<_>>>()?,
+        _ => vec![item(f)?],
+    };
+    if values.is_empty() {
+        return Err(Reported::at(
+            f.node.line,
+            format!("'{}' needs at least one value", f.key),
+        ));
+    }
+    Ok(values)
+}
+
+fn images(f: &Field) -> R<Images> {
+    let mut o = Obj::new(*f)?;
+    let i = Images {
+        batch_size: opt(o.get("batchSize")?, Field::u64)?,
+        width: opt(o.get("width")?, dist)?,
+        height: opt(o.get("height")?, dist)?,
+        format: opt(o.get("format")?, |f| f.choice(&["png", "jpeg", "random"]))?,
+        source: opt(o.get("source")?, Field::string)?,
+        source_sampling: opt(o.get("sourceSampling")?, |f| {
+            f.choice(&[
+                "random-with-replacement",
+                "shuffle-cycle",
+                "sequential-cycle",
+            ])
+        })?,
+    };
+    o.finish()?;
+    Ok(i)
+}
+
+fn audio(f: &Field) -> R<Audio> {
+    let mut o = Obj::new(*f)?;
+    let a = Audio {
+        batch_size: opt(o.get("batchSize")?, Field::u64)?,
+        length: opt(o.get("length")?, dist)?,
+        format: opt(o.get("format")?, |f| f.choice(&["wav", "mp3"]))?,
+        sample_rates: opt(o.get("sampleRates")?, |f| list_of(f, Field::f64))?,
+        depths: opt(o.get("depths")?, |f| {
+            list_of(f, |f| int_in(f, 1, u64::from(u16::MAX)))
+        })?,
+        channels: opt(o.get("channels")?, |f| int_in(f, 1, 2))?,
+    };
+    o.finish()?;
+    Ok(a)
+}
+
+fn video(f: &Field) -> R<Video> {
+    let mut o = Obj::new(*f)?;
+    let v = Video {
+        batch_size: opt(o.get("batchSize")?, Field::u64)?,
+        duration: opt(o.get("duration")?, Field::f64)?,
+        fps: opt(o.get("fps")?, |f| int_in(f, 1, u64::from(u32::MAX)))?,
+        width: opt(o.get("width")?, |f| int_in(f, 1, u64::from(u32::MAX)))?,
+        height: opt(o.get("height")?, |f| int_in(f, 1, u64::from(u32::MAX)))?,
+        format: opt(o.get("format")?, |f| f.choice(&["webm", "mp4"]))?,
+        codec: opt(o.get("codec")?, Field::string)?,
+        synth_type: opt(o.get("synthType")?, |f| {
+            f.choice(&["moving_shapes", "grid_clock", "noise"])
+        })?,
+        audio: opt(o.get("audio")?, video_audio)?,
+    };
+    o.finish()?;
+    Ok(v)
+}
+
+fn video_audio(f: &Field) -> R<VideoAudio> {
+    let mut o = Obj::new(*f)?;
+    let a = VideoAudio {
+        sample_rate: opt(o.get("sampleRate")?, Field::f64)?,
+        channels: opt(o.get("channels")?, |f| int_in(f, 0, 2))?,
+        codec: opt(o.get("codec")?, |f| {
+            f.choice(&["aac", "libvorbis", "libopus"])
+        })?,
+        depth: opt(o.get("depth")?, |f| {
+            let d = f.u64()?;
+            if [8, 16, 24, 32].contains(&d) {
+                Ok(d)
+            } else {
+                Err(Reported::at(
+                    f.node.line,
+                    format!("'{}' must be one of 8, 16, 24, 32, got {d}", f.key),
+                ))
+            }
+        })?,
+    };
+    o.finish()?;
+    Ok(a)
+}
+
+fn rankings(f: &Field) -> R<Rankings> {
+    let mut o = Obj::new(*f)?;
+    let r = Rankings {
+        passages: opt(o.get("passages")?, whole_dist)?,
+        passage_tokens: opt(o.get("passageTokens")?, whole_dist)?,
+        query_tokens: opt(o.get("queryTokens")?, whole_dist)?,
+    };
+    o.finish()?;
+    Ok(r)
+}
+
+fn synthesis(f: &Field) -> R<Synthesis> {
+    let mut o = Obj::new(*f)?;
+    let s = Synthesis {
+        speedup_ratio: opt(o.get("speedupRatio")?, Field::f64)?,
+        prefix_len_multiplier: opt(o.get("prefixLenMultiplier")?, Field::f64)?,
+        prefix_root_multiplier: opt(o.get("prefixRootMultiplier")?, |f| {
+            int_in(f, 1, u64::from(u32::MAX))
+        })?,
+        prompt_len_multiplier: opt(o.get("promptLenMultiplier")?, Field::f64)?,
+        output_len_multiplier: opt(o.get("outputLenMultiplier")?, Field::f64)?,
+        max_isl: opt(o.get("maxIsl")?, Field::u64)?,
+        max_osl: opt(o.get("maxOsl")?, Field::u64)?,
+        allow_dataset_wrap: opt(o.get("allowDatasetWrap")?, Field::bool)?,
+    };
+    o.finish()?;
+    Ok(s)
+}
+
+/// `filters`: key to value, each becoming `--dataset-filter key=value`.
+fn filters(f: &Field) -> R<IndexMap<String, String>> {
+    let map = string_map(f, Field::string)?;
+    for (k, v) in &map {
+        if k.trim().is_empty() || k.contains('=') || v.trim().is_empty() {
+            return Err(Reported::at(
+                f.node.line,
+                format!(
+                    "'{}': '{k}: {v}' is not a filter (a non-empty key without '=' and a \
+                     non-empty value)",
+                    f.key
+                ),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// The key as written and its line, if `node` is a mapping holding `key`.
+fn key_at(node: &Node, key: &str) -> Option<(String, u32)> {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| camel(&k.name) == key)
+            .map(|(k, _)| (k.name.clone(), k.line)),
+        _ => None,
+    }
+}
+
+/// Dataset keys that AIPerf's schema allows on some dataset types only.
+const SYNTHETIC_ONLY: &[&str] = &["images", "audio", "video", "rankings"];
+const FILE_ONLY: &[&str] = &[
+    "blockSize",
+    "promptBatchSize",
+    "imageBatchSize",
+    "audioBatchSize",
+    "videoBatchSize",
+    "traceSessionSampleRatio",
+    "maxIdleGapCapSeconds",
+    "replaySpeedup",
+    "openLoopReplay",
+    "openLoopStrict",
+    "omitKvHints",
+    "forceMinTokens",
+];
+const PUBLIC_ONLY: &[&str] = &["hfSubset", "filters", "hfWekaDataset"];
+const TRACE_ONLY: &[&str] = &[
+    "synthesis",
+    "interTurnDelayCapSeconds",
+    "ignoreTraceDelays",
+    "useThinkTimeOnly",
+    "maxContextLength",
+    "cacheBust",
+];
+/// `prompts` keys of a synthetic dataset only (a file or public one takes just `corpus`).
+const PROMPTS_SYNTHETIC_ONLY: &[&str] = &[
+    "cacheBust",
+    "sequenceDistribution",
+    "randomRangeRatio",
+    "randomCorpusStyle",
+];
+
+/// The first key of the dataset mapping `node` that its type does not allow.
+fn check_keys_for_type(node: &Node, kind: DatasetType) -> R<()> {
+    let (synthetic, file, public) = (
+        kind == DatasetType::Synthetic,
+        kind == DatasetType::File,
+        kind == DatasetType::Public,
+    );
+    let rules: [(&[&str], bool, &str); 4] = [
+        (SYNTHETIC_ONLY, synthetic, "needs 'type: synthetic'"),
+        (FILE_ONLY, file, "needs 'type: file'"),
+        (PUBLIC_ONLY, public, "needs 'type: public'"),
+        (
+            TRACE_ONLY,
+            file || public,
+            "needs 'type: file' or 'type: public'",
+        ),
+    ];
+    for (keys, allowed, need) in rules {
+        if allowed {
+            continue;
+        }
+        if let Some((written, line)) = keys.iter().find_map(|k| key_at(node, k)) {
+            let hint = if written == "cacheBust" || written == "cache_bust" {
+                " (a synthetic dataset takes it under 'prompts')"
+            } else {
+                ""
+            };
+            return Err(Reported::at(line, format!("'{written}' {need}{hint}")));
+        }
+    }
+    if !synthetic {
+        let prompts = match &node.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| camel(&k.name) == "prompts")
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        if let Some((written, line)) =
+            prompts.and_then(|p| PROMPTS_SYNTHETIC_ONLY.iter().find_map(|k| key_at(p, k)))
+        {
+            let hint = if written == "cacheBust" || written == "cache_bust" {
+                " (a file or public dataset takes 'cacheBust' beside 'prompts')"
+            } else {
+                ""
+            };
+            return Err(Reported::at(
+                line,
+                format!("'{written}' under 'prompts' needs 'type: synthetic'{hint}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn prefix_prompts(f: &Field) -> R<PrefixPrompts> {
@@ -836,6 +1248,32 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
         path: opt(o.get("path")?, Field::string)?,
         format: opt(o.get("format")?, Field::string)?,
         dataset: opt(o.get("dataset")?, Field::string)?,
+        images: opt(o.get("images")?, images)?,
+        audio: opt(o.get("audio")?, audio)?,
+        video: opt(o.get("video")?, video)?,
+        rankings: opt(o.get("rankings")?, rankings)?,
+        synthesis: opt(o.get("synthesis")?, synthesis)?,
+        cache_bust: opt(o.get("cacheBust")?, cache_bust)?,
+        block_size: opt(o.get("blockSize")?, Field::u64)?,
+        prompt_batch_size: opt(o.get("promptBatchSize")?, Field::u64)?,
+        image_batch_size: opt(o.get("imageBatchSize")?, Field::u64)?,
+        audio_batch_size: opt(o.get("audioBatchSize")?, Field::u64)?,
+        video_batch_size: opt(o.get("videoBatchSize")?, Field::u64)?,
+        trace_session_sample_ratio: opt(o.get("traceSessionSampleRatio")?, Field::f64)?,
+        inter_turn_delay_cap_seconds: opt(o.get("interTurnDelayCapSeconds")?, Field::f64)?,
+        max_idle_gap_cap_seconds: opt(o.get("maxIdleGapCapSeconds")?, Field::f64)?,
+        replay_speedup: opt(o.get("replaySpeedup")?, Field::f64)?,
+        open_loop_replay: opt(o.get("openLoopReplay")?, Field::bool)?,
+        open_loop_strict: opt(o.get("openLoopStrict")?, Field::bool)?,
+        omit_kv_hints: opt(o.get("omitKvHints")?, Field::bool)?,
+        force_min_tokens: opt(o.get("forceMinTokens")?, Field::bool)?,
+        ignore_trace_delays: opt(o.get("ignoreTraceDelays")?, Field::bool)?,
+        use_think_time_only: opt(o.get("useThinkTimeOnly")?, Field::bool)?,
+        max_context_length: opt(o.get("maxContextLength")?, Field::u64)?,
+        random_seed: opt(o.get("randomSeed")?, Field::u64)?,
+        hf_subset: opt(o.get("hfSubset")?, Field::string)?,
+        filters: opt(o.get("filters")?, filters)?,
+        hf_weka_dataset: opt(o.get("hfWekaDataset")?, Field::string)?,
     };
     o.finish()?;
     if d.name.is_none() {
@@ -875,6 +1313,45 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
     }
     if kind != DatasetType::Public && d.dataset.is_some() {
         return Err(Reported::at(f.node.line, "'dataset' needs 'type: public'"));
+    }
+    check_keys_for_type(f.node, kind)?;
+    let one_of = |a: bool, b: bool, what: &str| -> R<()> {
+        if a && b {
+            return Err(Reported::at(f.node.line, what.to_string()));
+        }
+        Ok(())
+    };
+    one_of(
+        prompts.block_size.is_some(),
+        d.block_size.is_some(),
+        "give the block size either as 'blockSize' or under 'prompts', not both",
+    )?;
+    one_of(
+        prompts.batch_size.is_some(),
+        d.prompt_batch_size.is_some(),
+        "give either 'promptBatchSize' or 'prompts.batchSize', not both",
+    )?;
+    // AIPerf's model checks.
+    one_of(
+        d.ignore_trace_delays == Some(true),
+        d.use_think_time_only == Some(true),
+        "'ignoreTraceDelays' and 'useThinkTimeOnly' are mutually exclusive",
+    )?;
+    one_of(
+        d.open_loop_strict == Some(true),
+        d.open_loop_replay == Some(false),
+        "'openLoopStrict' needs open-loop replay (drop 'openLoopReplay: false')",
+    )?;
+    one_of(
+        prompts.sequence_distribution.is_some(),
+        prompts.random_range_ratio.is_some(),
+        "'randomRangeRatio' cannot be combined with 'sequenceDistribution'",
+    )?;
+    if d.hf_weka_dataset.is_some() && d.dataset.as_deref() != Some("weka_hf") {
+        return Err(Reported::at(
+            f.node.line,
+            "'hfWekaDataset' needs 'dataset: weka_hf'",
+        ));
     }
     Ok(d)
 }

@@ -14,6 +14,7 @@ use super::model::*;
 use super::YamlError;
 use crate::cli::{Cli, Command, ProfileArgs};
 use crate::magic_list::Sweepable;
+use aiperf_dataset::seq_dist::SeqDist;
 
 fn fail(reason: impl Into<String>) -> YamlError {
     YamlError {
@@ -89,6 +90,153 @@ fn dist(mean: f64, stddev: f64, given: bool) -> Option<Dist> {
     given.then(|| Dist::from_parts(mean, (stddev != 0.0).then_some(stddev)))
 }
 
+/// `--seq-dist` as `prompts.sequenceDistribution` entries.
+fn seq_entries(text: &str) -> Result<Vec<SeqEntry>, YamlError> {
+    let parsed = SeqDist::parse(text).map_err(|e| fail(format!("--seq-dist: {e}")))?;
+    let side = |len: u32, sd: f64| Dist::from_parts(f64::from(len), (sd != 0.0).then_some(sd));
+    Ok(parsed
+        .pairs()
+        .iter()
+        .map(|p| SeqEntry {
+            isl: side(p.isl, p.isl_stddev),
+            osl: side(p.osl, p.osl_stddev),
+            probability: p.probability,
+        })
+        .collect())
+}
+
+/// `--random-range-ratio` as a number or `{input, output}`.
+fn range_ratio(text: &str) -> Result<RangeRatio, YamlError> {
+    if let Ok(r) = text.trim().parse::<f64>() {
+        return Ok(RangeRatio::Both(r));
+    }
+    let json: Option<J> = serde_json::from_str(text.trim()).ok();
+    let side = |k: &str| json.as_ref().and_then(|j| j.get(k)).and_then(J::as_f64);
+    match (side("input"), side("output")) {
+        (Some(input), Some(output)) => Ok(RangeRatio::Split { input, output }),
+        _ => Err(fail(format!(
+            "--random-range-ratio '{text}': expected a number or {{\"input\": r, \"output\": r}}"
+        ))),
+    }
+}
+
+/// A sample rate in kHz, as AIPerf's YAML takes it (the flag also takes Hz, above 96).
+fn khz(rate: f64) -> f64 {
+    if rate > 96.0 {
+        rate / 1000.0
+    } else {
+        rate
+    }
+}
+
+/// The media and rankings sections of a synthetic dataset, each when one of its flags is
+/// off its default. Keys whose YAML default differs from the flag's are always written, so
+/// the section reads back as the same flags.
+struct Media {
+    images: Option<Images>,
+    audio: Option<Audio>,
+    video: Option<Video>,
+    rankings: Option<Rankings>,
+}
+
+fn media_sections(p: &ProfileArgs, d: &ProfileArgs) -> Media {
+    let spread = |mean: f64, sd: f64| Dist::from_parts(mean, (sd != 0.0).then_some(sd));
+    let (pm, dm) = (&p.media, &d.media);
+    let images_changed = changed(&p.image_width_mean, &d.image_width_mean)
+        || changed(&p.image_width_stddev, &d.image_width_stddev)
+        || changed(&p.image_height_mean, &d.image_height_mean)
+        || changed(&p.image_height_stddev, &d.image_height_stddev)
+        || changed(&p.image_batch_size, &d.image_batch_size)
+        || changed(&p.image_format, &d.image_format)
+        || changed(&p.image_source, &d.image_source)
+        || changed(&pm.image_source_sampling, &dm.image_source_sampling);
+    let images = images_changed.then(|| Images {
+        batch_size: Some(p.image_batch_size as u64),
+        width: Some(spread(p.image_width_mean, p.image_width_stddev)),
+        height: Some(spread(p.image_height_mean, p.image_height_stddev)),
+        format: Some(p.image_format.clone()),
+        source: some_if(&p.image_source, &d.image_source),
+        source_sampling: some_if(&pm.image_source_sampling, &dm.image_source_sampling),
+    });
+    let audio_changed = changed(&p.audio_batch_size, &d.audio_batch_size)
+        || changed(&p.audio_length_mean, &d.audio_length_mean)
+        || changed(&p.audio_length_stddev, &d.audio_length_stddev)
+        || changed(&p.audio_format, &d.audio_format)
+        || changed(&p.audio_depths, &d.audio_depths)
+        || changed(&p.audio_sample_rates, &d.audio_sample_rates)
+        || changed(&p.audio_num_channels, &d.audio_num_channels);
+    let audio = audio_changed.then(|| Audio {
+        batch_size: Some(p.audio_batch_size as u64),
+        length: Some(spread(p.audio_length_mean, p.audio_length_stddev)),
+        format: some_if(&p.audio_format, &d.audio_format),
+        sample_rates: some_if(&p.audio_sample_rates, &d.audio_sample_rates),
+        depths: some_if(&p.audio_depths, &d.audio_depths)
+            .map(|v| v.into_iter().map(u64::from).collect()),
+        channels: some_if(&p.audio_num_channels, &d.audio_num_channels).map(u64::from),
+    });
+    let video_audio = VideoAudio {
+        sample_rate: some_if(
+            &khz(pm.video_audio_sample_rate),
+            &khz(dm.video_audio_sample_rate),
+        ),
+        channels: some_if(&pm.video_audio_channels, &dm.video_audio_channels).map(u64::from),
+        codec: pm.video_audio_codec.clone(),
+        depth: some_if(&pm.video_audio_depth, &dm.video_audio_depth).map(u64::from),
+    };
+    let video = Video {
+        batch_size: Some(pm.video_batch_size as u64),
+        duration: some_if(&pm.video_duration, &dm.video_duration),
+        fps: some_if(&pm.video_fps, &dm.video_fps).map(u64::from),
+        width: pm.video_width.map(u64::from),
+        height: pm.video_height.map(u64::from),
+        format: some_if(&pm.video_format, &dm.video_format),
+        codec: some_if(&pm.video_codec, &dm.video_codec),
+        synth_type: some_if(&pm.video_synth_type, &dm.video_synth_type),
+        audio: (video_audio != VideoAudio::default()).then_some(video_audio),
+    };
+    let video_changed = video
+        != Video {
+            batch_size: Some(dm.video_batch_size as u64),
+            ..Video::default()
+        };
+    let rankings_changed = changed(&p.rankings_passages_mean, &d.rankings_passages_mean)
+        || changed(&p.rankings_passages_stddev, &d.rankings_passages_stddev)
+        || changed(
+            &p.rankings_passages_prompt_token_mean,
+            &d.rankings_passages_prompt_token_mean,
+        )
+        || changed(
+            &p.rankings_passages_prompt_token_stddev,
+            &d.rankings_passages_prompt_token_stddev,
+        )
+        || changed(
+            &p.rankings_query_prompt_token_mean,
+            &d.rankings_query_prompt_token_mean,
+        )
+        || changed(
+            &p.rankings_query_prompt_token_stddev,
+            &d.rankings_query_prompt_token_stddev,
+        );
+    let counts = |mean: usize, sd: usize| spread(mean as f64, sd as f64);
+    let rankings = rankings_changed.then(|| Rankings {
+        passages: Some(counts(p.rankings_passages_mean, p.rankings_passages_stddev)),
+        passage_tokens: Some(counts(
+            p.rankings_passages_prompt_token_mean,
+            p.rankings_passages_prompt_token_stddev,
+        )),
+        query_tokens: Some(counts(
+            p.rankings_query_prompt_token_mean,
+            p.rankings_query_prompt_token_stddev,
+        )),
+    });
+    Media {
+        images,
+        audio,
+        video: video_changed.then_some(video),
+        rankings,
+    }
+}
+
 /// The run file the arguments describe.
 fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
     let mut sweep: IndexMap<String, Vec<SweepNumber>> = IndexMap::new();
@@ -151,18 +299,6 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
     swept("datasets.default.prompts.osl.stddev", osl_stddev_list);
     let (turn_mean, turn_list) = split(&p.turn_mean);
     swept("datasets.default.turns.mean", turn_list);
-    let prompts = Prompts {
-        isl: dist(isl_mean, isl_stddev, isl_given),
-        osl: osl_mean.map(|m| Dist::from_parts(m, (osl_stddev != 0.0).then_some(osl_stddev))),
-        batch_size: some_if(&(p.prompt_batch_size as u64), &(d.prompt_batch_size as u64)),
-        block_size: p.isl_block_size.map(|v| v as u64),
-    };
-    let prefix = PrefixPrompts {
-        pool_size: some_if(&(p.prefix_pool_size as u64), &(d.prefix_pool_size as u64)),
-        length: some_if(&(p.prefix_length as u64), &(d.prefix_length as u64)),
-        shared_system_length: p.shared_system_prompt_length.map(|v| v as u64),
-        user_context_length: p.user_context_prompt_length.map(|v| v as u64),
-    };
     let kind = if p.public_dataset.is_some() {
         DatasetType::Public
     } else if p.input_file.is_some() {
@@ -170,6 +306,85 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
     } else {
         DatasetType::Synthetic
     };
+    let synthetic = kind == DatasetType::Synthetic;
+    let file = kind == DatasetType::File;
+    let trace = !synthetic;
+    let sf = &p.shaping.flags;
+    let cache_bust =
+        some_if(&sf.cache_bust, &d.shaping.flags.cache_bust).map(|target| CacheBust { target });
+    let batch_size = some_if(&(p.prompt_batch_size as u64), &(d.prompt_batch_size as u64));
+    let block_size = p.isl_block_size.map(|v| v as u64);
+    let osl = osl_mean.map(|m| Dist::from_parts(m, (osl_stddev != 0.0).then_some(osl_stddev)));
+    let prompts = Prompts {
+        isl: dist(isl_mean, isl_stddev, isl_given),
+        // A file or public dataset takes `osl`, `blockSize` and `promptBatchSize` beside
+        // `prompts` (AIPerf's nesting).
+        osl: osl.filter(|_| synthetic),
+        batch_size: batch_size.filter(|_| !file),
+        block_size: block_size.filter(|_| !file),
+        cache_bust: cache_bust.clone().filter(|_| synthetic),
+        corpus: sf.prompt_corpus.clone(),
+        sequence_distribution: match &sf.seq_dist {
+            Some(text) if synthetic => Some(seq_entries(text)?),
+            _ => None,
+        },
+        random_range_ratio: match &sf.random_range_ratio {
+            Some(text) if synthetic => Some(range_ratio(text)?),
+            _ => None,
+        },
+        random_corpus_style: some_if(
+            &sf.random_corpus_style,
+            &d.shaping.flags.random_corpus_style,
+        )
+        .filter(|_| synthetic),
+    };
+    let prefix = PrefixPrompts {
+        pool_size: some_if(&(p.prefix_pool_size as u64), &(d.prefix_pool_size as u64)),
+        length: some_if(&(p.prefix_length as u64), &(d.prefix_length as u64)),
+        shared_system_length: p.shared_system_prompt_length.map(|v| v as u64),
+        user_context_length: p.user_context_prompt_length.map(|v| v as u64),
+    };
+    let media = media_sections(p, d);
+    let tr = &p.trace_replay;
+    let both = |on: bool, off: bool| {
+        if on {
+            Some(true)
+        } else if off {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let synthesis = Synthesis {
+        speedup_ratio: some_if(&p.synthesis_speedup_ratio, &d.synthesis_speedup_ratio),
+        prefix_len_multiplier: some_if(
+            &p.synthesis_prefix_len_multiplier,
+            &d.synthesis_prefix_len_multiplier,
+        ),
+        prefix_root_multiplier: some_if(
+            &p.synthesis_prefix_root_multiplier,
+            &d.synthesis_prefix_root_multiplier,
+        )
+        .map(u64::from),
+        prompt_len_multiplier: some_if(
+            &p.synthesis_prompt_len_multiplier,
+            &d.synthesis_prompt_len_multiplier,
+        ),
+        output_len_multiplier: some_if(
+            &p.synthesis_output_len_multiplier,
+            &d.synthesis_output_len_multiplier,
+        ),
+        max_isl: p.synthesis_max_isl,
+        max_osl: p.synthesis_max_osl,
+        allow_dataset_wrap: both(p.allow_dataset_wrap, p.no_allow_dataset_wrap),
+    };
+    let mut filters = IndexMap::new();
+    for f in &p.dataset_filter {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| fail(format!("--dataset-filter '{f}': expected key=value")))?;
+        filters.insert(k.trim().to_string(), v.trim().to_string());
+    }
     let dataset = Dataset {
         kind: Some(kind),
         entries: p.num_dataset_entries.map(|v| v as u64),
@@ -197,6 +412,38 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
         path: p.input_file.as_ref().map(|f| f.display().to_string()),
         format: p.custom_dataset_type.clone(),
         dataset: p.public_dataset.clone(),
+        images: media.images.filter(|_| synthetic),
+        audio: media.audio.filter(|_| synthetic),
+        video: media.video.filter(|_| synthetic),
+        rankings: media.rankings.filter(|_| synthetic),
+        synthesis: (trace && synthesis != Synthesis::default()).then_some(synthesis),
+        cache_bust: cache_bust.filter(|_| trace),
+        osl: osl.filter(|_| trace),
+        block_size: block_size.filter(|_| file),
+        prompt_batch_size: batch_size.filter(|_| file),
+        image_batch_size: some_if(&p.image_batch_size, &d.image_batch_size)
+            .map(|v| v as u64)
+            .filter(|_| file),
+        audio_batch_size: some_if(&p.audio_batch_size, &d.audio_batch_size)
+            .map(|v| v as u64)
+            .filter(|_| file),
+        video_batch_size: some_if(&p.media.video_batch_size, &d.media.video_batch_size)
+            .map(|v| v as u64)
+            .filter(|_| file),
+        trace_session_sample_ratio: tr.trace_session_sample_ratio.filter(|_| file),
+        inter_turn_delay_cap_seconds: tr.inter_turn_delay_cap_seconds.filter(|_| trace),
+        max_idle_gap_cap_seconds: tr.max_idle_gap_cap_seconds.filter(|_| file),
+        replay_speedup: tr.replay_speedup.filter(|_| file),
+        open_loop_replay: both(tr.open_loop_replay, tr.no_open_loop_replay).filter(|_| file),
+        open_loop_strict: tr.open_loop_strict.then_some(true).filter(|_| file),
+        omit_kv_hints: tr.omit_kv_hints.then_some(true).filter(|_| file),
+        force_min_tokens: both(tr.force_min_tokens, tr.no_force_min_tokens).filter(|_| file),
+        ignore_trace_delays: tr.ignore_trace_delays.then_some(true).filter(|_| trace),
+        use_think_time_only: p.use_think_time_only.then_some(true).filter(|_| trace),
+        max_context_length: p.max_context_length.filter(|_| trace),
+        hf_subset: p.hf_subset.clone(),
+        filters: (!filters.is_empty()).then_some(filters),
+        hf_weka_dataset: p.hf_weka_dataset.clone(),
         ..Dataset::default()
     };
     if kind == DatasetType::Public && dataset.path.is_some() {
@@ -309,15 +556,6 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
     };
 
     // Multi-run
-    let both = |on: bool, off: bool| {
-        if on {
-            Some(true)
-        } else if off {
-            Some(false)
-        } else {
-            None
-        }
-    };
     let multi_run = MultiRun {
         num_runs: some_if(&p.num_profile_runs, &d.num_profile_runs),
         cooldown_seconds: p.profile_run_cooldown_seconds,
@@ -352,6 +590,7 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
         name: p.tokenizer.clone(),
         revision: some_if(&p.tokenizer_revision, &d.tokenizer_revision),
         trust_remote_code: p.tokenizer_trust_remote_code.then_some(true),
+        apply_chat_template: p.apply_chat_template.then_some(true),
     };
     let artifacts = Artifacts {
         dir: p.artifact_dir.as_ref().map(|d| d.display().to_string()),
@@ -386,7 +625,24 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
 }
 
 /// Equivalent spellings made equal before the arguments are compared.
-fn normalise(p: &mut ProfileArgs) {
+pub(super) fn normalise(p: &mut ProfileArgs) {
+    let sf = &mut p.shaping.flags;
+    if let Some(entries) = sf.seq_dist.as_deref().and_then(|t| seq_entries(t).ok()) {
+        sf.seq_dist = Some(emit::seq_dist_text(&entries));
+    }
+    if let Some(r) = sf
+        .random_range_ratio
+        .as_deref()
+        .and_then(|t| range_ratio(t).ok())
+    {
+        sf.random_range_ratio = Some(emit::range_ratio_text(r));
+    }
+    p.media.video_audio_sample_rate = khz(p.media.video_audio_sample_rate);
+    for f in &mut p.dataset_filter {
+        if let Some((k, v)) = f.split_once('=') {
+            *f = format!("{}={}", k.trim(), v.trim());
+        }
+    }
     for h in &mut p.header {
         if let Some((k, v)) = h.split_once(':') {
             *h = format!("{}:{}", k.trim(), v.trim());
@@ -414,24 +670,48 @@ fn normalise(p: &mut ProfileArgs) {
     }
 }
 
-/// The first top-level field whose value differs, in `{:#?}` order.
-fn first_difference(a: &ProfileArgs, b: &ProfileArgs) -> Option<String> {
+/// The first field whose value differs, in `{:#?}` order: the innermost enclosing field that
+/// is a flag of its own (so a difference inside a flattened group such as `shaping` names its
+/// flag), else the top-level field.
+pub(super) fn first_difference(a: &ProfileArgs, b: &ProfileArgs) -> Option<String> {
     let (da, db) = (format!("{a:#?}"), format!("{b:#?}"));
-    let mut field = None;
+    // The field names enclosing the current line, by indentation.
+    let mut names: Vec<(usize, String)> = Vec::new();
+    let pick = |names: &[(usize, String)]| {
+        names
+            .iter()
+            .rev()
+            .find(|(_, n)| is_flag(n))
+            .or(names.first())
+            .map_or_else(|| "?".to_string(), |(_, n)| n.clone())
+    };
     for (la, lb) in da.lines().zip(db.lines()) {
-        if let Some(name) = la
-            .strip_prefix("    ")
-            .filter(|l| !l.starts_with(' '))
-            .and_then(|l| l.split_once(':'))
-            .map(|(n, _)| n.to_string())
-        {
-            field = Some(name);
+        let indent = la.len() - la.trim_start().len();
+        let name = la
+            .trim_start()
+            .split_once(": ")
+            .map(|(n, _)| n)
+            .or_else(|| la.trim_start().strip_suffix(':'))
+            .filter(|n| {
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            });
+        if let Some(name) = name.filter(|_| indent >= 4) {
+            names.retain(|(i, _)| *i < indent);
+            names.push((indent, name.to_string()));
         }
         if la != lb {
-            return field.or_else(|| Some("?".to_string()));
+            return Some(pick(&names));
         }
     }
-    (da.lines().count() != db.lines().count()).then(|| field.unwrap_or_default())
+    (da.lines().count() != db.lines().count()).then(|| pick(&names))
+}
+
+/// Whether `id` is the id of one of `aiperf profile`'s arguments.
+fn is_flag(id: &str) -> bool {
+    Cli::command()
+        .find_subcommand("profile")
+        .is_some_and(|sub| sub.get_arguments().any(|a| a.get_id().as_str() == id))
 }
 
 fn flag_of(field: &str) -> String {
@@ -480,7 +760,7 @@ fn prune(v: &mut J) {
             for (k, child) in map.iter_mut() {
                 if !matches!(
                     k.as_str(),
-                    "extra" | "headers" | "slos" | "parameters" | "variables"
+                    "extra" | "headers" | "slos" | "parameters" | "variables" | "filters"
                 ) {
                     prune(child);
                 }

@@ -682,3 +682,703 @@ fn a_plot_section_turns_auto_plot_on_with_its_config() {
     let e = err(&format!("{head}plot: 5\n"));
     assert!(e.contains("'plot' must be"), "{e}");
 }
+
+// ---- Input keys of AIPerf 0.13's dataset, prompts and tokenizer sections ----
+
+/// Flags -> YAML -> flags gives the same `aiperf profile` arguments, and the YAML is stable.
+fn args_round_trip(args: &[&str]) -> String {
+    let args = strings(args);
+    let yaml = to_yaml(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let back =
+        load_with_env(&yaml, "expanded.yaml", &no_env).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let (mut before, mut after) = (profile_args(&args), profile_args(&back));
+    reverse::normalise(&mut before);
+    reverse::normalise(&mut after);
+    assert_eq!(
+        reverse::first_difference(&before, &after),
+        None,
+        "\n{args:?}\n{back:?}\n{yaml}"
+    );
+    assert_eq!(to_yaml(&back).unwrap(), yaml);
+    yaml
+}
+
+fn assert_has(yaml: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(yaml.contains(part), "{part:?} not in\n{yaml}");
+    }
+}
+
+#[test]
+fn prompt_shaping_keys_map_to_their_flags() {
+    let text = r#"
+benchmark:
+  model: m
+  dataset:
+    type: synthetic
+    prompts:
+      isl: 512
+      osl: 128
+      corpus: coding
+      cacheBust: {target: first_turn_prefix}
+      randomRangeRatio: {input: 0.3, output: 0.5}
+      randomCorpusStyle: vllm
+"#;
+    let args = load(text).unwrap();
+    assert_eq!(
+        args,
+        strings(&[
+            "-m",
+            "m",
+            "--prompt-corpus",
+            "coding",
+            "--cache-bust",
+            "first_turn_prefix",
+            "--isl",
+            "512",
+            "--random-range-ratio",
+            "{\"input\":0.3,\"output\":0.5}",
+            "--random-corpus-style",
+            "vllm",
+            "--osl",
+            "128",
+        ])
+    );
+    resolve(&args);
+    // A plain ratio, and a bare cache-bust target, as AIPerf also reads them.
+    let args = load(
+        &text
+            .replace("{input: 0.3, output: 0.5}", "0.25")
+            .replace("{target: first_turn_prefix}", "system_suffix"),
+    )
+    .unwrap();
+    let joined = args.join(" ");
+    assert_has(
+        &joined,
+        &["--random-range-ratio 0.25", "--cache-bust system_suffix"],
+    );
+
+    let text = r#"
+benchmark:
+  model: m
+  dataset:
+    prompts:
+      sequenceDistribution:
+        - {isl: 128, osl: 64, probability: 40}
+        - {isl: {mean: 512, stddev: 50}, osl: 256, oslStddev: 25, probability: 35}
+        - {isl: 2048, isl_stddev: 100, osl: 512, probability: 25}
+      randomCorpusStyle: sglang
+"#;
+    let args = load(text).unwrap();
+    assert_eq!(
+        args,
+        strings(&[
+            "-m",
+            "m",
+            "--seq-dist",
+            "128,64:40;512|50,256|25:35;2048|100,512:25",
+            "--random-corpus-style",
+            "sglang",
+        ])
+    );
+    resolve(&args);
+}
+
+#[test]
+fn media_and_rankings_keys_map_to_their_flags() {
+    let text = r#"
+benchmark:
+  model: m
+  dataset:
+    images: {batchSize: 2, width: {mean: 640, stddev: 10}, source: assets, sourceSampling: shuffle-cycle}
+    audio: {batchSize: 1, format: mp3, sampleRates: [16, 44.1], depths: [16, 24], channels: 2}
+    video:
+      batchSize: 1
+      width: 640
+      height: 480
+      fps: 8
+      duration: 2.5
+      synthType: grid_clock
+      format: mp4
+      codec: libvpx
+      audio: {sampleRate: 48, channels: 1, codec: libopus, depth: 24}
+    rankings: {passages: {mean: 5, stddev: 1}}
+"#;
+    let args = load(text).unwrap();
+    // Unset section keys take AIPerf's YAML defaults (512 px, jpeg, 10 s of audio, 128 / 32
+    // ranking tokens), written out because the flags' defaults differ.
+    assert_eq!(
+        args,
+        strings(&[
+            "-m",
+            "m",
+            "--audio-batch-size",
+            "1",
+            "--audio-length-mean",
+            "10",
+            "--audio-format",
+            "mp3",
+            "--audio-depths",
+            "16,24",
+            "--audio-sample-rates",
+            "16,44.1",
+            "--audio-num-channels",
+            "2",
+            "--image-width-mean",
+            "640",
+            "--image-width-stddev",
+            "10",
+            "--image-height-mean",
+            "512",
+            "--image-batch-size",
+            "2",
+            "--image-format",
+            "jpeg",
+            "--image-source",
+            "assets",
+            "--image-source-sampling",
+            "shuffle-cycle",
+            "--video-batch-size",
+            "1",
+            "--video-duration",
+            "2.5",
+            "--video-fps",
+            "8",
+            "--video-width",
+            "640",
+            "--video-height",
+            "480",
+            "--video-synth-type",
+            "grid_clock",
+            "--video-format",
+            "mp4",
+            "--video-codec",
+            "libvpx",
+            "--video-audio-sample-rate",
+            "48",
+            "--video-audio-num-channels",
+            "1",
+            "--video-audio-codec",
+            "libopus",
+            "--video-audio-depth",
+            "24",
+            "--rankings-passages-mean",
+            "5",
+            "--rankings-passages-stddev",
+            "1",
+            "--rankings-passages-prompt-token-mean",
+            "128",
+            "--rankings-query-prompt-token-mean",
+            "32",
+        ])
+    );
+    profile_args(&args);
+    let images = "benchmark:\n  model: m\n  dataset:\n    images: {batchSize: 1, width: 64}\n    \
+                  audio: {batchSize: 1, length: 2}\n    rankings: {queryTokens: 16}\n";
+    resolve(&load(images).unwrap());
+    resolve(&load(&images.replace("{batchSize: 1, width", "{width")).unwrap());
+    // As in AIPerf, a section without batchSize (or with 0) sends none of that medium.
+    for section in [
+        "video: {width: 64, height: 64}",
+        "images: {width: 64, format: png}",
+        "audio: {batchSize: 0, length: 3}",
+    ] {
+        let args = load(&format!(
+            "benchmark:\n  model: m\n  dataset:\n    {section}\n"
+        ))
+        .unwrap();
+        assert_eq!(args, strings(&["-m", "m"]), "{section}");
+    }
+}
+
+#[test]
+fn trace_file_keys_map_to_their_flags() {
+    let text = r#"
+benchmark:
+  model: m
+  dataset:
+    type: file
+    path: /data/trace.parquet
+    format: baseten_trace
+    osl: 200
+    blockSize: 64
+    synthesis: {prefixLenMultiplier: 1.5, maxIsl: 8000, maxOsl: 1000, allowDatasetWrap: true}
+    traceSessionSampleRatio: 0.5
+    interTurnDelayCapSeconds: 30
+    maxIdleGapCapSeconds: 5
+    replaySpeedup: 10
+    openLoopReplay: false
+    omitKvHints: true
+    forceMinTokens: false
+    ignoreTraceDelays: true
+    cacheBust: {target: system_prefix}
+    prompts: {corpus: coding}
+"#;
+    let args = load(text).unwrap();
+    assert_eq!(
+        args,
+        strings(&[
+            "-m",
+            "m",
+            "--input-file",
+            "/data/trace.parquet",
+            "--custom-dataset-type",
+            "baseten_trace",
+            "--ignore-trace-delays",
+            "--trace-session-sample-ratio",
+            "0.5",
+            "--allow-dataset-wrap",
+            "--inter-turn-delay-cap-seconds",
+            "30",
+            "--max-idle-gap-cap-seconds",
+            "5",
+            "--replay-speedup",
+            "10",
+            "--no-open-loop-replay",
+            "--omit-kv-hints",
+            "--no-force-min-tokens",
+            "--prompt-corpus",
+            "coding",
+            "--cache-bust",
+            "system_prefix",
+            "--isl-block-size",
+            "64",
+            "--osl",
+            "200",
+            "--synthesis-prefix-len-multiplier",
+            "1.5",
+            "--synthesis-max-isl",
+            "8000",
+            "--synthesis-max-osl",
+            "1000",
+        ])
+    );
+    profile_args(&args);
+    let args = load(
+        "benchmark:\n  model: m\n  dataset:\n    type: file\n    path: p\n    format: random_pool\n    \
+         promptBatchSize: 2\n    imageBatchSize: 3\n    audioBatchSize: 0\n    videoBatchSize: 1\n    \
+         openLoopStrict: true\n",
+    )
+    .unwrap();
+    assert_eq!(
+        args[2..],
+        strings(&[
+            "--input-file",
+            "p",
+            "--custom-dataset-type",
+            "random_pool",
+            "--open-loop-strict",
+            "--prompt-batch-size",
+            "2",
+            "--audio-batch-size",
+            "0",
+            "--image-batch-size",
+            "3",
+            "--video-batch-size",
+            "1",
+        ])
+    );
+}
+
+#[test]
+fn public_dataset_and_tokenizer_keys_map_to_their_flags() {
+    let text = r#"
+benchmark:
+  model: m
+  dataset:
+    type: public
+    dataset: weka_hf
+    hfWekaDataset: org/traces
+    hfSubset: main
+    filters: {language: python, split: test}
+    useThinkTimeOnly: true
+    maxContextLength: 131072
+    randomSeed: 7
+    synthesis: {allowDatasetWrap: false}
+  tokenizer: {name: builtin, applyChatTemplate: true}
+"#;
+    let args = load(text).unwrap();
+    assert_eq!(
+        args,
+        strings(&[
+            "-m",
+            "m",
+            "--tokenizer",
+            "builtin",
+            "--apply-chat-template",
+            "--random-seed",
+            "7",
+            "--public-dataset",
+            "weka_hf",
+            "--hf-subset",
+            "main",
+            "--hf-weka-dataset",
+            "org/traces",
+            "--dataset-filter",
+            "language=python",
+            "--dataset-filter",
+            "split=test",
+            "--use-think-time-only",
+            "--max-context-length",
+            "131072",
+            "--no-allow-dataset-wrap",
+        ])
+    );
+    profile_args(&args);
+    // The same seed at both levels is one seed.
+    let same = format!("randomSeed: 7\n{text}");
+    assert_eq!(load(&same).unwrap(), args);
+}
+
+#[test]
+fn input_keys_round_trip() {
+    let yaml = args_round_trip(&[
+        "-m",
+        "m",
+        "--isl",
+        "512",
+        "--osl",
+        "128",
+        "--seq-dist",
+        "[(128,64):40,(512|50,256):60]",
+        "--random-corpus-style",
+        "sglang",
+        "--prompt-corpus",
+        "coding",
+        "--cache-bust",
+        "first_turn_suffix",
+        "--apply-chat-template",
+    ]);
+    assert_has(
+        &yaml,
+        &[
+            "sequenceDistribution:",
+            "- isl: 128\n",
+            "isl: {mean: 512, stddev: 50}",
+            "probability: 60",
+            "randomCorpusStyle: sglang",
+            "corpus: coding",
+            "cacheBust:\n        target: first_turn_suffix",
+            "applyChatTemplate: true",
+        ],
+    );
+    let yaml = args_round_trip(&[
+        "-m",
+        "m",
+        "--isl",
+        "100",
+        "--osl",
+        "50",
+        "--random-range-ratio",
+        "{\"input\": 0.2, \"output\": 0.4}",
+    ]);
+    assert_has(
+        &yaml,
+        &["randomRangeRatio:\n        input: 0.2\n        output: 0.4"],
+    );
+    let yaml = args_round_trip(&[
+        "-m",
+        "m",
+        "--isl",
+        "100",
+        "--osl",
+        "50",
+        "--random-range-ratio",
+        "0.30",
+    ]);
+    assert_has(&yaml, &["randomRangeRatio: 0.3"]);
+
+    let yaml = args_round_trip(&[
+        "-m",
+        "m",
+        "--image-width-mean",
+        "256",
+        "--image-height-mean",
+        "128",
+        "--image-source",
+        "assets",
+        "--image-source-sampling",
+        "sequential-cycle",
+        "--audio-length-mean",
+        "3",
+        "--audio-depths",
+        "16,24",
+        "--video-width",
+        "320",
+        "--video-height",
+        "240",
+        "--video-audio-num-channels",
+        "2",
+        "--video-audio-codec",
+        "libopus",
+        "--video-audio-sample-rate",
+        "48000",
+        "--rankings-passages-mean",
+        "4",
+    ]);
+    assert_has(
+        &yaml,
+        &[
+            "images:\n      batchSize: 1\n      width: 256\n      height: 128\n      format: png",
+            "sourceSampling: sequential-cycle",
+            "audio:\n      batchSize: 1\n      length: 3",
+            "depths: [16, 24]",
+            "video:\n      batchSize: 1\n      width: 320\n      height: 240",
+            "audio:\n        sampleRate: 48\n        channels: 2\n        codec: libopus",
+            "rankings:\n      passages: 4\n      passageTokens: 550\n      queryTokens: 550",
+        ],
+    );
+
+    let yaml = args_round_trip(&[
+        "-m",
+        "m",
+        "--input-file",
+        "/data/t.parquet",
+        "--custom-dataset-type",
+        "baseten_trace",
+        "--replay-speedup",
+        "5",
+        "--no-open-loop-replay",
+        "--no-force-min-tokens",
+        "--omit-kv-hints",
+        "--trace-session-sample-ratio",
+        "0.5",
+        "--max-idle-gap-cap-seconds",
+        "2",
+        "--inter-turn-delay-cap-seconds",
+        "10",
+        "--ignore-trace-delays",
+        "--synthesis-max-isl",
+        "4096",
+        "--synthesis-speedup-ratio",
+        "2",
+        "--allow-dataset-wrap",
+        "--isl-block-size",
+        "32",
+        "--osl",
+        "100",
+        "--cache-bust",
+        "system_suffix",
+        "--prompt-corpus",
+        "coding",
+    ]);
+    assert_has(
+        &yaml,
+        &[
+            "type: file",
+            "prompts:\n      corpus: coding",
+            "synthesis:\n      speedupRatio: 2\n      maxIsl: 4096\n      allowDatasetWrap: true",
+            "cacheBust:\n      target: system_suffix",
+            "osl: 100",
+            "blockSize: 32",
+            "replaySpeedup: 5",
+            "openLoopReplay: false",
+            "forceMinTokens: false",
+            "omitKvHints: true",
+            "ignoreTraceDelays: true",
+        ],
+    );
+
+    let yaml = args_round_trip(&[
+        "-m",
+        "m",
+        "--public-dataset",
+        "weka_hf",
+        "--hf-weka-dataset",
+        "org/x",
+        "--hf-subset",
+        "s",
+        "--dataset-filter",
+        "lang = en",
+        "--use-think-time-only",
+        "--max-context-length",
+        "1000",
+        "--no-allow-dataset-wrap",
+    ]);
+    assert_has(
+        &yaml,
+        &[
+            "type: public",
+            "dataset: weka_hf",
+            "hfSubset: s",
+            "filters:\n      lang: en",
+            "hfWekaDataset: org/x",
+            "useThinkTimeOnly: true",
+            "maxContextLength: 1000",
+            "synthesis:\n      allowDatasetWrap: false",
+        ],
+    );
+}
+
+#[test]
+fn input_flags_a_dataset_type_cannot_hold_are_named() {
+    let e = to_yaml(&strings(&["-m", "m", "--replay-speedup", "2"])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "arguments: --replay-speedup has no equivalent in a run file (in this combination)"
+    );
+    let e = to_yaml(&strings(&[
+        "-m",
+        "m",
+        "--input-file",
+        "t.jsonl",
+        "--seq-dist",
+        "10,5:100",
+    ]))
+    .unwrap_err();
+    assert!(e.to_string().contains("--seq-dist"), "{e}");
+}
+
+#[test]
+fn bad_input_values_name_line_and_reason() {
+    let head = "benchmark:\n  model: m\n  dataset:\n";
+    let cases: &[(&str, &str)] = &[
+        (
+            "    prompts: {corpus: poetry}\n",
+            "run.yaml:4: 'corpus' must be one of sonnet, coding, random, got \"poetry\"",
+        ),
+        (
+            "    prompts:\n      cacheBust: {target: system_prefx}\n",
+            "run.yaml:5: 'target' must be one of none, system_prefix, system_suffix, \
+             first_turn_prefix, first_turn_suffix, warmup_isolation_system, \
+             warmup_isolation_first_turn, got \"system_prefx\" (did you mean 'system_prefix'?)",
+        ),
+        (
+            "    prompts:\n      sequenceDistribution:\n        - {isl: 128, osl: 64, probability: 40}\n        - {isl: 256, osl: 64, probability: 50}\n",
+            "run.yaml:6: 'sequenceDistribution': Probabilities must sum to 100.0, got 90.000000. \
+             Pairs: ['(128,64):40.0%', '(256,64):50.0%']",
+        ),
+        (
+            "    prompts:\n      sequenceDistribution:\n        - {isl: 128, probability: 100}\n",
+            "run.yaml:6: a 'sequenceDistribution' entry needs 'osl'",
+        ),
+        (
+            "    prompts: {isl: 100, osl: 10, randomRangeRatio: 1.5}\n",
+            "run.yaml:4: 'randomRangeRatio': ISL range_ratio must be in [0.0, 1.0), got 1.5",
+        ),
+        (
+            "    prompts:\n      randomCorpusStyle: sglang\n      randomRangeRatio: {input: 0.1, output: 0.2}\n",
+            "run.yaml:6: 'randomRangeRatio': SGLang corpus style applies a single ratio to both \
+             ISL and OSL; provide a plain float instead (e.g. 0.3)",
+        ),
+        (
+            "    prompts: {randomRangeRatio: wide}\n",
+            "run.yaml:4: 'randomRangeRatio' must be a number or {input: r, output: r}, got \"wide\"",
+        ),
+        (
+            "    images: {format: gif}\n",
+            "run.yaml:4: 'format' must be one of png, jpeg, random, got \"gif\"",
+        ),
+        (
+            "    audio:\n      channels: 3\n",
+            "run.yaml:5: 'channels' must be between 1 and 2, got 3",
+        ),
+        (
+            "    video:\n      audio: {depth: 12}\n",
+            "run.yaml:5: 'depth' must be one of 8, 16, 24, 32, got 12",
+        ),
+        (
+            "    video: {synthType: waves}\n",
+            "run.yaml:4: 'synthType' must be one of moving_shapes, grid_clock, noise, got \"waves\"",
+        ),
+        (
+            "    rankings:\n      passages: 2.5\n",
+            "run.yaml:5: 'passages' must be a whole number or {mean, stddev} of whole numbers, \
+             got 2.5",
+        ),
+        (
+            "    type: file\n    path: t\n    synthesis:\n      maxIsl: -1\n",
+            "run.yaml:7: 'maxIsl' must be a non-negative integer, got -1",
+        ),
+        (
+            "    type: file\n    path: t\n    openLoopReplay: maybe\n",
+            "run.yaml:6: 'openLoopReplay' must be true or false, got \"maybe\"",
+        ),
+        (
+            "    replaySpeedup: 2\n",
+            "run.yaml:4: 'replaySpeedup' needs 'type: file'",
+        ),
+        (
+            "    cacheBust: {target: system_prefix}\n",
+            "run.yaml:4: 'cacheBust' needs 'type: file' or 'type: public' (a synthetic dataset \
+             takes it under 'prompts')",
+        ),
+        (
+            "    type: file\n    path: t\n    prompts:\n      cacheBust: {target: system_prefix}\n",
+            "run.yaml:7: 'cacheBust' under 'prompts' needs 'type: synthetic' (a file or public \
+             dataset takes 'cacheBust' beside 'prompts')",
+        ),
+        (
+            "    type: public\n    dataset: sharegpt\n    filters: {\"a=b\": c}\n",
+            "run.yaml:6: 'filters': 'a=b: c' is not a filter (a non-empty key without '=' and a \
+             non-empty value)",
+        ),
+        (
+            "    type: public\n    dataset: sharegpt\n    hfWekaDataset: org/x\n",
+            "run.yaml:4: 'hfWekaDataset' needs 'dataset: weka_hf'",
+        ),
+        (
+            "    type: file\n    path: t\n    ignoreTraceDelays: true\n    useThinkTimeOnly: true\n",
+            "run.yaml:4: 'ignoreTraceDelays' and 'useThinkTimeOnly' are mutually exclusive",
+        ),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(err(&format!("{head}{body}")), *expected, "{body}");
+    }
+    assert_eq!(
+        err("randomSeed: 1\nbenchmark:\n  model: m\n  dataset: {randomSeed: 2}\n"),
+        "run.yaml:2: the dataset's 'randomSeed' (2) differs from the top-level one (1); this \
+         build uses one seed per run"
+    );
+    assert_eq!(
+        err("benchmark:\n  model: m\n  tokenizer: {applyChatTemplate: sometimes}\n"),
+        "run.yaml:3: 'applyChatTemplate' must be true or false, got \"sometimes\""
+    );
+}
+
+#[test]
+fn aiperf_template_dataset_sections_load() {
+    // The dataset sections of AIPerf 0.13's audio_multimodal, multimodal_vision and
+    // trace_replay templates, as written there.
+    let audio = "benchmark:\n  model: m\n  dataset:\n    type: synthetic\n    entries: 500\n    \
+                 prompts:\n      isl: 50\n      osl: {mean: 300, stddev: 100}\n    audio:\n      \
+                 batchSize: 1\n      length: {mean: 20.0, stddev: 12.0}\n      format: wav\n      \
+                 sampleRates: [16.0] # 16kHz\n      depths: [16]\n      channels: 1\n";
+    let args = load(audio).unwrap().join(" ");
+    assert_has(
+        &args,
+        &["--audio-batch-size 1 --audio-length-mean 20 --audio-length-stddev 12 --audio-format wav --audio-depths 16 --audio-sample-rates 16 --audio-num-channels 1"],
+    );
+    let vision = "benchmark:\n  model: m\n  dataset:\n    prompts:\n      isl: {mean: 100, stddev: 20}\n    \
+                  images:\n      batchSize: 1\n      width: 512\n      height: 512\n      format: jpeg\n";
+    let args = load(vision).unwrap();
+    assert_has(
+        &args.join(" "),
+        &["--image-width-mean 512 --image-height-mean 512 --image-batch-size 1 --image-format jpeg"],
+    );
+    resolve(&args);
+    let trace = "benchmark:\n  model: m\n  dataset:\n    type: file\n    path: t.jsonl\n    \
+                 format: mooncake_trace\n    sampling: sequential\n    synthesis:\n      \
+                 speedupRatio: 2.0\n      prefixLenMultiplier: 1.0\n      promptLenMultiplier: 1.0\n      \
+                 maxIsl: 8192\n      maxOsl: 2048\n";
+    // Our trace_replay template with AIPerf's synthesis block put back resolves.
+    let file = trace_file();
+    let path = file.path().display().to_string();
+    let env = move |name: &str| (name == "TRACE_FILE").then(|| path.clone());
+    let with_synthesis = template("trace_replay").unwrap().replace(
+        "    sampling: sequential\n",
+        "    sampling: sequential\n    synthesis:\n      speedupRatio: 2.0\n      \
+         prefixLenMultiplier: 1.0\n      promptLenMultiplier: 1.0\n      maxIsl: 8192\n      \
+         maxOsl: 2048\n",
+    );
+    let args = load_with_env(&with_synthesis, "trace_replay.yaml", &env).unwrap();
+    assert!(
+        args.join(" ").contains("--synthesis-speedup-ratio 2"),
+        "{args:?}"
+    );
+    resolve(&args);
+    assert_has(
+        &load(trace).unwrap().join(" "),
+        &["--synthesis-speedup-ratio 2 --synthesis-prefix-len-multiplier 1 --synthesis-prompt-len-multiplier 1 --synthesis-max-isl 8192 --synthesis-max-osl 2048"],
+    );
+}
