@@ -69,6 +69,10 @@ pub struct DatasetLoaderMetadata {
     /// corpus is tokenized only when some part of the run needs it.
     #[serde(default)]
     pub needs_corpus: bool,
+    /// The `dataset_sampler` used when `--dataset-sampling-strategy` is not given (AIPerf's
+    /// `get_preferred_sampling_strategy`); sequential when absent.
+    #[serde(default)]
+    pub preferred_sampling: Option<String>,
 }
 
 /// `data_exporter` metadata.

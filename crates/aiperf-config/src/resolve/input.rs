@@ -55,7 +55,7 @@ pub(super) fn resolve(
     let public_dataset = public_dataset(args)?;
     let (input_file, custom_dataset_type) = dataset_file(args, registry, notices)?;
     let from_dataset = input_file.is_some() || public_dataset.is_some();
-    let sampling = sampling(args, registry, from_dataset)?;
+    let sampling = sampling(args, registry, from_dataset, custom_dataset_type.as_deref())?;
     let headers = args
         .header
         .iter()
@@ -327,17 +327,28 @@ pub(super) fn ignored_synthetic_flags(argv: &[String], source: &str) -> Option<S
     ))
 }
 
-/// The sampler entry (default: sequential for files, shuffle for synthetic data, as AIPerf)
-/// resolved to its built-in strategy.
+/// The sampler entry resolved to its built-in strategy. Without the flag, as AIPerf: the file
+/// format's preferred sampler (its loader's `preferred_sampling`: shuffle for `random_pool`,
+/// random for `dag_jsonl`), else sequential for files and shuffle for synthetic data.
 fn sampling(
     args: &ProfileArgs,
     registry: &Registry,
     from_file: bool,
+    format: Option<&str>,
 ) -> Result<DatasetSampling, ConfigError> {
-    let name = args
-        .dataset_sampling_strategy
-        .clone()
-        .unwrap_or_else(|| if from_file { "sequential" } else { "shuffle" }.to_string());
+    let preferred = format
+        .and_then(|f| {
+            registry
+                .typed_metadata::<aiperf_plugins::DatasetLoaderMetadata>(
+                    "custom_dataset_loader",
+                    f,
+                )
+                .ok()
+        })
+        .and_then(|m| m.preferred_sampling);
+    let name = args.dataset_sampling_strategy.clone().unwrap_or_else(|| {
+        preferred.unwrap_or_else(|| if from_file { "sequential" } else { "shuffle" }.into())
+    });
     let entry = registry
         .get("dataset_sampler", &name)
         .map_err(|e| invalid("--dataset-sampling-strategy", e.to_string()))?;
@@ -459,6 +470,22 @@ mod tests {
         assert_eq!(i.custom_dataset_type.as_deref(), Some("single_turn"));
         let i = input(&["--dataset-sampling-strategy", "random"]).unwrap();
         assert_eq!(i.sampling.strategy, SamplingStrategy::Random);
+        // A format's preferred sampler, unless the flag says otherwise.
+        let pool = dir.path().join("pool.jsonl");
+        std::fs::write(&pool, "{\"text\": \"hi\"}\n").unwrap();
+        let pool = pool.to_str().unwrap();
+        let i = input(&["--input-file", pool, "--custom-dataset-type", "random_pool"]).unwrap();
+        assert_eq!(i.sampling.name, "shuffle");
+        let i = input(&[
+            "--input-file",
+            pool,
+            "--custom-dataset-type",
+            "random_pool",
+            "--dataset-sampling-strategy",
+            "sequential",
+        ])
+        .unwrap();
+        assert_eq!(i.sampling.name, "sequential");
     }
 
     /// Without --custom-dataset-type the format comes from the first record, with a notice;

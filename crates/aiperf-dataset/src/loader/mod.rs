@@ -254,7 +254,10 @@ impl Probe {
 
 /// The built-in loader `implementation`, if it is one.
 pub fn builtin(implementation: &str) -> Option<&'static Builtin> {
-    BUILTINS.iter().find(|b| b.implementation == implementation)
+    BUILTINS
+        .iter()
+        .find(|b| b.implementation == implementation)
+        .or_else(|| crate::public::speed_bench::builtin(implementation))
 }
 
 /// AIPerf's dataset type inference: the format the first record names in its `"type"` field,

@@ -87,9 +87,14 @@ impl Row {
 
 /// Whether the first record is a Mooncake trace row (AIPerf: it validates as `MooncakeTrace`).
 pub fn can_load(probe: &super::Probe) -> bool {
+    // SPEED-Bench rows (`messages` plus a question id) are not traces, as AIPerf decides.
     probe
         .first_as::<Row>()
         .is_some_and(|row| row.check().is_ok())
+        && probe
+            .first
+            .as_ref()
+            .is_none_or(|f| crate::public::speed_bench::invalid(f).is_some())
 }
 
 /// A prompt still to synthesize: `input_length` from shared blocks, or a corpus window.

@@ -70,7 +70,10 @@ fn jsonl_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, LoadError> {
 /// record starts with one.
 pub fn can_load(probe: &Probe) -> bool {
     if !probe.is_dir {
-        return probe.first.as_ref().is_some_and(is_raw_payload);
+        // SPEED-Bench rows also carry `messages`; AIPerf leaves them to speed_bench_*.
+        return probe.first.as_ref().is_some_and(|f| {
+            is_raw_payload(f) && crate::public::speed_bench::invalid(f).is_some()
+        });
     }
     let Ok(files) = jsonl_files(&probe.path) else {
         return false;

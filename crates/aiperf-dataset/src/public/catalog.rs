@@ -12,9 +12,27 @@ pub enum Shape {
     InstructionResponse {
         prompt_column: &'static str,
         template: Option<&'static str>,
+        /// The image (`{bytes, path}`) attached to the turn, when the dataset has one.
+        image_column: Option<&'static str>,
     },
     /// MT-Bench: the `prompt` column is a list of user turns; one multi-turn conversation per row.
     MtBench,
+    /// A list of chat messages per row (`HFConversationDatasetLoader`, single-turn): the first
+    /// `user`/`human` message's `content_key` text (`<image>` tags removed) with the row's first
+    /// image.
+    Conversation {
+        column: &'static str,
+        content_key: &'static str,
+        image_column: &'static str,
+    },
+    /// ASR (`HFASRDatasetLoader`): "Transcribe this audio." with the row's clip as a WAV;
+    /// clips over 30 s skipped.
+    Asr { audio_column: &'static str },
+    /// MMVU (`MMVUDatasetLoader`): the question and its lettered choices, with the video.
+    Mmvu { video_column: &'static str },
+    /// Spec-Bench's `question.jsonl`, downloaded from GitHub (`SpecBenchLoader`): the first of
+    /// each row's `turns`.
+    SpecBench,
     /// Known to AIPerf but not read by this build (images, audio, video, agent traces, or files
     /// outside the Hub): the reason, said when the name is used.
     Unsupported(&'static str),
@@ -49,6 +67,25 @@ const fn text(
         shape: Shape::InstructionResponse {
             prompt_column,
             template: None,
+            image_column: None,
+        },
+    }
+}
+
+/// An ASR dataset: AIPerf reads its `audio` column with a fixed prompt.
+const fn asr(
+    name: &'static str,
+    repo: &'static str,
+    split: &'static str,
+    subset: &'static str,
+) -> PublicDataset {
+    PublicDataset {
+        name,
+        repo,
+        split,
+        subset: Some(subset),
+        shape: Shape::Asr {
+            audio_column: "audio",
         },
     }
 }
@@ -68,11 +105,6 @@ const fn unsupported(
     }
 }
 
-const IMAGES: &str =
-    "its rows carry images, which this build does not decode from Hub datasets yet";
-const AUDIO: &str =
-    "its rows carry audio arrays, which this build does not decode from Hub datasets yet";
-const VIDEO: &str = "its rows carry videos, which this build does not read from Hub datasets yet";
 const AGENT: &str = "agent traces (Exgentic / Weka) are not read by this build yet";
 
 /// AIPerf 0.13's names, in its order.
@@ -92,20 +124,48 @@ pub const CATALOG: &[PublicDataset] = &[
         shape: Shape::ShareGpt,
     },
     text("aimo", "AI-MO/NuminaMath-TIR", "train", None, "problem"),
-    unsupported("mmstar", "Lin-Chen/MMStar", "val", IMAGES),
-    unsupported("mmvu", "yale-nlp/MMVU", "validation", VIDEO),
-    unsupported(
-        "vision_arena",
-        "lmarena-ai/VisionArena-Chat",
-        "train",
-        IMAGES,
-    ),
-    unsupported(
-        "llava_onevision",
-        "lmms-lab/LLaVA-OneVision-Data",
-        "train",
-        IMAGES,
-    ),
+    PublicDataset {
+        name: "mmstar",
+        repo: "Lin-Chen/MMStar",
+        split: "val",
+        subset: None,
+        shape: Shape::InstructionResponse {
+            prompt_column: "question",
+            template: None,
+            image_column: Some("image"),
+        },
+    },
+    PublicDataset {
+        name: "mmvu",
+        repo: "yale-nlp/MMVU",
+        split: "validation",
+        subset: None,
+        shape: Shape::Mmvu {
+            video_column: "video",
+        },
+    },
+    PublicDataset {
+        name: "vision_arena",
+        repo: "lmarena-ai/VisionArena-Chat",
+        split: "train",
+        subset: None,
+        shape: Shape::Conversation {
+            column: "conversation",
+            content_key: "content",
+            image_column: "images",
+        },
+    },
+    PublicDataset {
+        name: "llava_onevision",
+        repo: "lmms-lab/LLaVA-OneVision-Data",
+        split: "train",
+        subset: Some("sharegpt4o"),
+        shape: Shape::Conversation {
+            column: "conversations",
+            content_key: "value",
+            image_column: "image",
+        },
+    },
     text(
         "aimo_aime",
         "AI-MO/aimo-validation-aime",
@@ -127,12 +187,13 @@ pub const CATALOG: &[PublicDataset] = &[
         None,
         "problem",
     ),
-    unsupported(
-        "spec_bench",
-        "hemingkx/Spec-Bench",
-        "train",
-        "AIPerf downloads it from GitHub, not the Hub; pass its question.jsonl with --input-file",
-    ),
+    PublicDataset {
+        name: "spec_bench",
+        repo: "hemingkx/Spec-Bench",
+        split: "train",
+        subset: None,
+        shape: Shape::SpecBench,
+    },
     text(
         "spec_al_gsm8k",
         "openai/gsm8k",
@@ -183,6 +244,7 @@ pub const CATALOG: &[PublicDataset] = &[
         shape: Shape::InstructionResponse {
             prompt_column: "change_request",
             template: Some(BLAZEDIT_TEMPLATE),
+            image_column: None,
         },
     },
     PublicDataset {
@@ -193,13 +255,14 @@ pub const CATALOG: &[PublicDataset] = &[
         shape: Shape::InstructionResponse {
             prompt_column: "change_request",
             template: Some(BLAZEDIT_TEMPLATE),
+            image_column: None,
         },
     },
-    unsupported("librispeech", "openslr/librispeech_asr", "test", AUDIO),
-    unsupported("voxpopuli", "facebook/voxpopuli", "test", AUDIO),
-    unsupported("gigaspeech", "speechcolab/gigaspeech", "test", AUDIO),
-    unsupported("ami", "edinburghcstr/ami", "test", AUDIO),
-    unsupported("spgispeech", "kensho/spgispeech", "test", AUDIO),
+    asr("librispeech", "openslr/librispeech_asr", "test", "clean"),
+    asr("voxpopuli", "facebook/voxpopuli", "test", "en"),
+    asr("gigaspeech", "speechcolab/gigaspeech", "test", "xs"),
+    asr("ami", "edinburghcstr/ami", "test", "ihm"),
+    asr("spgispeech", "kensho/spgispeech", "test", "test"),
     unsupported(
         "semianalysis_cc_traces_weka",
         "semianalysisai/cc-traces-weka-no-subagents-051826",
@@ -298,6 +361,15 @@ pub const CATALOG: &[PublicDataset] = &[
     ),
     unsupported("weka_hf", "", "train", AGENT),
 ];
+
+impl PublicDataset {
+    /// AIPerf reads it with `streaming: true`: only as many rows as the run needs (the largest
+    /// profiling request count, else `--conversation-num`), so only the files holding them are
+    /// downloaded here.
+    pub fn streaming(&self) -> bool {
+        matches!(self.shape, Shape::Conversation { .. } | Shape::Asr { .. })
+    }
+}
 
 /// The dataset called `name`.
 pub fn find(name: &str) -> Option<&'static PublicDataset> {

@@ -4,11 +4,18 @@
 //!
 //! - [`catalog`]: every name, its repo, split, subset and row shape;
 //! - [`files`]: which of the repo's files hold the split (the `datasets` library's rules);
-//! - [`rows`]: Parquet / JSON Lines / JSON / CSV rows, only the columns needed.
+//! - [`rows`]: Parquet / JSON Lines / JSON / CSV rows, only the columns needed;
+//! - [`media`]: images, audio and videos of rows, encoded as AIPerf sends them;
+//! - [`speed_bench`]: SPEED-Bench JSONL files (`--custom-dataset-type speed_bench_*`).
 
 pub mod catalog;
 pub mod files;
+pub mod media;
 pub mod rows;
+pub mod speed_bench;
+
+#[cfg(test)]
+mod media_tests;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +35,25 @@ pub const SHAREGPT_FILE: &str = "ShareGPT_V3_unfiltered_cleaned_split.json";
 pub const AIPERF_SHAREGPT_CACHE: &str =
     ".cache/aiperf/datasets/ShareGPT_V3_unfiltered_cleaned_split.json";
 
+/// Spec-Bench's questions, pinned to the commit AIPerf 0.13 reads (`SpecBenchLoader.url`).
+pub const SPEC_BENCH_URL: &str = "https://raw.githubusercontent.com/hemingkx/Spec-Bench/fd2c1cd7d2201ef71db4c5f4e455008f017967bf/data/spec_bench/question.jsonl";
+
+/// Where AIPerf 0.13 keeps Spec-Bench once downloaded (relative to the working directory);
+/// read when present, written after a download, as AIPerf does.
+pub const AIPERF_SPEC_BENCH_CACHE: &str = ".cache/aiperf/datasets/spec_bench.jsonl";
+
+/// `AIPERF_SPEC_BENCH_URL` overrides where Spec-Bench is downloaded from (a mirror, or a test
+/// server); else [`SPEC_BENCH_URL`].
+pub fn spec_bench_url() -> String {
+    std::env::var("AIPERF_SPEC_BENCH_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| SPEC_BENCH_URL.to_string())
+}
+
+/// The prompt AIPerf sends with every ASR clip (`_ASR_PROMPT`).
+pub const ASR_PROMPT: &str = "Transcribe this audio.";
+
 /// Why a public dataset could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum PublicError {
@@ -45,6 +71,14 @@ pub enum PublicError {
     },
     #[error("--public-dataset {name}: not available in this build: {reason}")]
     Unsupported { name: String, reason: String },
+    /// Spec-Bench is not cached: the caller downloads `url` to `dest` (HTTP lives in the
+    /// engine) and asks again.
+    #[error("--public-dataset {name}: {dest} is missing; download {url}")]
+    NotDownloaded {
+        name: String,
+        url: String,
+        dest: PathBuf,
+    },
 }
 
 /// A public dataset's data files on this machine.
@@ -53,15 +87,22 @@ pub struct Fetched {
     /// The repo commit they come from (`local` for AIPerf's own ShareGPT copy).
     pub commit: String,
     pub files: Vec<PathBuf>,
+    /// The most conversations to build (streaming datasets: the run's need), as AIPerf's
+    /// `_max_conversations`.
+    pub limit: Option<usize>,
 }
 
 /// Finds `ds`'s files for `subset` (else its default) in the cache, downloading what is
-/// missing. Blocking (the Hub client runs its own small runtime).
+/// missing. For a streaming dataset ([`PublicDataset::streaming`]) with a `limit`, Parquet
+/// files are fetched in order only until they hold `limit` rows, as `datasets` streaming reads
+/// no further. Blocking (the Hub client runs its own small runtime).
 pub fn fetch(
     hub: &HubConfig,
     ds: &PublicDataset,
     subset: Option<&str>,
+    limit: Option<usize>,
 ) -> Result<Fetched, PublicError> {
+    let limit = limit.filter(|_| ds.streaming());
     let hub_err = |source| PublicError::Hub {
         name: ds.name.to_string(),
         source,
@@ -77,6 +118,7 @@ pub fn fetch(
                 return Ok(Fetched {
                     commit: "local".into(),
                     files: vec![aiperf_copy.to_path_buf()],
+                    limit,
                 });
             }
             let path = match aiperf_hub::cached_file_of(
@@ -96,9 +138,29 @@ pub fn fetch(
             Ok(Fetched {
                 commit: "main".into(),
                 files: vec![path],
+                limit,
             })
         }
-        Shape::InstructionResponse { .. } | Shape::MtBench => {
+        Shape::SpecBench => {
+            let cached = Path::new(AIPERF_SPEC_BENCH_CACHE);
+            if cached.is_file() {
+                return Ok(Fetched {
+                    commit: "local".into(),
+                    files: vec![cached.to_path_buf()],
+                    limit,
+                });
+            }
+            Err(PublicError::NotDownloaded {
+                name: ds.name.to_string(),
+                url: spec_bench_url(),
+                dest: cached.to_path_buf(),
+            })
+        }
+        Shape::InstructionResponse { .. }
+        | Shape::MtBench
+        | Shape::Conversation { .. }
+        | Shape::Asr { .. }
+        | Shape::Mmvu { .. } => {
             let listing = match aiperf_hub::cached_repo_files(
                 &hub.cache_dir,
                 RepoKind::Dataset,
@@ -133,6 +195,18 @@ pub fn fetch(
                     }
                 }
             };
+            // `datasets` 5 (AIPerf 0.13's) refuses repos with a loading script, whatever else
+            // they hold.
+            let script = format!("{}.py", ds.repo.rsplit('/').next().unwrap_or(ds.repo));
+            if listing.files.contains(&script) {
+                return Err(PublicError::Files {
+                    name: ds.name.to_string(),
+                    repo: ds.repo.to_string(),
+                    reason: format!(
+                        "is based on a loading script ({script}); dataset scripts are no longer supported by the `datasets` library AIPerf uses, so AIPerf cannot read it either"
+                    ),
+                });
+            }
             let readme = match listing.files.iter().any(|f| f == "README.md") {
                 true => Some(
                     aiperf_core::textfile::read_to_string(&get("README.md")?).map_err(|e| {
@@ -156,15 +230,114 @@ pub fn fetch(
                 repo: ds.repo.to_string(),
                 reason: e.to_string(),
             })?;
-            let files = chosen
-                .iter()
-                .map(|f| get(f))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut files = Vec::new();
+            let mut rows = 0usize;
+            for f in &chosen {
+                if limit.is_some_and(|l| rows >= l) {
+                    break;
+                }
+                let path = get(f)?;
+                rows = rows.saturating_add(parquet_rows(&path).unwrap_or(0));
+                files.push(path);
+            }
             Ok(Fetched {
                 commit: listing.commit,
                 files,
+                limit,
             })
         }
+    }
+}
+
+/// The row count a Parquet file's footer gives; `None` for other files.
+fn parquet_rows(path: &Path) -> Option<usize> {
+    if !path
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .ends_with(".parquet")
+    {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let reader = parquet::file::reader::SerializedFileReader::new(file).ok()?;
+    use parquet::file::reader::FileReader;
+    usize::try_from(reader.metadata().file_metadata().num_rows()).ok()
+}
+
+/// A message's text (`_text_from_message_dict`): a string under `key`, `<image>` tags removed,
+/// trimmed; `None` when empty or not a string.
+fn message_text(msg: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    let text = msg.get(key)?.as_str()?.replace("<image>", "");
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// The first user message's text of a conversation cell (`_extract_first_message`): turns
+/// wrapped in lists (VisionArena) unwrapped; the first `user`/`human` message by `role` or
+/// `from`, else the first message when none has such a role.
+fn first_user_text(messages: &Value, key: &str) -> Option<String> {
+    let normalized: Vec<&serde_json::Map<String, Value>> = messages
+        .as_array()?
+        .iter()
+        .filter_map(|item| match item {
+            Value::Array(a) => a.first(),
+            v => Some(v),
+        })
+        .filter_map(Value::as_object)
+        .filter(|m| !m.is_empty())
+        .collect();
+    let role = |m: &serde_json::Map<String, Value>| {
+        [m.get("role"), m.get("from")]
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.as_str().filter(|s| !s.is_empty()))
+            .unwrap_or("")
+            .to_lowercase()
+    };
+    match normalized
+        .iter()
+        .find(|m| matches!(role(m).as_str(), "user" | "human"))
+    {
+        Some(m) => message_text(m, key),
+        None => message_text(normalized.first()?, key),
+    }
+}
+
+/// Python truthiness of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// MMVU's prompt (`MMVUDatasetLoader._format_prompt`): the question, then `A.x B.y ...` for
+/// the non-empty choices.
+fn mmvu_prompt(row: &rows::Row) -> String {
+    let question = row
+        .get("question")
+        .filter(|v| truthy(v))
+        .map(as_text)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let Some(Value::Object(choices)) = row.get("choices") else {
+        return question;
+    };
+    let choices = choices
+        .iter()
+        .filter(|(_, v)| truthy(v))
+        .map(|(k, v)| format!("{k}.{}", as_text(v)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (question.is_empty(), choices.is_empty()) {
+        (false, false) => format!("{question} {choices}"),
+        (false, true) => question,
+        _ => choices,
     }
 }
 
@@ -185,12 +358,14 @@ pub fn load(
         Shape::InstructionResponse {
             prompt_column,
             template,
+            image_column,
         } => {
             let placeholders = template.map(placeholders).unwrap_or_default();
-            let columns: Vec<&str> = match template {
+            let mut columns: Vec<&str> = match template {
                 Some(_) => placeholders.iter().map(String::as_str).collect(),
                 None => vec![prompt_column],
             };
+            columns.extend(image_column.filter(|c| !columns.contains(c)));
             for file in &fetched.files {
                 rows::read(file, &columns, &mut |_, row| {
                     let prompt = match template {
@@ -198,8 +373,10 @@ pub fn load(
                         None => row.get(prompt_column).map(as_text).unwrap_or_default(),
                     };
                     if !prompt.trim().is_empty() {
+                        let images = image_column.and_then(|c| row.get(c)).and_then(media::image);
                         let turn = Turn {
                             texts: vec![prompt],
+                            images: images.into_iter().collect(),
                             ..Default::default()
                         };
                         out.push(Conversation::single(
@@ -210,6 +387,87 @@ pub fn load(
                     Ok(())
                 })?;
             }
+        }
+        Shape::Conversation {
+            column,
+            content_key,
+            image_column,
+        } => {
+            read_capped(
+                fetched,
+                &[column, image_column],
+                &mut |row| {
+                    let image = row.get(image_column).and_then(media::image);
+                    let prompt = row
+                        .get(column)
+                        .and_then(|m| first_user_text(m, content_key))?;
+                    Some(Turn {
+                        texts: vec![prompt],
+                        images: image.into_iter().collect(),
+                        ..Default::default()
+                    })
+                },
+                &mut out,
+                ds.name,
+            )?;
+        }
+        Shape::Asr { audio_column } => {
+            read_capped(
+                fetched,
+                &[audio_column],
+                &mut |row| {
+                    let (audio, _secs) = media::asr_audio(row.get(audio_column)?)?;
+                    Some(Turn {
+                        texts: vec![ASR_PROMPT.to_string()],
+                        audios: vec![audio],
+                        ..Default::default()
+                    })
+                },
+                &mut out,
+                ds.name,
+            )?;
+        }
+        Shape::Mmvu { video_column } => {
+            read_capped(
+                fetched,
+                &["question", "choices", video_column],
+                &mut |row| {
+                    let prompt = mmvu_prompt(row);
+                    if prompt.is_empty() {
+                        return None;
+                    }
+                    let Some(video) = row.get(video_column).and_then(media::video) else {
+                        tracing::warn!("Row has no video in column '{video_column}' — skipping.");
+                        return None;
+                    };
+                    Some(Turn {
+                        texts: vec![prompt],
+                        videos: vec![video],
+                        ..Default::default()
+                    })
+                },
+                &mut out,
+                ds.name,
+            )?;
+        }
+        Shape::SpecBench => {
+            read_capped(
+                fetched,
+                &["turns"],
+                &mut |row| {
+                    let first = row.get("turns")?.as_array()?.first()?;
+                    let prompt = match truthy(first) {
+                        true => as_text(first).trim().to_string(),
+                        false => String::new(),
+                    };
+                    (!prompt.is_empty()).then(|| Turn {
+                        texts: vec![prompt],
+                        ..Default::default()
+                    })
+                },
+                &mut out,
+                ds.name,
+            )?;
         }
         Shape::MtBench => {
             for file in &fetched.files {
@@ -248,6 +506,35 @@ pub fn load(
         ));
     }
     Ok(out)
+}
+
+/// Reads the rows of `fetched`'s files, one single-turn conversation per row `turn` keeps, up
+/// to `fetched.limit` conversations (AIPerf's `_max_conversations`).
+fn read_capped(
+    fetched: &Fetched,
+    columns: &[&str],
+    turn: &mut dyn FnMut(&rows::Row) -> Option<Turn>,
+    out: &mut Vec<Conversation>,
+    name: &str,
+) -> Result<(), LoadError> {
+    /// Ends the read early once the cap is reached (not an error to the caller).
+    const ENOUGH: &str = "\0enough rows";
+    for file in &fetched.files {
+        let r = rows::read(file, columns, &mut |_, row| {
+            if fetched.limit.is_some_and(|l| out.len() >= l) {
+                return Err(LoadError::file(file, ENOUGH));
+            }
+            if let Some(t) = turn(&row) {
+                out.push(Conversation::single(format!("{name}_{:06}", out.len()), t));
+            }
+            Ok(())
+        });
+        match r {
+            Err(LoadError::File { reason, .. }) if reason == ENOUGH => return Ok(()),
+            r => r?,
+        }
+    }
+    Ok(())
 }
 
 /// A cell as prompt text: strings as they are, anything else as JSON (Python's `str()` of a
@@ -338,6 +625,8 @@ mod tests {
             }
         }
         assert_eq!(find("spec_al_gsm8k").map(|d| d.subset), Some(Some("main")));
-        assert!(supported_names().starts_with("sharegpt, aimo, aimo_aime"));
+        assert!(supported_names().starts_with("sharegpt, aimo, mmstar, mmvu, vision_arena"));
+        assert!(supported_names().contains("spec_bench, spec_al_gsm8k"));
+        assert!(supported_names().ends_with("librispeech, voxpopuli, gigaspeech, ami, spgispeech"));
     }
 }

@@ -98,8 +98,29 @@ fn parquet_rows(
     Ok(())
 }
 
-/// One Arrow cell as JSON: strings, numbers, booleans, lists and structs; binary as null
-/// (images and audio are not read by the text conversions).
+/// The key of the one-entry object a binary cell becomes ([`binary`] reads it back): JSON has
+/// no bytes, and Hub image/audio columns are `{bytes: binary, path}` structs.
+pub const BINARY_KEY: &str = "$binary";
+
+/// The bytes of a binary cell (see [`BINARY_KEY`]).
+pub fn binary(v: &Value) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let b64 = v.as_object()?.get(BINARY_KEY)?.as_str()?;
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+fn binary_cell(bytes: &[u8]) -> Value {
+    use base64::Engine;
+    let mut m = Map::new();
+    m.insert(
+        BINARY_KEY.into(),
+        Value::from(base64::engine::general_purpose::STANDARD.encode(bytes)),
+    );
+    Value::Object(m)
+}
+
+/// One Arrow cell as JSON: strings, numbers, booleans, lists and structs; binary as a
+/// [`BINARY_KEY`] object (image and audio bytes).
 fn cell(array: &dyn Array, i: usize) -> Value {
     if array.is_null(i) {
         return Value::Null;
@@ -130,6 +151,10 @@ fn cell(array: &dyn Array, i: usize) -> Value {
             serde_json::Number::from_f64(array.as_primitive::<Float64Type>().value(i))
                 .map_or(Value::Null, Value::Number)
         }
+        DataType::Binary => binary_cell(array.as_binary::<i32>().value(i)),
+        DataType::LargeBinary => binary_cell(array.as_binary::<i64>().value(i)),
+        DataType::BinaryView => binary_cell(array.as_binary_view().value(i)),
+        DataType::FixedSizeBinary(_) => binary_cell(array.as_fixed_size_binary().value(i)),
         DataType::List(_) => list(array.as_list::<i32>().value(i).as_ref()),
         DataType::LargeList(_) => list(array.as_list::<i64>().value(i).as_ref()),
         DataType::Struct(_) => {
