@@ -5,6 +5,7 @@
 use aiperf_core::{Conversation, Turn};
 
 use crate::blocks::BlockPrompts;
+use crate::chat_template::{ChatTemplate, TemplateOverhead};
 use crate::corpus::Corpus;
 use crate::rng::Rng;
 use crate::seq_dist::LengthSampler;
@@ -145,11 +146,53 @@ fn exact_isl(isl: usize, reduction: usize, with_prefix: bool) -> usize {
 pub struct PromptGenerator<'a> {
     tokenizer: &'a TextTokenizer,
     corpus: &'a Corpus,
+    /// `--apply-chat-template`: the template's wrapping, taken off synthetic prompts.
+    template: TemplateOverhead,
 }
 
 impl<'a> PromptGenerator<'a> {
     pub fn new(tokenizer: &'a TextTokenizer, corpus: &'a Corpus) -> Self {
-        Self { tokenizer, corpus }
+        Self {
+            tokenizer,
+            corpus,
+            template: TemplateOverhead::default(),
+        }
+    }
+
+    /// Synthetic prompts shortened by `template`'s estimated wrapping so the templated prompt
+    /// has the drawn length (AIPerf's ISL budget compensation under `--apply-chat-template`);
+    /// `None` leaves them as they are.
+    pub fn with_chat_template(mut self, template: Option<&ChatTemplate>) -> Self {
+        self.template = template.map_or_else(TemplateOverhead::default, |t| {
+            let o = t.overhead(self.tokenizer);
+            tracing::debug!(
+                "--apply-chat-template: synthetic prompts shortened by {} tokens on a \
+                 conversation's first turn, {} on later ones",
+                o.per_request + o.per_message,
+                o.per_message
+            );
+            o
+        });
+        self
+    }
+
+    /// Tokens taken off turn `k`'s synthetic prompt: AIPerf's `first_turn_isl_adjustment` (the
+    /// template's per-request and per-message wrapping, plus `first_turn` for a cache-bust
+    /// marker) or `subsequent_turn_isl_adjustment` (per-message wrapping). `drawn_mean`: the
+    /// length comes from the ISL mean, which AIPerf first lowers by the special tokens the
+    /// tokenizer prepends (`_get_turn_sequence_lengths`), as the template estimate assumes;
+    /// here that is done only with a template, the one case where the estimate relies on it.
+    fn isl_reduction(&self, k: u32, first_turn: usize, drawn_mean: bool) -> usize {
+        let t = &self.template;
+        let bos = if drawn_mean && t.per_request + t.per_message > 0 {
+            t.bos
+        } else {
+            0
+        };
+        match k {
+            0 => first_turn + t.per_request + t.per_message + bos,
+            _ => t.per_message + bos,
+        }
     }
 
     /// A prompt of exactly `n` tokens starting at corpus offset `start` (best effort after 10
@@ -283,13 +326,10 @@ impl<'a> PromptGenerator<'a> {
             let conversation = (0..turns)
                 .map(|k| {
                     let with_prefix = k == 0 && prefixes.is_some();
-                    let reduction = if k == 0 {
-                        cfg.first_turn_isl_reduction
-                    } else {
-                        0
-                    };
                     // A drawn pair fixes the ISL of every text of the turn and its OSL.
                     let pair = pairs.as_mut().map(|(l, rng)| l.sample(rng));
+                    let reduction =
+                        self.isl_reduction(k, cfg.first_turn_isl_reduction, pair.is_none());
                     let texts = (0..batch)
                         .map(|b| {
                             let n = match pair {
@@ -667,6 +707,58 @@ mod tests {
                 exact_isl(9, 3, true)
             ),
             (1, 0, 6)
+        );
+    }
+
+    /// `--apply-chat-template`: first turns lose the template's per-request and per-message
+    /// wrapping, later turns the per-message wrapping; a mean-drawn length also loses the
+    /// tokenizer's BOS (AIPerf lowers the mean by it), a drawn pair does not.
+    #[test]
+    fn chat_template_compensation() {
+        let (t, c) = setup();
+        let template = crate::chat_template::ChatTemplate::new(
+            "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n\
+             {% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+            Vec::new(),
+            "test".into(),
+        )
+        .unwrap();
+        let g = PromptGenerator::new(&t, &c).with_chat_template(Some(&template));
+        let o = g.template;
+        assert!(o.per_request > 0 && o.per_message > 0, "{o:?}");
+        let cfg = SyntheticConfig {
+            num_entries: 5,
+            isl_mean: 40.0,
+            turns_mean: 2.0,
+            seed: 4,
+            ..Default::default()
+        };
+        for conv in g.conversations(&cfg).unwrap() {
+            assert_eq!(
+                t.count(&conv.turns[0].texts[0]),
+                40 - o.per_request - o.per_message
+            );
+            assert_eq!(t.count(&conv.turns[1].texts[0]), 40 - o.per_message);
+        }
+        let mut g = PromptGenerator::new(&t, &c).with_chat_template(None);
+        assert_eq!(
+            g.isl_reduction(0, 2, true),
+            2,
+            "no template: only the marker"
+        );
+        g.template = TemplateOverhead {
+            per_request: 3,
+            per_message: 4,
+            bos: 1,
+        };
+        assert_eq!(
+            [
+                g.isl_reduction(0, 2, true),
+                g.isl_reduction(1, 2, true),
+                g.isl_reduction(0, 2, false),
+                g.isl_reduction(1, 2, false)
+            ],
+            [10, 5, 9, 4]
         );
     }
 

@@ -67,6 +67,9 @@ pub struct TextTokenizer {
     stands_in_for: Option<String>,
     /// Why `stands_in_for` could not be loaded, in words.
     fallback_reason: Option<String>,
+    /// The directory `tokenizer.json` was read from, where its `tokenizer_config.json` (chat
+    /// template, special tokens) lives; `None` for the bundled tokenizer.
+    dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -152,7 +155,9 @@ impl TextTokenizer {
                 });
             }
         };
-        Ok(Self::wrap(inner, name.to_string()))
+        let mut t = Self::wrap(inner, name.to_string());
+        t.dir = path.parent().map(Path::to_path_buf);
+        Ok(t)
     }
 
     fn wrap(mut inner: Tokenizer, name: String) -> Self {
@@ -166,6 +171,7 @@ impl TextTokenizer {
             fast,
             stands_in_for: None,
             fallback_reason: None,
+            dir: None,
         }
     }
 
@@ -201,6 +207,12 @@ impl TextTokenizer {
     /// The name this tokenizer was loaded under (`builtin` for the bundled one).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The directory the tokenizer's `tokenizer.json` came from (its model files sit there);
+    /// `None` for the bundled tokenizer.
+    pub fn source_dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     /// The tokenizer that was asked for, when this one is a fallback for it.

@@ -155,6 +155,7 @@ fn conversations(
     registry: &Registry,
     endpoint: &dyn Endpoint,
     tokenizer: &TextTokenizer,
+    chat_template: Option<&aiperf_dataset::chat_template::ChatTemplate>,
     seed: u64,
     public: Option<&aiperf_dataset::public::Fetched>,
 ) -> anyhow::Result<Vec<Conversation>> {
@@ -185,7 +186,7 @@ fn conversations(
     } else {
         Corpus { tokens: Vec::new() }
     };
-    let generator = PromptGenerator::new(tokenizer, &corpus);
+    let generator = PromptGenerator::new(tokenizer, &corpus).with_chat_template(chat_template);
     let mut loaded = match (&cfg.input_file, implementation) {
         (None, None) if public.is_some() => {
             crate::public_dataset::conversations(cfg, public, tokenizer, &corpus, seed)?
@@ -380,10 +381,19 @@ pub fn prepare_with(
     public: Option<&aiperf_dataset::public::Fetched>,
 ) -> anyhow::Result<Prepared> {
     let endpoint = endpoint_for(cfg, registry)?;
+    let chat_template = aiperf_dataset::chat_template::for_run(cfg.apply_chat_template, &tokenizer);
     let meta = cfg.endpoint.clone();
     let seed = cfg.random_seed.unwrap_or_else(fresh_seed);
     let started = std::time::Instant::now();
-    let conversations = conversations(cfg, registry, &*endpoint, &tokenizer, seed, public)?;
+    let conversations = conversations(
+        cfg,
+        registry,
+        &*endpoint,
+        &tokenizer,
+        chat_template.as_deref(),
+        seed,
+        public,
+    )?;
     tracing::debug!(
         "dataset: {} conversations loaded or synthesized in {:.0} ms",
         conversations.len(),
@@ -545,7 +555,7 @@ pub fn prepare_with(
         connection_reuse: cfg.connection_reuse,
         cache_bust_run: cache_bust.is_per_trajectory().then(|| seed.to_string()),
         warmup_first,
-        chat_template: None,
+        chat_template,
         dag,
     })
 }

@@ -230,19 +230,27 @@ pub fn process_one(
     raw: &RawRecord,
 ) -> (RecordValues, Option<ErrorDetails>, u32) {
     // Later turns of a conversation carry their whole input text; count it here, off the
-    // request path.
+    // request path. `--apply-chat-template`: the sent body's messages through the tokenizer's
+    // chat template; bodies without messages (or that the template refuses) count as without
+    // it, as AIPerf falls back to bare text.
+    let templated = || {
+        let template = prepared.chat_template.as_ref()?;
+        template.input_tokens(&prepared.tokenizer, raw.sent_body.as_ref()?)
+    };
     let isl = (prepared.meta.tokenizes_input && !cfg.use_server_token_count)
-        .then(|| match &raw.input_text {
-            Some(text) => Some(prepared.tokenizer.count(text) as u64),
-            None => prepared
-                .turns_of(raw.credit.session_num, raw.credit.conversation_index)
-                .get(raw.credit.turn_index)
-                .map(|t| {
-                    u64::from(
-                        *t.input_tokens
-                            .get_or_init(|| prepared.tokenizer.count(&t.input_text) as u32),
-                    )
-                }),
+        .then(|| {
+            templated().or_else(|| match &raw.input_text {
+                Some(text) => Some(prepared.tokenizer.count(text) as u64),
+                None => prepared
+                    .turns_of(raw.credit.session_num, raw.credit.conversation_index)
+                    .get(raw.credit.turn_index)
+                    .map(|t| {
+                        u64::from(
+                            *t.input_tokens
+                                .get_or_init(|| prepared.tokenizer.count(&t.input_text) as u32),
+                        )
+                    }),
+            })
         })
         .flatten();
     let fail = |e: ErrorDetails, malformed: u32| (RecordValues::of_error(isl), Some(e), malformed);
@@ -432,6 +440,7 @@ mod tests {
             cache_bust_run: None,
             warmup_first: Vec::new(),
             chat_template: None,
+            dag: None,
         }
     }
 

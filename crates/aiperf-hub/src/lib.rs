@@ -294,16 +294,31 @@ fn cached_snapshot(cache: &Path, kind: RepoKind, repo_id: &str, revision: &str) 
 }
 
 /// `tokenizer.json` of `repo_id` at `revision`: from the cache when it is there (no request),
-/// else downloaded (with `tokenizer_config.json` when the repo has one; its absence or failure
-/// is ignored). Returns the snapshot path of `tokenizer.json`. Blocking.
+/// else downloaded (with `tokenizer_config.json` when the repo has one, and `chat_template.jinja`
+/// when that config has no `chat_template`, where newer repos keep it; their absence or
+/// failure is ignored). Returns the snapshot path of `tokenizer.json`. Blocking.
 pub fn tokenizer_json(cfg: &HubConfig, repo_id: &str, revision: &str) -> Result<PathBuf, HubError> {
     if let Some(p) = cached_file(&cfg.cache_dir, repo_id, revision, "tokenizer.json") {
         return Ok(p);
     }
     let path = download(cfg, repo_id, revision, "tokenizer.json")?;
-    if cached_file(&cfg.cache_dir, repo_id, revision, "tokenizer_config.json").is_none() {
-        if let Err(e) = download(cfg, repo_id, revision, "tokenizer_config.json") {
-            tracing::debug!("optional tokenizer_config.json not downloaded: {e}");
+    let config = match cached_file(&cfg.cache_dir, repo_id, revision, "tokenizer_config.json") {
+        Some(p) => Some(p),
+        None => download(cfg, repo_id, revision, "tokenizer_config.json")
+            .map_err(|e| tracing::debug!("optional tokenizer_config.json not downloaded: {e}"))
+            .ok(),
+    };
+    // Only a config that exists and lacks the template points to a chat_template.jinja; a repo
+    // without a config is not asked for more.
+    let lacks_template = config
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|c| c.get("chat_template").is_none());
+    if lacks_template
+        && cached_file(&cfg.cache_dir, repo_id, revision, "chat_template.jinja").is_none()
+    {
+        if let Err(e) = download(cfg, repo_id, revision, "chat_template.jinja") {
+            tracing::debug!("optional chat_template.jinja not downloaded: {e}");
         }
     }
     Ok(path)

@@ -350,3 +350,46 @@ fn revisions_with_slashes_are_quoted_and_dot_dot_is_refused() {
     assert!(matches!(e, HubError::BadRevision(_)), "{e}");
     assert_eq!(hub.requests().len(), n);
 }
+
+/// A newer repo keeps its chat template in chat_template.jinja, not in tokenizer_config.json:
+/// the download fetches it too, and the tokenizer's chat template loads from the snapshot.
+#[test]
+fn a_config_without_a_template_brings_chat_template_jinja() {
+    let hub = FakeHub::start(|path| {
+        let file = |etag: &str, body: &str| {
+            response(
+                "200 OK",
+                &[("X-Repo-Commit", COMMIT), ("ETag", etag)],
+                body.as_bytes(),
+            )
+        };
+        match path {
+            "/org/chat/resolve/main/tokenizer.json" => file("\"e1\"", TOKENIZER_JSON),
+            "/org/chat/resolve/main/tokenizer_config.json" => {
+                file("\"e2\"", r#"{"eos_token": {"content": "</s>"}}"#)
+            }
+            "/org/chat/resolve/main/chat_template.jinja" => file(
+                "\"e3\"",
+                "{% for m in messages %}{{ m.content }}{{ eos_token }}{% endfor %}\n",
+            ),
+            _ => not_found(),
+        }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let path = tokenizer_json(&config(&hub, cache.path()), "org/chat", "main").unwrap();
+    assert_eq!(
+        hub.requests()
+            .iter()
+            .map(|s| s.path.rsplit('/').next().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        [
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "chat_template.jinja"
+        ]
+    );
+    let t = TextTokenizer::from_path(&path, "org/chat").unwrap();
+    let template = aiperf_dataset::chat_template::ChatTemplate::of_tokenizer(&t).unwrap();
+    let messages = [serde_json::json!({"role": "user", "content": "hello"})];
+    assert_eq!(template.render(&messages, true).unwrap(), "hello</s>");
+}
