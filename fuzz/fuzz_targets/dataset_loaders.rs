@@ -1,10 +1,11 @@
-//! Every dataset loader rejects any file cleanly (file:line errors, no panic). The first byte
-//! picks the loader, the rest is the file.
+//! Every built-in dataset loader (dag_jsonl, weka, tracelab and the trace formats included)
+//! rejects any file cleanly (file:line errors, no panic). The first byte picks the loader, the
+//! rest is the file.
 #![no_main]
 use std::sync::OnceLock;
 
 use aiperf_dataset::corpus::Corpus;
-use aiperf_dataset::loader::{self, LoadContext, IMPLEMENTATIONS};
+use aiperf_dataset::loader::{LoadContext, BUILTINS};
 use aiperf_dataset::tokenizer::TextTokenizer;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, file)) = data.split_first() else {
         return;
     };
-    let implementation = IMPLEMENTATIONS[pick as usize % IMPLEMENTATIONS.len()];
+    let builtin = &BUILTINS[pick as usize % BUILTINS.len()];
     let (tokenizer, corpus) = parts();
     let ctx = LoadContext {
         tokenizer,
@@ -38,6 +39,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("d.jsonl");
     if std::fs::write(&path, file).is_ok() {
-        let _ = loader::load(implementation, &path, &ctx);
+        let _ = (builtin.load)(&path, &ctx);
     }
 });

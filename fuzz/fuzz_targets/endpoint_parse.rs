@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     .expect("metadata");
     let text = String::from_utf8_lossy(data);
     let chunks = [aiperf_core::Chunk { recv_ns: 1, data: bytes::Bytes::copy_from_slice(data) }];
-    for name in aiperf_endpoints::IMPLEMENTATIONS {
+    for (name, _) in aiperf_endpoints::BUILTINS {
         let Ok(e) = aiperf_endpoints::build(name, &meta, &Default::default()) else { continue };
         let _ = e.parse_json(&text);
         let _ = e.parse_event(&text, true);

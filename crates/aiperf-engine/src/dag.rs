@@ -169,6 +169,34 @@ pub struct Started {
     pub tasks: Vec<JoinHandle<()>>,
 }
 
+/// Pre-session branches, as AIPerf dispatches them: once per profiling phase, for every root
+/// conversation (sampled or not), before the first root turn; later sessions of a root do not
+/// start them again. Their children belong to no session: the first URL and model.
+pub fn start_pre_session(ctx: &Arc<PhaseContext>) {
+    let Some(dag) = &ctx.prepared.dag else {
+        return;
+    };
+    if ctx.phase != aiperf_core::Phase::Profiling {
+        return;
+    }
+    let fired = std::time::Instant::now();
+    for &root in &dag.roots {
+        for b in dag.branches[root].iter().filter(|b| b.after_turn.is_none()) {
+            for &child in &b.children {
+                let from = Inherited {
+                    session_num: 0,
+                    target: 0,
+                    history: Vec::new(),
+                    text_so_far: String::new(),
+                    fired,
+                };
+                // Nothing joins a pre-session child; the phase waits for it.
+                drop(spawn_child(ctx, child, from));
+            }
+        }
+    }
+}
+
 /// Starts child conversation `conversation` of a session as a task of its own.
 pub fn spawn_child(ctx: &Arc<PhaseContext>, conversation: usize, from: Inherited) -> JoinHandle<()> {
     let ctx = ctx.clone();

@@ -137,15 +137,16 @@ impl Session {
             && (self.turns(ctx).len() > 1 || self.inherited)
     }
 
-    /// Agent graphs: starts the children of the branches fired `after` turn (`None`: before
-    /// the first turn). Fork children take the messages so far.
-    fn fire_branches(&mut self, ctx: &Arc<PhaseContext>, after: Option<usize>) {
+    /// Agent graphs: starts the children of the branches fired `after` turn (pre-session
+    /// branches are started once per phase instead: `dag::start_pre_session`). Fork children
+    /// take the messages so far.
+    fn fire_branches(&mut self, ctx: &Arc<PhaseContext>, after: usize) {
         let Some(dag) = &ctx.prepared.dag else {
             return;
         };
         let fired = Instant::now();
         for b in &dag.branches[self.conversation_index] {
-            if b.after_turn != after {
+            if b.after_turn != Some(after) {
                 continue;
             }
             let tasks = b
@@ -252,9 +253,6 @@ impl Session {
     /// processor is gone (the run is over).
     pub async fn send_next(&mut self, ctx: &Arc<PhaseContext>, mut credit: Credit) -> bool {
         if ctx.prepared.dag.is_some() {
-            if self.next_turn == 0 {
-                self.fire_branches(ctx, None);
-            }
             self.await_children(Some(self.next_turn)).await;
         }
         let Some(turn) = self.next(ctx) else {
@@ -369,7 +367,7 @@ impl Session {
         };
         let alive = ctx.records.send(record);
         if alive && ctx.prepared.dag.is_some() {
-            self.fire_branches(ctx, Some(sent_turn));
+            self.fire_branches(ctx, sent_turn);
         }
         alive
     }

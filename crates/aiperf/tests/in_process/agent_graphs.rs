@@ -138,9 +138,10 @@ const PRE_SESSION: &str = r#"{"session_id":"lead","pre_session_spawns":["indexer
 {"session_id":"late","turns":[{"messages":[{"role":"user","content":"late work"}],"max_tokens":2,"delay":120}]}
 "#;
 
-/// Open loop (`--request-rate`): every session of the root starts its pre-session child before
-/// its first turn and a last-turn child that starts 120 ms after the parent ended; the run
-/// waits for those children, so every planned request is sent and ends as a record.
+/// Open loop (`--request-rate`): the root's pre-session child starts once for the phase (as
+/// AIPerf dispatches it, not per session); every session starts its last-turn child 120 ms
+/// after the parent ended, and the run waits for those children, so every planned request is
+/// sent and ends as a record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_loop_sessions_start_their_children_and_the_run_waits_for_them() {
     let mock = mock(5.0, 1.0).await;
@@ -153,15 +154,15 @@ async fn open_loop_sessions_start_their_children_and_the_run_waits_for_them() {
         .run(&dir.path().join("out"))
         .await
         .unwrap();
-    // 3 sessions x (2 turns + indexer + late).
-    assert_eq!((out.exit_code, out.request_count), (0, 12));
+    // 3 sessions x (2 turns + late) + one indexer.
+    assert_eq!((out.exit_code, out.request_count), (0, 10));
     let sent = posts(&mock);
     let count = |text: &str| sent.iter().filter(|r| last_user(r) == text).count();
     assert_eq!(
         ["start", "finish", "index", "late work"].map(count),
-        [3, 3, 3, 3]
+        [3, 3, 1, 3]
     );
     let records = read_jsonl(dir.path().join("out/profile_export.jsonl"));
-    assert_eq!(records.len(), 12);
+    assert_eq!(records.len(), 10);
     mock.stop().await;
 }
