@@ -26,6 +26,16 @@ pub enum PromptCorpus {
 }
 
 impl PromptCorpus {
+    /// The corpus a registry or flag spelling names.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sonnet" => Some(Self::Sonnet),
+            "coding" => Some(Self::Coding),
+            "random" => Some(Self::Random),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sonnet => "sonnet",

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use aiperf_core::{Clock, Credit, Phase};
 use aiperf_timing::CreditIssuer;
 use aiperf_transport::{AbortSignal, HttpClient};
+use tokio::sync::watch;
 
 use crate::backlog::RecordSender;
 use crate::prepare::Prepared;
@@ -53,7 +54,7 @@ pub struct PhaseContext {
     pub last_intended_ns: AtomicU64,
     pub last_issued_ns: AtomicU64,
     /// Agent-graph children still running: the phase ends only when none is.
-    pub dag_tasks: crate::dag::DagTasks,
+    pub dag_tasks: DagTasks,
 }
 
 /// Fixed-schedule replay of a phase.
@@ -84,6 +85,47 @@ pub(crate) fn credit(phase: Phase, index: u64, issued_ns: u64, intended_ns: Opti
         issued_ns,
         intended_ns,
         cancel_after_ns: None,
+    }
+}
+
+/// Child tasks still running in a phase.
+#[derive(Debug)]
+pub struct DagTasks {
+    live: watch::Sender<usize>,
+}
+
+impl Default for DagTasks {
+    fn default() -> Self {
+        Self {
+            live: watch::Sender::new(0),
+        }
+    }
+}
+
+impl DagTasks {
+    /// Returns once no child task is running.
+    pub async fn idle(&self) {
+        let mut rx = self.live.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// How many child tasks run now.
+    pub fn live(&self) -> usize {
+        *self.live.borrow()
+    }
+
+    pub(crate) fn enter(&self) -> LiveGuard<'_> {
+        self.live.send_modify(|n| *n += 1);
+        LiveGuard(self)
+    }
+}
+
+/// Counts a child task out when it ends, however it ends.
+pub(crate) struct LiveGuard<'a>(&'a DagTasks);
+
+impl Drop for LiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.live.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

@@ -1,26 +1,13 @@
-//! Agent graphs (`dag_jsonl`, agentic traces): a session's turn fires branches that start child
-//! sessions, and a later turn may wait until they finished (AIPerf's `BranchOrchestrator`).
-//!
-//! - [`DagPlan`] resolves the dataset's branches to conversation indices once, before the run,
-//!   and lists the roots: only roots are sampled as sessions; children start only when a
-//!   parent's branch fires.
-//! - Children run as tasks of their own ([`spawn_child`]): they hold no `--concurrency` slot
-//!   (as in AIPerf), take credits from the same issuer (so stop conditions hold them too), keep
-//!   the parent's session number (model) and URL, and a fork child starts with the parent's
-//!   messages. A child counts as finished once its last turn answered and every child of its
-//!   own that is not in the background finished too.
-//! - The phase ends only when every child task ended ([`DagTasks::idle`]).
+//! Agent graphs (`dag_jsonl`, agentic traces), resolved before the run: [`DagPlan`] turns the
+//! dataset's branches into conversation indices and lists the roots (only roots are sampled as
+//! sessions; children start only when a parent's branch fires). How children run is
+//! `session.rs`'s (`spawn_child`, `start_pre_session`); the phase waits for them through
+//! `context::DagTasks`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use aiperf_core::{BranchMode, Conversation};
 use anyhow::anyhow;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-use crate::context::{credit, PhaseContext};
-use crate::session::{Inherited, Session};
 
 /// The dataset's agent graph, resolved to conversation indices.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -120,108 +107,6 @@ impl DagPlan {
     }
 }
 
-/// Child tasks still running in a phase.
-#[derive(Debug)]
-pub struct DagTasks {
-    live: watch::Sender<usize>,
-}
-
-impl Default for DagTasks {
-    fn default() -> Self {
-        Self {
-            live: watch::Sender::new(0),
-        }
-    }
-}
-
-impl DagTasks {
-    /// Returns once no child task is running.
-    pub async fn idle(&self) {
-        let mut rx = self.live.subscribe();
-        let _ = rx.wait_for(|n| *n == 0).await;
-    }
-
-    /// How many child tasks run now.
-    pub fn live(&self) -> usize {
-        *self.live.borrow()
-    }
-
-    fn enter(&self) -> LiveGuard<'_> {
-        self.live.send_modify(|n| *n += 1);
-        LiveGuard(self)
-    }
-}
-
-/// Counts a child task out when it ends, however it ends.
-struct LiveGuard<'a>(&'a DagTasks);
-
-impl Drop for LiveGuard<'_> {
-    fn drop(&mut self) {
-        self.0.live.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
-/// Children a session started and may still wait for.
-#[derive(Debug)]
-pub struct Started {
-    pub join_before: Option<usize>,
-    pub background: bool,
-    pub tasks: Vec<JoinHandle<()>>,
-}
-
-/// Pre-session branches, as AIPerf dispatches them: once per profiling phase, for every root
-/// conversation (sampled or not), before the first root turn; later sessions of a root do not
-/// start them again. Their children belong to no session: the first URL and model.
-pub fn start_pre_session(ctx: &Arc<PhaseContext>) {
-    let Some(dag) = &ctx.prepared.dag else {
-        return;
-    };
-    if ctx.phase != aiperf_core::Phase::Profiling {
-        return;
-    }
-    let fired = std::time::Instant::now();
-    for &root in &dag.roots {
-        for b in dag.branches[root].iter().filter(|b| b.after_turn.is_none()) {
-            for &child in &b.children {
-                let from = Inherited {
-                    session_num: 0,
-                    target: 0,
-                    history: Vec::new(),
-                    text_so_far: String::new(),
-                    fired,
-                };
-                // Nothing joins a pre-session child; the phase waits for it.
-                drop(spawn_child(ctx, child, from));
-            }
-        }
-    }
-}
-
-/// Starts child conversation `conversation` of a session as a task of its own.
-pub fn spawn_child(ctx: &Arc<PhaseContext>, conversation: usize, from: Inherited) -> JoinHandle<()> {
-    let ctx = ctx.clone();
-    tokio::spawn(async move {
-        let _live = ctx.dag_tasks.enter();
-        let mut session = Session::child(conversation, from);
-        loop {
-            // The first turn's delay counts from the branch firing, later ones from the
-            // previous answer (`last_end`).
-            session.wait_delay(&ctx).await;
-            let now = ctx.clock.now_ns();
-            let Some(index) = ctx.issuer.try_issue(now) else {
-                break;
-            };
-            if !session.send_next(&ctx, credit(ctx.phase, index, now, None)).await {
-                break;
-            }
-            if session.next(&ctx).is_none() {
-                break;
-            }
-        }
-        session.await_children(None).await;
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,12 +157,23 @@ mod tests {
     fn a_plan_refuses_unknown_children_bad_turns_and_no_roots() {
         let with = |b: Branch| {
             vec![
-                conv("p", 2, Some(Dag { root: true, branches: vec![b] })),
+                conv(
+                    "p",
+                    2,
+                    Some(Dag {
+                        root: true,
+                        branches: vec![b],
+                    }),
+                ),
                 conv("c", 1, Some(Dag::default())),
             ]
         };
         let e = DagPlan::build(&with(branch(&["nope"], Some(0), None))).unwrap_err();
-        assert!(e.to_string().contains("starts 'nope', which is not in the dataset"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("starts 'nope', which is not in the dataset"),
+            "{e}"
+        );
         let e = DagPlan::build(&with(branch(&["c"], Some(2), None))).unwrap_err();
         assert!(e.to_string().contains("past its 2 turn(s)"), "{e}");
         let e = DagPlan::build(&with(branch(&["c"], Some(1), Some(1)))).unwrap_err();

@@ -236,7 +236,7 @@ async fn run_phase(
     let started = std::time::Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     let pacer_stop = Arc::new(AtomicBool::new(false));
-    crate::dag::start_pre_session(&ctx);
+    crate::session::start_pre_session(&ctx);
     let pacer = start_workers(phase, &ctx, start_ns, &pacer_stop, &mut workers);
     let drain_deadline = phase
         .plan

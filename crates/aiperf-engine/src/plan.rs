@@ -114,6 +114,10 @@ fn arrival_seed(seed: u64, phase: Phase) -> u64 {
     Rng::derive(seed, &format!("timing.request.{}_interval", phase.as_str())).next_u64()
 }
 
+/// Formats whose timestamps never switch a run to fixed-schedule replay by themselves (AIPerf
+/// 0.13 replays weka traces under the load mode given; `--fixed-schedule` still replays them).
+const NEVER_AUTO_REPLAYED: [&str; 1] = ["weka_trace"];
+
 /// The mode the run really uses: a dataset whose entries all carry timestamps is replayed on its
 /// schedule unless `--no-fixed-schedule`. When replaying, also which conversations go when.
 fn effective_mode(
@@ -128,7 +132,11 @@ fn effective_mode(
     let all_stamped = !stamped.is_empty() && stamped.len() == roots().count();
     let mode = match &cfg.load {
         LoadMode::FixedSchedule { .. } => cfg.load.clone(),
-        _ if all_stamped && cfg.input_file.is_some() && !cfg.no_fixed_schedule => {
+        _ if all_stamped
+            && cfg.input_file.is_some()
+            && !cfg.no_fixed_schedule
+            && !NEVER_AUTO_REPLAYED.contains(&cfg.custom_dataset_type.as_deref().unwrap_or("")) =>
+        {
             tracing::info!("dataset entries carry timestamps: replaying them (fixed schedule); --no-fixed-schedule disables this");
             LoadMode::FixedSchedule {
                 auto_offset: true,

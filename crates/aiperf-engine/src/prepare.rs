@@ -166,23 +166,32 @@ fn conversations(
     };
     // Synthesis and loaders whose metadata says so cut prompts from the corpus; plain text
     // files skip tokenizing it.
-    let loader_needs_corpus = match &cfg.custom_dataset_type {
+    let loader_meta = match &cfg.custom_dataset_type {
         Some(kind) => {
-            registry
-                .typed_metadata::<DatasetLoaderMetadata>("custom_dataset_loader", kind)?
-                .needs_corpus
+            Some(registry.typed_metadata::<DatasetLoaderMetadata>("custom_dataset_loader", kind)?)
         }
-        None => true,
+        None => None,
     };
+    let loader_needs_corpus = loader_meta.as_ref().is_none_or(|m| m.needs_corpus);
+    // `--prompt-corpus`, else the format's own default (coding for agentic traces).
+    let public_default = cfg
+        .public_dataset
+        .as_ref()
+        .and_then(|c| aiperf_dataset::public::find(&c.name))
+        .and_then(|d| d.default_prompt_corpus());
+    let corpus_choice = cfg.shaping.prompt_corpus.unwrap_or_else(|| {
+        loader_meta
+            .as_ref()
+            .and_then(|m| m.default_prompt_corpus.as_deref())
+            .and_then(aiperf_dataset::corpus::PromptCorpus::parse)
+            .or(public_default)
+            .unwrap_or_default()
+    });
     let needs_corpus = loader_needs_corpus
         || conv.shared_system_prompt_length.is_some()
         || conv.user_context_prompt_length.is_some();
     let corpus = if needs_corpus {
-        Corpus::choose(
-            cfg.shaping.corpus(),
-            cfg.shaping.random_corpus_style,
-            tokenizer,
-        )
+        Corpus::choose(corpus_choice, cfg.shaping.random_corpus_style, tokenizer)
     } else {
         Corpus { tokens: Vec::new() }
     };

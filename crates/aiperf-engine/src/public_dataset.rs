@@ -13,13 +13,17 @@ use aiperf_dataset::TextTokenizer;
 use aiperf_hub::HubConfig;
 use anyhow::anyhow;
 
-fn chosen(cfg: &ProfileConfig) -> anyhow::Result<Option<&'static PublicDataset>> {
+/// The chosen dataset; `weka_hf` reads the repo `--hf-weka-dataset` names.
+fn chosen(cfg: &ProfileConfig) -> anyhow::Result<Option<PublicDataset<'_>>> {
     let Some(choice) = &cfg.public_dataset else {
         return Ok(None);
     };
-    public::find(&choice.name)
-        .map(Some)
-        .ok_or_else(|| anyhow!("--public-dataset {}: not a public dataset", choice.name))
+    let ds = public::find(&choice.name)
+        .ok_or_else(|| anyhow!("--public-dataset {}: not a public dataset", choice.name))?;
+    Ok(Some(match &choice.weka_repo {
+        Some(repo) => PublicDataset { repo, ..*ds },
+        None => *ds,
+    }))
 }
 
 /// The public dataset's local files, downloaded when not cached; `None` without
@@ -38,12 +42,12 @@ pub fn fetch(cfg: &ProfileConfig, hub: &HubConfig) -> anyhow::Result<Option<Fetc
         .and_then(|n| usize::try_from(n).ok())
         .or(cfg.conversation.conversation_num);
     let started = std::time::Instant::now();
-    let fetched = match public::fetch(hub, ds, subset, limit) {
+    let fetched = match public::fetch(hub, &ds, subset, limit) {
         Err(public::PublicError::NotDownloaded { url, dest, .. }) if !hub.offline => {
             tracing::info!("downloading {} from {url}", ds.name);
             download(&url, &dest, hub.download_timeout)
                 .map_err(|e| anyhow!("--public-dataset {}: {url}: {e}", ds.name))?;
-            public::fetch(hub, ds, subset, limit)?
+            public::fetch(hub, &ds, subset, limit)?
         }
         r => r?,
     };
@@ -79,10 +83,18 @@ pub fn conversations(
         num_conversations: cfg.conversation.conversation_num,
         osl_mean: cfg.osl_mean,
         replay: Default::default(),
-        synthesis: Default::default(),
-        agentic: Default::default(),
+        synthesis: cfg.synthesis.clone(),
+        agentic: cfg.agentic.clone(),
     };
-    let mut loaded = public::load(ds, fetched, &ctx)?;
+    let opts = public::LoadOptions {
+        exgentic_filters: cfg
+            .public_dataset
+            .as_ref()
+            .map(|c| c.exgentic_filters.clone())
+            .unwrap_or_default(),
+        fixed_schedule: matches!(cfg.load, aiperf_config::LoadMode::FixedSchedule { .. }),
+    };
+    let mut loaded = public::load(&ds, fetched, &ctx, &opts)?;
     if let Some(m) = cfg.osl_mean {
         let mut osl = Rng::derive(seed, "composer.turn.max_tokens");
         for t in loaded.iter_mut().flat_map(|c| c.turns.iter_mut()) {

@@ -19,8 +19,9 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 use serde_json::{Map, Value};
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinHandle;
 
-use crate::context::{sleep_until_or_stopped, PhaseContext};
+use crate::context::{credit, sleep_until_or_stopped, PhaseContext};
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -47,7 +48,7 @@ pub struct Session {
     /// A fork child: starts with its parent's messages, so even its first turn carries them.
     inherited: bool,
     /// Agent graphs: children this session started that a later turn, or its end, waits for.
-    children: Vec<crate::dag::Started>,
+    children: Vec<Started>,
 }
 
 /// What a child session takes over from the parent whose branch started it.
@@ -138,7 +139,7 @@ impl Session {
     }
 
     /// Agent graphs: starts the children of the branches fired `after` turn (pre-session
-    /// branches are started once per phase instead: `dag::start_pre_session`). Fork children
+    /// branches are started once per phase instead: [`start_pre_session`]). Fork children
     /// take the messages so far.
     fn fire_branches(&mut self, ctx: &Arc<PhaseContext>, after: usize) {
         let Some(dag) = &ctx.prepared.dag else {
@@ -157,14 +158,22 @@ impl Session {
                     let from = Inherited {
                         session_num: self.session_num,
                         target: self.target,
-                        history: if fork { self.history.clone() } else { Vec::new() },
-                        text_so_far: if fork { self.text_so_far.clone() } else { String::new() },
+                        history: if fork {
+                            self.history.clone()
+                        } else {
+                            Vec::new()
+                        },
+                        text_so_far: if fork {
+                            self.text_so_far.clone()
+                        } else {
+                            String::new()
+                        },
                         fired,
                     };
-                    crate::dag::spawn_child(ctx, child, from)
+                    spawn_child(ctx, child, from)
                 })
                 .collect();
-            self.children.push(crate::dag::Started {
+            self.children.push(Started {
                 join_before: b.join_before,
                 background: b.background,
                 tasks,
@@ -185,13 +194,12 @@ impl Session {
     /// Waits for the children turn `before` joins on, or (`None`) for every child not in the
     /// background: a child counts as finished only with its own joined descendants.
     pub async fn await_children(&mut self, before: Option<usize>) {
-        let (wait, keep): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.children)
-                .into_iter()
-                .partition(|s| match before {
-                    Some(turn) => s.join_before == Some(turn),
-                    None => !s.background,
-                });
+        let (wait, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.children)
+            .into_iter()
+            .partition(|s| match before {
+                Some(turn) => s.join_before == Some(turn),
+                None => !s.background,
+            });
         self.children = keep;
         for started in wait {
             for task in started.tasks {
@@ -488,6 +496,78 @@ impl Session {
                 .push(serde_json::json!({"role": "assistant", "content": text}));
         }
     }
+}
+
+/// Children a session started and may still wait for.
+#[derive(Debug)]
+pub struct Started {
+    pub join_before: Option<usize>,
+    pub background: bool,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+/// Pre-session branches, as AIPerf dispatches them: once per profiling phase, for every root
+/// conversation (sampled or not), before the first root turn; later sessions of a root do not
+/// start them again. Their children belong to no session: the first URL and model.
+pub fn start_pre_session(ctx: &Arc<PhaseContext>) {
+    let Some(dag) = &ctx.prepared.dag else {
+        return;
+    };
+    if ctx.phase != aiperf_core::Phase::Profiling {
+        return;
+    }
+    let fired = std::time::Instant::now();
+    for &root in &dag.roots {
+        for b in dag.branches[root].iter().filter(|b| b.after_turn.is_none()) {
+            for &child in &b.children {
+                let from = Inherited {
+                    session_num: 0,
+                    target: 0,
+                    history: Vec::new(),
+                    text_so_far: String::new(),
+                    fired,
+                };
+                // Nothing joins a pre-session child; the phase waits for it.
+                drop(spawn_child(ctx, child, from));
+            }
+        }
+    }
+}
+
+/// Starts child conversation `conversation` of a session as a task of its own. Children hold no
+/// `--concurrency` slot (as in AIPerf), take credits from the same issuer (so stop conditions
+/// hold them too), keep the parent's session number (model) and URL; a child counts as
+/// finished once its last turn answered and its own children that are not in the background
+/// finished too.
+pub fn spawn_child(
+    ctx: &Arc<PhaseContext>,
+    conversation: usize,
+    from: Inherited,
+) -> JoinHandle<()> {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let _live = ctx.dag_tasks.enter();
+        let mut session = Session::child(conversation, from);
+        loop {
+            // The first turn's delay counts from the branch firing, later ones from the
+            // previous answer (`last_end`).
+            session.wait_delay(&ctx).await;
+            let now = ctx.clock.now_ns();
+            let Some(index) = ctx.issuer.try_issue(now) else {
+                break;
+            };
+            if !session
+                .send_next(&ctx, credit(ctx.phase, index, now, None))
+                .await
+            {
+                break;
+            }
+            if session.next(&ctx).is_none() {
+                break;
+            }
+        }
+        session.await_children(None).await;
+    })
 }
 
 /// The id of a finished response (stateful APIs): from the whole body, or the first stream

@@ -73,6 +73,10 @@ pub struct DatasetLoaderMetadata {
     /// `get_preferred_sampling_strategy`); sequential when absent.
     #[serde(default)]
     pub preferred_sampling: Option<String>,
+    /// The prompt corpus (`sonnet`, `coding`, `random`) used when `--prompt-corpus` is not
+    /// given (AIPerf's `default_prompt_corpus`: coding for agentic traces).
+    #[serde(default)]
+    pub default_prompt_corpus: Option<String>,
 }
 
 /// `data_exporter` metadata.

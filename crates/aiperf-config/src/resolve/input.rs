@@ -21,6 +21,10 @@ pub struct PublicDatasetChoice {
     pub name: String,
     /// `--hf-subset`: the dataset config instead of the catalogue's default.
     pub subset: Option<String>,
+    /// `--dataset-filter key=value` (Exgentic: harness, source_model, benchmark).
+    pub exgentic_filters: aiperf_dataset::loader::weka::exgentic::Filters,
+    /// `--hf-weka-dataset`: the repo `weka_hf` reads.
+    pub weka_repo: Option<String>,
 }
 
 /// `--dataset-sampling-strategy`: the registry entry chosen and the built-in strategy it names.
@@ -93,18 +97,18 @@ fn public_dataset(args: &ProfileArgs) -> Result<Option<PublicDatasetChoice>, Con
             ));
         }
     }
-    if args.hf_weka_dataset.is_some() {
-        return Err(invalid(
-            "--hf-weka-dataset",
-            "Weka agent traces (weka_hf) are not read by this build yet",
-        ));
-    }
     let Some(name) = &args.public_dataset else {
         if args.hf_subset.is_some() {
             return Err(invalid("--hf-subset", "requires --public-dataset"));
         }
         if !args.dataset_filter.is_empty() {
             return Err(invalid("--dataset-filter", "requires --public-dataset"));
+        }
+        if args.hf_weka_dataset.is_some() {
+            return Err(invalid(
+                "--hf-weka-dataset",
+                "requires --public-dataset weka_hf",
+            ));
         }
         return Ok(None);
     };
@@ -123,12 +127,31 @@ fn public_dataset(args: &ProfileArgs) -> Result<Option<PublicDatasetChoice>, Con
             format!("'{name}' is not available in this build: {reason}"),
         ));
     }
-    // As AIPerf: only loaders that declare filters take them (none of those read here).
-    if !args.dataset_filter.is_empty() {
-        return Err(invalid(
-            "--dataset-filter",
-            format!("public dataset '{name}' does not support --dataset-filter"),
-        ));
+    // As AIPerf: only loaders that declare filters take them (Exgentic's).
+    let exgentic_filters = match ds.shape {
+        Shape::Exgentic(version) => exgentic_filters(&args.dataset_filter, version)?,
+        _ if !args.dataset_filter.is_empty() => {
+            return Err(invalid(
+                "--dataset-filter",
+                format!("public dataset '{name}' does not support --dataset-filter"),
+            ))
+        }
+        _ => Default::default(),
+    };
+    match (name.as_str(), &args.hf_weka_dataset) {
+        ("weka_hf", None) => {
+            return Err(invalid(
+                "--public-dataset",
+                "weka_hf reads the Hub repo --hf-weka-dataset names; give it",
+            ))
+        }
+        ("weka_hf", Some(_)) | (_, None) => {}
+        (_, Some(_)) => {
+            return Err(invalid(
+                "--hf-weka-dataset",
+                "requires --public-dataset weka_hf",
+            ))
+        }
     }
     if ds.shape == Shape::ShareGpt && args.hf_subset.is_some() {
         return Err(invalid(
@@ -139,7 +162,35 @@ fn public_dataset(args: &ProfileArgs) -> Result<Option<PublicDatasetChoice>, Con
     Ok(Some(PublicDatasetChoice {
         name: name.clone(),
         subset: args.hf_subset.clone(),
+        exgentic_filters,
+        weka_repo: args.hf_weka_dataset.clone(),
     }))
+}
+
+/// `--dataset-filter` for an Exgentic dataset, checked as AIPerf checks it.
+fn exgentic_filters(
+    given: &[String],
+    version: aiperf_dataset::loader::weka::exgentic::Version,
+) -> Result<aiperf_dataset::loader::weka::exgentic::Filters, ConfigError> {
+    let mut f = aiperf_dataset::loader::weka::exgentic::Filters::default();
+    for item in given {
+        let (k, v) = item.split_once('=').unwrap_or((item, ""));
+        let slot = match k.trim() {
+            "harness" => &mut f.harness,
+            "source_model" => &mut f.source_model,
+            "benchmark" => &mut f.benchmark,
+            other => {
+                return Err(invalid(
+                    "--dataset-filter",
+                    format!("unknown Exgentic filter '{other}' (harness, source_model, benchmark)"),
+                ))
+            }
+        };
+        *slot = Some(v.trim().to_string());
+    }
+    f.validate(version)
+        .map_err(|e| invalid("--dataset-filter", e))?;
+    Ok(f)
 }
 
 /// The request-body options: `--extra-inputs` and the Endpoint group's body flags. A flag that
@@ -339,10 +390,7 @@ fn sampling(
     let preferred = format
         .and_then(|f| {
             registry
-                .typed_metadata::<aiperf_plugins::DatasetLoaderMetadata>(
-                    "custom_dataset_loader",
-                    f,
-                )
+                .typed_metadata::<aiperf_plugins::DatasetLoaderMetadata>("custom_dataset_loader", f)
                 .ok()
         })
         .and_then(|m| m.preferred_sampling);
@@ -559,7 +607,7 @@ mod tests {
         assert!(notices.is_empty());
         assert_eq!(
             input(&["--input-file", &f]).unwrap_err(),
-            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json, baseten_trace, sagemaker_data_capture, raw_payload)")
+            format!("--input-file: {f}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json, baseten_trace, sagemaker_data_capture, raw_payload, dag_jsonl, weka_trace, tracelab, speed_bench_* (32 variants))")
         );
         let f = write("bin.jsonl", "\u{1}\u{2}not json");
         let e = input(&["--input-file", &f]).unwrap_err();
@@ -603,8 +651,8 @@ mod tests {
                 "--input-file: '/nonexistent/x.jsonl' is not a valid file or directory",
             ),
             (
-                &["--public-dataset", "mmstar"],
-                "--public-dataset: 'mmstar' is not available in this build: its rows carry images, which this build does not decode from Hub datasets yet",
+                &["--public-dataset", "exgentic", "--dataset-filter", "harness=nope"],
+                "--dataset-filter: Invalid Exgentic dataset filters: harness=\"nope\" is not one of the values; available filters: harness=[claude_code, openai_solo, smolagents_code, tool_calling, tool_calling_with_shortlisting], source_model=[DeepSeek-V3.2, Kimi-K2.5, claude-opus-4-5, gemini-3-pro-preview, gpt-4.1, gpt-5.2-2025-12-11]",
             ),
             (
                 &[

@@ -170,7 +170,12 @@ mod tests {
         // baseten: outputs and caps only, as AIPerf.
         let b = Some("baseten_trace");
         assert!(resolve(
-            &args(&["--synthesis-max-osl", "9", "--synthesis-output-len-multiplier", "2"]),
+            &args(&[
+                "--synthesis-max-osl",
+                "9",
+                "--synthesis-output-len-multiplier",
+                "2"
+            ]),
             b
         )
         .is_ok());
@@ -180,6 +185,10 @@ mod tests {
         assert!(err(&["--synthesis-prefix-root-multiplier", "3"], b).starts_with(
             "--synthesis-prefix-root-multiplier: synthesis prefix_root_multiplier=3 is not supported"
         ));
-        assert!(resolve(&args(&["--synthesis-speedup-ratio", "2"]), Some("sagemaker_data_capture")).is_ok());
+        assert!(resolve(
+            &args(&["--synthesis-speedup-ratio", "2"]),
+            Some("sagemaker_data_capture")
+        )
+        .is_ok());
     }
 }

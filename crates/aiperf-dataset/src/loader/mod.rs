@@ -295,13 +295,23 @@ pub fn detect<'n>(path: &Path, candidates: &[(&'n str, &str)]) -> Result<&'n str
         .filter(|(_, i)| builtin(i).is_some_and(|b| (b.can_load)(&probe)))
         .map(|(n, _)| *n)
         .collect();
+    // The 32 SPEED-Bench variants are one family: named once.
     let names = || {
-        candidates
+        let all: Vec<&str> = candidates
             .iter()
             .filter(|(_, i)| builtin(i).is_some())
             .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        let family = all.iter().filter(|n| n.starts_with("speed_bench_")).count();
+        let mut shown: Vec<String> = all
+            .iter()
+            .filter(|n| !n.starts_with("speed_bench_"))
+            .map(|n| n.to_string())
+            .collect();
+        if family > 0 {
+            shown.push(format!("speed_bench_* ({family} variants)"));
+        }
+        shown.join(", ")
     };
     match matches.as_slice() {
         [one] => Ok(one),

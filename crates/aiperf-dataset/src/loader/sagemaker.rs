@@ -150,8 +150,9 @@ fn record(v: Value) -> Result<(f64, Option<u64>, Turn), String> {
     };
     // The output is decoded (a broken one is an error, as in AIPerf) for its usage.
     let input_length = match capture.get("endpointOutput") {
-        Some(output) => decode(output, &event)?
-            .and_then(|o| o.get("usage")?.get("prompt_tokens")?.as_u64()),
+        Some(output) => {
+            decode(output, &event)?.and_then(|o| o.get("usage")?.get("prompt_tokens")?.as_u64())
+        }
         None => None,
     };
     let max_tokens = match input
@@ -312,7 +313,10 @@ mod tests {
         ctx.synthesis.max_isl = Some(11);
         let no_usage = capture("2026-04-29T00:00:02Z", msg(3), "JSON")
             .replace("{\\\"usage\\\": {\\\"prompt_tokens\\\": 12}}", "{}");
-        let text = format!("{}\n{no_usage}\n", capture("2026-04-29T00:00:00Z", msg(5), "JSON"));
+        let text = format!(
+            "{}\n{no_usage}\n",
+            capture("2026-04-29T00:00:00Z", msg(5), "JSON")
+        );
         let convs = with_file("c.jsonl", &text, |p| load(p, &ctx)).unwrap();
         assert_eq!(convs.len(), 1);
         assert_eq!(convs[0].turns[0].max_tokens, Some(3));

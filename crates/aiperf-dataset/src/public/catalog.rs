@@ -33,20 +33,26 @@ pub enum Shape {
     /// Spec-Bench's `question.jsonl`, downloaded from GitHub (`SpecBenchLoader`): the first of
     /// each row's `turns`.
     SpecBench,
-    /// Known to AIPerf but not read by this build (images, audio, video, agent traces, or files
-    /// outside the Hub): the reason, said when the name is used.
+    /// Weka agentic-coding traces, one whole trace per row (`loader::weka::from_rows`), replayed
+    /// as agent graphs; `weka_hf` reads the repo `--hf-weka-dataset` names.
+    WekaTraces,
+    /// Exgentic agent request snapshots (`loader::weka::exgentic`), v1 or v2 traces.
+    Exgentic(crate::loader::weka::exgentic::Version),
+    /// Known to AIPerf but not read by this build: the reason, said when the name is used.
     Unsupported(&'static str),
 }
 
-/// One public dataset.
+/// One public dataset. Catalogue rows are `'static`; `weka_hf` borrows the repo a run names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PublicDataset {
-    pub name: &'static str,
+pub struct PublicDataset<'a> {
+    pub name: &'a str,
     /// The Hub dataset repo.
-    pub repo: &'static str,
-    pub split: &'static str,
+    pub repo: &'a str,
+    /// The revision read: `main`, or the commit AIPerf pins.
+    pub revision: &'a str,
+    pub split: &'a str,
     /// The dataset config ("subset") read unless `--hf-subset` names another.
-    pub subset: Option<&'static str>,
+    pub subset: Option<&'a str>,
     pub shape: Shape,
 }
 
@@ -58,10 +64,11 @@ const fn text(
     split: &'static str,
     subset: Option<&'static str>,
     prompt_column: &'static str,
-) -> PublicDataset {
+) -> PublicDataset<'static> {
     PublicDataset {
         name,
         repo,
+        revision: "main",
         split,
         subset,
         shape: Shape::InstructionResponse {
@@ -78,10 +85,11 @@ const fn asr(
     repo: &'static str,
     split: &'static str,
     subset: &'static str,
-) -> PublicDataset {
+) -> PublicDataset<'static> {
     PublicDataset {
         name,
         repo,
+        revision: "main",
         split,
         subset: Some(subset),
         shape: Shape::Asr {
@@ -90,35 +98,53 @@ const fn asr(
     }
 }
 
-const fn unsupported(
-    name: &'static str,
-    repo: &'static str,
-    split: &'static str,
-    why: &'static str,
-) -> PublicDataset {
+/// A Weka trace dataset (AIPerf's `default_block_size` 64, coding corpus).
+const fn weka(name: &'static str, repo: &'static str) -> PublicDataset<'static> {
     PublicDataset {
         name,
         repo,
-        split,
+        revision: "main",
+        split: "train",
         subset: None,
-        shape: Shape::Unsupported(why),
+        shape: Shape::WekaTraces,
     }
 }
 
-const AGENT: &str = "agent traces (Exgentic / Weka) are not read by this build yet";
+/// An Exgentic dataset at the commit AIPerf pins.
+const fn exgentic(
+    name: &'static str,
+    repo: &'static str,
+    revision: &'static str,
+    version: crate::loader::weka::exgentic::Version,
+) -> PublicDataset<'static> {
+    PublicDataset {
+        name,
+        repo,
+        revision,
+        split: "train",
+        subset: None,
+        shape: Shape::Exgentic(version),
+    }
+}
 
 /// AIPerf 0.13's names, in its order.
-pub const CATALOG: &[PublicDataset] = &[
-    unsupported(
+pub const CATALOG: &[PublicDataset<'static>] = &[
+    exgentic(
         "exgentic_v2",
         "Exgentic/agent-llm-traces-v2",
-        "train",
-        AGENT,
+        "4b8ad4ab198438e5a170f9171c19c6a2cf7c1814",
+        crate::loader::weka::exgentic::Version::V2,
     ),
-    unsupported("exgentic", "Exgentic/agent-llm-traces", "train", AGENT),
+    exgentic(
+        "exgentic",
+        "Exgentic/agent-llm-traces",
+        "70036b93a04e61b0ea2706a68b962f4f26774587",
+        crate::loader::weka::exgentic::Version::V1,
+    ),
     PublicDataset {
         name: "sharegpt",
         repo: "anon8231489123/ShareGPT_Vicuna_unfiltered",
+        revision: "main",
         split: "train",
         subset: None,
         shape: Shape::ShareGpt,
@@ -127,6 +153,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "mmstar",
         repo: "Lin-Chen/MMStar",
+        revision: "main",
         split: "val",
         subset: None,
         shape: Shape::InstructionResponse {
@@ -138,6 +165,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "mmvu",
         repo: "yale-nlp/MMVU",
+        revision: "main",
         split: "validation",
         subset: None,
         shape: Shape::Mmvu {
@@ -147,6 +175,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "vision_arena",
         repo: "lmarena-ai/VisionArena-Chat",
+        revision: "main",
         split: "train",
         subset: None,
         shape: Shape::Conversation {
@@ -158,6 +187,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "llava_onevision",
         repo: "lmms-lab/LLaVA-OneVision-Data",
+        revision: "main",
         split: "train",
         subset: Some("sharegpt4o"),
         shape: Shape::Conversation {
@@ -190,6 +220,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "spec_bench",
         repo: "hemingkx/Spec-Bench",
+        revision: "main",
         split: "train",
         subset: None,
         shape: Shape::SpecBench,
@@ -225,6 +256,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "spec_al_mtbench",
         repo: "HuggingFaceH4/mt_bench_prompts",
+        revision: "main",
         split: "train",
         subset: None,
         shape: Shape::MtBench,
@@ -239,6 +271,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "blazedit_5k",
         repo: "vdaita/edit_5k_char",
+        revision: "main",
         split: "train",
         subset: None,
         shape: Shape::InstructionResponse {
@@ -250,6 +283,7 @@ pub const CATALOG: &[PublicDataset] = &[
     PublicDataset {
         name: "blazedit_10k",
         repo: "vdaita/edit_10k_char",
+        revision: "main",
         split: "train",
         subset: None,
         shape: Shape::InstructionResponse {
@@ -263,116 +297,93 @@ pub const CATALOG: &[PublicDataset] = &[
     asr("gigaspeech", "speechcolab/gigaspeech", "test", "xs"),
     asr("ami", "edinburghcstr/ami", "test", "ihm"),
     asr("spgispeech", "kensho/spgispeech", "test", "test"),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka",
         "semianalysisai/cc-traces-weka-no-subagents-051826",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_no_subagents",
         "semianalysisai/cc-traces-weka-no-subagents-051826",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents",
         "semianalysisai/cc-traces-weka-062126",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_256k",
         "semianalysisai/cc-traces-weka-062126-256k",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_060226",
         "semianalysisai/cc-traces-weka-with-subagents-060226",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_060226_256k",
         "semianalysisai/cc-traces-weka-with-subagents-060226-256k",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_060526",
         "semianalysisai/cc-traces-weka-with-subagents-060526",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_060526_256k",
         "semianalysisai/cc-traces-weka-with-subagents-060526-256k",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_060826",
         "semianalysisai/cc-traces-weka-with-subagents-060826",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_with_subagents_060826_256k",
         "semianalysisai/cc-traces-weka-with-subagents-060826-256k",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_061326",
         "semianalysisai/cc-traces-weka-061326",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_061326_256k",
         "semianalysisai/cc-traces-weka-061326-256k",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_061526",
         "semianalysisai/cc-traces-weka-061526",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_061526_256k",
         "semianalysisai/cc-traces-weka-061526-256k",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_062126",
         "semianalysisai/cc-traces-weka-062126",
-        "train",
-        AGENT,
     ),
-    unsupported(
+    weka(
         "semianalysis_cc_traces_weka_062126_256k",
         "semianalysisai/cc-traces-weka-062126-256k",
-        "train",
-        AGENT,
     ),
-    unsupported("weka_hf", "", "train", AGENT),
+    weka("weka_hf", ""),
 ];
 
-impl PublicDataset {
+impl PublicDataset<'_> {
+    /// The prompt corpus AIPerf uses for it unless `--prompt-corpus` says otherwise (its
+    /// `default_prompt_corpus`: coding for the Weka traces).
+    pub fn default_prompt_corpus(&self) -> Option<crate::corpus::PromptCorpus> {
+        matches!(self.shape, Shape::WekaTraces).then_some(crate::corpus::PromptCorpus::Coding)
+    }
+
     /// AIPerf reads it with `streaming: true`: only as many rows as the run needs (the largest
     /// profiling request count, else `--conversation-num`), so only the files holding them are
     /// downloaded here.
     pub fn streaming(&self) -> bool {
-        matches!(self.shape, Shape::Conversation { .. } | Shape::Asr { .. })
+        matches!(
+            self.shape,
+            Shape::Conversation { .. } | Shape::Asr { .. } | Shape::Exgentic(_)
+        )
     }
 }
 
 /// The dataset called `name`.
-pub fn find(name: &str) -> Option<&'static PublicDataset> {
+pub fn find(name: &str) -> Option<&'static PublicDataset<'static>> {
     CATALOG.iter().find(|d| d.name == name)
 }
 

@@ -83,7 +83,12 @@ fn run(
         files,
         limit,
     };
-    load(find(name).unwrap(), &fetched, &context(&t, &c))
+    load(
+        find(name).unwrap(),
+        &fetched,
+        &context(&t, &c),
+        &Default::default(),
+    )
 }
 
 fn jpeg_uri() -> String {

@@ -81,6 +81,30 @@ pub enum PublicError {
     },
 }
 
+/// What reading a public dataset takes from the run besides its files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadOptions {
+    /// `--dataset-filter` for Exgentic (`harness`, `source_model`, `benchmark`).
+    pub exgentic_filters: crate::loader::weka::exgentic::Filters,
+    /// Whether the run replays on a fixed schedule (Exgentic then times each span).
+    pub fixed_schedule: bool,
+}
+
+/// AIPerf's `default_block_size` of its Weka public datasets (it overrides the traces' own).
+const WEKA_BLOCK_SIZE: usize = 64;
+
+/// Every row of every file, whole (agent-trace formats read all their columns).
+fn whole_rows(fetched: &Fetched) -> Result<Vec<Value>, LoadError> {
+    let mut out = Vec::new();
+    for file in &fetched.files {
+        rows::read(file, rows::EVERY_COLUMN, &mut |_, row| {
+            out.push(Value::Object(row));
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
 /// A public dataset's data files on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
@@ -98,7 +122,7 @@ pub struct Fetched {
 /// no further. Blocking (the Hub client runs its own small runtime).
 pub fn fetch(
     hub: &HubConfig,
-    ds: &PublicDataset,
+    ds: &PublicDataset<'_>,
     subset: Option<&str>,
     limit: Option<usize>,
 ) -> Result<Fetched, PublicError> {
@@ -160,17 +184,19 @@ pub fn fetch(
         | Shape::MtBench
         | Shape::Conversation { .. }
         | Shape::Asr { .. }
-        | Shape::Mmvu { .. } => {
+        | Shape::Mmvu { .. }
+        | Shape::WekaTraces
+        | Shape::Exgentic(_) => {
             let listing = match aiperf_hub::cached_repo_files(
                 &hub.cache_dir,
                 RepoKind::Dataset,
                 ds.repo,
-                "main",
+                ds.revision,
             ) {
                 // Offline, the cached snapshot is all there is; online, the Hub says what the
                 // revision holds now.
                 Some(l) if hub.offline => l,
-                _ => aiperf_hub::repo_files(hub, RepoKind::Dataset, ds.repo, "main")
+                _ => aiperf_hub::repo_files(hub, RepoKind::Dataset, ds.repo, ds.revision)
                     .map_err(hub_err)?,
             };
             let get = |file: &str| -> Result<PathBuf, PublicError> {
@@ -343,9 +369,10 @@ fn mmvu_prompt(row: &rows::Row) -> String {
 
 /// `ds`'s conversations from its fetched files.
 pub fn load(
-    ds: &PublicDataset,
+    ds: &PublicDataset<'_>,
     fetched: &Fetched,
     ctx: &LoadContext<'_>,
+    opts: &LoadOptions,
 ) -> Result<Vec<Conversation>, LoadError> {
     let first = fetched
         .files
@@ -354,6 +381,21 @@ pub fn load(
     let mut out = Vec::new();
     match ds.shape {
         Shape::ShareGpt => return crate::loader::sharegpt::load(first, ctx),
+        Shape::WekaTraces => {
+            let rows = whole_rows(fetched)?;
+            return crate::loader::weka::from_rows(rows, ds.repo, Some(WEKA_BLOCK_SIZE), ctx);
+        }
+        Shape::Exgentic(version) => {
+            let rows = whole_rows(fetched)?;
+            return crate::loader::weka::exgentic::from_rows(
+                rows,
+                version,
+                &opts.exgentic_filters,
+                opts.fixed_schedule,
+                fetched.limit,
+            )
+            .map_err(|e| LoadError::file(Path::new(ds.repo), e));
+        }
         Shape::Unsupported(reason) => return Err(LoadError::file(Path::new(ds.repo), reason)),
         Shape::InstructionResponse {
             prompt_column,
@@ -620,13 +662,17 @@ mod tests {
     fn every_supported_name_has_a_repo_and_split() {
         for d in CATALOG {
             assert!(!d.split.is_empty(), "{}", d.name);
-            if !matches!(d.shape, Shape::Unsupported(_)) {
+            // weka_hf's repo is the one --hf-weka-dataset names.
+            if !matches!(d.shape, Shape::Unsupported(_)) && d.name != "weka_hf" {
                 assert!(aiperf_hub::is_repo_id(d.repo), "{}", d.name);
             }
         }
         assert_eq!(find("spec_al_gsm8k").map(|d| d.subset), Some(Some("main")));
-        assert!(supported_names().starts_with("sharegpt, aimo, mmstar, mmvu, vision_arena"));
+        assert!(supported_names()
+            .starts_with("exgentic_v2, exgentic, sharegpt, aimo, mmstar, mmvu, vision_arena"));
         assert!(supported_names().contains("spec_bench, spec_al_gsm8k"));
-        assert!(supported_names().ends_with("librispeech, voxpopuli, gigaspeech, ami, spgispeech"));
+        assert!(supported_names().contains("librispeech, voxpopuli, gigaspeech, ami, spgispeech"));
+        assert!(supported_names().ends_with("semianalysis_cc_traces_weka_062126_256k, weka_hf"));
+        assert_eq!(CATALOG.len(), 42, "every name AIPerf 0.13 lists");
     }
 }

@@ -20,6 +20,13 @@ use crate::loader::LoadError;
 /// One row: the wanted columns it has.
 pub type Row = Map<String, Value>;
 
+/// `columns` asking for every column of the file (whole-record formats: agent traces).
+pub const EVERY_COLUMN: &[&str] = &["*"];
+
+fn every(columns: &[&str]) -> bool {
+    columns == EVERY_COLUMN
+}
+
 /// Reads `columns` of every row of `path` (by its extension), calling `each` per row with its
 /// 1-based row number. A column missing from the file's schema is an error naming the
 /// columns it has.
@@ -58,7 +65,10 @@ fn parquet_rows(
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?;
     let schema = builder.schema().clone();
     let mut roots = Vec::new();
-    for c in columns {
+    if every(columns) {
+        roots.extend(0..schema.fields().len());
+    }
+    for c in columns.iter().filter(|_| !every(columns)) {
         match schema.index_of(c) {
             Ok(i) => roots.push(i),
             Err(_) => {
@@ -174,6 +184,9 @@ fn list(values: &dyn Array) -> Value {
 }
 
 fn project(path: &Path, mut obj: Row, columns: &[&str], line: usize) -> Result<Row, LoadError> {
+    if every(columns) {
+        return Ok(obj);
+    }
     let mut row = Row::new();
     for c in columns {
         match obj.remove(*c) {
@@ -267,7 +280,10 @@ fn csv_rows(
         .map_err(|e| LoadError::file(path, e.to_string()))?
         .clone();
     let mut index = Vec::new();
-    for c in columns {
+    if every(columns) {
+        index.extend(headers.iter().enumerate().map(|(i, h)| (h.to_string(), i)));
+    }
+    for c in columns.iter().filter(|_| !every(columns)) {
         match headers.iter().position(|h| h == *c) {
             Some(i) => index.push((c.to_string(), i)),
             None => {

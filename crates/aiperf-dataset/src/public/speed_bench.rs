@@ -148,9 +148,10 @@ pub fn find(name: &str) -> Option<&'static SpeedBench> {
     TYPES.iter().find(|t| t.name == name)
 }
 
-/// The registry implementation string of `name`: `aiperf_dataset::public::speed_bench::<name>`.
+/// The registry implementation string of `name`:
+/// `aiperf_dataset::public::speed_bench::BUILTINS::<name>`.
 pub fn implementation(name: &str) -> String {
-    format!("aiperf_dataset::public::speed_bench::{name}")
+    format!("aiperf_dataset::public::speed_bench::BUILTINS::{name}")
 }
 
 /// Why a row is not a SPEED-Bench row (`SpeedBenchRow` validation); `None` when it is one.
@@ -245,12 +246,16 @@ pub fn load(t: &SpeedBench, path: &Path, multi_turn: bool) -> Result<Vec<Convers
 }
 
 macro_rules! builtins {
-    ($($i:literal => $name:literal),* $(,)?) => {
+    ($($name:ident => $i:literal),* $(,)?) => {
         /// Loader table entries for every type (`implementation` =
-        /// `aiperf_dataset::public::speed_bench::<name>`), for `loader::builtin` to search.
+        /// `aiperf_dataset::public::speed_bench::BUILTINS::<name>`), for `loader::builtin` to
+        /// search.
         pub const BUILTINS: [Builtin; 32] = [$(
             Builtin {
-                implementation: concat!("aiperf_dataset::public::speed_bench::", $name),
+                implementation: concat!(
+                    "aiperf_dataset::public::speed_bench::BUILTINS::",
+                    stringify!($name)
+                ),
                 load: |p, _: &LoadContext<'_>| load(&TYPES[$i], p, true),
                 can_load: |probe| can_load(&TYPES[$i], probe),
             },
@@ -259,38 +264,38 @@ macro_rules! builtins {
 }
 
 builtins! {
-    0 => "speed_bench_qualitative",
-    1 => "speed_bench_coding",
-    2 => "speed_bench_humanities",
-    3 => "speed_bench_math",
-    4 => "speed_bench_multilingual",
-    5 => "speed_bench_qa",
-    6 => "speed_bench_rag",
-    7 => "speed_bench_reasoning",
-    8 => "speed_bench_roleplay",
-    9 => "speed_bench_stem",
-    10 => "speed_bench_summarization",
-    11 => "speed_bench_writing",
-    12 => "speed_bench_throughput_1k",
-    13 => "speed_bench_throughput_2k",
-    14 => "speed_bench_throughput_8k",
-    15 => "speed_bench_throughput_16k",
-    16 => "speed_bench_throughput_32k",
-    17 => "speed_bench_throughput_1k_low_entropy",
-    18 => "speed_bench_throughput_1k_mixed",
-    19 => "speed_bench_throughput_1k_high_entropy",
-    20 => "speed_bench_throughput_2k_low_entropy",
-    21 => "speed_bench_throughput_2k_mixed",
-    22 => "speed_bench_throughput_2k_high_entropy",
-    23 => "speed_bench_throughput_8k_low_entropy",
-    24 => "speed_bench_throughput_8k_mixed",
-    25 => "speed_bench_throughput_8k_high_entropy",
-    26 => "speed_bench_throughput_16k_low_entropy",
-    27 => "speed_bench_throughput_16k_mixed",
-    28 => "speed_bench_throughput_16k_high_entropy",
-    29 => "speed_bench_throughput_32k_low_entropy",
-    30 => "speed_bench_throughput_32k_mixed",
-    31 => "speed_bench_throughput_32k_high_entropy",
+    speed_bench_qualitative => 0,
+    speed_bench_coding => 1,
+    speed_bench_humanities => 2,
+    speed_bench_math => 3,
+    speed_bench_multilingual => 4,
+    speed_bench_qa => 5,
+    speed_bench_rag => 6,
+    speed_bench_reasoning => 7,
+    speed_bench_roleplay => 8,
+    speed_bench_stem => 9,
+    speed_bench_summarization => 10,
+    speed_bench_writing => 11,
+    speed_bench_throughput_1k => 12,
+    speed_bench_throughput_2k => 13,
+    speed_bench_throughput_8k => 14,
+    speed_bench_throughput_16k => 15,
+    speed_bench_throughput_32k => 16,
+    speed_bench_throughput_1k_low_entropy => 17,
+    speed_bench_throughput_1k_mixed => 18,
+    speed_bench_throughput_1k_high_entropy => 19,
+    speed_bench_throughput_2k_low_entropy => 20,
+    speed_bench_throughput_2k_mixed => 21,
+    speed_bench_throughput_2k_high_entropy => 22,
+    speed_bench_throughput_8k_low_entropy => 23,
+    speed_bench_throughput_8k_mixed => 24,
+    speed_bench_throughput_8k_high_entropy => 25,
+    speed_bench_throughput_16k_low_entropy => 26,
+    speed_bench_throughput_16k_mixed => 27,
+    speed_bench_throughput_16k_high_entropy => 28,
+    speed_bench_throughput_32k_low_entropy => 29,
+    speed_bench_throughput_32k_mixed => 30,
+    speed_bench_throughput_32k_high_entropy => 31,
 }
 
 /// The loader table entry for `implementation`, if it is a SPEED-Bench one (for

@@ -52,7 +52,10 @@ async fn spawned_children_run_beside_each_other_and_the_join_waits_for_them() {
     assert_eq!((out.exit_code, out.request_count), (0, 5));
     let sent = posts(&mock);
     assert_eq!(sent.len(), 5);
-    let (plan, merge) = (find(&sent, "plan the work"), find(&sent, "merge the results"));
+    let (plan, merge) = (
+        find(&sent, "plan the work"),
+        find(&sent, "merge the results"),
+    );
     let (w1, w2a, w2b) = (
         find(&sent, "worker one"),
         find(&sent, "worker two a"),
@@ -83,7 +86,12 @@ async fn spawned_children_run_beside_each_other_and_the_join_waits_for_them() {
     let records = read_jsonl(dir.path().join("out/profile_export.jsonl"));
     let mut ids: Vec<String> = records
         .iter()
-        .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
+        .map(|r| {
+            r["metadata"]["conversation_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     ids.sort();
     assert_eq!(ids, ["root", "root", "w1", "w2", "w2"]);

@@ -58,7 +58,7 @@ async fn an_unrecognized_file_is_refused_before_sending() {
     let msg = format!("{e:#}");
     assert_eq!(
         msg,
-        format!("--input-file: {file}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json, baseten_trace, sagemaker_data_capture, raw_payload)")
+        format!("--input-file: {file}: no dataset format recognizes this file (the record on line 1 has fields 'prompt'); pass --custom-dataset-type (one of: single_turn, multi_turn, random_pool, mooncake_trace, sharegpt, bailian_trace, burst_gpt_trace, inputs_json, baseten_trace, sagemaker_data_capture, raw_payload, dag_jsonl, weka_trace, tracelab, speed_bench_* (32 variants))")
     );
     assert!(posts(&mock).is_empty());
     assert!(!dir.path().join("run").exists());

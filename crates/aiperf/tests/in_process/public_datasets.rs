@@ -325,11 +325,15 @@ fn public_dataset_flags_are_checked() {
             .to_string()
     };
     assert!(err(&["--public-dataset", "nope"]).starts_with(
-        "--public-dataset: 'nope' is not a public dataset (this build reads: sharegpt, aimo,"
+        "--public-dataset: 'nope' is not a public dataset (this build reads: exgentic_v2, exgentic, sharegpt, aimo,"
     ));
     assert_eq!(
-        err(&["--public-dataset", "librispeech"]),
-        "--public-dataset: 'librispeech' is not available in this build: its rows carry audio arrays, which this build does not decode from Hub datasets yet"
+        err(&["--public-dataset", "weka_hf"]),
+        "--public-dataset: weka_hf reads the Hub repo --hf-weka-dataset names; give it"
+    );
+    assert_eq!(
+        err(&["--hf-weka-dataset", "org/x"]),
+        "--hf-weka-dataset: requires --public-dataset weka_hf"
     );
     assert_eq!(
         err(&["--public-dataset", "aimo", "--dataset-filter", "a=b"]),
@@ -408,6 +412,125 @@ async fn sharegpt_is_downloaded_through_the_hub() {
     assert_eq!(
         *seen.lock().unwrap(),
         ["/datasets/anon8231489123/ShareGPT_Vicuna_unfiltered/resolve/main/ShareGPT_V3_unfiltered_cleaned_split.json"]
+    );
+    mock.stop().await;
+}
+
+/// A Hub repo holding one JSON Lines data file of `rows`, as `datasets` lays a split out.
+fn jsonl_repo(rows: &[Value]) -> HashMap<String, Vec<u8>> {
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    HashMap::from([(
+        "data/train-00000-of-00001.jsonl".to_string(),
+        text.into_bytes(),
+    )])
+}
+
+fn sent_messages(mock: &aiperf_mock_server::MockHandle) -> Vec<Vec<Value>> {
+    posts(mock)
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["messages"].as_array().unwrap().clone()
+        })
+        .collect()
+}
+
+/// `weka_hf` reads the repo `--hf-weka-dataset` names: each row a whole Weka trace, replayed
+/// with its recorded context (turn 1 resends turn 0's blocks, the recorded answer as an
+/// assistant message, then its new user blocks), never the server's live reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weka_traces_from_the_hub_replay_their_recorded_context() {
+    let trace = json!({
+        "id": "tr", "models": ["m"], "block_size": 64, "hash_id_scope": "local",
+        "requests": [
+            {"type": "n", "t": 0, "model": "m", "in": 128, "out": 10, "hash_ids": [1, 2], "api_time": 0.05},
+            {"type": "n", "t": 0.1, "model": "m", "in": 256, "out": 4, "hash_ids": [1, 2, 3, 4], "api_time": 0.05}
+        ]
+    });
+    let (hub_url, seen) = fake_hub(HashMap::from([(
+        "org/agent-traces".to_string(),
+        jsonl_repo(&[trace]),
+    )]));
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubConfig::new(&hub_url, dir.path().join("hf-cache"));
+    let p = Profile::chat(&mock.url())
+        .arg("--public-dataset", "weka_hf")
+        .arg("--hf-weka-dataset", "org/agent-traces")
+        .arg("--tokenizer", "builtin")
+        .arg("--conversation-num", 1);
+    let out = engine(&hub)
+        .run(&p.config(&dir.path().join("a")), &aiperf_engine::Silent)
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.request_count), (0, 2));
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        "/api/datasets/org/agent-traces/revision/main"
+    );
+    let sent = sent_messages(&mock);
+    let roles = |m: &[Value]| -> Vec<String> {
+        m.iter()
+            .map(|x| x["role"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(roles(&sent[0]), ["user"]);
+    assert_eq!(roles(&sent[1]), ["user", "assistant", "user"]);
+    // Turn 1 starts with turn 0's prompt, byte for byte: the recorded prefix.
+    assert_eq!(sent[1][0], sent[0][0]);
+    mock.stop().await;
+}
+
+/// `exgentic` reads AIPerf's pinned commit, and `--dataset-filter harness=...` keeps only that
+/// harness's sessions; a filter key Exgentic does not have is refused before anything runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exgentic_sessions_come_filtered_from_the_pinned_commit() {
+    let span = |text: &str| {
+        json!({"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:01Z",
+            "attributes": {"gen_ai.operation.name": "chat", "gen_ai.request.max_tokens": 8,
+                "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5,
+                "gen_ai.input.messages": serde_json::to_string(&json!([
+                    {"role": "user", "parts": [{"type": "text", "content": text}]}])).unwrap()}})
+    };
+    let rows = [
+        json!({"session_id": "a", "harness": "claude_code", "models": ["azure/gpt-4.1"], "spans": [span("from claude code")]}),
+        json!({"session_id": "b", "harness": "tool_calling", "models": ["azure/gpt-4.1"], "spans": [span("from tool calling")]}),
+    ];
+    let (hub_url, seen) = fake_hub(HashMap::from([(
+        "Exgentic/agent-llm-traces".to_string(),
+        jsonl_repo(&rows),
+    )]));
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubConfig::new(&hub_url, dir.path().join("hf-cache"));
+    let p = Profile::chat(&mock.url())
+        .arg("--public-dataset", "exgentic")
+        .arg("--dataset-filter", "harness=tool_calling")
+        .arg("--tokenizer", "builtin")
+        .request_count(1);
+    let out = engine(&hub)
+        .run(&p.config(&dir.path().join("a")), &aiperf_engine::Silent)
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.request_count), (0, 1));
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        "/api/datasets/Exgentic/agent-llm-traces/revision/70036b93a04e61b0ea2706a68b962f4f26774587"
+    );
+    let sent = sent_messages(&mock);
+    assert_eq!(sent[0].last().unwrap()["content"], "from tool calling");
+    let argv = Profile::chat(&mock.url())
+        .arg("--public-dataset", "exgentic")
+        .arg("--dataset-filter", "flavour=x")
+        .argv(None);
+    let cli = <aiperf_config::Cli as clap::Parser>::try_parse_from(&argv).unwrap();
+    let aiperf_config::Command::Profile(a) = cli.command else {
+        unreachable!()
+    };
+    let e = aiperf_config::ProfileConfig::resolve(*a, &argv, &Registry::builtin()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--dataset-filter: unknown Exgentic filter 'flavour' (harness, source_model, benchmark)"
     );
     mock.stop().await;
 }
