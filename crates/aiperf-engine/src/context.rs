@@ -113,19 +113,25 @@ impl DagTasks {
     pub fn live(&self) -> usize {
         *self.live.borrow()
     }
+}
 
-    pub(crate) fn enter(&self) -> LiveGuard<'_> {
-        self.live.send_modify(|n| *n += 1);
-        LiveGuard(self)
+/// One running child task of a phase, counted from before it is spawned (so the phase cannot
+/// see zero between a spawn and the task's first poll) until the task ends, however it ends.
+pub struct LiveChild(Arc<PhaseContext>);
+
+impl LiveChild {
+    pub fn new(ctx: &Arc<PhaseContext>) -> Self {
+        ctx.dag_tasks.live.send_modify(|n| *n += 1);
+        LiveChild(ctx.clone())
     }
 }
 
-/// Counts a child task out when it ends, however it ends.
-pub(crate) struct LiveGuard<'a>(&'a DagTasks);
-
-impl Drop for LiveGuard<'_> {
+impl Drop for LiveChild {
     fn drop(&mut self) {
-        self.0.live.send_modify(|n| *n = n.saturating_sub(1));
+        self.0
+            .dag_tasks
+            .live
+            .send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

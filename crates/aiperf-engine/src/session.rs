@@ -544,9 +544,10 @@ pub fn spawn_child(
     conversation: usize,
     from: Inherited,
 ) -> JoinHandle<()> {
+    let live = crate::context::LiveChild::new(ctx);
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        let _live = ctx.dag_tasks.enter();
+        let _live = live;
         let mut session = Session::child(conversation, from);
         loop {
             // The first turn's delay counts from the branch firing, later ones from the
