@@ -135,12 +135,12 @@ impl Drop for LiveChild {
     }
 }
 
-/// Sleeps until `at`, waking early (within 50 ms) when the phase stops issuing, so long think
-/// times and user gaps never hold up the end of a run.
+/// Sleeps until `at`, waking early (within 50 ms) when the phase stops issuing or its request
+/// count is used up, so long think times and user gaps never hold up the end of a run.
 pub async fn sleep_until_or_stopped(ctx: &PhaseContext, at: Instant) {
     loop {
         let now = Instant::now();
-        if now >= at || !ctx.issuer.open_at(ctx.clock.now_ns()) {
+        if now >= at || !ctx.issuer.open_at(ctx.clock.now_ns()) || ctx.issuer.exhausted() {
             return;
         }
         tokio::time::sleep_until((at.min(now + Duration::from_millis(50))).into()).await;

@@ -107,6 +107,44 @@ impl DagPlan {
     }
 }
 
+impl DagPlan {
+    /// Requests each conversation causes when sent once: its own turns plus, through its
+    /// branches that fire after a turn, its children's (recursively); and, per conversation,
+    /// the requests of its pre-session children (started once per phase). Fixed-schedule
+    /// replay counts a phase's requests with them. A cycle (loaders refuse them) counts once.
+    pub fn requests(&self, turns: &[usize]) -> (Vec<u64>, Vec<u64>) {
+        fn total(plan: &DagPlan, turns: &[usize], memo: &mut [Option<u64>], c: usize) -> u64 {
+            if let Some(n) = memo[c] {
+                return n;
+            }
+            memo[c] = Some(turns[c] as u64); // a cycle stops here
+            let mut n = turns[c] as u64;
+            for b in plan.branches[c].iter().filter(|b| b.after_turn.is_some()) {
+                for &child in &b.children {
+                    n = n.saturating_add(total(plan, turns, memo, child));
+                }
+            }
+            memo[c] = Some(n);
+            n
+        }
+        let mut memo = vec![None; turns.len()];
+        let own: Vec<u64> = (0..turns.len())
+            .map(|c| total(self, turns, &mut memo, c))
+            .collect();
+        let pre = (0..turns.len())
+            .map(|c| {
+                self.branches[c]
+                    .iter()
+                    .filter(|b| b.after_turn.is_none())
+                    .flat_map(|b| &b.children)
+                    .map(|&child| own[child])
+                    .fold(0u64, u64::saturating_add)
+            })
+            .collect();
+        (own, pre)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +189,33 @@ mod tests {
         assert_eq!(plan.branches[1][0].join_before, Some(1));
         assert!(plan.branches[0].is_empty());
         assert_eq!(DagPlan::build(&[conv("x", 1, None)]).unwrap(), None);
+    }
+
+    #[test]
+    fn requests_count_every_descendant_and_pre_session_children_apart() {
+        let root = Dag {
+            root: true,
+            branches: vec![
+                branch(&["c1", "c2"], Some(0), Some(1)),
+                branch(&["pre"], None, None),
+            ],
+        };
+        let c1 = Dag {
+            root: false,
+            branches: vec![branch(&["g"], Some(0), None)],
+        };
+        let convs = [
+            conv("p", 2, Some(root)),
+            conv("c1", 1, Some(c1)),
+            conv("c2", 3, Some(Dag::default())),
+            conv("g", 2, Some(Dag::default())),
+            conv("pre", 4, Some(Dag::default())),
+        ];
+        let plan = DagPlan::build(&convs).unwrap().unwrap();
+        let (own, pre) = plan.requests(&[2, 1, 3, 2, 4]);
+        // p: 2 + c1 (1 + g 2) + c2 3 = 8; its pre-session child 4 apart.
+        assert_eq!(own, [8, 3, 3, 2, 4]);
+        assert_eq!(pre, [4, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -65,7 +65,13 @@ impl RunPlan {
         }
         let profiling_count = match &replay {
             Some(r) => {
-                let turns: u64 = r.order.iter().map(|&i| conversations[i].turns as u64).sum();
+                // Agent-graph children count too; pre-session children once per phase.
+                let turns: u64 = r
+                    .order
+                    .iter()
+                    .map(|&i| conversations[i].requests)
+                    .sum::<u64>()
+                    + conversations.iter().map(|c| c.pre_requests).sum::<u64>();
                 Some(cfg.request_count.map_or(turns, |c| c.min(turns)))
             }
             None => cfg.request_count,
@@ -227,6 +233,8 @@ mod tests {
             turns,
             first_timestamp_ms: ts,
             root: true,
+            requests: turns as u64,
+            pre_requests: 0,
         }
     }
 

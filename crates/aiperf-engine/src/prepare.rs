@@ -67,6 +67,10 @@ pub struct ConversationInfo {
     pub first_timestamp_ms: Option<f64>,
     /// Whether sessions may start with it (agent-graph children start only from a branch).
     pub root: bool,
+    /// Requests one session of it causes: its turns plus its branches' children's.
+    pub requests: u64,
+    /// Requests of its pre-session children, started once per phase.
+    pub pre_requests: u64,
 }
 
 impl Prepared {
@@ -503,6 +507,8 @@ pub fn prepare_with(
         let info = ConversationInfo {
             first_timestamp_ms: c.turns.first().and_then(|t| t.timestamp_ms),
             root: c.dag.as_ref().is_none_or(|d| d.root),
+            requests: c.turns.len() as u64,
+            pre_requests: 0,
             turns: c.turns.len(),
             independent_turns: c.independent_turns,
             session_id: c.session_id,
@@ -529,6 +535,14 @@ pub fn prepare_with(
         }
         for (m, w) in warmup_first.iter_mut().enumerate() {
             w.push(warmups.get(m).cloned().flatten());
+        }
+    }
+    if let Some(d) = &dag {
+        let turns: Vec<usize> = conversations.iter().map(|c| c.turns).collect();
+        let (own, pre) = d.requests(&turns);
+        for ((c, own), pre) in conversations.iter_mut().zip(own).zip(pre) {
+            c.requests = own;
+            c.pre_requests = pre;
         }
     }
     tracing::debug!(

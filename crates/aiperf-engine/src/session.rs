@@ -127,7 +127,11 @@ impl Session {
             return;
         };
         let from = self.last_end.unwrap_or_else(Instant::now);
-        sleep_until_or_stopped(ctx, from + Duration::from_secs_f64(ms / 1e3)).await;
+        // A recorded think time can be anything a file says: past a century is "never" (the
+        // phase's stop still wakes the session).
+        const NEVER: Duration = Duration::from_secs(100 * 365 * 86_400);
+        let wait = Duration::try_from_secs_f64(ms / 1e3).map_or(NEVER, |d| d.min(NEVER));
+        sleep_until_or_stopped(ctx, from + wait).await;
     }
 
     /// Whether turns of this conversation carry the earlier ones (a fork child's carry its

@@ -123,6 +123,12 @@ impl CreditIssuer {
         !self.stopped.load(Ordering::Relaxed) && self.send_until_ns.is_none_or(|t| at_ns < t)
     }
 
+    /// Whether the request count is used up (nothing more will ever be issued by count).
+    pub fn exhausted(&self) -> bool {
+        self.limit
+            .is_some_and(|l| self.issued.load(Ordering::Relaxed) >= l)
+    }
+
     /// Stops issuing (Ctrl-C, fatal error).
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
@@ -168,9 +174,11 @@ mod tests {
     #[test]
     fn count_limit_issues_exactly_n() {
         let i = CreditIssuer::new(&plan(Some(3), None), 0);
+        assert!(!i.exhausted());
         let got: Vec<_> = (0..5).map(|_| i.try_issue(0)).collect();
         assert_eq!(got, [Some(0), Some(1), Some(2), None, None]);
         assert_eq!(i.issued(), 3);
+        assert!(i.exhausted());
     }
 
     #[test]

@@ -212,11 +212,18 @@ impl Round {
             }
         }
         let json = |v: &Option<Value>| v.as_ref().unwrap_or(&Value::Null).to_string();
+        let input_total = count(row.input_tokens_total);
+        if input_total > super::weka::MAX_INPUT_LENGTH {
+            return Err(format!(
+                "'input_tokens_total' must be at most {}, got {input_total}",
+                super::weka::MAX_INPUT_LENGTH
+            ));
+        }
         Ok(Round {
             round_index: row.round_index.unwrap_or(0.0),
-            input_total: count(row.input_tokens_total),
+            input_total,
             prefix: count(row.prefix_tokens),
-            output: count(row.output_tokens) + count(row.reasoning_output_tokens),
+            output: count(row.output_tokens).saturating_add(count(row.reasoning_output_tokens)),
             model: row
                 .model
                 .clone()
@@ -572,8 +579,8 @@ fn build_trace(
             total_tokens: Some(
                 inner
                     .iter()
-                    .map(|r| (r.input_length + r.output_length) as i64)
-                    .sum(),
+                    .map(|r| r.input_length.saturating_add(r.output_length) as i64)
+                    .fold(0i64, i64::saturating_add),
             ),
             tool_use_count: None,
             status: if child_end <= spawn.end {

@@ -93,12 +93,20 @@ pub fn image_uri(bytes: &[u8]) -> Result<String, String> {
     Ok(format!("data:image/jpeg;base64,{}", B64.encode(jpeg)))
 }
 
+/// PIL's `Image.MAX_IMAGE_PIXELS` doubled: past it PIL refuses an image as a bomb.
+const MAX_PIXELS: u64 = 2 * 89_478_485;
+
 /// PNG to JPEG as PIL's `convert("RGB")` then `save(format="JPEG", quality=85, subsampling=0)`:
 /// grey replicated, palettes expanded, alpha dropped.
 fn png_to_jpeg(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut dec = png::Decoder::new(Cursor::new(bytes));
     dec.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = dec.read_info().map_err(|e| format!("png decoding: {e}"))?;
+    // PIL's decompression-bomb limit, checked before the pixel buffer is allocated.
+    let (w, h) = (reader.info().width, reader.info().height);
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(format!("png decoding: {w}x{h} is too large"));
+    }
     let size = reader
         .output_buffer_size()
         .ok_or("png decoding: image too large")?;
@@ -227,6 +235,9 @@ pub fn decode_audio(bytes: &[u8]) -> Result<Clip, String> {
     let out = dir.path().join("audio.wav");
     let mut args = ffmpeg::args(["-i"]);
     args.push(input.into_os_string());
+    // Decoding stops just past the longest clip kept: an hour of audio is never expanded.
+    let limit = format!("{:.3}", MAX_AUDIO_SECONDS + 0.001);
+    args.extend(ffmpeg::args(["-t", limit.as_str()]));
     args.extend(ffmpeg::args(["-vn", "-c:a", "pcm_s32le", "-f", "wav"]));
     args.push(out.as_os_str().to_os_string());
     let wav = ffmpeg::run(&args, None, &out).map_err(fail)?;

@@ -174,3 +174,39 @@ async fn open_loop_sessions_start_their_children_and_the_run_waits_for_them() {
     assert_eq!(records.len(), 10);
     mock.stop().await;
 }
+
+const WEKA: &str = r#"{"id": "t1", "models": ["m"], "block_size": 64, "hash_id_scope": "local", "requests": [
+  {"type": "n", "t": 0, "model": "m", "in": 64, "out": 4, "hash_ids": [1], "api_time": 0.05},
+  {"type": "subagent", "t": 0.1, "agent_id": "a1", "duration_ms": 300, "status": "completed",
+   "models": ["m"], "subagent_type": "Explore", "requests": [
+    {"type": "n", "t": 0.15, "model": "m", "in": 64, "out": 2, "hash_ids": [100], "api_time": 0.05},
+    {"type": "n", "t": 0.25, "model": "m", "in": 128, "out": 2, "hash_ids": [100, 101], "api_time": 0.05}]},
+  {"type": "n", "t": 0.5, "model": "m", "in": 128, "out": 4, "hash_ids": [1, 2], "api_time": 0.05}]}"#;
+
+/// A Weka trace's subagent runs as a joined child: closed loop, and replayed on its fixed
+/// schedule, where the phase's request count includes the children's requests (a count of
+/// the roots' turns alone would cut the subagent and the joined turn off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weka_subagents_are_sent_closed_loop_and_on_a_fixed_schedule() {
+    let mock = mock(5.0, 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "trace.json", WEKA);
+    for (name, fixed) in [("closed", false), ("fixed", true)] {
+        let out = Profile::new("mock-model", &mock.url())
+            .input_file(&file, "weka_trace")
+            .arg("--conversation-num", 1)
+            .flag_if(fixed, "--fixed-schedule")
+            .run(&dir.path().join(name))
+            .await
+            .unwrap();
+        assert_eq!((out.exit_code, out.request_count), (0, 4), "{name}");
+        let records = read_jsonl(dir.path().join(name).join("profile_export.jsonl"));
+        let mut ids: Vec<String> = records
+            .iter()
+            .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, ["t1", "t1", "t1::sa:a1", "t1::sa:a1"], "{name}");
+    }
+    mock.stop().await;
+}

@@ -179,6 +179,13 @@ fn read_trace(path: &Path) -> Result<Trace, LoadError> {
         }
         err
     })?;
+    check_input_lengths(&trace).map_err(|e| LoadError::file(path, e))?;
+    Ok(trace)
+}
+
+/// Refuses a request longer than [`MAX_INPUT_LENGTH`] (whatever path the trace came by:
+/// a file, a Hub row or a converted TraceLab session), before any prompt is sized from it.
+pub(crate) fn check_input_lengths(trace: &Trace) -> Result<(), String> {
     for (i, e) in trace.requests.iter().enumerate() {
         let too_long = |r: &Request| r.input_length > MAX_INPUT_LENGTH;
         let bad = match e {
@@ -190,13 +197,12 @@ fn read_trace(path: &Path) -> Result<Trace, LoadError> {
                 .any(|r| too_long(&r.clone().into_request())),
         };
         if bad {
-            return Err(LoadError::file(
-                path,
-                format!("requests[{i}]: 'in' must be at most {MAX_INPUT_LENGTH}"),
+            return Err(format!(
+                "requests[{i}]: 'in' must be at most {MAX_INPUT_LENGTH}"
             ));
         }
     }
-    Ok(trace)
+    Ok(())
 }
 
 /// The first entry of `requests` that is not a valid request or subagent, when the file is
@@ -262,11 +268,14 @@ fn subagents(trace: &Trace) -> impl Iterator<Item = (usize, &Subagent)> {
 /// AIPerf's `_trace_peak_context_length`: the largest `in + out` sent, top-level `out` capped
 /// by `--synthesis-max-osl`, subagents' not, 0 sent as 1.
 pub(crate) fn peak_context(trace: &Trace, max_osl: Option<u64>) -> u64 {
-    let top = normals(trace).map(|(_, r)| r.input_length + cap_output(r.output_length, max_osl));
+    let top = normals(trace).map(|(_, r)| {
+        r.input_length
+            .saturating_add(cap_output(r.output_length, max_osl))
+    });
     let inner = subagents(trace).flat_map(|(_, s)| {
         s.requests.iter().map(|r| {
             let r = r.clone().into_request();
-            r.input_length + r.output_length.max(1)
+            r.input_length.saturating_add(r.output_length.max(1))
         })
     });
     top.chain(inner).max().unwrap_or(0)
@@ -529,6 +538,12 @@ pub(crate) fn reconstruct(
             origin,
             "weka traces take only --synthesis-max-isl and --synthesis-max-osl of the --synthesis-* options",
         ));
+    }
+    for s in &traces {
+        check_input_lengths(&s.trace).map_err(|e| LoadError::File {
+            path: s.file.clone(),
+            reason: format!("trace '{}': {e}", s.trace.id),
+        })?;
     }
     let max_osl = ctx.synthesis.max_osl;
     let traces = select(traces, ctx.agentic.max_context_length, max_osl)

@@ -152,7 +152,7 @@ impl<'d> Reconstructor<'d> {
         let mut cursor = 0;
         let mut segs = Vec::new();
         if tool_tokens > 0 || system_tokens > 0 {
-            let prefix = (tool_tokens.max(0) + system_tokens.max(0)) as usize;
+            let prefix = tool_tokens.max(0).saturating_add(system_tokens.max(0)) as usize;
             let mut blocks = prefix.div_ceil(bs);
             if blocks > 0 {
                 if blocks > hash_ids.len() {
