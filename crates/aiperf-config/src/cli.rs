@@ -7,11 +7,15 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::magic_list::{One, Sweepable};
 
+mod distributed;
 mod media;
 mod shaping;
 mod trace_replay;
 mod trace_tools;
 
+pub use distributed::{
+    KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs,
+};
 pub use media::MediaArgs;
 pub use shaping::ShapingArgs;
 pub use trace_replay::TraceReplayArgs;
@@ -50,6 +54,14 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a synthetic trace (an agentic-coding workload) to replay.
     Synthesize(SynthesizeArgs),
+    /// Rebuild one run from the shards of a distributed run, exactly (never by averaging).
+    Merge(MergeArgs),
+    /// Kubernetes: generate the Indexed Job of a sharded run; collect and merge its results.
+    #[command(subcommand)]
+    Kube(KubeCommand),
+    /// Slurm: generate the sbatch script of a sharded run.
+    #[command(subcommand)]
+    Slurm(SlurmCommand),
 }
 
 /// `aiperf config ...`.
@@ -852,6 +864,8 @@ pub struct ProfileArgs {
     pub trace_replay: TraceReplayArgs,
     #[command(flatten)]
     pub media: MediaArgs,
+    #[command(flatten)]
+    pub distributed: ShardArgs,
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ pub mod resolve;
 pub mod yaml;
 
 pub use cli::{
-    AnalyzeTraceArgs, Cli, Command, CompareArgs, ConfigCommand, PluginsArgs, ProfileArgs,
-    ShapingArgs, SynthesizeArgs, TraceReplayArgs, ValidateArgs,
+    AnalyzeTraceArgs, Cli, Command, CompareArgs, ConfigCommand, KubeCommand, KubeGenerateArgs,
+    MergeArgs, PluginsArgs, ProfileArgs, ShapingArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs,
+    SynthesizeArgs, TraceReplayArgs, ValidateArgs,
 };
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

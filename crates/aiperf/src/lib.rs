@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod config_cmd;
+pub mod distributed;
 pub mod logfile;
 pub mod plot_cmd;
 pub mod plugins_cmd;
@@ -33,6 +34,9 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
         Command::AnalyzeTrace(args) => trace_tools::analyze(&args),
         Command::Validate(args) => trace_tools::validate(&args),
         Command::Synthesize(args) => trace_tools::synthesize(&args),
+        Command::Merge(args) => distributed::merge(&args),
+        Command::Kube(cmd) => distributed::kube(&cmd),
+        Command::Slurm(cmd) => distributed::slurm(&cmd),
     }
 }
 

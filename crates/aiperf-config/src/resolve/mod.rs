@@ -235,6 +235,16 @@ impl ProfileConfig {
             &mut warnings,
         )?;
         let rankings = rankings::resolve(&args)?;
+        if args.distributed.shard.is_some() || args.distributed.start_at.is_some() {
+            return Err(invalid(
+                if args.distributed.shard.is_some() {
+                    "--shard"
+                } else {
+                    "--start-at"
+                },
+                "sharded runs are not built yet",
+            ));
+        }
         let synthesis = synthesis::resolve(&args, custom_dataset_type.as_deref())?;
         let shaping = shaping::resolve(&args, &mut warnings)?;
         let trace_replay = trace_replay::resolve(&args, &mut warnings)?;

@@ -203,7 +203,12 @@ async fn weka_subagents_are_sent_closed_loop_and_on_a_fixed_schedule() {
         let records = read_jsonl(dir.path().join(name).join("profile_export.jsonl"));
         let mut ids: Vec<String> = records
             .iter()
-            .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
+            .map(|r| {
+                r["metadata"]["conversation_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         ids.sort();
         assert_eq!(ids, ["t1", "t1", "t1::sa:a1", "t1::sa:a1"], "{name}");

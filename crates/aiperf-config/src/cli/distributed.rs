@@ -1,0 +1,95 @@
+//! Past one machine: `--shard`/`--start-at` on `aiperf profile`, `aiperf merge`, and the
+//! generators for the engines that schedule shards (`aiperf kube`, `aiperf slurm`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `aiperf profile` flags that make the run one shard of a larger one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ShardArgs {
+    /// Run shard INDEX of COUNT (e.g. `2/8`): this process sends its deterministic part of the
+    /// one global plan. Defaults from `JOB_COMPLETION_INDEX` + `AIPERF_SHARD_COUNT`
+    /// (Kubernetes Indexed Jobs) or `SLURM_PROCID` + `SLURM_NTASKS` (Slurm) when set.
+    #[arg(long, value_name = "INDEX/COUNT", help_heading = "Distributed")]
+    pub shard: Option<String>,
+    /// Wall-clock instant (RFC 3339) at which every shard starts its first phase.
+    #[arg(long, value_name = "RFC3339", help_heading = "Distributed")]
+    pub start_at: Option<String>,
+}
+
+/// `aiperf merge DIR... --output DIR`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' artifact directories.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged run's artifacts go.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: PathBuf,
+    /// Merge the shards that exist when some are missing or failed (they are reported).
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+/// `aiperf kube ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum KubeCommand {
+    /// Print a Kubernetes Indexed Job running a benchmark as shards, and the Job merging them.
+    Generate(KubeGenerateArgs),
+    /// Collect the shards' results from a directory (the shared volume) and merge them.
+    Results(MergeArgs),
+}
+
+/// `aiperf kube generate --shards N --image IMAGE [...] -- PROFILE ARGS...`.
+#[derive(Debug, Clone, Args)]
+pub struct KubeGenerateArgs {
+    /// How many shards (pods) run the benchmark.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shards: u32,
+    /// Container image with the `aiperf` binary.
+    #[arg(long)]
+    pub image: String,
+    /// Namespace of every object.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Name prefix of the objects.
+    #[arg(long, default_value = "aiperf")]
+    pub name: String,
+    /// PersistentVolumeClaim (ReadWriteMany) the shards write their results to.
+    #[arg(long, default_value = "aiperf-results")]
+    pub results_pvc: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// The `aiperf profile` arguments every shard runs (after `--`).
+    #[arg(last = true, required = true, value_name = "PROFILE ARGS")]
+    pub profile: Vec<String>,
+}
+
+/// `aiperf slurm ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SlurmCommand {
+    /// Print an sbatch script running a benchmark as `srun` ranks and merging them.
+    Generate(SlurmGenerateArgs),
+}
+
+/// `aiperf slurm generate --shards N [...] -- PROFILE ARGS...`.
+#[derive(Debug, Clone, Args)]
+pub struct SlurmGenerateArgs {
+    /// How many shards (ranks) run the benchmark.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shards: u32,
+    /// Directory on the shared filesystem for the shards' and the merged results.
+    #[arg(long, default_value = "aiperf-results")]
+    pub results_dir: PathBuf,
+    /// Job name.
+    #[arg(long, default_value = "aiperf")]
+    pub name: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// The `aiperf profile` arguments every shard runs (after `--`).
+    #[arg(last = true, required = true, value_name = "PROFILE ARGS")]
+    pub profile: Vec<String>,
+}
