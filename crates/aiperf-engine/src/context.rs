@@ -55,6 +55,8 @@ pub struct PhaseContext {
     pub last_issued_ns: AtomicU64,
     /// Agent-graph children still running: the phase ends only when none is.
     pub dag_tasks: DagTasks,
+    /// `--shard`: session `n` of this process is session `shard.global(n)` of the whole run.
+    pub shard: aiperf_config::resolve::Shard,
 }
 
 /// Fixed-schedule replay of a phase.

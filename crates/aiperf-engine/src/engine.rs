@@ -113,7 +113,9 @@ impl Engine {
         }
         // Signals are handled from the start, so an early Ctrl-C still ends in a clean export.
         let signals = tokio::spawn(watch_signals(self.stop.clone()));
-        let outcome = self.run_stages(cfg, observer).await;
+        // On the heap: the stages' state machine is large, and callers (tests, sweeps) await
+        // it from threads with ordinary stacks.
+        let outcome = Box::pin(self.run_stages(cfg, observer)).await;
         signals.abort();
         outcome
     }
@@ -200,6 +202,15 @@ impl Engine {
                 live_gpus,
             ),
         );
+        // Shards start together: at the agreed instant, after every set-up step.
+        let start_lateness_ms = match cfg.start_at_ns {
+            Some(at) => Some(
+                self.unless_stopped("waiting for --start-at", crate::shard::wait_until(at))
+                    .await?,
+            ),
+            None => None,
+        };
+        crate::shard::write_manifest(cfg, &cfg.artifact_dir, start_lateness_ms);
         // The UI takes the terminal only once set-up succeeded, so set-up errors stay plain
         // one-line messages.
         observer.run_started(&setup::title(cfg), &self.stop);

@@ -43,6 +43,7 @@ mod scrape;
 mod search;
 pub mod session;
 mod setup;
+mod shard;
 mod snapshot;
 mod stop;
 pub mod ui;

@@ -85,6 +85,7 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             last_intended_ns: AtomicU64::new(0),
             last_issued_ns: AtomicU64::new(0),
             dag_tasks: Default::default(),
+            shard: phase.shard,
         });
         tracing::info!(
             "phase {} started: {}",
@@ -152,7 +153,9 @@ pub(crate) fn open_loop_schedule(phase: &PlannedPhase) -> Option<(Schedule, Opti
             cap,
             ..
         } => Some((
-            Schedule::rate(*pattern, *rate, ramp_s.map(secs_to_ns), phase.arrival_seed),
+            // The global schedule, of which a shard sends every COUNT-th arrival.
+            Schedule::rate(*pattern, *rate, ramp_s.map(secs_to_ns), phase.arrival_seed)
+                .dealt(u64::from(phase.shard.index), u64::from(phase.shard.count)),
             *cap,
         )),
         // The plan refuses a replay without an order, so `replay` is there.
@@ -202,7 +205,9 @@ fn start_workers(
             }
         }
         LoadMode::UserCentric { rate, users } => {
-            for lane in 0..workers_needed(*users, &ctx.issuer) {
+            // A shard runs the lanes dealt to it; the lanes' slots are the whole run's.
+            let lanes = (0..*users).filter(|&l| phase.shard.owns(l as u64));
+            for lane in lanes.take(workers_needed(*users, &ctx.issuer)) {
                 workers.spawn(run_user(ctx.clone(), lane, *rate, *users, start_ns));
             }
         }

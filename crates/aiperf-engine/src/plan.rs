@@ -2,6 +2,7 @@
 //! validated config and the prepared dataset, before anything is sent; pure (no clock, no I/O),
 //! so every rule here is unit-tested.
 
+use aiperf_config::resolve::Shard;
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::Phase;
 use aiperf_dataset::rng::Rng;
@@ -26,6 +27,9 @@ pub struct PlannedPhase {
     pub replay: Option<ReplayOrder>,
     /// Seed of this phase's arrival process (rate modes).
     pub arrival_seed: u64,
+    /// The part of the phase this process sends (`--shard`): limits above are already its
+    /// share; schedules and user lanes are dealt round robin by the workers.
+    pub shard: Shard,
 }
 
 /// A fixed schedule: which conversations, in order, and when each starts.
@@ -46,7 +50,21 @@ impl RunPlan {
         conversations: &[ConversationInfo],
         seed: u64,
     ) -> anyhow::Result<RunPlan> {
-        let (mode, replay) = effective_mode(cfg, conversations)?;
+        let (mode, mut replay) = effective_mode(cfg, conversations)?;
+        let shard = cfg.shard;
+        // A shard replays every COUNT-th scheduled session (sessions stay whole).
+        if let Some(r) = replay.as_mut().filter(|_| shard.is_part()) {
+            let (order, offsets): (Vec<usize>, Vec<u64>) = r
+                .order
+                .iter()
+                .zip(&r.offsets_ns)
+                .enumerate()
+                .filter(|(i, _)| shard.owns(*i as u64))
+                .map(|(_, (c, t))| (*c, *t))
+                .unzip();
+            r.order = order;
+            r.offsets_ns = offsets;
+        }
         let mut phases = Vec::new();
         if cfg.warmup_request_count.is_some() || cfg.warmup_duration_s.is_some() {
             phases.push(PlannedPhase {
@@ -61,6 +79,7 @@ impl RunPlan {
                 mode: mode.for_warmup(cfg.concurrency),
                 replay: None,
                 arrival_seed: arrival_seed(seed, Phase::Warmup),
+                shard,
             });
         }
         let profiling_count = match &replay {
@@ -88,7 +107,13 @@ impl RunPlan {
             mode,
             replay,
             arrival_seed: arrival_seed(seed, Phase::Profiling),
+            shard,
         });
+        if shard.is_part() {
+            for p in &mut phases {
+                p.take_share();
+            }
+        }
         let cancellation = cfg.cancellation.map(|c| Cancellation {
             rate_pct: c.rate_pct,
             delay_ns: secs_to_ns(c.delay_s),
@@ -109,6 +134,27 @@ impl RunPlan {
 }
 
 impl PlannedPhase {
+    /// Cuts the phase's limits to this shard's share: concurrency, request and session counts,
+    /// and the in-flight caps, each dealt round robin so the shards' shares add up to the
+    /// whole. (The replay count was computed from the shard's own sessions already.)
+    fn take_share(&mut self) {
+        let s = self.shard;
+        let share = |n: usize| s.share(n as u64) as usize;
+        self.plan.concurrency = share(self.plan.concurrency);
+        if self.replay.is_none() {
+            self.plan.request_count = self.plan.request_count.map(|n| s.share(n));
+        }
+        self.plan.session_count = self.plan.session_count.map(|n| s.share(n));
+        match &mut self.mode {
+            LoadMode::Concurrency { concurrency, .. } => *concurrency = share(*concurrency),
+            LoadMode::Rate { cap, .. } | LoadMode::FixedSchedule { cap, .. } => {
+                *cap = cap.map(|c| share(c).max(1));
+            }
+            // Lanes are dealt by the workers; rate and users stay global.
+            LoadMode::UserCentric { .. } => {}
+        }
+    }
+
     /// The mode in words, for the log.
     pub fn describe(&self) -> String {
         self.mode.describe()

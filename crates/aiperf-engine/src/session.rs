@@ -65,7 +65,11 @@ pub struct Inherited {
 impl Session {
     /// A new session on dataset conversation `conversation_index` (or the sampler's pick).
     pub fn start(ctx: &PhaseContext, conversation_index: Option<usize>) -> Self {
-        let session_num = ctx.sessions.fetch_add(1, Ordering::Relaxed);
+        // Numbered as in the whole run, so a shard's sessions sample (and pick models) as the
+        // same sessions of a single process would.
+        let session_num = ctx
+            .shard
+            .global(ctx.sessions.fetch_add(1, Ordering::Relaxed));
         let conversation_index =
             conversation_index.unwrap_or_else(|| ctx.prepared.pick(session_num));
         let n_urls = ctx.clients.len().max(1) as u64;
@@ -517,7 +521,8 @@ pub fn start_pre_session(ctx: &Arc<PhaseContext>) {
     let Some(dag) = &ctx.prepared.dag else {
         return;
     };
-    if ctx.phase != aiperf_core::Phase::Profiling {
+    // Once per phase of the whole run: the first shard starts them.
+    if ctx.phase != aiperf_core::Phase::Profiling || ctx.shard.index != 0 {
         return;
     }
     let fired = std::time::Instant::now();

@@ -21,6 +21,14 @@ pub enum Schedule {
     },
     /// Replay of recorded offsets (sorted, ns since the phase start).
     Fixed { offsets_ns: Vec<u64>, next: usize },
+    /// One shard's part of a schedule: arrival `i` of the whole when `i mod count == index`,
+    /// so the shards' parts together are exactly the whole.
+    Dealt {
+        whole: Box<Schedule>,
+        index: u64,
+        count: u64,
+        seen: u64,
+    },
 }
 
 impl Schedule {
@@ -38,6 +46,19 @@ impl Schedule {
         Schedule::Fixed {
             offsets_ns,
             next: 0,
+        }
+    }
+
+    /// This schedule's part for shard `index` of `count` (the whole when `count` is 1).
+    pub fn dealt(self, index: u64, count: u64) -> Schedule {
+        if count <= 1 {
+            return self;
+        }
+        Schedule::Dealt {
+            whole: Box::new(self),
+            index,
+            count,
+            seen: 0,
         }
     }
 
@@ -72,6 +93,19 @@ impl Schedule {
                 *next += 1;
                 v
             }
+            Schedule::Dealt {
+                whole,
+                index,
+                count,
+                seen,
+            } => loop {
+                let t = whole.next_offset()?;
+                let i = *seen;
+                *seen += 1;
+                if i % *count == *index {
+                    return Some(t);
+                }
+            },
         }
     }
 }
@@ -97,6 +131,28 @@ mod tests {
         let mut s = Schedule::rate(ArrivalPattern::Constant, 4.0, None, 0);
         let got: Vec<u64> = (0..4).map(|_| s.next_offset().unwrap()).collect();
         assert_eq!(got, [250_000_000, 500_000_000, 750_000_000, 1_000_000_000]);
+    }
+
+    /// Four shards' parts of one seeded Poisson schedule, merged, are the whole schedule.
+    #[test]
+    fn dealt_parts_together_are_the_whole_schedule() {
+        let whole: Vec<u64> = {
+            let mut s = Schedule::rate(ArrivalPattern::Poisson, 500.0, Some(1_000_000_000), 7);
+            (0..1_000).map(|_| s.next_offset().unwrap()).collect()
+        };
+        let mut merged: Vec<u64> = (0..4)
+            .flat_map(|k| {
+                let mut s = Schedule::rate(ArrivalPattern::Poisson, 500.0, Some(1_000_000_000), 7)
+                    .dealt(k, 4);
+                (0..250)
+                    .map(move |_| s.next_offset().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        merged.sort_unstable();
+        assert_eq!(merged, whole);
+        let mut one = Schedule::fixed(vec![3, 1, 2]).dealt(0, 1);
+        assert_eq!(one.next_offset(), Some(1), "one shard of one is the whole");
     }
 
     #[test]

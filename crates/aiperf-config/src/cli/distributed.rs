@@ -38,6 +38,8 @@ pub enum KubeCommand {
     /// Print a Kubernetes Indexed Job running a benchmark as shards, and the Job merging them.
     Generate(KubeGenerateArgs),
     /// Collect the shards' results from a directory (the shared volume) and merge them.
+    /// Not built yet: hidden until the merge is.
+    #[command(hide = true)]
     Results(MergeArgs),
 }
 

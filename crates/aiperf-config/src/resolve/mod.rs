@@ -5,6 +5,7 @@
 //! engine reads is already parsed: it never matches on a flag's text again.
 
 mod conversation;
+mod distributed;
 mod endpoint;
 mod input;
 mod limits;
@@ -33,6 +34,7 @@ use http::{HeaderName, HeaderValue};
 use crate::cli::ProfileArgs;
 
 pub use conversation::ConversationOptions;
+pub use distributed::Shard;
 pub use endpoint::{ConnectionReuse, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
@@ -42,7 +44,7 @@ pub use multi_run::{
     RunIdentity, RunSet, SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED,
     MAX_TRIALS,
 };
-pub use redact::{is_sensitive_header, redact_args, redact_command};
+pub use redact::{is_sensitive_header, redact_args, redact_command, shell_quote};
 pub use search::{
     logspace_int_steps, parse_isl_osl_pairs, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter,
     RECIPES,
@@ -171,6 +173,10 @@ pub struct ProfileConfig {
     pub synthesis: aiperf_dataset::synthesis::SynthesisParams,
     /// Agent-graph formats' options (`--use-think-time-only`, ...).
     pub agentic: aiperf_dataset::agentic::AgenticOptions,
+    /// `--shard`: the part of the global plan this process sends (`Shard::WHOLE` alone).
+    pub shard: Shard,
+    /// `--start-at`: the wall-clock instant (epoch ns) every shard starts its first phase.
+    pub start_at_ns: Option<u64>,
 }
 
 impl ProfileConfig {
@@ -235,16 +241,8 @@ impl ProfileConfig {
             &mut warnings,
         )?;
         let rankings = rankings::resolve(&args)?;
-        if args.distributed.shard.is_some() || args.distributed.start_at.is_some() {
-            return Err(invalid(
-                if args.distributed.shard.is_some() {
-                    "--shard"
-                } else {
-                    "--start-at"
-                },
-                "sharded runs are not built yet",
-            ));
-        }
+        let (shard, start_at_ns) =
+            distributed::resolve(&args.distributed, &|k| std::env::var(k).ok(), random_seed)?;
         let synthesis = synthesis::resolve(&args, custom_dataset_type.as_deref())?;
         let shaping = shaping::resolve(&args, &mut warnings)?;
         let trace_replay = trace_replay::resolve(&args, &mut warnings)?;
@@ -326,6 +324,8 @@ impl ProfileConfig {
             trace_replay,
             synthesis,
             agentic: input::agentic(&args),
+            shard,
+            start_at_ns,
         };
         limits::check(&cfg)?;
         Ok(cfg)

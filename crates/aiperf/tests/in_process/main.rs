@@ -12,6 +12,7 @@ mod agent_graphs;
 mod agentic_traces;
 mod chat_template;
 mod datasets;
+mod distributed;
 mod e2e;
 mod endpoints;
 mod faults;
