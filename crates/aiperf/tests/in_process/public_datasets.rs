@@ -5,16 +5,14 @@
 //! the engine as a `HubConfig`; the prompts the mock received are the rows' texts.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::common::*;
-use aiperf_engine::Engine;
+use crate::fake_hub::{engine, fake_hub, COMMIT};
 use aiperf_hub::HubConfig;
 use aiperf_plugins::Registry;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use serde_json::{json, Value};
-
-const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 /// A Parquet file with string columns, written as `datasets` writes them (Snappy).
 fn parquet(columns: &[(&str, &[&str])]) -> Vec<u8> {
@@ -33,57 +31,6 @@ fn parquet(columns: &[(&str, &[&str])]) -> Vec<u8> {
     w.write(&batch).unwrap();
     w.close().unwrap();
     out
-}
-
-/// Repos: `repo -> {file -> bytes}`. Answers 401 for `private/*`. Returns its URL and the
-/// paths asked for.
-fn fake_hub(repos: HashMap<String, HashMap<String, Vec<u8>>>) -> (String, Arc<Mutex<Vec<String>>>) {
-    fake_http(move |path| answer(&repos, path))
-}
-
-fn answer(
-    repos: &HashMap<String, HashMap<String, Vec<u8>>>,
-    path: &str,
-) -> (&'static str, String, Vec<u8>) {
-    let not_found = ("404 Not Found", String::new(), Vec::new());
-    if path.contains("/private/") {
-        return ("401 Unauthorized", String::new(), Vec::new());
-    }
-    if let Some(rest) = path.strip_prefix("/api/datasets/") {
-        let Some((repo, _rev)) = rest.split_once("/revision/") else {
-            return not_found;
-        };
-        let Some(files) = repos.get(repo) else {
-            return not_found;
-        };
-        let siblings: Vec<Value> = files.keys().map(|f| json!({"rfilename": f})).collect();
-        let body = json!({"id": repo, "sha": COMMIT, "siblings": siblings}).to_string();
-        return ("200 OK", String::new(), body.into_bytes());
-    }
-    if let Some(rest) = path.strip_prefix("/datasets/") {
-        let Some((repo, tail)) = rest.split_once("/resolve/") else {
-            return not_found;
-        };
-        let Some((_rev, file)) = tail.split_once('/') else {
-            return not_found;
-        };
-        if let Some(bytes) = repos.get(repo).and_then(|r| r.get(file)) {
-            let etag = format!("{:016x}", fxhash(bytes));
-            return (
-                "200 OK",
-                format!("X-Repo-Commit: {COMMIT}\r\nETag: \"{etag}\"\r\n"),
-                bytes.clone(),
-            );
-        }
-    }
-    not_found
-}
-
-/// A content hash for ETags (any stable one will do).
-fn fxhash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
 }
 
 const GSM8K_README: &str = "---\nlicense: mit\nconfigs:\n- config_name: main\n  data_files:\n  - split: train\n    path: main/train-*\n  - split: test\n    path: main/test-*\n- config_name: socratic\n  data_files:\n  - split: train\n    path: socratic/train-*\n  - split: test\n    path: socratic/test-*\n---\n# GSM8K\n";
@@ -122,10 +69,6 @@ fn prompts(mock: &aiperf_mock_server::MockHandle) -> Vec<String> {
                 .to_string()
         })
         .collect()
-}
-
-fn engine(hub: &HubConfig) -> Engine {
-    Engine::new(Arc::new(Registry::builtin())).with_hub(hub.clone())
 }
 
 /// gsm8k's `main` config, `test` split: only that Parquet file is downloaded (not train, not

@@ -5,19 +5,16 @@
 //! image and audio bytes (base64 decoded and compared) and video URLs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::common::*;
-use aiperf_engine::Engine;
+use crate::fake_hub::{engine, fake_hub};
 use aiperf_hub::HubConfig;
-use aiperf_plugins::Registry;
 use arrow_array::builder::{BinaryBuilder, StringBuilder, StructBuilder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Fields};
 use base64::Engine as _;
 use serde_json::{json, Value};
-
-const COMMIT: &str = "89abcdef0123456789abcdef0123456789abcdef";
 
 fn b64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
@@ -79,55 +76,6 @@ fn wav_samples(bytes: &[u8]) -> Vec<i16> {
         .chunks_exact(2)
         .map(|c| i16::from_le_bytes([c[0], c[1]]))
         .collect()
-}
-
-fn fake_hub(repos: HashMap<String, HashMap<String, Vec<u8>>>) -> (String, Arc<Mutex<Vec<String>>>) {
-    fake_http(move |path| answer(&repos, path))
-}
-
-fn answer(
-    repos: &HashMap<String, HashMap<String, Vec<u8>>>,
-    path: &str,
-) -> (&'static str, String, Vec<u8>) {
-    let not_found = ("404 Not Found", String::new(), Vec::new());
-    if let Some(rest) = path.strip_prefix("/api/datasets/") {
-        let Some((repo, _rev)) = rest.split_once("/revision/") else {
-            return not_found;
-        };
-        let Some(files) = repos.get(repo) else {
-            return not_found;
-        };
-        let siblings: Vec<Value> = files.keys().map(|f| json!({"rfilename": f})).collect();
-        let body = json!({"id": repo, "sha": COMMIT, "siblings": siblings}).to_string();
-        return ("200 OK", String::new(), body.into_bytes());
-    }
-    if let Some(rest) = path.strip_prefix("/datasets/") {
-        let Some((repo, tail)) = rest.split_once("/resolve/") else {
-            return not_found;
-        };
-        let Some((_rev, file)) = tail.split_once('/') else {
-            return not_found;
-        };
-        if let Some(bytes) = repos.get(repo).and_then(|r| r.get(file)) {
-            let etag = format!("{:016x}", fxhash(bytes));
-            return (
-                "200 OK",
-                format!("X-Repo-Commit: {COMMIT}\r\nETag: \"{etag}\"\r\n"),
-                bytes.clone(),
-            );
-        }
-    }
-    not_found
-}
-
-fn fxhash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
-fn engine(hub: &HubConfig) -> Engine {
-    Engine::new(Arc::new(Registry::builtin())).with_hub(hub.clone())
 }
 
 /// The content parts of each request the mock received, in order.
