@@ -125,8 +125,13 @@ impl Session {
         self.next_turn > 0
     }
 
-    /// Sleeps the next turn's think time, counted from when the previous turn finished.
-    pub async fn wait_delay(&self, ctx: &PhaseContext) {
+    /// Sleeps the next turn's think time, counted from when the previous turn finished, or,
+    /// for a turn that joins children still running, from when the last of them finished (as
+    /// AIPerf times a gated turn from the join's release).
+    pub async fn wait_delay(&mut self, ctx: &PhaseContext) {
+        if let Some(released) = self.await_children(Some(self.next_turn)).await {
+            self.last_end = self.last_end.max(Some(released));
+        }
         let Some(ms) = self.next(ctx).and_then(|t| t.delay_ms) else {
             return;
         };
@@ -201,7 +206,8 @@ impl Session {
 
     /// Waits for the children turn `before` joins on, or (`None`) for every child not in the
     /// background: a child counts as finished only with its own joined descendants.
-    pub async fn await_children(&mut self, before: Option<usize>) {
+    /// Returns when the last of them finished (`None` when none was waited for).
+    pub async fn await_children(&mut self, before: Option<usize>) -> Option<Instant> {
         let (wait, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.children)
             .into_iter()
             .partition(|s| match before {
@@ -209,11 +215,15 @@ impl Session {
                 None => !s.background,
             });
         self.children = keep;
+        let mut released = None;
         for started in wait {
             for task in started.tasks {
-                let _ = task.await;
+                // A child that panicked counts as finished now.
+                let end = task.await.unwrap_or_else(|_| Instant::now());
+                released = released.max(Some(end));
             }
         }
+        released
     }
 
     /// The body of the next turn: as prepared, with the history spliced in front, or (stateful
@@ -511,7 +521,8 @@ impl Session {
 pub struct Started {
     pub join_before: Option<usize>,
     pub background: bool,
-    pub tasks: Vec<JoinHandle<()>>,
+    /// Each child's task, returning when the child (with its joined descendants) finished.
+    pub tasks: Vec<JoinHandle<Instant>>,
 }
 
 /// Pre-session branches, as AIPerf dispatches them: once per profiling phase, for every root
@@ -552,7 +563,7 @@ pub fn spawn_child(
     ctx: &Arc<PhaseContext>,
     conversation: usize,
     from: Inherited,
-) -> JoinHandle<()> {
+) -> JoinHandle<Instant> {
     let live = crate::context::LiveChild::new(ctx);
     let ctx = ctx.clone();
     tokio::spawn(async move {
@@ -577,6 +588,7 @@ pub fn spawn_child(
             }
         }
         session.await_children(None).await;
+        Instant::now()
     })
 }
 
