@@ -110,11 +110,6 @@ impl DagTasks {
         let mut rx = self.live.subscribe();
         let _ = rx.wait_for(|n| *n == 0).await;
     }
-
-    /// How many child tasks run now.
-    pub fn live(&self) -> usize {
-        *self.live.borrow()
-    }
 }
 
 /// One running child task of a phase, counted from before it is spawned (so the phase cannot

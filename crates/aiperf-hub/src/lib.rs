@@ -359,20 +359,7 @@ pub fn download_of(
     if !is_repo_id(repo_id) {
         return Err(HubError::BadRepoId(repo_id.to_string()));
     }
-    // `refs/<revision>` is a path in the cache: nothing may lead out of `refs/`.
-    if revision
-        .split('/')
-        .any(|p| p.is_empty() || p == "." || p == "..")
-    {
-        return Err(HubError::BadRevision(revision.to_string()));
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| HubError::Io {
-            path: cfg.cache_dir.clone(),
-            reason: format!("cannot start the download runtime: {e}"),
-        })?;
+    check_revision(revision)?;
     let job = Job {
         cfg,
         kind,
@@ -380,15 +367,7 @@ pub fn download_of(
         revision,
         file,
     };
-    rt.block_on(async {
-        match tokio::time::timeout(cfg.download_timeout, job.run()).await {
-            Ok(r) => r,
-            Err(_) => Err(job.network(
-                &cfg.endpoint,
-                format!("timed out after {} s", cfg.download_timeout.as_secs()),
-            )),
-        }
-    })
+    block_on(&job, job.run())
 }
 
 /// A repo's files at one revision.
@@ -412,12 +391,7 @@ pub fn repo_files(
     if !is_repo_id(repo_id) {
         return Err(HubError::BadRepoId(repo_id.to_string()));
     }
-    if revision
-        .split('/')
-        .any(|p| p.is_empty() || p == "." || p == "..")
-    {
-        return Err(HubError::BadRevision(revision.to_string()));
-    }
+    check_revision(revision)?;
     if cfg.offline {
         return cached_repo_files(&cfg.cache_dir, kind, repo_id, revision).ok_or_else(|| {
             HubError::Offline {
@@ -426,13 +400,6 @@ pub fn repo_files(
             }
         });
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| HubError::Io {
-            path: cfg.cache_dir.clone(),
-            reason: format!("cannot start the download runtime: {e}"),
-        })?;
     let job = Job {
         cfg,
         kind,
@@ -440,8 +407,36 @@ pub fn repo_files(
         revision,
         file: "the file list",
     };
+    block_on(&job, job.list())
+}
+
+/// `refs/<revision>` is a path in the cache: nothing may lead out of `refs/`.
+fn check_revision(revision: &str) -> Result<(), HubError> {
+    if revision
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return Err(HubError::BadRevision(revision.to_string()));
+    }
+    Ok(())
+}
+
+/// Runs one of `job`'s requests to the end on a runtime of its own (the Hub calls are
+/// blocking), cut off at the download timeout.
+fn block_on<T>(
+    job: &Job<'_>,
+    step: impl std::future::Future<Output = Result<T, HubError>>,
+) -> Result<T, HubError> {
+    let cfg = job.cfg;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HubError::Io {
+            path: cfg.cache_dir.clone(),
+            reason: format!("cannot start the download runtime: {e}"),
+        })?;
     rt.block_on(async {
-        match tokio::time::timeout(cfg.download_timeout, job.list()).await {
+        match tokio::time::timeout(cfg.download_timeout, step).await {
             Ok(r) => r,
             Err(_) => Err(job.network(
                 &cfg.endpoint,

@@ -59,11 +59,6 @@ pub struct ShapingOptions {
 }
 
 impl ShapingOptions {
-    /// The corpus prompts are cut from.
-    pub fn corpus(&self) -> PromptCorpus {
-        self.prompt_corpus.unwrap_or_default()
-    }
-
     /// The mean ISL of a synthetic turn: `isl_mean` (`--isl`) unless a distribution or window
     /// replaces it (for memory estimates).
     pub fn mean_isl(&self, isl_mean: f64) -> f64 {
@@ -258,16 +253,11 @@ fn range_ratio(
 }
 
 fn corpus(args: &ProfileArgs, s: &str) -> Result<PromptCorpus, ConfigError> {
-    let c = match s.trim().to_ascii_lowercase().as_str() {
-        "sonnet" => PromptCorpus::Sonnet,
-        "coding" => PromptCorpus::Coding,
-        "random" => PromptCorpus::Random,
-        _ => {
-            return Err(invalid(
-                "--prompt-corpus",
-                format!("'{s}' is not one of: sonnet, coding, random"),
-            ))
-        }
+    let Some(c) = PromptCorpus::parse(&s.trim().to_ascii_lowercase()) else {
+        return Err(invalid(
+            "--prompt-corpus",
+            format!("'{s}' is not one of: sonnet, coding, random"),
+        ));
     };
     let trace = args
         .custom_dataset_type
@@ -346,7 +336,7 @@ mod tests {
     fn defaults() {
         let s = shaping(&[]).unwrap();
         assert_eq!(s, ShapingOptions::default());
-        assert_eq!(s.corpus(), PromptCorpus::Sonnet);
+        assert_eq!(s.prompt_corpus.unwrap_or_default(), PromptCorpus::Sonnet);
         assert_eq!(s.cache_bust, CacheBustTarget::None);
         assert_eq!(s.random_corpus_style, RandomCorpusStyle::Vllm);
     }
@@ -366,7 +356,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.seq_dist.as_ref().map(|d| d.pairs().len()), Some(2));
         assert_eq!(s.mean_isl(550.0), 0.5 * 128.0 + 0.5 * 512.0);
-        assert_eq!(s.corpus(), PromptCorpus::Coding);
+        assert_eq!(s.prompt_corpus.unwrap_or_default(), PromptCorpus::Coding);
         assert_eq!(s.cache_bust, CacheBustTarget::FirstTurnSuffix);
         assert_eq!(s.random_corpus_style, RandomCorpusStyle::Sglang);
         let r = shaping(&["--isl", "100", "--osl", "50", "--random-range-ratio", "0.3"]).unwrap();
