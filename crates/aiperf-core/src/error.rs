@@ -1,9 +1,9 @@
 //! Why a request failed, as AIPerf reports it (`{"code", "type", "message"}`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Details of a failed request. Failed requests are data, never errors that end a run.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct ErrorDetails {
     /// HTTP status (or AIPerf's pseudo-status, e.g. 502 for an SSE error event); `None` when no
     /// response was received.

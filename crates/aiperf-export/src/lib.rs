@@ -11,6 +11,7 @@ pub mod gpu_telemetry;
 pub mod input_config;
 pub mod inputs;
 pub mod json;
+pub mod merge_records;
 pub mod records;
 pub mod schema;
 pub mod server_console;

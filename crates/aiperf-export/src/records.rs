@@ -58,7 +58,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// What a failed request received before it failed (reset mid-stream, timeout, error event).
-#[derive(Debug, Clone, Serialize, PartialEq, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct PartialResponse {
     /// HTTP status of the response head, if one arrived.

@@ -13,7 +13,7 @@ pub const OSL_MISMATCH_PCT: f64 = 5.0;
 pub const OSL_MISMATCH_MAX_TOKENS: f64 = 50.0;
 
 /// HTTP-level timings of one request (k6-style), in ns and bytes.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HttpTrace {
     /// Waiting for a pooled connection.
     pub blocked_ns: u64,
@@ -72,7 +72,8 @@ pub enum RecordValue {
 }
 
 /// Every per-request value; `None` means "not computable for this request".
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Serde derives serve the lossless shard records file (`aiperf-export` `merge_records`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecordMetrics {
     pub time_to_first_token: Option<f64>,
     pub time_to_second_token: Option<f64>,

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 /// Token counts a server reported.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     pub prompt: Option<f64>,
     pub completion: Option<f64>,
