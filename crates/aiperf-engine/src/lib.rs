@@ -23,6 +23,7 @@
 
 mod backlog;
 mod budget;
+mod clock_sync;
 mod context;
 mod dag;
 mod engine;

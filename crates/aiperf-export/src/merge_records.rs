@@ -440,12 +440,12 @@ mod tests {
             inter_token_latency: Some(f64::NAN),
             e2e_output_token_throughput: Some(f64::INFINITY),
             requested_osl: Some(64.0),
-            inter_chunk_latency: if i % 2 == 0 {
+            inter_chunk_latency: if i.is_multiple_of(2) {
                 vec![]
             } else {
                 vec![0.1, -0.0, f64::NEG_INFINITY, 1e300]
             },
-            http: (i == 1).then(|| HttpTrace {
+            http: (i == 1).then_some(HttpTrace {
                 blocked_ns: 1,
                 connecting_ns: 2,
                 sending_ns: 3,
@@ -481,7 +481,7 @@ mod tests {
                 phase_kind: "profiling",
                 was_cancelled: i == 2,
                 stream_incomplete: i == 1,
-                partial_response: (i == 2).then(|| PartialResponse {
+                partial_response: (i == 2).then_some(PartialResponse {
                     status: Some(200),
                     response_head_ns: Some(9),
                     chunks_received: 3,
