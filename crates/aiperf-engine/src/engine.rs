@@ -152,7 +152,11 @@ impl Engine {
         let clients = Arc::new(clients);
         let plan = RunPlan::build(cfg, &prepared.conversations, prepared.seed)?;
         let run = setup::applicability(cfg, &prepared);
-        let (writer, accumulator) = setup::open_artifacts(cfg, &prepared, run)?;
+        let setup::Opened {
+            writers,
+            accumulator,
+            dataset_hash,
+        } = setup::open_artifacts(cfg, &prepared, run, clock)?;
 
         let (raw_tx, rx) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
@@ -174,7 +178,7 @@ impl Engine {
             accumulator,
             prepared.clone(),
             rx,
-            writer,
+            writers,
             progress.clone(),
         );
 
@@ -202,15 +206,40 @@ impl Engine {
                 live_gpus,
             ),
         );
-        // Shards start together: at the agreed instant, after every set-up step.
+        // Shards start together: at the agreed instant on the reference shard's clock, after
+        // every set-up step.
+        let (_reference, clock_before) = self
+            .unless_stopped("measuring the clock offset", crate::shard::sync_clock(cfg, clock))
+            .await?;
         let start_lateness_ms = match cfg.start_at_ns {
-            Some(at) => Some(
-                self.unless_stopped("waiting for --start-at", crate::shard::wait_until(at))
+            Some(at) => {
+                let theta = clock_before.as_ref().map_or(0, |c| c.offset_ns);
+                let local_at = (at as i128 - theta as i128).max(0) as u64;
+                Some(
+                    self.unless_stopped(
+                        "waiting for --start-at",
+                        crate::shard::wait_until(local_at),
+                    )
                     .await?,
-            ),
+                )
+            }
             None => None,
         };
-        crate::shard::write_manifest(cfg, &cfg.artifact_dir, start_lateness_ms);
+        let mut manifest = cfg
+            .merge_records
+            .then(|| crate::shard::ShardManifest::started(cfg, start_lateness_ms));
+        if let Some(m) = &mut manifest {
+            m.clock = clock_before.map(|before| crate::shard::ClockEstimate {
+                reference: cfg
+                    .clock_reference
+                    .as_ref()
+                    .map(|r| r.address.clone())
+                    .unwrap_or_default(),
+                before,
+                after: None,
+            });
+            m.write(&cfg.artifact_dir);
+        }
         // The UI takes the terminal only once set-up succeeded, so set-up errors stay plain
         // one-line messages.
         observer.run_started(&setup::title(cfg), &self.stop);
@@ -312,6 +341,38 @@ impl Engine {
                 cfg.artifact_dir.display()
             );
             exit_code = 1;
+        }
+        if let Some(mut m) = manifest {
+            if let Some(c) = &mut m.clock {
+                c.after = crate::shard::clock_after(cfg, clock).await;
+            }
+            m.status = crate::shard::ShardStatus::Finished;
+            m.result = Some(crate::shard::ShardResult {
+                exit_code,
+                was_cancelled,
+                abandoned: phases.abandoned,
+                applicability: run,
+                goodput: cfg.goodput.as_ref().map(|g| g.text().to_string()),
+                slice_ns: cfg.slice_duration_s.map(secs_to_ns),
+                times: crate::shard::ShardTimes {
+                    clock_wall_start_ns: clock.to_wall_ns(0),
+                    profiling_origin_wall_ns: origin,
+                    window_end_wall_ns: window_end,
+                    end_wall_ns: clock.to_wall_ns(clock.now_ns()),
+                },
+                records: crate::shard::ShardRecords {
+                    file: aiperf_export::merge_records::MERGE_RECORDS_FILE.to_string(),
+                    count: processed.merge_records.as_ref().map_or(0, |w| w.count),
+                    requests: request_count,
+                    errors: error_count,
+                    malformed_sse: processed.malformed_sse,
+                    complete: processed.merge_records.as_ref().is_some_and(|w| w.complete),
+                },
+                dataset_hash: dataset_hash.unwrap_or_default(),
+                load: crate::shard::ShardLoad::of(&phases.load, cpu, &rep),
+                report: report::context(cfg, &prepared, &phases.load.whole_mode),
+            });
+            m.write(&cfg.artifact_dir);
         }
         Ok(RunOutcome {
             exit_code,

@@ -104,6 +104,7 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             let since = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
             load = LoadStats {
                 mode: phase.mode.clone(),
+                whole_mode: phase.whole_mode.clone(),
                 sent: ctx.sent.load(Ordering::Relaxed),
                 intended_window_s: since(ctx.last_intended_ns.load(Ordering::Relaxed)),
                 actual_window_s: since(ctx.last_issued_ns.load(Ordering::Relaxed)),
@@ -379,6 +380,8 @@ async fn cancel_in_flight(
 #[derive(Debug, Clone)]
 pub struct LoadStats {
     pub mode: LoadMode,
+    /// The whole run's mode when this process is one shard of it (else `mode`).
+    pub whole_mode: LoadMode,
     pub sent: u64,
     /// Phase start to the last credit's intended time (open loop), seconds.
     pub intended_window_s: f64,
@@ -393,11 +396,13 @@ pub struct LoadStats {
 
 impl Default for LoadStats {
     fn default() -> Self {
+        let mode = LoadMode::Concurrency {
+            concurrency: 1,
+            ramp_s: None,
+        };
         Self {
-            mode: LoadMode::Concurrency {
-                concurrency: 1,
-                ramp_s: None,
-            },
+            whole_mode: mode.clone(),
+            mode,
             sent: 0,
             intended_window_s: 0.0,
             actual_window_s: 0.0,

@@ -30,6 +30,8 @@ pub struct PlannedPhase {
     /// The part of the phase this process sends (`--shard`): limits above are already its
     /// share; schedules and user lanes are dealt round robin by the workers.
     pub shard: Shard,
+    /// The whole run's mode, before this shard took its share (what a merged run reports).
+    pub whole_mode: LoadMode,
 }
 
 /// A fixed schedule: which conversations, in order, and when each starts.
@@ -80,6 +82,7 @@ impl RunPlan {
                 replay: None,
                 arrival_seed: arrival_seed(seed, Phase::Warmup),
                 shard,
+                whole_mode: mode.for_warmup(cfg.concurrency),
             });
         }
         let profiling_count = match &replay {
@@ -104,6 +107,7 @@ impl RunPlan {
                 duration_ns: cfg.benchmark_duration_s.map(secs_to_ns),
                 grace_ns: cfg.grace_period_s.map(secs_to_ns),
             },
+            whole_mode: mode.clone(),
             mode,
             replay,
             arrival_seed: arrival_seed(seed, Phase::Profiling),

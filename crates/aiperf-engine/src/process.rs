@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aiperf_core::{Clock, ErrorDetails, Phase, RawRecord};
 use aiperf_endpoints::{parse_responses, ParsedResponse};
 use aiperf_export::records::{PartialResponse, RecordMetadata};
+use aiperf_export::merge_records::MergeRecordWriter;
 use aiperf_export::{RecordLine, RecordWriter};
 use aiperf_metrics::{Accumulator, Applicability, HttpTrace, RecordInput, RecordValues};
 use serde_json::Value;
@@ -22,6 +23,24 @@ pub struct Processed {
     pub write_error: Option<String>,
     /// Malformed SSE messages dropped over the run's profiling records.
     pub malformed_sse: u64,
+    /// `merge_records.bin`, when written: its records and whether it is complete.
+    pub merge_records: Option<MergeRecordsWritten>,
+}
+
+/// What became of `merge_records.bin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeRecordsWritten {
+    pub count: u64,
+    /// Trailer written after every record: the merge can trust the file to hold them all.
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+/// The per-record files the processor writes.
+pub struct Writers {
+    pub records: RecordWriter,
+    /// `merge_records.bin` (sharded runs and `--merge-records`).
+    pub merge: Option<MergeRecordWriter>,
 }
 
 /// Live counters for progress display.
@@ -49,18 +68,24 @@ pub fn spawn(
     accumulator: Accumulator,
     prepared: Arc<Prepared>,
     mut rx: mpsc::UnboundedReceiver<RawRecord>,
-    mut writer: RecordWriter,
+    writers: Writers,
     progress: Arc<Progress>,
 ) -> std::thread::JoinHandle<Processed> {
     std::thread::Builder::new()
         .name("record-processor".into())
         .spawn(move || {
+            let Writers {
+                records: mut writer,
+                mut merge,
+            } = writers;
             let mut out = Processed {
                 accumulator,
                 errors: HashMap::new(),
                 write_error: None,
                 malformed_sse: 0,
+                merge_records: None,
             };
+            let mut seq = 0u64;
             let mut since_flush = 0u32;
             let mut slices = cfg.timeslices.clone();
             let expects_done = prepared.meta.stream_done_sentinel;
@@ -69,6 +94,8 @@ pub fn spawn(
                 if raw.credit.phase == Phase::Warmup {
                     continue;
                 }
+                // When this processor took the record: the order a merge replays shards in.
+                let taken_wall_ns = cfg.clock.to_wall_ns(cfg.clock.now_ns());
                 // Profiling records only arrive after its start time was published.
                 if let Some((origin, width)) = slices.take() {
                     let acc = std::mem::replace(&mut out.accumulator, Accumulator::new(cfg.run));
@@ -94,7 +121,8 @@ pub fn spawn(
                     }
                 }
                 progress.profiled.fetch_add(1, Ordering::Relaxed);
-                if out.write_error.is_none() {
+                let jsonl_live = out.write_error.is_none();
+                if jsonl_live || merge.is_some() {
                     let mut metadata = metadata(&cfg.clock, &raw, expects_done);
                     metadata.partial_response = partial;
                     metadata.malformed_sse_events = malformed;
@@ -103,20 +131,62 @@ pub fn spawn(
                         values,
                         error,
                     };
-                    let mut result = writer.write(&line);
                     since_flush += 1;
-                    if result.is_ok() && (since_flush >= 256 || rx.is_empty()) {
+                    let flush_now = since_flush >= 256 || rx.is_empty();
+                    if flush_now {
                         since_flush = 0;
-                        result = writer.flush();
                     }
-                    if let Err(e) = result {
-                        tracing::warn!(
-                            "{e}; records are no longer written (the file keeps its first {} whole lines), the run goes on and the summary counts every request",
-                            writer.lines()
-                        );
-                        out.write_error = Some(e.to_string());
+                    if let Some(m) = &mut merge {
+                        let mut result = m.write(seq, taken_wall_ns, &line);
+                        if result.is_ok() && flush_now {
+                            result = m.flush();
+                        }
+                        if let Err(e) = result {
+                            tracing::warn!(
+                                "{e}; the shard's merge records stop after {} (the merge will say this shard is incomplete)",
+                                m.count()
+                            );
+                            out.merge_records = Some(MergeRecordsWritten {
+                                count: m.count(),
+                                complete: false,
+                                error: Some(e.to_string()),
+                            });
+                            merge = None;
+                        }
+                    }
+                    if jsonl_live {
+                        let mut result = writer.write(&line);
+                        if result.is_ok() && flush_now {
+                            result = writer.flush();
+                        }
+                        if let Err(e) = result {
+                            tracing::warn!(
+                                "{e}; records are no longer written (the file keeps its first {} whole lines), the run goes on and the summary counts every request",
+                                writer.lines()
+                            );
+                            out.write_error = Some(e.to_string());
+                        }
                     }
                 }
+                seq += 1;
+            }
+            if let Some(m) = merge {
+                let count = m.count();
+                out.merge_records = Some(match m.finish() {
+                    Ok(count) => MergeRecordsWritten {
+                        count,
+                        complete: true,
+                        error: None,
+                    },
+                    Err(e) => {
+                        tracing::warn!("{e}; the shard's merge records are incomplete");
+                        MergeRecordsWritten {
+                            count,
+                            complete: false,
+                            error: Some(e.to_string()),
+                        }
+                    }
+                });
             }
             if out.write_error.is_none() {
                 if let Err(e) = writer.flush() {

@@ -12,6 +12,7 @@ use aiperf_export::input_config::{
     TimingMode, TokenizerConfig, TurnDelay, Video, VideoAudio, WarmupPhase,
 };
 use aiperf_export::{ClientBound, LoadReport, RunReport};
+use serde::{Deserialize, Serialize};
 use aiperf_metrics::load::{self, LoadInput};
 use aiperf_metrics::Summary;
 
@@ -46,7 +47,7 @@ pub fn process_cpu_seconds() -> Option<f64> {
 }
 
 /// The client's CPU use over the run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CpuUsage {
     pub cpu_s: f64,
     pub wall_s: f64,
@@ -227,6 +228,87 @@ fn input_config(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> In
 /// What a secret is replaced with in `input_config`.
 const REDACTED: &str = "<redacted>";
 
+/// Everything the report takes from the config and the prepared dataset. A shard stores it in
+/// `shard.json`, so `aiperf merge` builds the whole run's report without either (file flags may
+/// name paths only the shards had; the dataset decides the mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportContext {
+    pub input_config: InputConfig,
+    /// The run's identity; `benchmark_id` is drawn anew by [`assemble`].
+    pub run_info: RunInfo,
+    pub metrics_title: String,
+    pub cli_command: String,
+    /// A plateau (steady state) only means something when the client held a fixed concurrency.
+    pub concurrency_mode: bool,
+    pub timing_mode: TimingMode,
+    pub open_loop: bool,
+    pub requested_rate: Option<f64>,
+}
+
+/// The report context of a run of `cfg` under `mode` (a shard passes the whole run's mode for
+/// the merge, its own share for its own report).
+pub fn context(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> ReportContext {
+    ReportContext {
+        input_config: input_config(cfg, prepared, mode),
+        run_info: RunInfo::new(String::new(), prepared.seed, &cfg.run, cfg.cli_command.clone()),
+        metrics_title: prepared.meta.metrics_title.clone(),
+        cli_command: cfg.cli_command.clone(),
+        concurrency_mode: matches!(cfg.load, LoadMode::Concurrency { .. }),
+        timing_mode: TimingMode::from(mode),
+        open_loop: mode.is_open_loop(),
+        requested_rate: mode.requested_rate(),
+    }
+}
+
+/// The measured parts of a report, whoever measured them (one run, or a merge of shards).
+pub struct Measured {
+    pub summary: Summary,
+    pub errors: HashMap<ErrorDetails, u64>,
+    pub was_cancelled: bool,
+    pub incomplete_reason: Option<String>,
+    pub start_time: String,
+    pub end_time: String,
+}
+
+/// The report of a run from its context, its measurements and the verdict on its load.
+pub fn assemble(ctx: &ReportContext, measured: Measured, analysis: &load::LoadAnalysis) -> RunReport {
+    let Measured {
+        mut summary,
+        errors,
+        was_cancelled,
+        incomplete_reason,
+        start_time,
+        end_time,
+    } = measured;
+    if !ctx.concurrency_mode {
+        summary.steady_state = None;
+    }
+    let mut errors: Vec<(ErrorDetails, u64)> = errors.into_iter().collect();
+    errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let benchmark_id: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    RunReport {
+        summary,
+        errors,
+        input_config: ctx.input_config.clone(),
+        run_info: RunInfo {
+            benchmark_id: benchmark_id.clone(),
+            ..ctx.run_info.clone()
+        },
+        benchmark_id,
+        was_cancelled,
+        incomplete_reason,
+        start_time,
+        end_time,
+        metrics_title: ctx.metrics_title.clone(),
+        cli_command: ctx.cli_command.clone(),
+        load_report: LoadReport::new(ctx.timing_mode, analysis),
+        client_bound: ClientBound::from(analysis),
+        malformed_sse_events: 0,
+        server_metrics: None,
+        gpu_telemetry: None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     cfg: &ProfileConfig,
@@ -238,36 +320,22 @@ pub fn build(
     load: &LoadStats,
     cpu: Option<CpuUsage>,
 ) -> RunReport {
+    let ctx = context(cfg, prepared, &load.mode);
     let mut summary = summary;
-    // A plateau only means something when the client held a fixed concurrency.
-    if !matches!(cfg.load, aiperf_config::LoadMode::Concurrency { .. }) {
+    if !ctx.concurrency_mode {
         summary.steady_state = None;
     }
     let analysis = load::analyze(&summary, &load_input(load, cpu));
-    let mut errors: Vec<(ErrorDetails, u64)> = errors.into_iter().collect();
-    errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let benchmark_id: String = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-    RunReport {
-        summary,
-        errors,
-        input_config: input_config(cfg, prepared, &load.mode),
-        run_info: RunInfo::new(
-            benchmark_id.clone(),
-            prepared.seed,
-            &cfg.run,
-            cfg.cli_command.clone(),
-        ),
-        benchmark_id,
-        was_cancelled,
-        incomplete_reason: was_cancelled.then(|| "cancelled by user".to_string()),
-        start_time,
-        end_time: now_iso(),
-        metrics_title: prepared.meta.metrics_title.clone(),
-        cli_command: cfg.cli_command.clone(),
-        load_report: LoadReport::new(TimingMode::from(&load.mode), &analysis),
-        client_bound: ClientBound::from(&analysis),
-        malformed_sse_events: 0,
-        server_metrics: None,
-        gpu_telemetry: None,
-    }
+    assemble(
+        &ctx,
+        Measured {
+            summary,
+            errors,
+            was_cancelled,
+            incomplete_reason: was_cancelled.then(|| "cancelled by user".to_string()),
+            start_time,
+            end_time: now_iso(),
+        },
+        &analysis,
+    )
 }

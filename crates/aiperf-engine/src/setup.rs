@@ -4,6 +4,7 @@
 
 use aiperf_config::ProfileConfig;
 use aiperf_core::Clock;
+use aiperf_export::merge_records::{Header, MergeRecordWriter, MERGE_RECORDS_FILE};
 use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::spill::Spill;
 use aiperf_metrics::{Accumulator, Applicability};
@@ -11,6 +12,7 @@ use aiperf_transport::{ClientOptions, HttpClient};
 use anyhow::Context;
 
 use crate::prepare::Prepared;
+use crate::process::Writers;
 
 /// One client per `--url` (host names resolved now, so DNS stays out of the measured requests),
 /// each probed with one connection unless `--wait-for-model-*` asks to wait for the server
@@ -74,13 +76,14 @@ pub(crate) fn applicability(cfg: &ProfileConfig, prepared: &Prepared) -> Applica
     }
 }
 
-/// The artifact directory with `inputs.json` written, the per-record writer and the
+/// The artifact directory with `inputs.json` written, the per-record writers and the
 /// accumulator the record processor fills.
 pub(crate) fn open_artifacts(
     cfg: &ProfileConfig,
     prepared: &Prepared,
     run: Applicability,
-) -> anyhow::Result<(RecordWriter, Accumulator)> {
+    clock: Clock,
+) -> anyhow::Result<Opened> {
     std::fs::create_dir_all(&cfg.artifact_dir).with_context(|| {
         format!(
             "cannot create artifact directory '{}'",
@@ -102,8 +105,46 @@ pub(crate) fn open_artifacts(
     if let Some(g) = &cfg.goodput {
         accumulator = accumulator.with_goodput(g.clone());
     }
-    let writer = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
-    Ok((writer, accumulator))
+    let records = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
+    let (merge, dataset_hash) = if cfg.merge_records {
+        let header = Header {
+            clock_wall_start_ns: clock.to_wall_ns(0),
+            shard_index: cfg.shard.index,
+        };
+        let writer = MergeRecordWriter::create(&cfg.artifact_dir.join(MERGE_RECORDS_FILE), header)?;
+        let hash = file_sha256(&cfg.artifact_dir.join(INPUTS_FILE))?;
+        (Some(writer), Some(hash))
+    } else {
+        (None, None)
+    };
+    Ok(Opened {
+        writers: Writers { records, merge },
+        accumulator,
+        dataset_hash,
+    })
+}
+
+/// What [`open_artifacts`] opened.
+pub(crate) struct Opened {
+    pub writers: Writers,
+    pub accumulator: Accumulator,
+    /// SHA-256 of `inputs.json` when the run writes merge records: shards of one plan must have
+    /// sent from the same dataset.
+    pub dataset_hash: Option<String>,
+}
+
+fn file_sha256(path: &std::path::Path) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read '{}'", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("cannot read '{}'", path.display()))?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Where files an earlier run left in the artifact directory are moved (replacing any older
@@ -112,7 +153,9 @@ pub const PREVIOUS_RUN_DIR: &str = "previous_run";
 
 /// The files a run writes into its artifact directory (the log aside: it is rewritten from the
 /// start by the binary).
-const RUN_FILES: [&str; 7] = [
+const RUN_FILES: [&str; 9] = [
+    aiperf_export::merge_records::MERGE_RECORDS_FILE,
+    crate::shard::MANIFEST,
     aiperf_export::JSON_FILE,
     aiperf_export::CSV_FILE,
     RECORDS_FILE,
@@ -124,7 +167,7 @@ const RUN_FILES: [&str; 7] = [
 
 /// Moves what an earlier run left in `dir` (its artifacts and any `.tmp` leftovers) into
 /// `dir/previous_run/`, and says so in one line; other files are left alone.
-fn move_aside_earlier_run(dir: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) fn move_aside_earlier_run(dir: &std::path::Path) -> anyhow::Result<()> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read artifact directory '{}'", dir.display()))?;
     let stale: Vec<std::path::PathBuf> = entries

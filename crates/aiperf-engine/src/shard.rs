@@ -8,9 +8,14 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aiperf_config::resolve::Shard;
 use aiperf_config::ProfileConfig;
-use serde_json::json;
+use aiperf_metrics::Applicability;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::clock_sync::{Offset, ReferenceServer};
+use crate::report::{CpuUsage, ReportContext};
 
 /// The manifest's file name in each shard's artifact directory.
 pub const MANIFEST: &str = "shard.json";
@@ -44,9 +49,10 @@ fn wall_ns() -> u64 {
 }
 
 /// Flags that differ between the shards of one run by design.
-const PER_SHARD: [&str; 4] = [
+const PER_SHARD: [&str; 5] = [
     "--shard",
     "--start-at",
+    "--clock-reference",
     "--artifact-dir",
     "--output-artifact-dir",
 ];
@@ -70,25 +76,276 @@ pub fn plan_hash(cli_command: &str) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `shard.json` into `dir` for a sharded run (nothing for a whole run).
-pub fn write_manifest(cfg: &ProfileConfig, dir: &Path, start_lateness_ms: Option<f64>) {
-    if !cfg.shard.is_part() {
-        return;
+/// The manifest format this build writes and reads.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// `shard.json`: who the shard is (written before it sends), and after the run everything
+/// `aiperf merge` needs besides the records: the accumulator's settings, the time bases, the
+/// load statistics and the report context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardManifest {
+    pub format: u32,
+    pub status: ShardStatus,
+    pub shard: Shard,
+    pub plan_hash: String,
+    pub cli_command: String,
+    pub start_at: Option<String>,
+    pub start_lateness_ms: Option<f64>,
+    /// This shard's clock against the reference shard's (`--clock-reference`).
+    #[serde(default)]
+    pub clock: Option<ClockEstimate>,
+    /// Present once the shard finished.
+    #[serde(default)]
+    pub result: Option<ShardResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShardStatus {
+    /// Set up and about to send (or sending, or died while sending).
+    Started,
+    Finished,
+}
+
+/// A clock offset as measured (`clock_sync`): before the run, and again after it when the
+/// reference still answered (their difference is the drift over the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockEstimate {
+    pub reference: String,
+    pub before: Offset,
+    pub after: Option<Offset>,
+}
+
+impl ClockEstimate {
+    /// The offset the merge applies: the mean of the two estimates when both exist.
+    pub fn offset_ns(&self) -> i64 {
+        match &self.after {
+            Some(a) => ((self.before.offset_ns as i128 + a.offset_ns as i128) / 2) as i64,
+            None => self.before.offset_ns,
+        }
     }
-    let start_at = cfg.start_at_ns.map(|ns| {
-        chrono::DateTime::from_timestamp_nanos(ns as i64)
-            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-    });
-    let manifest = json!({
-        "shard": {"index": cfg.shard.index, "count": cfg.shard.count},
-        "plan_hash": plan_hash(&cfg.cli_command),
-        "start_at": start_at,
-        "start_lateness_ms": start_lateness_ms,
-        "cli_command": cfg.cli_command,
-    });
-    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-    if let Err(e) = std::fs::write(dir.join(MANIFEST), text + "\n") {
-        tracing::warn!("{}: {e}", dir.join(MANIFEST).display());
+
+    /// A bound on the error of [`Self::offset_ns`]: half the best round trip, plus half the drift.
+    pub fn uncertainty_ns(&self) -> u64 {
+        let drift = self.drift_ns().unsigned_abs();
+        self.before.uncertainty_ns + drift.div_ceil(2)
+    }
+
+    pub fn drift_ns(&self) -> i64 {
+        self.after
+            .map_or(0, |a| a.offset_ns.saturating_sub(self.before.offset_ns))
+    }
+}
+
+/// What a finished shard measured, beyond its records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardResult {
+    pub exit_code: i32,
+    pub was_cancelled: bool,
+    /// Cancelled requests whose records never arrived.
+    pub abandoned: u64,
+    /// Which metrics apply (the same on every shard of one plan).
+    pub applicability: Applicability,
+    /// `--goodput` as text: parsed again, it gives the same thresholds bit for bit.
+    pub goodput: Option<String>,
+    /// `--slice-duration` in ns.
+    pub slice_ns: Option<u64>,
+    pub times: ShardTimes,
+    pub records: ShardRecords,
+    /// SHA-256 of `inputs.json`.
+    pub dataset_hash: String,
+    pub load: ShardLoad,
+    /// The whole run's report context (its mode, not this shard's share).
+    pub report: ReportContext,
+}
+
+/// The shard's time bases, in its own wall ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardTimes {
+    /// The run clock's zero (`timeline` values in the records count from it).
+    pub clock_wall_start_ns: u64,
+    /// When profiling started (timeslices count from it).
+    pub profiling_origin_wall_ns: u64,
+    /// After the last response (the server-metrics window's end).
+    pub window_end_wall_ns: u64,
+    /// When the report was built (`end_time`).
+    pub end_wall_ns: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRecords {
+    pub file: String,
+    pub count: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub malformed_sse: u64,
+    /// The file ends with its trailer, holding every profiled record.
+    pub complete: bool,
+}
+
+/// The profiling phase's load statistics (`LoadStats`) and this shard's own verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardLoad {
+    pub sent: u64,
+    pub intended_window_s: f64,
+    pub actual_window_s: f64,
+    pub event_loop_lag_ms: Vec<f64>,
+    pub backlog_pauses: u64,
+    pub backlog_paused_s: f64,
+    pub cpu: Option<CpuUsage>,
+    /// This shard's `load_report` and `client_bound`, as its own summary has them.
+    pub load_report: serde_json::Value,
+    pub client_bound: serde_json::Value,
+}
+
+impl ShardLoad {
+    pub fn of(
+        load: &crate::phases::LoadStats,
+        cpu: Option<CpuUsage>,
+        rep: &aiperf_export::RunReport,
+    ) -> Self {
+        Self {
+            sent: load.sent,
+            intended_window_s: load.intended_window_s,
+            actual_window_s: load.actual_window_s,
+            event_loop_lag_ms: load.event_loop_lag_ms.clone(),
+            backlog_pauses: load.backlog_pauses.0,
+            backlog_paused_s: load.backlog_pauses.1,
+            cpu,
+            load_report: serde_json::to_value(&rep.load_report).unwrap_or_default(),
+            client_bound: serde_json::to_value(&rep.client_bound).unwrap_or_default(),
+        }
+    }
+}
+
+/// Probes sent before the run, and their spacing: enough samples that one meets a quiet
+/// moment on the network, in well under a second.
+const PROBES: u32 = 32;
+const PROBE_GAP: Duration = Duration::from_millis(20);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// `--clock-reference`: shard 0 starts answering probes (kept alive by the returned server for
+/// the run); any other shard measures its offset to it, waiting for the reference to come up
+/// until shortly before `--start-at`. A reference that never answers leaves the offset
+/// unmeasured (the merge says so), rather than failing the shard.
+pub(crate) async fn sync_clock(
+    cfg: &ProfileConfig,
+    clock: aiperf_core::Clock,
+) -> anyhow::Result<(Option<ReferenceServer>, Option<Offset>)> {
+    let Some(reference) = &cfg.clock_reference else {
+        return Ok((None, None));
+    };
+    if cfg.shard.index == 0 {
+        let addr = std::net::SocketAddr::from(([0, 0, 0, 0], reference.port));
+        let server = ReferenceServer::bind(addr, clock).await.map_err(|e| {
+            anyhow::anyhow!(
+                "--clock-reference: shard 0 cannot answer on UDP port {}: {e}",
+                reference.port
+            )
+        })?;
+        let zero = Offset {
+            offset_ns: 0,
+            uncertainty_ns: 0,
+            samples: 0,
+        };
+        return Ok((Some(server), Some(zero)));
+    }
+    let now = wall_ns();
+    let budget = match cfg.start_at_ns {
+        Some(at) if at > now + 4_000_000_000 => Duration::from_nanos(at - now - 2_000_000_000),
+        _ => Duration::from_secs(2),
+    };
+    let give_up_at = tokio::time::Instant::now() + budget;
+    match crate::clock_sync::estimate(
+        &reference.address,
+        &clock,
+        PROBES,
+        PROBE_GAP,
+        PROBE_TIMEOUT,
+        give_up_at,
+    )
+    .await
+    {
+        Ok(offset) => {
+            tracing::info!(
+                "clock offset to the reference shard: {:+.3} ms (within {:.3} ms, {} probes)",
+                offset.offset_ns as f64 / 1e6,
+                offset.uncertainty_ns as f64 / 1e6,
+                offset.samples
+            );
+            Ok((None, Some(offset)))
+        }
+        Err(e) => {
+            tracing::warn!("{e}; this shard's times are merged as if the clocks agreed");
+            Ok((None, None))
+        }
+    }
+}
+
+/// A second estimate after the run (best effort, one second at most): the drift over the run.
+pub(crate) async fn clock_after(cfg: &ProfileConfig, clock: aiperf_core::Clock) -> Option<Offset> {
+    let reference = cfg.clock_reference.as_ref()?;
+    if cfg.shard.index == 0 {
+        return None;
+    }
+    let give_up_at = tokio::time::Instant::now() + Duration::from_secs(1);
+    crate::clock_sync::estimate(
+        &reference.address,
+        &clock,
+        8,
+        PROBE_GAP,
+        PROBE_TIMEOUT,
+        give_up_at,
+    )
+    .await
+    .ok()
+}
+
+impl ShardManifest {
+    /// The manifest of `cfg`'s shard before it sends.
+    pub fn started(cfg: &ProfileConfig, start_lateness_ms: Option<f64>) -> Self {
+        let start_at = cfg.start_at_ns.map(|ns| {
+            chrono::DateTime::from_timestamp_nanos(ns as i64)
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+        });
+        Self {
+            format: MANIFEST_FORMAT,
+            status: ShardStatus::Started,
+            shard: cfg.shard,
+            plan_hash: plan_hash(&cfg.cli_command),
+            cli_command: cfg.cli_command.clone(),
+            start_at,
+            start_lateness_ms,
+            clock: None,
+            result: None,
+        }
+    }
+
+    /// Writes `shard.json` into `dir` (atomically: a reader never sees half a manifest). A
+    /// failure is reported, not fatal: the run's own results stand without it.
+    pub fn write(&self, dir: &Path) {
+        let path = dir.join(MANIFEST);
+        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
+        if let Err(e) = aiperf_export::write_atomic(&path, &text) {
+            tracing::warn!("{e}; the merge will not find this shard's manifest");
+        }
+    }
+
+    pub fn read(dir: &Path) -> Result<Self, String> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("'{}' is not JSON: {e}", path.display()))?;
+        let format = v.get("format").and_then(|f| f.as_u64());
+        if format != Some(u64::from(MANIFEST_FORMAT)) {
+            return Err(format!(
+                "'{}' has manifest format {}; this aiperf reads format {MANIFEST_FORMAT}",
+                path.display(),
+                format.map_or("none".to_string(), |f| f.to_string())
+            ));
+        }
+        serde_json::from_value(v).map_err(|e| format!("'{}': {e}", path.display()))
     }
 }
 

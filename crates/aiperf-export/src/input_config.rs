@@ -11,11 +11,11 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The run's settings, as far as they shape the numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct InputConfig {
     pub models: Vec<String>,
@@ -28,7 +28,7 @@ pub struct InputConfig {
 }
 
 /// Where requests went and how they were shaped. Secrets are already redacted by the engine.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// The `endpoint` plugin name (`chat`, `completions`, ...).
@@ -49,7 +49,7 @@ pub struct EndpointConfig {
     pub api_key: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TokenizerConfig {
     /// The tokenizer asked for: `--tokenizer`, else the first model's name.
@@ -67,7 +67,7 @@ pub struct TokenizerConfig {
 }
 
 /// The dataset: a file and its format, or what was synthesized.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DatasetConfig {
     File {
@@ -81,7 +81,7 @@ pub enum DatasetConfig {
 }
 
 /// Synthetic prompts, turns and media.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct SyntheticDataset {
     pub entries: usize,
@@ -104,7 +104,7 @@ pub struct SyntheticDataset {
 }
 
 /// Synthetic video clips per turn, as ffmpeg encodes them.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Video {
     pub batch_size: usize,
@@ -122,7 +122,7 @@ pub struct Video {
 }
 
 /// The audio track of synthetic clips.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct VideoAudio {
     pub sample_rate_hz: u32,
@@ -132,7 +132,7 @@ pub struct VideoAudio {
 }
 
 /// Synthetic rankings requests, token lengths per text.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Rankings {
     /// Passages per request.
@@ -141,14 +141,14 @@ pub struct Rankings {
     pub query_tokens: MeanStddev,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct MeanStddev {
     pub mean: f64,
     pub stddev: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Prompts {
     /// Input sequence length, tokens.
@@ -158,7 +158,7 @@ pub struct Prompts {
     pub batch_size: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TurnDelay {
     pub mean: f64,
@@ -166,7 +166,7 @@ pub struct TurnDelay {
     pub ratio: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct PrefixPrompts {
     pub pool_size: usize,
@@ -174,7 +174,7 @@ pub struct PrefixPrompts {
 }
 
 /// Synthetic images per turn (pixels).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Images {
     pub width: MeanStddev,
@@ -185,7 +185,7 @@ pub struct Images {
 }
 
 /// Synthetic audio clips per turn.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Audio {
     pub length_s: MeanStddev,
@@ -196,7 +196,7 @@ pub struct Audio {
 }
 
 /// The timing mode's name (`input_config.phases.*.type`, `load_report.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimingMode {
     Concurrency,
@@ -216,7 +216,7 @@ impl From<&LoadMode> for TimingMode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Phases {
     /// Present when a warmup was asked for.
@@ -224,7 +224,7 @@ pub struct Phases {
     pub profiling: ProfilingPhase,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct WarmupPhase {
     #[serde(rename = "type")]
@@ -235,7 +235,7 @@ pub struct WarmupPhase {
     pub duration: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ProfilingPhase {
     #[serde(rename = "type")]
@@ -251,7 +251,7 @@ pub struct ProfilingPhase {
 }
 
 /// The timing mode's own settings; which keys appear says which mode ran.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum LoadConfig {
     Concurrency {
@@ -321,14 +321,14 @@ impl From<&LoadMode> for LoadConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Artifacts {
     pub dir: PathBuf,
 }
 
 /// Identity of this run.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RunInfo {
     pub benchmark_id: String,

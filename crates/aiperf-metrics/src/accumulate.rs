@@ -18,6 +18,9 @@ use crate::units::Unit;
 pub struct Goodput {
     /// (registry index, threshold in base units, larger is better)
     slos: Vec<(usize, f64, bool)>,
+    /// The text parsed, normalised (`tag:value` items, one space apart): parsing it again gives
+    /// the same thresholds bit for bit (a merge of shards does).
+    text: String,
 }
 
 impl Goodput {
@@ -58,7 +61,13 @@ impl Goodput {
         if slos.is_empty() {
             return Err("no SLOs given; expected \"tag:value tag:value\"".into());
         }
-        Ok(Goodput { slos })
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(Goodput { slos, text })
+    }
+
+    /// The SLOs as `--goodput` text.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// Whether a successful request meets every SLO (equality passes; a missing value fails).

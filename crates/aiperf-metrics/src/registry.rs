@@ -144,7 +144,7 @@ pub struct MetricSpec {
 }
 
 /// What kind of run this is, deciding which metrics apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Applicability {
     pub streaming: bool,
     pub produces_tokens: bool,

@@ -16,6 +16,14 @@ pub struct ShardArgs {
     /// Wall-clock instant (RFC 3339) at which every shard starts its first phase.
     #[arg(long, value_name = "RFC3339", help_heading = "Distributed")]
     pub start_at: Option<String>,
+    /// Measure this shard's clock offset against the reference shard's at HOST:PORT (UDP; shard
+    /// 0 answers on PORT), so the merge puts every shard's times on one clock.
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Distributed")]
+    pub clock_reference: Option<String>,
+    /// Also write `merge_records.bin` and `shard.json` for a whole run (a sharded run always
+    /// writes them): what `aiperf merge` reads.
+    #[arg(long, hide = true)]
+    pub merge_records: bool,
 }
 
 /// `aiperf merge DIR... --output DIR`.

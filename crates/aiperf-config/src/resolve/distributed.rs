@@ -4,7 +4,7 @@ use super::{invalid, ConfigError};
 use crate::cli::ShardArgs;
 
 /// Which part of the one global plan this process sends. `Shard::WHOLE` is an ordinary run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
     pub index: u32,
     pub count: u32,
@@ -44,7 +44,7 @@ pub(super) fn resolve(
     args: &ShardArgs,
     env: &dyn Fn(&str) -> Option<String>,
     random_seed: Option<u64>,
-) -> Result<(Shard, Option<u64>), ConfigError> {
+) -> Result<Distributed, ConfigError> {
     let from_env = || -> Result<Option<Shard>, ConfigError> {
         for (index, count) in [
             ("JOB_COMPLETION_INDEX", "AIPERF_SHARD_COUNT"),
@@ -72,7 +72,52 @@ pub(super) fn resolve(
         Some(t) => Some(parse_instant(t).map_err(|why| invalid("--start-at", why))?),
         None => None,
     };
-    Ok((shard, start_at))
+    let clock_reference = match &args.clock_reference {
+        Some(r) => Some(parse_reference(r).map_err(|why| invalid("--clock-reference", why))?),
+        None => None,
+    };
+    Ok(Distributed {
+        shard,
+        start_at_ns: start_at,
+        clock_reference,
+        merge_records: args.merge_records || shard.is_part(),
+    })
+}
+
+/// What `--shard`, `--start-at`, `--clock-reference` and `--merge-records` resolve to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Distributed {
+    pub shard: Shard,
+    pub start_at_ns: Option<u64>,
+    pub clock_reference: Option<ClockReference>,
+    pub merge_records: bool,
+}
+
+/// `--clock-reference HOST:PORT`: where shard 0 answers clock probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockReference {
+    /// `HOST:PORT` as given (resolved when probing: the reference may not exist yet).
+    pub address: String,
+    pub port: u16,
+}
+
+fn parse_reference(s: &str) -> Result<ClockReference, String> {
+    let (host, port) = s
+        .trim()
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{s}' is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("'{port}' is not a port (1-65535)"))?;
+    if host.is_empty() {
+        return Err(format!("'{s}' names no host"));
+    }
+    Ok(ClockReference {
+        address: s.trim().to_string(),
+        port,
+    })
 }
 
 fn parse(s: &str) -> Result<Shard, String> {
@@ -113,6 +158,7 @@ mod tests {
         ShardArgs {
             shard: shard.map(str::to_string),
             start_at: start.map(str::to_string),
+            ..ShardArgs::default()
         }
     }
 
@@ -135,21 +181,22 @@ mod tests {
     #[test]
     fn flags_then_environment_and_clear_errors() {
         let none = |_: &str| None;
-        let (s, t) = resolve(
+        let d = resolve(
             &args(Some("1/4"), Some("2026-12-07T16:00:00Z")),
             &none,
             Some(1),
         )
         .unwrap();
-        assert_eq!(s, Shard { index: 1, count: 4 });
-        assert_eq!(t, Some(1_796_659_200_000_000_000));
+        assert_eq!(d.shard, Shard { index: 1, count: 4 });
+        assert_eq!(d.start_at_ns, Some(1_796_659_200_000_000_000));
+        assert!(d.merge_records, "a shard always writes what the merge reads");
         let k8s = |k: &str| match k {
             "JOB_COMPLETION_INDEX" => Some("3".to_string()),
             "AIPERF_SHARD_COUNT" => Some("8".to_string()),
             _ => None,
         };
         assert_eq!(
-            resolve(&args(None, None), &k8s, Some(1)).unwrap().0,
+            resolve(&args(None, None), &k8s, Some(1)).unwrap().shard,
             Shard { index: 3, count: 8 }
         );
         let slurm = |k: &str| match k {
@@ -158,9 +205,10 @@ mod tests {
             _ => None,
         };
         assert_eq!(
-            resolve(&args(None, None), &slurm, None).unwrap().0,
+            resolve(&args(None, None), &slurm, None).unwrap().shard,
             Shard::WHOLE
         );
+        assert!(!resolve(&args(None, None), &none, None).unwrap().merge_records);
         let err = |a: ShardArgs, seed| resolve(&a, &none, seed).unwrap_err().to_string();
         assert_eq!(
             err(args(Some("4/4"), None), Some(1)),
@@ -173,5 +221,23 @@ mod tests {
         assert!(err(args(Some("0/2"), None), None).starts_with("--shard: needs --random-seed"));
         assert!(err(args(None, Some("tomorrow")), None)
             .starts_with("--start-at: 'tomorrow' is not an RFC 3339 time"));
+        let reference = |r: &str| {
+            let a = ShardArgs {
+                clock_reference: Some(r.to_string()),
+                ..args(Some("1/2"), None)
+            };
+            resolve(&a, &none, Some(1)).map(|d| d.clock_reference.unwrap())
+        };
+        let ok = reference("aiperf-0.aiperf:7787").unwrap();
+        assert_eq!((ok.address.as_str(), ok.port), ("aiperf-0.aiperf:7787", 7787));
+        assert_eq!(reference("[::1]:9").unwrap().port, 9);
+        assert_eq!(
+            reference("host").unwrap_err().to_string(),
+            "--clock-reference: 'host' is not HOST:PORT"
+        );
+        assert_eq!(
+            reference("host:0").unwrap_err().to_string(),
+            "--clock-reference: '0' is not a port (1-65535)"
+        );
     }
 }

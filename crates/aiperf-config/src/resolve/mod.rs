@@ -34,7 +34,7 @@ use http::{HeaderName, HeaderValue};
 use crate::cli::ProfileArgs;
 
 pub use conversation::ConversationOptions;
-pub use distributed::Shard;
+pub use distributed::{ClockReference, Shard};
 pub use endpoint::{ConnectionReuse, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
@@ -177,6 +177,11 @@ pub struct ProfileConfig {
     pub shard: Shard,
     /// `--start-at`: the wall-clock instant (epoch ns) every shard starts its first phase.
     pub start_at_ns: Option<u64>,
+    /// `--clock-reference`: where shard 0 answers clock probes.
+    pub clock_reference: Option<distributed::ClockReference>,
+    /// Write `merge_records.bin` and `shard.json` (every shard; `--merge-records` for a whole
+    /// run).
+    pub merge_records: bool,
 }
 
 impl ProfileConfig {
@@ -241,8 +246,12 @@ impl ProfileConfig {
             &mut warnings,
         )?;
         let rankings = rankings::resolve(&args)?;
-        let (shard, start_at_ns) =
-            distributed::resolve(&args.distributed, &|k| std::env::var(k).ok(), random_seed)?;
+        let distributed::Distributed {
+            shard,
+            start_at_ns,
+            clock_reference,
+            merge_records,
+        } = distributed::resolve(&args.distributed, &|k| std::env::var(k).ok(), random_seed)?;
         let synthesis = synthesis::resolve(&args, custom_dataset_type.as_deref())?;
         let shaping = shaping::resolve(&args, &mut warnings)?;
         let trace_replay = trace_replay::resolve(&args, &mut warnings)?;
@@ -326,6 +335,8 @@ impl ProfileConfig {
             agentic: input::agentic(&args),
             shard,
             start_at_ns,
+            clock_reference,
+            merge_records,
         };
         limits::check(&cfg)?;
         Ok(cfg)

@@ -70,12 +70,23 @@ async fn four_shards_send_exactly_the_single_run_s_schedule() {
         assert_eq!(manifest["shard"]["index"], k);
         assert_eq!(manifest["shard"]["count"], 4);
         hashes.push(manifest["plan_hash"].as_str().unwrap().to_string());
+        assert_eq!(manifest["status"], "finished");
+        let records = &manifest["result"]["records"];
+        assert_eq!(records["count"], 10, "every profiled request in merge_records.bin");
+        assert_eq!(records["complete"], true);
+        assert_eq!(manifest["result"]["exit_code"], 0);
+        // The context is the whole run's (rate and request count), not this shard's share.
+        let phase = &manifest["result"]["report"]["input_config"]["phases"]["profiling"];
+        assert_eq!(phase["requests"], 40);
+        assert_eq!(phase["load"]["request_rate"], 400.0);
+        assert!(d.join("merge_records.bin").is_file());
     }
     seen.sort_unstable();
     assert_eq!(seen, (0..40).collect::<Vec<_>>());
     hashes.dedup();
     assert_eq!(hashes.len(), 1, "one plan");
     assert!(!dir.path().join("single/shard.json").exists());
+    assert!(!dir.path().join("single/merge_records.bin").exists());
     mock.stop().await;
 }
 
