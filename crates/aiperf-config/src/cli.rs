@@ -55,8 +55,6 @@ pub enum Command {
     /// Write a synthetic trace (an agentic-coding workload) to replay.
     Synthesize(SynthesizeArgs),
     /// Rebuild one run from the shards of a distributed run, exactly (never by averaging).
-    /// Not built yet: hidden until it is.
-    #[command(hide = true)]
     Merge(MergeArgs),
     /// Kubernetes: generate the Indexed Job of a sharded run; collect and merge its results.
     #[command(subcommand)]

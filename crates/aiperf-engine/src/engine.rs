@@ -209,7 +209,10 @@ impl Engine {
         // Shards start together: at the agreed instant on the reference shard's clock, after
         // every set-up step.
         let (_reference, clock_before) = self
-            .unless_stopped("measuring the clock offset", crate::shard::sync_clock(cfg, clock))
+            .unless_stopped(
+                "measuring the clock offset",
+                crate::shard::sync_clock(cfg, clock),
+            )
             .await?;
         let start_lateness_ms = match cfg.start_at_ns {
             Some(at) => {
@@ -327,7 +330,8 @@ impl Engine {
                 processed.malformed_sse
             );
         }
-        let (console, mut artifacts_failed) = exporters::run_exporters(&self.registry, cfg, &rep)?;
+        let (console, mut artifacts_failed) =
+            exporters::run_exporters(&self.registry, &cfg.artifact_dir, &rep)?;
         if let Some(collected) = &scraped {
             artifacts_failed += exporters::write_server_metrics(cfg, &rep, collected);
         }
@@ -456,7 +460,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Exit codes: 130 when interrupted; 1 when no request succeeded (AIPerf exits 1 when every
 /// request failed; a run that got no answer at all is no success either); else 0.
-fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
+pub(crate) fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
     if was_cancelled {
         130
     } else if ok == 0 {

@@ -1,5 +1,7 @@
 //! The last stage: every enabled `data_exporter` entry writes its files from the run report.
 
+use std::path::Path;
+
 use aiperf_config::ProfileConfig;
 use aiperf_export::RECORDS_FILE;
 use aiperf_plugins::{DataExporterMetadata, Registry};
@@ -11,7 +13,7 @@ use aiperf_plugins::{DataExporterMetadata, Registry};
 /// missing.
 pub(crate) fn run_exporters(
     registry: &Registry,
-    cfg: &ProfileConfig,
+    artifact_dir: &Path,
     rep: &aiperf_export::RunReport,
 ) -> anyhow::Result<(String, usize)> {
     let mut builtin = Vec::new();
@@ -28,7 +30,7 @@ pub(crate) fn run_exporters(
             )),
         }
     }
-    let written = aiperf_export::write_summary(&cfg.artifact_dir, rep, &builtin, console_width());
+    let written = aiperf_export::write_summary(artifact_dir, rep, &builtin, console_width());
     let mut console = written.console;
     let failed = written.failures.len();
     for e in &written.failures {
@@ -42,9 +44,9 @@ pub(crate) fn run_exporters(
             match crate::external::export(
                 &exec,
                 &args,
-                &cfg.artifact_dir,
+                artifact_dir,
                 &summary,
-                &cfg.artifact_dir.join(RECORDS_FILE),
+                &artifact_dir.join(RECORDS_FILE),
             ) {
                 Ok(files) => {
                     tracing::info!(

@@ -30,6 +30,7 @@ mod engine;
 mod exporters;
 pub mod external;
 mod gpu;
+mod merge;
 mod multi_run;
 mod nvml;
 mod observe;
@@ -52,10 +53,12 @@ pub mod worker;
 
 pub use context::{Cancellation, PhaseContext};
 pub use engine::{Engine, RunOutcome};
+pub use merge::{merge, MergeOptions, MergeOutcome};
 pub use multi_run::{post_process, RunRecord, SetOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
 pub use search::{Answer, Bracket, Probe, SearchOutcome};
+pub use shard::MANIFEST as SHARD_MANIFEST;
 pub use snapshot::PhaseSnapshot;
 pub use stop::{Interrupted, StopSignal};
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use aiperf_core::{Clock, ErrorDetails, Phase, RawRecord};
 use aiperf_endpoints::{parse_responses, ParsedResponse};
-use aiperf_export::records::{PartialResponse, RecordMetadata};
 use aiperf_export::merge_records::MergeRecordWriter;
+use aiperf_export::records::{PartialResponse, RecordMetadata};
 use aiperf_export::{RecordLine, RecordWriter};
 use aiperf_metrics::{Accumulator, Applicability, HttpTrace, RecordInput, RecordValues};
 use serde_json::Value;

@@ -12,9 +12,9 @@ use aiperf_export::input_config::{
     TimingMode, TokenizerConfig, TurnDelay, Video, VideoAudio, WarmupPhase,
 };
 use aiperf_export::{ClientBound, LoadReport, RunReport};
-use serde::{Deserialize, Serialize};
 use aiperf_metrics::load::{self, LoadInput};
 use aiperf_metrics::Summary;
+use serde::{Deserialize, Serialize};
 
 use crate::phases::LoadStats;
 use crate::prepare::Prepared;
@@ -250,7 +250,12 @@ pub struct ReportContext {
 pub fn context(cfg: &ProfileConfig, prepared: &Prepared, mode: &LoadMode) -> ReportContext {
     ReportContext {
         input_config: input_config(cfg, prepared, mode),
-        run_info: RunInfo::new(String::new(), prepared.seed, &cfg.run, cfg.cli_command.clone()),
+        run_info: RunInfo::new(
+            String::new(),
+            prepared.seed,
+            &cfg.run,
+            cfg.cli_command.clone(),
+        ),
         metrics_title: prepared.meta.metrics_title.clone(),
         cli_command: cfg.cli_command.clone(),
         concurrency_mode: matches!(cfg.load, LoadMode::Concurrency { .. }),
@@ -271,7 +276,11 @@ pub struct Measured {
 }
 
 /// The report of a run from its context, its measurements and the verdict on its load.
-pub fn assemble(ctx: &ReportContext, measured: Measured, analysis: &load::LoadAnalysis) -> RunReport {
+pub fn assemble(
+    ctx: &ReportContext,
+    measured: Measured,
+    analysis: &load::LoadAnalysis,
+) -> RunReport {
     let Measured {
         mut summary,
         errors,
@@ -306,6 +315,7 @@ pub fn assemble(ctx: &ReportContext, measured: Measured, analysis: &load::LoadAn
         malformed_sse_events: 0,
         server_metrics: None,
         gpu_telemetry: None,
+        shards: None,
     }
 }
 

@@ -135,8 +135,8 @@ pub(crate) struct Opened {
 
 fn file_sha256(path: &std::path::Path) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read '{}'", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read '{}'", path.display()))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)
         .with_context(|| format!("cannot read '{}'", path.display()))?;

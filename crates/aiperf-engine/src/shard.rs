@@ -57,8 +57,9 @@ const PER_SHARD: [&str; 5] = [
     "--output-artifact-dir",
 ];
 
-/// A hash of the command line with the per-shard flags left out: shards of one plan share it.
-pub fn plan_hash(cli_command: &str) -> String {
+/// The command line with the per-shard flags left out: the same for every shard of a run, and
+/// the merged run's command.
+pub fn whole_command(cli_command: &str) -> String {
     let mut kept = Vec::new();
     let mut skip_next = false;
     for word in cli_command.split_whitespace() {
@@ -72,8 +73,22 @@ pub fn plan_hash(cli_command: &str) -> String {
         }
         kept.push(word);
     }
-    let digest = Sha256::digest(kept.join(" ").as_bytes());
+    kept.join(" ")
+}
+
+/// A hash of [`whole_command`]: shards of one plan share it.
+pub fn plan_hash(cli_command: &str) -> String {
+    let digest = Sha256::digest(whole_command(cli_command).as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a shard's manifest cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestError {
+    /// No manifest: the shard is missing or never started (merged without it when allowed).
+    Absent(String),
+    /// A manifest that is not one this build reads: refused, never skipped.
+    Invalid(String),
 }
 
 /// The manifest format this build writes and reads.
@@ -331,21 +346,36 @@ impl ShardManifest {
         }
     }
 
-    pub fn read(dir: &Path) -> Result<Self, String> {
+    /// Reads `dir/shard.json`. A missing file is a shard that never started (or a directory
+    /// that is no shard); a file this build cannot read is refused outright.
+    pub fn read(dir: &Path) -> Result<Self, ManifestError> {
         let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("'{}' is not JSON: {e}", path.display()))?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ManifestError::Absent(format!(
+                    "'{}' has no {MANIFEST} (not a shard's directory, or the shard never started)",
+                    dir.display()
+                )))
+            }
+            Err(e) => {
+                return Err(ManifestError::Absent(format!(
+                    "cannot read '{}': {e}",
+                    path.display()
+                )))
+            }
+        };
+        let invalid = |why: String| ManifestError::Invalid(format!("'{}': {why}", path.display()));
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON ({e})")))?;
         let format = v.get("format").and_then(|f| f.as_u64());
         if format != Some(u64::from(MANIFEST_FORMAT)) {
-            return Err(format!(
-                "'{}' has manifest format {}; this aiperf reads format {MANIFEST_FORMAT}",
-                path.display(),
+            return Err(invalid(format!(
+                "manifest format {}; this aiperf reads format {MANIFEST_FORMAT}",
                 format.map_or("none".to_string(), |f| f.to_string())
-            ));
+            )));
         }
-        serde_json::from_value(v).map_err(|e| format!("'{}': {e}", path.display()))
+        serde_json::from_value(v).map_err(|e| invalid(e.to_string()))
     }
 }
 

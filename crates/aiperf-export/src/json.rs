@@ -59,6 +59,9 @@ pub struct SummaryJson<'a> {
     /// ISO-8601 local times without timezone.
     pub start_time: &'a str,
     pub end_time: &'a str,
+    /// How a merged run was put together from its shards (`aiperf merge` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<&'a crate::shards::ShardsReport>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -448,6 +451,7 @@ impl<'a> SummaryJson<'a> {
             malformed_sse_events: r.malformed_sse_events,
             start_time: &r.start_time,
             end_time: &r.end_time,
+            shards: r.shards.as_ref(),
         }
     }
 }

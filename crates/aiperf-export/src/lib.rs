@@ -17,6 +17,7 @@ pub mod schema;
 pub mod server_console;
 pub mod server_metrics;
 pub mod server_metrics_parquet;
+pub mod shards;
 pub mod timeslices;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +79,8 @@ pub struct RunReport {
     pub server_metrics: Option<server_metrics::ServerMetricsReport>,
     /// What the GPUs' telemetry pages said over the profiling window, when any answered.
     pub gpu_telemetry: Option<gpu_telemetry::GpuTelemetryReport>,
+    /// A merged run's shards (`aiperf merge`); `None` for a run measured by one process.
+    pub shards: Option<shards::ShardsReport>,
 }
 
 /// A built-in data exporter. The engine picks them by registry `implementation`, so the manifest

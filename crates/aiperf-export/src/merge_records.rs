@@ -383,10 +383,7 @@ impl MergeRecordReader {
             return Ok(None);
         }
         if len > MAX_RECORD_BYTES {
-            return Err(self.format(format!(
-                "record {} claims {len} bytes",
-                self.read + 1
-            )));
+            return Err(self.format(format!("record {} claims {len} bytes", self.read + 1)));
         }
         self.buf.resize(len as usize, 0);
         if read_full(&mut self.input, &mut self.buf).map_err(io(&self.path))? < len as usize {

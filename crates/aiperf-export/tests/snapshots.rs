@@ -196,6 +196,7 @@ fn report() -> RunReport {
         malformed_sse_events: 0,
         server_metrics: None,
         gpu_telemetry: None,
+        shards: None,
     }
 }
 

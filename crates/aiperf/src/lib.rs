@@ -34,8 +34,8 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
         Command::AnalyzeTrace(args) => trace_tools::analyze(&args),
         Command::Validate(args) => trace_tools::validate(&args),
         Command::Synthesize(args) => trace_tools::synthesize(&args),
-        Command::Merge(args) => distributed::merge(&args),
-        Command::Kube(cmd) => distributed::kube(&cmd),
+        Command::Merge(args) => distributed::merge(&args, &registry),
+        Command::Kube(cmd) => distributed::kube(&cmd, &registry),
         Command::Slurm(cmd) => distributed::slurm(&cmd),
     }
 }
@@ -173,7 +173,7 @@ fn single_run_exit(
 
 /// Logs to stderr (or, under the dashboard, to its log panel) and, when given, to the run's
 /// `logs/aiperf.log` (without colours).
-fn init_logging(level: LogLevel, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
+pub(crate) fn init_logging(level: LogLevel, file: Option<Arc<logfile::LogFile>>, dashboard: bool) {
     use tracing_subscriber::prelude::*;
     // tracing has fewer levels than AIPerf: NOTICE and SUCCESS log as INFO.
     let filter = match level {

@@ -29,7 +29,7 @@ pub struct ShardArgs {
 /// `aiperf merge DIR... --output DIR`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// The shards' artifact directories.
+    /// The shards' artifact directories, or a run directory holding `shard-<i>/` ones.
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Where the merged run's artifacts go.
@@ -45,9 +45,7 @@ pub struct MergeArgs {
 pub enum KubeCommand {
     /// Print a Kubernetes Indexed Job running a benchmark as shards, and the Job merging them.
     Generate(KubeGenerateArgs),
-    /// Collect the shards' results from a directory (the shared volume) and merge them.
-    /// Not built yet: hidden until the merge is.
-    #[command(hide = true)]
+    /// Merge the shards' results in a run directory on the shared volume (its `shard-<i>/`).
     Results(MergeArgs),
 }
 

@@ -189,7 +189,10 @@ mod tests {
         .unwrap();
         assert_eq!(d.shard, Shard { index: 1, count: 4 });
         assert_eq!(d.start_at_ns, Some(1_796_659_200_000_000_000));
-        assert!(d.merge_records, "a shard always writes what the merge reads");
+        assert!(
+            d.merge_records,
+            "a shard always writes what the merge reads"
+        );
         let k8s = |k: &str| match k {
             "JOB_COMPLETION_INDEX" => Some("3".to_string()),
             "AIPERF_SHARD_COUNT" => Some("8".to_string()),
@@ -208,7 +211,11 @@ mod tests {
             resolve(&args(None, None), &slurm, None).unwrap().shard,
             Shard::WHOLE
         );
-        assert!(!resolve(&args(None, None), &none, None).unwrap().merge_records);
+        assert!(
+            !resolve(&args(None, None), &none, None)
+                .unwrap()
+                .merge_records
+        );
         let err = |a: ShardArgs, seed| resolve(&a, &none, seed).unwrap_err().to_string();
         assert_eq!(
             err(args(Some("4/4"), None), Some(1)),
@@ -229,7 +236,10 @@ mod tests {
             resolve(&a, &none, Some(1)).map(|d| d.clock_reference.unwrap())
         };
         let ok = reference("aiperf-0.aiperf:7787").unwrap();
-        assert_eq!((ok.address.as_str(), ok.port), ("aiperf-0.aiperf:7787", 7787));
+        assert_eq!(
+            (ok.address.as_str(), ok.port),
+            ("aiperf-0.aiperf:7787", 7787)
+        );
         assert_eq!(reference("[::1]:9").unwrap().port, 9);
         assert_eq!(
             reference("host").unwrap_err().to_string(),

@@ -72,7 +72,10 @@ async fn four_shards_send_exactly_the_single_run_s_schedule() {
         hashes.push(manifest["plan_hash"].as_str().unwrap().to_string());
         assert_eq!(manifest["status"], "finished");
         let records = &manifest["result"]["records"];
-        assert_eq!(records["count"], 10, "every profiled request in merge_records.bin");
+        assert_eq!(
+            records["count"], 10,
+            "every profiled request in merge_records.bin"
+        );
         assert_eq!(records["complete"], true);
         assert_eq!(manifest["result"]["exit_code"], 0);
         // The context is the whole run's (rate and request count), not this shard's share.
@@ -130,4 +133,306 @@ fn sends_closed(dir: &std::path::Path) -> Vec<u64> {
         .iter()
         .map(|r| r["metadata"]["session_num"].as_u64().unwrap())
         .collect()
+}
+
+use aiperf_export::merge_records::{Header, MergeRecordReader, MergeRecordWriter, StoredRecord};
+use aiperf_plugins::Registry;
+use std::path::{Path, PathBuf};
+
+/// Writes shard `k` of 4 of a single run's records: the records with `profiling_index mod 4
+/// == k`, renumbered as that shard numbers them, in the single run's order; its manifest is the
+/// single run's, relabelled. `shift_ns` moves the shard's wall clock (records, header,
+/// manifest times) and records the offset that undoes it, as a shard whose clock is off would.
+fn write_split_part(single: &Path, out: &Path, k: u32, shift_ns: i64) {
+    std::fs::create_dir_all(out).unwrap();
+    let reader = MergeRecordReader::open(&single.join("merge_records.bin")).unwrap();
+    let header = reader.header();
+    let sh = |v: u64| (v as i64 + shift_ns) as u64;
+    let mut writer = MergeRecordWriter::create(
+        &out.join("merge_records.bin"),
+        Header {
+            clock_wall_start_ns: sh(header.clock_wall_start_ns),
+            shard_index: k,
+        },
+    )
+    .unwrap();
+    let mut n = 0;
+    for rec in reader {
+        let mut rec: StoredRecord = rec.unwrap();
+        if rec.meta.profiling_index % 4 != u64::from(k) {
+            continue;
+        }
+        rec.meta.profiling_index /= 4;
+        rec.taken_wall_ns = sh(rec.taken_wall_ns);
+        let m = &mut rec.meta;
+        m.credit_issued_ns = sh(m.credit_issued_ns);
+        m.intended_send_ns = m.intended_send_ns.map(sh);
+        m.request_start_ns = sh(m.request_start_ns);
+        m.request_ack_ns = m.request_ack_ns.map(sh);
+        m.request_end_ns = sh(m.request_end_ns);
+        if let Some(p) = &mut m.partial_response {
+            p.response_head_ns = p.response_head_ns.map(sh);
+            p.first_chunk_ns = p.first_chunk_ns.map(sh);
+            p.last_chunk_ns = p.last_chunk_ns.map(sh);
+        }
+        let (seq, taken) = (rec.seq, rec.taken_wall_ns);
+        writer.write(seq, taken, &rec.into_line()).unwrap();
+        n += 1;
+    }
+    writer.finish().unwrap();
+    let mut manifest = read_json(single.join("shard.json"));
+    manifest["shard"] = serde_json::json!({"index": k, "count": 4});
+    let result = &mut manifest["result"];
+    result["records"]["count"] = n.into();
+    // Each shard sent its own records (every request of this run ended as one).
+    result["load"]["sent"] = n.into();
+    for t in [
+        "clock_wall_start_ns",
+        "profiling_origin_wall_ns",
+        "window_end_wall_ns",
+        "end_wall_ns",
+    ] {
+        let v = result["times"][t].as_u64().unwrap();
+        result["times"][t] = sh(v).into();
+    }
+    if shift_ns != 0 {
+        manifest["clock"] = serde_json::json!({
+            "reference": "test",
+            "before": {"offset_ns": -shift_ns, "uncertainty_ns": 0, "samples": 1},
+            "after": null
+        });
+    }
+    std::fs::write(
+        out.join("shard.json"),
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(single.join("inputs.json"), out.join("inputs.json")).unwrap();
+}
+
+fn merge_into(
+    dirs: &[PathBuf],
+    output: &Path,
+    allow_partial: bool,
+) -> anyhow::Result<aiperf_engine::MergeOutcome> {
+    aiperf_engine::merge(
+        &aiperf_engine::MergeOptions {
+            dirs: dirs.to_vec(),
+            output: output.to_path_buf(),
+            allow_partial,
+        },
+        &Registry::builtin(),
+    )
+}
+
+/// The parts of a summary a merge must reproduce bit for bit: every metric, goodput, the error
+/// summary, the steady state (floats print shortest-round-trip, so equal text is equal bits).
+fn measured_parts(summary: &Value) -> Value {
+    let mut v = summary.clone();
+    let obj = v.as_object_mut().unwrap();
+    for k in [
+        "benchmark_id",
+        "input_config",
+        "run_info",
+        "load_report",
+        "client_bound",
+        "start_time",
+        "end_time",
+        "shards",
+        "is_complete",
+        "incomplete_reason",
+    ] {
+        obj.remove(k);
+    }
+    v
+}
+
+/// The acceptance test of the exact merge: a single run's own records, split four ways as four
+/// shards would have written them, merge back to the very same numbers: every metric and
+/// percentile, goodput, timeslices and the error summary bit for bit, the records file byte for
+/// byte. A second split with one shard's clock 5 s off (and its measured offset in its
+/// manifest) merges to the same, so the clock correction is exact too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_runs_records_split_four_ways_merge_to_the_same_run() {
+    let mock = mock(2.0, 0.5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let single = dir.path().join("single");
+    let out = Profile::chat(&mock.url())
+        .streaming()
+        .request_rate(400)
+        .request_count(200)
+        .seed(3)
+        .isl(16)
+        .osl(6)
+        .arg("--goodput", "time_to_first_token:4 inter_token_latency:2")
+        .arg("--slice-duration", "0.1")
+        .arg("--request-cancellation-rate", 10)
+        .arg("--request-cancellation-delay", 0.003)
+        .flag("--merge-records")
+        .run(&single)
+        .await
+        .unwrap();
+    assert_eq!(out.request_count + out.error_count, 200);
+    assert!(out.error_count > 0, "cancellations make error records");
+    let want = read_json(single.join("profile_export_aiperf.json"));
+
+    for (case, shift) in [("aligned", 0i64), ("skewed", -5_000_000_000)] {
+        let parts: Vec<PathBuf> = (0..4)
+            .map(|k| dir.path().join(format!("{case}/shard-{k}")))
+            .collect();
+        for (k, p) in parts.iter().enumerate() {
+            write_split_part(&single, p, k as u32, if k == 2 { shift } else { 0 });
+        }
+        let merged = dir.path().join(format!("{case}/merged"));
+        let outcome = merge_into(&parts, &merged, false).unwrap();
+        assert_eq!(outcome.exit_code, 0, "{case}");
+        assert_eq!(
+            (outcome.request_count, outcome.error_count),
+            (out.request_count, out.error_count),
+            "{case}"
+        );
+        let got = read_json(merged.join("profile_export_aiperf.json"));
+        assert_eq!(measured_parts(&got), measured_parts(&want), "{case}");
+        assert!(
+            want["good_request_count"]["avg"].as_f64().unwrap() > 0.0,
+            "goodput applies"
+        );
+        let slices = |d: &Path| {
+            let v = read_json(d.join("profile_export_aiperf_timeslices.json"));
+            v["timeslices"].clone()
+        };
+        assert_eq!(slices(&merged), slices(&single), "{case}: timeslices");
+        assert_eq!(
+            std::fs::read_to_string(merged.join("profile_export.jsonl")).unwrap(),
+            std::fs::read_to_string(single.join("profile_export.jsonl")).unwrap(),
+            "{case}: the records file"
+        );
+        let shards = &got["shards"];
+        assert_eq!(shards["merged"], serde_json::json!([0, 1, 2, 3]));
+        assert_eq!(shards["partial"], false);
+        if shift != 0 {
+            assert_eq!(shards["per_shard"][2]["clock_offset_ms"], 5000.0);
+        }
+        assert_eq!(
+            got["load_report"]["requests_sent"],
+            want["load_report"]["requests_sent"]
+        );
+        assert!(!got["cli_command"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--artifact-dir"));
+    }
+    mock.stop().await;
+}
+
+/// What the merge refuses, and what `--allow-partial` merges: shards of another plan or of
+/// another dataset, a shard twice, a manifest of an unknown format are refused always; a missing
+/// shard, one that never finished or one that failed only without `--allow-partial`, and with
+/// it the rest are merged and the gaps reported. Nothing is written by a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_refuse_what_is_not_one_run_and_report_what_is_missing() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let single = dir.path().join("single");
+    Profile::chat(&mock.url())
+        .request_count(40)
+        .seed(5)
+        .isl(8)
+        .osl(2)
+        .flag("--merge-records")
+        .run(&single)
+        .await
+        .unwrap();
+    mock.stop().await;
+    let fresh = |name: &str| -> Vec<PathBuf> {
+        (0..4)
+            .map(|k| {
+                let p = dir.path().join(format!("{name}/shard-{k}"));
+                write_split_part(&single, &p, k, 0);
+                p
+            })
+            .collect()
+    };
+    let edit = |p: &Path, f: &dyn Fn(&mut Value)| {
+        let mut m = read_json(p.join("shard.json"));
+        f(&mut m);
+        std::fs::write(p.join("shard.json"), m.to_string()).unwrap();
+    };
+    let refused = |dirs: &[PathBuf], partial: bool| -> String {
+        let out = dir.path().join("refused");
+        let e = merge_into(dirs, &out, partial).unwrap_err().to_string();
+        assert!(!out.exists(), "a refusal writes nothing: {e}");
+        e
+    };
+
+    let parts = fresh("plan");
+    edit(&parts[1], &|m| m["plan_hash"] = "0000000000000000".into());
+    let e = refused(&parts, true);
+    assert!(e.contains("shard-1") && e.contains("another plan"), "{e}");
+
+    let parts = fresh("dataset");
+    edit(&parts[3], &|m| m["result"]["dataset_hash"] = "beef".into());
+    let e = refused(&parts, true);
+    assert!(
+        e.contains("shard-3") && e.contains("different dataset"),
+        "{e}"
+    );
+
+    let parts = fresh("twice");
+    let e = refused(
+        &[parts[0].clone(), parts[1].clone(), parts[1].clone()],
+        true,
+    );
+    assert!(e.contains("shard 1 is given twice"), "{e}");
+
+    let parts = fresh("format");
+    edit(&parts[0], &|m| m["format"] = 99.into());
+    let e = refused(&parts, true);
+    assert!(e.contains("format 99"), "{e}");
+
+    // Missing, unfinished and failed shards: refused without --allow-partial ...
+    let parts = fresh("partial");
+    edit(&parts[1], &|m| {
+        m["status"] = "started".into();
+        m["result"] = Value::Null;
+    });
+    edit(&parts[2], &|m| m["result"]["exit_code"] = 1.into());
+    let given = [parts[0].clone(), parts[1].clone(), parts[2].clone()];
+    let e = refused(&given, false);
+    assert!(
+        e.contains("shard(s) 3 not given")
+            && e.contains("did not finish")
+            && e.contains("exited with code 1"),
+        "{e}"
+    );
+    assert!(e.contains("--allow-partial"), "{e}");
+    // ... and with it, the rest is merged and the gaps are reported.
+    let out = dir.path().join("partial/merged");
+    let outcome = merge_into(&given, &out, true).unwrap();
+    let part0 = read_json(parts[0].join("shard.json"))["result"]["records"]["count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(outcome.request_count + outcome.error_count, part0);
+    let got = read_json(out.join("profile_export_aiperf.json"));
+    let shards = &got["shards"];
+    assert_eq!(shards["partial"], true);
+    assert_eq!(shards["merged"], serde_json::json!([0]));
+    assert_eq!(shards["missing"], serde_json::json!([3]));
+    let failed: Vec<u64> = shards["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(failed, [1, 2]);
+    assert_eq!(got["is_complete"], false);
+    assert_eq!(
+        read_jsonl(out.join("profile_export.jsonl")).len() as u64,
+        part0
+    );
+    assert!(
+        outcome.console.contains("shard 3: missing"),
+        "{}",
+        outcome.console
+    );
 }

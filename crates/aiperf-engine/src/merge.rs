@@ -1,0 +1,772 @@
+//! `aiperf merge`: one run rebuilt from its shards' records, exactly.
+//!
+//! Never a combination of the shards' summaries: every shard's records (`merge_records.bin`,
+//! bit for bit) are fed to one [`Accumulator`] in the order one record processor would have
+//! taken them (by take time on the reference clock), so every percentile, time-weighted curve,
+//! timeslice and goodput count is what a single process measuring everything would report.
+//! Per-record values are intervals on one machine's clock and need no correction; wall times
+//! and run-clock timelines are moved onto the reference shard's clock by each shard's measured
+//! offset (`shard.json` `clock`). The design is docs/design/merge.md.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use aiperf_config::resolve::Shard;
+use aiperf_core::ErrorDetails;
+use aiperf_export::merge_records::{MergeRecordReader, StoredRecord};
+use aiperf_export::shards::{ClockAgreement, FailedShard, ShardEntry, ShardsReport};
+use aiperf_export::{ClientBound, RecordWriter, INPUTS_FILE, RECORDS_FILE};
+use aiperf_metrics::load::{self, LoadInput};
+use aiperf_metrics::spill::Spill;
+use aiperf_metrics::{Accumulator, Goodput, Summary};
+use aiperf_plugins::Registry;
+use anyhow::{anyhow, bail, Context};
+
+use crate::report::{self, Measured};
+use crate::shard::{ManifestError, ShardManifest, ShardResult, ShardStatus};
+
+/// What to merge, and where to.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// The shards' artifact directories.
+    pub dirs: Vec<PathBuf>,
+    pub output: PathBuf,
+    /// Merge what exists when shards are missing or failed (they are reported).
+    pub allow_partial: bool,
+}
+
+/// What a merge produced.
+#[derive(Debug)]
+pub struct MergeOutcome {
+    /// 0 on success; 1 when no merged request succeeded; 130 when a shard was interrupted.
+    pub exit_code: i32,
+    pub console: String,
+    pub request_count: u64,
+    pub error_count: u64,
+    pub summary: Summary,
+    pub shards: ShardsReport,
+}
+
+/// Records per batch a reader thread hands over, and batches in flight per shard: enough to
+/// keep the fold busy, little enough that memory stays flat whatever the shards' sizes.
+const BATCH: usize = 1024;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Merges the shards in `opts.dirs` into `opts.output`. Refusals (shards of different plans, a
+/// shard twice, missing or failed shards without `--allow-partial`) happen before anything is
+/// written.
+pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOutcome> {
+    let selection = select(opts)?;
+    std::fs::create_dir_all(&opts.output)
+        .with_context(|| format!("cannot create '{}'", opts.output.display()))?;
+    crate::setup::move_aside_earlier_run(&opts.output)?;
+    let frame = Frame::of(&selection.parts);
+    let folded = fold(&selection.parts, &frame, &opts.output)?;
+    let first = &selection.parts[0];
+    let (mut rep, shards) = report_of(&selection, &frame, &folded, &opts.output);
+    rep.malformed_sse_events = selection
+        .parts
+        .iter()
+        .map(|p| p.result.records.malformed_sse)
+        .sum();
+    let copied = copy_run_files(&first.dir, &opts.output);
+    let mut shards = shards;
+    if copied
+        .iter()
+        .any(|f| f.starts_with("server_metrics") || f.starts_with("gpu_"))
+    {
+        shards.server_metrics = Some(format!(
+            "copied from shard {} (its own window)",
+            first.index
+        ));
+    }
+    rep.shards = Some(shards.clone());
+    let (mut console, failed) = crate::exporters::run_exporters(registry, &opts.output, &rep)?;
+    console.push_str(&shard_lines(&shards));
+    let summary = rep.summary;
+    let mut exit_code =
+        crate::engine::exit_code(rep.was_cancelled, folded.request_count, folded.error_count);
+    if exit_code == 0 && (failed > 0 || folded.jsonl_error.is_some()) {
+        if let Some(e) = &folded.jsonl_error {
+            tracing::error!("{e}");
+        }
+        exit_code = 1;
+    }
+    Ok(MergeOutcome {
+        exit_code,
+        console,
+        request_count: folded.request_count,
+        error_count: folded.error_count,
+        summary,
+        shards,
+    })
+}
+
+/// A shard that will be merged.
+struct Part {
+    index: u32,
+    dir: PathBuf,
+    manifest: ShardManifest,
+    result: ShardResult,
+}
+
+/// The shards chosen, and what was left out.
+struct Selection {
+    parts: Vec<Part>,
+    count: u32,
+    plan_hash: String,
+    missing: Vec<u32>,
+    failed: Vec<FailedShard>,
+}
+
+fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
+    let output = canonical(&opts.output);
+    let mut parts: Vec<Part> = Vec::new();
+    let mut failed = Vec::new();
+    let mut plan: Option<(String, u32, PathBuf)> = None;
+    let mut dataset: Option<(String, PathBuf)> = None;
+    let mut seen: HashMap<u32, PathBuf> = HashMap::new();
+    for dir in &opts.dirs {
+        if canonical(dir) == output {
+            bail!(
+                "--output '{}' is one of the shard directories; the merged run needs its own",
+                opts.output.display()
+            );
+        }
+        let manifest = match ShardManifest::read(dir) {
+            Ok(m) => m,
+            Err(ManifestError::Absent(why)) => {
+                failed.push(FailedShard {
+                    index: None,
+                    dir: dir.display().to_string(),
+                    why,
+                });
+                continue;
+            }
+            Err(ManifestError::Invalid(why)) => bail!("{why}"),
+        };
+        let index = manifest.shard.index;
+        match &plan {
+            None => {
+                plan = Some((
+                    manifest.plan_hash.clone(),
+                    manifest.shard.count,
+                    dir.clone(),
+                ))
+            }
+            Some((hash, count, first)) => {
+                if *hash != manifest.plan_hash {
+                    bail!(
+                        "'{}' is shard {index} of another plan (plan hash {}, '{}' has {hash}): only shards of one run merge",
+                        dir.display(),
+                        manifest.plan_hash,
+                        first.display()
+                    );
+                }
+                if *count != manifest.shard.count {
+                    bail!(
+                        "'{}' is shard {index} of {}, '{}' one of {count}",
+                        dir.display(),
+                        manifest.shard.count,
+                        first.display()
+                    );
+                }
+            }
+        }
+        if let Some(other) = seen.insert(index, dir.clone()) {
+            bail!(
+                "shard {index} is given twice: '{}' and '{}'",
+                other.display(),
+                dir.display()
+            );
+        }
+        let why_not = |why: String| FailedShard {
+            index: Some(index),
+            dir: dir.display().to_string(),
+            why,
+        };
+        let Some(result) = manifest.result.clone() else {
+            failed.push(why_not(
+                "it did not finish (shard.json says started: it stopped or is still running)"
+                    .into(),
+            ));
+            continue;
+        };
+        debug_assert_eq!(manifest.status, ShardStatus::Finished);
+        match &dataset {
+            None => dataset = Some((result.dataset_hash.clone(), dir.clone())),
+            Some((hash, first)) if *hash != result.dataset_hash => bail!(
+                "'{}' sent a different dataset than '{}' (inputs.json differs): the shards did not prepare the same plan",
+                dir.display(),
+                first.display()
+            ),
+            Some(_) => {}
+        }
+        if result.exit_code != 0 {
+            failed.push(why_not(format!("it exited with code {}", result.exit_code)));
+            continue;
+        }
+        if !result.records.complete {
+            failed.push(why_not(format!(
+                "its records file is incomplete: its whole records are merged (shard.json counts {} requests)",
+                result.records.requests + result.records.errors
+            )));
+        }
+        if let Err(e) = MergeRecordReader::open(&dir.join(&result.records.file)) {
+            failed.push(why_not(e.to_string()));
+            continue;
+        }
+        parts.push(Part {
+            index,
+            dir: dir.clone(),
+            manifest,
+            result,
+        });
+    }
+    let Some((plan_hash, count, _)) = plan else {
+        bail!(
+            "no shard to merge: {}",
+            failed
+                .iter()
+                .map(|f| f.why.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    };
+    let missing: Vec<u32> = (0..count).filter(|i| !seen.contains_key(i)).collect();
+    let dropped = failed
+        .iter()
+        .any(|f| !f.why.contains("whole records are merged"));
+    if (!missing.is_empty() || dropped || !failed.is_empty()) && !opts.allow_partial {
+        let mut why: Vec<String> = Vec::new();
+        if !missing.is_empty() {
+            why.push(format!("shard(s) {} not given", list(&missing)));
+        }
+        for f in &failed {
+            let who = f
+                .index
+                .map_or(format!("'{}'", f.dir), |i| format!("shard {i}"));
+            why.push(format!("{who}: {}", f.why));
+        }
+        bail!(
+            "{} of {count} shard(s) cannot be merged whole ({}); --allow-partial merges the rest",
+            missing.len() + failed.len(),
+            why.join("; ")
+        );
+    }
+    if parts.is_empty() {
+        bail!("no shard to merge: every shard given failed");
+    }
+    parts.sort_by_key(|p| p.index);
+    Ok(Selection {
+        parts,
+        count,
+        plan_hash,
+        missing,
+        failed,
+    })
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn list(xs: &[u32]) -> String {
+    xs.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The merged run's time base: every shard's offset to the reference clock, and the merged
+/// run clock's zero and profiling start on it.
+struct Frame {
+    /// Per part (same order): ns to add to the shard's wall times.
+    theta: Vec<i64>,
+    /// Per part: ns to add to the shard's run-clock times (its clock's zero on the merged one).
+    timeline_shift: Vec<u64>,
+    /// The merged run clock's zero (wall ns, reference clock).
+    anchor: u64,
+    /// The earliest profiling start (wall ns, reference clock): timeslices count from it.
+    origin: u64,
+}
+
+fn shifted(v: u64, by: i64) -> u64 {
+    (v as i128 + by as i128).clamp(0, u64::MAX as i128) as u64
+}
+
+impl Frame {
+    fn of(parts: &[Part]) -> Frame {
+        let theta: Vec<i64> = parts
+            .iter()
+            .map(|p| p.manifest.clock.as_ref().map_or(0, |c| c.offset_ns()))
+            .collect();
+        let starts: Vec<u64> = parts
+            .iter()
+            .zip(&theta)
+            .map(|(p, t)| shifted(p.result.times.clock_wall_start_ns, *t))
+            .collect();
+        let anchor = starts.iter().copied().min().unwrap_or(0);
+        let origin = parts
+            .iter()
+            .zip(&theta)
+            .map(|(p, t)| shifted(p.result.times.profiling_origin_wall_ns, *t))
+            .min()
+            .unwrap_or(0);
+        Frame {
+            timeline_shift: starts.iter().map(|s| s - anchor).collect(),
+            theta,
+            anchor,
+            origin,
+        }
+    }
+
+    fn wall(&self, k: usize, v: u64) -> u64 {
+        shifted(v, self.theta[k])
+    }
+}
+
+/// What folding every record produced.
+struct Folded {
+    accumulator: Accumulator,
+    errors: HashMap<ErrorDetails, u64>,
+    request_count: u64,
+    error_count: u64,
+    /// Records merged per part.
+    merged: Vec<u64>,
+    jsonl_error: Option<String>,
+}
+
+/// One reader thread's messages.
+enum Batch {
+    Records(Vec<StoredRecord>),
+    Failed(String),
+}
+
+/// Reads a part's records on its own thread, in batches, so decoding overlaps the fold.
+fn reader(path: PathBuf) -> anyhow::Result<Receiver<Batch>> {
+    let mut input = MergeRecordReader::open(&path)?;
+    let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+    std::thread::Builder::new()
+        .name("merge-reader".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for r in input.by_ref() {
+                match r {
+                    Ok(rec) => {
+                        batch.push(rec);
+                        if batch.len() == BATCH
+                            && tx
+                                .send(Batch::Records(std::mem::replace(
+                                    &mut batch,
+                                    Vec::with_capacity(BATCH),
+                                )))
+                                .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Batch::Records(std::mem::take(&mut batch)));
+                        let _ = tx.send(Batch::Failed(e.to_string()));
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(Batch::Records(batch));
+        })
+        .context("spawning a merge reader thread")?;
+    Ok(rx)
+}
+
+/// One part's stream of records, a batch at a time.
+struct Stream {
+    rx: Receiver<Batch>,
+    head: VecDeque<StoredRecord>,
+    done: bool,
+}
+
+impl Stream {
+    /// The next record, or `None` at the end; a damaged file ends its stream with a warning
+    /// (its whole records are merged).
+    fn next(&mut self, dir: &Path) -> Option<StoredRecord> {
+        loop {
+            if let Some(r) = self.head.pop_front() {
+                return Some(r);
+            }
+            if self.done {
+                return None;
+            }
+            match self.rx.recv() {
+                Ok(Batch::Records(b)) if !b.is_empty() => self.head = b.into(),
+                Ok(Batch::Records(_)) => {}
+                Ok(Batch::Failed(e)) => {
+                    tracing::warn!(
+                        "{e}; the records of '{}' before it are merged",
+                        dir.display()
+                    );
+                    self.done = true;
+                }
+                Err(_) => self.done = true,
+            }
+        }
+    }
+}
+
+/// Feeds every part's records to one accumulator, in the order one processor would have taken
+/// them: by take time on the reference clock, then each shard's own order (ties across shards
+/// go to the lower index). Writes the merged `profile_export.jsonl` on the way.
+fn fold(parts: &[Part], frame: &Frame, output: &Path) -> anyhow::Result<Folded> {
+    let settings = &parts[0].result;
+    let mut accumulator = Accumulator::new(settings.applicability);
+    match Spill::create_in(output) {
+        Ok(spill) => accumulator = accumulator.with_spill(spill),
+        Err(e) => tracing::warn!(
+            "cannot create a metric spill file in '{}' ({e}); keeping every value in memory",
+            output.display()
+        ),
+    }
+    if let Some(text) = &settings.goodput {
+        let goodput = Goodput::parse(text).map_err(|e| anyhow!("shard.json goodput: {e}"))?;
+        accumulator = accumulator.with_goodput(goodput);
+    }
+    if let Some(width) = settings.slice_ns {
+        accumulator = accumulator.with_timeslices(frame.origin, width);
+    }
+    let mut writer = RecordWriter::create(&output.join(RECORDS_FILE), settings.applicability)?;
+    let mut jsonl_error = None;
+    let mut streams = Vec::with_capacity(parts.len());
+    for p in parts {
+        streams.push(Stream {
+            rx: reader(p.dir.join(&p.result.records.file))?,
+            head: VecDeque::new(),
+            done: false,
+        });
+    }
+    let key = |k: usize, r: &StoredRecord| (frame.wall(k, r.taken_wall_ns), r.seq, k);
+    let mut heap = BinaryHeap::new();
+    let mut pending: Vec<Option<StoredRecord>> = Vec::with_capacity(parts.len());
+    for (k, s) in streams.iter_mut().enumerate() {
+        let r = s.next(&parts[k].dir);
+        if let Some(r) = &r {
+            heap.push(Reverse(key(k, r)));
+        }
+        pending.push(r);
+    }
+    let mut errors = HashMap::new();
+    let mut merged = vec![0u64; parts.len()];
+    while let Some(Reverse((_, _, k))) = heap.pop() {
+        let Some(rec) = pending[k].take() else {
+            continue;
+        };
+        let next = streams[k].next(&parts[k].dir);
+        if let Some(n) = &next {
+            heap.push(Reverse(key(k, n)));
+        }
+        pending[k] = next;
+        let shard = Shard {
+            index: parts[k].index,
+            count: parts[k].manifest.shard.count,
+        };
+        let line = corrected(rec, k, frame, shard);
+        let start_wall = line.metadata.request_start_ns;
+        match &line.error {
+            None => accumulator.add_success(&line.values, start_wall),
+            Some(e) => {
+                accumulator.add_error(&line.values, start_wall);
+                *errors.entry(e.clone()).or_insert(0) += 1;
+            }
+        }
+        merged[k] += 1;
+        if jsonl_error.is_none() {
+            if let Err(e) = writer.write(&line) {
+                jsonl_error = Some(format!(
+                    "{e}; the merged records file keeps its first {} lines",
+                    writer.lines()
+                ));
+            }
+        }
+    }
+    if jsonl_error.is_none() {
+        if let Err(e) = writer.flush() {
+            jsonl_error = Some(e.to_string());
+        }
+    }
+    Ok(Folded {
+        request_count: accumulator.request_count(),
+        error_count: accumulator.error_count(),
+        accumulator,
+        errors,
+        merged,
+        jsonl_error,
+    })
+}
+
+/// A shard's record on the merged run's clocks, numbered as in the whole run.
+fn corrected(
+    rec: StoredRecord,
+    k: usize,
+    frame: &Frame,
+    shard: Shard,
+) -> aiperf_export::RecordLine {
+    let mut line = rec.into_line();
+    let m = &mut line.metadata;
+    let wall = |v: u64| frame.wall(k, v);
+    m.credit_issued_ns = wall(m.credit_issued_ns);
+    m.intended_send_ns = m.intended_send_ns.map(wall);
+    m.request_start_ns = wall(m.request_start_ns);
+    m.request_ack_ns = m.request_ack_ns.map(wall);
+    m.request_end_ns = wall(m.request_end_ns);
+    if let Some(p) = &mut m.partial_response {
+        p.response_head_ns = p.response_head_ns.map(wall);
+        p.first_chunk_ns = p.first_chunk_ns.map(wall);
+        p.last_chunk_ns = p.last_chunk_ns.map(wall);
+    }
+    m.profiling_index = shard.global(m.profiling_index);
+    let by = frame.timeline_shift[k];
+    if let Some((start, first, end)) = &mut line.values.timeline {
+        *start += by;
+        *first = first.map(|f| f + by);
+        *end += by;
+    }
+    line
+}
+
+/// The merged run's report and its `shards` block.
+fn report_of(
+    sel: &Selection,
+    frame: &Frame,
+    folded: &Folded,
+    output: &Path,
+) -> (aiperf_export::RunReport, ShardsReport) {
+    let parts = &sel.parts;
+    let mut ctx = parts[0].result.report.clone();
+    ctx.cli_command = crate::shard::whole_command(&ctx.cli_command);
+    ctx.run_info.cli_command = ctx.cli_command.clone();
+    ctx.input_config.artifacts.dir = output.to_path_buf();
+    let mut summary = folded.accumulator.summarize();
+    if !ctx.concurrency_mode {
+        summary.steady_state = None;
+    }
+    let since_origin = |k: usize, v: u64| (frame.wall(k, v) as f64 - frame.origin as f64) / 1e9;
+    let window = |pick: fn(&crate::shard::ShardLoad) -> f64| {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                since_origin(k, p.result.times.profiling_origin_wall_ns) + pick(&p.result.load)
+            })
+            .fold(0.0, f64::max)
+    };
+    let lag: Vec<f64> = parts
+        .iter()
+        .flat_map(|p| p.result.load.event_loop_lag_ms.iter().copied())
+        .collect();
+    let cpus: Option<Vec<crate::report::CpuUsage>> =
+        parts.iter().map(|p| p.result.load.cpu).collect();
+    let input = LoadInput {
+        open_loop: ctx.open_loop,
+        requested_rate: ctx.requested_rate,
+        sent: parts.iter().map(|p| p.result.load.sent).sum(),
+        intended_window_s: window(|l| l.intended_window_s),
+        actual_window_s: window(|l| l.actual_window_s),
+        event_loop_lag_ms: &lag,
+        backlog_pauses: parts.iter().map(|p| p.result.load.backlog_pauses).sum(),
+        backlog_paused_s: parts.iter().map(|p| p.result.load.backlog_paused_s).sum(),
+        backlog_high: crate::backlog::HIGH,
+        cpu: cpus.map(|c| load::CpuUsage {
+            cpu_s: c.iter().map(|u| u.cpu_s).sum(),
+            wall_s: c.iter().map(|u| u.wall_s).fold(0.0, f64::max),
+            cores: c.iter().map(|u| u.cores).sum(),
+        }),
+    };
+    let analysis = load::analyze(&summary, &input);
+    let cancelled: Vec<u32> = parts
+        .iter()
+        .filter(|p| p.result.was_cancelled)
+        .map(|p| p.index)
+        .collect();
+    let partial = !sel.missing.is_empty() || !sel.failed.is_empty();
+    let incomplete_reason = if !cancelled.is_empty() {
+        Some(format!("cancelled by user (shard {})", list(&cancelled)))
+    } else if partial {
+        Some(format!(
+            "partial merge: {} of {} shards merged",
+            parts.len(),
+            sel.count
+        ))
+    } else {
+        None
+    };
+    let end = parts
+        .iter()
+        .enumerate()
+        .map(|(k, p)| frame.wall(k, p.result.times.end_wall_ns))
+        .max()
+        .unwrap_or(frame.anchor);
+    let mut rep = report::assemble(
+        &ctx,
+        Measured {
+            summary,
+            errors: folded.errors.clone(),
+            was_cancelled: !cancelled.is_empty(),
+            incomplete_reason,
+            start_time: report::iso_of_wall_ns(frame.anchor),
+            end_time: report::iso_of_wall_ns(end),
+        },
+        &analysis,
+    );
+    rep.client_bound = merged_verdict(rep.client_bound, parts);
+    (rep, shards_report(sel, frame, folded, partial))
+}
+
+/// The merged run's verdict, with every shard's own reasons: one shard held back by its CPU
+/// limited the run even when the totals look fine.
+fn merged_verdict(mut bound: ClientBound, parts: &[Part]) -> ClientBound {
+    for p in parts {
+        let own = &p.result.load.client_bound;
+        if let Some(reasons) = own.get("reasons").and_then(|r| r.as_array()) {
+            for r in reasons.iter().filter_map(|r| r.as_str()) {
+                bound.reasons.push(format!("shard {}: {r}", p.index));
+            }
+        }
+        if own.get("verdict").and_then(|v| v.as_bool()) == Some(true) {
+            bound.verdict = true;
+        }
+    }
+    bound
+}
+
+fn shards_report(sel: &Selection, frame: &Frame, folded: &Folded, partial: bool) -> ShardsReport {
+    let parts = &sel.parts;
+    let clocks: Vec<Option<&crate::shard::ClockEstimate>> =
+        parts.iter().map(|p| p.manifest.clock.as_ref()).collect();
+    let measured = clocks.iter().all(|c| c.is_some());
+    let mut uncertainties: Vec<u64> = clocks
+        .iter()
+        .flatten()
+        .map(|c| c.uncertainty_ns())
+        .collect();
+    uncertainties.sort_unstable_by(|a, b| b.cmp(a));
+    let ms = |ns: f64| ns / 1e6;
+    let clock = ClockAgreement {
+        measured,
+        reference: clocks
+            .iter()
+            .flatten()
+            .map(|c| c.reference.clone())
+            .find(|r| !r.is_empty()),
+        max_pair_uncertainty_ms: measured
+            .then(|| ms(uncertainties.iter().take(2).sum::<u64>() as f64)),
+        note: (!measured).then(|| {
+            "clock offsets not measured (no --clock-reference, or the reference did not answer); times assume the machines' clocks agree".to_string()
+        }),
+    };
+    let per_shard = parts
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let c = p.manifest.clock.as_ref();
+            let r = &p.result;
+            ShardEntry {
+                index: p.index,
+                dir: p.dir.display().to_string(),
+                requests: r.records.requests,
+                errors: r.records.errors,
+                sent: r.load.sent,
+                exit_code: r.exit_code,
+                records_complete: r.records.complete,
+                start_lateness_ms: p.manifest.start_lateness_ms,
+                phase_start_offset_ms: ms(
+                    frame.wall(k, r.times.profiling_origin_wall_ns) as f64 - frame.origin as f64
+                ),
+                clock_offset_ms: c.map(|c| ms(c.offset_ns() as f64)),
+                clock_uncertainty_ms: c.map(|c| ms(c.uncertainty_ns() as f64)),
+                clock_drift_ms: c.and_then(|c| c.after.map(|_| ms(c.drift_ns() as f64))),
+                load_report: r.load.load_report.clone(),
+                client_bound: r.load.client_bound.clone(),
+            }
+        })
+        .collect();
+    debug_assert_eq!(folded.merged.len(), parts.len());
+    ShardsReport {
+        count: sel.count,
+        merged: parts.iter().map(|p| p.index).collect(),
+        missing: sel.missing.clone(),
+        failed: sel.failed.clone(),
+        partial,
+        plan_hash: sel.plan_hash.clone(),
+        clock,
+        server_metrics: None,
+        per_shard,
+    }
+}
+
+/// Copies the files every shard has whole (`inputs.json`: the same on every shard of a plan)
+/// and, for now, the first shard's server-metrics and GPU files (re-aggregating them over the
+/// merged window needs the raw scrapes). Returns the names copied.
+fn copy_run_files(from: &Path, to: &Path) -> Vec<String> {
+    use aiperf_export::gpu_telemetry as gpu;
+    use aiperf_export::server_metrics as sm;
+    let names = [
+        INPUTS_FILE,
+        sm::SERVER_METRICS_JSON_FILE,
+        sm::SERVER_METRICS_CSV_FILE,
+        sm::SERVER_METRICS_JSONL_FILE,
+        aiperf_export::server_metrics_parquet::SERVER_METRICS_PARQUET_FILE,
+        gpu::GPU_TELEMETRY_JSON_FILE,
+        gpu::GPU_TELEMETRY_CSV_FILE,
+        gpu::GPU_TELEMETRY_JSONL_FILE,
+    ];
+    let mut copied = Vec::new();
+    for name in names {
+        let src = from.join(name);
+        if !src.is_file() {
+            continue;
+        }
+        match std::fs::copy(&src, to.join(name)) {
+            Ok(_) => copied.push(name.to_string()),
+            Err(e) => tracing::warn!("cannot copy '{}': {e}", src.display()),
+        }
+    }
+    copied
+}
+
+/// One console line per shard, under the tables.
+fn shard_lines(s: &ShardsReport) -> String {
+    let mut out = format!(
+        "Merged {} of {} shard(s) (plan {}){}\n",
+        s.merged.len(),
+        s.count,
+        s.plan_hash,
+        if s.partial { ", PARTIAL" } else { "" }
+    );
+    for e in &s.per_shard {
+        let clock = match (e.clock_offset_ms, e.clock_uncertainty_ms) {
+            (Some(o), Some(u)) => format!("clock {o:+.3} ms ± {u:.3} ms"),
+            _ => "clock not measured".to_string(),
+        };
+        out.push_str(&format!(
+            "  shard {}: {} requests, {} errors, started {:+.1} ms, {clock}{}\n",
+            e.index,
+            e.requests,
+            e.errors,
+            e.phase_start_offset_ms,
+            if e.client_bound.get("verdict").and_then(|v| v.as_bool()) == Some(true) {
+                ", client-bound"
+            } else {
+                ""
+            }
+        ));
+    }
+    for f in &s.missing {
+        out.push_str(&format!("  shard {f}: missing\n"));
+    }
+    for f in &s.failed {
+        let who = f.index.map_or(f.dir.clone(), |i| format!("shard {i}"));
+        out.push_str(&format!("  {who}: {}\n", f.why));
+    }
+    if let Some(note) = &s.clock.note {
+        out.push_str(&format!("  {note}\n"));
+    }
+    out
+}
