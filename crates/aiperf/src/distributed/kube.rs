@@ -2,8 +2,8 @@
 //! Service, an Indexed Job, a merge Job), built from `k8s-openapi`'s typed structs so the output
 //! always has the API's field names and shapes, and printed as one multi-document YAML stream.
 //!
-//! Every per-run value (shard count, results directory, start lead) sits in the containers' env,
-//! so the shell scripts are constants that tests and readers can check once.
+//! Every per-run value (shard count, results directory, start lead, clock reference) sits in the
+//! containers' env, so the shell scripts are constants that tests and readers can check once.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,11 +13,13 @@ use aiperf_config::resolve::redact_args;
 use aiperf_config::KubeGenerateArgs;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SecretKeySelector, Service, ServiceSpec, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, EnvVarSource, PersistentVolumeClaimVolumeSource, PodSpec,
+    PodTemplateSpec, ResourceRequirements, SecretKeySelector, Service, ServicePort, ServiceSpec,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// Where the results PVC is mounted in every pod.
 pub(crate) const RESULTS_MOUNT: &str = "/results";
@@ -25,6 +27,13 @@ pub(crate) const RESULTS_MOUNT: &str = "/results";
 /// Seconds between the first shard proposing the start instant and that instant: room for the
 /// other pods to be scheduled, pull the image and start (editable in the YAML's env).
 const START_LEAD_SECONDS: u32 = 120;
+
+/// The UDP port on which shard 0 answers the other shards' clock probes (`--clock-reference`),
+/// the conventional one; the Slurm script uses it too.
+pub(crate) const CLOCK_PORT: u16 = 7787;
+
+/// The name of the clock port on the shard container and the Service.
+const CLOCK_PORT_NAME: &str = "clock";
 
 /// The shard container's script. `"$@"` are the profile arguments (the container's `args`), so
 /// they reach `aiperf profile` verbatim without any shell quoting in the YAML.
@@ -34,6 +43,10 @@ const START_LEAD_SECONDS: u32 = 120;
 /// so all shards agree on one instant however far apart they started. A shard directory or done
 /// marker that already exists means an earlier run or a retried pod: it stops rather than
 /// mixing results.
+///
+/// `AIPERF_CLOCK_REFERENCE` is shard 0's pod (`<name>-0.<name>:7787`): shard 0 answers clock
+/// probes there, every other shard measures its offset to it before the start instant, and the
+/// merge corrects the shards' times by those offsets.
 pub(crate) const SHARD_SCRIPT: &str = r#"set -eu
 run="$AIPERF_RUN_DIR"
 i="$JOB_COMPLETION_INDEX"
@@ -57,7 +70,7 @@ if [ -z "$start_at" ]; then
 fi
 echo "aiperf: shard $i/$n starts at $start_at"
 set +e
-aiperf profile "$@" --shard "$i/$n" --start-at "$start_at" --artifact-dir "$run/shard-$i"
+aiperf profile "$@" --shard "$i/$n" --start-at "$start_at" --clock-reference "$AIPERF_CLOCK_REFERENCE" --artifact-dir "$run/shard-$i"
 rc=$?
 set -e
 echo "$rc" > "$run/.aiperf/done-$i"
@@ -66,7 +79,9 @@ exit "$rc"
 
 /// The merge container's script: Kubernetes has no "run after that Job" edge, so the merge pod
 /// waits for every shard's `done-<i>` marker (written by the shard script whatever its exit
-/// code) and then merges what the shards wrote.
+/// code) and then merges. When a shard failed it merges what the shards wrote with
+/// `--allow-partial` (which reports the missing and failed shards); otherwise without it, so a
+/// shard directory missing despite a clean exit still stops the merge.
 pub(crate) const MERGE_SCRIPT: &str = r#"set -eu
 run="$AIPERF_RUN_DIR"
 n="$AIPERF_SHARD_COUNT"
@@ -80,10 +95,12 @@ failed=0
 for f in "$run"/.aiperf/done-*; do
   [ "$(cat "$f")" = 0 ] || failed=$((failed + 1))
 done
+partial=""
 if [ "$failed" -ne 0 ]; then
   echo "aiperf: $failed shard(s) exited non-zero; merging what was written" >&2
+  partial="--allow-partial"
 fi
-exec aiperf kube results "$run" --output "$run/merged"
+exec aiperf kube results "$run" --output "$run/merged" ${partial:+"$partial"}
 "#;
 
 /// Prints (or writes to `--output`) the Kubernetes objects of a sharded run.
@@ -160,13 +177,21 @@ fn objects(args: &KubeGenerateArgs, run_dir: &str, size: Sizing) -> (Service, Jo
     ]);
 
     // Headless: no virtual IP, one DNS record per pod (`<name>-<index>.<name>`), published before
-    // the pods are ready so peers can find each other from the start.
+    // the pods are ready so peers can find each other from the start. Pod records resolve
+    // without ports; the clock port is declared to document it and so NetworkPolicies can name it.
     let service = Service {
         metadata: meta(name.clone(), "shard"),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".to_string()),
             selector: Some(shard_selector),
             publish_not_ready_addresses: Some(true),
+            ports: Some(vec![ServicePort {
+                name: Some(CLOCK_PORT_NAME.to_string()),
+                port: i32::from(CLOCK_PORT),
+                protocol: Some("UDP".to_string()),
+                target_port: Some(IntOrString::String(CLOCK_PORT_NAME.to_string())),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         ..Default::default()
@@ -221,6 +246,11 @@ fn objects(args: &KubeGenerateArgs, run_dir: &str, size: Sizing) -> (Service, Jo
         "AIPERF_START_LEAD_SECONDS",
         START_LEAD_SECONDS.to_string(),
     ));
+    // Shard 0's pod: its hostname and the Service's name (the pod's subdomain).
+    shard_env.push(env_value(
+        "AIPERF_CLOCK_REFERENCE",
+        format!("{name}-0.{name}:{CLOCK_PORT}"),
+    ));
     shard_env.push(api_key);
     let shard_container = Container {
         name: "shard".to_string(),
@@ -235,6 +265,13 @@ fn objects(args: &KubeGenerateArgs, run_dir: &str, size: Sizing) -> (Service, Jo
         ]),
         args: Some(args.profile.clone()),
         env: Some(shard_env),
+        // Shard 0 answers clock probes here; the other shards only send from ephemeral ports.
+        ports: Some(vec![ContainerPort {
+            name: Some(CLOCK_PORT_NAME.to_string()),
+            container_port: i32::from(CLOCK_PORT),
+            protocol: Some("UDP".to_string()),
+            ..Default::default()
+        }]),
         resources: Some(requests(size.cpu.to_string(), size.memory())),
         volume_mounts: Some(mounts.clone()),
         ..Default::default()
@@ -398,6 +435,10 @@ pub(crate) fn check_profile_args(profile: &[String], engine: Engine<'_>) -> Resu
         (
             "--start-at",
             "the start instant is fixed when the run starts",
+        ),
+        (
+            "--clock-reference",
+            "shard 0 of the run is every shard's clock reference",
         ),
     ];
     for a in profile {
@@ -575,6 +616,15 @@ mod tests {
         let selector = sspec.selector.expect("selector");
         assert_eq!(selector["app.kubernetes.io/component"], "shard");
         assert_eq!(selector["app.kubernetes.io/instance"], "llama");
+        let sports = sspec.ports.expect("service ports");
+        assert_eq!(sports.len(), 1);
+        assert_eq!(sports[0].name.as_deref(), Some("clock"));
+        assert_eq!(sports[0].port, 7787);
+        assert_eq!(sports[0].protocol.as_deref(), Some("UDP"));
+        assert_eq!(
+            sports[0].target_port,
+            Some(IntOrString::String("clock".to_string()))
+        );
 
         assert_eq!(shards.metadata.name.as_deref(), Some("llama"));
         assert_eq!(shards.metadata.namespace.as_deref(), Some("bench"));
@@ -637,6 +687,17 @@ mod tests {
             env["AIPERF_START_LEAD_SECONDS"].value.as_deref(),
             Some("120")
         );
+        // Shard 0's pod: hostname `<name>-0` in the subdomain `<name>` (the headless Service).
+        assert_eq!(
+            env["AIPERF_CLOCK_REFERENCE"].value.as_deref(),
+            Some("llama-0.llama:7787")
+        );
+        let cports = c.ports.as_ref().expect("container ports");
+        assert_eq!(cports.len(), 1);
+        assert_eq!(cports[0].name.as_deref(), Some("clock"));
+        assert_eq!(cports[0].container_port, 7787);
+        assert_eq!(cports[0].protocol.as_deref(), Some("UDP"));
+        assert!(cports[0].host_port.is_none());
         let secret = env["AIPERF_API_KEY"]
             .value_from
             .as_ref()
@@ -669,8 +730,10 @@ mod tests {
             "merge command"
         );
         assert!(m.args.is_none());
+        assert!(m.ports.is_none(), "the merge pod listens on nothing");
         let menv = env_of(m);
         assert_eq!(menv["AIPERF_SHARD_COUNT"].value.as_deref(), Some("4"));
+        assert!(!menv.contains_key("AIPERF_CLOCK_REFERENCE"));
         assert_eq!(
             menv["AIPERF_RUN_DIR"].value.as_deref(),
             Some("/results/llama-20261207-160000")
@@ -724,18 +787,32 @@ mod tests {
     #[test]
     fn the_scripts_run_the_documented_commands() {
         assert!(SHARD_SCRIPT.contains(
-            r#"aiperf profile "$@" --shard "$i/$n" --start-at "$start_at" --artifact-dir "$run/shard-$i""#
+            r#"aiperf profile "$@" --shard "$i/$n" --start-at "$start_at" --clock-reference "$AIPERF_CLOCK_REFERENCE" --artifact-dir "$run/shard-$i""#
         ));
-        assert!(MERGE_SCRIPT.contains(r#"exec aiperf kube results "$run" --output "$run/merged""#));
-        for script in [SHARD_SCRIPT, MERGE_SCRIPT] {
-            match std::process::Command::new("sh")
-                .arg("-n")
-                .arg("-c")
-                .arg(script)
-                .status()
-            {
-                Ok(s) => assert!(s.success(), "sh -n rejects:\n{script}"),
-                Err(e) => eprintln!("note: sh not runnable ({e}); script syntax unchecked"),
+        // `--allow-partial` only once a shard failed.
+        assert!(MERGE_SCRIPT.contains(
+            "if [ \"$failed\" -ne 0 ]; then\n  \
+             echo \"aiperf: $failed shard(s) exited non-zero; merging what was written\" >&2\n  \
+             partial=\"--allow-partial\"\nfi\n"
+        ));
+        assert!(MERGE_SCRIPT.contains(
+            r#"exec aiperf kube results "$run" --output "$run/merged" ${partial:+"$partial"}"#
+        ));
+        assert_eq!(MERGE_SCRIPT.matches("--allow-partial").count(), 1);
+        // The containers run them with /bin/sh; bash too must accept them.
+        for shell in ["sh", "bash"] {
+            for script in [SHARD_SCRIPT, MERGE_SCRIPT] {
+                match std::process::Command::new(shell)
+                    .arg("-n")
+                    .arg("-c")
+                    .arg(script)
+                    .status()
+                {
+                    Ok(s) => assert!(s.success(), "{shell} -n rejects:\n{script}"),
+                    Err(e) => {
+                        eprintln!("note: {shell} not runnable ({e}); script syntax unchecked")
+                    }
+                }
             }
         }
     }
@@ -776,6 +853,7 @@ mod tests {
                 .env("JOB_COMPLETION_INDEX", i.to_string())
                 .env("AIPERF_SHARD_COUNT", "2")
                 .env("AIPERF_START_LEAD_SECONDS", "60")
+                .env("AIPERF_CLOCK_REFERENCE", "llama-0.llama:7787")
                 .status();
             match status {
                 Ok(s) => assert!(s.success()),
@@ -804,6 +882,8 @@ mod tests {
                 &format!("{i}/2"),
                 "--start-at",
                 start,
+                "--clock-reference",
+                "llama-0.llama:7787",
                 "--artifact-dir",
                 &format!("{}/shard-{i}", run.display()),
             ]
@@ -824,15 +904,16 @@ mod tests {
             .env("JOB_COMPLETION_INDEX", "0")
             .env("AIPERF_SHARD_COUNT", "2")
             .env("AIPERF_START_LEAD_SECONDS", "60")
+            .env("AIPERF_CLOCK_REFERENCE", "llama-0.llama:7787")
             .output()
             .expect("sh ran before");
         assert!(!again.status.success());
         assert!(String::from_utf8_lossy(&again.stderr).contains("already ran"));
     }
 
-    /// The merge script run for real once every shard left its marker (one of them failed).
-    #[test]
-    fn the_merge_runs_once_every_shard_is_done() {
+    /// The merge script run for real once every shard left its marker with exit code `rcs[i]`:
+    /// its standard error and the arguments `aiperf` got, or `None` when sh is missing.
+    fn run_merge_script(rcs: &[&str]) -> Option<(String, Vec<String>, String)> {
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).expect("bin dir");
@@ -849,7 +930,7 @@ mod tests {
         }
         let run = dir.path().join("run");
         std::fs::create_dir_all(run.join(".aiperf")).expect("marker dir");
-        for (i, rc) in [(0, "0"), (1, "3"), (2, "0")] {
+        for (i, rc) in rcs.iter().enumerate() {
             std::fs::write(run.join(format!(".aiperf/done-{i}")), format!("{rc}\n"))
                 .expect("marker");
         }
@@ -864,27 +945,61 @@ mod tests {
             .arg("aiperf-merge")
             .env("PATH", &path)
             .env("AIPERF_RUN_DIR", &run)
-            .env("AIPERF_SHARD_COUNT", "3")
+            .env("AIPERF_SHARD_COUNT", rcs.len().to_string())
             .output()
         {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("note: sh not runnable ({e}); skipped");
-                return;
+                return None;
             }
         };
-        assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("1 shard(s) exited non-zero"));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
         let got = std::fs::read_to_string(run.join("merge-args")).expect("merge ran");
-        let run_s = run.display().to_string();
+        Some((
+            stderr,
+            got.lines().map(String::from).collect(),
+            run.display().to_string(),
+        ))
+    }
+
+    /// One shard failed: the merge still runs, over what was written (`--allow-partial`).
+    #[test]
+    fn the_merge_runs_once_every_shard_is_done() {
+        let Some((stderr, got, run)) = run_merge_script(&["0", "3", "0"]) else {
+            return;
+        };
+        assert!(stderr.contains("1 shard(s) exited non-zero"), "{stderr}");
         assert_eq!(
-            got.lines().collect::<Vec<_>>(),
+            got,
             [
                 "kube",
                 "results",
-                &run_s,
+                &run,
                 "--output",
-                &format!("{run_s}/merged")
+                &format!("{run}/merged"),
+                "--allow-partial"
+            ]
+        );
+    }
+
+    /// Every shard succeeded: no `--allow-partial`, so a shard that is missing anyway stops the
+    /// merge instead of being left out quietly.
+    #[test]
+    fn a_clean_run_merges_without_allow_partial() {
+        let Some((stderr, got, run)) = run_merge_script(&["0", "0", "0"]) else {
+            return;
+        };
+        assert!(!stderr.contains("non-zero"), "{stderr}");
+        assert_eq!(
+            got,
+            [
+                "kube",
+                "results",
+                &run,
+                "--output",
+                &format!("{run}/merged")
             ]
         );
     }
@@ -904,6 +1019,10 @@ mod tests {
             (
                 vec!["--start-at=2026-01-01T00:00:00Z"],
                 "--start-at cannot be given",
+            ),
+            (
+                vec!["--clock-reference", "h:7787"],
+                "--clock-reference cannot be given",
             ),
             (vec!["profile", "-m", "x"], "without `aiperf profile`"),
             (

@@ -1,21 +1,22 @@
 //! `aiperf slurm generate`: an sbatch script that runs one benchmark as N `srun` ranks on the
-//! shared filesystem and merges them as its last step.
+//! shared filesystem and merges them as its last step. Rank 0 is the other ranks' clock
+//! reference (`--clock-reference <first node>:7787`), so the merge can correct their times.
 
 use std::process::ExitCode;
 
 use aiperf_config::resolve::shell_quote;
 use aiperf_config::SlurmGenerateArgs;
 
-use super::kube::{check_profile_args, write_output, Engine, Sizing};
+use super::kube::{check_profile_args, write_output, Engine, Sizing, CLOCK_PORT};
 
 /// Seconds between computing the start instant and that instant: room for `srun` to launch
 /// every rank (overridable with `AIPERF_START_LEAD_SECONDS` at `sbatch` time).
 const START_LEAD_SECONDS: u32 = 60;
 
-/// What each rank runs: `$1` the start instant, `$2` the run directory, the rest the profile
-/// arguments. Single-quoted in the script so `$SLURM_PROCID` expands in the rank, not in the
-/// batch step.
-const RANK_SCRIPT: &str = r#"start_at=$1 run_dir=$2; shift 2; exec aiperf profile "$@" --shard "$SLURM_PROCID/$SLURM_NTASKS" --start-at "$start_at" --artifact-dir "$run_dir/shard-$SLURM_PROCID""#;
+/// What each rank runs: `$1` the start instant, `$2` the run directory, `$3` the clock reference
+/// (`HOST:PORT` of rank 0), the rest the profile arguments. Single-quoted in the script so
+/// `$SLURM_PROCID` expands in the rank, not in the batch step.
+const RANK_SCRIPT: &str = r#"start_at=$1 run_dir=$2 clock_ref=$3; shift 3; exec aiperf profile "$@" --shard "$SLURM_PROCID/$SLURM_NTASKS" --start-at "$start_at" --clock-reference "$clock_ref" --artifact-dir "$run_dir/shard-$SLURM_PROCID""#;
 
 /// Prints (or writes to `--output`) the sbatch script of a sharded run.
 pub fn generate(args: &SlurmGenerateArgs) -> ExitCode {
@@ -80,23 +81,38 @@ start_lead_seconds="${{AIPERF_START_LEAD_SECONDS:-{lead}}}"
 start_at=$(date -u -d "@$(( $(date +%s) + start_lead_seconds ))" +%Y-%m-%dT%H:%M:%SZ)
 echo "aiperf: {shards} shards start at $start_at, results in $run_dir"
 
+# Rank 0 runs on the allocation's first node (srun's block distribution) and answers the other
+# ranks' clock probes on UDP {clock_port}; they measure their offsets to it before the start.
+# (`sed -n 1p` rather than `head -n1`: it reads every name, so a long node list cannot end
+# scontrol with SIGPIPE, which pipefail would turn into a failed job.)
+clock_host=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)
+if [ -z "$clock_host" ]; then
+  echo "aiperf: cannot name the first node of SLURM_JOB_NODELIST=$SLURM_JOB_NODELIST" >&2
+  exit 1
+fi
+clock_ref="$clock_host:{clock_port}"
+
 profile_args=(
 {profile_args})
 
-# A failed rank does not stop the others; the merge reports what is missing. The rank command
-# is in single quotes so that $SLURM_PROCID expands in each rank, not here.
+# A failed rank does not stop the others; the merge then runs with --allow-partial and reports
+# what is missing. The rank command is in single quotes so that $SLURM_PROCID expands in each
+# rank, not here.
 set +e
 # shellcheck disable=SC2016
 srun --ntasks="$SLURM_NTASKS" --kill-on-bad-exit=0 --export=ALL \
   bash -c '{rank}' \
-  aiperf-shard "$start_at" "$run_dir" "${{profile_args[@]}}"
+  aiperf-shard "$start_at" "$run_dir" "$clock_ref" "${{profile_args[@]}}"
 srun_rc=$?
 set -e
+# Without --allow-partial the merge refuses a missing or failed shard: only after a failed srun.
+partial=""
 if [ "$srun_rc" -ne 0 ]; then
   echo "aiperf: some shards failed (srun exit $srun_rc); merging what was written" >&2
+  partial="--allow-partial"
 fi
 
-aiperf merge "$run_dir"/shard-* --output "$run_dir/merged"
+aiperf merge "$run_dir"/shard-* --output "$run_dir/merged" ${{partial:+"$partial"}}
 echo "aiperf: merged results in $run_dir/merged"
 exit "$srun_rc"
 "#,
@@ -107,6 +123,7 @@ exit "$srun_rc"
         mem_per_cpu = size.memory_mib.div_ceil(size.cpu.max(1)),
         results_dir = shell_quote(results_dir),
         lead = START_LEAD_SECONDS,
+        clock_port = CLOCK_PORT,
         profile_args = profile_args,
         rank = RANK_SCRIPT,
     ))
@@ -184,33 +201,68 @@ mod tests {
             .iter()
             .position(|l| l.starts_with("aiperf merge "))
             .expect("merge");
+        let clock = lines
+            .iter()
+            .position(|l| l.starts_with("clock_ref="))
+            .expect("clock_ref");
         assert!(start < srun && srun < merge, "start, then srun, then merge");
+        assert!(clock < srun, "the clock reference is known before srun");
         assert_eq!(s.matches("start_at=$(date").count(), 1, "computed once");
+        assert!(lines.contains(
+            &r#"clock_host=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)"#
+        ));
+        assert_eq!(lines[clock], r#"clock_ref="$clock_host:7787""#);
+        // `--allow-partial` only after a failed srun.
+        assert!(s.contains(
+            "partial=\"\"\nif [ \"$srun_rc\" -ne 0 ]; then\n  \
+             echo \"aiperf: some shards failed (srun exit $srun_rc); merging what was written\" >&2\n  \
+             partial=\"--allow-partial\"\nfi\n"
+        ));
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| !l.starts_with('#') && l.contains("--allow-partial"))
+                .count(),
+            1,
+            "set in one place only: {s}"
+        );
         assert_eq!(
             lines[merge],
-            r#"aiperf merge "$run_dir"/shard-* --output "$run_dir/merged""#
+            r#"aiperf merge "$run_dir"/shard-* --output "$run_dir/merged" ${partial:+"$partial"}"#
         );
         assert!(s.contains(&format!("bash -c '{RANK_SCRIPT}'")));
+        assert!(s.contains(
+            r#"  aiperf-shard "$start_at" "$run_dir" "$clock_ref" "${profile_args[@]}""#
+        ));
+        assert!(RANK_SCRIPT.starts_with("start_at=$1 run_dir=$2 clock_ref=$3; shift 3; "));
+        assert!(RANK_SCRIPT.contains(r#" --clock-reference "$clock_ref" "#));
+        assert_ne!(bash_syntax_ok(RANK_SCRIPT), Some(false), "{RANK_SCRIPT}");
         assert!(
             !RANK_SCRIPT.contains('\''),
             "the rank script sits in single quotes"
         );
     }
 
+    /// What one run of the script left behind.
+    struct Ran {
+        /// The run directory (`<results>/llama-42`).
+        run: PathBuf,
+        /// Each rank's `aiperf` arguments, by rank.
+        ranks: Vec<Vec<String>>,
+        /// The merge's `aiperf` arguments.
+        merge: Vec<String>,
+        stderr: String,
+        code: Option<i32>,
+        _dir: tempfile::TempDir,
+    }
+
     /// The script run for real with stand-ins for `srun` (runs each rank in turn with its
-    /// SLURM_PROCID), `aiperf` (records its arguments) and the Slurm environment.
-    #[test]
-    fn every_rank_gets_the_same_instant_and_its_own_index() {
-        let profile = [
-            "-m",
-            "a b",
-            "--extra-inputs",
-            "it's $HOME",
-            "--concurrency",
-            "2",
-        ];
-        let mut a = args(&profile);
-        a.shards = 3;
+    /// SLURM_PROCID, failing when any rank failed), `scontrol`, `aiperf` (records its arguments;
+    /// the profile of rank `fail_rank` exits 3) and the Slurm environment. `None` (with a note)
+    /// when bash is missing.
+    fn run_script(profile: &[&str], shards: u32, fail_rank: Option<u32>) -> Option<Ran> {
+        let mut a = args(profile);
+        a.shards = shards;
         let dir = tempfile::tempdir().expect("tempdir");
         a.results_dir = dir.path().join("res ults");
         let script = render(&a).expect("renders");
@@ -229,11 +281,16 @@ mod tests {
         // srun: drop its own options, run the command once per rank.
         write_exe(
             "srun",
-            "#!/bin/bash\nwhile [[ $1 == --* ]]; do shift; done\nfor ((r = 0; r < SLURM_NTASKS; r++)); do SLURM_PROCID=$r \"$@\" || exit 1; done\n",
+            "#!/bin/bash\nwhile [[ $1 == --* ]]; do shift; done\nrc=0\nfor ((r = 0; r < SLURM_NTASKS; r++)); do SLURM_PROCID=$r \"$@\" || rc=1; done\nexit $rc\n",
+        );
+        // scontrol: expands the one node list the test sets.
+        write_exe(
+            "scontrol",
+            "#!/bin/bash\n[ \"$*\" = 'show hostnames gpu[07-09]' ] || exit 2\nprintf '%s\\n' gpu07 gpu08 gpu09\n",
         );
         write_exe(
             "aiperf",
-            "#!/bin/bash\nif [ \"$1\" = profile ]; then out=\"${@: -1}\"; mkdir -p \"$out\"; printf '%s\\n' \"$@\" > \"$out/args\"; else printf '%s\\n' \"$@\" > \"$AIPERF_TEST_DIR/merge-args\"; fi\n",
+            "#!/bin/bash\nif [ \"$1\" = profile ]; then out=\"${@: -1}\"; mkdir -p \"$out\"; printf '%s\\n' \"$@\" > \"$out/args\"; [ \"$SLURM_PROCID\" != \"$AIPERF_TEST_FAIL_RANK\" ] || exit 3; else printf '%s\\n' \"$@\" > \"$AIPERF_TEST_DIR/merge-args\"; fi\n",
         );
         let path = format!(
             "{}:{}",
@@ -246,26 +303,61 @@ mod tests {
             .env("PATH", &path)
             .env("SLURM_JOB_NAME", "llama")
             .env("SLURM_JOB_ID", "42")
-            .env("SLURM_NTASKS", "3")
+            .env("SLURM_NTASKS", shards.to_string())
+            .env("SLURM_JOB_NODELIST", "gpu[07-09]")
             .env("AIPERF_TEST_DIR", dir.path())
+            .env(
+                "AIPERF_TEST_FAIL_RANK",
+                fail_rank.map_or("none".to_string(), |r| r.to_string()),
+            )
             .output()
         {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("note: bash not runnable ({e}); skipped");
-                return;
+                return None;
             }
         };
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let run = a.results_dir.join("llama-42");
+        let lines = |p: PathBuf| -> Vec<String> {
+            std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", p.display()))
+                .lines()
+                .map(String::from)
+                .collect()
+        };
+        let ranks = (0..shards)
+            .map(|r| lines(run.join(format!("shard-{r}/args"))))
+            .collect();
+        let merge = lines(dir.path().join("merge-args"));
+        Some(Ran {
+            run,
+            ranks,
+            merge,
+            stderr,
+            code: out.status.code(),
+            _dir: dir,
+        })
+    }
+
+    #[test]
+    fn every_rank_gets_the_same_instant_and_its_own_index() {
+        let profile = [
+            "-m",
+            "a b",
+            "--extra-inputs",
+            "it's $HOME",
+            "--concurrency",
+            "2",
+        ];
+        let Some(ran) = run_script(&profile, 3, None) else {
+            return;
+        };
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        let run = &ran.run;
         let mut starts = Vec::new();
-        for r in 0..3 {
-            let got = std::fs::read_to_string(run.join(format!("shard-{r}/args"))).expect("args");
-            let got: Vec<&str> = got.lines().collect();
+        for (r, got) in ran.ranks.iter().enumerate() {
             assert_eq!(
                 &got[..7],
                 &[
@@ -282,18 +374,21 @@ mod tests {
             assert_eq!(got[8], format!("{r}/3"));
             assert_eq!(got[9], "--start-at");
             starts.push(got[10].to_string());
-            assert_eq!(got[11], "--artifact-dir");
+            // Every rank, rank 0 included, names the first node of the allocation.
+            assert_eq!(got[11], "--clock-reference");
+            assert_eq!(got[12], "gpu07:7787");
+            assert_eq!(got[13], "--artifact-dir");
             assert_eq!(
-                got[12],
+                got[14],
                 run.join(format!("shard-{r}")).display().to_string()
             );
+            assert_eq!(got.len(), 15);
         }
         assert!(starts.iter().all(|s| *s == starts[0]), "{starts:?}");
-        let merge = std::fs::read_to_string(dir.path().join("merge-args")).expect("merged");
-        let merge: Vec<String> = merge.lines().map(String::from).collect();
         let shard = |r: u32| run.join(format!("shard-{r}")).display().to_string();
+        // A clean run merges without --allow-partial: a shard missing anyway stops the merge.
         assert_eq!(
-            merge,
+            ran.merge,
             [
                 "merge".to_string(),
                 shard(0),
@@ -301,6 +396,36 @@ mod tests {
                 shard(2),
                 "--output".to_string(),
                 run.join("merged").display().to_string()
+            ]
+        );
+    }
+
+    /// A failed rank: the others still run, the merge takes what was written
+    /// (`--allow-partial`) and the job exits with srun's failure.
+    #[test]
+    fn a_failed_rank_merges_the_rest_with_allow_partial() {
+        let Some(ran) = run_script(&["-m", "x"], 3, Some(1)) else {
+            return;
+        };
+        assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+        assert!(
+            ran.stderr.contains("some shards failed (srun exit 1)"),
+            "{}",
+            ran.stderr
+        );
+        assert_eq!(ran.ranks.len(), 3, "the other ranks ran");
+        let run = &ran.run;
+        let shard = |r: u32| run.join(format!("shard-{r}")).display().to_string();
+        assert_eq!(
+            ran.merge,
+            [
+                "merge".to_string(),
+                shard(0),
+                shard(1),
+                shard(2),
+                "--output".to_string(),
+                run.join("merged").display().to_string(),
+                "--allow-partial".to_string()
             ]
         );
     }
@@ -319,6 +444,8 @@ mod tests {
         }
         let err = render(&args(&["--artifact-dir", "x"])).expect_err("refused");
         assert!(err.contains("--artifact-dir cannot be given"), "{err}");
+        let err = render(&args(&["--clock-reference=h:1"])).expect_err("refused");
+        assert!(err.contains("--clock-reference cannot be given"), "{err}");
         let mut a = args(&["-m", "x"]);
         a.name = "my job".to_string();
         assert!(render(&a).expect_err("name").contains("--name"));

@@ -436,3 +436,111 @@ async fn merges_refuse_what_is_not_one_run_and_report_what_is_missing() {
         outcome.console
     );
 }
+
+/// A UDP port free right now (for shard 0's clock reference).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The acceptance test: the same plan run once by one process and once as four
+/// concurrent shards (one agreed `--start-at`, clocks measured against shard 0), merged. Counts
+/// and token totals are identical, every session is the same dataset entry at the same offset
+/// of the global schedule, and each latency percentile agrees within what two runs' timing
+/// noise explains; the clocks (one machine) agree within the measured uncertainty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_merged_match_the_single_run() {
+    let mock = mock(5.0, 1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = || {
+        Profile::chat(&mock.url())
+            .streaming()
+            .request_rate(200)
+            .request_count(400)
+            .seed(21)
+            .isl(16)
+            .osl(8)
+            .arg("--output-tokens-stddev", 0)
+    };
+    let single = dir.path().join("single");
+    let one = base().run(&single).await.unwrap();
+    assert_eq!((one.request_count, one.error_count), (400, 0));
+
+    let start = chrono::Utc::now() + chrono::Duration::milliseconds(2500);
+    let start = start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let reference = format!("127.0.0.1:{}", free_udp_port());
+    let parts: Vec<PathBuf> = (0..4)
+        .map(|k| dir.path().join(format!("run/shard-{k}")))
+        .collect();
+    let shard = |k: usize| {
+        base()
+            .arg("--shard", format!("{k}/4"))
+            .arg("--start-at", &start)
+            .arg("--clock-reference", &reference)
+    };
+    let (s0, s1, s2, s3) = (shard(0), shard(1), shard(2), shard(3));
+    let results = tokio::join!(
+        s0.run(&parts[0]),
+        s1.run(&parts[1]),
+        s2.run(&parts[2]),
+        s3.run(&parts[3])
+    );
+    for (k, r) in [results.0, results.1, results.2, results.3]
+        .into_iter()
+        .enumerate()
+    {
+        let r = r.unwrap();
+        assert_eq!((r.exit_code, r.request_count), (0, 100), "shard {k}");
+    }
+    let merged = dir.path().join("run/merged");
+    let outcome = merge_into(&parts, &merged, false).unwrap();
+    assert_eq!((outcome.exit_code, outcome.request_count), (0, 400));
+
+    let got = read_json(merged.join("profile_export_aiperf.json"));
+    let want = read_json(single.join("profile_export_aiperf.json"));
+    for tag in ["request_count", "total_isl", "total_osl"] {
+        assert_eq!(stat(&got, tag, "avg"), stat(&want, tag, "avg"), "{tag}");
+    }
+    let a = sends(&single);
+    let b = sends(&merged);
+    assert_eq!(a.len(), 400);
+    assert_eq!(b.len(), 400);
+    let origin = |s: &HashMap<u64, (String, u64)>| s[&0].1;
+    for (n, (conversation, intended)) in &a {
+        let (c, i) = &b[n];
+        assert_eq!(c, conversation, "session {n}'s dataset entry");
+        // The global schedule's offsets, to within the shards' start lateness and clocks.
+        let (want_off, got_off) = (intended - origin(&a), *i as i64 - origin(&b) as i64);
+        assert!(
+            (got_off - want_off as i64).abs() < 50_000_000,
+            "session {n}: offset {got_off} ns vs {want_off} ns"
+        );
+    }
+    for tag in [
+        "time_to_first_token",
+        "request_latency",
+        "inter_token_latency",
+    ] {
+        for p in ["p50", "p90"] {
+            let (x, y) = (stat(&got, tag, p), stat(&want, tag, p));
+            let tol = (2.0f64).max(0.25 * y);
+            assert!((x - y).abs() <= tol, "{tag} {p}: merged {x} vs single {y}");
+        }
+    }
+    let shards = &got["shards"];
+    assert_eq!(shards["merged"], serde_json::json!([0, 1, 2, 3]));
+    assert_eq!(shards["clock"]["measured"], true, "{shards}");
+    for s in shards["per_shard"].as_array().unwrap() {
+        let u = s["clock_uncertainty_ms"].as_f64().unwrap();
+        let o = s["clock_offset_ms"].as_f64().unwrap();
+        assert!(u < 5.0, "uncertainty {u} ms: {s}");
+        assert!(
+            o.abs() <= u + 1.0,
+            "one machine: offset {o} ms within {u} ms: {s}"
+        );
+    }
+    mock.stop().await;
+}
