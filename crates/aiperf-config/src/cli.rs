@@ -14,7 +14,7 @@ mod trace_replay;
 mod trace_tools;
 
 pub use distributed::{
-    KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs,
+    KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
 };
 pub use media::MediaArgs;
 pub use shaping::ShapingArgs;
@@ -56,6 +56,8 @@ pub enum Command {
     Synthesize(SynthesizeArgs),
     /// Rebuild one run from the shards of a distributed run, exactly (never by averaging).
     Merge(MergeArgs),
+    /// Show the combined progress of a distributed run's shards while they run.
+    Watch(WatchArgs),
     /// Kubernetes: generate the Indexed Job of a sharded run; collect and merge its results.
     #[command(subcommand)]
     Kube(KubeCommand),

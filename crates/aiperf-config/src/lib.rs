@@ -16,6 +16,6 @@ pub mod yaml;
 pub use cli::{
     AnalyzeTraceArgs, Cli, Command, CompareArgs, ConfigCommand, KubeCommand, KubeGenerateArgs,
     MergeArgs, PluginsArgs, ProfileArgs, ShapingArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs,
-    SynthesizeArgs, TraceReplayArgs, ValidateArgs,
+    SynthesizeArgs, TraceReplayArgs, ValidateArgs, WatchArgs,
 };
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

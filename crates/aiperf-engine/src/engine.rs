@@ -115,7 +115,9 @@ impl Engine {
         let signals = tokio::spawn(watch_signals(self.stop.clone()));
         // On the heap: the stages' state machine is large, and callers (tests, sweeps) await
         // it from threads with ordinary stacks.
-        let outcome = Box::pin(self.run_stages(cfg, observer)).await;
+        // Shards also publish their counters (`status.json`) for `aiperf watch`.
+        let observer = crate::status::tee(observer, cfg);
+        let outcome = Box::pin(self.run_stages(cfg, observer.as_ref())).await;
         signals.abort();
         outcome
     }

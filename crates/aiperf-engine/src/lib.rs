@@ -47,6 +47,7 @@ pub mod session;
 mod setup;
 mod shard;
 mod snapshot;
+mod status;
 mod stop;
 pub mod ui;
 pub mod worker;

@@ -63,9 +63,17 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
         .with_context(|| format!("cannot create '{}'", opts.output.display()))?;
     crate::setup::move_aside_earlier_run(&opts.output)?;
     let frame = Frame::of(&selection.parts);
+    let started = std::time::Instant::now();
     let folded = fold(&selection.parts, &frame, &opts.output)?;
+    let fold_s = started.elapsed().as_secs_f64();
     let first = &selection.parts[0];
     let (mut rep, shards) = report_of(&selection, &frame, &folded, &opts.output);
+    tracing::info!(
+        "merged {} records of {} shard(s): folded in {fold_s:.1} s, summarised in {:.1} s",
+        folded.request_count + folded.error_count,
+        selection.parts.len(),
+        started.elapsed().as_secs_f64() - fold_s
+    );
     rep.malformed_sse_events = selection
         .parts
         .iter()
@@ -432,8 +440,9 @@ fn fold(parts: &[Part], frame: &Frame, output: &Path) -> anyhow::Result<Folded> 
     if let Some(width) = settings.slice_ns {
         accumulator = accumulator.with_timeslices(frame.origin, width);
     }
-    let mut writer = RecordWriter::create(&output.join(RECORDS_FILE), settings.applicability)?;
-    let mut jsonl_error = None;
+    let writer = RecordWriter::create(&output.join(RECORDS_FILE), settings.applicability)?;
+    let (lines, jsonl) = jsonl_writer(writer)?;
+    let mut batch = Vec::with_capacity(BATCH);
     let mut streams = Vec::with_capacity(parts.len());
     for p in parts {
         streams.push(Stream {
@@ -477,20 +486,17 @@ fn fold(parts: &[Part], frame: &Frame, output: &Path) -> anyhow::Result<Folded> 
             }
         }
         merged[k] += 1;
-        if jsonl_error.is_none() {
-            if let Err(e) = writer.write(&line) {
-                jsonl_error = Some(format!(
-                    "{e}; the merged records file keeps its first {} lines",
-                    writer.lines()
-                ));
-            }
+        batch.push(line);
+        if batch.len() == BATCH {
+            // A writer that stopped (a full disk) has said why; folding goes on.
+            let _ = lines.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
         }
     }
-    if jsonl_error.is_none() {
-        if let Err(e) = writer.flush() {
-            jsonl_error = Some(e.to_string());
-        }
-    }
+    let _ = lines.send(batch);
+    drop(lines);
+    let jsonl_error = jsonl
+        .join()
+        .map_err(|_| anyhow!("the merged records writer panicked"))?;
     Ok(Folded {
         request_count: accumulator.request_count(),
         error_count: accumulator.error_count(),
@@ -499,6 +505,35 @@ fn fold(parts: &[Part], frame: &Frame, output: &Path) -> anyhow::Result<Folded> 
         merged,
         jsonl_error,
     })
+}
+
+/// The merged `profile_export.jsonl` written on its own thread (serializing a line costs more
+/// than folding it), fed in batches; joins to the first write error, if any.
+#[allow(clippy::type_complexity)]
+fn jsonl_writer(
+    mut writer: RecordWriter,
+) -> anyhow::Result<(
+    std::sync::mpsc::SyncSender<Vec<aiperf_export::RecordLine>>,
+    std::thread::JoinHandle<Option<String>>,
+)> {
+    let (tx, rx) = sync_channel::<Vec<aiperf_export::RecordLine>>(BATCHES_IN_FLIGHT);
+    let handle = std::thread::Builder::new()
+        .name("merge-jsonl".into())
+        .spawn(move || {
+            for batch in rx {
+                for line in &batch {
+                    if let Err(e) = writer.write(line) {
+                        return Some(format!(
+                            "{e}; the merged records file keeps its first {} lines",
+                            writer.lines()
+                        ));
+                    }
+                }
+            }
+            writer.flush().err().map(|e| e.to_string())
+        })
+        .context("spawning the merged records writer")?;
+    Ok((tx, handle))
 }
 
 /// A shard's record on the merged run's clocks, numbered as in the whole run.

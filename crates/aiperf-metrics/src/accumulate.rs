@@ -486,7 +486,20 @@ impl Accumulator {
     }
 
     /// Final results. Metrics without a value are absent.
+    ///
+    /// Columns are independent, so on a large run they are summarised on every core (spilled
+    /// columns are read back with positioned reads); the result is the same, bit for bit, on
+    /// any number of threads.
     pub fn summarize(&self) -> Summary {
+        let threads = if self.request_count + self.error_count >= PARALLEL_FROM {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            1
+        };
+        self.summarize_on(threads)
+    }
+
+    fn summarize_on(&self, threads: usize) -> Summary {
         let mut derived = Derived {
             request_count: self.request_count,
             error_count: self.error_count,
@@ -498,16 +511,45 @@ impl Accumulator {
         };
         let mut results = Vec::new();
         let mut problems: Vec<String> = self.spill_error.iter().cloned().collect();
-        let curves = if self.intervals.is_empty() {
-            Vec::new()
-        } else {
-            curve_stats(&self.intervals, self.spill.as_ref(), self.load_values).unwrap_or_else(
-                |e| {
-                    problems.push(format!("cannot read back request intervals: {e}"));
-                    Vec::new()
-                },
-            )
-        };
+        // Every column's statistics (and the time-weighted curves, one more job) at once.
+        let columns: Vec<usize> = REGISTRY
+            .iter()
+            .enumerate()
+            .filter(|(_, spec)| {
+                spec.applies(&self.run)
+                    && matches!(
+                        spec.kind,
+                        MetricKind::Record(_) | MetricKind::ErrorRecord(_)
+                    )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut jobs: Vec<Option<usize>> = vec![None];
+        jobs.extend(columns.iter().map(|&i| Some(i)));
+        let mut done = parallel_map(&jobs, threads, |job| {
+            let mut problems = Vec::new();
+            let out = match *job {
+                None => Computed::Curves(self.curves(&mut problems)),
+                Some(i) => {
+                    Computed::Column(self.column_and_adjusted(i, &mut problems).map(Box::new))
+                }
+            };
+            (out, problems)
+        })
+        .into_iter();
+        let mut column_results: Vec<Option<(Stats, Option<Stats>)>> = vec![None; REGISTRY.len()];
+        let mut curves = Vec::new();
+        for job in &jobs {
+            let Some((out, job_problems)) = done.next() else {
+                break;
+            };
+            problems.extend(job_problems);
+            match (job, out) {
+                (None, Computed::Curves(c)) => curves = c,
+                (Some(i), Computed::Column(c)) => column_results[*i] = c.map(|b| *b),
+                _ => {}
+            }
+        }
         for (i, spec) in REGISTRY.iter().enumerate() {
             if !spec.applies(&self.run) {
                 continue;
@@ -515,7 +557,7 @@ impl Accumulator {
             let factor = spec.unit.factor_to(spec.display_unit);
             match spec.kind {
                 MetricKind::Record(_) | MetricKind::ErrorRecord(_) => {
-                    let Some(stats) = self.column_stats(i, &mut problems) else {
+                    let Some((stats, adjusted)) = column_results[i].take() else {
                         continue;
                     };
                     derived.sums.insert(spec.tag, stats.sum);
@@ -523,10 +565,8 @@ impl Accumulator {
                         spec,
                         MetricValue::Distribution(stats.scaled(factor)),
                     ));
-                    if spec.flags.contains(Flags::ERROR_ADJUSTED) && self.error_count > 0 {
-                        let adj = self
-                            .column_error_adjusted(i, &stats, &mut problems)
-                            .scaled(factor);
+                    if let Some(adj) = adjusted {
+                        let adj = adj.scaled(factor);
                         results.push(MetricResult {
                             spec,
                             tag: Cow::Owned(format!("adj_{}", spec.tag)),
@@ -565,9 +605,10 @@ impl Accumulator {
         summary.warnings = warnings(&summary, self.request_count, &self.run);
         summary.warnings.extend(problems);
         if let Some(s) = &self.slices {
-            for (k, a) in s.accumulators.iter().enumerate() {
+            // Slices are independent too: one per thread, each summarised on its own.
+            let inner = parallel_map(&s.accumulators, threads, |a| a.summarize_on(1));
+            for (k, mut inner) in inner.into_iter().enumerate() {
                 let start = s.origin_wall_ns + k as u64 * s.width_ns;
-                let mut inner = a.summarize();
                 inner.warnings.clear();
                 inner.steady_state = None;
                 summary.timeslices.push((start, start + s.width_ns, inner));
@@ -575,6 +616,71 @@ impl Accumulator {
         }
         summary
     }
+
+    /// The time-weighted curves (concurrency, throughput), from the request intervals.
+    fn curves(&self, problems: &mut Vec<String>) -> Vec<Option<WeightedStats>> {
+        if self.intervals.is_empty() {
+            return Vec::new();
+        }
+        curve_stats(&self.intervals, self.spill.as_ref(), self.load_values).unwrap_or_else(|e| {
+            problems.push(format!("cannot read back request intervals: {e}"));
+            Vec::new()
+        })
+    }
+
+    /// A column's statistics and, for error-adjusted metrics of a run with errors, its
+    /// error-adjusted ones.
+    fn column_and_adjusted(
+        &self,
+        i: usize,
+        problems: &mut Vec<String>,
+    ) -> Option<(Stats, Option<Stats>)> {
+        let stats = self.column_stats(i, problems)?;
+        let adjusted = (REGISTRY[i].flags.contains(Flags::ERROR_ADJUSTED) && self.error_count > 0)
+            .then(|| self.column_error_adjusted(i, &stats, problems));
+        Some((stats, adjusted))
+    }
+}
+
+/// Runs (requests + errors) from which [`Accumulator::summarize`] uses every core: below it,
+/// starting threads costs more than the columns take.
+const PARALLEL_FROM: u64 = 20_000;
+
+/// What one summary job computed.
+enum Computed {
+    Curves(Vec<Option<WeightedStats>>),
+    Column(Option<Box<(Stats, Option<Stats>)>>),
+}
+
+/// `f` over `items` on up to `threads` threads, results in `items`' order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(k) else {
+                    break;
+                };
+                let r = f(item);
+                *slots[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
 }
 
 /// Stops spilling after a failed write; everything from then on stays in memory.
@@ -933,6 +1039,15 @@ mod tests {
         for ((x, y), z) in a.timeslices.iter().zip(&b.timeslices).zip(&c.timeslices) {
             compare(&x.2, &y.2);
             compare(&x.2, &z.2);
+        }
+        // On every core or on one, the summary is the same to the last bit: columns, curves,
+        // timeslices and warnings (the run is above the threshold that uses every core).
+        assert!(disk.request_count + disk.error_count >= PARALLEL_FROM);
+        for acc in [&disk, &loaded] {
+            let one = acc.summarize_on(1);
+            let four = acc.summarize_on(4);
+            let all = |s: &Summary| format!("{:?} {:?} {:?}", s.results, s.timeslices, s.warnings);
+            assert_eq!(all(&one), all(&four));
         }
     }
 

@@ -35,6 +35,7 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
         Command::Validate(args) => trace_tools::validate(&args),
         Command::Synthesize(args) => trace_tools::synthesize(&args),
         Command::Merge(args) => distributed::merge(&args, &registry),
+        Command::Watch(args) => distributed::watch::run(&args),
         Command::Kube(cmd) => distributed::kube(&cmd, &registry),
         Command::Slurm(cmd) => distributed::slurm(&cmd),
     }

@@ -40,6 +40,29 @@ pub struct MergeArgs {
     pub allow_partial: bool,
 }
 
+/// `aiperf watch DIR...`.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The shards' artifact directories, or run directories holding `shard-<i>/` ones.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Seconds between two refreshes.
+    #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+    pub interval: f64,
+    /// Print the combined progress once and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v.is_finite() && (0.05..=3600.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("'{s}' is not between 0.05 and 3600 seconds"))
+    }
+}
+
 /// `aiperf kube ...`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum KubeCommand {

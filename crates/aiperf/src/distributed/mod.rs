@@ -3,6 +3,7 @@
 
 pub mod kube;
 pub mod slurm;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ pub fn merge(args: &MergeArgs, registry: &Registry) -> ExitCode {
 
 /// A run directory (what the Kubernetes and Slurm generators write: `shard-<i>/` inside it)
 /// stands for its shard directories; a shard directory stands for itself.
-fn expand_run_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn expand_run_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in dirs {
         match shard_dirs_in(dir) {

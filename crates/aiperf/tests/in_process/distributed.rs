@@ -544,3 +544,110 @@ async fn four_shards_merged_match_the_single_run() {
     }
     mock.stop().await;
 }
+
+/// Peak resident memory of this process so far (`VmHWM`), bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The merge at scale (docs/performance.md): four shards of `AIPERF_MERGE_BENCH_RECORDS`
+/// (default 1,000,000) records each, built from a real run's records repeated on a moving
+/// clock, merged once. Asserts that memory stays flat (the records are spilled and streamed,
+/// never held), prints the time. Run with
+/// `cargo test --release -p aiperf --test in_process -- --ignored --nocapture merge_at_scale`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: writes ~5 GB and takes a minute"]
+async fn merge_at_scale() {
+    let per_shard: u64 = std::env::var("AIPERF_MERGE_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let mock = mock(1.0, 0.2).await;
+    let dir =
+        tempfile::tempdir_in(std::env::var("AIPERF_MERGE_BENCH_DIR").unwrap_or("/tmp".into()))
+            .unwrap();
+    let single = dir.path().join("template");
+    Profile::chat(&mock.url())
+        .streaming()
+        .concurrency(16)
+        .request_count(256)
+        .seed(1)
+        .isl(64)
+        .osl(16)
+        .arg("--slice-duration", 1)
+        .flag("--merge-records")
+        .run(&single)
+        .await
+        .unwrap();
+    mock.stop().await;
+    let template: Vec<StoredRecord> = MergeRecordReader::open(&single.join("merge_records.bin"))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let span = template.last().unwrap().taken_wall_ns - template[0].taken_wall_ns + 1_000_000;
+    let started = std::time::Instant::now();
+    let parts: Vec<PathBuf> = (0..4u32)
+        .map(|k| {
+            let out = dir.path().join(format!("shard-{k}"));
+            write_split_part(&single, &out, k, 0);
+            let header = MergeRecordReader::open(&single.join("merge_records.bin"))
+                .unwrap()
+                .header();
+            let mut w = MergeRecordWriter::create(
+                &out.join("merge_records.bin"),
+                Header {
+                    clock_wall_start_ns: header.clock_wall_start_ns,
+                    shard_index: k,
+                },
+            )
+            .unwrap();
+            for i in 0..per_shard {
+                let mut rec = template[(i % template.len() as u64) as usize].clone();
+                let lap = i / template.len() as u64;
+                let d = lap * span + u64::from(k) * 1_000;
+                rec.seq = i;
+                rec.taken_wall_ns += d;
+                rec.meta.profiling_index = i;
+                rec.meta.session_num = i;
+                rec.meta.request_start_ns += d;
+                rec.meta.request_end_ns += d;
+                rec.meta.credit_issued_ns += d;
+                if let Some((s, f, e)) = &mut rec.values.timeline {
+                    *s += d;
+                    *f = f.map(|f| f + d);
+                    *e += d;
+                }
+                let (seq, taken) = (rec.seq, rec.taken_wall_ns);
+                w.write(seq, taken, &rec.into_line()).unwrap();
+            }
+            w.finish().unwrap();
+            let mut m = read_json(out.join("shard.json"));
+            m["result"]["records"]["count"] = per_shard.into();
+            m["result"]["load"]["sent"] = per_shard.into();
+            std::fs::write(out.join("shard.json"), m.to_string()).unwrap();
+            out
+        })
+        .collect();
+    println!(
+        "wrote 4 x {per_shard} records in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let before = peak_rss();
+    let started = std::time::Instant::now();
+    let outcome = merge_into(&parts, &dir.path().join("merged"), false).unwrap();
+    let took = started.elapsed().as_secs_f64();
+    let grew = peak_rss().saturating_sub(before);
+    println!(
+        "merged {} records in {took:.1} s; peak RSS grew {:.0} MiB (from {:.0} MiB)",
+        outcome.request_count + outcome.error_count,
+        grew as f64 / 1048576.0,
+        before as f64 / 1048576.0
+    );
+    assert_eq!(outcome.request_count + outcome.error_count, 4 * per_shard);
+    assert!(grew < 512 << 20, "memory grew by {grew} bytes: not flat");
+}
