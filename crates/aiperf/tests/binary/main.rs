@@ -11,6 +11,7 @@ mod common;
 
 mod cli;
 mod dashboard;
+mod distributed;
 mod hostile;
 mod logfile;
 mod plot;
