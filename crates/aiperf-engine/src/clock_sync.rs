@@ -152,13 +152,21 @@ impl Drop for ReferenceServer {
 
 /// Resolves `reference` and returns a UDP socket connected to it (connected so that only its
 /// answers are received, and a refused port surfaces as an error instead of a silent timeout).
-async fn connect(reference: &str, give_up_at: tokio::time::Instant) -> Result<UdpSocket, String> {
-    let mut addrs = tokio::time::timeout_at(give_up_at, tokio::net::lookup_host(reference))
-        .await
-        .map_err(|_| "resolution timed out".to_string())?
-        .map_err(|e| format!("resolution failed: {e}"))?;
-    let target = addrs
-        .next()
+/// `attempt` picks among the resolved addresses in turn, so a name that resolves to an address
+/// the reference does not listen on (IPv6 first, say) does not hide the one it does.
+async fn connect(
+    reference: &str,
+    give_up_at: tokio::time::Instant,
+    attempt: usize,
+) -> Result<UdpSocket, String> {
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout_at(give_up_at, tokio::net::lookup_host(reference))
+            .await
+            .map_err(|_| "resolution timed out".to_string())?
+            .map_err(|e| format!("resolution failed: {e}"))?
+            .collect();
+    let target = *addrs
+        .get(attempt % addrs.len().max(1))
         .ok_or_else(|| "resolved to no address".to_string())?;
     let local: SocketAddr = if target.is_ipv4() {
         ([0u8; 4], 0).into()
@@ -219,6 +227,7 @@ pub(crate) async fn estimate(
     let mut nonce = wall_ns(clock) ^ u64::from(std::process::id()).rotate_left(32);
     let mut socket: Option<UdpSocket> = None;
     let mut last_error = "no answer".to_string();
+    let mut attempt = 0usize;
 
     // Until the reference first answers: retry until `give_up_at`.
     let (first, socket) = loop {
@@ -229,7 +238,7 @@ pub(crate) async fn estimate(
             ));
         }
         if socket.is_none() {
-            match connect(reference, give_up_at).await {
+            match connect(reference, give_up_at, attempt).await {
                 Ok(s) => socket = Some(s),
                 Err(e) => last_error = e,
             }
@@ -239,10 +248,16 @@ pub(crate) async fn estimate(
             let deadline = (tokio::time::Instant::now() + timeout).min(give_up_at);
             match exchange(s, clock, nonce, deadline).await {
                 Ok(Some(sample)) => break (sample, socket.take().expect("checked above")),
-                Ok(None) => last_error = format!("no answer within {timeout:?}"),
+                Ok(None) => {
+                    last_error = format!("no answer within {timeout:?}");
+                    attempt += 1;
+                    socket = None;
+                }
                 Err(e) => {
                     last_error = e.to_string();
-                    // Re-resolve next time: the name may now point elsewhere.
+                    // Re-resolve next time (the name may now point elsewhere), and try the
+                    // next address it resolves to.
+                    attempt += 1;
                     socket = None;
                 }
             }
@@ -253,10 +268,14 @@ pub(crate) async fn estimate(
 
     let mut best = first;
     let mut samples = 1u32;
+    // The deadline holds for these probes too: a lossy path must not delay the start.
     for _ in 1..probes {
         tokio::time::sleep(gap).await;
+        if tokio::time::Instant::now() >= give_up_at {
+            break;
+        }
         nonce = nonce.wrapping_add(1);
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = (tokio::time::Instant::now() + timeout).min(give_up_at);
         match exchange(&socket, clock, nonce, deadline).await {
             Ok(Some(sample)) => {
                 samples += 1;

@@ -129,8 +129,8 @@ impl Engine {
     ) -> anyhow::Result<RunOutcome> {
         let clock = Clock::start();
         let start_time = report::now_iso();
-        let cpu_start = report::process_cpu_seconds();
-        let wall_start = std::time::Instant::now();
+        let mut cpu_start = report::process_cpu_seconds();
+        let mut wall_start = std::time::Instant::now();
         crate::prepare::check_headers(cfg, &self.registry)?;
         let clients = self
             .unless_stopped("connecting to the server", setup::clients(cfg, clock))
@@ -208,6 +208,13 @@ impl Engine {
                 live_gpus,
             ),
         );
+        // A shard says who it is before it waits, so one that dies waiting is still named.
+        let mut manifest = cfg
+            .merge_records
+            .then(|| crate::shard::ShardManifest::started(cfg, None));
+        if let Some(m) = &manifest {
+            m.write(&cfg.artifact_dir);
+        }
         // Shards start together: at the agreed instant on the reference shard's clock, after
         // every set-up step.
         let (_reference, clock_before) = self
@@ -220,20 +227,24 @@ impl Engine {
             Some(at) => {
                 let theta = clock_before.as_ref().map_or(0, |c| c.offset_ns);
                 let local_at = (at as i128 - theta as i128).max(0) as u64;
+                let now = || clock.to_wall_ns(clock.now_ns());
                 Some(
                     self.unless_stopped(
                         "waiting for --start-at",
-                        crate::shard::wait_until(local_at),
+                        crate::shard::wait_until(local_at, now),
                     )
                     .await?,
                 )
             }
             None => None,
         };
-        let mut manifest = cfg
-            .merge_records
-            .then(|| crate::shard::ShardManifest::started(cfg, start_lateness_ms));
+        // The client's CPU is judged over the run, not over set-up and the wait for the start.
+        if cfg.start_at_ns.is_some() {
+            cpu_start = report::process_cpu_seconds();
+            wall_start = std::time::Instant::now();
+        }
         if let Some(m) = &mut manifest {
+            m.start_lateness_ms = start_lateness_ms;
             m.clock = clock_before.map(|before| crate::shard::ClockEstimate {
                 reference: cfg
                     .clock_reference
@@ -357,6 +368,7 @@ impl Engine {
                 exit_code,
                 was_cancelled,
                 abandoned: phases.abandoned,
+                host: crate::shard::host_name(),
                 applicability: run,
                 goodput: cfg.goodput.as_ref().map(|g| g.text().to_string()),
                 slice_ns: cfg.slice_duration_s.map(secs_to_ns),

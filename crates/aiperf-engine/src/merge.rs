@@ -15,7 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 
 use aiperf_config::resolve::Shard;
 use aiperf_core::ErrorDetails;
-use aiperf_export::merge_records::{MergeRecordReader, StoredRecord};
+use aiperf_export::merge_records::{self, MergeRecordReader, StoredRecord, MERGE_RECORDS_FILE};
 use aiperf_export::shards::{ClockAgreement, FailedShard, ShardEntry, ShardsReport};
 use aiperf_export::{ClientBound, RecordWriter, INPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::load::{self, LoadInput};
@@ -25,7 +25,7 @@ use aiperf_plugins::Registry;
 use anyhow::{anyhow, bail, Context};
 
 use crate::report::{self, Measured};
-use crate::shard::{ManifestError, ShardManifest, ShardResult, ShardStatus};
+use crate::shard::{ManifestError, ShardManifest, ShardResult};
 
 /// What to merge, and where to.
 #[derive(Debug, Clone)]
@@ -58,14 +58,34 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// shard twice, missing or failed shards without `--allow-partial`) happen before anything is
 /// written.
 pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOutcome> {
-    let selection = select(opts)?;
+    let mut selection = select(opts)?;
+    let frame = Frame::of(&selection.parts)?;
     std::fs::create_dir_all(&opts.output)
         .with_context(|| format!("cannot create '{}'", opts.output.display()))?;
     crate::setup::move_aside_earlier_run(&opts.output)?;
-    let frame = Frame::of(&selection.parts);
     let started = std::time::Instant::now();
     let folded = fold(&selection.parts, &frame, &opts.output)?;
     let fold_s = started.elapsed().as_secs_f64();
+    // A records file that turned out shorter than its trailer said (damaged since): its whole
+    // records are in, and the run says it is partial.
+    for (p, (&got, err)) in selection
+        .parts
+        .iter()
+        .zip(folded.merged.iter().zip(&folded.stream_errors))
+    {
+        let listed = selection.failed.iter().any(|f| f.index == Some(p.index));
+        if !listed && (got != p.result.records.count || err.is_some()) {
+            selection.failed.push(FailedShard {
+                index: Some(p.index),
+                dir: p.dir.display().to_string(),
+                why: format!(
+                    "its records file held {got} of {} records{}: the records read are merged",
+                    p.result.records.count,
+                    err.as_ref().map_or(String::new(), |e| format!(" ({e})"))
+                ),
+            });
+        }
+    }
     let first = &selection.parts[0];
     let (mut rep, shards) = report_of(&selection, &frame, &folded, &opts.output);
     tracing::info!(
@@ -96,7 +116,7 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
     let summary = rep.summary;
     let mut exit_code =
         crate::engine::exit_code(rep.was_cancelled, folded.request_count, folded.error_count);
-    if exit_code == 0 && (failed > 0 || folded.jsonl_error.is_some()) {
+    if exit_code == 0 && (failed > 0 || folded.jsonl_error.is_some() || damaged(&shards)) {
         if let Some(e) = &folded.jsonl_error {
             tracing::error!("{e}");
         }
@@ -111,6 +131,18 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
         shards,
     })
 }
+
+/// Whether a merged shard's records turned out damaged while merging (the merge exits 1).
+fn damaged(shards: &ShardsReport) -> bool {
+    shards
+        .failed
+        .iter()
+        .any(|f| f.why.contains("the records read are merged"))
+}
+
+/// Shards whose profiling starts lie further apart than this (on corrected clocks) are not one
+/// run; their timeslices alone would fill memory.
+const MAX_START_SPREAD_NS: u64 = 600_000_000_000;
 
 /// A shard that will be merged.
 struct Part {
@@ -131,10 +163,19 @@ struct Selection {
 
 fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
     let output = canonical(&opts.output);
+    for name in [crate::shard::MANIFEST, MERGE_RECORDS_FILE] {
+        if opts.output.join(name).exists() {
+            bail!(
+                "--output '{}' holds a shard's {name}; the merged run needs a directory of its own",
+                opts.output.display()
+            );
+        }
+    }
     let mut parts: Vec<Part> = Vec::new();
     let mut failed = Vec::new();
     let mut plan: Option<(String, u32, PathBuf)> = None;
     let mut dataset: Option<(String, PathBuf)> = None;
+    let mut start_at: Option<Option<String>> = None;
     let mut seen: HashMap<u32, PathBuf> = HashMap::new();
     for dir in &opts.dirs {
         if canonical(dir) == output {
@@ -156,15 +197,32 @@ fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
             Err(ManifestError::Invalid(why)) => bail!("{why}"),
         };
         let index = manifest.shard.index;
+        if manifest.shard.count == 0 || index >= manifest.shard.count {
+            bail!(
+                "'{}': shard {index} of {} is no shard",
+                dir.display(),
+                manifest.shard.count
+            );
+        }
         match &plan {
             None => {
                 plan = Some((
                     manifest.plan_hash.clone(),
                     manifest.shard.count,
                     dir.clone(),
-                ))
+                ));
+                start_at = Some(manifest.start_at.clone());
             }
             Some((hash, count, first)) => {
+                if start_at.as_ref() != Some(&manifest.start_at) {
+                    bail!(
+                        "'{}' started at {} and '{}' at {}: shards of different runs of one plan do not merge",
+                        dir.display(),
+                        manifest.start_at.as_deref().unwrap_or("(no --start-at)"),
+                        first.display(),
+                        start_at.clone().flatten().as_deref().unwrap_or("(no --start-at)")
+                    );
+                }
                 if *hash != manifest.plan_hash {
                     bail!(
                         "'{}' is shard {index} of another plan (plan hash {}, '{}' has {hash}): only shards of one run merge",
@@ -202,7 +260,6 @@ fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
             ));
             continue;
         };
-        debug_assert_eq!(manifest.status, ShardStatus::Finished);
         match &dataset {
             None => dataset = Some((result.dataset_hash.clone(), dir.clone())),
             Some((hash, first)) if *hash != result.dataset_hash => bail!(
@@ -212,19 +269,20 @@ fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
             ),
             Some(_) => {}
         }
-        if result.exit_code != 0 {
-            failed.push(why_not(format!("it exited with code {}", result.exit_code)));
-            continue;
-        }
-        if !result.records.complete {
-            failed.push(why_not(format!(
-                "its records file is incomplete: its whole records are merged (shard.json counts {} requests)",
-                result.records.requests + result.records.errors
-            )));
-        }
-        if let Err(e) = MergeRecordReader::open(&dir.join(&result.records.file)) {
+        // A non-zero exit code is itself a measurement (every request failed, an artifact
+        // could not be written, an interrupt): its records count as they are.
+        let path = dir.join(&result.records.file);
+        if let Err(e) = MergeRecordReader::open(&path) {
             failed.push(why_not(e.to_string()));
             continue;
+        }
+        let trailer = merge_records::trailer_count(&path).map_err(|e| anyhow!("{e}"))?;
+        if !result.records.complete || trailer != Some(result.records.count) {
+            failed.push(why_not(format!(
+                "its records file is incomplete ({}, shard.json counts {}): its whole records are merged",
+                trailer.map_or("no trailer".to_string(), |n| format!("{n} in its trailer")),
+                result.records.count
+            )));
         }
         parts.push(Part {
             index,
@@ -244,10 +302,7 @@ fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
         );
     };
     let missing: Vec<u32> = (0..count).filter(|i| !seen.contains_key(i)).collect();
-    let dropped = failed
-        .iter()
-        .any(|f| !f.why.contains("whole records are merged"));
-    if (!missing.is_empty() || dropped || !failed.is_empty()) && !opts.allow_partial {
+    if (!missing.is_empty() || !failed.is_empty()) && !opts.allow_partial {
         let mut why: Vec<String> = Vec::new();
         if !missing.is_empty() {
             why.push(format!("shard(s) {} not given", list(&missing)));
@@ -259,8 +314,7 @@ fn select(opts: &MergeOptions) -> anyhow::Result<Selection> {
             why.push(format!("{who}: {}", f.why));
         }
         bail!(
-            "{} of {count} shard(s) cannot be merged whole ({}); --allow-partial merges the rest",
-            missing.len() + failed.len(),
+            "the run of {count} shard(s) cannot be merged whole ({}); --allow-partial merges the rest",
             why.join("; ")
         );
     }
@@ -303,7 +357,7 @@ fn shifted(v: u64, by: i64) -> u64 {
 }
 
 impl Frame {
-    fn of(parts: &[Part]) -> Frame {
+    fn of(parts: &[Part]) -> anyhow::Result<Frame> {
         let theta: Vec<i64> = parts
             .iter()
             .map(|p| p.manifest.clock.as_ref().map_or(0, |c| c.offset_ns()))
@@ -314,18 +368,27 @@ impl Frame {
             .map(|(p, t)| shifted(p.result.times.clock_wall_start_ns, *t))
             .collect();
         let anchor = starts.iter().copied().min().unwrap_or(0);
-        let origin = parts
+        let origins: Vec<u64> = parts
             .iter()
             .zip(&theta)
             .map(|(p, t)| shifted(p.result.times.profiling_origin_wall_ns, *t))
-            .min()
-            .unwrap_or(0);
-        Frame {
+            .collect();
+        let origin = origins.iter().copied().min().unwrap_or(0);
+        let latest = origins.iter().copied().max().unwrap_or(0);
+        if latest - origin > MAX_START_SPREAD_NS {
+            let k = origins.iter().position(|o| *o == latest).unwrap_or(0);
+            bail!(
+                "shard {} started profiling {:.0} s after the first shard: not one run, or clocks far apart (--clock-reference measures them)",
+                parts[k].index,
+                (latest - origin) as f64 / 1e9
+            );
+        }
+        Ok(Frame {
             timeline_shift: starts.iter().map(|s| s - anchor).collect(),
             theta,
             anchor,
             origin,
-        }
+        })
     }
 
     fn wall(&self, k: usize, v: u64) -> u64 {
@@ -341,6 +404,8 @@ struct Folded {
     error_count: u64,
     /// Records merged per part.
     merged: Vec<u64>,
+    /// Per part: why its records file ended early, if it did.
+    stream_errors: Vec<Option<String>>,
     jsonl_error: Option<String>,
 }
 
@@ -381,6 +446,11 @@ fn reader(path: PathBuf) -> anyhow::Result<Receiver<Batch>> {
                 }
             }
             let _ = tx.send(Batch::Records(batch));
+            if !input.complete() {
+                let _ = tx.send(Batch::Failed(
+                    "the file ends before its trailer".to_string(),
+                ));
+            }
         })
         .context("spawning a merge reader thread")?;
     Ok(rx)
@@ -391,6 +461,8 @@ struct Stream {
     rx: Receiver<Batch>,
     head: VecDeque<StoredRecord>,
     done: bool,
+    /// Why the file ended early, if it did.
+    error: Option<String>,
 }
 
 impl Stream {
@@ -408,10 +480,8 @@ impl Stream {
                 Ok(Batch::Records(b)) if !b.is_empty() => self.head = b.into(),
                 Ok(Batch::Records(_)) => {}
                 Ok(Batch::Failed(e)) => {
-                    tracing::warn!(
-                        "{e}; the records of '{}' before it are merged",
-                        dir.display()
-                    );
+                    tracing::warn!("'{}': {e}; the records before it are merged", dir.display());
+                    self.error = Some(e);
                     self.done = true;
                 }
                 Err(_) => self.done = true,
@@ -449,6 +519,7 @@ fn fold(parts: &[Part], frame: &Frame, output: &Path) -> anyhow::Result<Folded> 
             rx: reader(p.dir.join(&p.result.records.file))?,
             head: VecDeque::new(),
             done: false,
+            error: None,
         });
     }
     let key = |k: usize, r: &StoredRecord| (frame.wall(k, r.taken_wall_ns), r.seq, k);
@@ -503,6 +574,7 @@ fn fold(parts: &[Part], frame: &Frame, output: &Path) -> anyhow::Result<Folded> 
         accumulator,
         errors,
         merged,
+        stream_errors: streams.into_iter().map(|s| s.error).collect(),
         jsonl_error,
     })
 }
@@ -596,8 +668,10 @@ fn report_of(
         .iter()
         .flat_map(|p| p.result.load.event_loop_lag_ms.iter().copied())
         .collect();
-    let cpus: Option<Vec<crate::report::CpuUsage>> =
-        parts.iter().map(|p| p.result.load.cpu).collect();
+    let cpus: Option<Vec<(Option<&str>, crate::report::CpuUsage)>> = parts
+        .iter()
+        .map(|p| p.result.load.cpu.map(|c| (p.result.host.as_deref(), c)))
+        .collect();
     let input = LoadInput {
         open_loop: ctx.open_loop,
         requested_rate: ctx.requested_rate,
@@ -609,9 +683,9 @@ fn report_of(
         backlog_paused_s: parts.iter().map(|p| p.result.load.backlog_paused_s).sum(),
         backlog_high: crate::backlog::HIGH,
         cpu: cpus.map(|c| load::CpuUsage {
-            cpu_s: c.iter().map(|u| u.cpu_s).sum(),
-            wall_s: c.iter().map(|u| u.wall_s).fold(0.0, f64::max),
-            cores: c.iter().map(|u| u.cores).sum(),
+            cpu_s: c.iter().map(|(_, u)| u.cpu_s).sum(),
+            wall_s: c.iter().map(|(_, u)| u.wall_s).fold(0.0, f64::max),
+            cores: cores_once_per_host(&c),
         }),
     };
     let analysis = load::analyze(&summary, &input);
@@ -651,7 +725,24 @@ fn report_of(
         &analysis,
     );
     rep.client_bound = merged_verdict(rep.client_bound, parts);
-    (rep, shards_report(sel, frame, folded, partial))
+    (rep, shards_report(sel, frame, partial))
+}
+
+/// The cores the shards had: shards on one host share its cores (a shard of unknown host is
+/// counted on its own).
+fn cores_once_per_host(cpus: &[(Option<&str>, crate::report::CpuUsage)]) -> usize {
+    let mut per_host: HashMap<&str, usize> = HashMap::new();
+    let mut unknown = 0;
+    for (host, u) in cpus {
+        match host {
+            Some(h) => {
+                let c = per_host.entry(h).or_insert(0);
+                *c = (*c).max(u.cores);
+            }
+            None => unknown += u.cores,
+        }
+    }
+    per_host.values().sum::<usize>() + unknown
 }
 
 /// The merged run's verdict, with every shard's own reasons: one shard held back by its CPU
@@ -671,7 +762,7 @@ fn merged_verdict(mut bound: ClientBound, parts: &[Part]) -> ClientBound {
     bound
 }
 
-fn shards_report(sel: &Selection, frame: &Frame, folded: &Folded, partial: bool) -> ShardsReport {
+fn shards_report(sel: &Selection, frame: &Frame, partial: bool) -> ShardsReport {
     let parts = &sel.parts;
     let clocks: Vec<Option<&crate::shard::ClockEstimate>> =
         parts.iter().map(|p| p.manifest.clock.as_ref()).collect();
@@ -722,7 +813,6 @@ fn shards_report(sel: &Selection, frame: &Frame, folded: &Folded, partial: bool)
             }
         })
         .collect();
-    debug_assert_eq!(folded.merged.len(), parts.len());
     ShardsReport {
         count: sel.count,
         merged: parts.iter().map(|p| p.index).collect(),

@@ -6,7 +6,7 @@
 //! numbered as in the whole run), so the shards' sends together are the single-process plan.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aiperf_config::resolve::Shard;
 use aiperf_config::ProfileConfig;
@@ -20,9 +20,12 @@ use crate::report::{CpuUsage, ReportContext};
 /// The manifest's file name in each shard's artifact directory.
 pub const MANIFEST: &str = "shard.json";
 
-/// Sleeps until the wall-clock instant `at_ns` (epoch ns); returns how late the wake-up was
-/// (ms; negative never). An instant already past is started at once, and its lateness says so.
-pub async fn wait_until(at_ns: u64) -> anyhow::Result<f64> {
+/// Sleeps until the wall-clock instant `at_ns` (epoch ns) as `now` reads it (the run clock:
+/// the time base the clock offset was measured on and the records are stamped on, immune to
+/// NTP steps meanwhile); returns how late the wake-up was (ms; negative never). An instant
+/// already past is started at once, and its lateness says so.
+pub async fn wait_until(at_ns: u64, now: impl Fn() -> u64) -> anyhow::Result<f64> {
+    let wall_ns = now;
     let now = wall_ns();
     if at_ns > now {
         let wait = Duration::from_nanos(at_ns - now);
@@ -40,12 +43,6 @@ pub async fn wait_until(at_ns: u64) -> anyhow::Result<f64> {
         );
     }
     Ok(late)
-}
-
-fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Flags that differ between the shards of one run by design.
@@ -159,6 +156,9 @@ pub struct ShardResult {
     pub was_cancelled: bool,
     /// Cancelled requests whose records never arrived.
     pub abandoned: u64,
+    /// The machine the shard ran on: shards on one host share its cores.
+    #[serde(default)]
+    pub host: Option<String>,
     /// Which metrics apply (the same on every shard of one plan).
     pub applicability: Applicability,
     /// `--goodput` as text: parsed again, it gives the same thresholds bit for bit.
@@ -233,6 +233,15 @@ impl ShardLoad {
     }
 }
 
+/// This machine's name (`/proc/sys/kernel/hostname`, else `HOSTNAME`).
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
 /// Probes sent before the run, and their spacing: enough samples that one meets a quiet
 /// moment on the network, in well under a second.
 const PROBES: u32 = 32;
@@ -251,13 +260,18 @@ pub(crate) async fn sync_clock(
         return Ok((None, None));
     };
     if cfg.shard.index == 0 {
-        let addr = std::net::SocketAddr::from(([0, 0, 0, 0], reference.port));
-        let server = ReferenceServer::bind(addr, clock).await.map_err(|e| {
-            anyhow::anyhow!(
-                "--clock-reference: shard 0 cannot answer on UDP port {}: {e}",
-                reference.port
-            )
-        })?;
+        // Both address families where the host has IPv6 (a dual-stack socket), else IPv4.
+        let any6 = std::net::SocketAddr::from(([0u16; 8], reference.port));
+        let any4 = std::net::SocketAddr::from(([0u8; 4], reference.port));
+        let server = match ReferenceServer::bind(any6, clock).await {
+            Ok(s) => s,
+            Err(_) => ReferenceServer::bind(any4, clock).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "--clock-reference: shard 0 cannot answer on UDP port {}: {e}",
+                    reference.port
+                )
+            })?,
+        };
         let zero = Offset {
             offset_ns: 0,
             uncertainty_ns: 0,
@@ -265,7 +279,7 @@ pub(crate) async fn sync_clock(
         };
         return Ok((Some(server), Some(zero)));
     }
-    let now = wall_ns();
+    let now = clock.to_wall_ns(clock.now_ns());
     let budget = match cfg.start_at_ns {
         Some(at) if at > now + 4_000_000_000 => Duration::from_nanos(at - now - 2_000_000_000),
         _ => Duration::from_secs(2),
@@ -382,6 +396,13 @@ impl ShardManifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    fn wall_ns() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
 
     #[test]
     fn the_plan_hash_ignores_only_the_per_shard_flags() {
@@ -395,10 +416,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_instant_already_past_starts_at_once_and_says_how_late() {
-        let late = wait_until(wall_ns() - 2_000_000_000).await.unwrap();
+        let late = wait_until(wall_ns() - 2_000_000_000, wall_ns)
+            .await
+            .unwrap();
         assert!(late >= 2_000.0, "{late}");
         let soon = wall_ns() + 30_000_000;
-        let late = wait_until(soon).await.unwrap();
+        let late = wait_until(soon, wall_ns).await.unwrap();
         assert!(wall_ns() >= soon && late < 1_000.0, "{late}");
     }
 }

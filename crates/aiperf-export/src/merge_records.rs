@@ -290,6 +290,31 @@ enum State {
     Truncated,
 }
 
+/// The record count in the file's trailer, read from its end without reading the records:
+/// `None` when the file has no trailer (its writer stopped early).
+pub fn trailer_count(path: &Path) -> Result<Option<u64>, ReadError> {
+    use std::io::{Seek, SeekFrom};
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len < 24 + 16 {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::End(-16)).map_err(io)?;
+    let mut tail = [0u8; 16];
+    file.read_exact(&mut tail).map_err(io)?;
+    let mark = u32::from_le_bytes(tail[..4].try_into().unwrap_or_default());
+    if mark != TRAILER_MARK || &tail[12..] != TRAILER_END {
+        return Ok(None);
+    }
+    Ok(Some(u64::from_le_bytes(
+        tail[4..12].try_into().unwrap_or_default(),
+    )))
+}
+
 impl MergeRecordReader {
     pub fn open(path: &Path) -> Result<Self, ReadError> {
         let file = File::open(path).map_err(|source| ReadError::Io {
@@ -534,6 +559,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(MERGE_RECORDS_FILE);
         write(&path, 3, true);
+        assert_eq!(trailer_count(&path).unwrap(), Some(3));
         let mut r = MergeRecordReader::open(&path).unwrap();
         assert_eq!(r.header().shard_index, 3);
         assert_eq!(r.header().clock_wall_start_ns, 1_700_000_000_123_456_789);
@@ -558,6 +584,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.bin");
         write(&path, 3, false);
+        assert_eq!(trailer_count(&path).unwrap(), None);
         let mut r = MergeRecordReader::open(&path).unwrap();
         assert_eq!(r.by_ref().filter(|x| x.is_ok()).count(), 3);
         assert!(!r.complete());

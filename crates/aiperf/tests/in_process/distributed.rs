@@ -390,34 +390,77 @@ async fn merges_refuse_what_is_not_one_run_and_report_what_is_missing() {
     let e = refused(&parts, true);
     assert!(e.contains("format 99"), "{e}");
 
-    // Missing, unfinished and failed shards: refused without --allow-partial ...
+    let parts = fresh("index");
+    edit(&parts[2], &|m| m["shard"]["index"] = 7.into());
+    let e = refused(&parts, true);
+    assert!(e.contains("shard 7 of 4 is no shard"), "{e}");
+
+    let parts = fresh("rerun");
+    edit(&parts[2], &|m| {
+        m["start_at"] = "2026-12-07T18:00:00Z".into()
+    });
+    let e = refused(&parts, true);
+    assert!(e.contains("different runs of one plan"), "{e}");
+
+    let parts = fresh("spread");
+    edit(&parts[3], &|m| {
+        let t = m["result"]["times"]["profiling_origin_wall_ns"]
+            .as_u64()
+            .unwrap();
+        m["result"]["times"]["profiling_origin_wall_ns"] = (t + 3_600_000_000_000).into();
+    });
+    let e = refused(&parts, true);
+    assert!(e.contains("shard 3 started profiling 3600 s after"), "{e}");
+
+    let parts = fresh("into-a-shard");
+    let out = dir.path().join("into-a-shard/elsewhere");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(parts[3].join("shard.json"), out.join("shard.json")).unwrap();
+    let e = merge_into(&parts[..3], &out, true).unwrap_err().to_string();
+    assert!(e.contains("holds a shard's shard.json"), "{e}");
+
+    // Missing, unfinished and damaged shards: refused without --allow-partial ...
     let parts = fresh("partial");
+    // A shard that exited 1 (say, every request failed) is a measurement: merged as it is.
+    edit(&parts[0], &|m| m["result"]["exit_code"] = 1.into());
     edit(&parts[1], &|m| {
         m["status"] = "started".into();
         m["result"] = Value::Null;
     });
-    edit(&parts[2], &|m| m["result"]["exit_code"] = 1.into());
+    // A records file cut before its trailer.
+    let file = parts[2].join("merge_records.bin");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 16]).unwrap();
     let given = [parts[0].clone(), parts[1].clone(), parts[2].clone()];
     let e = refused(&given, false);
     assert!(
         e.contains("shard(s) 3 not given")
-            && e.contains("did not finish")
-            && e.contains("exited with code 1"),
+            && e.contains("shard 1: it did not finish")
+            && e.contains("shard 2: its records file is incomplete (no trailer"),
         "{e}"
     );
+    assert!(!e.contains("shard 0"), "{e}");
     assert!(e.contains("--allow-partial"), "{e}");
     // ... and with it, the rest is merged and the gaps are reported.
     let out = dir.path().join("partial/merged");
     let outcome = merge_into(&given, &out, true).unwrap();
-    let part0 = read_json(parts[0].join("shard.json"))["result"]["records"]["count"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(outcome.request_count + outcome.error_count, part0);
+    let count = |p: &Path| {
+        read_json(p.join("shard.json"))["result"]["records"]["count"]
+            .as_u64()
+            .unwrap()
+    };
+    let merged = count(&parts[0]) + count(&parts[2]);
+    assert_eq!(
+        outcome.request_count + outcome.error_count,
+        merged,
+        "shard 2's whole records are in"
+    );
     let got = read_json(out.join("profile_export_aiperf.json"));
     let shards = &got["shards"];
     assert_eq!(shards["partial"], true);
-    assert_eq!(shards["merged"], serde_json::json!([0]));
+    assert_eq!(shards["merged"], serde_json::json!([0, 2]));
     assert_eq!(shards["missing"], serde_json::json!([3]));
+    assert_eq!(shards["per_shard"][0]["exit_code"], 1);
     let failed: Vec<u64> = shards["failed"]
         .as_array()
         .unwrap()
@@ -428,7 +471,7 @@ async fn merges_refuse_what_is_not_one_run_and_report_what_is_missing() {
     assert_eq!(got["is_complete"], false);
     assert_eq!(
         read_jsonl(out.join("profile_export.jsonl")).len() as u64,
-        part0
+        merged
     );
     assert!(
         outcome.console.contains("shard 3: missing"),
@@ -508,15 +551,23 @@ async fn four_shards_merged_match_the_single_run() {
     let b = sends(&merged);
     assert_eq!(a.len(), 400);
     assert_eq!(b.len(), 400);
-    let origin = |s: &HashMap<u64, (String, u64)>| s[&0].1;
+    // Every send at its offset of the one global schedule: each shard's sends sit on its own
+    // phase start, and the shards block says where that start lies (corrected clocks), so the
+    // merged offsets are the single run's plus the shards' start offsets, to the microsecond.
+    let shards = &got["shards"];
+    let start_ms = |k: u64| {
+        shards["per_shard"][k as usize]["phase_start_offset_ms"]
+            .as_f64()
+            .unwrap()
+    };
     for (n, (conversation, intended)) in &a {
         let (c, i) = &b[n];
         assert_eq!(c, conversation, "session {n}'s dataset entry");
-        // The global schedule's offsets, to within the shards' start lateness and clocks.
-        let (want_off, got_off) = (intended - origin(&a), *i as i64 - origin(&b) as i64);
+        let want = (intended - a[&0].1) as f64 / 1e6 + start_ms(n % 4) - start_ms(0);
+        let got_ms = (*i as i64 - b[&0].1 as i64) as f64 / 1e6;
         assert!(
-            (got_off - want_off as i64).abs() < 50_000_000,
-            "session {n}: offset {got_off} ns vs {want_off} ns"
+            (got_ms - want).abs() < 0.01,
+            "session {n}: offset {got_ms} ms, the global schedule says {want} ms: {shards}"
         );
     }
     for tag in [
@@ -530,7 +581,6 @@ async fn four_shards_merged_match_the_single_run() {
             assert!((x - y).abs() <= tol, "{tag} {p}: merged {x} vs single {y}");
         }
     }
-    let shards = &got["shards"];
     assert_eq!(shards["merged"], serde_json::json!([0, 1, 2, 3]));
     assert_eq!(shards["clock"]["measured"], true, "{shards}");
     for s in shards["per_shard"].as_array().unwrap() {
