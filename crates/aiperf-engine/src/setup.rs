@@ -153,9 +153,10 @@ pub const PREVIOUS_RUN_DIR: &str = "previous_run";
 
 /// The files a run writes into its artifact directory (the log aside: it is rewritten from the
 /// start by the binary).
-const RUN_FILES: [&str; 9] = [
+const RUN_FILES: [&str; 17] = [
     aiperf_export::merge_records::MERGE_RECORDS_FILE,
     crate::shard::MANIFEST,
+    crate::status::STATUS_FILE,
     aiperf_export::JSON_FILE,
     aiperf_export::CSV_FILE,
     RECORDS_FILE,
@@ -163,6 +164,13 @@ const RUN_FILES: [&str; 9] = [
     aiperf_export::CONSOLE_FILE,
     aiperf_export::timeslices::JSON_FILE,
     aiperf_export::timeslices::CSV_FILE,
+    aiperf_export::server_metrics::SERVER_METRICS_JSON_FILE,
+    aiperf_export::server_metrics::SERVER_METRICS_CSV_FILE,
+    aiperf_export::server_metrics::SERVER_METRICS_JSONL_FILE,
+    aiperf_export::server_metrics_parquet::SERVER_METRICS_PARQUET_FILE,
+    aiperf_export::gpu_telemetry::GPU_TELEMETRY_JSON_FILE,
+    aiperf_export::gpu_telemetry::GPU_TELEMETRY_CSV_FILE,
+    aiperf_export::gpu_telemetry::GPU_TELEMETRY_JSONL_FILE,
 ];
 
 /// Moves what an earlier run left in `dir` (its artifacts and any `.tmp` leftovers) into
