@@ -217,7 +217,7 @@ impl Engine {
         }
         // Shards start together: at the agreed instant on the reference shard's clock, after
         // every set-up step.
-        let (_reference, clock_before) = self
+        let (reference, clock_before) = self
             .unless_stopped(
                 "measuring the clock offset",
                 crate::shard::sync_clock(cfg, clock),
@@ -290,7 +290,14 @@ impl Engine {
             None => Vec::new(),
         };
         let window_end = clock.to_wall_ns(clock.now_ns());
+        let sending_ended = std::time::Instant::now();
         observer.run_finished();
+        // The second clock estimate (the drift over the run) right after sending, while the
+        // reference shard is surely still up.
+        let clock_after = match manifest.as_ref().and_then(|m| m.clock.as_ref()) {
+            Some(_) => crate::shard::clock_after(cfg, clock).await,
+            None => None,
+        };
 
         let processed = tokio::task::spawn_blocking(move || processor.join())
             .await
@@ -361,7 +368,7 @@ impl Engine {
         }
         if let Some(mut m) = manifest {
             if let Some(c) = &mut m.clock {
-                c.after = crate::shard::clock_after(cfg, clock).await;
+                c.after = clock_after;
             }
             m.status = crate::shard::ShardStatus::Finished;
             m.result = Some(crate::shard::ShardResult {
@@ -391,6 +398,13 @@ impl Engine {
                 report: report::context(cfg, &prepared, &phases.load.whole_mode),
             });
             m.write(&cfg.artifact_dir);
+        }
+        // The reference answers a little longer, for the shards that finished sending after
+        // this one and now measure their drift.
+        if reference.is_some() {
+            let grace = REFERENCE_GRACE.saturating_sub(sending_ended.elapsed());
+            tokio::time::sleep(grace).await;
+            drop(reference);
         }
         Ok(RunOutcome {
             exit_code,
@@ -466,6 +480,9 @@ impl Engine {
         Ok(tokenizer)
     }
 }
+
+/// How long shard 0 keeps answering clock probes after it stopped sending.
+const REFERENCE_GRACE: Duration = Duration::from_secs(2);
 
 /// A poisoned cache lock only means a panic elsewhere; the cached value is still whole.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

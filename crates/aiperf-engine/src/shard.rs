@@ -247,6 +247,8 @@ pub fn host_name() -> Option<String> {
 const PROBES: u32 = 32;
 const PROBE_GAP: Duration = Duration::from_millis(20);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+/// The least time given to probing, even when the start instant is (nearly) past.
+const PROBE_FLOOR: Duration = Duration::from_millis(300);
 
 /// `--clock-reference`: shard 0 starts answering probes (kept alive by the returned server for
 /// the run); any other shard measures its offset to it, waiting for the reference to come up
@@ -280,9 +282,16 @@ pub(crate) async fn sync_clock(
         return Ok((Some(server), Some(zero)));
     }
     let now = clock.to_wall_ns(clock.now_ns());
+    // Probing ends before the start instant: the last tenth of the lead (50 ms to 2 s) is left
+    // for the wait itself, so measuring never makes a shard start late. With the instant
+    // already past, a short measurement still serves the merge.
     let budget = match cfg.start_at_ns {
-        Some(at) if at > now + 4_000_000_000 => Duration::from_nanos(at - now - 2_000_000_000),
-        _ => Duration::from_secs(2),
+        Some(at) => {
+            let lead = at.saturating_sub(now);
+            let reserve = (lead / 10).clamp(50_000_000, 2_000_000_000);
+            Duration::from_nanos(lead.saturating_sub(reserve)).max(PROBE_FLOOR)
+        }
+        None => Duration::from_secs(2),
     };
     let give_up_at = tokio::time::Instant::now() + budget;
     match crate::clock_sync::estimate(
