@@ -9,6 +9,7 @@ pub use crate::magic_list::{One, Sweepable};
 
 mod distributed;
 mod media;
+mod process;
 mod shaping;
 mod trace_replay;
 mod trace_tools;
@@ -17,6 +18,7 @@ pub use distributed::{
     KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
 };
 pub use media::MediaArgs;
+pub use process::ProcessArgs;
 pub use shaping::ShapingArgs;
 pub use trace_replay::TraceReplayArgs;
 pub use trace_tools::{AnalyzeTraceArgs, SynthesizeArgs, ValidateArgs};
@@ -575,6 +577,11 @@ pub struct ProfileArgs {
     /// Seconds to ramp the request rate from a proportional minimum to --request-rate.
     #[arg(long, help_heading = "Load Generator")]
     pub request_rate_ramp_duration: Option<f64>,
+    /// Abort the run when failed / total profiling records exceeds this ratio (0-1), once at
+    /// least max(concurrency, 10) records arrived; the results so far are exported and the run
+    /// exits 1.
+    #[arg(long, value_name = "RATIO", help_heading = "Load Generator")]
+    pub failed_request_threshold: Option<f64>,
 
     // ---- Fixed Schedule ----
     /// Send requests at the timestamps of the input dataset.
@@ -868,6 +875,8 @@ pub struct ProfileArgs {
     pub media: MediaArgs,
     #[command(flatten)]
     pub distributed: ShardArgs,
+    #[command(flatten)]
+    pub process: ProcessArgs,
 }
 
 #[cfg(test)]

@@ -143,6 +143,8 @@ pub struct ProfileConfig {
     pub load: LoadMode,
     pub no_fixed_schedule: bool,
     pub cancellation: Option<RequestCancellation>,
+    /// `--failed-request-threshold`: abort once failed / total profiling records exceeds it.
+    pub failed_request_threshold: Option<f64>,
     pub request_count: Option<u64>,
     pub benchmark_duration_s: Option<f64>,
     /// Only with a duration (AIPerf's default 30 s).
@@ -193,7 +195,7 @@ impl ProfileConfig {
         registry: &Registry,
     ) -> Result<Self, ConfigError> {
         let mut warnings = Vec::new();
-        let mut notices = Vec::new();
+        let mut notices = args.process.notices();
         let endpoint::Endpoint {
             models,
             endpoint_type,
@@ -266,6 +268,15 @@ impl ProfileConfig {
             warmup_request_count,
             warmup_duration_s,
         } = load::resolve(&args, registry, input_file.is_some())?;
+        let failed_request_threshold = match args.failed_request_threshold {
+            Some(r) if !(0.0..=1.0).contains(&r) => {
+                return Err(invalid(
+                    "--failed-request-threshold",
+                    format!("{r} is not a ratio between 0 and 1"),
+                ))
+            }
+            r => r,
+        };
         let conversation = conversation::resolve(&args)?;
         let num_dataset_entries = conversation::num_dataset_entries(&args)?;
         let output::Output {
@@ -315,6 +326,7 @@ impl ProfileConfig {
             load,
             no_fixed_schedule,
             cancellation,
+            failed_request_threshold,
             request_count,
             benchmark_duration_s,
             grace_period_s,
