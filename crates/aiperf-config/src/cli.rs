@@ -7,6 +7,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::magic_list::{One, Sweepable};
 
+#[cfg(test)]
+mod aiperf_flags;
 mod distributed;
 mod media;
 mod process;
