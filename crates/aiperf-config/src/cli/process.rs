@@ -12,7 +12,12 @@ use clap::Args;
 pub struct ProcessArgs {
     /// AIPerf: how many RecordProcessor services to spawn. Accepted; aiperf processes records
     /// on one thread off the request path.
-    #[arg(long, visible_alias = "record-processors", value_name = "N", help_heading = "Service")]
+    #[arg(
+        long,
+        visible_alias = "record-processors",
+        value_name = "N",
+        help_heading = "Service"
+    )]
     pub record_processor_service_count: Option<u32>,
     /// AIPerf: the port of its HTTP + WebSocket status API. Accepted; use `aiperf watch` on the
     /// artifact directory instead.
@@ -27,7 +32,12 @@ pub struct ProcessArgs {
     pub stats_interval: Option<f64>,
     /// AIPerf: the most worker processes to create. Accepted; aiperf's workers are async tasks
     /// (one per open request), with no limit to set.
-    #[arg(long, visible_alias = "max-workers", value_name = "N", help_heading = "Workers")]
+    #[arg(
+        long,
+        visible_alias = "max-workers",
+        value_name = "N",
+        help_heading = "Workers"
+    )]
     pub workers_max: Option<u32>,
     /// AIPerf: the host of its internal ZMQ sockets. Accepted; aiperf has none.
     #[arg(long, value_name = "HOST", help_heading = "ZMQ Communication")]
@@ -128,11 +138,18 @@ mod tests {
         assert!(notices.iter().all(|n| n.contains("does not apply")));
         assert!(notices[0].starts_with("--record-processor-service-count"));
         assert!(parse(&[]).unwrap().notices().is_empty());
-        assert!(parse(&["--record-processor-service-count", "2", "--workers-max", "8"])
+        assert!(
+            parse(&[
+                "--record-processor-service-count",
+                "2",
+                "--workers-max",
+                "8"
+            ])
             .unwrap()
             .notices()
             .len()
-            == 2);
+                == 2
+        );
         let e = parse(&["--transport", "grpc"]).unwrap_err().to_string();
         assert!(e.contains("grpc") && e.contains("http"), "{e}");
         let e = parse(&["--api-port", "70000"]).unwrap_err().to_string();
