@@ -207,6 +207,11 @@ pub struct ProfileArgs {
     #[arg(long, short = 'u', action = ArgAction::Append, value_delimiter = ',',
           default_value = "http://localhost:8000", help_heading = "Endpoint")]
     pub url: Vec<String>,
+    /// How requests pick among several --url values: round_robin (by session number, so a
+    /// session keeps its server; the registry's `url_selection_strategy`).
+    #[arg(long, default_value = "round_robin", value_parser = ["round_robin"], ignore_case = true,
+          help_heading = "Endpoint")]
+    pub url_strategy: String,
     /// Maximum time in seconds to wait for each HTTP request to complete.
     #[arg(long, default_value_t = 21600.0, help_heading = "Endpoint")]
     pub request_timeout_seconds: f64,

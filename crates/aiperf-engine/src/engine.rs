@@ -30,7 +30,8 @@ use crate::{exporters, report, setup};
 /// What a finished run produced.
 #[derive(Debug)]
 pub struct RunOutcome {
-    /// 0 on success; 1 when every request failed; 130 when interrupted.
+    /// 0 on success; 1 when every request failed or `--failed-request-threshold` stopped the
+    /// run; 130 when interrupted.
     pub exit_code: i32,
     pub artifact_dir: PathBuf,
     /// The console tables, as printed.
@@ -164,6 +165,9 @@ impl Engine {
         let backlog = Arc::new(Backlog::default());
         let records = RecordSender::new(raw_tx, backlog.clone());
         let progress = Arc::new(Progress::default());
+        // This run's own stop: `--failed-request-threshold` ends this run only, never the
+        // engine's later runs (a sweep goes on).
+        let run_stop = Arc::new(StopSignal::default());
         let profiling_origin = Arc::new(AtomicU64::new(0));
         let processor = process::spawn(
             ProcessorConfig {
@@ -176,6 +180,9 @@ impl Engine {
                     .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
                 live: observer.live(),
                 backlog,
+                failed_threshold: cfg
+                    .failed_request_threshold
+                    .map(|t| process::FailedThreshold::new(t, cfg.concurrency, run_stop.clone())),
             },
             accumulator,
             prepared.clone(),
@@ -268,6 +275,7 @@ impl Engine {
                 timeout: Duration::from_secs_f64(cfg.request_timeout_s.min(1e9)),
                 records,
                 stop: &self.stop,
+                run_stop: &run_stop,
                 observer,
                 progress: &progress,
                 profiling_origin: &profiling_origin,
@@ -294,7 +302,7 @@ impl Engine {
         observer.run_finished();
         // The second clock estimate (the drift over the run) right after sending, while the
         // reference shard is surely still up.
-        let clock_after = match manifest.as_ref().and_then(|m| m.clock.as_ref()) {
+        let clock_after = match &manifest {
             Some(_) => crate::shard::clock_after(cfg, clock).await,
             None => None,
         };
@@ -304,7 +312,14 @@ impl Engine {
             .map_err(|e| anyhow!("record processor task failed: {e}"))?
             .map_err(|_| anyhow!("record processor panicked"))?;
         let records_failed = processed.write_error.is_some();
-        let was_cancelled = self.stop.stopped();
+        let interrupted = self.stop.stopped();
+        // An interruption wins: the user stopped the run, whatever else happened.
+        let incomplete_reason = if interrupted {
+            Some("cancelled by user".to_string())
+        } else {
+            run_stop.early_reason()
+        };
+        let was_cancelled = incomplete_reason.is_some();
         if phases.abandoned > 0 {
             tracing::warn!(
                 "{} cancelled request(s) did not hand in their records in time and are missing from the results",
@@ -320,7 +335,7 @@ impl Engine {
             &prepared,
             summary,
             processed.errors,
-            was_cancelled,
+            incomplete_reason.clone(),
             start_time,
             &phases.load,
             cpu,
@@ -358,7 +373,11 @@ impl Engine {
         if let Some(report) = &rep.gpu_telemetry {
             artifacts_failed += crate::gpu::write_files(cfg, report, &gpu_samples);
         }
-        let mut exit_code = exit_code(was_cancelled, request_count, error_count);
+        let mut exit_code = exit_code(interrupted, request_count, error_count);
+        if exit_code == 0 && was_cancelled {
+            // Stopped by `--failed-request-threshold`: a failure, not an interruption.
+            exit_code = 1;
+        }
         if exit_code == 0 && (records_failed || artifacts_failed > 0) {
             tracing::error!(
                 "some artifacts in '{}' are missing or incomplete (see above); the tables above are complete",
@@ -367,13 +386,28 @@ impl Engine {
             exit_code = 1;
         }
         if let Some(mut m) = manifest {
-            if let Some(c) = &mut m.clock {
-                c.after = clock_after;
+            match (&mut m.clock, clock_after) {
+                (Some(c), after) => c.after = after,
+                // Not measured before the start (the reference came up late): the estimate
+                // after the run still puts this shard's times on the reference's clock.
+                (None, Some(after)) => {
+                    m.clock = Some(crate::shard::ClockEstimate {
+                        reference: cfg
+                            .clock_reference
+                            .as_ref()
+                            .map(|r| r.address.clone())
+                            .unwrap_or_default(),
+                        before: after,
+                        after: None,
+                    })
+                }
+                (None, None) => {}
             }
             m.status = crate::shard::ShardStatus::Finished;
             m.result = Some(crate::shard::ShardResult {
                 exit_code,
                 was_cancelled,
+                incomplete_reason,
                 abandoned: phases.abandoned,
                 host: crate::shard::host_name(),
                 applicability: run,
@@ -536,6 +570,7 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.http2 = false;
     k.insecure = false;
     k.goodput = None;
+    k.failed_request_threshold = None;
     k.slice_duration_s = None;
     k.artifact_dir = PathBuf::new();
     k.ui = None;

@@ -114,8 +114,15 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
     let (mut console, failed) = crate::exporters::run_exporters(registry, &opts.output, &rep)?;
     console.push_str(&shard_lines(&shards));
     let summary = rep.summary;
-    let mut exit_code =
-        crate::engine::exit_code(rep.was_cancelled, folded.request_count, folded.error_count);
+    let mut exit_code = crate::engine::exit_code(
+        interrupted(&selection.parts),
+        folded.request_count,
+        folded.error_count,
+    );
+    if exit_code == 0 && rep.was_cancelled {
+        // A shard stopped itself (`--failed-request-threshold`): a failure, not an interrupt.
+        exit_code = 1;
+    }
     if exit_code == 0 && (failed > 0 || folded.jsonl_error.is_some() || damaged(&shards)) {
         if let Some(e) = &folded.jsonl_error {
             tracing::error!("{e}");
@@ -129,6 +136,20 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
         error_count: folded.error_count,
         summary,
         shards,
+    })
+}
+
+/// What a user's interrupt leaves as a shard's `incomplete_reason`.
+const USER_CANCEL: &str = "cancelled by user";
+
+/// Whether a user interrupted any merged shard (the merge then exits 130, as the run would).
+fn interrupted(parts: &[Part]) -> bool {
+    parts.iter().any(|p| {
+        p.result.was_cancelled
+            && p.result
+                .incomplete_reason
+                .as_deref()
+                .is_none_or(|r| r == USER_CANCEL)
     })
 }
 
@@ -696,7 +717,15 @@ fn report_of(
         .collect();
     let partial = !sel.missing.is_empty() || !sel.failed.is_empty();
     let incomplete_reason = if !cancelled.is_empty() {
-        Some(format!("cancelled by user (shard {})", list(&cancelled)))
+        let why: Vec<String> = parts
+            .iter()
+            .filter(|p| p.result.was_cancelled)
+            .map(|p| {
+                let reason = p.result.incomplete_reason.as_deref();
+                format!("shard {}: {}", p.index, reason.unwrap_or(USER_CANCEL))
+            })
+            .collect();
+        Some(why.join("; "))
     } else if partial {
         Some(format!(
             "partial merge: {} of {} shards merged",

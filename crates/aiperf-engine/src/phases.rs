@@ -31,6 +31,9 @@ pub(crate) struct PhaseEnv<'a> {
     pub timeout: Duration,
     pub records: RecordSender,
     pub stop: &'a Arc<StopSignal>,
+    /// This run's own stop (`--failed-request-threshold`): obeyed like `stop`, but only by
+    /// this run.
+    pub run_stop: &'a Arc<StopSignal>,
     pub observer: &'a dyn Observer,
     pub progress: &'a Progress,
     /// Set to the profiling phase's start (epoch ns) when it starts, for timeslices.
@@ -51,7 +54,7 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
     let mut abandoned = 0;
     let mut load = LoadStats::default();
     for phase in &run.phases {
-        if env.stop.stopped() {
+        if env.stop.stopped() || env.run_stop.stopped() {
             break;
         }
         let start_ns = env.clock.now_ns();
@@ -261,14 +264,23 @@ async fn run_phase(
             }
             // Workers done: the phase still waits for agent-graph children.
             _ = ctx.dag_tasks.idle(), if workers.is_empty() => break 0,
+            // The run stopping itself: no new request from now (not at the next tick).
+            _ = env.run_stop.wait_stopped(), if !pacer_stop.load(Ordering::Relaxed) => {
+                ctx.issuer.stop();
+                pacer_stop.store(true, Ordering::Relaxed);
+            }
             _ = ticker.tick() => {
-                if env.stop.stopped() {
+                if env.stop.stopped() || env.run_stop.stopped() {
                     ctx.issuer.stop();
                     pacer_stop.store(true, Ordering::Relaxed);
                 }
                 if env.stop.aborted() {
                     pacer_stop.store(true, Ordering::Relaxed);
                     break cancel_in_flight(&ctx, &mut workers, INTERRUPTED).await;
+                }
+                if env.run_stop.aborted() {
+                    pacer_stop.store(true, Ordering::Relaxed);
+                    break cancel_in_flight(&ctx, &mut workers, STOPPED_EARLY).await;
                 }
                 silence.check(&ctx, env.timeout);
                 env.observer.phase_tick(&snapshot(phase, &ctx, env.progress, started, start_ns));
@@ -348,6 +360,8 @@ impl SilenceWatch {
 /// Why requests still in flight were cancelled, as their records say.
 const GRACE_DEADLINE: &str = "still in flight at the benchmark grace-period deadline";
 const INTERRUPTED: &str = "still in flight when the run was interrupted";
+const STOPPED_EARLY: &str =
+    "still in flight when the run stopped itself (--failed-request-threshold)";
 
 /// How long cancelled requests get to hand in their records before their tasks are dropped.
 const CANCEL_RECORD_TIMEOUT: Duration = Duration::from_secs(5);

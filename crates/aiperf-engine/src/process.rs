@@ -61,6 +61,55 @@ pub struct ProcessorConfig {
     pub live: Option<Arc<crate::ui::live::Live>>,
     /// Counts records taken, releasing held-back workers once the queue has drained.
     pub backlog: Arc<crate::backlog::Backlog>,
+    /// `--failed-request-threshold`: stops the run once too many profiling records failed.
+    pub failed_threshold: Option<FailedThreshold>,
+}
+
+/// `--failed-request-threshold` (AIPerf 0.13's `_maybe_trigger_failed_request_abort`): after
+/// each profiling record, once `floor` records came back, a failed share above `threshold`
+/// stops the run (once) through its own stop signal.
+pub struct FailedThreshold {
+    pub threshold: f64,
+    /// `max(concurrency, 10)`: so a single early failure cannot end the run.
+    pub floor: u64,
+    /// The run's own stop signal (not the engine's: the next run of a sweep is not stopped).
+    pub stop: Arc<crate::stop::StopSignal>,
+}
+
+impl FailedThreshold {
+    pub fn new(threshold: f64, concurrency: usize, stop: Arc<crate::stop::StopSignal>) -> Self {
+        Self {
+            threshold,
+            floor: (concurrency as u64).max(10),
+            stop,
+        }
+    }
+
+    /// Checks the counts after one more profiling record; stops the run the first time the
+    /// threshold is exceeded.
+    fn check(&self, errors: u64, total: u64) {
+        if self.stop.early_reason().is_some()
+            || !exceeded(errors, total, self.threshold, self.floor)
+        {
+            return;
+        }
+        let rate = errors as f64 / total as f64;
+        tracing::warn!(
+            "--failed-request-threshold exceeded: {errors}/{total} = {rate:.3} > {:.3} (grace floor {}, phase_index 0). Requesting PROFILE_CANCEL to terminate the run.",
+            self.threshold,
+            self.floor
+        );
+        self.stop.stop_early(format!(
+            "--failed-request-threshold exceeded: {errors}/{total} = {rate:.3} > {:.3}",
+            self.threshold
+        ));
+    }
+}
+
+/// Whether `errors` of `total` records exceed the failed-request `threshold`: only once `total`
+/// reached the grace `floor`, and only strictly above it (a share equal to it is not).
+pub(crate) fn exceeded(errors: u64, total: u64, threshold: f64, floor: u64) -> bool {
+    total > 0 && total >= floor && errors as f64 / total as f64 > threshold
 }
 
 pub fn spawn(
@@ -89,6 +138,7 @@ pub fn spawn(
             let mut since_flush = 0u32;
             let mut slices = cfg.timeslices.clone();
             let expects_done = prepared.meta.stream_done_sentinel;
+            let (mut profiled, mut failed) = (0u64, 0u64);
             while let Some(raw) = next_record(&mut rx) {
                 cfg.backlog.taken();
                 if raw.credit.phase == Phase::Warmup {
@@ -121,6 +171,11 @@ pub fn spawn(
                     }
                 }
                 progress.profiled.fetch_add(1, Ordering::Relaxed);
+                profiled += 1;
+                failed += u64::from(error.is_some());
+                if let Some(t) = &cfg.failed_threshold {
+                    t.check(failed, profiled);
+                }
                 let jsonl_live = out.write_error.is_none();
                 if jsonl_live || merge.is_some() {
                     let mut metadata = metadata(&cfg.clock, &raw, expects_done);
@@ -596,7 +651,48 @@ mod tests {
             timeslices: None,
             live: None,
             backlog: Default::default(),
+            failed_threshold: None,
         }
+    }
+
+    #[test]
+    fn the_failed_request_threshold_waits_for_its_floor_and_is_strict() {
+        // Below the grace floor nothing counts, however many failed.
+        assert!(!exceeded(9, 9, 0.5, 10));
+        assert!(!exceeded(0, 0, 0.0, 0));
+        // At the floor the share counts; equal to the threshold is not above it.
+        assert!(exceeded(6, 10, 0.5, 10));
+        assert!(!exceeded(5, 10, 0.5, 10));
+        assert!(!exceeded(0, 10, 0.0, 10));
+        assert!(exceeded(1, 10, 0.0, 10));
+        assert!(!exceeded(10, 10, 1.0, 10));
+        // Early failures diluted by later successes never arm it.
+        assert!(!exceeded(3, 12, 0.5, 10));
+    }
+
+    #[test]
+    fn the_failed_request_threshold_stops_the_run_once_with_its_reason() {
+        let stop = Arc::new(crate::stop::StopSignal::default());
+        let t = FailedThreshold::new(0.5, 4, stop.clone());
+        assert_eq!(t.floor, 10, "max(concurrency, 10)");
+        assert_eq!(FailedThreshold::new(0.5, 32, stop.clone()).floor, 32);
+        // Every record failed, but the floor is not reached: the run goes on.
+        for n in 1..10 {
+            t.check(n, n);
+        }
+        assert!(!stop.stopped());
+        t.check(10, 10);
+        assert!(stop.stopped());
+        assert_eq!(
+            stop.early_reason().as_deref(),
+            Some("--failed-request-threshold exceeded: 10/10 = 1.000 > 0.500")
+        );
+        t.check(12, 12);
+        assert_eq!(
+            stop.early_reason().as_deref(),
+            Some("--failed-request-threshold exceeded: 10/10 = 1.000 > 0.500"),
+            "fires once"
+        );
     }
 
     const CHUNK: &str = r#"{"object":"chat.completion.chunk","choices":[{"delta":"#;

@@ -319,13 +319,16 @@ pub fn assemble(
     }
 }
 
+/// One run's report. `incomplete_reason`: why the run ended early ("cancelled by user", or
+/// `--failed-request-threshold`'s verdict), which also makes it `was_cancelled`; `None` when it
+/// ran to its end.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     cfg: &ProfileConfig,
     prepared: &Prepared,
     summary: Summary,
     errors: HashMap<ErrorDetails, u64>,
-    was_cancelled: bool,
+    incomplete_reason: Option<String>,
     start_time: String,
     load: &LoadStats,
     cpu: Option<CpuUsage>,
@@ -341,8 +344,8 @@ pub fn build(
         Measured {
             summary,
             errors,
-            was_cancelled,
-            incomplete_reason: was_cancelled.then(|| "cancelled by user".to_string()),
+            was_cancelled: incomplete_reason.is_some(),
+            incomplete_reason,
             start_time,
             end_time: now_iso(),
         },

@@ -154,6 +154,10 @@ impl ClockEstimate {
 pub struct ShardResult {
     pub exit_code: i32,
     pub was_cancelled: bool,
+    /// Why the shard's run is incomplete: "cancelled by user", or the run stopping itself
+    /// (`--failed-request-threshold`).
+    #[serde(default)]
+    pub incomplete_reason: Option<String>,
     /// Cancelled requests whose records never arrived.
     pub abandoned: u64,
     /// The machine the shard ran on: shards on one host share its cores.

@@ -3,9 +3,12 @@
 //! The first stop ends issuing and lets in-flight requests finish for a bounded time
 //! (`AIPERF_TIMING_CANCEL_DRAIN_TIMEOUT`, default 10 s); a second stop, or the end of that time,
 //! cancels them. Either way every artifact is written.
+//!
+//! A run can also stop itself (`--failed-request-threshold`): the same path on a signal of its
+//! own ([`StopSignal::stop_early`]), so the engine's signal, and the runs after it, are untouched.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Shared by the signal watcher, the UI and the phase loop. An [`crate::Engine`] keeps one for
@@ -14,6 +17,10 @@ use std::time::Duration;
 pub struct StopSignal {
     pub stop: AtomicBool,
     pub abort: AtomicBool,
+    /// Why a run stopped itself ([`StopSignal::stop_early`]); `None` for an interruption.
+    reason: Mutex<Option<String>>,
+    /// Wakes [`StopSignal::wait_stopped`] at once when stopped through a method.
+    woken: tokio::sync::Notify,
 }
 
 /// A run stopped by an interruption before its first request: nothing was sent or written.
@@ -31,7 +38,34 @@ impl StopSignal {
     pub fn first(self: &Arc<Self>) {
         let drain = drain_timeout_s();
         tracing::warn!("interrupted: no new requests; waiting up to {drain} s for in-flight ones (interrupt again to cancel them), then exporting");
+        self.stop_then_abort(drain);
+    }
+
+    /// A run stopping itself, `reason` saying why (the report's `incomplete_reason`): as
+    /// [`StopSignal::first`], sending stops and in-flight requests get the drain time, then are
+    /// cancelled. Only the first call counts.
+    pub fn stop_early(self: &Arc<Self>, reason: String) {
+        {
+            let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+            if r.is_some() {
+                return;
+            }
+            *r = Some(reason);
+        }
+        self.stop_then_abort(drain_timeout_s());
+    }
+
+    /// Why the run stopped itself, if it did.
+    pub fn early_reason(&self) -> Option<String> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn stop_then_abort(self: &Arc<Self>, drain: f64) {
         self.stop.store(true, Ordering::Relaxed);
+        self.woken.notify_waiters();
         let s = self.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs_f64(drain));
@@ -50,10 +84,20 @@ impl StopSignal {
         self.stop.load(Ordering::Relaxed)
     }
 
-    /// Resolves once sending should stop (checked every 50 ms).
+    /// Resolves once sending should stop: at once when stopped through a method, else (the
+    /// flag stored directly) within 50 ms.
     pub async fn wait_stopped(&self) {
-        while !self.stopped() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        loop {
+            let woken = self.woken.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.stopped() {
+                return;
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
         }
     }
 

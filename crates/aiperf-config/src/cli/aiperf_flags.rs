@@ -340,7 +340,6 @@ const NOT_YET: &[&str] = &[
     "--trajectory-start-max-ratio",
     "--trajectory-start-min-ratio",
     "--unsafe-override",
-    "--url-strategy",
     "--uuid-and-strip",
     "--wandb-entity",
     "--wandb-project",

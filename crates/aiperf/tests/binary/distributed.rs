@@ -9,7 +9,7 @@ use crate::common::*;
 async fn two_shard_processes_are_watched_and_merged() {
     let mock = mock(1.0, 0.2).await;
     let run = tempfile::tempdir().unwrap();
-    let start = (chrono::Utc::now() + chrono::Duration::seconds(3))
+    let start = (chrono::Utc::now() + chrono::Duration::seconds(6))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()

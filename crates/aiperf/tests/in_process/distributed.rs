@@ -422,7 +422,11 @@ async fn merges_refuse_what_is_not_one_run_and_report_what_is_missing() {
     // Missing, unfinished and damaged shards: refused without --allow-partial ...
     let parts = fresh("partial");
     // A shard that exited 1 (say, every request failed) is a measurement: merged as it is.
-    edit(&parts[0], &|m| m["result"]["exit_code"] = 1.into());
+    edit(&parts[0], &|m| {
+        m["result"]["exit_code"] = 1.into();
+        m["result"]["was_cancelled"] = true.into();
+        m["result"]["incomplete_reason"] = "--failed-request-threshold exceeded: 9/10".into();
+    });
     edit(&parts[1], &|m| {
         m["status"] = "started".into();
         m["result"] = Value::Null;
@@ -470,6 +474,14 @@ async fn merges_refuse_what_is_not_one_run_and_report_what_is_missing() {
     assert_eq!(failed, [1, 2]);
     assert_eq!(got["is_complete"], false);
     assert_eq!(
+        got["incomplete_reason"],
+        "shard 0: --failed-request-threshold exceeded: 9/10"
+    );
+    assert_eq!(
+        outcome.exit_code, 1,
+        "a shard that stopped itself is a failure, not an interrupt"
+    );
+    assert_eq!(
         read_jsonl(out.join("profile_export.jsonl")).len() as u64,
         merged
     );
@@ -512,7 +524,8 @@ async fn four_shards_merged_match_the_single_run() {
     let one = base().run(&single).await.unwrap();
     assert_eq!((one.request_count, one.error_count), (400, 0));
 
-    let start = chrono::Utc::now() + chrono::Duration::milliseconds(2500);
+    // Room for four engines' set-up on a busy 2-core machine before the agreed start.
+    let start = chrono::Utc::now() + chrono::Duration::milliseconds(8000);
     let start = start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let reference = format!("127.0.0.1:{}", free_udp_port());
     let parts: Vec<PathBuf> = (0..4)

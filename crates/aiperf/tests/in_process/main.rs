@@ -15,6 +15,7 @@ mod datasets;
 mod distributed;
 mod e2e;
 mod endpoints;
+mod failed_threshold;
 mod fake_hub;
 mod faults;
 mod hostile_inputs;
