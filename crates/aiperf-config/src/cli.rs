@@ -189,6 +189,13 @@ pub struct ProfileArgs {
     #[arg(long = "model-names", visible_aliases = ["model"], short = 'm', action = ArgAction::Append,
           value_delimiter = ',', help_heading = "Endpoint")]
     pub model_names: Vec<String>,
+    /// When multiple models are specified, this is how a specific model should be assigned to
+    /// a prompt: round_robin (by session number) or random (a seeded pick per session; a
+    /// session's turns keep one model). weighted needs per-model weights, which the command
+    /// line cannot give.
+    #[arg(long, default_value = "round_robin", value_parser = ["round_robin", "random", "weighted"],
+          ignore_case = true, help_heading = "Endpoint")]
+    pub model_selection_strategy: String,
     /// Set a custom API endpoint path (e.g. /v1/custom); overrides the endpoint type's path.
     #[arg(
         long = "custom-endpoint",

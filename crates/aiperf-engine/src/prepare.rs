@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use aiperf_config::resolve::ModelSelection;
 use aiperf_config::ProfileConfig;
 use aiperf_core::{Conversation, PreparedTurn};
 use aiperf_dataset::corpus::Corpus;
@@ -32,6 +33,8 @@ pub struct Prepared {
     pub conversations: Vec<ConversationInfo>,
     /// `turns[model][conversation][turn]`: the exact body of every turn for each model.
     pub turns: Vec<Vec<Vec<PreparedTurn>>>,
+    /// `--model-selection-strategy`: which model's bodies each session sends.
+    pub model_selection: ModelPick,
     /// Whether the endpoint's bodies carry a message list, so later turns can carry history.
     pub carries_history: bool,
     pub sampler: Sampler,
@@ -80,11 +83,44 @@ impl Prepared {
         self.dag.as_ref().map_or(k, |d| d.roots[k])
     }
 
-    /// The prepared turns session `session_num` sends for `conversation` (models alternate by
-    /// session).
+    /// The prepared turns session `session_num` sends for `conversation`, in the model
+    /// `--model-selection-strategy` picks for the session (its turns keep that model).
     pub fn turns_of(&self, session_num: u64, conversation: usize) -> &[PreparedTurn] {
-        let model = (session_num % self.turns.len().max(1) as u64) as usize;
+        let model = self.model_selection.model(session_num, self.turns.len());
         &self.turns[model][conversation]
+    }
+}
+
+/// How a session's model is picked: a pure function of the session number (and the seed), so
+/// sessions numbered globally across shards pick the same model in any process, in any order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelPick {
+    /// `session % n`: the models in turn.
+    RoundRobin,
+    /// A hash of the session number under `key` (the run seed's
+    /// `composer.turn.model_selection` stream, the name AIPerf's composer draws its model
+    /// choice from), mod n: a reproducible uniform pick per session.
+    Random { key: u64 },
+}
+
+impl ModelPick {
+    pub fn new(selection: ModelSelection, seed: u64) -> Self {
+        match selection {
+            ModelSelection::RoundRobin => ModelPick::RoundRobin,
+            ModelSelection::Random => ModelPick::Random {
+                key: Rng::derive(seed, "composer.turn.model_selection").next_u64(),
+            },
+        }
+    }
+
+    /// The index among `models` models of session `session_num`'s model (0 when none).
+    pub fn model(&self, session_num: u64, models: usize) -> usize {
+        let n = models.max(1) as u64;
+        let k = match self {
+            ModelPick::RoundRobin => session_num,
+            ModelPick::Random { key } => aiperf_dataset::rng::mix(*key, session_num),
+        };
+        (k % n) as usize
     }
 }
 
@@ -569,6 +605,7 @@ pub fn prepare_with(
         carries_history,
         conversations,
         turns,
+        model_selection: ModelPick::new(cfg.model_selection, seed),
         sampler,
         paths,
         headers,
@@ -660,6 +697,41 @@ mod tests {
             panic!("not profile")
         };
         ProfileConfig::resolve(*p, &argv, &Registry::builtin()).expect("valid")
+    }
+
+    /// Round robin takes the models in turn; random is a reproducible, roughly uniform pick
+    /// per session that depends on the seed.
+    #[test]
+    fn model_pick_per_session() {
+        let rr = ModelPick::new(ModelSelection::RoundRobin, 7);
+        let picks: Vec<usize> = (0..7).map(|s| rr.model(s, 3)).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(rr.model(5, 0), 0, "no models: index 0");
+
+        let random = |seed: u64| -> Vec<usize> {
+            let pick = ModelPick::new(ModelSelection::Random, seed);
+            (0..1000).map(|s| pick.model(s, 3)).collect()
+        };
+        let a = random(42);
+        assert_eq!(a, random(42), "the same seed picks the same models");
+        // Asked in any order (as shards and workers do), a session gets the same model.
+        let pick = ModelPick::new(ModelSelection::Random, 42);
+        for s in (0..1000u64).rev() {
+            assert_eq!(pick.model(s, 3), a[s as usize]);
+        }
+        let mut counts = [0usize; 3];
+        for &m in &a {
+            counts[m] += 1;
+        }
+        for c in counts {
+            assert!((250..=420).contains(&c), "roughly uniform: {counts:?}");
+        }
+        assert_ne!(a, random(43), "another seed, other picks");
+        assert_ne!(
+            a,
+            (0..1000).map(|s| (s % 3) as usize).collect::<Vec<_>>(),
+            "not round robin"
+        );
     }
 
     fn body(turn: &PreparedTurn) -> Value {

@@ -554,6 +554,7 @@ mod tests {
                 delay_ms: None,
                 timestamp_ms: None,
             }]]],
+            model_selection: crate::prepare::ModelPick::RoundRobin,
             carries_history: true,
             sampler: Sampler::new(SamplingStrategy::Sequential, 1, 0),
             paths: Vec::new(),

@@ -265,7 +265,10 @@ impl Session {
     ) -> Option<Bytes> {
         let p = &ctx.prepared;
         if phase == aiperf_core::Phase::Warmup && !p.warmup_first.is_empty() {
-            let m = (self.session_num % p.warmup_first.len() as u64) as usize;
+            // The session's own model (`--model-selection-strategy`), as `turns_of` picks it.
+            let m = p
+                .model_selection
+                .model(self.session_num, p.warmup_first.len());
             if let Some(Some(b)) = p.warmup_first[m].get(self.conversation_index) {
                 return Some(b.clone());
             }

@@ -299,7 +299,6 @@ const NOT_YET: &[&str] = &[
     "--mlflow-run-name",
     "--mlflow-tag",
     "--mlflow-tracking-uri",
-    "--model-selection-strategy",
     "--network-latency-automatic",
     "--network-latency-mean",
     "--network-latency-ping-interval",

@@ -29,10 +29,23 @@ pub enum ConnectionReuse {
     StickyUserSessions,
 }
 
+/// `--model-selection-strategy`: which of several `--model`s a session sends to. The pick is
+/// per session (a session's turns keep one model) and a pure function of the session number
+/// and the seed, so sharded runs agree on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSelection {
+    /// `models[session % n]`.
+    RoundRobin,
+    /// A seeded hash of the session number (the seed's `composer.turn.model_selection`
+    /// stream), mod n.
+    Random,
+}
+
 /// The "Endpoint" flags, checked (the body-shaping ones go to `BodyOptions`).
 #[derive(Debug, Clone)]
 pub(super) struct Endpoint {
     pub models: Vec<String>,
+    pub model_selection: ModelSelection,
     pub endpoint_type: String,
     pub endpoint: EndpointMetadata,
     pub custom_endpoint: Option<String>,
@@ -57,6 +70,7 @@ pub(super) fn resolve(
     warnings: &mut Vec<String>,
 ) -> Result<Endpoint, ConfigError> {
     let models = models(args)?;
+    let model_selection = model_selection(&args.model_selection_strategy)?;
     registry
         .get("endpoint", &args.endpoint_type)
         .map_err(|e| invalid("--endpoint-type", e.to_string()))?;
@@ -87,6 +101,7 @@ pub(super) fn resolve(
     positive("--job-poll-interval", args.job_poll_interval)?;
     Ok(Endpoint {
         models,
+        model_selection,
         endpoint_type: args.endpoint_type.clone(),
         endpoint,
         custom_endpoint: args.custom_endpoint.clone(),
@@ -140,6 +155,24 @@ fn models(args: &ProfileArgs) -> Result<Vec<String>, ConfigError> {
         ));
     }
     Ok(models)
+}
+
+/// `--model-selection-strategy` (any case). `weighted` needs per-model weights, which only
+/// AIPerf's YAML model items carry, so from the command line it fails as AIPerf's does.
+fn model_selection(strategy: &str) -> Result<ModelSelection, ConfigError> {
+    match strategy.to_ascii_lowercase().as_str() {
+        "round_robin" => Ok(ModelSelection::RoundRobin),
+        "random" => Ok(ModelSelection::Random),
+        "weighted" => Err(invalid(
+            "--model-selection-strategy",
+            "weighted: All models must have weights specified when using weighted strategy \
+             (per-model weights cannot be given on the command line; use round_robin or random)",
+        )),
+        other => Err(invalid(
+            "--model-selection-strategy",
+            format!("'{other}': choose round_robin or random"),
+        )),
+    }
 }
 
 /// Probing is on when `--wait-for-model-timeout` > 0; the mode says which probes run.
@@ -222,6 +255,26 @@ mod tests {
         );
         assert_eq!(e.job_poll_interval_s, 0.5);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn model_selection_strategies() {
+        let pick = |a: &[&str]| endpoint(a).map(|(e, _)| e.model_selection);
+        assert_eq!(pick(&["-m", "a,b"]), Ok(ModelSelection::RoundRobin));
+        assert_eq!(
+            pick(&["-m", "a,b", "--model-selection-strategy", "Random"]),
+            Ok(ModelSelection::Random)
+        );
+        assert_eq!(
+            pick(&["-m", "a,b", "--model-selection-strategy", "round_robin"]),
+            Ok(ModelSelection::RoundRobin)
+        );
+        let err = pick(&["-m", "a,b", "--model-selection-strategy", "weighted"]).unwrap_err();
+        assert!(err.starts_with("--model-selection-strategy: "), "{err}");
+        assert!(
+            err.contains("All models must have weights specified when using weighted strategy"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::cli::ProfileArgs;
 
 pub use conversation::ConversationOptions;
 pub use distributed::{ClockReference, Shard};
-pub use endpoint::{ConnectionReuse, WaitForModel};
+pub use endpoint::{ConnectionReuse, ModelSelection, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice};
 pub use limits::{MAX_CONCURRENCY, MAX_DATASET_ENTRIES};
 pub use load::{LoadMode, RequestCancellation};
@@ -88,6 +88,8 @@ fn non_negative(flag: &'static str, v: f64) -> Result<(), ConfigError> {
 #[derive(Debug, Clone)]
 pub struct ProfileConfig {
     pub models: Vec<String>,
+    /// `--model-selection-strategy`: which model each session sends to.
+    pub model_selection: ModelSelection,
     pub endpoint_type: String,
     /// Metadata of the chosen endpoint's registry entry.
     pub endpoint: EndpointMetadata,
@@ -198,6 +200,7 @@ impl ProfileConfig {
         let mut notices = args.process.notices();
         let endpoint::Endpoint {
             models,
+            model_selection,
             endpoint_type,
             endpoint,
             custom_endpoint,
@@ -286,6 +289,7 @@ impl ProfileConfig {
         let artifact_dir = output::artifact_dir(&args, &models, &endpoint, &load);
         let cfg = ProfileConfig {
             models,
+            model_selection,
             endpoint_type,
             endpoint,
             custom_endpoint,

@@ -25,6 +25,7 @@ mod hub;
 mod load;
 mod media;
 mod metrics;
+mod model_selection;
 mod multi_run;
 mod plots;
 mod plugins;
