@@ -9,6 +9,7 @@ pub use crate::magic_list::{One, Sweepable};
 
 #[cfg(test)]
 mod aiperf_flags;
+mod control;
 mod distributed;
 mod media;
 mod process;
@@ -19,6 +20,7 @@ mod trace_tools;
 pub use distributed::{
     KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
 };
+pub use control::ControlArgs;
 pub use media::MediaArgs;
 pub use process::ProcessArgs;
 pub use shaping::ShapingArgs;
@@ -891,6 +893,8 @@ pub struct ProfileArgs {
     pub distributed: ShardArgs,
     #[command(flatten)]
     pub process: ProcessArgs,
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 #[cfg(test)]

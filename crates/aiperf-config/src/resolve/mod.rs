@@ -5,6 +5,7 @@
 //! engine reads is already parsed: it never matches on a flag's text again.
 
 mod conversation;
+mod control;
 mod distributed;
 mod endpoint;
 mod input;
@@ -34,6 +35,7 @@ use http::{HeaderName, HeaderValue};
 use crate::cli::ProfileArgs;
 
 pub use conversation::ConversationOptions;
+pub use control::ServerControl;
 pub use distributed::{ClockReference, Shard};
 pub use endpoint::{ConnectionReuse, ModelSelection, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice};
@@ -147,6 +149,8 @@ pub struct ProfileConfig {
     pub cancellation: Option<RequestCancellation>,
     /// `--failed-request-threshold`: abort once failed / total profiling records exceeds it.
     pub failed_request_threshold: Option<f64>,
+    /// `--reset-kv-cache`, `--server-profiler`: control requests around the benchmark.
+    pub server_control: ServerControl,
     pub request_count: Option<u64>,
     pub benchmark_duration_s: Option<f64>,
     /// Only with a duration (AIPerf's default 30 s).
@@ -280,6 +284,7 @@ impl ProfileConfig {
             }
             r => r,
         };
+        let server_control = control::resolve(&args.control)?;
         let conversation = conversation::resolve(&args)?;
         let num_dataset_entries = conversation::num_dataset_entries(&args)?;
         let output::Output {
@@ -331,6 +336,7 @@ impl ProfileConfig {
             no_fixed_schedule,
             cancellation,
             failed_request_threshold,
+            server_control,
             request_count,
             benchmark_duration_s,
             grace_period_s,
