@@ -17,10 +17,10 @@ mod shaping;
 mod trace_replay;
 mod trace_tools;
 
+pub use control::ControlArgs;
 pub use distributed::{
     KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
 };
-pub use control::ControlArgs;
 pub use media::MediaArgs;
 pub use process::ProcessArgs;
 pub use shaping::ShapingArgs;
@@ -663,6 +663,18 @@ pub struct ProfileArgs {
     /// Duration in seconds of each window for time-sliced metrics.
     #[arg(long, help_heading = "Output")]
     pub slice_duration: Option<f64>,
+    /// Controls which output files are generated. `summary`: only aggregate metrics files
+    /// (`.csv`, `.json`). `records`: includes per-request metrics (`profile_export.jsonl`).
+    /// `raw`: includes raw request/response data (`_raw.jsonl`; not built yet).
+    #[arg(
+        long,
+        visible_alias = "profile-export-level",
+        default_value = "records",
+        value_parser = ["summary", "records", "raw"],
+        ignore_case = true,
+        help_heading = "Output"
+    )]
+    pub export_level: String,
     /// After the run (or sweep), draw its charts and `report.html` into `<artifact dir>/plots/`
     /// as `aiperf plot` does.
     #[arg(long, overrides_with = "no_auto_plot", help_heading = "Output")]

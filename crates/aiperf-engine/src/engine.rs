@@ -152,6 +152,14 @@ impl Engine {
             setup::reach(cfg, &prepared, &clients),
         )
         .await?;
+        // `--reset-kv-cache`: once per run, before the first request (warm-up included); a
+        // failure ends the run before anything is written, as in AIPerf.
+        let control = crate::control::Control::new(cfg, &prepared.headers);
+        self.unless_stopped(
+            "resetting the server's KV cache",
+            control.reset_kv_cache(&clients),
+        )
+        .await?;
         let clients = Arc::new(clients);
         let plan = RunPlan::build(cfg, &prepared.conversations, prepared.seed)?;
         let run = setup::applicability(cfg, &prepared);
@@ -279,6 +287,7 @@ impl Engine {
                 observer,
                 progress: &progress,
                 profiling_origin: &profiling_origin,
+                control: &control,
             },
         )
         .await;
@@ -311,6 +320,10 @@ impl Engine {
             .await
             .map_err(|e| anyhow!("record processor task failed: {e}"))?
             .map_err(|_| anyhow!("record processor panicked"))?;
+        // `--server-profiler`: a failed start fails the run, as in AIPerf.
+        if let Some(e) = phases.control_error {
+            return Err(anyhow!(e));
+        }
         let records_failed = processed.write_error.is_some();
         let interrupted = self.stop.stopped();
         // An interruption wins: the user stopped the run, whatever else happened.
@@ -571,10 +584,12 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.insecure = false;
     k.goodput = None;
     k.failed_request_threshold = None;
+    k.export_level = Default::default();
     k.slice_duration_s = None;
     k.artifact_dir = PathBuf::new();
     k.ui = None;
     k.log_level = aiperf_config::resolve::LogLevel::Info;
+    k.server_control = Default::default();
     k.warnings.clear();
     k.notices.clear();
     k.cli_command.clear();

@@ -46,6 +46,8 @@ pub(crate) fn run_exporters(
                 &args,
                 artifact_dir,
                 &summary,
+                // Absent under `--export-level summary`: the exporter then gets no record
+                // messages, only `begin`, `summary` and `end`.
                 &artifact_dir.join(RECORDS_FILE),
             ) {
                 Ok(files) => {

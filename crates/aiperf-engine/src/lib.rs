@@ -25,6 +25,7 @@ mod backlog;
 mod budget;
 mod clock_sync;
 mod context;
+mod control;
 mod dag;
 mod engine;
 mod exporters;

@@ -38,6 +38,8 @@ pub(crate) struct PhaseEnv<'a> {
     pub progress: &'a Progress,
     /// Set to the profiling phase's start (epoch ns) when it starts, for timeslices.
     pub profiling_origin: &'a AtomicU64,
+    /// `--server-profiler`: started before the profiling phase, stopped after it.
+    pub control: &'a crate::control::Control,
 }
 
 /// What the phases did.
@@ -45,6 +47,8 @@ pub(crate) struct PhasesOutcome {
     /// Requests cancelled at a drain deadline or abort that still left no record.
     pub abandoned: u64,
     pub load: LoadStats,
+    /// Why the server profiler could not be started (the run fails, as in AIPerf).
+    pub control_error: Option<String>,
 }
 
 /// Runs every phase of `run` in order, stopping early when `env.stop` says so.
@@ -53,12 +57,21 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
     let sessions = Arc::new(AtomicU64::new(0));
     let mut abandoned = 0;
     let mut load = LoadStats::default();
+    let mut control_error = None;
     for phase in &run.phases {
         if env.stop.stopped() || env.run_stop.stopped() {
             break;
         }
-        let start_ns = env.clock.now_ns();
         let profiling = phase.plan.phase == Phase::Profiling;
+        let profiler = profiling && env.control.profiler();
+        if profiler {
+            if let Err(e) = env.control.start_profiler(&env.clients).await {
+                tracing::error!("{e}");
+                control_error = Some(e);
+                break;
+            }
+        }
+        let start_ns = env.clock.now_ns();
         if profiling {
             env.profiling_origin
                 .store(env.clock.to_wall_ns(start_ns), Ordering::Relaxed);
@@ -96,6 +109,9 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             phase.describe()
         );
         abandoned += run_phase(phase, ctx.clone(), env, start_ns).await;
+        if profiler {
+            env.control.stop_profiler(&env.clients).await;
+        }
         let lag_ms = match lag_probe {
             Some((done, task)) => {
                 done.store(true, Ordering::Relaxed);
@@ -116,7 +132,11 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             };
         }
     }
-    PhasesOutcome { abandoned, load }
+    PhasesOutcome {
+        abandoned,
+        load,
+        control_error,
+    }
 }
 
 /// The phase's counts now.

@@ -38,7 +38,8 @@ pub struct MergeRecordsWritten {
 
 /// The per-record files the processor writes.
 pub struct Writers {
-    pub records: RecordWriter,
+    /// `profile_export.jsonl`; `None` under `--export-level summary`.
+    pub records: Option<RecordWriter>,
     /// `merge_records.bin` (sharded runs and `--merge-records`).
     pub merge: Option<MergeRecordWriter>,
 }
@@ -176,7 +177,7 @@ pub fn spawn(
                 if let Some(t) = &cfg.failed_threshold {
                     t.check(failed, profiled);
                 }
-                let jsonl_live = out.write_error.is_none();
+                let jsonl_live = writer.is_some() && out.write_error.is_none();
                 if jsonl_live || merge.is_some() {
                     let mut metadata = metadata(&cfg.clock, &raw, expects_done);
                     metadata.partial_response = partial;
@@ -209,7 +210,7 @@ pub fn spawn(
                             merge = None;
                         }
                     }
-                    if jsonl_live {
+                    if let Some(writer) = writer.as_mut().filter(|_| jsonl_live) {
                         let mut result = writer.write(&line);
                         if result.is_ok() && flush_now {
                             result = writer.flush();
@@ -243,7 +244,7 @@ pub fn spawn(
                     }
                 });
             }
-            if out.write_error.is_none() {
+            if let Some(writer) = writer.as_mut().filter(|_| out.write_error.is_none()) {
                 if let Err(e) = writer.flush() {
                     tracing::warn!("{e}; the records file keeps its first {} whole lines", writer.lines());
                     out.write_error = Some(e.to_string());

@@ -105,7 +105,15 @@ pub(crate) fn open_artifacts(
     if let Some(g) = &cfg.goodput {
         accumulator = accumulator.with_goodput(g.clone());
     }
-    let records = RecordWriter::create(&cfg.artifact_dir.join(RECORDS_FILE), run)?;
+    // `--export-level summary` writes no per-request JSONL (the merge records are separate).
+    let records = if cfg.export_level.writes_records() {
+        Some(RecordWriter::create(
+            &cfg.artifact_dir.join(RECORDS_FILE),
+            run,
+        )?)
+    } else {
+        None
+    };
     let (merge, dataset_hash) = if cfg.merge_records {
         let header = Header {
             clock_wall_start_ns: clock.to_wall_ns(0),

@@ -478,6 +478,14 @@ async fn handle(
         (&Method::GET, "/dcgm/metrics") if state.cfg.fake_gpus > 0 => {
             return Ok(metrics::dcgm_page(state))
         }
+        // vLLM's control endpoints (`--reset-kv-cache`, `--server-profiler`): 200, empty body.
+        (&Method::POST, "/reset_prefix_cache" | "/start_profile" | "/stop_profile") => {
+            return Ok(respond(
+                StatusCode::OK,
+                "text/plain",
+                MockBody::Full(Some(Bytes::new())),
+            ))
+        }
         (&Method::POST, "/v1/embeddings") => return Ok(embeddings(state, &body).await),
         (&Method::POST, "/v1/ranking" | "/rerank" | "/v2/rerank") => {
             return Ok(apis::rankings(state, &path, &body).await)

@@ -4,8 +4,8 @@
 //! [`ProfileConfig::resolve`] only calls them in order and assembles the result. Everything the
 //! engine reads is already parsed: it never matches on a flag's text again.
 
-mod conversation;
 mod control;
+mod conversation;
 mod distributed;
 mod endpoint;
 mod input;
@@ -34,8 +34,8 @@ use http::{HeaderName, HeaderValue};
 
 use crate::cli::ProfileArgs;
 
-pub use conversation::ConversationOptions;
 pub use control::ServerControl;
+pub use conversation::ConversationOptions;
 pub use distributed::{ClockReference, Shard};
 pub use endpoint::{ConnectionReuse, ModelSelection, WaitForModel};
 pub use input::{parse_extra_inputs, DatasetSampling, PublicDatasetChoice};
@@ -46,6 +46,7 @@ pub use multi_run::{
     RunIdentity, RunSet, SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED,
     MAX_TRIALS,
 };
+pub use output::ExportLevel;
 pub use redact::{is_sensitive_header, redact_args, redact_command, shell_quote};
 pub use search::{
     logspace_int_steps, parse_isl_osl_pairs, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter,
@@ -118,6 +119,8 @@ pub struct ProfileConfig {
     pub goodput: Option<Goodput>,
     /// `--slice-duration` in seconds.
     pub slice_duration_s: Option<f64>,
+    /// `--export-level`: whether `profile_export.jsonl` is written (never `Raw` yet).
+    pub export_level: ExportLevel,
     pub tokenizer: Option<String>,
     pub tokenizer_revision: String,
     /// `--apply-chat-template`: ISL counts the tokenizer's chat template rendered on the
@@ -290,6 +293,7 @@ impl ProfileConfig {
         let output::Output {
             goodput,
             slice_duration_s,
+            export_level,
         } = output::resolve(&args)?;
         let artifact_dir = output::artifact_dir(&args, &models, &endpoint, &load);
         let cfg = ProfileConfig {
@@ -314,6 +318,7 @@ impl ProfileConfig {
             body,
             goodput,
             slice_duration_s,
+            export_level,
             tokenizer,
             tokenizer_revision,
             apply_chat_template: args.apply_chat_template,

@@ -8,12 +8,60 @@ use aiperf_plugins::EndpointMetadata;
 use super::{invalid, positive, ConfigError, LoadMode};
 use crate::cli::ProfileArgs;
 
+/// `--export-level` (alias `--profile-export-level`): which output files a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportLevel {
+    /// Only the aggregate files (`profile_export_aiperf.json`/`.csv`, console text,
+    /// timeslices, ...): no per-request `profile_export.jsonl`.
+    Summary,
+    /// The summary files plus `profile_export.jsonl`, one line per request (AIPerf's default).
+    #[default]
+    Records,
+    /// Records plus `profile_export_raw.jsonl` (every request and response body).
+    Raw,
+}
+
+impl ExportLevel {
+    /// Whether the per-request `profile_export.jsonl` is written.
+    pub fn writes_records(self) -> bool {
+        matches!(self, ExportLevel::Records | ExportLevel::Raw)
+    }
+
+    /// AIPerf's name for the level.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportLevel::Summary => "summary",
+            ExportLevel::Records => "records",
+            ExportLevel::Raw => "raw",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Output {
     /// `--goodput`, parsed into SLOs against the metric table.
     pub goodput: Option<Goodput>,
     /// `--slice-duration` in seconds.
     pub slice_duration_s: Option<f64>,
+    /// `--export-level`.
+    pub export_level: ExportLevel,
+}
+
+/// `--export-level` as typed (clap has already checked it against the three names).
+fn export_level(value: &str) -> Result<ExportLevel, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "summary" => Ok(ExportLevel::Summary),
+        "records" => Ok(ExportLevel::Records),
+        "raw" => Err(invalid(
+            "--export-level",
+            "raw (profile_export_raw.jsonl with every request and response body) is not built \
+             yet; use records",
+        )),
+        other => Err(invalid(
+            "--export-level",
+            format!("'{other}' is not one of summary, records, raw"),
+        )),
+    }
 }
 
 pub(super) fn resolve(args: &ProfileArgs) -> Result<Output, ConfigError> {
@@ -29,6 +77,7 @@ pub(super) fn resolve(args: &ProfileArgs) -> Result<Output, ConfigError> {
     Ok(Output {
         goodput,
         slice_duration_s: args.slice_duration,
+        export_level: export_level(&args.export_level)?,
     })
 }
 
@@ -79,7 +128,8 @@ mod tests {
             resolve(&args(&[])).unwrap(),
             Output {
                 goodput: None,
-                slice_duration_s: None
+                slice_duration_s: None,
+                export_level: ExportLevel::Records,
             }
         );
         let e = resolve(&args(&["--goodput", "ttft:x"]))
@@ -98,6 +148,32 @@ mod tests {
                 .slice_duration_s,
             Some(2.5)
         );
+    }
+
+    #[test]
+    fn export_level_is_typed_and_raw_is_refused() {
+        let level = |a: &[&str]| resolve(&args(a)).map(|o| o.export_level);
+        assert_eq!(level(&[]), Ok(ExportLevel::Records));
+        assert_eq!(
+            level(&["--export-level", "summary"]),
+            Ok(ExportLevel::Summary)
+        );
+        assert_eq!(
+            level(&["--profile-export-level", "SUMMARY"]),
+            Ok(ExportLevel::Summary)
+        );
+        assert_eq!(
+            level(&["--export-level", "Records"]),
+            Ok(ExportLevel::Records)
+        );
+        assert_eq!(
+            level(&["--export-level", "raw"]).unwrap_err().to_string(),
+            "--export-level: raw (profile_export_raw.jsonl with every request and response \
+             body) is not built yet; use records"
+        );
+        assert!(!ExportLevel::Summary.writes_records());
+        assert!(ExportLevel::Records.writes_records());
+        assert!(ExportLevel::Raw.writes_records());
     }
 
     #[test]
