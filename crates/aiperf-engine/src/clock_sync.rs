@@ -10,9 +10,6 @@
 //! - answer, 32 bytes: [`MAGIC`] + nonce + `t1` (reference wall ns at receipt) + `t2` (reference
 //!   wall ns at send).
 
-// Wired by engine.rs in the next step.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +17,6 @@ use std::time::Duration;
 use aiperf_core::Clock;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
-
-/// Default UDP port of the reference.
-pub(crate) const DEFAULT_PORT: u16 = 7787;
 
 /// Leads every datagram so stray traffic on the port is ignored.
 const MAGIC: &[u8; 8] = b"AIPCLK01";
@@ -105,6 +99,8 @@ fn parse_answer(buf: &[u8], nonce: u64) -> Option<(u64, u64)> {
 /// The reference side: answers probes until dropped/aborted.
 pub(crate) struct ReferenceServer {
     task: JoinHandle<()>,
+    /// Where it listens (tests bind port 0 and need the port picked).
+    #[cfg(test)]
     local_addr: SocketAddr,
 }
 
@@ -114,6 +110,7 @@ impl ReferenceServer {
     /// to the actual send as possible.
     pub(crate) async fn bind(addr: SocketAddr, clock: Clock) -> std::io::Result<ReferenceServer> {
         let socket = Arc::new(UdpSocket::bind(addr).await?);
+        #[cfg(test)]
         let local_addr = socket.local_addr()?;
         let task = tokio::spawn(async move {
             let mut buf = [0u8; RECV_BUF];
@@ -136,9 +133,14 @@ impl ReferenceServer {
                 }
             }
         });
-        Ok(ReferenceServer { task, local_addr })
+        Ok(ReferenceServer {
+            task,
+            #[cfg(test)]
+            local_addr,
+        })
     }
 
+    #[cfg(test)]
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -386,11 +386,7 @@ impl Engine {
         if let Some(report) = &rep.gpu_telemetry {
             artifacts_failed += crate::gpu::write_files(cfg, report, &gpu_samples);
         }
-        let mut exit_code = exit_code(interrupted, request_count, error_count);
-        if exit_code == 0 && was_cancelled {
-            // Stopped by `--failed-request-threshold`: a failure, not an interruption.
-            exit_code = 1;
-        }
+        let mut exit_code = exit_code(interrupted, was_cancelled, request_count, error_count);
         if exit_code == 0 && (records_failed || artifacts_failed > 0) {
             tracing::error!(
                 "some artifacts in '{}' are missing or incomplete (see above); the tables above are complete",
@@ -536,10 +532,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Exit codes: 130 when interrupted; 1 when no request succeeded (AIPerf exits 1 when every
-/// request failed; a run that got no answer at all is no success either); else 0.
-pub(crate) fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
-    if was_cancelled {
+/// Exit codes: 130 when interrupted by the user; 1 when no request succeeded (AIPerf exits 1
+/// when every request failed; a run that got no answer at all is no success either) or when the
+/// run stopped itself (`--failed-request-threshold`: a failure, not an interruption); else 0.
+pub(crate) fn exit_code(interrupted: bool, stopped_itself: bool, ok: u64, errors: u64) -> i32 {
+    if interrupted {
         130
     } else if ok == 0 {
         if errors > 0 {
@@ -549,6 +546,8 @@ pub(crate) fn exit_code(was_cancelled: bool, ok: u64, errors: u64) -> i32 {
         } else {
             tracing::error!("No request completed; no results were collected");
         }
+        1
+    } else if stopped_itself {
         1
     } else {
         0
@@ -748,9 +747,15 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_aiperf() {
-        assert_eq!(exit_code(false, 10, 2), 0);
-        assert_eq!(exit_code(false, 0, 0), 1, "no result is no success");
-        assert_eq!(exit_code(false, 0, 3), 1);
-        assert_eq!(exit_code(true, 10, 0), 130);
+        assert_eq!(exit_code(false, false, 10, 2), 0);
+        assert_eq!(exit_code(false, false, 0, 0), 1, "no result is no success");
+        assert_eq!(exit_code(false, false, 0, 3), 1);
+        assert_eq!(exit_code(true, false, 10, 0), 130);
+        assert_eq!(exit_code(true, true, 10, 0), 130, "a user's interrupt wins");
+        assert_eq!(
+            exit_code(false, true, 10, 0),
+            1,
+            "a run that stopped itself failed"
+        );
     }
 }

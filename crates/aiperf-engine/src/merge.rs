@@ -116,13 +116,10 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
     let summary = rep.summary;
     let mut exit_code = crate::engine::exit_code(
         interrupted(&selection.parts),
+        rep.was_cancelled,
         folded.request_count,
         folded.error_count,
     );
-    if exit_code == 0 && rep.was_cancelled {
-        // A shard stopped itself (`--failed-request-threshold`): a failure, not an interrupt.
-        exit_code = 1;
-    }
     if exit_code == 0 && (failed > 0 || folded.jsonl_error.is_some() || damaged(&shards)) {
         if let Some(e) = &folded.jsonl_error {
             tracing::error!("{e}");

@@ -145,8 +145,11 @@ pub fn spawn(
                 if raw.credit.phase == Phase::Warmup {
                     continue;
                 }
-                // When this processor took the record: the order a merge replays shards in.
-                let taken_wall_ns = cfg.clock.to_wall_ns(cfg.clock.now_ns());
+                // When this processor took the record: the order a merge replays shards in (read
+                // only when merge records are written).
+                let taken_wall_ns = merge
+                    .as_ref()
+                    .map_or(0, |_| cfg.clock.to_wall_ns(cfg.clock.now_ns()));
                 // Profiling records only arrive after its start time was published.
                 if let Some((origin, width)) = slices.take() {
                     let acc = std::mem::replace(&mut out.accumulator, Accumulator::new(cfg.run));

@@ -28,6 +28,22 @@ async fn failing_slowly() -> aiperf_mock_server::MockHandle {
     .await
 }
 
+/// A streamed chat run against `mock` with `--failed-request-threshold threshold`.
+fn profile(
+    mock: &aiperf_mock_server::MockHandle,
+    concurrency: impl std::fmt::Display,
+    count: u64,
+    threshold: &str,
+) -> Profile {
+    Profile::chat(&mock.url())
+        .streaming()
+        .concurrency(concurrency)
+        .request_count(count)
+        .isl(8)
+        .osl(4)
+        .arg("--failed-request-threshold", threshold)
+}
+
 /// The summary, after checking every request sent ended as exactly one JSONL line.
 fn summary(dir: &Path, out: &aiperf_engine::RunOutcome) -> Value {
     let lines = read_jsonl(dir.join("profile_export.jsonl"));
@@ -48,16 +64,7 @@ fn summary(dir: &Path, out: &aiperf_engine::RunOutcome) -> Value {
 async fn a_failing_server_stops_the_run_early_with_exit_1() {
     let mock = failing_slowly().await;
     let dir = tempfile::tempdir().unwrap();
-    let out = Profile::chat(&mock.url())
-        .streaming()
-        .concurrency(4)
-        .request_count(200)
-        .isl(8)
-        .osl(4)
-        .arg("--failed-request-threshold", "0.5")
-        .run(dir.path())
-        .await
-        .unwrap();
+    let out = profile(&mock, 4, 200, "0.5").run(dir.path()).await.unwrap();
     let s = summary(dir.path(), &out);
     let total = out.request_count + out.error_count;
     assert!(
@@ -81,16 +88,7 @@ async fn a_failing_server_stops_the_run_early_with_exit_1() {
 async fn a_healthy_run_completes_under_a_zero_threshold() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = Profile::chat(&mock.url())
-        .streaming()
-        .concurrency(2)
-        .request_count(20)
-        .isl(8)
-        .osl(4)
-        .arg("--failed-request-threshold", "0")
-        .run(dir.path())
-        .await
-        .unwrap();
+    let out = profile(&mock, 2, 20, "0").run(dir.path()).await.unwrap();
     let s = summary(dir.path(), &out);
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
@@ -108,16 +106,7 @@ async fn a_healthy_run_completes_under_a_zero_threshold() {
 async fn failures_under_the_grace_floor_do_not_stop_the_run() {
     let mock = failing_every(1).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = Profile::chat(&mock.url())
-        .streaming()
-        .concurrency(3)
-        .request_count(9)
-        .isl(8)
-        .osl(4)
-        .arg("--failed-request-threshold", "0.5")
-        .run(dir.path())
-        .await
-        .unwrap();
+    let out = profile(&mock, 3, 9, "0.5").run(dir.path()).await.unwrap();
     let s = summary(dir.path(), &out);
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
@@ -135,16 +124,7 @@ async fn failures_under_the_grace_floor_do_not_stop_the_run() {
 async fn a_share_equal_to_the_threshold_does_not_stop_the_run() {
     let mock = failing_every(2).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = Profile::chat(&mock.url())
-        .streaming()
-        .concurrency(1)
-        .request_count(30)
-        .isl(8)
-        .osl(4)
-        .arg("--failed-request-threshold", "0.5")
-        .run(dir.path())
-        .await
-        .unwrap();
+    let out = profile(&mock, 1, 30, "0.5").run(dir.path()).await.unwrap();
     let s = summary(dir.path(), &out);
     assert_eq!(
         (out.exit_code, out.request_count, out.error_count),
@@ -160,13 +140,7 @@ async fn a_share_equal_to_the_threshold_does_not_stop_the_run() {
 async fn a_threshold_stop_ends_only_its_run_of_a_sweep() {
     let mock = failing_slowly().await;
     let dir = tempfile::tempdir().unwrap();
-    let (set, _) = Profile::chat(&mock.url())
-        .streaming()
-        .concurrency("2,4")
-        .request_count(200)
-        .isl(8)
-        .osl(4)
-        .arg("--failed-request-threshold", "0.5")
+    let (set, _) = profile(&mock, "2,4", 200, "0.5")
         .run_set(dir.path())
         .await
         .unwrap();
