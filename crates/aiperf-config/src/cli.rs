@@ -12,20 +12,28 @@ mod aiperf_flags;
 mod control;
 mod distributed;
 mod media;
+mod observability;
+mod output;
 mod process;
+mod search;
 mod shaping;
 mod trace_replay;
 mod trace_tools;
+mod tracking;
 
 pub use control::ControlArgs;
 pub use distributed::{
     KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
 };
 pub use media::MediaArgs;
+pub use observability::ObservabilityArgs;
+pub use output::OutputArgs;
 pub use process::ProcessArgs;
+pub use search::SearchArgs;
 pub use shaping::ShapingArgs;
 pub use trace_replay::TraceReplayArgs;
 pub use trace_tools::{AnalyzeTraceArgs, SynthesizeArgs, ValidateArgs};
+pub use tracking::TrackingArgs;
 
 /// NVIDIA AIPerf-compatible benchmarking of generative-AI inference servers.
 #[derive(Debug, Parser)]
@@ -907,6 +915,14 @@ pub struct ProfileArgs {
     pub process: ProcessArgs,
     #[command(flatten)]
     pub control: ControlArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub observability: ObservabilityArgs,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 #[cfg(test)]

@@ -177,6 +177,7 @@ impl Engine {
         // engine's later runs (a sweep goes on).
         let run_stop = Arc::new(StopSignal::default());
         let profiling_origin = Arc::new(AtomicU64::new(0));
+        let publishers = crate::publish::start(cfg, clock).await?;
         let processor = process::spawn(
             ProcessorConfig {
                 clock,
@@ -187,6 +188,7 @@ impl Engine {
                     .slice_duration_s
                     .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
                 live: observer.live(),
+                taps: publishers.taps(),
                 backlog,
                 failed_threshold: cfg
                     .failed_request_threshold
@@ -386,6 +388,7 @@ impl Engine {
         if let Some(report) = &rep.gpu_telemetry {
             artifacts_failed += crate::gpu::write_files(cfg, report, &gpu_samples);
         }
+        artifacts_failed += publishers.finish(cfg, &rep).await;
         let mut exit_code = exit_code(interrupted, was_cancelled, request_count, error_count);
         if exit_code == 0 && (records_failed || artifacts_failed > 0) {
             tracing::error!(

@@ -15,6 +15,7 @@
 //! search.rs        --search-recipe: probe concurrencies until the SLA's edge is found
 //! scrape.rs        --server-metrics, --gpu-telemetry: Prometheus pages read beside the phases
 //! gpu.rs           the DCGM pages turned into per-GPU summaries and power efficiency
+//! publish/        the run beyond its artifacts: OTLP, --metrics-listen, MLflow, W&B
 //! observe.rs       what a caller or UI sees: phase snapshots (snapshot.rs), ui/ implements it
 //! ```
 //!
@@ -40,6 +41,7 @@ mod plan;
 mod prepare;
 mod process;
 mod public_dataset;
+mod publish;
 mod readiness;
 mod report;
 mod scrape;

@@ -60,6 +60,8 @@ pub struct ProcessorConfig {
     pub timeslices: Option<(Arc<AtomicU64>, u64)>,
     /// The dashboard's running aggregates, when it is shown.
     pub live: Option<Arc<crate::ui::live::Live>>,
+    /// Publishers that see every profiling record (`publish/`).
+    pub taps: Vec<Arc<dyn crate::publish::RecordTap>>,
     /// Counts records taken, releasing held-back workers once the queue has drained.
     pub backlog: Arc<crate::backlog::Backlog>,
     /// `--failed-request-threshold`: stops the run once too many profiling records failed.
@@ -164,6 +166,9 @@ pub fn spawn(
                     live.record(&values, error.as_ref());
                 }
                 let start_wall = cfg.clock.to_wall_ns(raw.request_start_ns);
+                for tap in &cfg.taps {
+                    tap.record(&values, error.as_ref(), start_wall);
+                }
                 match &error {
                     None => {
                         out.accumulator.add_success(&values, start_wall);
@@ -655,6 +660,7 @@ mod tests {
             per_chunk_usage: false,
             timeslices: None,
             live: None,
+            taps: Vec::new(),
             backlog: Default::default(),
             failed_threshold: None,
         }

@@ -12,6 +12,7 @@ mod input;
 mod limits;
 mod load;
 mod multi_run;
+mod observability;
 mod output;
 mod prompt;
 mod rankings;
@@ -23,6 +24,7 @@ mod synthesis;
 mod telemetry;
 mod tokenizer;
 mod trace_replay;
+mod tracking;
 
 use std::path::PathBuf;
 
@@ -46,7 +48,8 @@ pub use multi_run::{
     RunIdentity, RunSet, SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED,
     MAX_TRIALS,
 };
-pub use output::ExportLevel;
+pub use observability::Observability;
+pub use output::{ExportLevel, OutputOptions};
 pub use redact::{is_sensitive_header, redact_args, redact_command, shell_quote};
 pub use search::{
     logspace_int_steps, parse_isl_osl_pairs, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter,
@@ -56,6 +59,7 @@ pub use service::{LogLevel, UiType, UI_BUILTINS};
 pub use shaping::ShapingOptions;
 pub use telemetry::{metrics_url, GpuSource, GpuTelemetry, MetricsFormat, ServerMetrics};
 pub use trace_replay::TraceReplayOptions;
+pub use tracking::Tracking;
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -154,6 +158,13 @@ pub struct ProfileConfig {
     pub failed_request_threshold: Option<f64>,
     /// `--reset-kv-cache`, `--server-profiler`: control requests around the benchmark.
     pub server_control: ServerControl,
+    /// `--profile-export-prefix`, `--export-outputs-json`, `--export-http-trace`,
+    /// `--show-trace-timing`: extra artifacts and their names.
+    pub output: OutputOptions,
+    /// `--otel-*`, `--stream`, `--metrics-listen`: where the run's own metrics are published.
+    pub observability: Observability,
+    /// `--mlflow-*`, `--wandb-*`: experiment trackers the results are recorded in.
+    pub tracking: Tracking,
     pub request_count: Option<u64>,
     pub benchmark_duration_s: Option<f64>,
     /// Only with a duration (AIPerf's default 30 s).
@@ -288,6 +299,9 @@ impl ProfileConfig {
             r => r,
         };
         let server_control = control::resolve(&args.control)?;
+        let output = output::options(&args.output)?;
+        let observability = observability::resolve(&args.observability)?;
+        let tracking = tracking::resolve(&args.tracking)?;
         let conversation = conversation::resolve(&args)?;
         let num_dataset_entries = conversation::num_dataset_entries(&args)?;
         let output::Output {
@@ -342,6 +356,9 @@ impl ProfileConfig {
             cancellation,
             failed_request_threshold,
             server_control,
+            output,
+            observability,
+            tracking,
             request_count,
             benchmark_duration_s,
             grace_period_s,

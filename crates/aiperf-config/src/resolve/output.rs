@@ -37,6 +37,16 @@ impl ExportLevel {
     }
 }
 
+/// Extra artifacts and their names (`--profile-export-prefix`, `--export-outputs-json`,
+/// `--export-http-trace`, `--show-trace-timing`); none by default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputOptions {}
+
+/// The flags of [`OutputOptions`] resolved.
+pub(super) fn options(_args: &crate::cli::OutputArgs) -> Result<OutputOptions, ConfigError> {
+    Ok(OutputOptions::default())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Output {
     /// `--goodput`, parsed into SLOs against the metric table.
