@@ -12,6 +12,7 @@ mod aiperf_flags;
 mod control;
 mod distributed;
 mod media;
+mod network;
 mod observability;
 mod output;
 mod process;
@@ -26,6 +27,7 @@ pub use distributed::{
     KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
 };
 pub use media::MediaArgs;
+pub use network::NetworkArgs;
 pub use observability::ObservabilityArgs;
 pub use output::OutputArgs;
 pub use process::ProcessArgs;
@@ -923,6 +925,8 @@ pub struct ProfileArgs {
     pub observability: ObservabilityArgs,
     #[command(flatten)]
     pub tracking: TrackingArgs,
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 #[cfg(test)]

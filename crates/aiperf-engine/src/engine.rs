@@ -178,6 +178,7 @@ impl Engine {
         let run_stop = Arc::new(StopSignal::default());
         let profiling_origin = Arc::new(AtomicU64::new(0));
         let publishers = crate::publish::start(cfg, clock).await?;
+        let network = crate::network::start(cfg, clock).await?;
         let processor = process::spawn(
             ProcessorConfig {
                 clock,
@@ -308,6 +309,7 @@ impl Engine {
                 .unwrap_or_default(),
             None => Vec::new(),
         };
+        let network = network.finish().await;
         let window_end = clock.to_wall_ns(clock.now_ns());
         let sending_ended = std::time::Instant::now();
         observer.run_finished();
@@ -380,8 +382,10 @@ impl Engine {
                 processed.malformed_sse
             );
         }
+        let network_failed = crate::network::apply(cfg, &network, &mut rep);
         let (console, mut artifacts_failed) =
             exporters::run_exporters(&self.registry, &cfg.artifact_dir, &rep)?;
+        artifacts_failed += network_failed;
         if let Some(collected) = &scraped {
             artifacts_failed += exporters::write_server_metrics(cfg, &rep, collected);
         }

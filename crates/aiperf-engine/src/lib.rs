@@ -34,6 +34,7 @@ pub mod external;
 mod gpu;
 mod merge;
 mod multi_run;
+mod network;
 mod nvml;
 mod observe;
 mod phases;

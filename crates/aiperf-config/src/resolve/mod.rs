@@ -12,6 +12,7 @@ mod input;
 mod limits;
 mod load;
 mod multi_run;
+mod network;
 mod observability;
 mod output;
 mod prompt;
@@ -48,6 +49,7 @@ pub use multi_run::{
     RunIdentity, RunSet, SweepMode, SweepParam, SweepType, SweepValue, Variation, CONSISTENT_SEED,
     MAX_TRIALS,
 };
+pub use network::NetworkLatency;
 pub use observability::Observability;
 pub use output::{ExportLevel, OutputOptions};
 pub use redact::{is_sensitive_header, redact_args, redact_command, shell_quote};
@@ -165,6 +167,8 @@ pub struct ProfileConfig {
     pub observability: Observability,
     /// `--mlflow-*`, `--wandb-*`: experiment trackers the results are recorded in.
     pub tracking: Tracking,
+    /// `--network-latency-*`: the round-trip calibration behind `network_adjusted_*`.
+    pub network_latency: NetworkLatency,
     pub request_count: Option<u64>,
     pub benchmark_duration_s: Option<f64>,
     /// Only with a duration (AIPerf's default 30 s).
@@ -302,6 +306,7 @@ impl ProfileConfig {
         let output = output::options(&args.output)?;
         let observability = observability::resolve(&args.observability)?;
         let tracking = tracking::resolve(&args.tracking)?;
+        let network_latency = network::resolve(&args.network)?;
         let conversation = conversation::resolve(&args)?;
         let num_dataset_entries = conversation::num_dataset_entries(&args)?;
         let output::Output {
@@ -359,6 +364,7 @@ impl ProfileConfig {
             output,
             observability,
             tracking,
+            network_latency,
             request_count,
             benchmark_duration_s,
             grace_period_s,
