@@ -603,6 +603,16 @@ pub struct ProfileArgs {
     /// Seconds to ramp the request rate from a proportional minimum to --request-rate.
     #[arg(long, help_heading = "Load Generator")]
     pub request_rate_ramp_duration: Option<f64>,
+    /// Most requests waiting for their first token at once (streaming only; <= --concurrency).
+    #[arg(long, help_heading = "Load Generator")]
+    pub prefill_concurrency: Option<Sweepable<usize>>,
+    /// Seconds to ramp --prefill-concurrency from 1 to its target.
+    #[arg(long, help_heading = "Load Generator")]
+    pub prefill_concurrency_ramp_duration: Option<f64>,
+    /// JSON file of request-rate points ({"points": [{"time_s", "qps"}, ...]} or a bare array):
+    /// the rate follows the piecewise-linear series, updated every 0.1 s.
+    #[arg(long, value_name = "PATH", help_heading = "Load Generator")]
+    pub request_rate_series: Option<PathBuf>,
     /// Abort the run when failed / total profiling records exceeds this ratio (0-1), once at
     /// least max(concurrency, 10) records arrived; the results so far are exported and the run
     /// exits 1.
@@ -659,6 +669,34 @@ pub struct ProfileArgs {
     /// The maximum duration in seconds for the warmup phase.
     #[arg(long, help_heading = "Warmup")]
     pub warmup_duration: Option<f64>,
+    /// The number of sessions the warmup phase starts (started sessions finish).
+    #[arg(long, help_heading = "Warmup")]
+    pub num_warmup_sessions: Option<u64>,
+    /// Warmup concurrency (default: --concurrency); a cap when warmup runs at a rate.
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_concurrency: Option<usize>,
+    /// Warmup prefill concurrency (default: --prefill-concurrency).
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_prefill_concurrency: Option<usize>,
+    /// Warmup request rate (default: --request-rate); without either, warmup is closed loop.
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_request_rate: Option<f64>,
+    /// Warmup arrival pattern: constant, poisson, gamma (default: --arrival-pattern).
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_arrival_pattern: Option<String>,
+    /// Seconds warmup responses may still arrive after --warmup-duration (default: wait for all).
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_grace_period: Option<f64>,
+    /// Seconds to ramp warmup concurrency from 1 (default: --concurrency-ramp-duration).
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_concurrency_ramp_duration: Option<f64>,
+    /// Seconds to ramp warmup prefill concurrency from 1 (default:
+    /// --prefill-concurrency-ramp-duration).
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_prefill_concurrency_ramp_duration: Option<f64>,
+    /// Seconds to ramp the warmup request rate (default: --request-rate-ramp-duration).
+    #[arg(long, help_heading = "Warmup")]
+    pub warmup_request_rate_ramp_duration: Option<f64>,
 
     // ---- Output ----
     /// Output directory for all benchmark artifacts (used as given when set; otherwise a

@@ -57,6 +57,8 @@ pub struct PhaseContext {
     pub dag_tasks: DagTasks,
     /// `--shard`: session `n` of this process is session `shard.global(n)` of the whole run.
     pub shard: aiperf_config::resolve::Shard,
+    /// `--prefill-concurrency`: slots for requests still waiting for their first token.
+    pub prefill: Option<crate::prefill::PrefillGate>,
 }
 
 /// Fixed-schedule replay of a phase.

@@ -177,6 +177,7 @@ impl Control {
             ],
             body: Bytes::new(),
             conn: ConnChoice::Pooled,
+            watch: None,
         };
         let ex = client
             .send(

@@ -39,6 +39,7 @@ mod nvml;
 mod observe;
 mod phases;
 mod plan;
+mod prefill;
 mod prepare;
 mod process;
 mod public_dataset;

@@ -102,6 +102,9 @@ pub(crate) async fn run_phases(run: &RunPlan, env: &PhaseEnv<'_>) -> PhasesOutco
             last_issued_ns: AtomicU64::new(0),
             dag_tasks: Default::default(),
             shard: phase.shard,
+            prefill: phase
+                .prefill
+                .map(|limit| crate::prefill::PrefillGate::open(limit, env.clock, start_ns)),
         });
         tracing::info!(
             "phase {} started: {}",
@@ -178,8 +181,11 @@ pub(crate) fn open_loop_schedule(phase: &PlannedPhase) -> Option<(Schedule, Opti
             ..
         } => Some((
             // The global schedule, of which a shard sends every COUNT-th arrival.
-            Schedule::rate(*pattern, *rate, ramp_s.map(secs_to_ns), phase.arrival_seed)
-                .dealt(u64::from(phase.shard.index), u64::from(phase.shard.count)),
+            with_series(
+                Schedule::rate(*pattern, *rate, ramp_s.map(secs_to_ns), phase.arrival_seed),
+                phase.series.clone(),
+            )
+            .dealt(u64::from(phase.shard.index), u64::from(phase.shard.count)),
             *cap,
         )),
         // The plan refuses a replay without an order, so `replay` is there.
@@ -188,6 +194,17 @@ pub(crate) fn open_loop_schedule(phase: &PlannedPhase) -> Option<(Schedule, Opti
             .as_ref()
             .map(|r| (Schedule::fixed(r.offsets_ns.clone()), *cap)),
         LoadMode::Concurrency { .. } | LoadMode::UserCentric { .. } => None,
+    }
+}
+
+/// `--request-rate-series`: the rate follows the series once the ramp is over.
+fn with_series(
+    schedule: Schedule,
+    series: Option<Arc<aiperf_timing::series::RateSeries>>,
+) -> Schedule {
+    match series {
+        Some(s) => schedule.with_series(s),
+        None => schedule,
     }
 }
 

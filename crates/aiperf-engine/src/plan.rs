@@ -2,10 +2,13 @@
 //! validated config and the prepared dataset, before anything is sent; pure (no clock, no I/O),
 //! so every rule here is unit-tested.
 
-use aiperf_config::resolve::Shard;
+use std::sync::Arc;
+
+use aiperf_config::resolve::{PrefillLimit, Shard};
 use aiperf_config::{LoadMode, ProfileConfig};
 use aiperf_core::Phase;
 use aiperf_dataset::rng::Rng;
+use aiperf_timing::series::RateSeries;
 use aiperf_timing::PhasePlan;
 
 use crate::context::Cancellation;
@@ -32,6 +35,10 @@ pub struct PlannedPhase {
     pub shard: Shard,
     /// The whole run's mode, before this shard took its share (what a merged run reports).
     pub whole_mode: LoadMode,
+    /// `--prefill-concurrency` (or its warm-up variant) for this phase.
+    pub prefill: Option<PrefillLimit>,
+    /// `--request-rate-series` (profiling at a rate only).
+    pub series: Option<Arc<RateSeries>>,
 }
 
 /// A fixed schedule: which conversations, in order, and when each starts.
@@ -68,21 +75,31 @@ impl RunPlan {
             r.offsets_ns = offsets;
         }
         let mut phases = Vec::new();
-        if cfg.warmup_request_count.is_some() || cfg.warmup_duration_s.is_some() {
+        if cfg.has_warmup() {
+            let warmup_mode = cfg
+                .warmup
+                .mode
+                .clone()
+                .unwrap_or_else(|| mode.for_warmup(cfg.concurrency));
             phases.push(PlannedPhase {
                 plan: PhasePlan {
                     phase: Phase::Warmup,
-                    concurrency: cfg.concurrency,
+                    concurrency: match &warmup_mode {
+                        LoadMode::Concurrency { concurrency, .. } => *concurrency,
+                        _ => cfg.concurrency,
+                    },
                     request_count: cfg.warmup_request_count,
-                    session_count: None,
+                    session_count: cfg.warmup.sessions,
                     duration_ns: cfg.warmup_duration_s.map(secs_to_ns),
-                    grace_ns: None,
+                    grace_ns: cfg.warmup.grace_s.map(secs_to_ns),
                 },
-                mode: mode.for_warmup(cfg.concurrency),
+                whole_mode: warmup_mode.clone(),
+                mode: warmup_mode,
                 replay: None,
                 arrival_seed: arrival_seed(seed, Phase::Warmup),
                 shard,
-                whole_mode: mode.for_warmup(cfg.concurrency),
+                prefill: cfg.warmup.prefill,
+                series: None,
             });
         }
         let profiling_count = match &replay {
@@ -108,10 +125,15 @@ impl RunPlan {
                 grace_ns: cfg.grace_period_s.map(secs_to_ns),
             },
             whole_mode: mode.clone(),
+            series: match &mode {
+                LoadMode::Rate { .. } => cfg.rate_series.clone(),
+                _ => None,
+            },
             mode,
             replay,
             arrival_seed: arrival_seed(seed, Phase::Profiling),
             shard,
+            prefill: cfg.prefill,
         });
         if shard.is_part() {
             for p in &mut phases {
@@ -149,6 +171,9 @@ impl PlannedPhase {
             self.plan.request_count = self.plan.request_count.map(|n| s.share(n));
         }
         self.plan.session_count = self.plan.session_count.map(|n| s.share(n));
+        if let Some(p) = &mut self.prefill {
+            p.slots = share(p.slots).max(1);
+        }
         match &mut self.mode {
             LoadMode::Concurrency { concurrency, .. } => *concurrency = share(*concurrency),
             LoadMode::Rate { cap, .. } | LoadMode::FixedSchedule { cap, .. } => {

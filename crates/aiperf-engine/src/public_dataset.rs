@@ -139,6 +139,7 @@ fn download(url: &str, dest: &std::path::Path, timeout: std::time::Duration) -> 
             ],
             body: bytes::Bytes::new(),
             conn: ConnChoice::Fresh,
+            watch: None,
         };
         let deadline = std::time::Instant::now() + timeout;
         let ex = client

@@ -135,6 +135,7 @@ async fn probe(
         ],
         body,
         conn: ConnChoice::Pooled,
+        watch: None,
     };
     let timeout = deadline.saturating_duration_since(Instant::now());
     let ex = client

@@ -163,6 +163,7 @@ async fn fetch(ep: &Endpoint, clock: Clock) -> Result<(String, u64), String> {
         ],
         body: bytes::Bytes::new(),
         conn: ConnChoice::Pooled,
+        watch: None,
     };
     let t0 = clock.now_ns();
     let deadline = std::time::Instant::now() + FETCH_TIMEOUT;

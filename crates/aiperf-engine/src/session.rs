@@ -22,6 +22,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
 use crate::context::{credit, sleep_until_or_stopped, PhaseContext};
+use crate::prefill::FirstToken;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -299,6 +300,21 @@ impl Session {
             }
         }
         let body = self.body(ctx, turn, credit.phase);
+        // `--prefill-concurrency`: wait for a slot; the first token (or the end) frees it.
+        let mut first_token = match &ctx.prefill {
+            Some(gate) => {
+                let slot = tokio::select! {
+                    slot = gate.take() => slot,
+                    _ = ctx.abort.fired() => None,
+                };
+                match slot {
+                    Some(slot) => Some(FirstToken::new(slot, ctx.prepared.endpoint.clone())),
+                    // Aborted before it was sent: nothing went out, so no record is owed.
+                    None => return true,
+                }
+            }
+            None => None,
+        };
         let x_request_id = uuid::Uuid::new_v4().to_string();
         let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("0"));
         let spec = RequestSpec {
@@ -318,6 +334,9 @@ impl Session {
                 ConnectionReuse::Never => ConnChoice::Fresh,
                 ConnectionReuse::StickyUserSessions => ConnChoice::Sticky(&mut self.conn),
             },
+            watch: first_token
+                .as_mut()
+                .map(|w| w as &mut dyn aiperf_transport::FrameWatch),
         };
         ctx.in_flight.fetch_add(1, Ordering::Relaxed);
         ctx.sent.fetch_add(1, Ordering::Relaxed);
@@ -472,6 +491,7 @@ impl Session {
                     ConnectionReuse::Never => ConnChoice::Fresh,
                     _ => ConnChoice::Pooled,
                 },
+                watch: None,
             };
             let poll = ctx.clients[self.target]
                 .send(

@@ -12,6 +12,7 @@
 
 pub mod arrival;
 pub mod schedule;
+pub mod series;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

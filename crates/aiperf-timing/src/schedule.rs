@@ -4,7 +4,10 @@
 //! out. The engine's pacer sleeps until each one and records how late it actually was; nothing
 //! here reads a clock, so schedules are tested exactly.
 
+use std::sync::Arc;
+
 use crate::arrival::{ArrivalPattern, Arrivals};
+use crate::series::RateSeries;
 
 const NS: f64 = 1e9;
 /// AIPerf's rate-ramp step (AIPERF_TIMING_RATE_RAMP_UPDATE_INTERVAL).
@@ -17,6 +20,8 @@ pub enum Schedule {
         arrivals: Box<Arrivals>,
         rate: f64,
         ramp_ns: Option<u64>,
+        /// `--request-rate-series`: the rate after the ramp (`rate` is its first point's).
+        series: Option<Arc<RateSeries>>,
         next_ns: f64,
     },
     /// Replay of recorded offsets (sorted, ns since the phase start).
@@ -37,8 +42,19 @@ impl Schedule {
             arrivals: Box::new(Arrivals::new(pattern, seed)),
             rate,
             ramp_ns: ramp_ns.filter(|r| *r > 0),
+            series: None,
             next_ns: 0.0,
         }
+    }
+
+    /// A rate schedule that follows `series` once its ramp (if any) is over; the ramp climbs
+    /// to the series' first rate, as in AIPerf.
+    pub fn with_series(mut self, new: Arc<RateSeries>) -> Schedule {
+        if let Schedule::Rate { rate, series, .. } = &mut self {
+            *rate = new.initial_qps();
+            *series = Some(new);
+        }
+        self
     }
 
     pub fn fixed(mut offsets_ns: Vec<u64>) -> Schedule {
@@ -82,9 +98,15 @@ impl Schedule {
                 arrivals,
                 rate,
                 ramp_ns,
+                series,
                 next_ns,
             } => {
-                let r = Self::ramped_rate(*rate, *ramp_ns, *next_ns as u64);
+                let t = *next_ns as u64;
+                let r = match (series, *ramp_ns) {
+                    (Some(s), Some(ramp)) if t >= ramp => s.stepped_rate(t - ramp),
+                    (Some(s), None) => s.stepped_rate(t),
+                    _ => Self::ramped_rate(*rate, *ramp_ns, t),
+                };
                 *next_ns += arrivals.next_interval(r) * NS;
                 Some(next_ns.round() as u64)
             }
@@ -186,6 +208,38 @@ mod tests {
         let mut s = Schedule::rate(ArrivalPattern::Constant, 100.0, Some(2_000_000_000), 0);
         let first = s.next_offset().unwrap();
         assert_eq!(first, 200_000_000, "1 / 5 req/s");
+    }
+
+    #[test]
+    fn a_rate_series_sets_the_intervals_after_the_ramp() {
+        use crate::series::RatePoint;
+        let series = Arc::new(
+            RateSeries::new(vec![
+                RatePoint {
+                    time_s: 0.0,
+                    qps: 10.0,
+                },
+                RatePoint {
+                    time_s: 1.0,
+                    qps: 20.0,
+                },
+            ])
+            .unwrap(),
+        );
+        // No ramp: 10 req/s at first (0.1 s apart); the arrival at 0.1 s is in the step that
+        // began at 0.1 s, where the series is at 11 req/s.
+        let mut s =
+            Schedule::rate(ArrivalPattern::Constant, 999.0, None, 0).with_series(series.clone());
+        assert_eq!(s.next_offset(), Some(100_000_000));
+        let second = s.next_offset().unwrap();
+        assert_eq!(second, 100_000_000 + (1e9 / 11.0_f64).round() as u64);
+        // A 1 s ramp climbs to the first point's 10 req/s; the series starts after it.
+        let mut r = Schedule::rate(ArrivalPattern::Constant, 999.0, Some(1_000_000_000), 0)
+            .with_series(series);
+        // First step of the ramp: 10 * 0.1 / 1 = 1 req/s, so the first arrival is 1 s in.
+        assert_eq!(r.next_offset(), Some(1_000_000_000));
+        // At 1 s the series begins at its 10 req/s.
+        assert_eq!(r.next_offset(), Some(1_100_000_000));
     }
 
     #[test]

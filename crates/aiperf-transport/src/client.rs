@@ -173,6 +173,14 @@ impl AbortSignal {
     }
 }
 
+/// Sees a response's body reads as they arrive, on the request's own task, until it says it
+/// has seen enough (then it is not called again). Used to free a `--prefill-concurrency` slot
+/// at the first token; requests without one pay a single branch per read.
+pub trait FrameWatch: Send {
+    /// One non-empty body read; `true` once the watcher needs no more.
+    fn frame(&mut self, data: &[u8]) -> bool;
+}
+
 /// What to send: everything except the target, which the client owns.
 pub struct RequestSpec<'a> {
     /// POST for requests, GET for job polls.
@@ -186,6 +194,8 @@ pub struct RequestSpec<'a> {
     pub body: Bytes,
     /// Which connection carries the request.
     pub conn: ConnChoice<'a>,
+    /// Called with each body read until it is satisfied.
+    pub watch: Option<&'a mut dyn FrameWatch>,
 }
 
 /// The outcome of one request: always returned, even on failure, so nothing measured is lost.
@@ -534,6 +544,7 @@ impl HttpClient {
             extra_headers,
             body,
             conn,
+            mut watch,
         } = spec;
         let t0 = self.clock.now_ns();
         let (mut lease, reused, connect_ns, pooled, sticky) = match conn {
@@ -615,6 +626,11 @@ impl HttpClient {
             let recv_ns = self.clock.now_ns();
             if let Ok(data) = frame.into_data() {
                 if !data.is_empty() {
+                    if let Some(w) = &mut watch {
+                        if w.frame(&data) {
+                            watch = None;
+                        }
+                    }
                     ex.chunks.push(Chunk { recv_ns, data });
                 }
             }

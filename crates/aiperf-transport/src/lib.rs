@@ -13,7 +13,7 @@ mod tls;
 pub mod url;
 
 pub use client::{
-    AbortSignal, Cancel, ClientOptions, ConnChoice, Connection, Exchange, HttpClient, RequestSpec,
-    TransportError,
+    AbortSignal, Cancel, ClientOptions, ConnChoice, Connection, Exchange, FrameWatch, HttpClient,
+    RequestSpec, TransportError,
 };
 pub use url::{redact_url_text, BaseUrl, UrlError, REDACTED};

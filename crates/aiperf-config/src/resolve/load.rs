@@ -5,6 +5,10 @@ use crate::magic_list::One;
 use aiperf_plugins::Registry;
 use aiperf_timing::arrival::ArrivalPattern;
 
+use std::sync::Arc;
+
+use aiperf_timing::series::{RatePoint, RateSeries};
+
 use super::{invalid, non_negative, positive, ConfigError};
 use crate::cli::ProfileArgs;
 
@@ -134,6 +138,8 @@ pub(super) struct Load {
     /// `None` for 0 (no warmup).
     pub warmup_request_count: Option<u64>,
     pub warmup_duration_s: Option<f64>,
+    /// `--request-rate-series`, read and checked.
+    pub rate_series: Option<Arc<RateSeries>>,
 }
 
 /// `has_input_file`: whether a dataset file is used (given, or found for `--public-dataset`).
@@ -155,9 +161,10 @@ pub(super) fn resolve(
     if let Some(d) = args.warmup_duration {
         positive("--warmup-duration", d)?;
     }
+    let rate_series = rate_series(args)?;
     Ok(Load {
         concurrency: args.concurrency.one().unwrap_or(1),
-        load: load_mode(args, registry, has_input_file)?,
+        load: load_mode(args, registry, has_input_file, rate_series.as_deref())?,
         no_fixed_schedule: args.no_fixed_schedule,
         cancellation: cancellation(args)?,
         request_count: args.request_count.one(),
@@ -165,7 +172,67 @@ pub(super) fn resolve(
         grace_period_s,
         warmup_request_count: args.warmup_request_count.filter(|&n| n > 0),
         warmup_duration_s: args.warmup_duration,
+        rate_series,
     })
+}
+
+/// `--request-rate-series FILE`: AIPerf's JSON, `{"points": [{"time_s", "qps"}, ...]}` or the
+/// bare array; errors name the flag and the file.
+fn rate_series(args: &ProfileArgs) -> Result<Option<Arc<RateSeries>>, ConfigError> {
+    const FLAG: &str = "--request-rate-series";
+    let Some(path) = &args.request_rate_series else {
+        return Ok(None);
+    };
+    if args.request_rate.is_some() {
+        return Err(invalid(
+            FLAG,
+            "--request-rate and --request-rate-series are mutually exclusive.",
+        ));
+    }
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(
+            FLAG,
+            format!("cannot read request-rate series JSON '{shown}': {e}"),
+        )
+    })?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        invalid(
+            FLAG,
+            format!("invalid request-rate series JSON '{shown}': {e}"),
+        )
+    })?;
+    let points = match &doc {
+        serde_json::Value::Array(a) => a,
+        serde_json::Value::Object(o) => match (o.len(), o.get("points")) {
+            (1, Some(serde_json::Value::Array(a))) => a,
+            (1, Some(_)) => {
+                return Err(invalid(FLAG, format!("'{shown}': Request-rate series JSON points must be an array")))
+            }
+            _ => {
+                return Err(invalid(FLAG, format!("'{shown}': Request-rate series JSON must contain exactly one top-level key: points")))
+            }
+        },
+        _ => {
+            return Err(invalid(FLAG, format!("'{shown}': Request-rate series JSON must be an object with points or a points array")))
+        }
+    };
+    let mut parsed = Vec::with_capacity(points.len().min(1 << 20));
+    for (i, p) in points.iter().enumerate() {
+        let field = |name: &str| p.get(name).and_then(serde_json::Value::as_f64);
+        let extra = p
+            .as_object()
+            .map_or(true, |o| o.keys().any(|k| k != "time_s" && k != "qps"));
+        match (field("time_s"), field("qps")) {
+            (Some(time_s), Some(qps)) if !extra => parsed.push(RatePoint { time_s, qps }),
+            _ => {
+                return Err(invalid(FLAG, format!("'{shown}': Invalid request-rate series point {i}: expected {{\"time_s\": number, \"qps\": number}}, got {p}")))
+            }
+        }
+    }
+    RateSeries::new(parsed)
+        .map(|s| Some(Arc::new(s)))
+        .map_err(|e| invalid(FLAG, format!("'{shown}': {e}")))
 }
 
 /// Only with a duration: AIPerf's 30 s by default, except that user-centric runs wait for every
@@ -224,7 +291,14 @@ fn load_mode(
     args: &ProfileArgs,
     registry: &Registry,
     has_input_file: bool,
+    series: Option<&RateSeries>,
 ) -> Result<LoadMode, ConfigError> {
+    if series.is_some() && (args.fixed_schedule || args.user_centric_rate.is_some()) {
+        return Err(invalid(
+            "--request-rate-series",
+            "needs a rate-controlled phase; it cannot be combined with --fixed-schedule or --user-centric-rate",
+        ));
+    }
     if args.num_users.one().is_some() && args.user_centric_rate.is_none() {
         return Err(invalid("--num-users", "requires --user-centric-rate"));
     }
@@ -276,7 +350,11 @@ fn load_mode(
     if let Some(rate) = args.user_centric_rate {
         return user_centric(args, rate, has_input_file);
     }
-    match args.request_rate.one() {
+    match args
+        .request_rate
+        .one()
+        .or(series.map(RateSeries::initial_qps))
+    {
         Some(rate) => request_rate(args, registry, rate),
         None => {
             if args.request_rate_ramp_duration.is_some() {
@@ -392,18 +470,7 @@ fn request_rate(
             "requires --concurrency",
         ));
     }
-    let entry = registry
-        .get("arrival_pattern", name)
-        .map_err(|e| invalid("--arrival-pattern", e.to_string()))?;
-    // Gamma with shape 1 is a Poisson process, AIPerf's default smoothness.
-    let smoothness = args.arrival_smoothness.unwrap_or(1.0);
-    let pattern = ArrivalPattern::from_implementation(&entry.implementation, smoothness)
-        .ok_or_else(|| {
-            invalid(
-                "--arrival-pattern",
-                format!("'{name}' has no implementation in this build"),
-            )
-        })?;
+    let pattern = arrival_pattern(registry, "--arrival-pattern", name, args.arrival_smoothness)?;
     Ok(LoadMode::Rate {
         rate,
         pattern,
@@ -411,6 +478,26 @@ fn request_rate(
         cap: args.concurrency.one(),
         ramp_s: args.request_rate_ramp_duration,
     })
+}
+
+/// The arrival process registered as `name`; `smoothness` is gamma's shape (1, a Poisson
+/// process, when not given). Errors name `flag`.
+pub(super) fn arrival_pattern(
+    registry: &Registry,
+    flag: &'static str,
+    name: &str,
+    smoothness: Option<f64>,
+) -> Result<ArrivalPattern, ConfigError> {
+    let entry = registry
+        .get("arrival_pattern", name)
+        .map_err(|e| invalid(flag, e.to_string()))?;
+    ArrivalPattern::from_implementation(&entry.implementation, smoothness.unwrap_or(1.0))
+        .ok_or_else(|| {
+            invalid(
+                flag,
+                format!("'{name}' has no implementation in this build"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -443,6 +530,7 @@ mod tests {
                 grace_period_s: None,
                 warmup_request_count: None,
                 warmup_duration_s: None,
+                rate_series: None,
             }
         );
         let l = load(&["--benchmark-duration", "5", "--warmup-request-count", "0"]).unwrap();

@@ -26,6 +26,7 @@ mod telemetry;
 mod tokenizer;
 mod trace_replay;
 mod tracking;
+mod warmup;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,7 @@ pub use shaping::ShapingOptions;
 pub use telemetry::{metrics_url, GpuSource, GpuTelemetry, MetricsFormat, ServerMetrics};
 pub use trace_replay::TraceReplayOptions;
 pub use tracking::Tracking;
+pub use warmup::{PrefillLimit, WarmupOptions};
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -175,6 +177,12 @@ pub struct ProfileConfig {
     pub grace_period_s: Option<f64>,
     pub warmup_request_count: Option<u64>,
     pub warmup_duration_s: Option<f64>,
+    /// The warm-up's sessions, grace, load and prefill limit (`--warmup-*`).
+    pub warmup: WarmupOptions,
+    /// `--prefill-concurrency`: the profiling phase's cap on requests awaiting a first token.
+    pub prefill: Option<PrefillLimit>,
+    /// `--request-rate-series`: the profiling rate over time (`load` holds its first rate).
+    pub rate_series: Option<std::sync::Arc<aiperf_timing::series::RateSeries>>,
     pub artifact_dir: PathBuf,
     /// `None` when the user did not choose (the binary picks by TTY).
     pub ui: Option<UiType>,
@@ -211,6 +219,20 @@ pub struct ProfileConfig {
 }
 
 impl ProfileConfig {
+    /// Whether a warm-up phase runs (a request count, a session count or a duration of its own).
+    pub fn has_warmup(&self) -> bool {
+        self.warmup_request_count.is_some()
+            || self.warmup_duration_s.is_some()
+            || self.warmup.sessions.is_some()
+    }
+
+    /// No warm-up (repeated runs after the first).
+    pub fn disable_warmup(&mut self) {
+        self.warmup_request_count = None;
+        self.warmup_duration_s = None;
+        self.warmup = WarmupOptions::default();
+    }
+
     /// Validates `args` against the plugin `registry`; `argv` is the raw command line (for
     /// `cli_command`). The first problem found is returned.
     pub fn resolve(
@@ -292,7 +314,10 @@ impl ProfileConfig {
             grace_period_s,
             warmup_request_count,
             warmup_duration_s,
+            rate_series,
         } = load::resolve(&args, registry, input_file.is_some())?;
+        let prefill = warmup::profiling_prefill(&args, streaming, &load)?;
+        let warmup = warmup::resolve(&args, registry, streaming, &mut warnings)?;
         let failed_request_threshold = match args.failed_request_threshold {
             Some(r) if !(0.0..=1.0).contains(&r) => {
                 return Err(invalid(
@@ -370,6 +395,9 @@ impl ProfileConfig {
             grace_period_s,
             warmup_request_count,
             warmup_duration_s,
+            warmup,
+            prefill,
+            rate_series,
             artifact_dir,
             ui,
             log_level: service::log_level(&args)?,

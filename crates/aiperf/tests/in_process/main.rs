@@ -38,3 +38,4 @@ mod shaping;
 mod telemetry;
 mod trace_formats;
 mod transport;
+mod warmup_prefill;
