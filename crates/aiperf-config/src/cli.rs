@@ -9,6 +9,9 @@ pub use crate::magic_list::{One, Sweepable};
 
 #[cfg(test)]
 mod aiperf_flags;
+mod analyze;
+mod chat;
+mod completions;
 mod control;
 mod distributed;
 mod media;
@@ -18,10 +21,14 @@ mod output;
 mod process;
 mod search;
 mod shaping;
+mod speed_bench;
 mod trace_replay;
 mod trace_tools;
 mod tracking;
 
+pub use analyze::{AnalyzeCommand, SwimLaneArgs, TurnMessagesArgs};
+pub use chat::ChatArgs;
+pub use completions::CompletionsArgs;
 pub use control::ControlArgs;
 pub use distributed::{
     KubeCommand, KubeGenerateArgs, MergeArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, WatchArgs,
@@ -33,6 +40,7 @@ pub use output::OutputArgs;
 pub use process::ProcessArgs;
 pub use search::SearchArgs;
 pub use shaping::ShapingArgs;
+pub use speed_bench::SpeedBenchReportArgs;
 pub use trace_replay::TraceReplayArgs;
 pub use trace_tools::{AnalyzeTraceArgs, SynthesizeArgs, ValidateArgs};
 pub use tracking::TrackingArgs;
@@ -80,6 +88,15 @@ pub enum Command {
     /// Slurm: generate the sbatch script of a sharded run.
     #[command(subcommand)]
     Slurm(SlurmCommand),
+    /// Chat with a server interactively, timing each answer (TTFT, tokens/s, latency).
+    Chat(ChatArgs),
+    /// Views over a finished run's records: swim lanes, turn messages.
+    #[command(subcommand)]
+    Analyze(AnalyzeCommand),
+    /// Matrix report over SPEED-Bench category runs (speculative decoding).
+    SpeedBenchReport(SpeedBenchReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
 }
 
 /// `aiperf config ...`.

@@ -14,8 +14,9 @@ pub mod resolve;
 pub mod yaml;
 
 pub use cli::{
-    AnalyzeTraceArgs, Cli, Command, CompareArgs, ConfigCommand, KubeCommand, KubeGenerateArgs,
-    MergeArgs, PluginsArgs, ProfileArgs, ShapingArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs,
-    SynthesizeArgs, TraceReplayArgs, ValidateArgs, WatchArgs,
+    AnalyzeCommand, AnalyzeTraceArgs, ChatArgs, Cli, Command, CompareArgs, CompletionsArgs,
+    ConfigCommand, KubeCommand, KubeGenerateArgs, MergeArgs, PluginsArgs, ProfileArgs,
+    ShapingArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, SpeedBenchReportArgs, SwimLaneArgs,
+    SynthesizeArgs, TraceReplayArgs, TurnMessagesArgs, ValidateArgs, WatchArgs,
 };
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

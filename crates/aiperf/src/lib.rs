@@ -2,12 +2,16 @@
 //! build a [`Registry`], [`Registry::register`] your implementations, then call [`run`]
 //! (see `examples/custom_endpoint.rs`).
 
+pub mod analyze_cmd;
+pub mod chat_cmd;
 pub mod compare;
+pub mod completions_cmd;
 pub mod config_cmd;
 pub mod distributed;
 pub mod logfile;
 pub mod plot_cmd;
 pub mod plugins_cmd;
+pub mod speed_bench_cmd;
 pub mod trace_tools;
 
 use std::io::IsTerminal;
@@ -21,6 +25,12 @@ use clap::Parser;
 
 /// Runs the command line `argv` (program name first) with the plugins in `registry`.
 pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
+    // AIPerf's (typer's) completion options come before any subcommand.
+    match argv.get(1).map(String::as_str) {
+        Some("--install-completion") => return completions_cmd::legacy(&argv, true),
+        Some("--show-completion") => return completions_cmd::legacy(&argv, false),
+        _ => {}
+    }
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => e.exit(),
@@ -38,6 +48,10 @@ pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
         Command::Watch(args) => distributed::watch::run(&args),
         Command::Kube(cmd) => distributed::kube(&cmd, &registry),
         Command::Slurm(cmd) => distributed::slurm(&cmd),
+        Command::Chat(args) => chat_cmd::run(&args),
+        Command::Analyze(cmd) => analyze_cmd::run(&cmd),
+        Command::SpeedBenchReport(args) => speed_bench_cmd::run(&args),
+        Command::Completions(args) => completions_cmd::run(&args),
     }
 }
 
