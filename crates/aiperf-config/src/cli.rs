@@ -290,6 +290,14 @@ pub struct ProfileArgs {
     /// For video generation endpoints, download the video content after generation completes.
     #[arg(long, help_heading = "Endpoint")]
     pub download_video_content: bool,
+    /// Request body encoding: application/json or multipart/form-data (default: what the
+    /// endpoint takes; giving the other one is refused).
+    #[arg(long, value_parser = ["application/json", "multipart/form-data"], help_heading = "Endpoint")]
+    pub request_content_type: Option<String>,
+    /// vLLM multimodal cache: send an image whose `image_uuids` id an earlier turn of the
+    /// session already sent as a bare reference (chat endpoint, single_turn datasets).
+    #[arg(long, help_heading = "Endpoint")]
+    pub uuid_and_strip: bool,
     /// Seconds between status polls of asynchronous jobs (video generation).
     #[arg(long, default_value_t = 0.5, help_heading = "Endpoint")]
     pub job_poll_interval: f64,

@@ -13,6 +13,9 @@ pub struct Turn {
     pub query: Option<String>,
     /// Images: URLs or `data:image/...;base64,` URIs, sent as `image_url` content parts.
     pub images: Vec<String>,
+    /// vLLM's multimodal cache ids (`image_uuids`), one per image when given (empty: none).
+    /// An image whose content is empty is a cache reference the server resolves by its id.
+    pub image_uuids: Vec<String>,
     /// Audio clips as `"<format>,<base64>"` (AIPerf's encoding), sent as `input_audio` parts.
     pub audios: Vec<String>,
     /// Videos: URLs or `data:video/...;base64,` URIs, sent as `video_url` content parts.

@@ -17,6 +17,7 @@ pub mod chat_template;
 pub mod corpus;
 mod count;
 pub mod ffmpeg;
+pub mod image_uuids;
 pub mod loader;
 pub mod parallel;
 pub mod public;

@@ -23,10 +23,15 @@ pub fn user_content(turn: &Turn) -> Value {
         .iter()
         .map(|t| json!({"type": "text", "text": t}))
         .collect();
+    // With vLLM cache ids, each image part carries its `uuid` (AIPerf passes them through).
     parts.extend(
         turn.images
             .iter()
-            .map(|url| json!({"type": "image_url", "image_url": {"url": url}})),
+            .enumerate()
+            .map(|(i, url)| match turn.image_uuids.get(i) {
+                Some(uuid) => json!({"type": "image_url", "image_url": {"url": url}, "uuid": uuid}),
+                None => json!({"type": "image_url", "image_url": {"url": url}}),
+            }),
     );
     parts.extend(turn.audios.iter().map(|a| {
         let (format, data) = crate::media::split_audio(a);

@@ -188,6 +188,20 @@ fn endpoint_for(cfg: &ProfileConfig, registry: &Registry) -> anyhow::Result<Arc<
         .map_err(|e| anyhow!("--endpoint-type {}: {e}", cfg.endpoint_type))
 }
 
+/// `--uuid-and-strip` on a loaded file: AIPerf strips single_turn sessions, refuses
+/// multi_turn files and leaves other formats as they are.
+fn strip_repeated_images(kind: &str, loaded: &mut [Conversation]) -> anyhow::Result<()> {
+    if kind == "multi_turn" {
+        anyhow::bail!("--uuid-and-strip is not supported with --custom-dataset-type multi_turn. Load-time dedup of repeated images is only implemented for the single_turn loader. Use --custom-dataset-type single_turn (with session_id-grouped rows) for cache-reuse benchmarks.");
+    }
+    if kind == "single_turn" {
+        for c in loaded {
+            aiperf_dataset::image_uuids::strip_repeated_images(c);
+        }
+    }
+    Ok(())
+}
+
 /// Conversations from `--input-file` (through its registered loader) or synthesized, with the
 /// system and user-context messages the flags ask for.
 fn conversations(
@@ -265,6 +279,9 @@ fn conversations(
             };
             if cfg.trace_replay.ignore_trace_delays {
                 ignore_trace_delays(cfg, &mut loaded);
+            }
+            if cfg.uuid_and_strip {
+                strip_repeated_images(kind, &mut loaded)?;
             }
             // `--osl` applies to turns the file gives no output length.
             if let Some(m) = cfg.osl_mean {
@@ -626,11 +643,28 @@ pub(crate) fn check_headers(cfg: &ProfileConfig, registry: &Registry) -> anyhow:
     headers(cfg, &*endpoint_for(cfg, registry)?).map(|_| ())
 }
 
+/// `--request-content-type` against the body encoding the endpoint speaks, with AIPerf's
+/// messages (only an endpoint that takes form data can be sent form data, and it takes nothing
+/// else).
+fn check_content_type(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<()> {
+    let kind = &cfg.endpoint_type;
+    match (cfg.request_content_type, endpoint.encoding()) {
+        (Some(BodyEncoding::Json), BodyEncoding::Multipart) => Err(anyhow!(
+            "--request-content-type: endpoint type {kind} requires multipart/form-data; application/json is not supported."
+        )),
+        (Some(BodyEncoding::Multipart), BodyEncoding::Json) => Err(anyhow!(
+            "--request-content-type: request_content_type=multipart/form-data is only supported for endpoint types that accept form-data (e.g. image_edit, video_generation); endpoint type {kind} does not."
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Headers shared by every request: AIPerf's set, the endpoint's credential headers from
 /// `--api-key`, and the user's `--header`s. Two sources of the same credential header
 /// (`--api-key`, a `--url` with `user:password@`, a `--header`) are refused: one would
 /// silently replace the other.
 fn headers(cfg: &ProfileConfig, endpoint: &dyn Endpoint) -> anyhow::Result<HeaderMap> {
+    check_content_type(cfg, endpoint)?;
     let mut h = HeaderMap::new();
     h.insert(
         USER_AGENT,

@@ -1,5 +1,6 @@
 //! The "Endpoint" group: what to benchmark, where, and how to talk to it.
 
+use aiperf_endpoints::BodyEncoding;
 use aiperf_plugins::{EndpointMetadata, Registry};
 use aiperf_transport::{redact_url_text, BaseUrl};
 use http::HeaderName;
@@ -62,6 +63,10 @@ pub(super) struct Endpoint {
     pub job_poll_interval_s: f64,
     pub http2: bool,
     pub insecure: bool,
+    /// `--request-content-type`, checked against the endpoint's own encoding when it is built.
+    pub request_content_type: Option<BodyEncoding>,
+    /// `--uuid-and-strip` (chat only).
+    pub uuid_and_strip: bool,
 }
 
 pub(super) fn resolve(
@@ -99,6 +104,17 @@ pub(super) fn resolve(
     let connection_reuse = connection_reuse(&args.connection_reuse_strategy)?;
     let session_header = session_header(args.session_header.as_deref())?;
     positive("--job-poll-interval", args.job_poll_interval)?;
+    if args.uuid_and_strip && args.endpoint_type != "chat" {
+        return Err(invalid(
+            "--uuid-and-strip",
+            "--uuid-and-strip requires endpoint type 'chat'",
+        ));
+    }
+    let request_content_type = match args.request_content_type.as_deref() {
+        Some("multipart/form-data") => Some(BodyEncoding::Multipart),
+        Some(_) => Some(BodyEncoding::Json),
+        None => None,
+    };
     Ok(Endpoint {
         models,
         model_selection,
@@ -117,6 +133,8 @@ pub(super) fn resolve(
         job_poll_interval_s: args.job_poll_interval,
         http2: args.http2,
         insecure: args.insecure,
+        request_content_type,
+        uuid_and_strip: args.uuid_and_strip,
     })
 }
 

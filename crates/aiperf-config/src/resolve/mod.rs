@@ -121,6 +121,10 @@ pub struct ProfileConfig {
     pub job_poll_interval_s: f64,
     pub http2: bool,
     pub insecure: bool,
+    /// `--request-content-type`: the body encoding asked for (checked against the endpoint's).
+    pub request_content_type: Option<aiperf_endpoints::BodyEncoding>,
+    /// `--uuid-and-strip`: repeated images of a session go out as cache references.
+    pub uuid_and_strip: bool,
     /// Everything that shapes request bodies, as the endpoints take it (the model aside).
     pub body: BodyOptions,
     /// `--goodput` SLOs.
@@ -260,6 +264,8 @@ impl ProfileConfig {
             job_poll_interval_s,
             http2,
             insecure,
+            request_content_type,
+            uuid_and_strip,
         } = endpoint::resolve(&args, registry, &mut warnings)?;
         let ui = service::ui(&args, registry)?;
         let input::Input {
@@ -359,6 +365,8 @@ impl ProfileConfig {
             job_poll_interval_s,
             http2,
             insecure,
+            request_content_type,
+            uuid_and_strip,
             body,
             goodput,
             slice_duration_s,

@@ -26,9 +26,8 @@ pub(crate) struct TurnFields {
     image: Option<String>,
     #[serde(default)]
     images: Option<Vec<String>>,
-    /// Accepted for compatibility (multimodal cache hints); not sent.
+    /// vLLM multimodal cache ids aligned with `images` (sent as each image part's `uuid`).
     #[serde(default)]
-    #[allow(dead_code)]
     image_uuids: Option<Vec<String>>,
     #[serde(default)]
     audio: Option<String>,
@@ -70,6 +69,7 @@ impl TurnFields {
     pub(crate) fn has_media(&self) -> bool {
         self.image.is_some()
             || self.images.as_ref().is_some_and(|v| !v.is_empty())
+            || self.image_uuids.as_ref().is_some_and(|v| !v.is_empty())
             || self.audio.is_some()
             || self.audios.as_ref().is_some_and(|v| !v.is_empty())
             || self.video.is_some()
@@ -88,8 +88,34 @@ impl TurnFields {
         Ok(())
     }
 
+    /// AIPerf's `image_uuids` rules: aligned 1:1 with the `images` list (which UUID-only rows
+    /// may omit: their images are empty cache references), never with `image`, never empty.
+    fn image_uuids(&mut self) -> Result<Vec<String>, String> {
+        let Some(uuids) = self.image_uuids.take() else {
+            return Ok(Vec::new());
+        };
+        if self.image.is_some() {
+            return Err("image_uuids cannot be used with the singular image field".into());
+        }
+        let images = self
+            .images
+            .get_or_insert_with(|| vec![String::new(); uuids.len()]);
+        if uuids.len() != images.len() {
+            return Err(format!(
+                "image_uuids length ({}) must match images length ({})",
+                uuids.len(),
+                images.len()
+            ));
+        }
+        if uuids.iter().any(String::is_empty) {
+            return Err("image_uuids must not contain empty strings".into());
+        }
+        Ok(uuids)
+    }
+
     /// The turn these fields describe; media paths resolve against `base_dir`.
-    pub(crate) fn into_turn(self, base_dir: &Path) -> Result<Turn, String> {
+    pub(crate) fn into_turn(mut self, base_dir: &Path) -> Result<Turn, String> {
+        let image_uuids = self.image_uuids()?;
         self.check()?;
         let has_media = self.has_media();
         let mut texts: Vec<String> = self.text.into_iter().collect();
@@ -109,16 +135,21 @@ impl TurnFields {
         if texts.is_empty() && query.is_none() && !has_media {
             return Err("no input: give 'text' or 'texts' (or an image, audio or video)".into());
         }
+        // An empty image is a cache reference (`image_uuids` only): nothing to resolve.
         let media = |one: Option<String>, many: Option<Vec<String>>, kind| {
             one.into_iter()
                 .chain(many.unwrap_or_default())
-                .map(|v| resolve(&v, kind, base_dir))
+                .map(|v| match v.is_empty() {
+                    true => Ok(v),
+                    false => resolve(&v, kind, base_dir),
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(Turn {
             texts,
             query,
             images: media(self.image, self.images, MediaKind::Image)?,
+            image_uuids,
             audios: media(self.audio, self.audios, MediaKind::Audio)?,
             videos: media(self.video, self.videos, MediaKind::Video)?,
             max_tokens: output_length(self.output_length)?,
@@ -208,6 +239,39 @@ mod tests {
         .unwrap();
         assert_eq!(r[0].turns[0].query.as_deref(), Some("what?"));
         assert_eq!(r[0].turns[0].texts, ["p1", "p2"]);
+    }
+
+    #[test]
+    fn image_uuids_follow_aiperfs_rules() {
+        let c = load_text(
+            "{\"text\": \"t\", \"images\": [\"https://x/a.png\"], \"image_uuids\": [\"a\"]}\n\
+             {\"image_uuids\": [\"a\", \"b\"]}\n",
+        )
+        .unwrap();
+        assert_eq!(c[0].turns[0].image_uuids, ["a"]);
+        assert_eq!(c[0].turns[0].images, ["https://x/a.png"]);
+        // A UUID-only row is two cache references with empty content.
+        assert_eq!(c[1].turns[0].images, ["", ""]);
+        assert_eq!(c[1].turns[0].image_uuids, ["a", "b"]);
+        for (row, reason) in [
+            (
+                r#"{"text": "t", "image": "https://x/a.png", "image_uuids": ["a"]}"#,
+                "image_uuids cannot be used with the singular image field",
+            ),
+            (
+                r#"{"text": "t", "images": ["https://x/a.png"], "image_uuids": ["a", "b"]}"#,
+                "image_uuids length (2) must match images length (1)",
+            ),
+            (
+                r#"{"text": "t", "images": ["https://x/a.png"], "image_uuids": [""]}"#,
+                "image_uuids must not contain empty strings",
+            ),
+        ] {
+            assert_eq!(
+                load_text(&format!("{row}\n")).unwrap_err().to_string(),
+                format!("d.jsonl:1: {reason}")
+            );
+        }
     }
 
     #[test]

@@ -234,3 +234,75 @@ async fn a_bad_rate_series_is_named() {
         "{msg}"
     );
 }
+
+/// `image_uuids` go out as each image part's `uuid`; with `--uuid-and-strip` an image a
+/// session already sent goes out again as a bare reference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_uuids_pass_through_and_repeats_are_stripped() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = "data:image/png;base64,iVBORw0KGgo=";
+    let lines = format!(
+        "{{\"session_id\": \"s\", \"text\": \"one\", \"images\": [\"{img}\"], \"image_uuids\": [\"u1\"]}}\n\
+         {{\"session_id\": \"s\", \"text\": \"two\", \"images\": [\"{img}\"], \"image_uuids\": [\"u1\"]}}\n"
+    );
+    let file = write(dir.path(), "turns.jsonl", lines);
+    let image_parts = |mock: &aiperf_mock_server::MockHandle| -> Vec<serde_json::Value> {
+        posts(mock)
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                let messages = body["messages"].as_array().unwrap();
+                let last = messages.last().unwrap();
+                last["content"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["type"] == "image_url")
+                    .cloned()
+                    .unwrap()
+            })
+            .collect()
+    };
+    for (strip, second_url) in [(false, img), (true, "")] {
+        let mock = mock(0.0, 0.0).await;
+        Profile::new("m", &mock.url())
+            .input_file(&file, "single_turn")
+            .request_count(2)
+            .flag_if(strip, "--uuid-and-strip")
+            .run(&dir.path().join(format!("out-{strip}")))
+            .await
+            .unwrap();
+        let parts = image_parts(&mock);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0]["uuid"], "u1");
+        assert_eq!(parts[0]["image_url"]["url"], img);
+        assert_eq!(parts[1]["uuid"], "u1");
+        assert_eq!(parts[1]["image_url"]["url"], second_url, "strip: {strip}");
+        mock.stop().await;
+    }
+}
+
+/// The content type AIPerf refuses for an endpoint is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_content_type_the_endpoint_cannot_take_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Profile::new("m", "http://127.0.0.1:9")
+        .arg("--request-content-type", "multipart/form-data")
+        .run(dir.path())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "--request-content-type: request_content_type=multipart/form-data is only supported for endpoint types that accept form-data (e.g. image_edit, video_generation); endpoint type chat does not."
+    );
+    let err = Profile::new("m", "http://127.0.0.1:9")
+        .endpoint("completions")
+        .flag("--uuid-and-strip")
+        .run(dir.path())
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--uuid-and-strip requires endpoint type 'chat'"),
+        "{err:#}"
+    );
+}
