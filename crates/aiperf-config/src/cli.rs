@@ -7,6 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::magic_list::{One, Sweepable};
 
+mod agentic_replay;
 #[cfg(test)]
 mod aiperf_flags;
 mod analyze;
@@ -26,6 +27,7 @@ mod trace_replay;
 mod trace_tools;
 mod tracking;
 
+pub use agentic_replay::AgenticReplayArgs;
 pub use analyze::{AnalyzeCommand, SwimLaneArgs, TurnMessagesArgs};
 pub use chat::ChatArgs;
 pub use completions::CompletionsArgs;
@@ -990,6 +992,8 @@ pub struct ProfileArgs {
     pub tracking: TrackingArgs,
     #[command(flatten)]
     pub network: NetworkArgs,
+    #[command(flatten)]
+    pub agentic_replay: AgenticReplayArgs,
 }
 
 #[cfg(test)]

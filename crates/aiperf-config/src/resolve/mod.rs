@@ -4,6 +4,7 @@
 //! [`ProfileConfig::resolve`] only calls them in order and assembles the result. Everything the
 //! engine reads is already parsed: it never matches on a flag's text again.
 
+mod agentic_replay;
 mod control;
 mod conversation;
 mod distributed;
@@ -38,6 +39,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::cli::ProfileArgs;
 
+pub use agentic_replay::AgenticReplay;
 pub use control::ServerControl;
 pub use conversation::ConversationOptions;
 pub use distributed::{ClockReference, Shard};
@@ -175,6 +177,8 @@ pub struct ProfileConfig {
     pub tracking: Tracking,
     /// `--network-latency-*`: the round-trip calibration behind `network_adjusted_*`.
     pub network_latency: NetworkLatency,
+    /// `--scenario`, `--trajectory-start-*-ratio`, ...: agentic trajectory replay.
+    pub agentic_replay: AgenticReplay,
     pub request_count: Option<u64>,
     pub benchmark_duration_s: Option<f64>,
     /// Only with a duration (AIPerf's default 30 s).
@@ -338,6 +342,7 @@ impl ProfileConfig {
         let observability = observability::resolve(&args.observability)?;
         let tracking = tracking::resolve(&args.tracking)?;
         let network_latency = network::resolve(&args.network)?;
+        let agentic_replay = agentic_replay::resolve(&args.agentic_replay)?;
         let conversation = conversation::resolve(&args)?;
         let num_dataset_entries = conversation::num_dataset_entries(&args)?;
         let output::Output {
@@ -398,6 +403,7 @@ impl ProfileConfig {
             observability,
             tracking,
             network_latency,
+            agentic_replay,
             request_count,
             benchmark_duration_s,
             grace_period_s,
