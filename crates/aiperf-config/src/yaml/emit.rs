@@ -497,6 +497,9 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     a.num("--arrival-smoothness", p.smoothness);
     a.num("--concurrency-ramp-duration", p.concurrency_ramp);
     a.num("--request-rate-ramp-duration", p.rate_ramp);
+    a.int("--prefill-concurrency", p.prefill_concurrency);
+    a.num("--prefill-concurrency-ramp-duration", p.prefill_ramp);
+    a.opt("--request-rate-series", p.rate_series.clone());
 
     // Fixed schedule
     if kind == PhaseType::FixedSchedule && profiling.is_some() {
@@ -539,6 +542,17 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     if let Some(w) = warmup {
         a.int("--warmup-request-count", w.requests);
         a.num("--warmup-duration", w.duration);
+        a.int("--num-warmup-sessions", w.sessions);
+        a.int("--warmup-concurrency", w.concurrency);
+        a.num("--warmup-request-rate", w.rate);
+        if let Some(k @ (PhaseType::Poisson | PhaseType::Gamma | PhaseType::Constant)) = w.kind {
+            a.push("--warmup-arrival-pattern", k.name());
+        }
+        a.num("--warmup-grace-period", w.grace_period);
+        a.num("--warmup-concurrency-ramp-duration", w.concurrency_ramp);
+        a.num("--warmup-request-rate-ramp-duration", w.rate_ramp);
+        a.int("--warmup-prefill-concurrency", w.prefill_concurrency);
+        a.num("--warmup-prefill-concurrency-ramp-duration", w.prefill_ramp);
     }
 
     // Output

@@ -661,6 +661,13 @@ pub struct Phase {
     /// Seconds to ramp the rate (`--request-rate-ramp-duration`).
     #[schemars(with = "Option<NumberOrText>")]
     pub rate_ramp: Option<f64>,
+    /// Most requests awaiting a first token (`--prefill-concurrency`).
+    pub prefill_concurrency: Option<u64>,
+    /// Seconds to ramp the prefill limit (`--prefill-concurrency-ramp-duration`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub prefill_ramp: Option<f64>,
+    /// JSON file of request-rate points (`--request-rate-series`), instead of `rate`.
+    pub rate_series: Option<String>,
     /// fixed_schedule: shift timestamps to start at 0 (`--fixed-schedule-auto-offset`).
     pub auto_offset: Option<bool>,
     /// fixed_schedule: first timestamp in ms (`--fixed-schedule-start-offset`).

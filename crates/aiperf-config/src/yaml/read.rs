@@ -1407,6 +1407,9 @@ const PHASE_KEYS: &[&str] = &[
     "smoothness",
     "concurrencyRamp",
     "rateRamp",
+    "prefillConcurrency",
+    "prefillRamp",
+    "rateSeries",
     "autoOffset",
     "startOffset",
     "endOffset",
@@ -1436,6 +1439,9 @@ fn phase(f: &Field, name: Option<&str>) -> R<Phase> {
         smoothness: opt(o.get("smoothness")?, Field::f64)?,
         concurrency_ramp: opt(o.get("concurrencyRamp")?, Field::duration)?,
         rate_ramp: opt(o.get("rateRamp")?, Field::duration)?,
+        prefill_concurrency: opt(o.get("prefillConcurrency")?, Field::u64)?,
+        prefill_ramp: opt(o.get("prefillRamp")?, Field::duration)?,
+        rate_series: opt(o.get("rateSeries")?, Field::string)?,
         auto_offset: opt(o.get("autoOffset")?, Field::bool)?,
         start_offset: opt(o.get("startOffset")?, Field::i64)?,
         end_offset: opt(o.get("endOffset")?, Field::i64)?,
@@ -1455,7 +1461,11 @@ fn phase(f: &Field, name: Option<&str>) -> R<Phase> {
         return Ok(p);
     }
     let kind = effective_type(&p);
-    if p.rate.is_none() && kind != PhaseType::Concurrency && kind != PhaseType::FixedSchedule {
+    if p.rate.is_none()
+        && p.rate_series.is_none()
+        && kind != PhaseType::Concurrency
+        && kind != PhaseType::FixedSchedule
+    {
         return Err(Reported::at(
             f.node.line,
             format!("a {} phase needs 'rate'", kind.name()),

@@ -13,7 +13,7 @@ use super::emit;
 use super::model::*;
 use super::YamlError;
 use crate::cli::{Cli, Command, ProfileArgs};
-use crate::magic_list::Sweepable;
+use crate::magic_list::{One, Sweepable};
 use aiperf_dataset::seq_dist::SeqDist;
 
 fn fail(reason: impl Into<String>) -> YamlError {
@@ -507,6 +507,12 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
         } else {
             None
         },
+        prefill_concurrency: p.prefill_concurrency.one().map(|v| v as u64),
+        prefill_ramp: p.prefill_concurrency_ramp_duration,
+        rate_series: p
+            .request_rate_series
+            .as_ref()
+            .map(|f| f.display().to_string()),
         auto_offset: (p.fixed_schedule && p.fixed_schedule_auto_offset).then_some(true),
         start_offset: p.fixed_schedule_start_offset.filter(|_| p.fixed_schedule),
         end_offset: p.fixed_schedule_end_offset.filter(|_| p.fixed_schedule),
@@ -519,12 +525,30 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
         ..Phase::default()
     };
     let mut phases = Vec::new();
-    if p.warmup_request_count.is_some() || p.warmup_duration.is_some() {
+    if p.warmup_request_count.is_some()
+        || p.warmup_duration.is_some()
+        || p.num_warmup_sessions.is_some()
+    {
+        let pattern = p.warmup_arrival_pattern.as_deref().and_then(|name| {
+            PhaseType::ALL
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| *t)
+        });
         phases.push(Phase {
             name: Some("warmup".to_string()),
             exclude_from_results: Some(true),
+            kind: pattern.filter(|_| p.warmup_request_rate.is_some()),
             requests: p.warmup_request_count,
             duration: p.warmup_duration,
+            sessions: p.num_warmup_sessions,
+            concurrency: p.warmup_concurrency.map(|c| c as u64),
+            rate: p.warmup_request_rate,
+            grace_period: p.warmup_grace_period,
+            concurrency_ramp: p.warmup_concurrency_ramp_duration,
+            rate_ramp: p.warmup_request_rate_ramp_duration,
+            prefill_concurrency: p.warmup_prefill_concurrency.map(|c| c as u64),
+            prefill_ramp: p.warmup_prefill_concurrency_ramp_duration,
             ..Phase::default()
         });
     }

@@ -1378,3 +1378,51 @@ fn aiperf_template_dataset_sections_load() {
         &["--synthesis-speedup-ratio 2 --synthesis-prefix-len-multiplier 1 --synthesis-prompt-len-multiplier 1 --synthesis-max-isl 8192 --synthesis-max-osl 2048"],
     );
 }
+
+#[test]
+fn warmup_and_prefill_keys_map_to_their_flags() {
+    let args = load(
+        "benchmark:
+  model: m
+  endpoint:
+    streaming: true
+  phases:
+    - name: warmup
+      excludeFromResults: true
+      type: constant
+      duration: 2
+      gracePeriod: 1
+      concurrency: 2
+      rate: 20
+      prefillConcurrency: 1
+    - name: profiling
+      type: concurrency
+      concurrency: 4
+      requests: 10
+      prefillConcurrency: 2
+      prefillRamp: 3
+",
+    )
+    .unwrap();
+    let joined = args.join(" ");
+    for part in [
+        "--warmup-duration 2",
+        "--warmup-concurrency 2",
+        "--warmup-request-rate 20",
+        "--warmup-arrival-pattern constant",
+        "--warmup-grace-period 1",
+        "--warmup-prefill-concurrency 1",
+        "--prefill-concurrency 2",
+        "--prefill-concurrency-ramp-duration 3",
+    ] {
+        assert!(joined.contains(part), "{part} missing from {joined}");
+    }
+    let set = resolve(&args);
+    let c = &set.variations[0].config;
+    assert_eq!(c.prefill.map(|p| p.slots), Some(2));
+    assert_eq!(c.warmup.grace_s, Some(1.0));
+    assert_eq!(
+        c.warmup.mode.as_ref().and_then(|m| m.requested_rate()),
+        Some(20.0)
+    );
+}
