@@ -267,6 +267,21 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     a.opt("--connection-reuse-strategy", e.connection_reuse.clone());
     a.opt("--session-header", e.session_header.clone());
     a.on("--download-video-content", e.download_video_content);
+    a.opt("--url-strategy", e.url_strategy.clone());
+    a.opt("--transport", e.transport.clone());
+    a.opt("--request-content-type", e.request_content_type.clone());
+    a.on("--uuid-and-strip", e.uuid_and_strip);
+    if let Some(h) = &e.reset_kv_cache {
+        a.out.push("--reset-kv-cache".to_string());
+        a.opt("--reset-kv-cache-path", h.path.clone());
+        a.num("--reset-kv-cache-timeout-seconds", h.timeout_seconds);
+    }
+    if let Some(h) = &e.server_profiler {
+        a.out.push("--server-profiler".to_string());
+        a.opt("--server-profiler-start-path", h.start_path.clone());
+        a.opt("--server-profiler-stop-path", h.stop_path.clone());
+        a.num("--server-profiler-timeout-seconds", h.timeout_seconds);
+    }
 
     // Tokenizer
     if let Some(t) = b.tokenizer.as_ref().or(f.tokenizer.as_ref()) {
@@ -561,6 +576,46 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
         a.num("--slice-duration", art.slice_duration);
         a.both("auto-plot", art.auto_plot);
         a.on("--plot-required", art.plot_required);
+        a.opt("--profile-export-prefix", art.prefix.clone());
+        if art.raw == Some(true) {
+            a.push("--export-level", "raw");
+        } else if art.records.as_ref().is_some_and(Vec::is_empty) {
+            a.push("--export-level", "summary");
+        }
+        a.on("--export-http-trace", art.trace);
+        a.on("--show-trace-timing", art.show_trace_timing);
+    }
+
+    // Server metrics, GPU telemetry
+    if let Some(sm) = &b.server_metrics {
+        if sm.enabled == Some(false) {
+            a.out.push("--no-server-metrics".to_string());
+        } else {
+            if let Some(urls) = sm.urls.as_ref().filter(|u| !u.is_empty()) {
+                a.out.push("--server-metrics".to_string());
+                a.out.extend(urls.iter().cloned());
+            }
+            if let Some(formats) = &sm.formats {
+                a.out.push("--server-metrics-formats".to_string());
+                a.out.extend(formats.iter().cloned());
+            }
+        }
+    }
+    if let Some(g) = &b.gpu_telemetry {
+        if g.enabled == Some(false) {
+            a.out.push("--no-gpu-telemetry".to_string());
+        } else {
+            let mut sources: Vec<String> = g.urls.clone().unwrap_or_default();
+            sources.extend(g.metrics_file.clone());
+            sources.extend(g.collector.clone().filter(|c| c != "dcgm"));
+            if g.mode.as_deref() == Some("realtime_dashboard") {
+                sources.push("dashboard".to_string());
+            }
+            if !sources.is_empty() {
+                a.out.push("--gpu-telemetry".to_string());
+                a.out.extend(sources);
+            }
+        }
     }
 
     // Multi-run

@@ -154,6 +154,60 @@ pub struct Benchmark {
     pub artifacts: Option<Artifacts>,
     /// Tokenizer.
     pub tokenizer: Option<Tokenizer>,
+    /// Server metrics scraping (`--server-metrics`, `--no-server-metrics`, formats); a URL
+    /// string is shorthand for `{urls: [url]}`.
+    #[schemars(with = "Option<UrlOr<ServerMetricsBlock>>")]
+    pub server_metrics: Option<ServerMetricsBlock>,
+    /// GPU telemetry (`--gpu-telemetry`, `--no-gpu-telemetry`); a URL string is shorthand.
+    #[schemars(with = "Option<UrlOr<GpuTelemetryBlock>>")]
+    pub gpu_telemetry: Option<GpuTelemetryBlock>,
+}
+
+/// A URL, or the whole block.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum UrlOr<T> {
+    Url(String),
+    Block(T),
+}
+
+/// `benchmark.serverMetrics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerMetricsBlock {
+    /// false: `--no-server-metrics`.
+    pub enabled: Option<bool>,
+    /// Extra Prometheus endpoints (`--server-metrics URL...`); `url` is accepted too.
+    pub urls: Option<Vec<String>>,
+    /// Files to write (`--server-metrics-formats`): json, csv, jsonl, parquet.
+    pub formats: Option<Vec<String>>,
+    /// Kubernetes discovery: only `{mode: disabled}` (or `auto` outside a cluster) applies.
+    pub discovery: Option<ServerMetricsDiscovery>,
+}
+
+/// `benchmark.serverMetrics.discovery`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerMetricsDiscovery {
+    /// auto, kubernetes or disabled.
+    pub mode: Option<String>,
+}
+
+/// `benchmark.gpuTelemetry`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GpuTelemetryBlock {
+    /// false: `--no-gpu-telemetry`.
+    pub enabled: Option<bool>,
+    /// DCGM exporter URLs (`--gpu-telemetry URL...`); `url` is accepted too.
+    pub urls: Option<Vec<String>>,
+    /// A CSV of metrics to collect (`--gpu-telemetry FILE.csv`).
+    pub metrics_file: Option<String>,
+    /// dcgm (the default), pynvml or amdsmi.
+    pub collector: Option<String>,
+    /// summary (the default) or realtime_dashboard (`--gpu-telemetry dashboard`).
+    pub mode: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -218,6 +272,46 @@ pub struct Endpoint {
     pub wait_for_model_interval: Option<f64>,
     /// models, inference or both (`--wait-for-model-mode`).
     pub wait_for_model_mode: Option<String>,
+    /// How requests pick among the URLs: round_robin (`--url-strategy`).
+    pub url_strategy: Option<String>,
+    /// http (`--transport`).
+    pub transport: Option<String>,
+    /// application/json or multipart/form-data (`--request-content-type`).
+    pub request_content_type: Option<String>,
+    /// Repeated images of a session as cache references (`--uuid-and-strip`).
+    pub uuid_and_strip: Option<bool>,
+    /// KV-cache reset before the run: true, false or `{path, timeoutSeconds}`
+    /// (`--reset-kv-cache`).
+    #[schemars(with = "Option<BoolOr<ControlHook>>")]
+    pub reset_kv_cache: Option<ControlHook>,
+    /// Server profiler around profiling: true, false or `{startPath, stopPath, timeoutSeconds}`
+    /// (`--server-profiler`).
+    #[schemars(with = "Option<BoolOr<ControlHook>>")]
+    pub server_profiler: Option<ControlHook>,
+}
+
+/// `true`, `false`, or the settings.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum BoolOr<T> {
+    Bool(bool),
+    Settings(T),
+}
+
+/// `endpoint.resetKvCache` / `endpoint.serverProfiler` when on (`false` is `None`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControlHook {
+    /// Reset path (`--reset-kv-cache-path`).
+    pub path: Option<String>,
+    /// Profiler start path (`--server-profiler-start-path`).
+    pub start_path: Option<String>,
+    /// Profiler stop path (`--server-profiler-stop-path`).
+    pub stop_path: Option<String>,
+    /// Seconds per POST (`--reset-kv-cache-timeout-seconds`, `--server-profiler-timeout-seconds`).
+    #[schemars(with = "Option<NumberOrText>")]
+    pub timeout_seconds: Option<f64>,
 }
 
 #[derive(JsonSchema)]
@@ -691,6 +785,30 @@ pub struct Artifacts {
     pub auto_plot: Option<bool>,
     /// A failed auto-plot fails the command (`--plot-required`).
     pub plot_required: Option<bool>,
+    /// Base name of every exported file (`--profile-export-prefix`).
+    pub prefix: Option<String>,
+    /// Summary formats: `[json]` (the default); `false` is refused (the summary is always
+    /// written).
+    #[schemars(with = "Option<FormatsOrFalse>")]
+    pub summary: Option<Vec<String>>,
+    /// Per-request record formats: `[jsonl]` (the default) or `false` (`--export-level summary`).
+    #[schemars(with = "Option<FormatsOrFalse>")]
+    pub records: Option<Vec<String>>,
+    /// Request and response bodies too (`--export-level raw`).
+    pub raw: Option<bool>,
+    /// HTTP trace data in the records (`--export-http-trace`).
+    pub trace: Option<bool>,
+    /// The HTTP trace timing table in the console (`--show-trace-timing`).
+    pub show_trace_timing: Option<bool>,
+}
+
+/// A list of export formats, or `false` for none.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum FormatsOrFalse {
+    Formats(Vec<String>),
+    Off(bool),
 }
 
 /// `benchmark.tokenizer` (or just the name).

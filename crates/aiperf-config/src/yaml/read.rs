@@ -580,6 +580,8 @@ fn benchmark(f: &Field) -> R<Benchmark> {
     let slos = opt(o.get("slos")?, slos)?;
     let artifacts = opt(o.get("artifacts")?, artifacts)?;
     let tokenizer = opt(o.get("tokenizer")?, tokenizer)?;
+    let server_metrics = opt(o.get("serverMetrics")?, server_metrics_block)?;
+    let gpu_telemetry = opt(o.get("gpuTelemetry")?, gpu_telemetry_block)?;
     o.finish()?;
     let mut warmups = phases.iter().filter(|(p, _)| is_warmup(p));
     if let (Some(_), Some((_, line))) = (warmups.next(), warmups.next()) {
@@ -602,6 +604,8 @@ fn benchmark(f: &Field) -> R<Benchmark> {
         slos,
         artifacts,
         tokenizer,
+        server_metrics,
+        gpu_telemetry,
     })
 }
 
@@ -670,6 +674,20 @@ fn endpoint(f: &Field) -> R<Endpoint> {
         wait_for_model_mode: opt(o.get("waitForModelMode")?, |f| {
             f.choice(&["models", "inference", "both"])
         })?,
+        url_strategy: opt(o.get("urlStrategy")?, |f| f.choice(&["round_robin"]))?,
+        transport: opt(o.get("transport")?, |f| f.choice(&["http"]))?,
+        request_content_type: opt(o.get("requestContentType")?, |f| {
+            f.choice(&["application/json", "multipart/form-data"])
+        })?,
+        uuid_and_strip: opt(o.get("uuidAndStrip")?, Field::bool)?,
+        reset_kv_cache: opt(o.get("resetKvCache")?, |f| {
+            control_hook(f, &["path", "timeoutSeconds", "maxRetrySeconds"])
+        })?
+        .flatten(),
+        server_profiler: opt(o.get("serverProfiler")?, |f| {
+            control_hook(f, &["startPath", "stopPath", "timeoutSeconds"])
+        })?
+        .flatten(),
     };
     if e.url.is_some() && e.urls.is_some() {
         return Err(Reported::at(
@@ -679,6 +697,30 @@ fn endpoint(f: &Field) -> R<Endpoint> {
     }
     o.finish()?;
     Ok(e)
+}
+
+/// AIPerf's `false | true | {settings}` control hook; `None` for false. `keys` are the settings
+/// this hook takes (`maxRetrySeconds` is read and checked but has no flag: 60 s, as AIPerf).
+fn control_hook(f: &Field, keys: &[&'static str]) -> R<Option<ControlHook>> {
+    if let Value::Bool(on) = &f.node.value {
+        return Ok(on.then(ControlHook::default));
+    }
+    let mut o = Obj::new(*f)?;
+    let mut hook = ControlHook::default();
+    for key in keys {
+        let Some(v) = o.get(key)? else { continue };
+        match *key {
+            "path" => hook.path = Some(v.string()?),
+            "startPath" => hook.start_path = Some(v.string()?),
+            "stopPath" => hook.stop_path = Some(v.string()?),
+            "timeoutSeconds" => hook.timeout_seconds = Some(v.duration()?),
+            _ => {
+                v.f64()?;
+            }
+        }
+    }
+    o.finish()?;
+    Ok(Some(hook))
 }
 
 /// A mapping whose keys are data (header names, metric tags), kept as written.
@@ -726,9 +768,109 @@ fn artifacts(f: &Field) -> R<Artifacts> {
         slice_duration: opt(o.get("sliceDuration")?, Field::duration)?,
         auto_plot: opt(o.get("autoPlot")?, Field::bool)?,
         plot_required: opt(o.get("plotRequired")?, Field::bool)?,
+        prefix: opt(o.get("prefix")?, Field::string)?,
+        summary: opt(o.get("summary")?, |f| formats_or_false(f, "json"))?,
+        records: opt(o.get("records")?, |f| formats_or_false(f, "jsonl"))?,
+        raw: opt(o.get("raw")?, Field::bool)?,
+        trace: opt(o.get("trace")?, Field::bool)?,
+        show_trace_timing: opt(o.get("showTraceTiming")?, Field::bool)?,
     };
     o.finish()?;
+    if a.summary.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Reported::at(
+            f.node.line,
+            "'artifacts.summary: false' is not supported: the summary JSON is always written",
+        ));
+    }
     Ok(a)
+}
+
+/// AIPerf's `[formats]` or `false` (an empty list here); `only` is the one format it takes.
+fn formats_or_false(f: &Field, only: &str) -> R<Vec<String>> {
+    if let Value::Bool(b) = &f.node.value {
+        return match b {
+            false => Ok(Vec::new()),
+            true => Err(Reported::at(
+                f.node.line,
+                format!(
+                    "'{}' takes a list of formats ([{only}]) or false, got true",
+                    f.key
+                ),
+            )),
+        };
+    }
+    list_of(f, |item| item.choice(&[only]))
+}
+
+/// `url`/`urls` of a telemetry block: one string or a list.
+fn block_urls(o: &mut Obj<'_>) -> R<Option<Vec<String>>> {
+    let urls = opt(o.get("urls")?, string_or_list)?;
+    let url = opt(o.get("url")?, string_or_list)?;
+    Ok(urls.or(url))
+}
+
+fn server_metrics_block(f: &Field) -> R<ServerMetricsBlock> {
+    if matches!(f.node.value, Value::Str(_)) {
+        return Ok(ServerMetricsBlock {
+            urls: Some(vec![f.string()?]),
+            ..ServerMetricsBlock::default()
+        });
+    }
+    let mut o = Obj::new(*f)?;
+    let b = ServerMetricsBlock {
+        enabled: opt(o.get("enabled")?, Field::bool)?,
+        urls: block_urls(&mut o)?,
+        formats: opt(o.get("formats")?, |f| {
+            list_of(f, |i| i.choice(&["json", "csv", "jsonl", "parquet"]))
+        })?,
+        discovery: opt(o.get("discovery")?, |f| {
+            let mut d = Obj::new(*f)?;
+            let mode = opt(d.get("mode")?, |f| {
+                f.choice(&["auto", "kubernetes", "disabled"])
+            })?;
+            for key in ["labelSelector", "namespace", "timeoutSeconds"] {
+                if let Some(k) = d.get(key)? {
+                    return Err(Reported::at(
+                        k.line,
+                        format!("'discovery.{key}': Kubernetes discovery of metrics endpoints is not supported; list the endpoints in 'urls'"),
+                    ));
+                }
+            }
+            d.finish()?;
+            if mode.as_deref() == Some("kubernetes") {
+                return Err(Reported::at(
+                    f.node.line,
+                    "'discovery.mode: kubernetes' is not supported; list the endpoints in 'urls'",
+                ));
+            }
+            Ok(ServerMetricsDiscovery { mode })
+        })?,
+    };
+    o.finish()?;
+    Ok(b)
+}
+
+fn gpu_telemetry_block(f: &Field) -> R<GpuTelemetryBlock> {
+    if matches!(f.node.value, Value::Str(_)) {
+        return Ok(GpuTelemetryBlock {
+            urls: Some(vec![f.string()?]),
+            ..GpuTelemetryBlock::default()
+        });
+    }
+    let mut o = Obj::new(*f)?;
+    let b = GpuTelemetryBlock {
+        enabled: opt(o.get("enabled")?, Field::bool)?,
+        urls: block_urls(&mut o)?,
+        metrics_file: opt(o.get("metricsFile")?, Field::string)?,
+        collector: opt(o.get("collector")?, |f| {
+            f.choice(&["dcgm", "pynvml", "amdsmi"])
+        })?,
+        mode: opt(o.get("mode")?, |f| {
+            f.choice(&["summary", "realtime_dashboard"])
+        })?,
+    };
+    o.finish()?;
+    Ok(b)
 }
 
 fn tokenizer(f: &Field) -> R<Tokenizer> {

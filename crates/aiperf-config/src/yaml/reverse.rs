@@ -621,6 +621,9 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
         slice_duration: p.slice_duration,
         auto_plot: both(p.auto_plot, p.no_auto_plot),
         plot_required: p.plot_required.then_some(true),
+        records: (p.export_level.eq_ignore_ascii_case("summary")).then(Vec::new),
+        raw: p.export_level.eq_ignore_ascii_case("raw").then_some(true),
+        ..Artifacts::default()
     };
     let (model, models) = match p.model_names.as_slice() {
         [] => (None, None),
