@@ -222,7 +222,7 @@ fn rate_series(args: &ProfileArgs) -> Result<Option<Arc<RateSeries>>, ConfigErro
         let field = |name: &str| p.get(name).and_then(serde_json::Value::as_f64);
         let extra = p
             .as_object()
-            .map_or(true, |o| o.keys().any(|k| k != "time_s" && k != "qps"));
+            .is_none_or(|o| o.keys().any(|k| k != "time_s" && k != "qps"));
         match (field("time_s"), field("qps")) {
             (Some(time_s), Some(qps)) if !extra => parsed.push(RatePoint { time_s, qps }),
             _ => {

@@ -224,7 +224,7 @@ enum OneDataset {
 enum Phases {
     List(Vec<Phase>),
     Map(IndexMap<String, Phase>),
-    One(Phase),
+    One(Box<Phase>),
 }
 
 /// `benchmark.endpoint`.
