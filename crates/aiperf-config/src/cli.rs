@@ -107,10 +107,29 @@ pub enum ConfigCommand {
     /// Print a template run file (`aiperf config init --list` names them).
     Init {
         /// Template name (default: minimal).
+        #[arg(value_name = "TEMPLATE")]
+        name: Option<String>,
+        /// Template name (the named form of TEMPLATE, as AIPerf spells it).
+        #[arg(long, short = 't', conflicts_with = "name")]
         template: Option<String>,
-        /// List the templates.
-        #[arg(long)]
+        /// List the templates, by category.
+        #[arg(long, short = 'l')]
         list: bool,
+        /// List the templates whose name, title, description or tags contain KEYWORD.
+        #[arg(long, short = 's', value_name = "KEYWORD")]
+        search: Option<String>,
+        /// With --list: only this category (e.g. "Load Testing").
+        #[arg(long, short = 'c')]
+        category: Option<String>,
+        /// With --list or --search: also the tags and difficulty.
+        #[arg(long, short = 'v')]
+        verbose: bool,
+        /// Put this model name in the template.
+        #[arg(long, short = 'm')]
+        model: Option<String>,
+        /// Put this endpoint URL in the template.
+        #[arg(long, short = 'u')]
+        url: Option<String>,
         /// Write to this file instead of standard output (refuses to overwrite).
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
@@ -121,8 +140,16 @@ pub enum ConfigCommand {
     /// as this build reads it, defaults left out).
     Expand {
         file: PathBuf,
-        #[arg(long, default_value = "args", value_parser = ["args", "yaml"])]
+        /// args (the command line), yaml (the file as read), text (AIPerf's name for args) or
+        /// json (the arguments as a JSON array).
+        #[arg(long, short = 'f', default_value = "args", value_parser = ["args", "yaml", "text", "json"])]
         format: String,
+        /// Accepted for AIPerf's command lines: the arguments are always the full run.
+        #[arg(long, short = 'F')]
+        full: bool,
+        /// Only the variation at this zero-based index of a sweep, as its own arguments.
+        #[arg(long, short = 'i')]
+        index: Option<usize>,
     },
     /// Print the JSON Schema of run files.
     Schema,
@@ -154,6 +181,9 @@ pub struct PlotArgs {
     /// Run directories, or directories to search for runs (sweeps, repeated runs).
     #[arg(default_value = "./artifacts")]
     pub paths: Vec<PathBuf>,
+    /// The named form of PATHS (AIPerf's `--paths`); wins over the positional ones.
+    #[arg(long = "paths", value_name = "PATH", num_args = 1..)]
+    pub named_paths: Vec<PathBuf>,
     /// Where to write (default: `<first path>/plots`).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -192,6 +222,17 @@ pub struct PlotArgs {
     pub verbose: bool,
 }
 
+impl PlotArgs {
+    /// The run directories: `--paths` when given, else the positional paths.
+    pub fn run_dirs(&self) -> &[PathBuf] {
+        if self.named_paths.is_empty() {
+            &self.paths
+        } else {
+            &self.named_paths
+        }
+    }
+}
+
 /// `aiperf plugins [CATEGORY] [NAME] [--all] [--validate]`.
 #[derive(Debug, Clone, Args)]
 pub struct PluginsArgs {
@@ -200,10 +241,10 @@ pub struct PluginsArgs {
     /// An entry of that category to show in detail.
     pub name: Option<String>,
     /// Every category with its entries (internal ones included).
-    #[arg(long)]
+    #[arg(long, short = 'a')]
     pub all: bool,
     /// Check every manifest entry; exits non-zero on problems.
-    #[arg(long)]
+    #[arg(long, short = 'v')]
     pub validate: bool,
 }
 

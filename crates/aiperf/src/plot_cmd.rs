@@ -26,7 +26,7 @@ fn plot(args: &PlotArgs) -> anyhow::Result<()> {
     for g in &args.group {
         groups.push(aiperf_plot::build::parse_group(g)?);
     }
-    let first = &args.paths[0];
+    let first = &args.run_dirs()[0];
     let base = if first.is_file() {
         first.parent().unwrap_or(Path::new(".")).to_path_buf()
     } else {
@@ -59,10 +59,10 @@ fn plot(args: &PlotArgs) -> anyhow::Result<()> {
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     if args.serve {
-        aiperf_plot::serve::serve(&args.paths, &options, &args.host, args.port)?;
+        aiperf_plot::serve::serve(args.run_dirs(), &options, &args.host, args.port)?;
         return Ok(());
     }
-    draw(&args.paths, &options, &output, args.verbose)
+    draw(args.run_dirs(), &options, &output, args.verbose)
 }
 
 /// Draws and prints what was written; an error when nothing could be drawn.

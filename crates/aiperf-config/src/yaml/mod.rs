@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-pub use templates::{template, templates};
+pub use templates::{template, template_infos, templates, with_overrides, TemplateInfo, CATEGORY_ORDER};
 
 /// Why a run file (or an argument list, for [`to_yaml`]) was rejected: one line,
 /// `file:line: reason` (or `file: reason` when no line applies).

@@ -65,18 +65,16 @@ fn trace_file() -> tempfile::NamedTempFile {
 fn every_template_loads_parses_and_resolves() {
     let trace = trace_file();
     let trace_path = trace.path().display().to_string();
-    let env = move |name: &str| (name == "TRACE_FILE").then(|| trace_path.clone());
-    assert!(templates().len() >= 9);
+    let env = move |name: &str| {
+        matches!(name, "TRACE_FILE" | "SCHEDULE_FILE").then(|| trace_path.clone())
+    };
+    assert_eq!(templates().len(), 20);
     for name in templates() {
         let text = template(name).unwrap();
         let args = load_with_env(text, &format!("{name}.yaml"), &env)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
         let set = resolve(&args);
-        assert_eq!(
-            set.variations[0].config.models,
-            ["meta-llama/Llama-3.1-8B-Instruct"],
-            "{name}"
-        );
+        assert!(!set.variations[0].config.models.is_empty(), "{name}");
     }
     assert_eq!(template("minimal.yaml"), template("minimal"));
     assert!(template("nope").is_none());

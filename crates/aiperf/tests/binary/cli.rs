@@ -118,14 +118,19 @@ fn config_subcommands_check_and_expand_run_files() {
         .args(["config", "init", "--list"])
         .output()
         .unwrap();
-    let names = String::from_utf8(list.stdout).unwrap();
-    assert!(names.lines().count() >= 9, "{names}");
-    for name in names.lines() {
+    let table = String::from_utf8(list.stdout).unwrap();
+    // A table per category, every template in one of them.
+    for category in aiperf_config::yaml::CATEGORY_ORDER {
+        assert!(table.contains(category), "{category} missing from {table}");
+    }
+    let names = aiperf_config::yaml::templates();
+    assert_eq!(names.len(), 20);
+    for name in names {
+        assert!(table.contains(name), "{name} missing from {table}");
         let file = dir.path().join(format!("{name}.yaml"));
         let out = aiperf()
-            .args(["config", "init", name, "-o"])
+            .args(["config", "init", "--template", name, "-o"])
             .arg(&file)
-            .env("TRACE_FILE", example("mooncake_trace.jsonl"))
             .output()
             .unwrap();
         assert!(
@@ -137,6 +142,7 @@ fn config_subcommands_check_and_expand_run_files() {
             .args(["config", "validate"])
             .arg(&file)
             .env("TRACE_FILE", example("mooncake_trace.jsonl"))
+            .env("SCHEDULE_FILE", example("mooncake_trace.jsonl"))
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -233,4 +239,67 @@ async fn a_run_file_runs_and_the_command_line_overrides_it() {
     assert_eq!(stat(&s, "output_sequence_length", "avg"), 3.0);
     assert_eq!(s["input_config"]["phases"]["profiling"]["concurrency"], 2);
     mock.stop().await;
+}
+
+/// AIPerf's `config init` and `config expand` options: search, category filter, overrides,
+/// one variation of a sweep.
+#[test]
+fn config_init_and_expand_take_aiperfs_options() {
+    let run = |args: &[&str]| {
+        let out = aiperf().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let hits = run(&["config", "init", "--search", "gpu", "-v"]);
+    assert!(
+        hits.contains("gpu_telemetry") && hits.contains("intermediate"),
+        "{hits}"
+    );
+    assert!(!hits.contains("minimal"), "{hits}");
+    let none = run(&["config", "init", "-s", "no-such-thing"]);
+    assert!(
+        none.starts_with("No templates match 'no-such-thing'."),
+        "{none}"
+    );
+    let load = run(&["config", "init", "-l", "-c", "Load Testing"]);
+    assert!(
+        load.contains("latency_test") && !load.contains("embeddings"),
+        "{load}"
+    );
+    let text = run(&[
+        "config",
+        "init",
+        "-t",
+        "minimal",
+        "-m",
+        "my/model",
+        "-u",
+        "http://gpu-box:9000",
+    ]);
+    assert!(text.contains("  model: my/model\n"), "{text}");
+    assert!(text.contains("url: http://gpu-box:9000\n"), "{text}");
+    // The second variation of a two-value sweep, as text and JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = write(
+        dir.path(),
+        "sweep.yaml",
+        "benchmark:\n  model: m\n  endpoint: {url: http://127.0.0.1:1}\n  phases: {type: concurrency, concurrency: 2, requests: 9}\nsweep:\n  type: grid\n  parameters:\n    phases.profiling.concurrency: [2, 8]\n",
+    );
+    let one = run(&["config", "expand", &sweep, "--index", "1"]);
+    assert!(one.starts_with("variation 1 of 2: "), "{one}");
+    assert!(one.contains("concurrency_8"), "{one}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["config", "expand", &sweep, "-i", "1", "-f", "json"])).unwrap();
+    assert_eq!(json["index"], 1);
+    assert_eq!(json["dir_name"], "concurrency_8");
+    let out = aiperf()
+        .args(["config", "expand", &sweep, "--index", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--index 5: "));
 }
