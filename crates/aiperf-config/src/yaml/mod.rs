@@ -137,7 +137,8 @@ pub(crate) fn read_file(
         line: e.line,
         reason: e.reason,
     })?;
-    let vars = take_variables(&mut root, env)?;
+    let mut vars = take_variables(&mut root, env)?;
+    subst::resolve_variables(&mut vars)?;
     subst::substitute(&mut root, &vars, env)?;
     read::run_file(&root)
 }

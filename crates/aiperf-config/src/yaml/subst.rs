@@ -1,13 +1,132 @@
-//! `${VAR}` / `${VAR:default}` (environment, then `variables`) and `{{ name }}` (`variables`)
-//! references in string values.
+//! `${VAR}` / `${VAR:default}` (environment, then `variables`) and Jinja `{{ ... }}`
+//! (`variables`) in string values, as AIPerf 0.13 renders run files: strict (an undefined
+//! name is an error), a rendered value that reads as a boolean or number becomes one, and
+//! `variables` may use each other in any order (a cycle is an error). Request-time templates
+//! (`template`, `body`, `payloadTemplate`) and `userFiles` are left for later.
 
 use indexmap::IndexMap;
+use minijinja::{Environment, UndefinedBehavior};
 
 use super::tree::{Node, Value};
 use super::Reported;
 
 /// The `variables` of a file: name to value node.
 pub(crate) type Variables = IndexMap<String, Node>;
+
+/// Keys whose values are rendered later, with run-time context.
+const LATER: &[&str] = &[
+    "template",
+    "body",
+    "payloadTemplate",
+    "payload_template",
+    "userFiles",
+    "user_files",
+];
+
+fn jinja() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env
+}
+
+fn has_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// AIPerf's `_coerce_rendered`: true/false, then an integer, then a float, else the text.
+fn coerce(rendered: String) -> Value {
+    if rendered.eq_ignore_ascii_case("true") {
+        return Value::Bool(true);
+    }
+    if rendered.eq_ignore_ascii_case("false") {
+        return Value::Bool(false);
+    }
+    if let Ok(i) = rendered.trim().parse::<i64>() {
+        return Value::Int(i);
+    }
+    match rendered.trim().parse::<f64>() {
+        Ok(f) if !rendered.trim().is_empty() => Value::Float(f),
+        _ => Value::Str(rendered),
+    }
+}
+
+/// Renders `text` with `vars` as the context.
+fn render(
+    env: &Environment<'_>,
+    text: &str,
+    vars: &serde_json::Map<String, serde_json::Value>,
+    line: u32,
+) -> Result<String, Reported> {
+    env.render_str(text, vars).map_err(|e| {
+        let detail = match e.detail() {
+            Some(d) => format!("{}: {d}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        Reported::at(line, format!("{text:?}: {detail}"))
+    })
+}
+
+/// The variables as a render context.
+fn context(vars: &Variables) -> serde_json::Map<String, serde_json::Value> {
+    vars.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()
+}
+
+/// Renders the `variables` that use other variables, in dependency order (AIPerf's Kahn
+/// pass): each round renders those whose names all resolve; a round without progress is a
+/// cycle or an undefined name.
+pub(crate) fn resolve_variables(vars: &mut Variables) -> Result<(), Reported> {
+    let env = jinja();
+    let mut pending: Vec<String> = vars
+        .iter()
+        .filter(|(_, v)| matches!(&v.value, Value::Str(s) if has_template(s)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    while !pending.is_empty() {
+        let ready: Vec<String> = pending
+            .iter()
+            .filter(|name| {
+                let Some(Value::Str(text)) = vars.get(*name).map(|n| &n.value) else {
+                    return false;
+                };
+                let others: Variables = vars
+                    .iter()
+                    .filter(|(k, _)| !pending.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                env.render_str(text, context(&others)).is_ok()
+            })
+            .cloned()
+            .collect();
+        if ready.is_empty() {
+            let first = &pending[0];
+            let line = vars.get(first).map_or(0, |n| n.line);
+            return Err(Reported::at(
+                line,
+                format!(
+                    "variables {} refer to each other in a cycle or to an undefined name",
+                    pending.join(", ")
+                ),
+            ));
+        }
+        for name in &ready {
+            let settled: Variables = vars
+                .iter()
+                .filter(|(k, _)| !pending.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let ctx = context(&settled);
+            if let Some(node) = vars.get_mut(name) {
+                if let Value::Str(text) = &node.value {
+                    let out = render(&env, text, &ctx, node.line)?;
+                    node.value = coerce(out);
+                }
+            }
+        }
+        pending.retain(|p| !ready.contains(p));
+    }
+    Ok(())
+}
 
 /// Replaces every reference in the string scalars under `node`. A string that is exactly one
 /// `{{ name }}` takes the variable's value as is (a number stays a number).
@@ -16,26 +135,43 @@ pub(crate) fn substitute(
     vars: &Variables,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), Reported> {
+    let jinja = jinja();
+    let ctx = context(vars);
+    substitute_in(node, vars, &ctx, &jinja, env)
+}
+
+fn substitute_in(
+    node: &mut Node,
+    vars: &Variables,
+    ctx: &serde_json::Map<String, serde_json::Value>,
+    jinja: &Environment<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Reported> {
     let line = node.line;
     match &mut node.value {
         Value::Str(s) => {
             let text = env_refs(s, line, vars, env)?;
-            match whole_template(&text) {
-                Some(name) => {
-                    let var = lookup(name, vars, line)?;
-                    node.value = var.value.clone();
-                }
-                None => *s = jinja_refs(&text, vars, line)?,
+            if let Some(name) = whole_template(&text) {
+                // A list or mapping variable stands in as itself.
+                let var = lookup(name, vars, line)?;
+                node.value = var.value.clone();
+            } else if has_template(&text) {
+                node.value = coerce(render(jinja, &text, ctx, line)?);
+            } else {
+                *s = text;
             }
         }
         Value::Seq(items) => {
             for item in items {
-                substitute(item, vars, env)?;
+                substitute_in(item, vars, ctx, jinja, env)?;
             }
         }
         Value::Map(entries) => {
-            for (_, v) in entries {
-                substitute(v, vars, env)?;
+            for (k, v) in entries {
+                if LATER.contains(&k.name.as_str()) {
+                    continue;
+                }
+                substitute_in(v, vars, ctx, jinja, env)?;
             }
         }
         Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
@@ -158,35 +294,4 @@ fn scalar_text(node: &Node) -> Option<String> {
         Value::Null => Some(String::new()),
         Value::Seq(_) | Value::Map(_) => None,
     }
-}
-
-/// `{{ name }}` inside a longer string.
-fn jinja_refs(text: &str, vars: &Variables, line: u32) -> Result<String, Reported> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(Reported::at(
-                line,
-                format!("unterminated '{{{{' in {text:?}"),
-            ));
-        };
-        let inner = after[..end].trim();
-        if !is_name(inner) {
-            return Err(Reported::at(
-                line,
-                format!("'{{{{ {inner} }}}}': only '{{{{ name }}}}' references to variables are supported (no expressions or filters)"),
-            ));
-        }
-        let node = lookup(inner, vars, line)?;
-        out.push_str(
-            &scalar_text(node)
-                .ok_or_else(|| Reported::at(line, format!("variable '{inner}' is not a scalar")))?,
-        );
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
