@@ -18,6 +18,7 @@ pub mod corpus;
 mod count;
 pub mod ffmpeg;
 pub mod image_uuids;
+pub mod length_dist;
 pub mod loader;
 pub mod parallel;
 pub mod public;

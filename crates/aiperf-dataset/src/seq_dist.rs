@@ -440,6 +440,11 @@ impl RangeWindow {
 pub enum LengthSampler {
     Distribution(SeqDist),
     Range(RangeWindow),
+    /// `--isl-distribution` (and `--osl-distribution`; without it the OSL comes from `--osl`).
+    Drawn {
+        isl: crate::length_dist::LengthDist,
+        osl: Option<crate::length_dist::LengthDist>,
+    },
 }
 
 impl LengthSampler {
@@ -448,13 +453,25 @@ impl LengthSampler {
         match self {
             Self::Distribution(_) => "models.sequence.distribution",
             Self::Range(_) => "models.range_ratio.distribution",
+            Self::Drawn { .. } => "dataset.prompt.distribution",
         }
     }
 
-    pub fn sample(&self, rng: &mut Rng) -> (u32, u32) {
+    /// One turn's ISL and, unless only the ISL is drawn, its OSL.
+    pub fn sample(&self, rng: &mut Rng) -> (u32, Option<u32>) {
         match self {
-            Self::Distribution(d) => d.sample(rng),
-            Self::Range(w) => w.sample(rng),
+            Self::Distribution(d) => {
+                let (i, o) = d.sample(rng);
+                (i, Some(o))
+            }
+            Self::Range(w) => {
+                let (i, o) = w.sample(rng);
+                (i, Some(o))
+            }
+            Self::Drawn { isl, osl } => {
+                let i = isl.sample_int(rng);
+                (i, osl.as_ref().map(|o| o.sample_int(rng)))
+            }
         }
     }
 }

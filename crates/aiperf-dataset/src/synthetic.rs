@@ -355,8 +355,8 @@ impl<'a> PromptGenerator<'a> {
                         })
                         .collect();
                     let max_tokens = match pair {
-                        Some((_, o)) => Some(o.max(1)),
-                        None => cfg
+                        Some((_, Some(o))) => Some(o.max(1)),
+                        _ => cfg
                             .osl_mean
                             .map(|m| osl.positive_normal_integer(m, cfg.osl_stddev)),
                     };

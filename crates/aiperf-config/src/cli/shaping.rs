@@ -37,6 +37,24 @@ pub struct ShapingFlags {
     )]
     pub seq_dist: Option<String>,
 
+    /// ISL distribution in AIPerf's run-file form, as JSON: a number, {"mean", "stddev"},
+    /// {"mean", "median"} (log-normal), {"peaks": [{..., "weight"}, ...]} (mixture) or
+    /// {"points": [{"value", "weight"}, ...]}, each with optional "min"/"max".
+    #[arg(
+        long = "isl-distribution",
+        value_name = "JSON",
+        help_heading = "Input Sequence Length (ISL)"
+    )]
+    pub isl_distribution: Option<String>,
+
+    /// OSL distribution, in the same forms as --isl-distribution.
+    #[arg(
+        long = "osl-distribution",
+        value_name = "JSON",
+        help_heading = "Output Sequence Length (OSL)"
+    )]
+    pub osl_distribution: Option<String>,
+
     /// Sample ISL and OSL uniformly from a ratio-defined integer window around the configured
     /// means (needs explicit --isl and --osl): vllm style [floor(m(1-r)), ceil(m(1+r))], sglang
     /// style [max(1, int(m*r)), m]. A float for both, or (vllm only) '{"input": r, "output": r}'.

@@ -5,6 +5,7 @@
 
 use aiperf_dataset::cache_bust::CacheBustTarget;
 use aiperf_dataset::corpus::PromptCorpus;
+use aiperf_dataset::length_dist::LengthDist;
 use aiperf_dataset::seq_dist::{
     parse_range_ratio, LengthSampler, RandomCorpusStyle, RangeWindow, SeqDist,
 };
@@ -51,6 +52,9 @@ pub struct ShapingOptions {
     pub seq_dist: Option<SeqDist>,
     /// `--random-range-ratio`.
     pub range_ratio: Option<RangeRatio>,
+    /// `--isl-distribution` (or, with only `--osl-distribution`, `--isl`/`--isl-stddev` as a
+    /// normal distribution) and `--osl-distribution`.
+    pub drawn: Option<(LengthDist, Option<LengthDist>)>,
     pub random_corpus_style: RandomCorpusStyle,
     /// Synthetic conversations carry a system message (`--system-prompt[-file]`,
     /// `--shared-system-prompt-length`), so `--cache-bust system_*` marks it rather than the
@@ -62,6 +66,9 @@ impl ShapingOptions {
     /// The mean ISL of a synthetic turn: `isl_mean` (`--isl`) unless a distribution or window
     /// replaces it (for memory estimates).
     pub fn mean_isl(&self, isl_mean: f64) -> f64 {
+        if let Some((isl, _)) = &self.drawn {
+            return isl.expected_value();
+        }
         match (&self.seq_dist, &self.range_ratio) {
             (Some(d), _) => d
                 .pairs()
@@ -79,6 +86,12 @@ impl ShapingOptions {
     /// Where each synthetic turn's (ISL, OSL) come from, if not `--isl`/`--osl`; the ratio
     /// window leaves out `special_tokens` (what the tokenizer adds itself) in vLLM style.
     pub fn lengths(&self, special_tokens: u32) -> Option<LengthSampler> {
+        if let Some((isl, osl)) = &self.drawn {
+            return Some(LengthSampler::Drawn {
+                isl: isl.clone(),
+                osl: osl.clone(),
+            });
+        }
         match (&self.seq_dist, &self.range_ratio) {
             (Some(d), _) => Some(LengthSampler::Distribution(d.clone())),
             (None, Some(r)) => Some(LengthSampler::Range(
@@ -108,6 +121,13 @@ pub(super) fn resolve(
         )?),
         None => None,
     };
+    let drawn = drawn(args)?;
+    if drawn.is_some() && (seq_dist.is_some() || range_ratio.is_some()) {
+        return Err(invalid(
+            "--isl-distribution",
+            "cannot be combined with --seq-dist or --random-range-ratio (each sets the lengths)",
+        ));
+    }
     let prompt_corpus = match &flags.prompt_corpus {
         Some(c) => Some(corpus(args, c)?),
         None => None,
@@ -117,9 +137,55 @@ pub(super) fn resolve(
         cache_bust: cache_bust(args)?,
         seq_dist,
         range_ratio,
+        drawn,
         random_corpus_style,
         has_system_prompt: has_system_prompt(args),
     })
+}
+
+/// One `--isl-distribution`/`--osl-distribution` value, capped at the client's prompt limit.
+fn length_dist(flag: &'static str, text: &str) -> Result<LengthDist, ConfigError> {
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| invalid(flag, format!("'{text}' is not JSON: {e}")))?;
+    let d = LengthDist::parse(&json).map_err(|e| invalid(flag, e))?;
+    if d.expected_value() > MAX_PROMPT_TOKENS as f64 {
+        return Err(invalid(
+            flag,
+            format!(
+                "a mean of {} tokens is more than this client allows ({MAX_PROMPT_TOKENS} tokens)",
+                d.expected_value()
+            ),
+        ));
+    }
+    Ok(d.capped(MAX_PROMPT_TOKENS as f64))
+}
+
+/// The drawn lengths: the ISL distribution given or `--isl` as a normal one, and the OSL
+/// distribution if given.
+fn drawn(args: &ProfileArgs) -> Result<Option<(LengthDist, Option<LengthDist>)>, ConfigError> {
+    let flags = &args.shaping.flags;
+    let osl = match &flags.osl_distribution {
+        Some(t) => Some(length_dist("--osl-distribution", t)?),
+        None => None,
+    };
+    let isl = match &flags.isl_distribution {
+        Some(t) => length_dist("--isl-distribution", t)?,
+        None if osl.is_some() => {
+            if args.isl_mean.is_list() || args.isl_stddev.is_list() {
+                return Err(invalid(
+                    "--osl-distribution",
+                    "cannot be combined with an --isl or --isl-stddev sweep",
+                ));
+            }
+            let (mean, stddev) = (args.isl_mean.one(), args.isl_stddev.one());
+            length_dist(
+                "--isl",
+                &serde_json::json!({"mean": mean, "stddev": stddev}).to_string(),
+            )?
+        }
+        None => return Ok(None),
+    };
+    Ok(Some((isl, osl)))
 }
 
 fn style(s: &str) -> Result<RandomCorpusStyle, ConfigError> {

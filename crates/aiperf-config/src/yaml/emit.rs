@@ -454,6 +454,17 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     a.opt("--random-corpus-style", prompts.random_corpus_style.clone());
     a.sweepable("--osl", osl.map(Dist::mean));
     a.sweepable("--osl-stddev", osl.and_then(Dist::stddev));
+    let drawn = |own: &Option<serde_json::Value>, inner: Option<&serde_json::Value>| {
+        own.as_ref().or(inner).map(|v| v.to_string())
+    };
+    a.opt(
+        "--isl-distribution",
+        drawn(&d.isl_distribution, prompts.isl_distribution.as_ref()),
+    );
+    a.opt(
+        "--osl-distribution",
+        drawn(&d.osl_distribution, prompts.osl_distribution.as_ref()),
+    );
 
     // Rankings
     if let Some(r) = &d.rankings {

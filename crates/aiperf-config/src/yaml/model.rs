@@ -378,6 +378,11 @@ pub struct Prompts {
     pub isl: Option<Dist>,
     /// Output sequence length in tokens (`--osl`, `--osl-stddev`).
     pub osl: Option<Dist>,
+    /// `isl` in a form beyond `{mean, stddev}`: `{mean, median}`, `{peaks}`, `{points}` or
+    /// with `min`/`max` (`--isl-distribution`, the same JSON).
+    pub isl_distribution: Option<serde_json::Value>,
+    /// `osl` in such a form (`--osl-distribution`).
+    pub osl_distribution: Option<serde_json::Value>,
     /// Text inputs per request (`--prompt-batch-size`).
     pub batch_size: Option<u64>,
     /// Token block size for hash-id prompt synthesis (`--isl-block-size`).
@@ -605,6 +610,10 @@ pub struct Dataset {
     pub isl: Option<Dist>,
     /// Shorthand for `prompts.osl`.
     pub osl: Option<Dist>,
+    /// Shorthand for `prompts.islDistribution`.
+    pub isl_distribution: Option<serde_json::Value>,
+    /// Shorthand for `prompts.oslDistribution`.
+    pub osl_distribution: Option<serde_json::Value>,
     /// Turns per conversation (`--conversation-turn-mean`, `--conversation-turn-stddev`).
     pub turns: Option<Dist>,
     /// Milliseconds between turns (`--conversation-turn-delay-mean`/`-stddev`).

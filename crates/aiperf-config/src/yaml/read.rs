@@ -943,8 +943,31 @@ fn dist(f: &Field) -> R<Dist> {
     Ok(Dist::Normal { mean, stddev })
 }
 
+/// `isl`/`osl`: the `{mean, stddev}` forms as a `Dist`, AIPerf's others (log-normal, peaks,
+/// points, bounds) as the JSON of `--isl-distribution`, checked here so errors name the line.
+fn length(f: Option<Field>) -> R<(Option<Dist>, Option<serde_json::Value>)> {
+    let Some(f) = f else {
+        return Ok((None, None));
+    };
+    let extended = match &f.node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, _)| !matches!(camel(&k.name).as_str(), "mean" | "stddev")),
+        _ => false,
+    };
+    if !extended {
+        return Ok((Some(dist(&f)?), None));
+    }
+    let json = f.node.to_json();
+    aiperf_dataset::length_dist::LengthDist::parse(&json)
+        .map_err(|e| Reported::at(f.node.line, format!("'{}': {e}", f.key)))?;
+    Ok((None, Some(json)))
+}
+
 fn prompts(f: &Field) -> R<Prompts> {
     let mut o = Obj::new(*f)?;
+    let (isl, isl_distribution) = length(o.get("isl")?)?;
+    let (osl, osl_distribution) = length(o.get("osl")?)?;
     // The style first: it decides which ratio forms are valid.
     let random_corpus_style = opt(o.get("randomCorpusStyle")?, |f| {
         f.choice(&["vllm", "sglang"])
@@ -954,8 +977,10 @@ fn prompts(f: &Field) -> R<Prompts> {
         _ => RandomCorpusStyle::Vllm,
     };
     let p = Prompts {
-        isl: opt(o.get("isl")?, dist)?,
-        osl: opt(o.get("osl")?, dist)?,
+        isl,
+        osl,
+        isl_distribution,
+        osl_distribution,
         batch_size: opt(o.get("batchSize")?, Field::u64)?,
         block_size: opt(o.get("blockSize")?, Field::u64)?,
         cache_bust: opt(o.get("cacheBust")?, cache_bust)?,
@@ -1365,6 +1390,8 @@ fn prefix_prompts(f: &Field) -> R<PrefixPrompts> {
 
 fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
     let mut o = Obj::new(*f)?;
+    let (isl, isl_distribution) = length(o.get("isl")?)?;
+    let (osl, osl_distribution) = length(o.get("osl")?)?;
     let mut d = Dataset {
         name: opt(o.get("name")?, Field::string)?,
         kind: opt(o.get("type")?, |f| {
@@ -1379,8 +1406,10 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
             f.choice(&["random", "sequential", "shuffle"])
         })?,
         prompts: opt(o.get("prompts")?, prompts)?,
-        isl: opt(o.get("isl")?, dist)?,
-        osl: opt(o.get("osl")?, dist)?,
+        isl,
+        osl,
+        isl_distribution,
+        osl_distribution,
         turns: opt(o.get("turns")?, dist)?,
         turn_delay: opt(o.get("turnDelay")?, dist)?,
         turn_delay_ratio: opt(o.get("turnDelayRatio")?, Field::f64)?,

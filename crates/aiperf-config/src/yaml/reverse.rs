@@ -337,6 +337,14 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
             &d.shaping.flags.random_corpus_style,
         )
         .filter(|_| synthetic),
+        isl_distribution: sf
+            .isl_distribution
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        osl_distribution: sf
+            .osl_distribution
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
     };
     let prefix = PrefixPrompts {
         pool_size: some_if(&(p.prefix_pool_size as u64), &(d.prefix_pool_size as u64)),

@@ -1459,7 +1459,6 @@ fn aiperf_bundled_templates_load_where_installed() {
     // Each with what this build does not read yet; the test fails when one starts loading, so
     // the list stays true.
     const NOT_YET: &[(&str, &str)] = &[
-        ("env_var_production.yaml", "ISL/OSL mixtures ('peaks')"),
         ("inline_dataset.yaml", "inline dataset 'records'"),
         ("scenario_workload_profiles.yaml", "sweep type 'scenarios'"),
         ("speed_bench_sweep.yaml", "sweeps over text values"),
@@ -1554,5 +1553,41 @@ fn telemetry_artifact_and_endpoint_blocks_map_to_their_flags() {
     assert!(
         err("benchmark:\n  model: m\n  serverMetrics:\n    discovery: {mode: kubernetes}\n")
             .contains("'discovery.mode: kubernetes' is not supported"),
+    );
+}
+
+#[test]
+fn length_distributions_beyond_mean_and_stddev_map_to_their_flags() {
+    let args = load(
+        "benchmark:
+  model: m
+  dataset:
+    prompts:
+      isl:
+        peaks:
+          - {mean: 256, median: 214, weight: 70}
+          - {mean: 2048, median: 1891, weight: 30}
+      osl: {points: [{value: 64, weight: 1}, {value: 128, weight: 3}], max: 100}
+",
+    )
+    .unwrap();
+    let at = |flag: &str| {
+        let i = args
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag} in {args:?}"));
+        serde_json::from_str::<serde_json::Value>(&args[i + 1]).unwrap()
+    };
+    assert_eq!(at("--isl-distribution")["peaks"][1]["median"], 1891);
+    assert_eq!(at("--osl-distribution")["max"], 100);
+    assert!(!args.contains(&"--isl".to_string()));
+    let set = resolve(&args);
+    let (isl, osl) = set.variations[0].config.shaping.drawn.clone().unwrap();
+    // 0.7 * 256 + 0.3 * 2048
+    assert!((isl.expected_value() - 793.6).abs() < 1e-9);
+    assert_eq!(osl.unwrap().to_string(), "empirical(64 @ 25%, 128 @ 75%)");
+    assert_eq!(
+        err("benchmark:\n  model: m\n  dataset:\n    isl: {mean: 10, median: 20}\n"),
+        "run.yaml:4: 'isl': Log-normal median (20) must be <= mean (10)."
     );
 }

@@ -306,3 +306,43 @@ async fn a_content_type_the_endpoint_cannot_take_is_refused() {
         "{err:#}"
     );
 }
+
+/// `--isl-distribution`/`--osl-distribution` (AIPerf's run-file forms as JSON): every prompt
+/// is one of the empirical lengths, exactly, and every request asks for a drawn output length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn length_distributions_draw_the_prompt_and_output_lengths() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    Profile::new("m", &mock.url())
+        .arg(
+            "--isl-distribution",
+            r#"{"points": [{"value": 16, "weight": 1}, {"value": 64, "weight": 1}]}"#,
+        )
+        .arg(
+            "--osl-distribution",
+            r#"{"mean": 40, "median": 30, "max": 50}"#,
+        )
+        .arg("--num-dataset-entries", 40)
+        .request_count(40)
+        .concurrency(4)
+        .run(dir.path())
+        .await
+        .unwrap();
+    let lines = read_jsonl(dir.path().join("profile_export.jsonl"));
+    let isl: Vec<f64> = lines
+        .iter()
+        .map(|r| {
+            r["metrics"]["input_sequence_length"]["value"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert!(isl.iter().all(|v| *v == 16.0 || *v == 64.0), "{isl:?}");
+    assert!(isl.contains(&16.0) && isl.contains(&64.0), "{isl:?}");
+    for r in posts(&mock) {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let max = body["max_completion_tokens"].as_u64().unwrap();
+        assert!((1..=50).contains(&max), "max tokens {max} outside [1, 50]");
+    }
+    mock.stop().await;
+}
