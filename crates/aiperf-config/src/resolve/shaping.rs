@@ -148,7 +148,7 @@ fn length_dist(flag: &'static str, text: &str) -> Result<LengthDist, ConfigError
     let json: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| invalid(flag, format!("'{text}' is not JSON: {e}")))?;
     let d = LengthDist::parse(&json).map_err(|e| invalid(flag, e))?;
-    if d.expected_value() > MAX_PROMPT_TOKENS as f64 {
+    if d.expected_value() > MAX_PROMPT_TOKENS {
         return Err(invalid(
             flag,
             format!(
@@ -157,7 +157,7 @@ fn length_dist(flag: &'static str, text: &str) -> Result<LengthDist, ConfigError
             ),
         ));
     }
-    Ok(d.capped(MAX_PROMPT_TOKENS as f64))
+    Ok(d.capped(MAX_PROMPT_TOKENS))
 }
 
 /// The drawn lengths: the ISL distribution given or `--isl` as a normal one, and the OSL
