@@ -95,6 +95,7 @@ pub fn parse_responses(
         };
         let text = String::from_utf8_lossy(&body);
         let (data, usage) = endpoint.parse_json(text.trim());
+        let usage = with_video_stats(text.trim(), with_spec_decode(text.trim(), usage));
         return Ok(Parsed {
             responses: vec![ParsedResponse {
                 recv_ns: last.recv_ns,
@@ -134,6 +135,7 @@ pub fn parse_responses(
             continue;
         }
         let (data, usage) = endpoint.parse_event(text, content_seen);
+        let usage = with_spec_decode(text, usage);
         content_seen |= data.is_some();
         if data.is_none() && usage.is_none() {
             // Nothing to keep: a role-only delta is fine, JSON that does not parse is not.
@@ -154,6 +156,68 @@ pub fn parse_responses(
     })
 }
 
+/// Where vLLM's per-request speculative-decoding stats travel inside a response's usage value
+/// (the metrics crate's `spec_decode::USAGE_KEY`): they come once per request at the response
+/// root (`metrics.speculative_decoding`), on the body or the trailing usage chunk, exactly where
+/// the usage is, so the usage the processor already hands the metrics carries them.
+pub const SPEC_DECODE_USAGE_KEY: &str = "speculative_decoding";
+
+/// `usage` with the response's `metrics.speculative_decoding` object added under
+/// [`SPEC_DECODE_USAGE_KEY`], if it has one. Bodies that do not mention it are not parsed again.
+pub fn with_spec_decode(text: &str, usage: Option<Value>) -> Option<Value> {
+    if !text.contains(SPEC_DECODE_USAGE_KEY) {
+        return usage;
+    }
+    let Some(stats) = serde_json::from_str::<Value>(text).ok().and_then(|mut v| {
+        v.get_mut("metrics")?
+            .get_mut(SPEC_DECODE_USAGE_KEY)
+            .map(Value::take)
+            .filter(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+    }) else {
+        return usage;
+    };
+    let mut usage = match usage {
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
+    };
+    usage.insert(SPEC_DECODE_USAGE_KEY.to_string(), stats);
+    Some(Value::Object(usage))
+}
+
+/// Where a finished video job's server stats travel inside the usage value (the metrics
+/// crate's `media::VIDEO_USAGE_KEY`).
+pub const VIDEO_USAGE_KEY: &str = "video_generation";
+
+/// `usage` with a video job's `inference_time_s` and `peak_memory_mb` (numbers at the body's
+/// root, as AIPerf's video endpoint reads them) added under [`VIDEO_USAGE_KEY`].
+pub fn with_video_stats(text: &str, usage: Option<Value>) -> Option<Value> {
+    const FIELDS: [&str; 2] = ["inference_time_s", "peak_memory_mb"];
+    if !FIELDS.iter().any(|f| text.contains(f)) {
+        return usage;
+    }
+    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(text) else {
+        return usage;
+    };
+    let stats: serde_json::Map<String, Value> = FIELDS
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.to_string(),
+                doc.get(*f).filter(|v| v.is_number())?.clone(),
+            ))
+        })
+        .collect();
+    if stats.is_empty() {
+        return usage;
+    }
+    let mut usage = match usage {
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
+    };
+    usage.insert(VIDEO_USAGE_KEY.to_string(), Value::Object(stats));
+    Some(Value::Object(usage))
+}
+
 /// A `usage` value worth keeping: a non-empty object.
 pub(crate) fn keep_usage(usage: Option<Value>) -> Option<Value> {
     usage.filter(|u| u.as_object().is_some_and(|o| !o.is_empty()))
@@ -168,6 +232,47 @@ mod tests {
             recv_ns: 7,
             data: bytes::Bytes::copy_from_slice(text.as_bytes()),
         }]
+    }
+
+    #[test]
+    fn vllm_spec_decode_stats_ride_with_the_usage() {
+        let chat = crate::chat::Chat;
+        let spec = r#"{"mean_acceptance_length":2.5,"num_spec_steps":2}"#;
+        // Streaming: on the trailing usage chunk.
+        let stream = format!(
+            "data: {{\"object\":\"chat.completion.chunk\",\"choices\":[{{\"delta\":{{\"content\":\"hi\"}}}}]}}\n\ndata: {{\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{{\"completion_tokens\":5}},\"metrics\":{{\"speculative_decoding\":{spec}}}}}\n\ndata: [DONE]\n\n"
+        );
+        let parsed = parse_responses(&chat, true, &body(&stream)).unwrap();
+        let usage = parsed.responses.last().unwrap().usage.clone().unwrap();
+        assert_eq!(usage["completion_tokens"], 5);
+        assert_eq!(usage[SPEC_DECODE_USAGE_KEY]["num_spec_steps"], 2);
+        assert!(parsed.responses[0].usage.is_none());
+        // Whole body, without a usage object.
+        let whole = format!(
+            "{{\"object\":\"chat.completion\",\"choices\":[{{\"message\":{{\"content\":\"hi\"}}}}],\"metrics\":{{\"speculative_decoding\":{spec}}}}}"
+        );
+        let parsed = parse_responses(&chat, false, &body(&whole)).unwrap();
+        let usage = parsed.responses[0].usage.clone().unwrap();
+        assert_eq!(usage[SPEC_DECODE_USAGE_KEY]["mean_acceptance_length"], 2.5);
+        // Mentioned but not at metrics.speculative_decoding: the usage is left alone.
+        assert_eq!(
+            with_spec_decode(r#"{"speculative_decoding":{"a":1}}"#, None),
+            None
+        );
+    }
+
+    #[test]
+    fn video_job_stats_ride_with_the_usage() {
+        let video = crate::video::VideoGeneration;
+        let done = r#"{"id":"v1","object":"video","status":"completed","inference_time_s":4.5,"peak_memory_mb":2048}"#;
+        let parsed = parse_responses(&video, false, &body(done)).unwrap();
+        let usage = parsed.responses[0].usage.clone().unwrap();
+        assert_eq!(usage[VIDEO_USAGE_KEY]["inference_time_s"], 4.5);
+        assert_eq!(usage[VIDEO_USAGE_KEY]["peak_memory_mb"], 2048);
+        assert_eq!(
+            with_video_stats(r#"{"inference_time_s":"soon"}"#, None),
+            None
+        );
     }
 
     #[test]

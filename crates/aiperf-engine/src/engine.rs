@@ -320,7 +320,7 @@ impl Engine {
             None => None,
         };
 
-        let processed = tokio::task::spawn_blocking(move || processor.join())
+        let mut processed = tokio::task::spawn_blocking(move || processor.join())
             .await
             .map_err(|e| anyhow!("record processor task failed: {e}"))?
             .map_err(|_| anyhow!("record processor panicked"))?;
@@ -343,6 +343,10 @@ impl Engine {
                 phases.abandoned
             );
         }
+        // `network_adjusted_*`: each request's latency minus the run's mean round trip.
+        processed
+            .accumulator
+            .set_network_rtt_ns(crate::network::rtt_ns(cfg, &network));
         let summary = processed.accumulator.summarize();
         let request_count = processed.accumulator.request_count();
         let error_count = processed.accumulator.error_count();

@@ -6,7 +6,7 @@ use std::io;
 
 use crate::record::{RecordMetrics, RecordValue};
 use crate::registry::{Applicability, Flags, Group, MetricKind, MetricSpec, REGISTRY};
-use crate::select::first_reaching;
+use crate::select::{first_reaching, Items};
 use crate::spill::{Column, ColumnItems, Spill, LOAD_VALUES};
 use crate::stats::{Stats, PERCENTILES};
 use crate::steady::{steady_state, SteadyState};
@@ -121,6 +121,11 @@ pub struct Accumulator {
     /// Fixed window length for rates (timeslices), instead of the benchmark duration.
     window_ns: Option<u64>,
     slices: Option<Slices>,
+    /// The run's mean network RTT (ns), when calibrated: `network_adjusted_*` are summarised
+    /// from the per-request values ([`crate::network`]).
+    network_rtt_ns: Option<f64>,
+    /// A fixed-schedule replay: report how late requests went out ([`crate::replay`]).
+    replay_fidelity: bool,
 }
 
 #[derive(Debug)]
@@ -263,6 +268,27 @@ impl Accumulator {
             intervals: Column::default(),
             window_ns: None,
             slices: None,
+            network_rtt_ns: None,
+            replay_fidelity: false,
+        }
+    }
+
+    /// Reports the replay fidelity metrics (`replay_sched_*`): a fixed-schedule run. Run-level
+    /// only, so timeslice windows do not inherit it.
+    pub fn with_replay_fidelity(mut self) -> Self {
+        self.replay_fidelity = true;
+        self
+    }
+
+    /// The run's mean network RTT (AIPerf's `set_network_rtt_ns`): with one above 0, the
+    /// summary (and each timeslice) adds `network_rtt` and the `network_adjusted_*` metrics,
+    /// each request clamped at 0 exactly.
+    pub fn set_network_rtt_ns(&mut self, rtt_ns: Option<f64>) {
+        self.network_rtt_ns = rtt_ns.filter(|r| *r > 0.0 && r.is_finite());
+        if let Some(s) = &mut self.slices {
+            for a in &mut s.accumulators {
+                a.set_network_rtt_ns(rtt_ns);
+            }
         }
     }
 
@@ -308,6 +334,7 @@ impl Accumulator {
             a.window_ns = Some(s.width_ns);
             a.spill = self.spill.clone();
             a.load_values = self.load_values;
+            a.network_rtt_ns = self.network_rtt_ns;
             s.accumulators.push(a);
         }
         Some(&mut s.accumulators[i])
@@ -457,6 +484,95 @@ impl Accumulator {
         error_adjusted(stats, self.error_count, order)
     }
 
+    /// `network_rtt` and the `network_adjusted_*` results, from the source columns clamped
+    /// per request.
+    fn network_adjusted(
+        &self,
+        rtt: f64,
+        results: &mut Vec<MetricResult>,
+        problems: &mut Vec<String>,
+    ) {
+        for (tag, source) in crate::network::SOURCES {
+            let Some(i) = REGISTRY.iter().position(|m| m.tag == source) else {
+                continue;
+            };
+            if !REGISTRY[i].applies(&self.run) {
+                continue;
+            }
+            if let Some(stats) = self.shifted_column_stats(i, rtt, problems) {
+                crate::network::insert_ordered(
+                    results,
+                    crate::network::adjusted_result(tag, &stats),
+                );
+            }
+        }
+        if let Some(r) = crate::network::rtt_result(rtt) {
+            crate::network::insert_ordered(results, r);
+        }
+    }
+
+    /// The `replay_sched_*` results of a fixed-schedule run, from the send offsets anchored at
+    /// the smallest; the warning when degraded.
+    fn replay_fidelity(
+        &self,
+        results: &mut Vec<MetricResult>,
+        problems: &mut Vec<String>,
+    ) -> Option<String> {
+        if !self.replay_fidelity {
+            return None;
+        }
+        let i = REGISTRY
+            .iter()
+            .position(|m| m.tag == "replay_send_schedule_offset")?;
+        let min = self.column_stats(i, problems)?.min;
+        // Anchoring is a shift by -min: every value >= min, so nothing is clamped.
+        let anchored = self.shifted_column_stats(i, min, problems)?;
+        let (replay, warning) = crate::replay::results(&anchored);
+        for r in replay {
+            crate::network::insert_ordered(results, r);
+        }
+        warning
+    }
+
+    /// Statistics of column `i` with every value `v` replaced by `max(v - rtt, 0)`.
+    fn shifted_column_stats(
+        &self,
+        i: usize,
+        rtt: f64,
+        problems: &mut Vec<String>,
+    ) -> Option<Stats> {
+        let column = &self.values[i];
+        let shift = |values: &[f64]| -> Vec<f64> {
+            values
+                .iter()
+                .map(|&v| crate::network::adjusted(v, rtt))
+                .collect()
+        };
+        if column.is_resident() {
+            return Stats::compute(&shift(column.in_memory()));
+        }
+        if column.len() <= self.load_values {
+            return match column.load(self.spill.as_ref()) {
+                Ok(all) => Stats::compute(&shift(&all)),
+                Err(e) => {
+                    problems.push(format!("cannot read back {} values: {e}", REGISTRY[i].tag));
+                    None
+                }
+            };
+        }
+        let items = Shifted {
+            inner: ColumnItems {
+                column,
+                spill: self.spill.as_ref(),
+            },
+            rtt,
+        };
+        Stats::compute_streaming(&items).unwrap_or_else(|e| {
+            problems.push(format!("cannot read back {} values: {e}", REGISTRY[i].tag));
+            None
+        })
+    }
+
     pub fn request_count(&self) -> u64 {
         self.request_count
     }
@@ -596,6 +712,10 @@ impl Accumulator {
                 }
             }
         }
+        if let Some(rtt) = self.network_rtt_ns {
+            self.network_adjusted(rtt, &mut results, &mut problems);
+        }
+        let replay_warning = self.replay_fidelity(&mut results, &mut problems);
         let mut summary = Summary {
             results,
             timeslices: Vec::new(),
@@ -603,6 +723,7 @@ impl Accumulator {
             steady_state: self.steady_state(),
         };
         summary.warnings = warnings(&summary, self.request_count, &self.run);
+        summary.warnings.extend(replay_warning);
         summary.warnings.extend(problems);
         if let Some(s) = &self.slices {
             // Slices are independent too: one per thread, each summarised on its own.
@@ -639,6 +760,19 @@ impl Accumulator {
         let adjusted = (REGISTRY[i].flags.contains(Flags::ERROR_ADJUSTED) && self.error_count > 0)
             .then(|| self.column_error_adjusted(i, &stats, problems));
         Some((stats, adjusted))
+    }
+}
+
+/// A column's values less the network RTT, clamped at 0 (read by passes when spilled).
+struct Shifted<'a> {
+    inner: ColumnItems<'a>,
+    rtt: f64,
+}
+
+impl Items for Shifted<'_> {
+    fn scan(&self, f: &mut dyn FnMut(f64, f64)) -> io::Result<()> {
+        self.inner
+            .scan(&mut |v, w| f(crate::network::adjusted(v, self.rtt), w))
     }
 }
 
@@ -934,6 +1068,40 @@ mod tests {
         assert_eq!(s.value("total_usage_prompt_tokens"), Some(200.0));
         assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
         assert!(s.warnings[0].starts_with("Token Count Discrepancy Warning"));
+    }
+
+    #[test]
+    fn context_overflows_are_counted_among_failures_only() {
+        // One success, three failures of which two overflowed the context: count 2.
+        let mut acc = Accumulator::new(STREAMING);
+        acc.add_success(&success(0, &[MS, 2 * MS], 10, 2), 0);
+        assert_eq!(
+            acc.summarize().get("context_overflow_count").map(|_| ()),
+            None
+        );
+        for body in [
+            "This model's maximum context length is 4096 tokens",
+            "Injected HTTP 500",
+            r#"{"error":{"code":"context_length_exceeded"}}"#,
+        ] {
+            acc.add_error(&RecordMetrics::of_failure(Some(7), body), 0);
+        }
+        let s = acc.summarize();
+        assert_eq!(s.value("context_overflow_count"), Some(2.0));
+        assert_eq!(s.value("error_request_count"), Some(3.0));
+        // Failures whose message was never classified leave it absent, not 0.
+        let mut unknown = Accumulator::new(STREAMING);
+        unknown.add_error(&RecordMetrics::of_error(Some(7)), 0);
+        assert_eq!(
+            unknown
+                .summarize()
+                .get("context_overflow_count")
+                .map(|_| ()),
+            None
+        );
+        let mut clean = Accumulator::new(STREAMING);
+        clean.add_error(&RecordMetrics::of_failure(Some(7), "Injected HTTP 500"), 0);
+        assert_eq!(clean.summarize().value("context_overflow_count"), Some(0.0));
     }
 
     #[test]

@@ -14,10 +14,14 @@
 pub mod accumulate;
 pub mod confidence;
 pub mod load;
+pub mod media;
+pub mod network;
 pub mod record;
 pub mod reference;
 pub mod registry;
+pub mod replay;
 pub mod select;
+pub mod spec_decode;
 pub mod spill;
 pub mod stats;
 pub mod steady;

@@ -107,6 +107,59 @@ pub struct RecordMetrics {
     pub http: Option<HttpTrace>,
     /// Run-clock bounds kept for time-weighted metrics: start, first token, end.
     pub timeline: Option<(u64, Option<u64>, u64)>,
+    /// Whether a failed request's error says the prompt did not fit the model's context
+    /// (`context_overflow_count`); `None` when its message was not classified.
+    pub context_overflow: Option<bool>,
+    /// Speculative-decoding acceptance the server reported (vLLM), if any.
+    pub spec_decode: Option<crate::spec_decode::SpecDecode>,
+    /// Images sent (absent when none).
+    pub num_images: Option<f64>,
+    /// Images / request latency in seconds.
+    pub image_throughput: Option<f64>,
+    /// Request latency in ms / images.
+    pub image_latency: Option<f64>,
+    /// Seconds of input audio (ASR requests).
+    pub audio_duration: Option<f64>,
+    /// Audio duration / request latency (real-time factor).
+    pub rtfx: Option<f64>,
+    /// The video server's own inference time (seconds).
+    pub video_inference_time: Option<f64>,
+    /// The video server's peak memory (MB).
+    pub video_peak_memory: Option<f64>,
+    /// Request start minus intended send time, signed (a request sent early is negative):
+    /// `replay_send_schedule_offset`, the input of the replay fidelity metrics.
+    pub replay_send_schedule_offset: Option<f64>,
+}
+
+/// AIPerf's context-overflow allowlist (`AIPERF_AGENTX_CONTEXT_OVERFLOW_SUBSTRINGS`), matched
+/// case-insensitively.
+pub const CONTEXT_OVERFLOW_SUBSTRINGS: [&str; 4] = [
+    "context length",
+    "maximum context",
+    "context_length_exceeded",
+    "prompt is too long",
+];
+
+/// Whether an error body says the request overflowed the context (AIPerf's
+/// `is_context_overflow_response`): the raw text, then an OpenAI-style `error.message` (whose
+/// JSON escapes the raw match cannot see through).
+pub fn is_context_overflow(body: &str) -> bool {
+    let hit = |text: &str| {
+        let lower = text.to_lowercase();
+        CONTEXT_OVERFLOW_SUBSTRINGS
+            .iter()
+            .any(|s| lower.contains(s))
+    };
+    if body.is_empty() {
+        return false;
+    }
+    hit(body)
+        || serde_json::from_str::<Value>(body).ok().is_some_and(|v| {
+            v.get("error")
+                .and_then(|e| e.get("message"))
+                .and_then(Value::as_str)
+                .is_some_and(hit)
+        })
 }
 
 /// Per-request values of a failed request is just its input length (`error_isl`).
@@ -146,11 +199,17 @@ impl RecordMetrics {
                 .intended_ns
                 .map(|t| input.credit_issued_ns.saturating_sub(t) as f64),
             send_lateness: input.intended_ns.map(|t| start.saturating_sub(t) as f64),
+            replay_send_schedule_offset: input.intended_ns.map(|t| start as f64 - t as f64),
             co_corrected_time_to_first_token: input
                 .intended_ns
                 .map(|t| first.saturating_sub(t) as f64),
             co_corrected_request_latency: input.intended_ns.map(|t| last.saturating_sub(t) as f64),
             usage: input.usage.and_then(Usage::parse).unwrap_or_default(),
+            spec_decode: input
+                .usage
+                .and_then(crate::spec_decode::SpecDecode::from_usage),
+            video_inference_time: crate::media::video_stat(input.usage, "inference_time_s"),
+            video_peak_memory: crate::media::video_stat(input.usage, "peak_memory_mb"),
             http: input.http.clone(),
             timeline: Some((start, Some(first), last)),
             ..Default::default()
@@ -209,6 +268,33 @@ impl RecordMetrics {
         RecordMetrics {
             input_sequence_length: input_tokens.map(|v| v as f64),
             ..Default::default()
+        }
+    }
+
+    /// Adds the image and audio metrics of a successful request from what it sent: `images`
+    /// (from [`crate::media::MediaCounts::from_body`]) and the seconds of audio, if any (AIPerf's
+    /// `num_images`, `image_throughput`, `image_latency`, `audio_duration`, `rtfx`).
+    pub fn with_media(mut self, images: u64, audio_duration_s: Option<f64>) -> RecordMetrics {
+        let latency_ns = self.request_latency.filter(|l| *l > 0.0);
+        if images > 0 {
+            let n = images as f64;
+            self.num_images = Some(n);
+            self.image_throughput = latency_ns.map(|l| n / (l / 1e9));
+            self.image_latency = self.request_latency.map(|l| l / 1e6 / n);
+        }
+        if let Some(audio) = audio_duration_s.filter(|a| *a > 0.0 && a.is_finite()) {
+            self.audio_duration = Some(audio);
+            self.rtfx = latency_ns.map(|l| audio / (l / 1e9));
+        }
+        self
+    }
+
+    /// Metrics of a failed request from its error message: its input length and whether the
+    /// error is a context overflow.
+    pub fn of_failure(input_tokens: Option<u64>, error_message: &str) -> RecordMetrics {
+        RecordMetrics {
+            context_overflow: Some(is_context_overflow(error_message)),
+            ..RecordMetrics::of_error(input_tokens)
         }
     }
 
@@ -457,6 +543,64 @@ mod tests {
         })
         .unwrap();
         assert!(m.usage_discrepant());
+    }
+
+    #[test]
+    fn media_metrics_by_hand() {
+        // 2 images and 12.5 s of audio answered in 250 ms: 8 images/s, 125 ms/image, RTFx 50.
+        let content = [100 * MS, 250 * MS];
+        let m = RecordMetrics::of_success(&input(&content))
+            .unwrap()
+            .with_media(2, Some(12.5));
+        assert_eq!(
+            (m.num_images, m.image_throughput, m.image_latency),
+            (Some(2.0), Some(8.0), Some(125.0))
+        );
+        assert_eq!((m.audio_duration, m.rtfx), (Some(12.5), Some(50.0)));
+        let none = RecordMetrics::of_success(&input(&content))
+            .unwrap()
+            .with_media(0, None);
+        assert_eq!((none.num_images, none.rtfx), (None, None));
+        // A finished video job's stats ride in the usage value.
+        let usage =
+            json!({"video_generation": {"inference_time_s": 4.5, "peak_memory_mb": 2048.0}});
+        let v = RecordMetrics::of_success(&RecordInput {
+            usage: Some(&usage),
+            ..input(&content)
+        })
+        .unwrap();
+        assert_eq!(
+            (v.video_inference_time, v.video_peak_memory),
+            (Some(4.5), Some(2048.0))
+        );
+    }
+
+    #[test]
+    fn context_overflow_errors_are_recognised() {
+        // vLLM's 400 body, OpenAI's code, Anthropic's message, and a JSON-escaped message.
+        for body in [
+            r#"{"object":"error","message":"This model's maximum context length is 2048 tokens.","type":"BadRequestError","code":400}"#,
+            r#"{"error":{"message":"too long","code":"context_length_exceeded"}}"#,
+            "Prompt is too long: 210000 tokens > 200000 maximum",
+            r#"{"error":{"message":"Maximum\u0020context exceeded"}}"#,
+        ] {
+            assert!(is_context_overflow(body), "{body}");
+            assert_eq!(
+                RecordMetrics::of_failure(Some(3), body).context_overflow,
+                Some(true)
+            );
+        }
+        for body in [
+            "",
+            "Injected HTTP 500",
+            r#"{"error":{"message":"rate limited"}}"#,
+        ] {
+            assert!(!is_context_overflow(body), "{body}");
+        }
+        assert_eq!(
+            RecordMetrics::of_failure(Some(3), "x").input_sequence_length,
+            Some(3.0)
+        );
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub enum Group {
     Usage,
     /// The main table, titled with the endpoint's `metrics_title`.
     Default,
+    /// AIPerf's "Spec Decode" section (speculative-decoding acceptance); exported, its console
+    /// section not printed yet.
+    SpecDecode,
     /// Exported, not printed.
     Hidden,
 }
@@ -85,6 +88,7 @@ impl Group {
             Group::Effective => Some("LLM Metrics: Effective"),
             Group::Active => Some("LLM Metrics: Active"),
             Group::Usage => Some("LLM Metrics: Usage"),
+            Group::SpecDecode => Some("Spec Decode"),
             Group::Default | Group::Hidden => None,
         }
     }
@@ -211,6 +215,13 @@ fn scalar(v: Option<f64>) -> Option<RecordValue> {
     v.map(RecordValue::Scalar)
 }
 
+fn sd(
+    m: &RecordMetrics,
+    f: fn(&crate::spec_decode::SpecDecode) -> Option<f64>,
+) -> Option<RecordValue> {
+    m.spec_decode.as_ref().and_then(f).map(RecordValue::Scalar)
+}
+
 fn http(m: &RecordMetrics, f: fn(&crate::record::HttpTrace) -> f64) -> Option<RecordValue> {
     m.http.as_ref().map(|h| RecordValue::Scalar(f(h)))
 }
@@ -242,7 +253,9 @@ const fn spec(
     }
 }
 
-use Group::{Active as ACT, Default as DEF, Effective as EFF, Hidden as HID, Usage as USE};
+use Group::{
+    Active as ACT, Default as DEF, Effective as EFF, Hidden as HID, SpecDecode as SPD, Usage as USE,
+};
 use MetricKind::{Counter as C, Derived as D, ErrorRecord as E, Record as R, Timeline as T};
 use Unit::*;
 
@@ -307,6 +320,8 @@ pub static REGISTRY: &[MetricSpec] = &[
         "Credit release minus intended send time: the client's own pacing error (rate and replay modes)."),
     spec("send_lateness", "Send Lateness", R(|m| scalar(m.send_lateness)), Nanoseconds, Milliseconds, Flags::NONE, EFF, 65, &[],
         "Request start minus intended send time: pacing error plus any wait for a --concurrency slot."),
+    spec("replay_send_schedule_offset", "Replay Send Schedule Offset", R(|m| scalar(m.replay_send_schedule_offset)), Nanoseconds,
+        Nanoseconds, Flags::INTERNAL, HID, 0, &[], "Request start minus intended send time, signed (fixed-schedule replay)."),
     spec("co_corrected_time_to_first_token", "TTFT (CO-corrected)", R(|m| scalar(m.co_corrected_time_to_first_token)),
         Nanoseconds, Milliseconds, STREAM_TOKENS, EFF, 70, &["time_to_first_token"],
         "First content response minus intended send time (coordinated-omission corrected, as wrk2)."),
@@ -349,6 +364,34 @@ pub static REGISTRY: &[MetricSpec] = &[
     spec("usage_reasoning_tokens_diff_pct", "Usage Reasoning Diff %", R(|m| scalar(m.usage_reasoning_tokens_diff_pct)), Percent,
         Percent, Flags::PRODUCES_TOKENS_ONLY.union(Flags::USAGE_DIFF_ONLY), HID, 0, &["reasoning_token_count", "usage_reasoning_tokens"],
         "|usage reasoning - reasoning tokens| / reasoning tokens * 100."),
+    // ---- per request: media (record.rs `with_media`, media.rs) ----
+    spec("num_images", "Number of Images", R(|m| scalar(m.num_images)), Images, Images, Flags::NONE, HID, 0, &[],
+        "Image parts sent (chat image_url parts, image-retrieval inputs); absent when none."),
+    spec("image_throughput", "Image Throughput", R(|m| scalar(m.image_throughput)), ImagesPerSecond, ImagesPerSecond, LIB, DEF, 860,
+        &["num_images", "request_latency"], "Images / request latency in seconds."),
+    spec("image_latency", "Image Latency", R(|m| scalar(m.image_latency)), MillisecondsPerImage, MillisecondsPerImage, Flags::NONE,
+        DEF, 861, &["num_images", "request_latency"], "Request latency in ms / images."),
+    spec("audio_duration", "Audio Duration", R(|m| scalar(m.audio_duration)), Seconds, Seconds, Flags::NONE, HID, 0, &[],
+        "Seconds of input audio of an ASR request."),
+    spec("rtfx", "Inverse Real-Time Factor (RTFx)", R(|m| scalar(m.rtfx)), Ratio, Ratio, LIB, DEF, 850, &["audio_duration", "request_latency"],
+        "Real-time factor: audio duration / request latency in seconds."),
+    spec("video_inference_time", "Video Inference Time", R(|m| scalar(m.video_inference_time)), Seconds, Milliseconds, Flags::NONE,
+        DEF, 310, &[], "The finished video job's inference_time_s, as the server reports it."),
+    spec("video_peak_memory", "Video Peak Memory", R(|m| scalar(m.video_peak_memory)), Megabytes, Megabytes, Flags::NONE, DEF, 311,
+        &[], "The finished video job's peak_memory_mb, as the server reports it."),
+    // ---- per request: speculative decoding (vLLM's per-request acceptance, spec_decode.rs) ----
+    spec("spec_decode_acceptance_length", "Acceptance Length", R(|m| sd(m, |s| Some(s.mean_acceptance_length))), Ratio, Ratio,
+        LIB, SPD, 5000, &[], "Tokens per verify step including the bonus token (vLLM's mean_acceptance_length: 1 + accepted / steps)."),
+    spec("spec_decode_draft_acceptance_rate", "Draft Acceptance Rate", R(|m| sd(m, |s| Some(s.draft_acceptance_rate * 100.0))),
+        Percent, Percent, LIB, SPD, 5020, &[], "100 * accepted / proposed draft tokens (vLLM's draft_acceptance_rate; bonus tokens excluded)."),
+    spec("spec_decode_accepted_per_verified", "Accepted per Verified", R(|m| sd(m, |s| s.accepted_per_verified())), Ratio, Ratio,
+        LIB, SPD, 5030, &[], "(Accepted drafts + steps) / (proposed drafts + steps): emitted over verified tokens."),
+    spec("spec_decode_steps", "Spec Decode Steps", R(|m| sd(m, |s| Some(s.steps as f64))), Count, Count, Flags::NONE, SPD, 5040, &[],
+        "Speculative verification steps (num_spec_steps)."),
+    spec("spec_decode_accepted_draft_tokens", "Accepted Draft Tokens", R(|m| sd(m, |s| Some(s.accepted_draft_tokens as f64))), Tokens,
+        Tokens, Flags::NONE, HID, 5050, &[], "Accepted draft tokens, bonus tokens excluded (num_accepted_draft_tokens)."),
+    spec("spec_decode_draft_tokens", "Draft Tokens", R(|m| sd(m, |s| Some(s.draft_tokens as f64))), Tokens, Tokens, Flags::NONE, HID,
+        5060, &[], "Proposed draft tokens (num_draft_tokens)."),
     // ---- per request: HTTP trace (k6-style) ----
     spec("http_req_blocked", "HTTP Blocked", R(|m| http(m, |h| h.blocked_ns as f64)), Nanoseconds, Milliseconds, Flags::NONE, HID, 0,
         &[], "Waiting for a pooled connection (or to open one)."),
@@ -383,6 +426,9 @@ pub static REGISTRY: &[MetricSpec] = &[
         "Body frames written (1: bodies are sent whole)."),
     spec("http_req_chunks_received", "HTTP Chunks Received", R(|m| http(m, |h| h.chunks_received as f64)), Count, Count, Flags::NONE,
         HID, 0, &[], "Body frames received (socket reads carrying data)."),
+    spec("context_overflow", "Context Overflow", E(|m| m.context_overflow.map(|o| RecordValue::Scalar(if o { 1.0 } else { 0.0 }))),
+        Requests, Requests, Flags::ERROR_ONLY.union(Flags::INTERNAL), HID, 0, &[],
+        "1 for a failed request whose error is a context overflow, else 0 (absent when its message was not classified)."),
     spec("error_isl", "Error Input Sequence Length", E(|m| scalar(m.input_sequence_length)), Tokens, Tokens,
         Flags::ERROR_ONLY.union(TOK_IN_LIB), HID, 0, &[], "Input length of failed requests."),
     // ---- run level: counters ----
@@ -396,6 +442,9 @@ pub static REGISTRY: &[MetricSpec] = &[
     spec("osl_mismatch_count", "OSL Mismatch Count", C(RecordMetrics::osl_mismatched), Requests, Requests,
         Flags::PRODUCES_TOKENS_ONLY.union(NO_REC), HID, 0, &["osl_mismatch_diff_pct", "output_sequence_length", "requested_osl"],
         "Requests whose OSL missed max_tokens by more than min(5 %, 50 tokens)."),
+    spec("context_overflow_count", "Context Overflow Count", D(|d| d.sum("context_overflow")), Requests, Requests,
+        Flags::ERROR_ONLY.union(NO_REC), HID, 0, &["context_overflow"],
+        "Failed requests whose error body says \"context length\", \"maximum context\", \"context_length_exceeded\" or \"prompt is too long\" (case-insensitive; present when failed requests were classified)."),
     spec("good_request_count", "Good Request Count", D(|d| Some(d.good_count as f64)), Requests, Requests,
         Flags::GOODPUT.union(NO_REC), HID, 0, &[], "Successful requests meeting every --goodput SLO."),
     spec("min_request_timestamp", "Minimum Request Timestamp", D(|d| d.min_request_wall_ns.map(|v| v as f64)), Nanoseconds,
@@ -458,6 +507,26 @@ pub static REGISTRY: &[MetricSpec] = &[
         }),
         Percent, Percent, LIB, USE, 700, &["total_usage_prompt_cache_read_tokens", "total_usage_prompt_tokens"],
         "100 * total cache-read prompt tokens / total usage prompt tokens."),
+    spec("total_spec_decode_steps", "Total Spec Decode Steps", D(|d| d.sum("spec_decode_steps")), Count, Count, Flags::NONE, HID, 5140,
+        &["spec_decode_steps"], "Sum of spec decode steps."),
+    spec("total_accepted_draft_tokens", "Total Accepted Draft Tokens", D(|d| d.sum("spec_decode_accepted_draft_tokens")), Tokens, Tokens,
+        Flags::NONE, HID, 5150, &["spec_decode_accepted_draft_tokens"], "Sum of accepted draft tokens."),
+    spec("total_draft_tokens", "Total Draft Tokens", D(|d| d.sum("spec_decode_draft_tokens")), Tokens, Tokens, Flags::NONE, HID, 5160,
+        &["spec_decode_draft_tokens"], "Sum of proposed draft tokens."),
+    spec("spec_decode_token_weighted_acceptance_length", "Token-Weighted Acceptance Length",
+        D(|d| {
+            let steps = d.get("total_spec_decode_steps").filter(|s| *s > 0.0)?;
+            Some(1.0 + d.get("total_accepted_draft_tokens")? / steps)
+        }),
+        Ratio, Ratio, LIB, SPD, 5010, &["total_accepted_draft_tokens", "total_spec_decode_steps"],
+        "1 + total accepted draft tokens / total steps: every verify step weighs the same."),
+    spec("spec_decode_overall_draft_acceptance_rate", "Overall Draft Acceptance Rate",
+        D(|d| {
+            let draft = d.get("total_draft_tokens").filter(|s| *s > 0.0)?;
+            Some(100.0 * d.get("total_accepted_draft_tokens")? / draft)
+        }),
+        Percent, Percent, LIB, SPD, 5025, &["total_accepted_draft_tokens", "total_draft_tokens"],
+        "100 * total accepted / total proposed draft tokens."),
     // ---- run level: rates ----
     spec("output_token_throughput", "Output Token Throughput", D(|d| d.per_second(d.get("total_osl")?)), TokensPerSecond,
         TokensPerSecond, TOKENS_LIB, DEF, 800, &["benchmark_duration", "total_osl"], "Total OSL / benchmark duration."),
@@ -486,6 +555,26 @@ pub static REGISTRY: &[MetricSpec] = &[
             (total > 0).then(|| 100.0 * d.error_count as f64 / total as f64)
         }),
         Percent, Percent, NO_REC, DEF, 960, &["error_request_count", "request_count"], "100 * failed / (successful + failed)."),
+    // ---- run level: network-adjusted (a run-level RTT, so injected after summarising: network.rs) ----
+    spec("network_adjusted_time_to_first_token", "Network-Adjusted Time to First Token", D(|_| None), Nanoseconds, Milliseconds,
+        STREAM_TOKENS, DEF, 101, &["time_to_first_token"],
+        "Per request max(TTFT - mean network RTT, 0), summarised (--network-latency-automatic or --network-latency-mean)."),
+    spec("network_adjusted_time_to_first_output_token", "Network-Adjusted Time to First Output Token", D(|_| None), Nanoseconds,
+        Milliseconds, STREAM_TOKENS, DEF, 251, &["time_to_first_output_token"],
+        "Per request max(TTFO - mean network RTT, 0), summarised."),
+    spec("network_adjusted_request_latency", "Network-Adjusted Request Latency", D(|_| None), Nanoseconds, Milliseconds,
+        Flags::NONE, DEF, 301, &["request_latency"], "Per request max(request latency - mean network RTT, 0), summarised."),
+    spec("network_rtt", "Network RTT", D(|_| None), Nanoseconds, Milliseconds, NO_REC, DEF, 305, &[],
+        "The mean RTT subtracted: the mean TCP-handshake time of the probes, or --network-latency-mean (one value, count 1)."),
+    // ---- run level: replay fidelity (fixed schedule only; injected after summarising: replay.rs) ----
+    spec("replay_sched_lag_p50", "Replay Schedule Lag p50", D(|_| None), Milliseconds, Milliseconds, Flags::NONE, HID, 0,
+        &["replay_send_schedule_offset"], "Median of each request's send offset minus the smallest (the least-late request)."),
+    spec("replay_sched_lag_p90", "Replay Schedule Lag p90", D(|_| None), Milliseconds, Milliseconds, Flags::NONE, HID, 0,
+        &["replay_send_schedule_offset"], "p90 of send offset minus the smallest offset."),
+    spec("replay_sched_lag_p99", "Replay Schedule Lag p99", D(|_| None), Milliseconds, Milliseconds, Flags::NONE, HID, 0,
+        &["replay_send_schedule_offset"], "p99 of send offset minus the smallest offset."),
+    spec("replay_sched_degraded", "Replay Schedule Degraded", D(|_| None), Count, Count, Flags::NONE, HID, 0,
+        &["replay_sched_lag_p99"], "1 when the p99 schedule lag exceeds 500 ms, else 0."),
     // ---- time-weighted over the run window (sweep line) ----
     spec("effective_concurrency", "Effective Concurrency", T(Curve::Concurrency), Requests, Requests, NO_REC, EFF, 100, &[],
         "Requests in flight [start, last response], time-weighted over the run window."),
@@ -600,7 +689,12 @@ mod per_metric {
             "completion_tokens_details": {"reasoning_tokens": 4, "audio_tokens": 2, "accepted_prediction_tokens": 3,
                 "rejected_prediction_tokens": 1},
             "cache_creation_input_tokens": 5, "prompt_cache_miss_tokens": 70, "toolUsePromptTokenCount": 6,
-            "prompt_audio_seconds": 1.5});
+            "prompt_audio_seconds": 1.5,
+            // vLLM: 4 steps accepting 0, 2, 3, 3 of 3 drafts: 8 of 12 accepted.
+            "speculative_decoding": {"mean_acceptance_length": 3.0, "draft_acceptance_rate": 8.0 / 12.0,
+                "acceptance_histogram": [1, 0, 1, 2], "num_accepted_draft_tokens": 8, "num_draft_tokens": 12,
+                "num_spec_steps": 4, "num_spec_tokens": 3},
+            "video_generation": {"inference_time_s": 0.5, "peak_memory_mb": 900.0}});
         let m = RecordMetrics::of_success(&RecordInput {
             credit_issued_ns: 0,
             intended_ns: Some(MS / 2),
@@ -627,7 +721,9 @@ mod per_metric {
                 chunks_received: 7,
             }),
         })
-        .unwrap();
+        .unwrap()
+        // 3 images and 2 s of audio over the 40 ms latency.
+        .with_media(3, Some(2.0));
         let expected: &[(&str, RecordValue)] = &[
             ("time_to_first_token", RecordValue::Scalar(10e6)),
             ("time_to_second_token", RecordValue::Scalar(10e6)),
@@ -671,6 +767,8 @@ mod per_metric {
                 RecordValue::Scalar(10.5e6),
             ),
             ("co_corrected_request_latency", RecordValue::Scalar(40.5e6)),
+            // Sent at 1 ms, intended at 0.5 ms.
+            ("replay_send_schedule_offset", RecordValue::Scalar(0.5e6)),
             ("usage_prompt_tokens", RecordValue::Scalar(100.0)),
             ("usage_completion_tokens", RecordValue::Scalar(11.0)),
             ("usage_total_tokens", RecordValue::Scalar(111.0)),
@@ -691,6 +789,29 @@ mod per_metric {
                 RecordValue::Scalar(10.0),
             ),
             ("usage_reasoning_tokens_diff_pct", RecordValue::Scalar(0.0)),
+            ("num_images", RecordValue::Scalar(3.0)),
+            ("image_throughput", RecordValue::Scalar(3.0 / 0.040)),
+            ("image_latency", RecordValue::Scalar(40.0 / 3.0)),
+            ("audio_duration", RecordValue::Scalar(2.0)),
+            ("rtfx", RecordValue::Scalar(2.0 / 0.040)),
+            ("video_inference_time", RecordValue::Scalar(0.5)),
+            ("video_peak_memory", RecordValue::Scalar(900.0)),
+            ("spec_decode_acceptance_length", RecordValue::Scalar(3.0)),
+            (
+                "spec_decode_draft_acceptance_rate",
+                RecordValue::Scalar(800.0 / 12.0),
+            ),
+            // (8 + 4) / (12 + 4).
+            (
+                "spec_decode_accepted_per_verified",
+                RecordValue::Scalar(0.75),
+            ),
+            ("spec_decode_steps", RecordValue::Scalar(4.0)),
+            (
+                "spec_decode_accepted_draft_tokens",
+                RecordValue::Scalar(8.0),
+            ),
+            ("spec_decode_draft_tokens", RecordValue::Scalar(12.0)),
             ("http_req_blocked", RecordValue::Scalar(100.0)),
             ("http_req_dns_lookup", RecordValue::Scalar(0.0)),
             ("http_req_connecting", RecordValue::Scalar(200.0)),

@@ -16,7 +16,12 @@ pub enum Unit {
     Bytes,
     /// 1,024 bytes, as AIPerf's `MetricSizeUnit.KILOBYTES`.
     Kilobytes,
+    /// 1,000,000 bytes (AIPerf's `MetricSizeUnit.MEGABYTES`; video peak memory).
+    Megabytes,
     Count,
+    Images,
+    ImagesPerSecond,
+    MillisecondsPerImage,
 }
 
 impl Unit {
@@ -35,7 +40,11 @@ impl Unit {
             Unit::Ratio => "ratio",
             Unit::Bytes => "B",
             Unit::Kilobytes => "KB",
+            Unit::Megabytes => "MB",
             Unit::Count => "count",
+            Unit::Images => "images",
+            Unit::ImagesPerSecond => "images/sec",
+            Unit::MillisecondsPerImage => "ms/image",
         }
     }
 
