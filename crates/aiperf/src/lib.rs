@@ -25,7 +25,7 @@ use clap::Parser;
 
 /// Runs the command line `argv` (program name first) with the plugins in `registry`.
 pub fn run(argv: Vec<String>, registry: Registry) -> ExitCode {
-    // AIPerf's (typer's) completion options come before any subcommand.
+    // AIPerf's (cyclopts') completion options come before any subcommand.
     match argv.get(1).map(String::as_str) {
         Some("--install-completion") => return completions_cmd::legacy(&argv, true),
         Some("--show-completion") => return completions_cmd::legacy(&argv, false),
