@@ -25,6 +25,7 @@ pub use build::{build, Options};
 pub mod config;
 pub mod serve;
 pub mod write;
+pub mod swim_lane;
 
 /// Reads `paths` and writes the pictures `output` asks for: the report data and what was
 /// written.

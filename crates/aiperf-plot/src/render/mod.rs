@@ -109,7 +109,7 @@ fn check_size(size: Size) -> Result<(), RenderError> {
 
 /// Registers the embedded font as plotters' `sans-serif` once per process: with the
 /// `ab_glyph` feature plotters can only draw registered fonts.
-fn ensure_font() -> Result<(), RenderError> {
+pub(crate) fn ensure_font() -> Result<(), RenderError> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
