@@ -292,12 +292,6 @@ const NOT_YET: &[&str] = &[
     "--export-http-trace",
     "--export-outputs-json",
     "--gen-ai-provider",
-    "--mlflow-artifact-glob",
-    "--mlflow-experiment",
-    "--mlflow-parent-run-id",
-    "--mlflow-run-name",
-    "--mlflow-tag",
-    "--mlflow-tracking-uri",
     "--optuna-acquisition",
     "--optuna-sampler",
     "--optuna-terminator",
@@ -323,10 +317,6 @@ const NOT_YET: &[&str] = &[
     "--trajectory-start-max-ratio",
     "--trajectory-start-min-ratio",
     "--unsafe-override",
-    "--wandb-entity",
-    "--wandb-project",
-    "--wandb-run-name",
-    "--wandb-tag",
 ];
 
 #[test]

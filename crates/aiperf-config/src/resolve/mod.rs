@@ -64,7 +64,7 @@ pub use service::{LogLevel, UiType, UI_BUILTINS};
 pub use shaping::ShapingOptions;
 pub use telemetry::{metrics_url, GpuSource, GpuTelemetry, MetricsFormat, ServerMetrics};
 pub use trace_replay::TraceReplayOptions;
-pub use tracking::Tracking;
+pub use tracking::{Mlflow, Tracking, Wandb};
 pub use warmup::{PrefillLimit, WarmupOptions};
 
 /// Why a configuration was rejected. Messages name the flag and quote the value.
