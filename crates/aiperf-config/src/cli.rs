@@ -781,7 +781,7 @@ pub struct ProfileArgs {
     pub slice_duration: Option<f64>,
     /// Controls which output files are generated. `summary`: only aggregate metrics files
     /// (`.csv`, `.json`). `records`: includes per-request metrics (`profile_export.jsonl`).
-    /// `raw`: includes raw request/response data (`_raw.jsonl`; not built yet).
+    /// `raw`: includes raw request/response data (`_raw.jsonl`).
     #[arg(
         long,
         visible_alias = "profile-export-level",

@@ -136,6 +136,9 @@ impl Engine {
         let clients = self
             .unless_stopped("connecting to the server", setup::clients(cfg, clock))
             .await?;
+        // A `--metrics-listen` address that cannot be bound fails the run before anything is
+        // sent or written.
+        let publishers = crate::publish::start(cfg, clock).await?;
         let prepare_start = clock.now_ns();
         let prepared = self
             .unless_stopped("preparing the dataset", self.prepare(cfg))
@@ -177,7 +180,6 @@ impl Engine {
         // engine's later runs (a sweep goes on).
         let run_stop = Arc::new(StopSignal::default());
         let profiling_origin = Arc::new(AtomicU64::new(0));
-        let publishers = crate::publish::start(cfg, clock).await?;
         let network = crate::network::start(cfg, clock).await?;
         let processor = process::spawn(
             ProcessorConfig {
@@ -190,6 +192,9 @@ impl Engine {
                     .map(|s| (profiling_origin.clone(), secs_to_ns(s))),
                 live: observer.live(),
                 taps: publishers.taps(),
+                count_media: cfg.conversation.images.is_some()
+                    || cfg.input_file.is_some()
+                    || cfg.public_dataset.is_some(),
                 backlog,
                 failed_threshold: cfg
                     .failed_request_threshold
@@ -388,7 +393,7 @@ impl Engine {
         }
         let network_failed = crate::network::apply(cfg, &network, &mut rep);
         let (console, mut artifacts_failed) =
-            exporters::run_exporters(&self.registry, &cfg.artifact_dir, &rep)?;
+            exporters::run_exporters_for(&self.registry, cfg, &rep)?;
         artifacts_failed += network_failed;
         if let Some(collected) = &scraped {
             artifacts_failed += exporters::write_server_metrics(cfg, &rep, collected);

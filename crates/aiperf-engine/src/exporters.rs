@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use aiperf_config::ProfileConfig;
-use aiperf_export::RECORDS_FILE;
+use aiperf_export::console::ConsoleOptions;
+use aiperf_export::{ExportFiles, OUTPUTS_FILE};
 use aiperf_plugins::{DataExporterMetadata, Registry};
 
 /// Every enabled `data_exporter`: built-ins first (they write the files external ones read), then
@@ -14,6 +15,48 @@ use aiperf_plugins::{DataExporterMetadata, Registry};
 pub(crate) fn run_exporters(
     registry: &Registry,
     artifact_dir: &Path,
+    rep: &aiperf_export::RunReport,
+) -> anyhow::Result<(String, usize)> {
+    run_named(
+        registry,
+        artifact_dir,
+        &ExportFiles::default(),
+        &ConsoleOptions::default(),
+        rep,
+    )
+}
+
+/// [`run_exporters`] for a run of `cfg`: its file names (`--profile-export-prefix`), the HTTP
+/// trace table (`--show-trace-timing`), and the raw records and `outputs.json` the record
+/// processor wrote named in the console footer.
+// Called by `Engine::run` in place of `run_exporters` (the one-line change in engine.rs).
+pub(crate) fn run_exporters_for(
+    registry: &Registry,
+    cfg: &ProfileConfig,
+    rep: &aiperf_export::RunReport,
+) -> anyhow::Result<(String, usize)> {
+    let files = crate::setup::export_files(cfg);
+    let raw = cfg.artifact_dir.join(&files.raw);
+    let outputs = cfg.artifact_dir.join(OUTPUTS_FILE);
+    let mut more_files = Vec::new();
+    if cfg.export_level.writes_raw() && raw.is_file() {
+        more_files.push(("Raw Records", raw.as_path()));
+    }
+    if cfg.output.export_outputs_json && outputs.is_file() {
+        more_files.push(("Outputs JSON", outputs.as_path()));
+    }
+    let console = ConsoleOptions {
+        show_trace_timing: cfg.output.show_trace_timing,
+        more_files,
+    };
+    run_named(registry, &cfg.artifact_dir, &files, &console, rep)
+}
+
+fn run_named(
+    registry: &Registry,
+    artifact_dir: &Path,
+    files: &ExportFiles,
+    console_opts: &ConsoleOptions,
     rep: &aiperf_export::RunReport,
 ) -> anyhow::Result<(String, usize)> {
     let mut builtin = Vec::new();
@@ -30,7 +73,14 @@ pub(crate) fn run_exporters(
             )),
         }
     }
-    let written = aiperf_export::write_summary(artifact_dir, rep, &builtin, console_width());
+    let written = aiperf_export::write_summary_with(
+        artifact_dir,
+        files,
+        rep,
+        &builtin,
+        console_width(),
+        console_opts,
+    );
     let mut console = written.console;
     let failed = written.failures.len();
     for e in &written.failures {
@@ -48,7 +98,7 @@ pub(crate) fn run_exporters(
                 &summary,
                 // Absent under `--export-level summary`: the exporter then gets no record
                 // messages, only `begin`, `summary` and `end`.
-                &artifact_dir.join(RECORDS_FILE),
+                &artifact_dir.join(&files.records),
             ) {
                 Ok(files) => {
                     tracing::info!(
@@ -156,15 +206,20 @@ pub(crate) fn write_server_metrics(
     collected: &[crate::scrape::Collected],
 ) -> usize {
     use aiperf_config::resolve::MetricsFormat;
-    use aiperf_export::server_metrics::{render_jsonl_line, SERVER_METRICS_JSONL_FILE};
+    use aiperf_export::server_metrics::render_jsonl_line;
     let Some(report) = &rep.server_metrics else {
         return 0;
     };
+    let files = crate::setup::export_files(cfg);
     let formats = &cfg.server_metrics.formats;
-    let mut failures = report.write(
+    let mut failures = report.write_named(
         &cfg.artifact_dir,
-        formats.contains(&MetricsFormat::Json),
-        formats.contains(&MetricsFormat::Csv),
+        formats
+            .contains(&MetricsFormat::Json)
+            .then_some(files.server_metrics_json.as_str()),
+        formats
+            .contains(&MetricsFormat::Csv)
+            .then_some(files.server_metrics_csv.as_str()),
     );
     if formats.contains(&MetricsFormat::Jsonl) {
         let mut text = String::new();
@@ -173,7 +228,7 @@ pub(crate) fn write_server_metrics(
                 text.push_str(&render_jsonl_line(&c.url, s, *lat));
             }
         }
-        let path = cfg.artifact_dir.join(SERVER_METRICS_JSONL_FILE);
+        let path = cfg.artifact_dir.join(&files.server_metrics_jsonl);
         failures.extend(aiperf_export::write_atomic(&path, &text).err());
     }
     if formats.contains(&MetricsFormat::Parquet) {
@@ -192,9 +247,7 @@ fn write_server_metrics_parquet(
     collected: &[crate::scrape::Collected],
 ) -> Result<usize, aiperf_export::ExportError> {
     use aiperf_config::resolve::LoadMode;
-    use aiperf_export::server_metrics_parquet::{
-        write_server_metrics_parquet, ParquetRunMeta, SERVER_METRICS_PARQUET_FILE,
-    };
+    use aiperf_export::server_metrics_parquet::{write_server_metrics_parquet, ParquetRunMeta};
     let window = rep.server_metrics.as_ref().map_or((0, 0), |r| r.window_ns);
     let input_config = serde_json::to_value(&rep.input_config).unwrap_or_default();
     let endpoints: Vec<(&str, &[aiperf_telemetry::Scrape])> = collected
@@ -211,6 +264,8 @@ fn write_server_metrics_parquet(
             _ => None,
         },
     };
-    let path = cfg.artifact_dir.join(SERVER_METRICS_PARQUET_FILE);
+    let path = cfg
+        .artifact_dir
+        .join(crate::setup::export_files(cfg).server_metrics_parquet);
     write_server_metrics_parquet(&path, &endpoints, window, &meta)
 }

@@ -5,8 +5,7 @@
 use aiperf_config::resolve::GpuSource;
 use aiperf_config::ProfileConfig;
 use aiperf_export::gpu_telemetry::{
-    render_jsonl_line, GpuTelemetryReport, GPU_TELEMETRY_CSV_FILE, GPU_TELEMETRY_JSONL_FILE,
-    GPU_TELEMETRY_JSON_FILE,
+    render_jsonl_line, GpuTelemetryReport, GPU_TELEMETRY_CSV_FILE, GPU_TELEMETRY_JSON_FILE,
 };
 use aiperf_metrics::Summary;
 use aiperf_telemetry::{
@@ -157,8 +156,9 @@ pub fn write_files(
     let mut json = serde_json::to_string_pretty(&report.telemetry_json()).unwrap_or_default();
     json.push('\n');
     let csv = report.render_csv();
+    let names = crate::setup::export_files(cfg);
     let files = [
-        (GPU_TELEMETRY_JSONL_FILE, jsonl.as_str()),
+        (names.gpu_telemetry_jsonl.as_str(), jsonl.as_str()),
         (GPU_TELEMETRY_JSON_FILE, json.as_str()),
         (GPU_TELEMETRY_CSV_FILE, csv.trim_start_matches(['\r', '\n'])),
     ];

@@ -445,6 +445,18 @@ pub fn post_process(
         .ok_or("no run of the sweep succeeded")?;
     let (file, doc) = match post {
         PostProcess::Knee(knee) => return write_knee(set, sweep, knee, print),
+        PostProcess::SlaBreach(filters) => {
+            let filters: Vec<crate::search::Sla> = filters
+                .iter()
+                .map(|f| crate::search::Sla {
+                    tag: f.tag.clone(),
+                    stat: f.stat.clone(),
+                    op: f.op.name(),
+                    threshold: f.threshold,
+                })
+                .collect();
+            return write_sla_breach(set, sweep, &filters, print);
+        }
         PostProcess::PrefillCurve => ("prefill_curve.json", sweep.prefill_curve()?),
         PostProcess::ItlSurface => ("decode_itl_surface.json", sweep.itl_surface()?),
         PostProcess::ParetoShapes => ("pareto_sweep.json", pareto_shapes(set, sweep)?),
@@ -540,6 +552,34 @@ fn write_json(set: &RunSet, file: &str, doc: &Value) -> Result<std::path::PathBu
     text.push('\n');
     aiperf_export::write_atomic(&path, &text).map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+/// `max-concurrency-under-sla --search-style grid`'s closing step: `sla_breach.json` in the base
+/// directory, and the boundary printed.
+fn write_sla_breach(
+    set: &RunSet,
+    sweep: &SweepAggregate,
+    filters: &[crate::search::Sla],
+    print: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    let doc = crate::search::sla_breach(sweep, filters);
+    let path = write_json(set, "sla_breach.json", &doc)?;
+    let show = |k: &str| match &doc[k] {
+        Value::Null => "none".to_string(),
+        v => v.to_string(),
+    };
+    print(&format!(
+        "SLA breach: highest passing concurrency {}, first failing {}{}",
+        show("max_passing_concurrency"),
+        show("first_failing_concurrency"),
+        if doc["monotonicity_check"] == true {
+            ""
+        } else {
+            " (not monotonic: a higher concurrency passed after a failure)"
+        }
+    ));
+    print(&format!("SLA breach report: {}", path.display()));
+    Ok(())
 }
 
 /// `concurrency-ramp`'s closing step: the degradation knee of the finished sweep, written to

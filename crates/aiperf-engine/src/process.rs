@@ -8,9 +8,12 @@ use std::sync::Arc;
 use aiperf_core::{Clock, ErrorDetails, Phase, RawRecord};
 use aiperf_endpoints::{parse_responses, ParsedResponse};
 use aiperf_export::merge_records::MergeRecordWriter;
-use aiperf_export::records::{PartialResponse, RecordMetadata};
+use aiperf_export::outputs::{OutputEntry, OutputMetrics, OutputsWriter};
+use aiperf_export::raw::{Packet, RawExchange, RawResponse, RawWriter};
+use aiperf_export::records::{PartialResponse, RecordMetadata, TraceData};
 use aiperf_export::{RecordLine, RecordWriter};
 use aiperf_metrics::{Accumulator, Applicability, HttpTrace, RecordInput, RecordValues};
+use indexmap::IndexMap;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -25,6 +28,9 @@ pub struct Processed {
     pub malformed_sse: u64,
     /// `merge_records.bin`, when written: its records and whether it is complete.
     pub merge_records: Option<MergeRecordsWritten>,
+    /// Why `profile_export_raw.jsonl` or `outputs.json` is incomplete or missing (also set in
+    /// `write_error` when the records file is fine, so the run exits 1).
+    pub extra_write_error: Option<String>,
 }
 
 /// What became of `merge_records.bin`.
@@ -42,6 +48,30 @@ pub struct Writers {
     pub records: Option<RecordWriter>,
     /// `merge_records.bin` (sharded runs and `--merge-records`).
     pub merge: Option<MergeRecordWriter>,
+    /// `profile_export_raw.jsonl` (`--export-level raw`), warm-up requests included as in
+    /// AIPerf.
+    pub raw: Option<RawWriter>,
+    /// `outputs.json` (`--export-outputs-json`): fragments during the run, the file at the end.
+    pub outputs: Option<(OutputsWriter, std::path::PathBuf)>,
+    /// `--export-http-trace`: a `trace_data` object on each records line.
+    pub http_trace: bool,
+    /// The headers every request carries (sensitive values redacted), for raw lines; the
+    /// request id and session headers are added per request.
+    pub request_headers: IndexMap<String, String>,
+}
+
+impl Writers {
+    /// No per-record files beyond what is given.
+    pub fn new(records: Option<RecordWriter>, merge: Option<MergeRecordWriter>) -> Self {
+        Self {
+            records,
+            merge,
+            raw: None,
+            outputs: None,
+            http_trace: false,
+            request_headers: IndexMap::new(),
+        }
+    }
 }
 
 /// Live counters for progress display.
@@ -62,6 +92,9 @@ pub struct ProcessorConfig {
     pub live: Option<Arc<crate::ui::live::Live>>,
     /// Publishers that see every profiling record (`publish/`).
     pub taps: Vec<Arc<dyn crate::publish::RecordTap>>,
+    /// Count each request's images (`num_images`, `image_*`): only when the dataset can hold
+    /// any, so text runs never scan their bodies.
+    pub count_media: bool,
     /// Counts records taken, releasing held-back workers once the queue has drained.
     pub backlog: Arc<crate::backlog::Backlog>,
     /// `--failed-request-threshold`: stops the run once too many profiling records failed.
@@ -129,6 +162,10 @@ pub fn spawn(
             let Writers {
                 records: mut writer,
                 mut merge,
+                raw: mut raw_writer,
+                mut outputs,
+                http_trace,
+                request_headers,
             } = writers;
             let mut out = Processed {
                 accumulator,
@@ -136,6 +173,7 @@ pub fn spawn(
                 write_error: None,
                 malformed_sse: 0,
                 merge_records: None,
+                extra_write_error: None,
             };
             let mut seq = 0u64;
             let mut since_flush = 0u32;
@@ -145,6 +183,15 @@ pub fn spawn(
             while let Some(raw) = next_record(&mut rx) {
                 cfg.backlog.taken();
                 if raw.credit.phase == Phase::Warmup {
+                    if let Some(w) = raw_writer.as_mut() {
+                        let meta = metadata(&cfg.clock, &raw, expects_done);
+                        let error = raw_error(&raw);
+                        let written = write_raw(w, &prepared, &request_headers, &raw, &meta, error.as_ref(), rx.is_empty());
+                        if let Err(e) = written {
+                            extra_failed(&mut out, &raw_kept(w.lines()), e);
+                            raw_writer = None;
+                        }
+                    }
                     continue;
                 }
                 // When this processor took the record: the order a merge replays shards in (read
@@ -157,7 +204,8 @@ pub fn spawn(
                     let acc = std::mem::replace(&mut out.accumulator, Accumulator::new(cfg.run));
                     out.accumulator = acc.with_timeslices(origin.load(Ordering::Relaxed), width);
                 }
-                let (values, error, malformed) = process_one(&cfg, &prepared, &raw);
+                let (values, error, malformed, text) =
+                    process_one_with_text(&cfg, &prepared, &raw, outputs.is_some());
                 out.malformed_sse += u64::from(malformed);
                 let partial = error
                     .as_ref()
@@ -186,7 +234,7 @@ pub fn spawn(
                     t.check(failed, profiled);
                 }
                 let jsonl_live = writer.is_some() && out.write_error.is_none();
-                if jsonl_live || merge.is_some() {
+                if jsonl_live || merge.is_some() || raw_writer.is_some() || outputs.is_some() {
                     let mut metadata = metadata(&cfg.clock, &raw, expects_done);
                     metadata.partial_response = partial;
                     metadata.malformed_sse_events = malformed;
@@ -199,6 +247,25 @@ pub fn spawn(
                     let flush_now = since_flush >= 256 || rx.is_empty();
                     if flush_now {
                         since_flush = 0;
+                    }
+                    if let Some(w) = raw_writer.as_mut() {
+                        let written = write_raw(w, &prepared, &request_headers, &raw, &line.metadata, line.error.as_ref(), flush_now);
+                        if let Err(e) = written {
+                            extra_failed(&mut out, &raw_kept(w.lines()), e);
+                            raw_writer = None;
+                        }
+                    }
+                    if let Some((w, _)) = outputs.as_mut() {
+                        let mut written = w.add(&output_entry(&line, text.as_deref()));
+                        if written.is_ok() && flush_now {
+                            written = w.flush();
+                        }
+                        if let Err(e) = written {
+                            extra_failed(&mut out, "no outputs.json is written", e);
+                            if let Some((w, _)) = outputs.take() {
+                                w.abandon();
+                            }
+                        }
                     }
                     if let Some(m) = &mut merge {
                         let mut result = m.write(seq, taken_wall_ns, &line);
@@ -219,7 +286,8 @@ pub fn spawn(
                         }
                     }
                     if let Some(writer) = writer.as_mut().filter(|_| jsonl_live) {
-                        let mut result = writer.write(&line);
+                        let trace = http_trace.then(|| trace_data(&cfg.clock, &raw)).flatten();
+                        let mut result = writer.write_traced(&line, trace.as_ref());
                         if result.is_ok() && flush_now {
                             result = writer.flush();
                         }
@@ -258,9 +326,213 @@ pub fn spawn(
                     out.write_error = Some(e.to_string());
                 }
             }
+            if let Some(w) = raw_writer.as_mut() {
+                if let Err(e) = w.flush() {
+                    extra_failed(&mut out, &raw_kept(w.lines()), e);
+                }
+            }
+            if let Some((w, path)) = outputs {
+                match w.finish(&path) {
+                    Ok(n) => tracing::info!("Exported {n} records to {}", path.display()),
+                    Err(e) => extra_failed(&mut out, "outputs.json is not written", e),
+                }
+            }
+            if out.write_error.is_none() {
+                out.write_error = out.extra_write_error.clone();
+            }
             out
         })
         .expect("spawning the record processor thread")
+}
+
+/// Notes that a raw records or outputs file failed (warned once per file; the run goes on and
+/// exits 1). `consequence` says what became of the file.
+fn extra_failed(out: &mut Processed, consequence: &str, e: aiperf_export::ExportError) {
+    tracing::warn!("{e}; {consequence}, the run goes on");
+    out.extra_write_error.get_or_insert_with(|| e.to_string());
+}
+
+/// What a failed raw records file keeps.
+fn raw_kept(lines: u64) -> String {
+    format!("raw records are no longer written (the file keeps its first {lines} whole lines)")
+}
+
+/// A warm-up record's error for its raw line: the transport's, or the HTTP status's (its body
+/// not parsed, as warm-up records are not processed).
+fn raw_error(raw: &RawRecord) -> Option<ErrorDetails> {
+    raw.error.clone().or_else(|| http_error(raw))
+}
+
+/// A response whose status is not 2xx: the status, its reason and the body's first 1,000
+/// characters.
+fn http_error(raw: &RawRecord) -> Option<ErrorDetails> {
+    let status = raw.status.unwrap_or(0);
+    if (200..300).contains(&status) {
+        return None;
+    }
+    let body: Vec<u8> = raw
+        .chunks
+        .iter()
+        .flat_map(|c| c.data.iter().copied())
+        .collect();
+    let text = String::from_utf8_lossy(&body);
+    let message: String = text.trim().chars().take(1000).collect();
+    let kind = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("HTTPError");
+    Some(ErrorDetails::new(Some(status), kind, message))
+}
+
+/// Writes one raw line (and flushes when asked).
+fn write_raw(
+    w: &mut RawWriter,
+    prepared: &Prepared,
+    base_headers: &IndexMap<String, String>,
+    raw: &RawRecord,
+    metadata: &RecordMetadata,
+    error: Option<&ErrorDetails>,
+    flush: bool,
+) -> Result<(), aiperf_export::ExportError> {
+    let mut headers = base_headers.clone();
+    headers.insert("x-request-id".into(), raw.x_request_id.clone());
+    headers.insert(
+        prepared.session_header.as_str().to_string(),
+        raw.x_correlation_id.clone(),
+    );
+    let payload = sent_body(prepared, raw);
+    w.write(&RawExchange {
+        metadata,
+        start_perf_ns: raw.request_start_ns,
+        request_headers: &headers,
+        status: raw.status,
+        responses: raw_responses(raw),
+        error,
+        payload: payload.as_deref(),
+    })?;
+    if flush {
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// The body a request sent: the one the session kept, else the prepared turn's where that is
+/// what was sent (no history, no chained response id, no cache-bust copy, no agent graph).
+/// `None` when unknown (then `payload` is `null`).
+fn sent_body(prepared: &Prepared, raw: &RawRecord) -> Option<bytes::Bytes> {
+    if let Some(b) = &raw.sent_body {
+        return Some(b.clone());
+    }
+    let plain = raw.input_text.is_none()
+        && prepared.endpoint.chain_field().is_none()
+        && prepared.cache_bust_run.is_none()
+        && prepared.warmup_first.is_empty()
+        && prepared.dag.is_none();
+    if !plain {
+        return None;
+    }
+    let turn = prepared
+        .turns_of(raw.credit.session_num, raw.credit.conversation_index)
+        .get(raw.credit.turn_index)?;
+    Some(turn.wire.as_ref().unwrap_or(&turn.body).clone())
+}
+
+/// The response as received: SSE messages with their fields, or the whole body as text.
+fn raw_responses(raw: &RawRecord) -> Vec<RawResponse> {
+    if raw.chunks.is_empty() {
+        return Vec::new();
+    }
+    if !raw.is_sse {
+        let body: Vec<u8> = raw
+            .chunks
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect();
+        return vec![RawResponse::Text {
+            perf_ns: raw.chunks.last().map_or(0, |c| c.recv_ns),
+            text: String::from_utf8_lossy(&body).into_owned(),
+        }];
+    }
+    aiperf_transport::sse::frame_all(raw.chunks.iter().map(|c| (c.recv_ns, &c.data[..])))
+        .into_iter()
+        .map(|m| {
+            let fields = [
+                ("event", m.event),
+                ("id", m.id),
+                ("", m.comment),
+                ("data", m.data),
+            ];
+            RawResponse::Sse {
+                perf_ns: m.recv_ns,
+                packets: fields
+                    .into_iter()
+                    .filter_map(|(name, value)| value.map(|value| Packet { name, value }))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// A profiling record's `outputs.json` entry.
+fn output_entry<'a>(line: &'a RecordLine, text: Option<&'a str>) -> OutputEntry<'a> {
+    let m = &line.metadata;
+    OutputEntry {
+        session_num: m.session_num,
+        conversation_id: &m.conversation_id,
+        turn_index: m.turn_index,
+        x_request_id: &m.x_request_id,
+        request_start_ns: m.request_start_ns,
+        request_end_ns: m.request_end_ns,
+        metrics: OutputMetrics {
+            values: &line.values,
+            failed: line.error.is_some(),
+        },
+        response_text: text.filter(|t| !t.is_empty()),
+    }
+}
+
+/// `trace_data` of a records line (`--export-http-trace`): the transport's timestamps on the
+/// wall clock and the same k6-style phases as the `http_req_*` metrics. `None` when no
+/// connection was ever ready (nothing was sent).
+fn trace_data(clock: &Clock, raw: &RawRecord) -> Option<TraceData> {
+    let ready = raw.connection_ready_ns?;
+    let wall = |ns: u64| clock.to_wall_ns(ns);
+    let ack = raw.request_ack_ns.unwrap_or(ready);
+    let head = raw.response_head_ns.unwrap_or(raw.request_end_ns);
+    let connect_start = ready.saturating_sub(raw.connect_ns);
+    let new_connection = raw.connect_ns > 0;
+    Some(TraceData {
+        trace_type: "hyper",
+        request_send_start_ns: Some(wall(ready)),
+        request_chunks: Vec::new(),
+        request_send_end_ns: Some(wall(ack)),
+        request_chunks_count: 1,
+        request_bytes_total: raw.bytes_sent,
+        response_status_code: raw.status,
+        response_reason: raw
+            .status
+            .and_then(|s| http::StatusCode::from_u16(s).ok())
+            .and_then(|s| s.canonical_reason())
+            .map(str::to_string),
+        response_receive_start_ns: raw.response_head_ns.map(wall),
+        response_headers_received_ns: raw.response_head_ns.map(wall),
+        response_chunks: Vec::new(),
+        response_chunks_count: raw.chunks.len() as u64,
+        response_bytes_total: raw.chunks.iter().map(|c| c.data.len() as u64).sum(),
+        response_receive_end_ns: Some(wall(raw.request_end_ns)),
+        error_timestamp_ns: raw.error.as_ref().map(|_| wall(raw.request_end_ns)),
+        connection_pool_wait_start_ns: Some(wall(raw.request_start_ns)),
+        connection_pool_wait_end_ns: Some(wall(connect_start)),
+        tcp_connect_start_ns: new_connection.then(|| wall(connect_start)),
+        tcp_connect_end_ns: new_connection.then(|| wall(ready)),
+        connection_reused_ns: raw.connection_reused.then(|| wall(ready)),
+        sending_ns: ack.saturating_sub(ready),
+        waiting_ns: head.saturating_sub(ack),
+        receiving_ns: raw.request_end_ns.saturating_sub(head),
+        duration_ns: raw.request_end_ns.saturating_sub(ready),
+        blocked_ns: connect_start.saturating_sub(raw.request_start_ns),
+        connecting_ns: raw.connect_ns,
+    })
 }
 
 /// How long the processor sleeps when it finds no record waiting.
@@ -358,11 +630,23 @@ fn ends_with_done(raw: &RawRecord) -> bool {
 
 /// Per-request metrics of one raw record, or why it failed; and how many malformed SSE
 /// messages its response had.
+#[cfg(test)]
 pub fn process_one(
     cfg: &ProcessorConfig,
     prepared: &Prepared,
     raw: &RawRecord,
 ) -> (RecordValues, Option<ErrorDetails>, u32) {
+    let (values, error, malformed, _) = process_one_with_text(cfg, prepared, raw, false);
+    (values, error, malformed)
+}
+
+/// [`process_one`], and the generated text when `want_text` (`--export-outputs-json`).
+pub fn process_one_with_text(
+    cfg: &ProcessorConfig,
+    prepared: &Prepared,
+    raw: &RawRecord,
+    want_text: bool,
+) -> (RecordValues, Option<ErrorDetails>, u32, Option<String>) {
     // Later turns of a conversation carry their whole input text; count it here, off the
     // request path. `--apply-chat-template`: the sent body's messages through the tokenizer's
     // chat template; bodies without messages (or that the template refuses) count as without
@@ -387,24 +671,20 @@ pub fn process_one(
             })
         })
         .flatten();
-    let fail = |e: ErrorDetails, malformed: u32| (RecordValues::of_error(isl), Some(e), malformed);
+    // A failure's message decides `context_overflow` (AIPerf's context-length phrases).
+    let fail = |e: ErrorDetails, malformed: u32| {
+        (
+            RecordValues::of_failure(isl, &e.message),
+            Some(e),
+            malformed,
+            None,
+        )
+    };
     if let Some(e) = &raw.error {
         return fail(e.clone(), 0);
     }
-    let status = raw.status.unwrap_or(0);
-    if !(200..300).contains(&status) {
-        let body: Vec<u8> = raw
-            .chunks
-            .iter()
-            .flat_map(|c| c.data.iter().copied())
-            .collect();
-        let text = String::from_utf8_lossy(&body);
-        let message: String = text.trim().chars().take(1000).collect();
-        let kind = http::StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("HTTPError");
-        return fail(ErrorDetails::new(Some(status), kind, message), 0);
+    if let Some(e) = http_error(raw) {
+        return fail(e, 0);
     }
     let (responses, malformed) = match parse_responses(&*prepared.endpoint, raw.is_sse, &raw.chunks)
     {
@@ -427,10 +707,16 @@ pub fn process_one(
         );
     }
     let produces_tokens = cfg.run.produces_tokens;
+    let mut texts = None;
+    let mut output_texts = || {
+        texts
+            .get_or_insert_with(|| aiperf_endpoints::output_texts(&responses))
+            .clone()
+    };
     let (input_tokens, output_tokens, reasoning_tokens) = if cfg.use_server_token_count {
         server_counts(&responses)
     } else if produces_tokens {
-        let (out, reasoning) = aiperf_endpoints::output_texts(&responses);
+        let (out, reasoning) = output_texts();
         let out_n = prepared.tokenizer.count(&out) as u64;
         let reasoning_n =
             (!reasoning.is_empty()).then(|| prepared.tokenizer.count(&reasoning) as u64);
@@ -489,8 +775,24 @@ pub fn process_one(
         usage,
         http,
     };
+    let text = want_text.then(|| output_texts().0);
     match RecordValues::of_success(&input) {
-        Some(v) => (v, None, malformed),
+        Some(v) if cfg.count_media => {
+            let images = raw
+                .sent_body
+                .as_deref()
+                .or_else(|| {
+                    prepared
+                        .turns_of(raw.credit.session_num, raw.credit.conversation_index)
+                        .get(raw.credit.turn_index)
+                        .map(|t| &t.body[..])
+                })
+                .map_or(0, |b| {
+                    aiperf_metrics::media::MediaCounts::from_body(b).images
+                });
+            (v.with_media(images, None), None, malformed, text)
+        }
+        Some(v) => (v, None, malformed, text),
         None => fail(
             ErrorDetails::new(
                 None,
@@ -661,6 +963,7 @@ mod tests {
             timeslices: None,
             live: None,
             taps: Vec::new(),
+            count_media: false,
             backlog: Default::default(),
             failed_threshold: None,
         }
@@ -800,5 +1103,138 @@ mod tests {
             r(Some(serde_json::json!({"output_tokens": 12}))),
         ];
         assert_eq!(server_counts(&split), (Some(7), Some(12), None));
+    }
+
+    #[test]
+    fn trace_data_matches_the_http_metrics_on_the_wall_clock() {
+        let clock = Clock::start();
+        let wall = |ns: u64| clock.to_wall_ns(ns);
+        let first = format!("data: {CHUNK}{{\"content\":\"Hi\"}}}}]}}\n\n");
+        let mut r = raw(vec![(3 * MS, &first), (4 * MS, "data: [DONE]\n\n")]);
+        let bytes = (first.len() + "data: [DONE]\n\n".len()) as u64;
+        // A new connection: 2 ns to connect, ready at MS + 5, body sent by MS + 10, head at
+        // 2 ms, end at 60 ms.
+        r.connection_reused = false;
+        r.connect_ns = 2;
+        let t = trace_data(&clock, &r).expect("a connection was ready");
+        assert_eq!(t.request_send_start_ns, Some(wall(MS + 5)));
+        assert_eq!(t.request_send_end_ns, Some(wall(MS + 10)));
+        assert_eq!(t.response_headers_received_ns, Some(wall(2 * MS)));
+        assert_eq!(t.response_receive_end_ns, Some(wall(60 * MS)));
+        assert_eq!(t.tcp_connect_start_ns, Some(wall(MS + 3)));
+        assert_eq!(t.tcp_connect_end_ns, Some(wall(MS + 5)));
+        assert_eq!(t.connection_reused_ns, None);
+        assert_eq!(
+            (t.blocked_ns, t.connecting_ns, t.sending_ns, t.waiting_ns),
+            (3, 2, 5, 2 * MS - MS - 10)
+        );
+        assert_eq!(t.receiving_ns, 58 * MS);
+        assert_eq!(t.duration_ns, 60 * MS - MS - 5);
+        assert_eq!(
+            (t.response_chunks_count, t.response_bytes_total),
+            (2, bytes)
+        );
+        assert_eq!(t.request_bytes_total, 10);
+        assert_eq!(t.response_reason.as_deref(), Some("OK"));
+        // The same phases as the record's http_req_* metrics.
+        let (v, _, _) = process_one(&cfg(), &prepared(), &r);
+        let h = v.http.expect("http trace");
+        assert_eq!(
+            (
+                h.blocked_ns,
+                h.connecting_ns,
+                h.sending_ns,
+                h.waiting_ns,
+                h.receiving_ns
+            ),
+            (
+                t.blocked_ns,
+                t.connecting_ns,
+                t.sending_ns,
+                t.waiting_ns,
+                t.receiving_ns
+            )
+        );
+        r.connection_ready_ns = None;
+        assert_eq!(trace_data(&clock, &r), None, "nothing was sent");
+    }
+
+    #[test]
+    fn raw_responses_are_sse_messages_or_one_text_body() {
+        let r = raw(vec![
+            (3 * MS, "event: error\n: overloaded\ndata: {\"a\""),
+            (4 * MS, ":1}\n\ndata: [DONE]\n\n"),
+        ]);
+        assert_eq!(
+            raw_responses(&r),
+            vec![
+                RawResponse::Sse {
+                    perf_ns: 4 * MS,
+                    packets: vec![
+                        Packet {
+                            name: "event",
+                            value: "error".into()
+                        },
+                        Packet {
+                            name: "",
+                            value: "overloaded".into()
+                        },
+                        Packet {
+                            name: "data",
+                            value: "{\"a\":1}".into()
+                        },
+                    ],
+                },
+                RawResponse::Sse {
+                    perf_ns: 4 * MS,
+                    packets: vec![Packet {
+                        name: "data",
+                        value: "[DONE]".into()
+                    }],
+                },
+            ]
+        );
+        let mut r = raw(vec![(3 * MS, "{\"x\":"), (5 * MS, "1}")]);
+        r.is_sse = false;
+        assert_eq!(
+            raw_responses(&r),
+            vec![RawResponse::Text {
+                perf_ns: 5 * MS,
+                text: "{\"x\":1}".into()
+            }]
+        );
+        assert_eq!(raw_responses(&raw(vec![])), Vec::new());
+    }
+
+    #[test]
+    fn the_sent_body_is_the_kept_one_else_the_prepared_one_when_that_was_sent() {
+        let mut p = prepared();
+        p.turns[0][0][0].body = bytes::Bytes::from_static(b"{\"prepared\":1}");
+        let mut r = raw(vec![]);
+        assert_eq!(sent_body(&p, &r).as_deref(), Some(&b"{\"prepared\":1}"[..]));
+        r.sent_body = Some(bytes::Bytes::from_static(b"{\"kept\":1}"));
+        assert_eq!(sent_body(&p, &r).as_deref(), Some(&b"{\"kept\":1}"[..]));
+        // A later turn carried history the prepared body lacks: unknown, not guessed.
+        r.sent_body = None;
+        r.input_text = Some("earlier turns".into());
+        assert_eq!(sent_body(&p, &r), None);
+    }
+
+    #[test]
+    fn outputs_text_is_the_generated_content() {
+        let r = raw(vec![
+            (
+                10 * MS,
+                &format!("data: {CHUNK}{{\"content\":\"Hello\"}}}}]}}\n\n"),
+            ),
+            (
+                20 * MS,
+                &format!("data: {CHUNK}{{\"content\":\" world\"}}}}]}}\n\n"),
+            ),
+        ]);
+        let (_, e, _, text) = process_one_with_text(&cfg(), &prepared(), &r, true);
+        assert_eq!((e, text.as_deref()), (None, Some("Hello world")));
+        let (_, _, _, text) = process_one_with_text(&cfg(), &prepared(), &r, false);
+        assert_eq!(text, None, "only computed when asked");
     }
 }

@@ -4,6 +4,24 @@
 //! breaks the SLA (or `--concurrency-max` passes), then narrows the bracket by interpolating where
 //! the signal crosses 1, kept at least a quarter inside the bracket so it always shrinks, until
 //! the last passing and first failing concurrencies are neighbours.
+//!
+//! The generic search (`--search-space`, or the recipe with `--search-style`) runs AIPerf's
+//! planners instead: `generic.rs` is its loop and `search_history.json`; `bayes.rs` (Gaussian
+//! process, `gp.rs`), `monotonic.rs` and `smooth.rs` (PAVA + PCHIP, `isotonic.rs`) are the
+//! planners behind `planner.rs`'s ask/tell trait.
+
+mod bayes;
+mod breach;
+mod generic;
+mod gp;
+mod isotonic;
+mod monotonic;
+mod planner;
+mod smooth;
+
+pub(crate) use breach::sla_breach;
+use generic::GenericOutcome;
+pub(crate) use generic::Sla;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -67,6 +85,9 @@ pub struct SearchOutcome {
     pub interrupted: bool,
     #[serde(skip)]
     pub exit_code: i32,
+    /// The generic search's iterations and history (`None` for the recipe's bracket search).
+    #[serde(skip)]
+    pub generic: Option<GenericOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,6 +222,9 @@ impl Engine {
         observer: &dyn Observer,
         print: &mut dyn FnMut(&str),
     ) -> anyhow::Result<SearchOutcome> {
+        if let Some(spec) = generic::Spec::of(plan) {
+            return self.run_generic(plan, &spec, observer, print).await;
+        }
         let mut bracket = Bracket::new(plan.min, plan.max);
         let mut probes: Vec<Probe> = Vec::new();
         let mut interrupted = false;
@@ -298,6 +322,7 @@ impl Engine {
             answer,
             iterations: probes,
             interrupted,
+            generic: None,
         };
         let path = plan.base_dir.join("search_history.json");
         std::fs::create_dir_all(&plan.base_dir)?;

@@ -5,7 +5,9 @@
 use aiperf_config::ProfileConfig;
 use aiperf_core::Clock;
 use aiperf_export::merge_records::{Header, MergeRecordWriter, MERGE_RECORDS_FILE};
-use aiperf_export::{inputs, RecordWriter, INPUTS_FILE, RECORDS_FILE};
+use aiperf_export::outputs::OutputsWriter;
+use aiperf_export::raw::RawWriter;
+use aiperf_export::{inputs, ExportFiles, RecordWriter, INPUTS_FILE, OUTPUTS_FILE, RECORDS_FILE};
 use aiperf_metrics::spill::Spill;
 use aiperf_metrics::{Accumulator, Applicability};
 use aiperf_transport::{ClientOptions, HttpClient};
@@ -90,7 +92,8 @@ pub(crate) fn open_artifacts(
             cfg.artifact_dir.display()
         )
     })?;
-    move_aside_earlier_run(&cfg.artifact_dir)?;
+    let files = export_files(cfg);
+    move_aside_files(&cfg.artifact_dir, &files.all())?;
     write_inputs(cfg, prepared)?;
     let mut accumulator = Accumulator::new(run);
     // Values past a small in-memory tail go to an unlinked file beside the artifacts, so memory
@@ -105,12 +108,29 @@ pub(crate) fn open_artifacts(
     if let Some(g) = &cfg.goodput {
         accumulator = accumulator.with_goodput(g.clone());
     }
+    // Replay fidelity (`replay_sched_*`): how late each request left against its timestamp.
+    if matches!(cfg.load, aiperf_config::LoadMode::FixedSchedule { .. }) {
+        accumulator = accumulator.with_replay_fidelity();
+    }
     // `--export-level summary` writes no per-request JSONL (the merge records are separate).
     let records = if cfg.export_level.writes_records() {
         Some(RecordWriter::create(
-            &cfg.artifact_dir.join(RECORDS_FILE),
+            &cfg.artifact_dir.join(&files.records),
             run,
         )?)
+    } else {
+        None
+    };
+    let raw = if cfg.export_level.writes_raw() {
+        Some(RawWriter::create(&cfg.artifact_dir.join(&files.raw))?)
+    } else {
+        None
+    };
+    let outputs = if cfg.output.export_outputs_json {
+        Some((
+            OutputsWriter::create(&cfg.artifact_dir)?,
+            cfg.artifact_dir.join(OUTPUTS_FILE),
+        ))
     } else {
         None
     };
@@ -126,10 +146,46 @@ pub(crate) fn open_artifacts(
         (None, None)
     };
     Ok(Opened {
-        writers: Writers { records, merge },
+        writers: Writers {
+            raw,
+            outputs,
+            http_trace: cfg.output.export_http_trace,
+            request_headers: redacted_headers(&prepared.headers),
+            ..Writers::new(records, merge)
+        },
         accumulator,
         dataset_hash,
     })
+}
+
+/// The names of this run's export files (`--profile-export-prefix`).
+pub(crate) fn export_files(cfg: &ProfileConfig) -> ExportFiles {
+    ExportFiles::new(cfg.output.prefix.as_deref())
+}
+
+/// Header names whose values are secrets whatever the header map says.
+const SECRET_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "api-key",
+    "cookie",
+];
+
+/// The headers every request carries, as raw records show them: secrets `<redacted>`.
+fn redacted_headers(headers: &http::HeaderMap) -> indexmap::IndexMap<String, String> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let secret = v.is_sensitive() || SECRET_HEADERS.contains(&n.as_str());
+            let value = if secret {
+                "<redacted>".to_string()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (n.as_str().to_string(), value)
+        })
+        .collect()
 }
 
 /// What [`open_artifacts`] opened.
@@ -161,7 +217,11 @@ pub const PREVIOUS_RUN_DIR: &str = "previous_run";
 
 /// The files a run writes into its artifact directory (the log aside: it is rewritten from the
 /// start by the binary).
-const RUN_FILES: [&str; 17] = [
+const RUN_FILES: [&str; 21] = [
+    crate::publish::MLFLOW_EXPORT_FILE,
+    crate::network::NETWORK_LATENCY_JSONL_FILE,
+    aiperf_export::raw::RAW_FILE,
+    OUTPUTS_FILE,
     aiperf_export::merge_records::MERGE_RECORDS_FILE,
     crate::shard::MANIFEST,
     crate::status::STATUS_FILE,
@@ -184,6 +244,11 @@ const RUN_FILES: [&str; 17] = [
 /// Moves what an earlier run left in `dir` (its artifacts and any `.tmp` leftovers) into
 /// `dir/previous_run/`, and says so in one line; other files are left alone.
 pub(crate) fn move_aside_earlier_run(dir: &std::path::Path) -> anyhow::Result<()> {
+    move_aside_files(dir, &[])
+}
+
+/// [`move_aside_earlier_run`], also moving the files named in `more` (a prefixed run's names).
+pub(crate) fn move_aside_files(dir: &std::path::Path, more: &[&str]) -> anyhow::Result<()> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read artifact directory '{}'", dir.display()))?;
     let stale: Vec<std::path::PathBuf> = entries
@@ -192,7 +257,7 @@ pub(crate) fn move_aside_earlier_run(dir: &std::path::Path) -> anyhow::Result<()
         .filter(|p| p.is_file())
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            RUN_FILES.contains(&name) || name.ends_with(".tmp")
+            RUN_FILES.contains(&name) || more.contains(&name) || name.ends_with(".tmp")
         })
         .collect();
     if stale.is_empty() {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use aiperf_metrics::{Group, MetricResult, MetricValue, Unit};
+use aiperf_metrics::{Group, MetricResult, MetricValue, Summary, Unit};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
@@ -45,12 +45,104 @@ fn row_label(header: &str, unit: Unit) -> String {
     format!("{header} ({})", unit.label())
 }
 
+/// What the console shows beyond the default tables.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleOptions<'a> {
+    /// `--show-trace-timing`: the HTTP trace timing table before the metric tables.
+    pub show_trace_timing: bool,
+    /// Footer lines after `JSON Export:`, as `(label, path)` (`Raw Records`, `Outputs JSON`).
+    pub more_files: Vec<(&'static str, &'a Path)>,
+}
+
 /// Error summary (if any), the metrics table and the footer lines.
 pub fn render(
     r: &RunReport,
     width: u16,
     csv_path: Option<&Path>,
     json_path: Option<&Path>,
+) -> String {
+    render_with(r, width, csv_path, json_path, &ConsoleOptions::default())
+}
+
+/// The HTTP trace metrics in AIPerf's table order (`HttpTraceConsoleExporter`).
+const TRACE_TIMING_ROWS: [&str; 14] = [
+    "http_req_blocked",
+    "http_req_dns_lookup",
+    "http_req_connecting",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+    "http_req_connection_reused",
+    "http_req_data_sent",
+    "http_req_chunks_sent",
+    "http_req_data_received",
+    "http_req_chunks_received",
+    "http_req_connection_overhead",
+    "http_req_duration",
+    "http_req_total",
+];
+
+/// `NVIDIA AIPerf | HTTP Trace Timing`: the `http_req_*` statistics of the run; empty when no
+/// request measured them.
+pub fn render_trace_timing(summary: &Summary, width: u16) -> String {
+    let mut t = table(
+        width,
+        &["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"],
+    );
+    let mut rows = 0;
+    for tag in TRACE_TIMING_ROWS {
+        if let Some(m) = summary.results.iter().find(|m| m.spec.tag == tag) {
+            t.add_row(metric_cells(m));
+            rows += 1;
+        }
+    }
+    if rows == 0 {
+        return String::new();
+    }
+    format!("NVIDIA AIPerf | HTTP Trace Timing\n{t}\n\n")
+}
+
+/// One metric's row: label, then avg, min, max, p99, p90, p50 and std (`N/A` for scalars).
+fn metric_cells(m: &MetricResult) -> Vec<String> {
+    let label = row_label(&m.header, m.display_unit());
+    let na = || "N/A".to_string();
+    match &m.value {
+        MetricValue::Distribution(s) => {
+            let p = |n: &str| s.percentile(n).map_or_else(na, format_number);
+            vec![
+                label,
+                format_number(s.avg),
+                format_number(s.min),
+                format_number(s.max),
+                p("p99"),
+                p("p90"),
+                p("p50"),
+                format_number(s.std),
+            ]
+        }
+        MetricValue::Weighted(w) => vec![
+            label,
+            format_number(w.avg),
+            format_number(w.min),
+            format_number(w.max),
+            format_number(w.p99),
+            format_number(w.p90),
+            format_number(w.p50),
+            format_number(w.std),
+        ],
+        MetricValue::Scalar(v) => {
+            vec![label, format_number(*v), na(), na(), na(), na(), na(), na()]
+        }
+    }
+}
+
+/// [`render`] with the options of [`ConsoleOptions`].
+pub fn render_with(
+    r: &RunReport,
+    width: u16,
+    csv_path: Option<&Path>,
+    json_path: Option<&Path>,
+    opts: &ConsoleOptions,
 ) -> String {
     let mut out = String::new();
     if !r.errors.is_empty() {
@@ -63,6 +155,9 @@ pub fn render(
         out.push_str("NVIDIA AIPerf | Error Summary\n");
         out.push_str(&t.to_string());
         out.push_str("\n\n");
+    }
+    if opts.show_trace_timing {
+        out.push_str(&render_trace_timing(&r.summary, width));
     }
     for group in Group::CONSOLE_ORDER {
         let mut rows: Vec<(u32, usize, &MetricResult)> = r
@@ -82,37 +177,7 @@ pub fn render(
             &["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"],
         );
         for (_, _, m) in rows {
-            let label = row_label(&m.header, m.display_unit());
-            let na = || "N/A".to_string();
-            let cells: Vec<String> = match &m.value {
-                MetricValue::Distribution(s) => {
-                    let p = |n: &str| s.percentile(n).map_or_else(na, format_number);
-                    vec![
-                        label,
-                        format_number(s.avg),
-                        format_number(s.min),
-                        format_number(s.max),
-                        p("p99"),
-                        p("p90"),
-                        p("p50"),
-                        format_number(s.std),
-                    ]
-                }
-                MetricValue::Weighted(w) => vec![
-                    label,
-                    format_number(w.avg),
-                    format_number(w.min),
-                    format_number(w.max),
-                    format_number(w.p99),
-                    format_number(w.p90),
-                    format_number(w.p50),
-                    format_number(w.std),
-                ],
-                MetricValue::Scalar(v) => {
-                    vec![label, format_number(*v), na(), na(), na(), na(), na(), na()]
-                }
-            };
-            t.add_row(cells);
+            t.add_row(metric_cells(m));
         }
         let title = group.title().unwrap_or(&r.metrics_title);
         out.push_str(&format!("NVIDIA AIPerf | {title}\n"));
@@ -148,6 +213,9 @@ pub fn render(
     }
     if let Some(p) = json_path {
         out.push_str(&format!("JSON Export: {}\n", p.display()));
+    }
+    for (label, p) in &opts.more_files {
+        out.push_str(&format!("{label}: {}\n", p.display()));
     }
     out
 }

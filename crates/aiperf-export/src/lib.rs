@@ -7,11 +7,15 @@
 pub mod aggregate;
 pub mod console;
 pub mod csv_export;
+pub mod files;
 pub mod gpu_telemetry;
 pub mod input_config;
 pub mod inputs;
 pub mod json;
+pub mod jsonl;
 pub mod merge_records;
+pub mod outputs;
+pub mod raw;
 pub mod records;
 pub mod schema;
 pub mod server_console;
@@ -25,6 +29,7 @@ use std::path::{Path, PathBuf};
 use aiperf_core::ErrorDetails;
 use aiperf_metrics::Summary;
 
+pub use files::{ExportFiles, OUTPUTS_FILE};
 pub use input_config::{InputConfig, RunInfo};
 pub use json::{ClientBound, LoadReport};
 pub use records::{RecordLine, RecordWriter};
@@ -135,6 +140,26 @@ pub fn write_summary(
     exporters: &[Exporter],
     width: u16,
 ) -> SummaryOutput {
+    write_summary_with(
+        dir,
+        &ExportFiles::default(),
+        report,
+        exporters,
+        width,
+        &console::ConsoleOptions::default(),
+    )
+}
+
+/// [`write_summary`] under the given file names (`--profile-export-prefix`) with the console
+/// options (`--show-trace-timing`, more files in the footer).
+pub fn write_summary_with(
+    dir: &Path,
+    files: &ExportFiles,
+    report: &RunReport,
+    exporters: &[Exporter],
+    width: u16,
+    console_opts: &console::ConsoleOptions,
+) -> SummaryOutput {
     let mut failures = Vec::new();
     let mut keep = |r: Result<(), ExportError>| match r {
         Ok(()) => true,
@@ -143,24 +168,32 @@ pub fn write_summary(
             false
         }
     };
-    let dir_ok = keep(std::fs::create_dir_all(dir).map_err(io_err(dir)));
-    let json_path = dir.join(JSON_FILE);
-    let csv_path = dir.join(CSV_FILE);
+    let json_path = dir.join(&files.json);
+    let csv_path = dir.join(&files.csv);
+    // A prefix with a directory part (`sub/foo`) writes into that subdirectory.
+    let base_dir = json_path.parent().unwrap_or(dir);
+    let dir_ok = keep(std::fs::create_dir_all(base_dir).map_err(io_err(base_dir)));
     let wants = |e: Exporter| dir_ok && exporters.contains(&e);
     let json_ok = wants(Exporter::Json) && keep(write_atomic(&json_path, &json::render(report)));
     let csv_ok =
         wants(Exporter::Csv) && keep(write_atomic(&csv_path, &csv_export::render_report(report)));
     if wants(Exporter::Json) || wants(Exporter::Csv) {
-        keep(timeslices::write(dir, report));
+        keep(timeslices::write_named(
+            dir,
+            &files.timeslices_json,
+            &files.timeslices_csv,
+            report,
+        ));
     }
-    let console = console::render(
+    let console = console::render_with(
         report,
         width,
         csv_ok.then_some(csv_path.as_path()),
         json_ok.then_some(json_path.as_path()),
+        console_opts,
     );
     if wants(Exporter::ConsoleText) {
-        keep(write_atomic(&dir.join(CONSOLE_FILE), &console));
+        keep(write_atomic(&dir.join(&files.console), &console));
     }
     SummaryOutput { console, failures }
 }
@@ -197,5 +230,138 @@ mod tests {
             Exporter::from_implementation("aiperf_export::json::Nope"),
             None
         );
+    }
+
+    /// A run of two streamed requests with HTTP timings, as the engine reports it.
+    fn report_with_http_trace() -> RunReport {
+        use aiperf_metrics::load::{LoadAnalysis, Spread};
+        use aiperf_metrics::{Accumulator, Applicability, HttpTrace, RecordInput, RecordValues};
+        const MS: u64 = 1_000_000;
+        let mut acc = Accumulator::new(Applicability::STREAMED_CHAT);
+        for (i, sending_ms) in [1, 3].into_iter().enumerate() {
+            let content = [10 * MS, 12 * MS];
+            let v = RecordValues::of_success(&RecordInput {
+                start_ns: 0,
+                response_head_ns: Some(5 * MS),
+                end_ns: 12 * MS,
+                content_ns: &content,
+                first_output_ns: Some(10 * MS),
+                input_tokens: Some(4),
+                output_tokens: Some(2),
+                http: Some(HttpTrace {
+                    sending_ns: sending_ms * MS,
+                    waiting_ns: 2 * MS,
+                    receiving_ns: 7 * MS,
+                    bytes_sent: 2048,
+                    bytes_received: 1024,
+                    chunks_received: 2,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .expect("ordered timestamps");
+            acc.add_success(&v, 1_700_000_000_000_000_000 + i as u64 * MS);
+        }
+        let load = LoadAnalysis {
+            requests_sent: 2,
+            requested_rate: None,
+            scheduled_rate: None,
+            achieved_rate: None,
+            lateness: Spread::default(),
+            event_loop_lag: None,
+            backlog_pauses: 0,
+            backlog_paused_s: 0.0,
+            cpu: None,
+            reasons: Vec::new(),
+        };
+        let input_config: InputConfig = serde_json::from_value(serde_json::json!({
+            "models": ["m"],
+            "endpoint": {"type": "chat", "urls": ["http://127.0.0.1:8000"],
+                "custom_endpoint": null, "streaming": true, "timeout": 600.0,
+                "use_legacy_max_tokens": false, "use_server_token_count": false,
+                "extra": {}, "headers": {}, "api_key": null},
+            "tokenizer": {"name": "m", "revision": "main", "used": "builtin", "fallback": false},
+            "datasets": [{"type": "file", "path": "d.jsonl", "format": null, "entries": 2,
+                "sampling": "sequential"}],
+            "phases": {"warmup": null, "profiling": {"type": "request_rate", "concurrency": 1,
+                "requests": 2, "sessions": null, "duration": null, "grace_period": null,
+                "load": {"request_rate": 10.0, "arrival_pattern": "poisson",
+                    "arrival_smoothness": null, "max_concurrency": null,
+                    "ramp_duration": null}}},
+            "artifacts": {"dir": "artifacts/run"}
+        }))
+        .expect("an input_config");
+        RunReport {
+            summary: acc.summarize(),
+            errors: Vec::new(),
+            benchmark_id: "0123456789ab".into(),
+            input_config,
+            run_info: RunInfo::new("0123456789ab".into(), 1, &Default::default(), "x".into()),
+            was_cancelled: false,
+            incomplete_reason: None,
+            start_time: "2024-01-02T03:04:05.000006".into(),
+            end_time: "2024-01-02T03:04:07.500000".into(),
+            metrics_title: "LLM Metrics".into(),
+            cli_command: "aiperf profile".into(),
+            load_report: LoadReport::new(input_config::TimingMode::RequestRate, &load),
+            client_bound: ClientBound::from(&load),
+            malformed_sse_events: 0,
+            server_metrics: None,
+            gpu_telemetry: None,
+            shards: None,
+        }
+    }
+
+    #[test]
+    fn a_prefix_names_every_summary_file_and_the_footer_says_so() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        let raw = d.join("foo_raw.jsonl");
+        let out = write_summary_with(
+            d,
+            &ExportFiles::new(Some("sub/foo")),
+            &report_with_http_trace(),
+            &Exporter::ALL,
+            140,
+            &console::ConsoleOptions {
+                show_trace_timing: true,
+                more_files: vec![("Raw Records", raw.as_path())],
+            },
+        );
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        for name in ["sub/foo.json", "sub/foo.csv", "sub/foo_console.txt"] {
+            assert!(d.join(name).is_file(), "{name}");
+        }
+        assert!(!d.join(JSON_FILE).exists());
+        let footer = format!(
+            "CSV Export: {}\nJSON Export: {}\nRaw Records: {}\n",
+            d.join("sub/foo.csv").display(),
+            d.join("sub/foo.json").display(),
+            raw.display()
+        );
+        assert!(out.console.ends_with(&footer), "{}", out.console);
+        let saved = std::fs::read_to_string(d.join("sub/foo_console.txt")).expect("console");
+        assert_eq!(saved, out.console);
+        // The trace table comes before the metric tables; its sending row is worked by hand:
+        // 1 and 3 ms give avg 2, min 1, max 3, std 1.
+        let trace = saved
+            .find("NVIDIA AIPerf | HTTP Trace Timing")
+            .expect("trace");
+        let metrics = saved.find("NVIDIA AIPerf | LLM Metrics").expect("metrics");
+        assert!(trace < metrics);
+        let sending = saved
+            .lines()
+            .find(|l| l.contains("HTTP Sending (ms)"))
+            .expect("sending row");
+        let cells: Vec<&str> = sending
+            .split(['│', '┆'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells[1..4], ["2.00", "1.00", "3.00"]);
+        assert_eq!(cells[7], "1.00");
+        // Without the option, no trace table.
+        let plain = console::render(&report_with_http_trace(), 140, None, None);
+        assert!(!plain.contains("HTTP Trace Timing"));
     }
 }

@@ -1,9 +1,7 @@
 //! `profile_export.jsonl`: one line per profiled request (errors included), streamed to disk
 //! while the run goes on so nothing measured is lost if the process dies.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aiperf_core::ErrorDetails;
 use aiperf_metrics::record::RecordValue;
@@ -14,7 +12,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::json::ErrorJson;
-use crate::{io_err, ExportError};
+use crate::jsonl::LineFile;
+use crate::ExportError;
 
 /// Identity and timestamps of one request (wall-clock epoch ns).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -102,6 +101,9 @@ pub struct RecordJson<'a> {
     /// Present on failed requests only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorJson<'a>>,
+    /// `--export-http-trace` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_data: Option<&'a TraceData>,
 }
 
 impl<'a> RecordJson<'a> {
@@ -110,6 +112,7 @@ impl<'a> RecordJson<'a> {
             metadata: &line.metadata,
             metrics: MetricsJson { line, specs },
             error: line.error.as_ref().map(ErrorJson::from),
+            trace_data: None,
         }
     }
 }
@@ -125,15 +128,8 @@ impl Serialize for MetricsJson<'_> {
         let MetricsJson { line, specs } = self;
         let mut map = serializer.serialize_map(None)?;
         for spec in specs.iter() {
-            let get = match (spec.kind, line.error.is_some()) {
-                (MetricKind::Record(g), false) | (MetricKind::ErrorRecord(g), true) => g,
-                _ => continue,
-            };
-            let factor = spec.unit.factor_to(spec.display_unit);
-            let value = match get(&line.values) {
-                Some(RecordValue::Scalar(v)) if v.is_finite() => MetricValue::Scalar(v * factor),
-                Some(RecordValue::List(l)) => MetricValue::List(l, factor),
-                _ => continue,
+            let Some(value) = display_value(spec, &line.values, line.error.is_some()) else {
+                continue;
             };
             map.serialize_entry(
                 spec.tag,
@@ -144,6 +140,25 @@ impl Serialize for MetricsJson<'_> {
             )?;
         }
         map.end()
+    }
+}
+
+/// A record metric of one request in its display unit: `None` when it does not apply to the
+/// request (an error-only metric of a success, or the reverse), is absent or not finite.
+pub(crate) fn display_value(
+    spec: &MetricSpec,
+    values: &RecordValues,
+    failed: bool,
+) -> Option<MetricValue> {
+    let get = match (spec.kind, failed) {
+        (MetricKind::Record(g), false) | (MetricKind::ErrorRecord(g), true) => g,
+        _ => return None,
+    };
+    let factor = spec.unit.factor_to(spec.display_unit);
+    match get(values) {
+        Some(RecordValue::Scalar(v)) if v.is_finite() => Some(MetricValue::Scalar(v * factor)),
+        Some(RecordValue::List(l)) => Some(MetricValue::List(l, factor)),
+        _ => None,
     }
 }
 
@@ -167,7 +182,7 @@ enum ValueSchema {
 }
 
 /// A value in display units: a scalar, or a list (non-finite entries left out) times `factor`.
-enum MetricValue {
+pub(crate) enum MetricValue {
     Scalar(f64),
     List(Vec<f64>, f64),
 }
@@ -186,7 +201,7 @@ impl Serialize for MetricValue {
 }
 
 /// Integers stay integers (token counts), everything else is a float.
-struct Number(f64);
+pub(crate) struct Number(pub(crate) f64);
 
 impl Serialize for Number {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -203,99 +218,97 @@ impl Serialize for Number {
 /// full disk) the file is cut back to the last flush that succeeded, so it holds only whole
 /// lines, and later writes are refused.
 pub struct RecordWriter {
-    path: PathBuf,
-    out: Option<BufWriter<File>>,
+    file: LineFile,
     /// The metrics a line may carry in this run (the registry filtered once).
     specs: Vec<&'static MetricSpec>,
-    lines: u64,
-    /// One line, serialized before it is handed to the buffer.
-    line: Vec<u8>,
-    /// Bytes handed to the buffer, and bytes known to be on disk as whole lines.
-    written: u64,
-    flushed: u64,
-    /// Lines in the file as of the last successful flush.
-    flushed_lines: u64,
 }
 
 impl RecordWriter {
     pub fn create(path: &Path, run: Applicability) -> Result<Self, ExportError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        }
-        let file = File::create(path).map_err(io_err(path))?;
         Ok(Self {
-            path: path.to_path_buf(),
-            out: Some(BufWriter::with_capacity(256 << 10, file)),
+            file: LineFile::create(path)?,
             specs: record_specs(&run),
-            lines: 0,
-            line: Vec::with_capacity(1024),
-            written: 0,
-            flushed: 0,
-            flushed_lines: 0,
         })
     }
 
     pub fn write(&mut self, line: &RecordLine) -> Result<(), ExportError> {
-        let json = RecordJson::new(line, &self.specs);
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &json).map_err(|e| ExportError::Io {
-            path: self.path.clone(),
-            source: e.into(),
-        })?;
-        self.line.push(b'\n');
-        let Some(out) = self.out.as_mut() else {
-            return Err(self.closed());
-        };
-        if let Err(e) = out.write_all(&self.line) {
-            return Err(self.fail(e));
-        }
-        self.written += self.line.len() as u64;
-        self.lines += 1;
-        Ok(())
+        self.write_traced(line, None)
+    }
+
+    /// Writes a line with its `trace_data` (`--export-http-trace`) when given.
+    pub fn write_traced(
+        &mut self,
+        line: &RecordLine,
+        trace: Option<&TraceData>,
+    ) -> Result<(), ExportError> {
+        let mut json = RecordJson::new(line, &self.specs);
+        json.trace_data = trace;
+        self.file.write(&json)
     }
 
     /// Pushes buffered lines to the OS (called periodically so a crash loses little).
     pub fn flush(&mut self) -> Result<(), ExportError> {
-        let Some(out) = self.out.as_mut() else {
-            return Err(self.closed());
-        };
-        match out.flush() {
-            Ok(()) => {
-                self.flushed = self.written;
-                self.flushed_lines = self.lines;
-                Ok(())
-            }
-            Err(e) => Err(self.fail(e)),
-        }
-    }
-
-    /// Drops what is buffered and cuts the file back to its last whole flushed line.
-    fn fail(&mut self, e: std::io::Error) -> ExportError {
-        if let Some(out) = self.out.take() {
-            let (file, _unwritten) = out.into_parts();
-            let _ = file.set_len(self.flushed);
-        }
-        self.lines = self.flushed_lines;
-        io_err(&self.path)(e)
-    }
-
-    fn closed(&self) -> ExportError {
-        io_err(&self.path)(std::io::Error::other("an earlier write failed"))
+        self.file.flush()
     }
 
     /// Lines written (after a failure: lines kept in the file).
     pub fn lines(&self) -> u64 {
-        self.lines
+        self.file.lines()
     }
 }
 
+/// `trace_data` of a records line (`--export-http-trace`), with AIPerf 0.13's field names
+/// (`AioHttpTraceDataExport`): wall-clock epoch ns timestamps and the k6-style durations, the
+/// same values as the line's `http_req_*` metrics. Fields this client does not observe (DNS:
+/// names are resolved before the run; socket addresses; headers) are absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TraceData {
+    pub trace_type: &'static str,
+    pub request_send_start_ns: Option<u64>,
+    /// Request body pieces as `(ns, bytes)`: empty, as in AIPerf's default export.
+    pub request_chunks: Vec<(u64, u64)>,
+    pub request_send_end_ns: Option<u64>,
+    pub request_chunks_count: u64,
+    pub request_bytes_total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_receive_start_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_headers_received_ns: Option<u64>,
+    /// Response body pieces as `(ns, bytes)`: empty, as in AIPerf's default export.
+    pub response_chunks: Vec<(u64, u64)>,
+    pub response_chunks_count: u64,
+    pub response_bytes_total: u64,
+    pub response_receive_end_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_timestamp_ns: Option<u64>,
+    pub connection_pool_wait_start_ns: Option<u64>,
+    pub connection_pool_wait_end_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_connect_start_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_connect_end_ns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_reused_ns: Option<u64>,
+    pub sending_ns: u64,
+    pub waiting_ns: u64,
+    pub receiving_ns: u64,
+    pub duration_ns: u64,
+    pub blocked_ns: u64,
+    pub connecting_ns: u64,
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use aiperf_metrics::RecordInput;
     use serde_json::Value;
 
-    fn metadata() -> RecordMetadata {
+    pub(crate) fn metadata() -> RecordMetadata {
         RecordMetadata {
             session_num: 3,
             x_request_id: "req-1".into(),
@@ -399,5 +412,42 @@ mod tests {
         let meta = serde_json::to_value(metadata()).expect("metadata serializes");
         assert_eq!(lines[0]["metadata"], meta);
         assert_eq!(e["metadata"], meta);
+    }
+
+    #[test]
+    fn trace_data_is_written_only_when_given() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("profile_export.jsonl");
+        let mut w = RecordWriter::create(&path, Applicability::STREAMED_CHAT).expect("create");
+        let line = RecordLine {
+            metadata: metadata(),
+            values: RecordValues::of_error(Some(4)),
+            error: Some(ErrorDetails::new(Some(503), "Service Unavailable", "busy")),
+        };
+        let trace = TraceData {
+            trace_type: "hyper",
+            request_send_start_ns: Some(2_000),
+            sending_ns: 500,
+            response_status_code: Some(503),
+            ..Default::default()
+        };
+        w.write_traced(&line, Some(&trace)).expect("write");
+        w.write(&line).expect("write");
+        w.flush().expect("flush");
+        let text = std::fs::read_to_string(&path).expect("read back");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        let keys: Vec<&String> = lines[0].as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["metadata", "metrics", "error", "trace_data"]);
+        let t = &lines[0]["trace_data"];
+        assert_eq!(t["trace_type"], "hyper");
+        assert_eq!(t["request_send_start_ns"], 2_000);
+        assert_eq!(t["sending_ns"], 500);
+        assert_eq!(t["response_status_code"], 503);
+        assert_eq!(t["request_chunks"], serde_json::json!([]));
+        assert!(t.get("response_reason").is_none(), "absent when unknown");
+        assert!(lines[1].get("trace_data").is_none());
     }
 }

@@ -33,9 +33,22 @@ pub fn record_schema() -> String {
     pretty(schemars::schema_for!(RecordJson<'static>))
 }
 
+/// Schema of one line of `profile_export_raw.jsonl`.
+pub const RAW_RECORD_SCHEMA_FILE: &str = "profile_export_raw_record.schema.json";
+/// Schema of `outputs.json`.
+pub const OUTPUTS_SCHEMA_FILE: &str = "outputs.schema.json";
+
 /// `(file name, current schema)` of every published schema.
-pub fn all() -> [(&'static str, String); 4] {
+pub fn all() -> [(&'static str, String); 6] {
     [
+        (
+            RAW_RECORD_SCHEMA_FILE,
+            pretty(schemars::schema_for!(crate::raw::RawLine<'static>)),
+        ),
+        (
+            OUTPUTS_SCHEMA_FILE,
+            pretty(schemars::schema_for!(crate::outputs::OutputsDoc<'static>)),
+        ),
         (SUMMARY_SCHEMA_FILE, summary_schema()),
         (RECORD_SCHEMA_FILE, record_schema()),
         (

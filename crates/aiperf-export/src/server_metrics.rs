@@ -679,15 +679,26 @@ impl ServerMetricsReport {
 
     /// Writes the files `formats` asks for into `dir`; each is tried on its own.
     pub fn write(&self, dir: &Path, json_file: bool, csv_file: bool) -> Vec<ExportError> {
+        self.write_named(
+            dir,
+            json_file.then_some(SERVER_METRICS_JSON_FILE),
+            csv_file.then_some(SERVER_METRICS_CSV_FILE),
+        )
+    }
+
+    /// [`Self::write`] under the given file names (`--profile-export-prefix`); `None` skips.
+    pub fn write_named(
+        &self,
+        dir: &Path,
+        json_file: Option<&str>,
+        csv_file: Option<&str>,
+    ) -> Vec<ExportError> {
         let mut failures = Vec::new();
-        if json_file {
-            failures.extend(
-                write_atomic(&dir.join(SERVER_METRICS_JSON_FILE), &self.render_json()).err(),
-            );
+        if let Some(name) = json_file {
+            failures.extend(write_atomic(&dir.join(name), &self.render_json()).err());
         }
-        if csv_file {
-            failures
-                .extend(write_atomic(&dir.join(SERVER_METRICS_CSV_FILE), &self.render_csv()).err());
+        if let Some(name) = csv_file {
+            failures.extend(write_atomic(&dir.join(name), &self.render_csv()).err());
         }
         failures
     }

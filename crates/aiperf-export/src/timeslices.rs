@@ -93,9 +93,14 @@ pub fn render_csv(r: &RunReport) -> String {
 
 /// Writes both files when the run has timeslices.
 pub fn write(dir: &Path, r: &RunReport) -> Result<(), ExportError> {
+    write_named(dir, JSON_FILE, CSV_FILE, r)
+}
+
+/// [`write`] under the given file names (`--profile-export-prefix`).
+pub fn write_named(dir: &Path, json: &str, csv: &str, r: &RunReport) -> Result<(), ExportError> {
     if r.summary.timeslices.is_empty() {
         return Ok(());
     }
-    write_atomic(&dir.join(JSON_FILE), &render_json(r))?;
-    write_atomic(&dir.join(CSV_FILE), &render_csv(r))
+    write_atomic(&dir.join(json), &render_json(r))?;
+    write_atomic(&dir.join(csv), &render_csv(r))
 }

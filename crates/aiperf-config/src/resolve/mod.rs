@@ -53,12 +53,12 @@ pub use multi_run::{
     MAX_TRIALS,
 };
 pub use network::NetworkLatency;
-pub use observability::Observability;
+pub use observability::{Observability, Otel};
 pub use output::{ExportLevel, OutputOptions};
 pub use redact::{is_sensitive_header, redact_args, redact_command, shell_quote};
 pub use search::{
-    logspace_int_steps, parse_isl_osl_pairs, KneeSpec, PostProcess, Search, SearchPlan, SlaFilter,
-    RECIPES,
+    logspace_int_steps, parse_isl_osl_pairs, GenericSearch, KneeSpec, PostProcess, Search,
+    SearchPlan, SlaBound, SlaFilter, SlaOp, RECIPES,
 };
 pub use service::{LogLevel, UiType, UI_BUILTINS};
 pub use shaping::ShapingOptions;

@@ -80,6 +80,40 @@ struct SweepField {
     set: fn(&mut ProfileArgs, f64),
 }
 
+/// A sweepable flag found by AIPerf's config path, for `--search-space`: its flag, whether it
+/// takes integers, and how to set one value on the arguments.
+#[derive(Clone, Copy)]
+pub(super) struct SearchField {
+    pub flag: &'static str,
+    pub integer: bool,
+    pub set: fn(&mut ProfileArgs, f64),
+}
+
+/// The sweepable flag at `path` (`phases.profiling.concurrency`), if any.
+pub(super) fn search_field(path: &str) -> Option<SearchField> {
+    SWEEP_FIELDS
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| SearchField {
+            flag: f.flag,
+            integer: f.integer,
+            set: f.set,
+        })
+}
+
+/// Every path `--search-space` accepts.
+pub(super) fn searchable_paths() -> Vec<&'static str> {
+    SWEEP_FIELDS.iter().map(|f| f.path).collect()
+}
+
+/// The first sweepable flag given as a list (`--concurrency 1,2`), if any.
+pub(super) fn magic_list_flag(args: &ProfileArgs) -> Option<&'static str> {
+    SWEEP_FIELDS
+        .iter()
+        .find(|f| (f.values)(args).len() > 1)
+        .map(|f| f.flag)
+}
+
 fn all<T: Copy + Into<f64>>(list: &Sweepable<T>) -> Vec<f64> {
     list.values().iter().map(|&v| v.into()).collect()
 }
@@ -534,7 +568,8 @@ fn check_flags(args: &ProfileArgs) -> Result<Option<Convergence>, ConfigError> {
             ("--osl-steps", args.osl_steps.is_some()),
             (
                 "--search-max-iterations",
-                args.search_max_iterations.is_some(),
+                // The generic search (`--search-space`) takes it too.
+                args.search_max_iterations.is_some() && args.search.search_space.is_empty(),
             ),
             (
                 "--degradation-threshold",

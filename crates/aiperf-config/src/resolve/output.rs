@@ -1,6 +1,6 @@
 //! The "Output" and "Goodput" groups: where artifacts go and what the report adds.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use aiperf_metrics::Goodput;
 use aiperf_plugins::EndpointMetadata;
@@ -22,6 +22,11 @@ pub enum ExportLevel {
 }
 
 impl ExportLevel {
+    /// Whether `profile_export_raw.jsonl` (request and response bodies) is written.
+    pub fn writes_raw(self) -> bool {
+        self == ExportLevel::Raw
+    }
+
     /// Whether the per-request `profile_export.jsonl` is written.
     pub fn writes_records(self) -> bool {
         matches!(self, ExportLevel::Records | ExportLevel::Raw)
@@ -40,11 +45,83 @@ impl ExportLevel {
 /// Extra artifacts and their names (`--profile-export-prefix`, `--export-outputs-json`,
 /// `--export-http-trace`, `--show-trace-timing`); none by default.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct OutputOptions {}
+pub struct OutputOptions {
+    /// `--profile-export-prefix` with AIPerf's known suffixes stripped: the base name of every
+    /// export (`<base>.json`, `<base>.jsonl`, ...), relative to the artifact directory. `None`
+    /// keeps AIPerf's historical file names.
+    pub prefix: Option<String>,
+    /// `--export-outputs-json`: `outputs.json` with every profiled response's text.
+    pub export_outputs_json: bool,
+    /// `--export-http-trace`: a `trace_data` object on each `profile_export.jsonl` line.
+    pub export_http_trace: bool,
+    /// `--show-trace-timing`: the HTTP trace timing table in the console.
+    pub show_trace_timing: bool,
+}
+
+/// Suffixes stripped from `--profile-export-prefix` (AIPerf's `_PREFIX_SUFFIXES_TO_STRIP`, in
+/// its order: longest first, and only the first that matches is stripped).
+const PREFIX_SUFFIXES: [&str; 14] = [
+    "_server_metrics.parquet",
+    "_server_metrics.jsonl",
+    "_server_metrics.json",
+    "_server_metrics.csv",
+    "_network_latency.jsonl",
+    "_gpu_telemetry.jsonl",
+    "_timeslices.csv",
+    "_timeslices.json",
+    "_console.txt",
+    "_raw.jsonl",
+    ".parquet",
+    ".csv",
+    ".json",
+    ".jsonl",
+];
 
 /// The flags of [`OutputOptions`] resolved.
-pub(super) fn options(_args: &crate::cli::OutputArgs) -> Result<OutputOptions, ConfigError> {
-    Ok(OutputOptions::default())
+pub(super) fn options(args: &crate::cli::OutputArgs) -> Result<OutputOptions, ConfigError> {
+    let prefix = args
+        .profile_export_prefix
+        .as_deref()
+        .map(export_base)
+        .transpose()?
+        .flatten();
+    if args.export_outputs_json && prefix.as_deref() == Some("outputs") {
+        return Err(invalid(
+            "--profile-export-prefix",
+            "resolves to 'outputs' which produces 'outputs.json', colliding with \
+             --export-outputs-json (also 'outputs.json'). Use a different prefix.",
+        ));
+    }
+    Ok(OutputOptions {
+        prefix,
+        export_outputs_json: args.export_outputs_json,
+        export_http_trace: args.export_http_trace,
+        show_trace_timing: args.show_trace_timing,
+    })
+}
+
+/// AIPerf's base name of a `--profile-export-prefix`: an absolute path keeps only its file name
+/// (so a run's files stay in its artifact directory), `.` components go, and the first known
+/// export suffix is stripped. `None` when nothing is left (the default names then apply).
+fn export_base(path: &Path) -> Result<Option<String>, ConfigError> {
+    let kept: PathBuf = if path.is_absolute() {
+        path.file_name().map(PathBuf::from).unwrap_or_default()
+    } else {
+        path.components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .collect()
+    };
+    let Some(text) = kept.to_str() else {
+        return Err(invalid(
+            "--profile-export-prefix",
+            format!("'{}' is not valid UTF-8", path.display()),
+        ));
+    };
+    let base = PREFIX_SUFFIXES
+        .iter()
+        .find_map(|s| text.strip_suffix(s))
+        .unwrap_or(text);
+    Ok((!base.is_empty()).then(|| base.to_string()))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,11 +139,7 @@ fn export_level(value: &str) -> Result<ExportLevel, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
         "summary" => Ok(ExportLevel::Summary),
         "records" => Ok(ExportLevel::Records),
-        "raw" => Err(invalid(
-            "--export-level",
-            "raw (profile_export_raw.jsonl with every request and response body) is not built \
-             yet; use records",
-        )),
+        "raw" => Ok(ExportLevel::Raw),
         other => Err(invalid(
             "--export-level",
             format!("'{other}' is not one of summary, records, raw"),
@@ -161,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn export_level_is_typed_and_raw_is_refused() {
+    fn export_level_is_typed() {
         let level = |a: &[&str]| resolve(&args(a)).map(|o| o.export_level);
         assert_eq!(level(&[]), Ok(ExportLevel::Records));
         assert_eq!(
@@ -176,14 +249,83 @@ mod tests {
             level(&["--export-level", "Records"]),
             Ok(ExportLevel::Records)
         );
+        assert_eq!(level(&["--export-level", "raw"]), Ok(ExportLevel::Raw));
         assert_eq!(
-            level(&["--export-level", "raw"]).unwrap_err().to_string(),
-            "--export-level: raw (profile_export_raw.jsonl with every request and response \
-             body) is not built yet; use records"
+            level(&["--profile-export-level", "RAW"]),
+            Ok(ExportLevel::Raw)
         );
+        assert!(ExportLevel::Raw.writes_raw());
+        assert!(!ExportLevel::Records.writes_raw());
         assert!(!ExportLevel::Summary.writes_records());
         assert!(ExportLevel::Records.writes_records());
         assert!(ExportLevel::Raw.writes_records());
+    }
+
+    fn output(a: &[&str]) -> Result<OutputOptions, String> {
+        options(&args(a).output).map_err(|e| e.to_string())
+    }
+
+    fn prefix(value: &str) -> Option<String> {
+        output(&["--profile-export-prefix", value]).unwrap().prefix
+    }
+
+    #[test]
+    fn output_flags_default_off() {
+        assert_eq!(output(&[]), Ok(OutputOptions::default()));
+        let o = output(&[
+            "--export-outputs-json",
+            "--export-http-trace",
+            "--show-trace-timing",
+        ])
+        .unwrap();
+        assert!(o.export_outputs_json && o.export_http_trace && o.show_trace_timing);
+        assert_eq!(o.prefix, None);
+    }
+
+    #[test]
+    fn the_prefix_loses_known_suffixes_as_aiperf_strips_them() {
+        assert_eq!(prefix("foo"), Some("foo".into()));
+        // Only the first matching suffix, longest first.
+        assert_eq!(prefix("foo_raw.jsonl"), Some("foo".into()));
+        assert_eq!(prefix("foo.jsonl"), Some("foo".into()));
+        assert_eq!(prefix("foo.json"), Some("foo".into()));
+        assert_eq!(prefix("foo.csv"), Some("foo".into()));
+        assert_eq!(prefix("foo_server_metrics.parquet"), Some("foo".into()));
+        assert_eq!(prefix("foo_timeslices.csv"), Some("foo".into()));
+        assert_eq!(prefix("foo_console.txt"), Some("foo".into()));
+        assert_eq!(prefix("foo_raw.jsonl.csv"), Some("foo_raw.jsonl".into()));
+        assert_eq!(prefix("foo.txt"), Some("foo.txt".into()));
+        // Nothing left: AIPerf's default names.
+        assert_eq!(prefix(".json"), None);
+        // The alias, a relative directory part (kept), `.` components (dropped), an absolute
+        // path (file name only).
+        assert_eq!(
+            output(&["--profile-export-file", "bar.json"])
+                .unwrap()
+                .prefix,
+            Some("bar".into())
+        );
+        assert_eq!(prefix("./sub/./foo.csv"), Some("sub/foo".into()));
+        assert_eq!(prefix("/tmp/elsewhere/foo.csv"), Some("foo".into()));
+    }
+
+    #[test]
+    fn a_prefix_colliding_with_outputs_json_is_refused() {
+        let msg = "--profile-export-prefix: resolves to 'outputs' which produces \
+                   'outputs.json', colliding with --export-outputs-json (also 'outputs.json'). \
+                   Use a different prefix.";
+        for value in ["outputs", "outputs.json", "./outputs.jsonl", "/x/outputs"] {
+            assert_eq!(
+                output(&["--profile-export-prefix", value, "--export-outputs-json"]),
+                Err(msg.to_string()),
+                "{value}"
+            );
+        }
+        assert_eq!(
+            prefix("outputs"),
+            Some("outputs".into()),
+            "fine without outputs.json"
+        );
     }
 
     #[test]

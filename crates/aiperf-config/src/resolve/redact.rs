@@ -17,6 +17,9 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// The command line with the values of `--api-key` and credential headers replaced, URL
 /// credentials (`user:password@`, `?api_key=`) redacted, and each argument quoted for a POSIX
 /// shell where it needs it, so the echo can be pasted back into a terminal.
+/// Flags whose values are URLs that may carry `user:password@` or credential query values.
+const URL_FLAGS: [&str; 4] = ["--url", "-u", "--otel-url", "--mlflow-tracking-uri"];
+
 pub fn redact_command(argv: &[String]) -> String {
     redact_args(argv)
         .iter()
@@ -78,11 +81,14 @@ pub fn redact_args(argv: &[String]) -> Vec<String> {
         } else if let Some(v) = a.strip_prefix("-H").filter(|v| !v.is_empty()) {
             let v = v.strip_prefix('=').unwrap_or(v);
             out.push(format!("-H{}", redact_header_arg(v)));
-        } else if a == "--url" || a == "-u" {
+        } else if URL_FLAGS.contains(&a.as_str()) {
             url_next = true;
             out.push(a.clone());
-        } else if let Some(v) = a.strip_prefix("--url=") {
-            out.push(format!("--url={}", redact_url_list(v)));
+        } else if let Some((flag, v)) = a
+            .split_once('=')
+            .filter(|(f, _)| URL_FLAGS.contains(f) && f.starts_with("--"))
+        {
+            out.push(format!("{flag}={}", redact_url_list(v)));
         } else if let Some(v) = a.strip_prefix("-u").filter(|v| !v.is_empty()) {
             let v = v.strip_prefix('=').unwrap_or(v);
             out.push(format!("-u{}", redact_url_list(v)));
@@ -229,6 +235,25 @@ mod tests {
             "aiperf profile --url 'http://<redacted>@h:1' -u '<redacted>@h:2,https://<redacted>@h:3/v1?api_key=<redacted>&x=1' \
              '--url=http://<redacted>@h:4' '-uhttp://<redacted>@h:5' '-u<redacted>@h:6' --urll 'http://<redacted>@h:7' \
              '-HAuthorization:<redacted>'"
+        );
+    }
+
+    #[test]
+    fn tracker_and_collector_urls_lose_their_credentials_too() {
+        let c = command(&[
+            "aiperf",
+            "profile",
+            "--otel-url",
+            "u:SECRET@collector:4318",
+            "--otel-url=http://u:SECRET@c:4318",
+            "--mlflow-tracking-uri",
+            "https://u:SECRET@mlflow:5000",
+            "--mlflow-tracking-uri=http://u:SECRET@m:1",
+        ]);
+        assert_eq!(
+            c,
+            "aiperf profile --otel-url '<redacted>@collector:4318' '--otel-url=http://<redacted>@c:4318' \
+             --mlflow-tracking-uri 'https://<redacted>@mlflow:5000' '--mlflow-tracking-uri=http://<redacted>@m:1'"
         );
     }
 

@@ -4,10 +4,18 @@
 //! SLA filters are AIPerf 0.13's (`search_recipes/_max_concurrency_under_sla.py`): TTFT p95,
 //! inter-token latency p95, request latency p99 (all strictly below the bound, in ms) and the
 //! error rate (a fraction on the command line, a percentage in the summary).
+//!
+//! The generic search (`--search-space`, `--search-sla`, `--search-planner`, ...) is checked in
+//! `generic.rs` and travels in [`SearchPlan::generic`]; `--search-style` turns
+//! `max-concurrency-under-sla` into such a search.
+
+mod generic;
 
 use std::path::PathBuf;
 
 use aiperf_plugins::Registry;
+
+pub use generic::{GenericSearch, SlaBound, SlaOp};
 
 use super::{invalid, positive, ConfigError, LoadMode, ProfileConfig};
 use crate::cli::ProfileArgs;
@@ -49,6 +57,9 @@ pub enum PostProcess {
     ItlSurface,
     /// `pareto-sweep`: `pareto_sweep.json`, TTFT p95 against output throughput per shape.
     ParetoShapes,
+    /// `max-concurrency-under-sla --search-style grid`: `sla_breach.json`, the highest passing
+    /// and first failing concurrency under these filters.
+    SlaBreach(Vec<SlaBound>),
 }
 
 /// `--isl-osl-pairs "128/128,512/256"` as AIPerf parses it: positive pairs, no duplicates.
@@ -194,6 +205,9 @@ pub struct SearchPlan {
     pub max_iterations: u32,
     /// Where the probes' directories and `search_history.json` go.
     pub base_dir: PathBuf,
+    /// A generic search (`--search-space`, or the recipe with `--search-style`): a planner
+    /// proposes each point. `None`: the recipe's own concurrency bracket.
+    pub generic: Option<GenericSearch>,
     args: ProfileArgs,
     argv: Vec<String>,
 }
@@ -211,6 +225,152 @@ impl SearchPlan {
         cfg.artifact_dir = self.base_dir.join(format!("concurrency_{concurrency}"));
         Ok(cfg)
     }
+
+    /// The full configuration of a generic search's point (one value per dimension), in
+    /// AIPerf's adaptive-search directory `search_iter_NNNN/profile_runs/run_0001/`.
+    pub fn probe_point(
+        &self,
+        values: &[f64],
+        iteration: u32,
+        registry: &Registry,
+    ) -> Result<ProfileConfig, ConfigError> {
+        let mut cfg = ProfileConfig::resolve(self.args_at(values), &self.argv, registry)?;
+        cfg.artifact_dir = self
+            .base_dir
+            .join(format!("search_iter_{iteration:04}"))
+            .join("profile_runs")
+            .join("run_0001");
+        Ok(cfg)
+    }
+
+    fn args_at(&self, values: &[f64]) -> ProfileArgs {
+        let mut args = self.args.clone();
+        if let Some(g) = &self.generic {
+            for (d, v) in g.dims.iter().zip(values) {
+                d.apply(&mut args, *v);
+            }
+        }
+        args
+    }
+}
+
+/// The plan of a generic search: the command line checked at both corners of the space.
+fn generic_plan(
+    g: GenericSearch,
+    args: &ProfileArgs,
+    argv: &[String],
+    registry: &Registry,
+) -> Result<SearchPlan, ConfigError> {
+    if args.num_profile_runs > 1 {
+        return Err(invalid(
+            "--num-profile-runs",
+            "repeated trials per search point are not supported yet; drop it or --search-space",
+        ));
+    }
+    let mut plan = SearchPlan {
+        recipe: g.recipe.unwrap_or("search"),
+        filters: Vec::new(),
+        min: 0,
+        max: 0,
+        max_iterations: g.max_iterations,
+        base_dir: PathBuf::new(),
+        generic: None,
+        args: args.clone(),
+        argv: argv.to_vec(),
+    };
+    let lows: Vec<f64> = g.dims.iter().map(|d| d.lo).collect();
+    let highs: Vec<f64> = g.dims.iter().map(|d| d.hi).collect();
+    plan.generic = Some(g);
+    let first = ProfileConfig::resolve(plan.args_at(&lows), argv, registry)?;
+    ProfileConfig::resolve(plan.args_at(&highs), argv, registry)?;
+    plan.base_dir = first.artifact_dir;
+    Ok(plan)
+}
+
+/// `--search-style grid`: AIPerf's log-spaced 8-step concurrency sweep, then the SLA-breach
+/// knee (the recipe's filters, then `--search-sla`'s).
+fn breach_grid(
+    args: &ProfileArgs,
+    filters: &[SlaFilter],
+    min: usize,
+    max: usize,
+) -> Result<Search, ConfigError> {
+    let mut bounds: Vec<SlaBound> = filters.iter().map(bound_of).collect();
+    for raw in &args.search.search_sla {
+        bounds.push(generic::parse_sla(raw)?);
+    }
+    let mut sweep = spent(args.clone());
+    sweep.concurrency = Some(list(&logspace_int_steps(min, max, 8)));
+    sweep.search.search_style = None;
+    sweep.search.search_sla.clear();
+    Ok(Search::Sweep {
+        args: Box::new(sweep),
+        post: PostProcess::SlaBreach(bounds),
+    })
+}
+
+/// A recipe's SLA flag as a generic filter.
+fn bound_of(f: &SlaFilter) -> SlaBound {
+    SlaBound {
+        tag: f.tag.to_string(),
+        stat: f.stat.to_string(),
+        op: if f.at_least { SlaOp::Ge } else { SlaOp::Lt },
+        threshold: f.threshold,
+    }
+}
+
+/// AIPerf's rules for `--search-*` flags beside `--search-recipe`: the defining ones are the
+/// recipe's; the tunable ones only mean something to an adaptive search.
+fn check_recipe_search_flags(recipe: &str, args: &ProfileArgs) -> Result<(), ConfigError> {
+    let defining = generic::defining_flags_set(args);
+    if !defining.is_empty() {
+        let quoted: Vec<String> = defining.iter().map(|n| format!("'{n}'")).collect();
+        return Err(invalid(
+            "--search-recipe",
+            format!(
+                "'{recipe}' is mutually exclusive with recipe-defining --search-* flags [{}]. \
+                 These flags choose the objective / search space / planner -- the recipe owns \
+                 those. Tunable knobs (--search-max-iterations, --search-initial-points, \
+                 --search-random-seed) are accepted alongside a recipe.",
+                quoted.join(", ")
+            ),
+        ));
+    }
+    let adaptive = matches!(
+        recipe,
+        "max-concurrency-under-sla"
+            | "max-throughput-ttft-sla"
+            | "max-throughput-itl-sla"
+            | "max-goodput-under-slo"
+    );
+    let s = &args.search;
+    if !adaptive && (s.search_initial_points.is_some() || s.search_random_seed.is_some()) {
+        let mut flags = Vec::new();
+        if s.search_initial_points.is_some() {
+            flags.push("'--search-initial-points'");
+        }
+        if s.search_random_seed.is_some() {
+            flags.push("'--search-random-seed'");
+        }
+        return Err(invalid(
+            "--search-recipe",
+            format!(
+                "'{recipe}' expanded to a grid sweep, but tunable --search-* flags [{}] are only \
+                 meaningful for BO recipes. Drop the flags or pick a BO recipe.",
+                flags.join(", ")
+            ),
+        ));
+    }
+    if !s.search_sla.is_empty() && recipe != "max-concurrency-under-sla" {
+        return Err(invalid(
+            "--search-sla",
+            format!(
+                "with --search-recipe, composes with the recipe's filters only for \
+                 'max-concurrency-under-sla' here (not '{recipe}')"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn sla_filters(args: &ProfileArgs) -> Result<Vec<SlaFilter>, ConfigError> {
@@ -461,8 +621,13 @@ impl ProfileConfig {
         argv: &[String],
         registry: &Registry,
     ) -> Result<Option<Search>, ConfigError> {
+        let generic = generic::from_flags(args)?;
         let Some(recipe) = args.search_recipe.as_deref() else {
-            return Ok(None);
+            return match generic {
+                Some(g) => generic_plan(g, args, argv, registry)
+                    .map(|p| Some(Search::Adaptive(Box::new(p)))),
+                None => Ok(None),
+            };
         };
         let recipe = match RECIPES.iter().find(|r| **r == recipe) {
             Some(r) => *r,
@@ -476,6 +641,7 @@ impl ProfileConfig {
                 ))
             }
         };
+        check_recipe_search_flags(recipe, args)?;
         // The one recipe that takes a concurrency list.
         if recipe == "pareto-sweep" {
             return pareto(args).map(Some);
@@ -556,6 +722,11 @@ impl ProfileConfig {
                 "TTFT and inter-token SLAs need --streaming (only a stream shows the first token)",
             ));
         }
+        if recipe == "max-concurrency-under-sla"
+            && args.search.search_style.as_deref() == Some("grid")
+        {
+            return Ok(Some(breach_grid(args, &filters, min, max)?));
+        }
         if args.num_profile_runs > 1 {
             return Err(invalid(
                 "--num-profile-runs",
@@ -582,6 +753,27 @@ impl ProfileConfig {
         let mut last = args.clone();
         last.concurrency = Some(Sweepable::single(max));
         ProfileConfig::resolve(last, argv, registry)?;
+        // `--search-style` runs AIPerf's planners (only this recipe takes it, as in AIPerf);
+        // `--search-sla` alone runs AIPerf's default one, so its filters compose.
+        let style = args
+            .search
+            .search_style
+            .as_deref()
+            .or((!args.search.search_sla.is_empty()).then_some("smooth_isotonic"));
+        let generic = match style {
+            Some(style) if recipe == "max-concurrency-under-sla" => {
+                Some(generic::for_recipe_style(
+                    style,
+                    args,
+                    filters.iter().map(bound_of).collect(),
+                    (min, max),
+                )?)
+            }
+            _ => None,
+        };
+        let max_iterations = generic
+            .as_ref()
+            .map_or(max_iterations, |g| g.max_iterations);
         Ok(Some(Search::Adaptive(Box::new(SearchPlan {
             recipe,
             filters,
@@ -589,6 +781,7 @@ impl ProfileConfig {
             max,
             max_iterations,
             base_dir: cfg.artifact_dir,
+            generic,
             args: first,
             argv: argv.to_vec(),
         }))))

@@ -9,6 +9,8 @@
 mod live;
 mod tracking;
 
+pub(crate) use tracking::MLFLOW_EXPORT_FILE;
+
 use std::sync::Arc;
 
 use aiperf_config::ProfileConfig;

@@ -11,6 +11,9 @@ mod mlflow;
 mod payload;
 mod wandb;
 
+/// The file a recorded MLflow run leaves in the artifact directory.
+pub(crate) use mlflow::METADATA_FILE as MLFLOW_EXPORT_FILE;
+
 use std::time::{Duration, Instant};
 
 use aiperf_config::ProfileConfig;

@@ -1,6 +1,7 @@
 //! `--export-level` (alias `--profile-export-level`): `records` (the default) writes
 //! `profile_export.jsonl`, one line per request; `summary` writes only the aggregate files (the
-//! `merge_records.bin` of `--merge-records` is not affected); `raw` is refused until built.
+//! `merge_records.bin` of `--merge-records` is not affected); `raw` adds
+//! `profile_export_raw.jsonl` (tested in `tests/outputs.rs`).
 
 use std::path::Path;
 
@@ -112,24 +113,4 @@ async fn summary_still_writes_merge_records() {
     assert_eq!(manifest["result"]["records"]["count"], 12);
     assert_eq!(manifest["result"]["records"]["complete"], true);
     mock.stop().await;
-}
-
-#[tokio::test]
-async fn raw_is_refused_naming_the_flag() {
-    let dir = tempfile::tempdir().unwrap();
-    for flag in ["--export-level", "--profile-export-level"] {
-        let e = Profile::chat("http://127.0.0.1:9")
-            .request_count(1)
-            .arg(flag, "raw")
-            .run(dir.path())
-            .await
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            e,
-            "--export-level: raw (profile_export_raw.jsonl with every request and response \
-             body) is not built yet; use records"
-        );
-    }
-    assert!(!dir.path().join("profile_export.jsonl").exists());
 }
