@@ -7,12 +7,15 @@
 //!   setup.rs       reach the servers, create the artifact dir, inputs.json, record writer
 //!   plan.rs        phases, load modes, schedules (pure)
 //!   phases.rs      per phase: workers pull credits, send, stamp        worker.rs, session.rs
+//!                    (--prefill-concurrency slots: prefill.rs)
 //!                    -> RawRecord over a channel                        backlog.rs
 //!   process.rs     record processor thread: parse, count tokens, per-record metrics,
 //!                  JSONL line, accumulate
 //!   report.rs      the run report; exporters.rs writes every artifact
+//!   network.rs     --network-latency-*: round-trip probes beside the phases
 //! multi_run.rs     a sweep or repeated trials: runs in order, cool-downs, aggregates
-//! search.rs        --search-recipe: probe concurrencies until the SLA's edge is found
+//! search.rs        --search-recipe and the generic --search-space search; planners in search/
+//!                    (Gaussian-process EI, monotonic_sla, smooth_isotonic)
 //! scrape.rs        --server-metrics, --gpu-telemetry: Prometheus pages read beside the phases
 //! gpu.rs           the DCGM pages turned into per-GPU summaries and power efficiency
 //! publish/        the run beyond its artifacts: OTLP, --metrics-listen, MLflow, W&B
