@@ -100,6 +100,15 @@ fn dataset_config(cfg: &ProfileConfig, prepared: &Prepared) -> DatasetConfig {
             entries: prepared.conversations.len(),
             sampling: cfg.sampling.name.clone(),
         },
+        None if cfg.public_dataset.is_some() => DatasetConfig::Public {
+            dataset: cfg
+                .public_dataset
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            entries: prepared.conversations.len(),
+            sampling: cfg.sampling.name.clone(),
+        },
         None => DatasetConfig::Synthetic(Box::new(SyntheticDataset {
             entries: cfg.num_dataset_entries,
             sampling: cfg.sampling.name.clone(),

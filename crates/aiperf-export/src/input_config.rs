@@ -77,6 +77,13 @@ pub enum DatasetConfig {
         entries: usize,
         sampling: String,
     },
+    /// `--public-dataset NAME` read straight from the Hub (no local file): AIPerf's `dataset`
+    /// field names it (`speed-bench-report` reads its category from there).
+    Public {
+        dataset: String,
+        entries: usize,
+        sampling: String,
+    },
     Synthetic(Box<SyntheticDataset>),
 }
 

@@ -91,6 +91,11 @@ async fn gsm8k_questions_come_from_the_hub_once() {
         .unwrap();
     assert_eq!(out.exit_code, 0);
     assert_eq!(prompts(&mock), ["Q1: 2+2?", "Q2: 3*3?", "Q3: 10-7?"]);
+    // The summary names the dataset as AIPerf does (speed-bench-report reads it from there).
+    let summary = read_json(dir.path().join("a/profile_export_aiperf.json"));
+    let dataset = &summary["input_config"]["datasets"][0];
+    assert_eq!(dataset["type"], "public", "{dataset}");
+    assert_eq!(dataset["dataset"], "spec_al_gsm8k");
     assert_eq!(
         *seen.lock().unwrap(),
         [
