@@ -220,6 +220,16 @@ pub struct PlotArgs {
     /// More detail on what was found and skipped.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Upload the files drawn to the run's MLflow run (named by `mlflow_export.json` in the one
+    /// run directory, or by the two flags below).
+    #[arg(long, conflicts_with = "serve")]
+    pub mlflow_upload: bool,
+    /// The MLflow server for --mlflow-upload (default: the one in `mlflow_export.json`).
+    #[arg(long, value_name = "URL", requires = "mlflow_upload")]
+    pub mlflow_tracking_uri: Option<String>,
+    /// The MLflow run for --mlflow-upload (default: the one in `mlflow_export.json`).
+    #[arg(long, value_name = "ID", requires = "mlflow_upload")]
+    pub mlflow_run_id: Option<String>,
 }
 
 impl PlotArgs {

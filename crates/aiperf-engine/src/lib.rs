@@ -63,6 +63,7 @@ pub mod worker;
 pub use context::{Cancellation, PhaseContext};
 pub use engine::{Engine, RunOutcome};
 pub use merge::{merge, MergeOptions, MergeOutcome};
+pub use publish::upload_to_mlflow_run;
 pub use multi_run::{post_process, RunRecord, SetOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};

@@ -62,7 +62,61 @@ fn plot(args: &PlotArgs) -> anyhow::Result<()> {
         aiperf_plot::serve::serve(args.run_dirs(), &options, &args.host, args.port)?;
         return Ok(());
     }
-    draw(args.run_dirs(), &options, &output, args.verbose)
+    let written = draw(args.run_dirs(), &options, &output, args.verbose)?;
+    if args.mlflow_upload {
+        upload_to_mlflow(args, &output.dir, &written)?;
+    }
+    Ok(())
+}
+
+/// `--mlflow-upload`: AIPerf's target resolution (one run directory; the flags, else its
+/// `mlflow_export.json`, whose stored URL has its credentials redacted and so cannot be used).
+fn upload_to_mlflow(args: &PlotArgs, dir: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
+    let [run] = args.run_dirs() else {
+        anyhow::bail!("--mlflow-upload requires exactly one run path in --paths so the target run can be resolved.");
+    };
+    let metadata_file = run.join("mlflow_export.json");
+    let metadata: serde_json::Value = match std::fs::read_to_string(&metadata_file) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("'{}' is not JSON: {e}", metadata_file.display()))?,
+        Err(_) => serde_json::Value::Null,
+    };
+    let stored = |k: &str| metadata[k].as_str().map(str::to_string);
+    let uri = match (&args.mlflow_tracking_uri, stored("tracking_uri")) {
+        (Some(u), _) => u.clone(),
+        (None, Some(u)) if u.contains("<redacted>") => anyhow::bail!(
+            "MLflow tracking URI in {} has redacted credentials and cannot be used directly. Pass --mlflow-tracking-uri with the original credentialed URI.",
+            metadata_file.display()
+        ),
+        (None, Some(u)) => u,
+        (None, None) => anyhow::bail!(
+            "MLflow tracking URI is required for --mlflow-upload. Provide --mlflow-tracking-uri or ensure {} contains 'tracking_uri'.",
+            metadata_file.display()
+        ),
+    };
+    let Some(run_id) = args.mlflow_run_id.clone().or_else(|| stored("run_id")) else {
+        anyhow::bail!(
+            "MLflow run id is required for --mlflow-upload. Provide --mlflow-run-id or ensure {} contains 'run_id'.",
+            metadata_file.display()
+        );
+    };
+    if files.is_empty() {
+        println!("No plots were generated; skipping MLflow plot upload.");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let n = runtime
+        .block_on(aiperf_engine::upload_to_mlflow_run(
+            &uri, &run_id, dir, files,
+        ))
+        .map_err(|e| {
+            anyhow::anyhow!("--mlflow-upload: {}", aiperf_transport::redact_url_text(&e))
+        })?;
+    let word = if n == 1 { "artifact" } else { "artifacts" };
+    println!("Uploaded {n} plot {word} to MLflow run {run_id}.");
+    Ok(())
 }
 
 /// Draws and prints what was written; an error when nothing could be drawn.
@@ -71,7 +125,7 @@ fn draw(
     options: &aiperf_plot::Options,
     output: &Output,
     verbose: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<PathBuf>> {
     let (data, written) = aiperf_plot::draw(paths, options, output)?;
     let drawn = data.charts.iter().filter(|c| c.has_data()).count();
     println!(
@@ -105,7 +159,7 @@ fn draw(
                 ))
         );
     }
-    Ok(())
+    Ok(written.files)
 }
 
 /// `--auto-plot` after `aiperf profile`: draws `dir` into `dir/plots`. A failure is a warning
@@ -136,7 +190,7 @@ pub fn auto_plot(dir: &Path, required: bool, code: i32, config: Option<&Path>) -
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     match draw(&[dir.to_path_buf()], &options, &output, false) {
-        Ok(()) => code,
+        Ok(_) => code,
         Err(e) if required => {
             eprintln!("aiperf: --auto-plot failed (--plot-required): {e}");
             if code == 0 {

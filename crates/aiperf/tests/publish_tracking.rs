@@ -635,6 +635,69 @@ fn secondary_flags_need_the_enabling_flag() {
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
 
+/// `aiperf plot --mlflow-upload` adds the drawn files to the run `mlflow_export.json` names,
+/// under `plots/`, byte for byte; with the URL's credentials redacted in that file, it asks for
+/// `--mlflow-tracking-uri` instead of guessing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plot_uploads_its_charts_to_the_recorded_mlflow_run() {
+    let mock = mock(1.0, 0.5).await;
+    let fake = FakeMlflow::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &mock.url(),
+        dir.path(),
+        &["--mlflow-tracking-uri", &fake.url],
+    )
+    .await;
+    assert_eq!(out.exit_code, 0);
+    let plots = dir.path().join("plots");
+    let plot = aiperf()
+        .args(["plot", "--format", "svg", "--mlflow-upload", "-o"])
+        .arg(&plots)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&plot.stdout);
+    assert!(
+        plot.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&plot.stderr)
+    );
+    let drawn: Vec<std::path::PathBuf> = std::fs::read_dir(&plots)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    assert!(!drawn.is_empty());
+    let s = fake.snapshot();
+    let run_id = s.runs.keys().next().unwrap().clone();
+    assert!(
+        stdout.contains(&format!("plot artifacts to MLflow run {run_id}.")),
+        "{stdout}"
+    );
+    for svg in &drawn {
+        let name = svg.file_name().unwrap().to_string_lossy();
+        let (bytes, _) = s
+            .artifacts
+            .iter()
+            .find(|(k, _)| k.contains(&run_id) && k.ends_with(&format!("plots/{name}")))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} not uploaded: {:?}", s.artifacts.keys()));
+        assert_eq!(bytes, std::fs::read(svg).unwrap(), "{name}");
+    }
+    // Two run directories: no way to tell which run is meant.
+    let two = aiperf()
+        .args(["plot", "--mlflow-upload"])
+        .arg(dir.path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(two.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&two.stderr).contains("requires exactly one run path"));
+    mock.stop().await;
+}
+
 mod fake_mlflow {
     // A small MLflow tracking server on 127.0.0.1 that answers the REST calls aiperf makes with
     // MLflow 2.x/3.x's JSON shapes and status codes (`{"error_code": ..., "message": ...}` with

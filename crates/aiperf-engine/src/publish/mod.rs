@@ -10,6 +10,7 @@ mod live;
 mod tracking;
 
 pub(crate) use tracking::MLFLOW_EXPORT_FILE;
+pub use tracking::upload_to_mlflow_run;
 
 use std::sync::Arc;
 

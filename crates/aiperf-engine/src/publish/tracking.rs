@@ -14,6 +14,18 @@ mod wandb;
 /// The file a recorded MLflow run leaves in the artifact directory.
 pub(crate) use mlflow::METADATA_FILE as MLFLOW_EXPORT_FILE;
 
+/// `aiperf plot --mlflow-upload`: files added to an existing MLflow run (credentials from the
+/// `MLFLOW_TRACKING_*` environment, as for a run).
+pub async fn upload_to_mlflow_run(
+    tracking_uri: &str,
+    run_id: &str,
+    dir: &std::path::Path,
+    files: &[std::path::PathBuf],
+) -> Result<usize, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    mlflow::upload_to_run(tracking_uri, run_id, dir, files, &env).await
+}
+
 use std::time::{Duration, Instant};
 
 use aiperf_config::ProfileConfig;

@@ -126,6 +126,52 @@ pub(crate) async fn record(
     })
 }
 
+/// `aiperf plot --mlflow-upload`: `files` (inside `dir`) added to an existing run as AIPerf's
+/// `upload_artifacts_to_run` adds them (plots under `plots/`). Returns how many were uploaded.
+pub(crate) async fn upload_to_run(
+    tracking_uri: &str,
+    run_id: &str,
+    dir: &Path,
+    files: &[std::path::PathBuf],
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<usize, String> {
+    let base = aiperf_transport::BaseUrl::parse(tracking_uri)
+        .map_err(|e| format!("--mlflow-tracking-uri: {e}"))?;
+    let insecure =
+        env("MLFLOW_TRACKING_INSECURE_TLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    let api = Api::new(&base, auth(env), insecure, deadline)
+        .await
+        .map_err(|e| e.to_string())?;
+    let run = api
+        .get_json(&format!("{API}/runs/get"), &[("run_id", run_id)])
+        .await
+        .map_err(|e| e.to_string())?;
+    let uri = run["run"]["info"]["artifact_uri"]
+        .as_str()
+        .ok_or_else(|| format!("GET runs/get: run {run_id} names no artifact_uri"))?;
+    let target = ArtifactTarget::parse(uri, &base)?;
+    let mut uploaded = 0;
+    for path in files {
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        target
+            .upload(
+                &api,
+                &ArtifactFile {
+                    path: path.clone(),
+                    rel,
+                },
+            )
+            .await?;
+        uploaded += 1;
+    }
+    Ok(uploaded)
+}
+
 /// Steps 4 and 5; returns the number of metrics and of uploaded files.
 async fn log_and_upload(
     api: &Api,
