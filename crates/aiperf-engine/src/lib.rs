@@ -88,6 +88,37 @@ const LOAD_BUILTINS: [(&str, &str); 5] = [
     ),
 ];
 
+/// Pieces that are not picked by a name in code (one of each, or chosen by a flag's own
+/// parsing), listed so that `aiperf plugins` names every stage of the run.
+const ONE_PROCESS_BUILTINS: [(&str, &str); 14] = [
+    ("transport", "aiperf_transport::client::HttpClient"),
+    ("console_exporter", "aiperf_export::console::render"),
+    (
+        "console_exporter",
+        "aiperf_export::console::render_trace_timing",
+    ),
+    ("console_exporter", "aiperf_export::server_console::render"),
+    (
+        "stream_exporter",
+        "aiperf_engine::publish::live::otel::OtelTap",
+    ),
+    (
+        "stream_exporter",
+        "aiperf_engine::publish::live::prom::PromStats",
+    ),
+    ("gpu_telemetry_collector", "aiperf_engine::scrape::gpu_targets"),
+    ("gpu_telemetry_collector", "aiperf_engine::nvml::start"),
+    ("search_planner", "aiperf_engine::search::bayes::Bayes"),
+    ("search_planner", "aiperf_engine::search::monotonic::Monotonic"),
+    (
+        "search_planner",
+        "aiperf_engine::search::smooth::SmoothIsotonic",
+    ),
+    ("record_processor", "aiperf_engine::process::spawn"),
+    ("accumulator", "aiperf_metrics::accumulate::Accumulator"),
+    ("ramp", "aiperf_timing::schedule::ramped_concurrency"),
+];
+
 /// Every built-in implementation this build has, by registry category, gathered from each
 /// stage's table of built-ins (for `aiperf plugins --validate` and the manifest cross-check).
 pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
@@ -120,6 +151,8 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
     );
     v.extend(aiperf_config::UI_BUILTINS.iter().map(|(i, _)| ("ui", *i)));
     v.extend(LOAD_BUILTINS);
+    v.extend(ONE_PROCESS_BUILTINS);
+    v.push(("spec_decode_adapter", "aiperf_metrics::spec_decode::SpecDecode"));
     v
 }
 

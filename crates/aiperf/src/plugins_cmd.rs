@@ -16,6 +16,31 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
+/// AIPerf 0.13's plugin categories without entries here, and why: nothing to pick in one
+/// process, or built but chosen by its own flag.
+const NOT_APPLICABLE: [(&str, &str); 14] = [
+    ("service", "one process: no services to start"),
+    ("service_manager", "one process: nothing to manage"),
+    ("api_router", "no status API; `aiperf watch` and --metrics-listen instead"),
+    ("communication", "no ZMQ: stages talk over in-process channels"),
+    ("communication_client", "no ZMQ: stages talk over in-process channels"),
+    ("zmq_proxy", "no ZMQ"),
+    ("dataset_backing_store", "the dataset is prepared in memory, once per run"),
+    ("dataset_client_store", "workers share the prepared dataset directly"),
+    ("record_observer", "see stream_exporter: record taps on the processor thread"),
+    ("analyzer", "post-run views are subcommands (`aiperf analyze`, `compare`, `plot`)"),
+    ("accuracy_benchmark, accuracy_grader", "not built yet (issue 26)"),
+    (
+        "dataset_composer, public_dataset_loader",
+        "built, picked by --input-file / --public-dataset (docs/public-datasets.md), not yet entries",
+    ),
+    ("plot", "built, picked by `aiperf plot` itself (docs/plots.md), not yet entries"),
+    (
+        "search_recipe, search_recipe_post_process, convergence_criterion",
+        "built, picked by --search-recipe / --convergence-* (docs/search.md), not yet entries",
+    ),
+];
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
@@ -64,6 +89,12 @@ pub fn render(
                 out.push_str(&category_table(registry, &c.name).to_string());
                 out.push_str("\n\n");
             }
+            out.push_str("AIPerf categories with no counterpart here\n");
+            let mut t = table(&["Category", "Why"]);
+            for (name, why) in NOT_APPLICABLE {
+                t.add_row(vec![name, why]);
+            }
+            out.push_str(&format!("{t}\n"));
             Ok((out, true))
         }
         (None, _) => {

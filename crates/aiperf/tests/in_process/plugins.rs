@@ -297,6 +297,57 @@ fn plugins_command_lists_details_and_validates() {
         out.contains("dataset_sampler") && out.contains("shuffle") && out.contains("data_exporter"),
         "{out}"
     );
+    // Every one of AIPerf 0.13's 35 categories is accounted for: an entry here, or a reason.
+    for category in [
+        "service",
+        "api_router",
+        "service_manager",
+        "endpoint",
+        "transport",
+        "dataset_composer",
+        "custom_dataset_loader",
+        "dataset_sampler",
+        "dataset_backing_store",
+        "dataset_client_store",
+        "timing_strategy",
+        "arrival_pattern",
+        "ramp",
+        "record_processor",
+        "record_observer",
+        "accumulator",
+        "stream_exporter",
+        "analyzer",
+        "data_exporter",
+        "console_exporter",
+        "ui",
+        "url_selection_strategy",
+        "plot",
+        "gpu_telemetry_collector",
+        "spec_decode_adapter",
+        "accuracy_grader",
+        "accuracy_benchmark",
+        "communication",
+        "communication_client",
+        "public_dataset_loader",
+        "zmq_proxy",
+        "search_recipe",
+        "search_recipe_post_process",
+        "convergence_criterion",
+        "search_planner",
+    ] {
+        assert!(
+            out.contains(category),
+            "{category} missing from plugins --all"
+        );
+    }
+    let (code, out, _) = aiperf_plugins(&["plugins", "search_planner"], None);
+    assert_eq!(code, 0);
+    assert!(
+        ["bayesian", "monotonic_sla", "smooth_isotonic"]
+            .iter()
+            .all(|p| out.contains(p)),
+        "{out}"
+    );
     let (code, _, err) = aiperf_plugins(&["plugins", "endpoint", "chatt"], None);
     assert_eq!(code, 1);
     assert!(err.contains("Did you mean 'chat'?"), "{err}");
