@@ -411,7 +411,9 @@ impl Session {
             error,
             input_text,
             max_tokens,
-            sent_body: ctx.prepared.chat_template.as_ref().map(|_| body),
+            // The exact bytes sent (a refcount on the prepared body, or the history-spliced
+            // buffer): what the raw export writes and the chat template counts.
+            sent_body: Some(body),
         };
         let alive = ctx.records.send(record);
         if alive && ctx.prepared.dag.is_some() {

@@ -82,6 +82,45 @@ async fn run(mock: &MockHandle, dir: &Path, n: u32, extra: &[&str]) -> aiperf_en
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_payloads_of_later_turns_carry_their_history_exactly() {
+    let mock = mock(0.0, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        &mock,
+        dir.path(),
+        6,
+        &[
+            "--export-level",
+            "raw",
+            "--conversation-turn-mean",
+            "3",
+            "--conversation-turn-stddev",
+            "0",
+        ],
+    )
+    .await;
+    let sent = by_request_id(&mock);
+    let lines = read_jsonl(dir.path().join("profile_export_raw.jsonl"));
+    let mut later_turns = 0;
+    for l in &lines {
+        let id = l["metadata"]["x_request_id"].as_str().unwrap();
+        assert_eq!(
+            &l["payload"], &sent[id].0,
+            "{id}: the body the mock received"
+        );
+        if l["metadata"]["turn_index"].as_u64().unwrap() > 0 {
+            later_turns += 1;
+            assert!(
+                l["payload"]["messages"].as_array().unwrap().len() >= 3,
+                "{id}: history"
+            );
+        }
+    }
+    assert!(later_turns > 0);
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_export_holds_every_request_as_sent_and_every_response_as_received() {
     let mock = mock(0.0, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
@@ -317,7 +356,11 @@ async fn the_trace_timing_table_lists_the_http_phases_in_aiperfs_order() {
     let table = aiperf_export::console::render_trace_timing(&out.summary, 140);
     assert_trace_table(&table);
     // The console shows the trace table once, and the metric tables never list its rows.
-    assert!(out.console.contains("NVIDIA AIPerf | HTTP Trace Timing"), "{}", out.console);
+    assert!(
+        out.console.contains("NVIDIA AIPerf | HTTP Trace Timing"),
+        "{}",
+        out.console
+    );
     assert_eq!(
         out.console.matches("HTTP Blocked").count(),
         1,
