@@ -251,6 +251,17 @@ pub fn video_submit(state: &Arc<State>, content_type: &str, body: &[u8]) -> Resp
     json_response(StatusCode::OK, &job_doc(&id, "queued", 0))
 }
 
+/// A completed job; with `--video-peak-memory-mb`, with SGLang's `inference_time_s` (the
+/// job's modelled `total_ms`) and `peak_memory_mb` at its root.
+fn finished_job_doc(state: &State, id: &str, total_ms: f64) -> Value {
+    let mut doc = job_doc(id, "completed", 100);
+    if let Some(mb) = state.cfg.video_peak_memory_mb {
+        doc["inference_time_s"] = json!(total_ms / 1e3);
+        doc["peak_memory_mb"] = json!(mb);
+    }
+    doc
+}
+
 fn job_doc(id: &str, status: &str, progress: u32) -> Value {
     json!({"id": id, "object": "video", "status": status, "progress": progress})
 }
@@ -282,7 +293,7 @@ pub fn video_get(state: &Arc<State>, path: &str) -> Response<MockBody> {
         );
     }
     let doc = if done {
-        job_doc(id, "completed", 100)
+        finished_job_doc(state, id, total)
     } else {
         job_doc(
             id,

@@ -65,7 +65,8 @@ pub struct MockConfig {
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,
     /// Tokenizer for prompt counts and output tokens: `builtin` (o200k_base), a tokenizer.json
-    /// path, or `none` (whitespace words; cheapest).
+    /// path, or `none` (a token per 4 characters of prompt, rounded up; whitespace-separated
+    /// corpus words as output; cheapest).
     #[arg(long, default_value = "builtin")]
     pub tokenizer: String,
     /// Seed for jitter and error injection.
@@ -120,9 +121,46 @@ pub struct MockConfig {
     /// evenly across the GPUs.
     #[arg(long, value_name = "J", default_value_t = 0.5)]
     pub gpu_joules_per_token: f64,
+    /// Speculative decoding: draft tokens proposed per verify step (vLLM's
+    /// `num_speculative_tokens`, k); 0 = off. Chat and completions replies then carry vLLM's
+    /// per-request `metrics.speculative_decoding` object at the response root: on the body, or
+    /// on the trailing usage chunk of a stream that asks for usage. The first output token comes
+    /// from the prefill; each verify step emits its accepted drafts plus one bonus token (the
+    /// last step accepts no more than the reply has left), so per request
+    /// `accepted + steps = completion_tokens - 1` and `drafted = k * steps`.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub num_speculative_tokens: u32,
+    /// Speculative decoding: probability that a draft token is accepted when every earlier
+    /// draft of its step was (a step stops at its first rejection). Drawn per draft from
+    /// --random-seed and the request's number, so runs repeat exactly; 1 accepts all k drafts
+    /// of every step, 0 none.
+    #[arg(long, value_name = "P", default_value_t = 0.7, value_parser = probability)]
+    pub spec_acceptance_prob: f64,
+    /// Speculative decoding: also send the ordered `per_step_accepted` and `per_step_drafted`
+    /// arrays (vLLM's `detailed` level; `summary` without).
+    #[arg(long)]
+    pub spec_decode_detailed: bool,
+    /// Video jobs: completed jobs report SGLang's `inference_time_s` (the job's modelled
+    /// duration, (ttft + itl * default_output_tokens) / 1000) and this `peak_memory_mb`, at the
+    /// root of the job document. Without it they report neither (as OpenAI does).
+    #[arg(long, value_name = "MB")]
+    pub video_peak_memory_mb: Option<f64>,
+    /// Context window in tokens (vLLM's `--max-model-len`), in the mock's own token count: a
+    /// chat, completions or Responses request whose prompt is longer, or whose prompt plus
+    /// requested output is, gets vLLM's HTTP 400 `BadRequestError` with its exact message.
+    #[arg(long, value_name = "TOKENS")]
+    pub max_model_len: Option<u64>,
     /// Keep every request (path, headers, body) in memory for tests to inspect.
     #[arg(skip)]
     pub record_requests: bool,
+}
+
+/// A probability in [0, 1] (`--spec-acceptance-prob`).
+fn probability(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("'{s}' is not a probability in [0, 1]"))
 }
 
 /// The most fake GPUs `--fake-gpus` accepts.

@@ -36,16 +36,31 @@
 //!   1000 tokens: 250 J each), and the GPUs together by exactly `tokens * J`. Power =
 //!   idle + J * (output tokens handed over in the last second) / N.
 //!
+//! Server-reported stats, each off by default:
+//!
+//! * `--num-speculative-tokens K` (with `--spec-acceptance-prob P`, `--spec-decode-detailed`):
+//!   chat and completions replies carry vLLM's per-request `metrics.speculative_decoding` at
+//!   the response root (whole body, or the trailing usage chunk of a stream). Each draft is
+//!   accepted with probability P until a step's first rejection, drawn from `--random-seed` and
+//!   the request number ([`spec_decode`]); per request `accepted + steps = completion_tokens - 1`
+//!   and `drafted = K * steps`.
+//! * `--video-peak-memory-mb MB`: completed video jobs report SGLang's `inference_time_s` (the
+//!   job's modelled duration) and `peak_memory_mb`.
+//! * `--max-model-len N`: chat, completions and Responses requests that do not fit N tokens
+//!   (the prompt, or the prompt plus its requested output) get vLLM's HTTP 400 and message.
+//!
 //! It deliberately shares no parsing or encoding code with the aiperf client, so it stays an
 //! independent oracle for the client's measurements.
 
 mod apis;
 pub mod config;
+mod context;
 pub mod faults;
 pub mod load;
 mod metrics;
 pub mod multipart;
 mod server;
+mod spec_decode;
 mod tls;
 mod tokens;
 mod wire;

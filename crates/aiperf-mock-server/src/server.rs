@@ -636,6 +636,10 @@ async fn generate(
         Ok(m) => m,
         Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
     };
+    let prompt_tokens = state.tokens.count(&prompt);
+    if let Some(message) = context_overflow(&state.cfg, api, prompt_tokens, max_tokens) {
+        return crate::context::response(&message);
+    }
     if let Some(m) = max_tokens.filter(|m| *m > state.cfg.max_output_tokens) {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -653,7 +657,6 @@ async fn generate(
     } else {
         "stop"
     };
-    let prompt_tokens = state.tokens.count(&prompt);
     state.metrics.accepted(&Accepted {
         endpoint: endpoint(api),
         stream,
@@ -702,6 +705,7 @@ async fn generate(
     if thinking > 0 {
         usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking});
     }
+    let spec_metrics = spec_decode_metrics(state, api, n_req, n);
     let head = Head {
         id: format!("{}-{n_req}", api.id_prefix()),
         created: state.created,
@@ -734,9 +738,11 @@ async fn generate(
     let st = state.clone();
     if !stream {
         // The document with a marker where the text goes, written around regenerated text.
-        let doc = api
-            .whole(&head, TEXT_MARK, &reasoning, finish, &usage)
-            .to_string();
+        let mut doc = api.whole(&head, TEXT_MARK, &reasoning, finish, &usage);
+        if let Some(m) = spec_metrics {
+            doc["metrics"] = m;
+        }
+        let doc = doc.to_string();
         tokio::spawn(async move {
             let mut out = Out::new(tx, st.clone(), timing);
             // Waits that grow with the load are waited one by one (the load is watched during
@@ -788,7 +794,15 @@ async fn generate(
     }
 
     let preamble = api.preamble(&head, &usage);
-    let mut epilogue = api.epilogue(&head, TEXT_MARK, &reasoning, finish, &usage, include_usage);
+    let mut epilogue = api.epilogue(
+        &head,
+        TEXT_MARK,
+        &reasoning,
+        finish,
+        &usage,
+        include_usage,
+        spec_metrics.as_ref(),
+    );
     if api.done_sentinel() && fault != Some(Fault::NoDone) {
         epilogue.push_str("data: [DONE]\n\n");
     }
@@ -876,6 +890,38 @@ async fn generate(
     });
     respond(StatusCode::OK, "text/event-stream", MockBody::Channel(rx))
 }
+
+/// vLLM's refusal of a chat, completions or Responses request that does not fit
+/// `--max-model-len`, if it does not.
+fn context_overflow(
+    cfg: &MockConfig,
+    api: Api,
+    prompt_tokens: u32,
+    max_tokens: Option<u64>,
+) -> Option<String> {
+    if !matches!(api, Api::Chat | Api::Completions | Api::Responses) {
+        return None;
+    }
+    crate::context::overflow(cfg.max_model_len?, u64::from(prompt_tokens), max_tokens)
+}
+
+/// vLLM's response-root `metrics` object of request `n_req`'s `n`-token chat or completions
+/// reply, with `--num-speculative-tokens` set.
+fn spec_decode_metrics(state: &State, api: Api, n_req: u64, n: usize) -> Option<Value> {
+    let k = state.cfg.num_speculative_tokens as usize;
+    if k == 0 || !matches!(api, Api::Chat | Api::Completions) {
+        return None;
+    }
+    // Salts far above the jitter draws' (2, 3 + token index).
+    let steps = crate::spec_decode::steps(n, k, state.cfg.spec_acceptance_prob, |i| {
+        state.draw(n_req, SPEC_DECODE_SALT ^ i)
+    });
+    let payload = crate::spec_decode::payload(&steps, k, state.cfg.spec_decode_detailed);
+    Some(crate::spec_decode::metrics(&payload))
+}
+
+/// Where the speculative-decoding draws' salts start.
+const SPEC_DECODE_SALT: u64 = 0x5bec_0000_0000_0000;
 
 /// When each token of one reply is due: token 0 a TTFT after the start, each later one a gap
 /// after the previous was due (absolute deadlines, no drift), each wait stretched by the load

@@ -284,7 +284,9 @@ impl Api {
         }
     }
 
-    /// Events after the last token (without `[DONE]`).
+    /// Events after the last token (without `[DONE]`); `metrics` (vLLM's per-request
+    /// metrics object) rides at the root of the trailing usage chunk.
+    #[allow(clippy::too_many_arguments)]
     pub fn epilogue(
         self,
         head: &Head,
@@ -293,6 +295,7 @@ impl Api {
         finish: &str,
         usage: &Value,
         include_usage: bool,
+        metrics: Option<&Value>,
     ) -> String {
         match self {
             Api::Chat | Api::Completions if include_usage => {
@@ -301,11 +304,12 @@ impl Api {
                 } else {
                     "text_completion"
                 };
-                format!(
-                    "data: {}\n\n",
-                    json!({"id": head.id, "object": object, "created": head.created,
-                        "model": head.model, "choices": [], "usage": usage})
-                )
+                let mut doc = json!({"id": head.id, "object": object, "created": head.created,
+                    "model": head.model, "choices": [], "usage": usage});
+                if let Some(m) = metrics {
+                    doc["metrics"] = m.clone();
+                }
+                format!("data: {doc}\n\n")
             }
             Api::Responses => {
                 let whole = self.whole(head, text, reasoning, finish, usage);

@@ -779,6 +779,16 @@ impl ProfileConfig {
                     ),
                 ));
             }
+            // A run file's flags come before the typed ones in every variant's command line.
+            let layered;
+            let argv = match &args.config {
+                Some(file) => {
+                    layered = crate::yaml::layered_argv(argv, file)
+                        .map_err(|e| invalid("--config", e))?;
+                    &layered[..]
+                }
+                None => argv,
+            };
             let variations = variant::resolve_all(&args.variant, argv, registry)?;
             return Self::set_of(args, variations, params, sweep_type, convergence);
         }

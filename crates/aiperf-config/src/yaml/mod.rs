@@ -3,15 +3,20 @@
 //! them too; and back (`to_yaml`), plus the templates of `aiperf config init` and the file's
 //! JSON Schema.
 //!
-//! A file goes through four steps: YAML to a tree that keeps lines ([`tree`]); `${VAR}`,
+//! A file goes through five steps: YAML to a tree that keeps lines ([`tree`]); `${VAR}`,
 //! `${VAR:default}` and `{{ name }}` references replaced ([`subst`]); the tree checked key by key
-//! into [`model::RunFile`] ([`read`]); flags written from it ([`emit`]). Every problem is one line
+//! into [`model::RunFile`] ([`read`]); inline dataset `records` written to a content-addressed
+//! JSONL file ([`inline`]); flags written from it ([`emit`]). A sweep of whole configurations
+//! (scenarios, text values) is split into runs first, each going through the same steps and
+//! becoming a `--variant` ([`scenarios`]). Every problem is one line
 //! naming `file:line`.
 
 mod emit;
+mod inline;
 pub mod model;
 mod read;
 mod reverse;
+mod scenarios;
 mod subst;
 mod templates;
 mod tree;
@@ -20,7 +25,9 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-pub use templates::{template, template_infos, templates, with_overrides, TemplateInfo, CATEGORY_ORDER};
+pub use templates::{
+    template, template_infos, templates, with_overrides, TemplateInfo, CATEGORY_ORDER,
+};
 
 /// Why a run file (or an argument list, for [`to_yaml`]) was rejected: one line,
 /// `file:line: reason` (or `file: reason` when no line applies).
@@ -90,13 +97,57 @@ fn load_with_env(
     origin: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>, YamlError> {
-    read_file(text, env)
-        .map(|file| {
-            let mut args = emit::args(&file);
-            args.extend(plot_args(&file, origin));
-            args
-        })
-        .map_err(|e| e.in_file(origin))
+    load_tree(text, origin, env).map_err(|e| e.in_file(origin))
+}
+
+/// The file's arguments; a sweep of whole configurations ([`scenarios`]) becomes the base
+/// file's arguments plus one `--variant` per run.
+fn load_tree(
+    text: &str,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, Reported> {
+    let mut root = parse(text)?;
+    let runs = scenarios::take(&mut root)?;
+    let base = tree_args(root, origin, env)?;
+    let Some(runs) = runs else {
+        return Ok(base);
+    };
+    if let [only] = runs.runs.as_slice() {
+        // One run is the base with its overrides (a --variant needs at least two).
+        let mut args = tree_args(only.root.clone(), origin, env)?;
+        args.extend(runs.flags);
+        return Ok(args);
+    }
+    let mut args = base.clone();
+    for run in runs.runs {
+        let own = tree_args(run.root, origin, env)?;
+        args.push("--variant".to_string());
+        args.push(scenarios::variant(&run.name, run.line, &base, &own)?);
+    }
+    args.extend(runs.flags);
+    Ok(args)
+}
+
+/// One configuration's arguments from its tree (variables, substitution, reading, inline
+/// records, flags).
+fn tree_args(
+    root: tree::Node,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, Reported> {
+    let mut file = read_tree(root, env)?;
+    inline::materialise(&mut file)?;
+    let mut args = emit::args(&file);
+    args.extend(plot_args(&file, origin));
+    Ok(args)
+}
+
+fn parse(text: &str) -> Result<tree::Node, Reported> {
+    tree::parse(text).map_err(|e| Reported {
+        line: e.line,
+        reason: e.reason,
+    })
 }
 
 /// A `plot:` section asks for pictures after the run (unless `artifacts.autoPlot: false`), with
@@ -129,14 +180,19 @@ fn plot_args(file: &model::RunFile, origin: &str) -> Vec<String> {
 }
 
 /// The checked file, before it becomes flags.
+#[cfg(test)]
 pub(crate) fn read_file(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<model::RunFile, Reported> {
-    let mut root = tree::parse(text).map_err(|e| Reported {
-        line: e.line,
-        reason: e.reason,
-    })?;
+    read_tree(parse(text)?, env)
+}
+
+/// [`read_file`] on a parsed tree.
+fn read_tree(
+    mut root: tree::Node,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<model::RunFile, Reported> {
     let mut vars = take_variables(&mut root, env)?;
     subst::resolve_variables(&mut vars)?;
     subst::substitute(&mut root, &vars, env)?;
@@ -177,11 +233,10 @@ fn take_variables(
     Ok(vars)
 }
 
-/// `aiperf profile --config FILE ...`: the file's arguments, then everything typed after
-/// `profile`, parsed so that a flag given on the command line wins over the file's (program
-/// name first in `argv`).
-pub fn layered(argv: &[String], file: &Path) -> Result<crate::ProfileArgs, String> {
-    use clap::{CommandFactory, FromArgMatches};
+/// The command line [`layered`] parses: program name, `profile`, the file's arguments, then
+/// everything typed after `profile`. What a `--variant` (a run of the file's scenarios) is
+/// applied to.
+pub fn layered_argv(argv: &[String], file: &Path) -> Result<Vec<String>, String> {
     let from_file = load_file(file).map_err(|e| e.to_string())?;
     let typed = argv
         .iter()
@@ -193,6 +248,15 @@ pub fn layered(argv: &[String], file: &Path) -> Result<crate::ProfileArgs, Strin
     ];
     all.extend(from_file);
     all.extend(typed.iter().cloned());
+    Ok(all)
+}
+
+/// `aiperf profile --config FILE ...`: the file's arguments, then everything typed after
+/// `profile`, parsed so that a flag given on the command line wins over the file's (program
+/// name first in `argv`).
+pub fn layered(argv: &[String], file: &Path) -> Result<crate::ProfileArgs, String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let all = layered_argv(argv, file)?;
     let cli = crate::Cli::command()
         .mut_subcommand("profile", |c| c.args_override_self(true))
         .try_get_matches_from(&all)

@@ -630,6 +630,13 @@ pub struct Dataset {
     pub path: Option<String>,
     /// Format of the file, e.g. mooncake_trace, single_turn (`--custom-dataset-type`).
     pub format: Option<String>,
+    /// Inline records instead of `path` (written to a JSONL file before the run, see
+    /// `yaml/inline.rs`).
+    pub records: Option<InlineRecords>,
+    /// Line of `records` (for messages about writing them).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub records_line: u32,
     /// Public dataset, e.g. sharegpt (`--public-dataset`).
     pub dataset: Option<String>,
     /// Synthetic images.
@@ -686,6 +693,17 @@ pub struct Dataset {
     pub filters: Option<IndexMap<String, String>>,
     /// Repo for `dataset: weka_hf` (`--hf-weka-dataset`).
     pub hf_weka_dataset: Option<String>,
+}
+
+/// A file dataset's inline `records:`: rows shaped as one line of the format's JSONL file, or
+/// (`random_pool` only) named pools, as a directory of JSONL files would hold them.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum InlineRecords {
+    /// One JSONL line per row.
+    Rows(Vec<serde_json::Value>),
+    /// Pool name to its rows, in the order written.
+    Pools(IndexMap<String, Vec<serde_json::Value>>),
 }
 
 /// How a phase sends requests.
@@ -809,6 +827,22 @@ pub struct Artifacts {
     pub trace: Option<bool>,
     /// The HTTP trace timing table in the console (`--show-trace-timing`).
     pub show_trace_timing: Option<bool>,
+    /// AIPerf's templated files for the run directory: read and checked, not yet written by
+    /// this build (it needs an engine hook, `docs/config.md`).
+    pub user_files: Option<Vec<UserFile>>,
+}
+
+/// One `artifacts.userFiles` entry: a file under the run directory whose `content` is rendered
+/// with Jinja at run time.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserFile {
+    /// Relative to the run directory; no absolute path, no `..`.
+    pub path: String,
+    /// json, yaml or text (text when `content` is a string, else json).
+    pub format: String,
+    /// Structured for json / yaml, a string for text.
+    pub content: serde_json::Value,
 }
 
 /// A list of export formats, or `false` for none.

@@ -109,6 +109,14 @@ impl<'a> Obj<'a> {
         Ok(found)
     }
 
+    /// The line of `key` (0 when absent).
+    pub fn line_of(&self, key: &str) -> u32 {
+        self.entries
+            .iter()
+            .find(|(k, _)| camel(&k.name) == key)
+            .map_or(0, |(k, _)| k.line)
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.entries.iter().any(|(k, _)| camel(&k.name) == key)
     }
@@ -774,6 +782,7 @@ fn artifacts(f: &Field) -> R<Artifacts> {
         raw: opt(o.get("raw")?, Field::bool)?,
         trace: opt(o.get("trace")?, Field::bool)?,
         show_trace_timing: opt(o.get("showTraceTiming")?, Field::bool)?,
+        user_files: opt(o.get("userFiles")?, user_files)?,
     };
     o.finish()?;
     if a.summary.as_ref().is_some_and(Vec::is_empty) {
@@ -783,6 +792,77 @@ fn artifacts(f: &Field) -> R<Artifacts> {
         ));
     }
     Ok(a)
+}
+
+/// `artifacts.userFiles`: AIPerf's `UserFile` checks (path inside the run directory, content
+/// matching the format); no two entries may write the same path.
+fn user_files(f: &Field) -> R<Vec<UserFile>> {
+    let mut out: Vec<UserFile> = Vec::new();
+    for n in f.items()? {
+        let file = user_file(&f.item(n))?;
+        if out.iter().any(|u| u.path == file.path) {
+            return Err(Reported::at(
+                n.line,
+                format!("user file '{}' is listed twice", file.path),
+            ));
+        }
+        out.push(file);
+    }
+    Ok(out)
+}
+
+fn user_file(f: &Field) -> R<UserFile> {
+    let mut o = Obj::new(*f)?;
+    let path = o.get("path")?;
+    let format = opt(o.get("format")?, |f| f.choice(&["json", "yaml", "text"]))?;
+    let content = o.get("content")?;
+    o.finish()?;
+    let (Some(path), Some(content)) = (path, content) else {
+        return Err(Reported::at(
+            f.node.line,
+            "a user file needs 'path' and 'content'",
+        ));
+    };
+    let line = path.node.line;
+    let path = path.string()?;
+    user_file_path(&path)
+        .map_err(|why| Reported::at(line, format!("user file '{path}': {why}")))?;
+    let is_text = matches!(content.node.value, Value::Str(_));
+    let format = format.unwrap_or_else(|| if is_text { "text" } else { "json" }.to_string());
+    match (format.as_str(), is_text) {
+        ("text", false) => Err(Reported::at(
+            content.node.line,
+            format!("user file '{path}': 'format: text' needs string content"),
+        )),
+        ("json" | "yaml", true) => Err(Reported::at(
+            content.node.line,
+            format!(
+                "user file '{path}': 'format: {format}' needs structured content (or set 'format: text')"
+            ),
+        )),
+        _ => Ok(UserFile {
+            path,
+            format,
+            content: content.node.to_json(),
+        }),
+    }
+}
+
+/// A run-directory-relative POSIX path: not empty, no control characters, not absolute, no `..`.
+fn user_file_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("the path is empty");
+    }
+    if path.chars().any(|c| c.is_control()) {
+        return Err("the path holds control characters");
+    }
+    if path.starts_with('/') {
+        return Err("absolute paths are refused (it is relative to the run directory)");
+    }
+    if path.split('/').any(|part| part == "..") {
+        return Err("'..' is refused (the file must stay in the run directory)");
+    }
+    Ok(())
 }
 
 /// AIPerf's `[formats]` or `false` (an empty list here); `only` is the one format it takes.
@@ -1291,6 +1371,7 @@ fn key_at(node: &Node, key: &str) -> Option<(String, u32)> {
 /// Dataset keys that AIPerf's schema allows on some dataset types only.
 const SYNTHETIC_ONLY: &[&str] = &["images", "audio", "video", "rankings"];
 const FILE_ONLY: &[&str] = &[
+    "records",
     "blockSize",
     "promptBatchSize",
     "imageBatchSize",
@@ -1418,6 +1499,8 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
         system_prompt_file: opt(o.get("systemPromptFile")?, Field::string)?,
         path: opt(o.get("path")?, Field::string)?,
         format: opt(o.get("format")?, Field::string)?,
+        records: opt(o.get("records")?, inline_records)?,
+        records_line: o.line_of("records"),
         dataset: opt(o.get("dataset")?, Field::string)?,
         images: opt(o.get("images")?, images)?,
         audio: opt(o.get("audio")?, audio)?,
@@ -1457,16 +1540,27 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
             "give 'isl'/'osl' either directly or under 'prompts', not both",
         ));
     }
-    let kind = d.kind.unwrap_or(if d.path.is_some() {
-        DatasetType::File
-    } else if d.dataset.is_some() {
-        DatasetType::Public
-    } else {
-        DatasetType::Synthetic
-    });
+    let kind = d
+        .kind
+        .unwrap_or(if d.path.is_some() || d.records.is_some() {
+            DatasetType::File
+        } else if d.dataset.is_some() {
+            DatasetType::Public
+        } else {
+            DatasetType::Synthetic
+        });
     match kind {
-        DatasetType::File if d.path.is_none() => {
-            return Err(Reported::at(f.node.line, "a 'file' dataset needs 'path'"))
+        DatasetType::File if d.path.is_none() && d.records.is_none() => {
+            return Err(Reported::at(
+                f.node.line,
+                "a 'file' dataset needs 'path' or 'records'",
+            ))
+        }
+        DatasetType::File if d.path.is_some() && d.records.is_some() => {
+            return Err(Reported::at(
+                d.records_line,
+                "give either 'path' (a file on disk) or 'records' (inline), not both",
+            ))
         }
         DatasetType::Public if d.dataset.is_none() && d.name.is_none() => {
             return Err(Reported::at(
@@ -1486,6 +1580,7 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
         return Err(Reported::at(f.node.line, "'dataset' needs 'type: public'"));
     }
     check_keys_for_type(f.node, kind)?;
+    check_pools_format(&d)?;
     let one_of = |a: bool, b: bool, what: &str| -> R<()> {
         if a && b {
             return Err(Reported::at(f.node.line, what.to_string()));
@@ -1525,6 +1620,68 @@ fn dataset(f: &Field, name: Option<&str>) -> R<Dataset> {
         ));
     }
     Ok(d)
+}
+
+/// `records:`: a non-empty list of mappings (one JSONL line each), or a non-empty mapping of
+/// pool name to such a list (AIPerf's multi-pool form).
+fn inline_records(f: &Field) -> R<InlineRecords> {
+    match &f.node.value {
+        Value::Seq(_) => Ok(InlineRecords::Rows(record_rows(f)?)),
+        Value::Map(entries) if entries.is_empty() => Err(Reported::at(
+            f.node.line,
+            format!("'{}' must hold at least one pool", f.key),
+        )),
+        Value::Map(entries) => {
+            let mut pools = IndexMap::new();
+            for (k, v) in entries {
+                let pool = Field {
+                    key: &k.name,
+                    line: k.line,
+                    node: v,
+                };
+                pools.insert(k.name.clone(), record_rows(&pool)?);
+            }
+            Ok(InlineRecords::Pools(pools))
+        }
+        _ => Err(f.fail("a list of records or a mapping of pool name to records")),
+    }
+}
+
+/// One list of inline records: at least one, each a mapping.
+fn record_rows(f: &Field) -> R<Vec<serde_json::Value>> {
+    let items = f.items()?;
+    if items.is_empty() {
+        return Err(Reported::at(
+            f.node.line,
+            format!("'{}' must hold at least one record", f.key),
+        ));
+    }
+    items
+        .iter()
+        .map(|n| match n.value {
+            Value::Map(_) => Ok(n.to_json()),
+            _ => Err(Reported::at(
+                n.line,
+                format!(
+                    "each record of '{}' must be a mapping, got {}",
+                    f.key,
+                    n.describe()
+                ),
+            )),
+        })
+        .collect()
+}
+
+/// Named pools are a directory of pool files, which only `random_pool` reads (AIPerf's rule).
+fn check_pools_format(d: &Dataset) -> R<()> {
+    let format = d.format.as_deref().unwrap_or("single_turn");
+    match &d.records {
+        Some(InlineRecords::Pools(_)) if format != "random_pool" => Err(Reported::at(
+            d.records_line,
+            format!("'records' as named pools needs 'format: random_pool', got format '{format}'"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `phases:` as a list, a map `name: phase`, or one phase; each with its line.

@@ -20,6 +20,7 @@ templates!(
     "multi_url_load_balancing",
     "fixed_schedule",
     "multi_turn_conversation",
+    "inline_dataset",
     "trace_replay",
     "public_dataset",
     "multimodal_vision",

@@ -68,7 +68,7 @@ fn every_template_loads_parses_and_resolves() {
     let env = move |name: &str| {
         matches!(name, "TRACE_FILE" | "SCHEDULE_FILE").then(|| trace_path.clone())
     };
-    assert_eq!(templates().len(), 20);
+    assert_eq!(templates().len(), 21);
     for name in templates() {
         let text = template(name).unwrap();
         let args = load_with_env(text, &format!("{name}.yaml"), &env)
@@ -1458,15 +1458,10 @@ fn aiperf_bundled_templates_load_where_installed() {
     };
     // Each with what this build does not read yet; the test fails when one starts loading, so
     // the list stays true.
-    const NOT_YET: &[(&str, &str)] = &[
-        ("inline_dataset.yaml", "inline dataset 'records'"),
-        ("scenario_workload_profiles.yaml", "sweep type 'scenarios'"),
-        ("speed_bench_sweep.yaml", "sweeps over text values"),
-        (
-            "user_files.yaml",
-            "Jinja expressions and 'artifacts.userFiles'",
-        ),
-    ];
+    const NOT_YET: &[(&str, &str)] = &[(
+        "scenario_workload_profiles.yaml",
+        "a run that swaps the base's --isl for a distribution (a --variant cannot drop a flag)",
+    )];
     let mut failures = Vec::new();
     let mut refused = Vec::new();
     for e in entries.flatten() {
@@ -1590,4 +1585,464 @@ fn length_distributions_beyond_mean_and_stddev_map_to_their_flags() {
         err("benchmark:\n  model: m\n  dataset:\n    isl: {mean: 10, median: 20}\n"),
         "run.yaml:4: 'isl': Log-normal median (20) must be <= mean (10)."
     );
+}
+
+/// The value after `flag` in an argument list.
+fn value_of<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+#[test]
+fn inline_single_turn_records_become_a_content_addressed_jsonl_file() {
+    let text = "benchmark:
+  model: m
+  endpoint: {url: http://localhost:8000}
+  dataset:
+    type: file
+    records:
+      - {text: \"What is ML?\"}
+      - {text: \"Explain GANs.\", output_length: 200}
+";
+    let args = load(text).unwrap();
+    // AIPerf's default format is spelled out, so the loader is not guessed.
+    assert_eq!(
+        value_of(&args, "--custom-dataset-type"),
+        Some("single_turn")
+    );
+    let path = std::path::PathBuf::from(value_of(&args, "--input-file").unwrap());
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("aiperf-inline-") && name.ends_with(".jsonl"),
+        "{name}"
+    );
+    // "aiperf-inline-" + 64 hex digits + ".jsonl".
+    assert_eq!(name.len(), 14 + 64 + 6, "{name}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"text\":\"What is ML?\"}\n{\"text\":\"Explain GANs.\",\"output_length\":200}\n"
+    );
+    // The same records give the same file; one changed character gives another.
+    assert_eq!(load(text).unwrap(), args);
+    let other = load(&text.replace("What is ML?", "What is ML!")).unwrap();
+    assert_ne!(
+        value_of(&other, "--input-file"),
+        value_of(&args, "--input-file")
+    );
+}
+
+#[test]
+fn inline_multi_turn_records_keep_the_format_and_each_conversation_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = read_file(
+        "benchmark:
+  model: m
+  datasets:
+    main:
+      type: file
+      format: multi_turn
+      records:
+        - session_id: chat_1
+          turns:
+            - {text: a}
+            - {text: b}
+",
+        &no_env,
+    )
+    .unwrap();
+    super::inline::materialise_in(&mut file, dir.path()).unwrap();
+    let d = file.benchmark.dataset.as_ref().unwrap();
+    assert_eq!(d.format.as_deref(), Some("multi_turn"));
+    assert!(d.records.is_none());
+    let path = d.path.as_deref().unwrap();
+    assert!(
+        path.starts_with(&dir.path().display().to_string()),
+        "{path}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        "{\"session_id\":\"chat_1\",\"turns\":[{\"text\":\"a\"},{\"text\":\"b\"}]}\n"
+    );
+}
+
+#[test]
+fn inline_random_pools_become_a_directory_in_written_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = read_file(
+        "benchmark:
+  model: m
+  dataset:
+    type: file
+    format: random_pool
+    sampling: random
+    records:
+      queries:
+        - {text: q1, type: random_pool}
+      passages/x:
+        - {text: p1, type: random_pool}
+        - {text: p2, type: random_pool}
+",
+        &no_env,
+    )
+    .unwrap();
+    super::inline::materialise_in(&mut file, dir.path()).unwrap();
+    let pools = std::path::PathBuf::from(file.benchmark.dataset.unwrap().path.unwrap());
+    assert!(pools.is_dir());
+    let mut names: Vec<String> = std::fs::read_dir(&pools)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Numbered in the written order (the loader reads pools in file-name order), '/' made safe.
+    assert_eq!(names, ["000_queries.jsonl", "001_passages_x.jsonl"]);
+    assert_eq!(
+        std::fs::read_to_string(pools.join("001_passages_x.jsonl")).unwrap(),
+        "{\"text\":\"p1\",\"type\":\"random_pool\"}\n{\"text\":\"p2\",\"type\":\"random_pool\"}\n"
+    );
+    // Written once: a second load finds the directory and leaves no temporary copy behind.
+    let again = super::inline::write_records(
+        &model::InlineRecords::Pools(
+            [
+                (
+                    "queries".to_string(),
+                    vec![serde_json::json!({"text": "q1", "type": "random_pool"})],
+                ),
+                (
+                    "passages/x".to_string(),
+                    vec![
+                        serde_json::json!({"text": "p1", "type": "random_pool"}),
+                        serde_json::json!({"text": "p2", "type": "random_pool"}),
+                    ],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(again, pools);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn inline_records_are_checked_at_their_lines() {
+    let base = "benchmark:
+  model: m
+  dataset:
+";
+    let cases = [
+        (
+            "    type: file\n    path: a.jsonl\n    records: [{text: a}]\n",
+            "run.yaml:6: give either 'path' (a file on disk) or 'records' (inline), not both",
+        ),
+        (
+            "    type: file\n    records: []\n",
+            "run.yaml:5: 'records' must hold at least one record",
+        ),
+        (
+            "    type: file\n    records:\n      - {text: a}\n      - just text\n",
+            "run.yaml:7: each record of 'records' must be a mapping, got \"just text\"",
+        ),
+        (
+            "    type: file\n    records: {queries: [{text: a}]}\n",
+            "run.yaml:5: 'records' as named pools needs 'format: random_pool', got format 'single_turn'",
+        ),
+        (
+            "    type: file\n    format: random_pool\n    records: {queries: []}\n",
+            "run.yaml:6: 'queries' must hold at least one record",
+        ),
+        (
+            "    type: file\n    records: 3\n",
+            "run.yaml:5: 'records' must be a list of records or a mapping of pool name to records, got 3",
+        ),
+        (
+            "    type: synthetic\n    records: [{text: a}]\n",
+            "run.yaml:5: 'records' needs 'type: file'",
+        ),
+        (
+            "    type: file\n",
+            // A mapping's line is its first key's.
+            "run.yaml:4: a 'file' dataset needs 'path' or 'records'",
+        ),
+    ];
+    for (tail, want) in cases {
+        assert_eq!(err(&format!("{base}{tail}")), want, "{tail}");
+    }
+}
+
+/// A base shaped like AIPerf's scenario_workload_profiles.yaml, cut down.
+const SCENARIO_BASE: &str = "benchmark:
+  model: m
+  endpoint: {url: http://localhost:8000, type: chat}
+  dataset:
+    type: synthetic
+    prompts:
+      isl: {mean: 512, stddev: 50}
+      osl: 128
+  phases:
+    - {name: warmup, type: concurrency, requests: 5, excludeFromResults: true}
+    - {name: profiling, type: poisson, rate: 20, concurrency: 64, requests: 100}
+";
+
+/// The `--variant` values of an argument list.
+fn variants(args: &[String]) -> Vec<&str> {
+    args.windows(2)
+        .filter(|w| w[0] == "--variant")
+        .map(|w| w[1].as_str())
+        .collect()
+}
+
+#[test]
+fn scenario_runs_merge_over_the_base_and_become_variants() {
+    let text = format!(
+        "{SCENARIO_BASE}sweep:
+  type: scenarios
+  cooldownSeconds: 5
+  runs:
+    - name: chatbot
+      benchmark:
+        dataset:
+          prompts:
+            isl: {{mean: 128, stddev: 20}}
+        phases:
+          - {{name: profiling, rate: 50, concurrency: 128}}
+    - name: long_output
+      benchmark:
+        dataset: {{prompts: {{osl: 1024}}}}
+"
+    );
+    let args = load(&text).unwrap();
+    // Only what differs from the base; the phase list merged by name (the warm-up and the
+    // profiling phase's type and request count kept).
+    assert_eq!(
+        variants(&args),
+        [
+            "chatbot: isl=128, isl-stddev=20, concurrency=128, request-rate=50",
+            "long_output: osl=1024",
+        ]
+    );
+    assert_eq!(
+        value_of(&args, "--parameter-sweep-cooldown-seconds"),
+        Some("5")
+    );
+    let set = resolve(&args);
+    let got: Vec<(String, f64, Option<f64>, f64)> = set
+        .variations
+        .iter()
+        .map(|v| {
+            let c = &v.config;
+            let rate = match c.load {
+                crate::LoadMode::Rate { rate, .. } => rate,
+                _ => 0.0,
+            };
+            (v.label.clone(), c.isl_mean, c.osl_mean, rate)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("chatbot".to_string(), 128.0, Some(128.0), 50.0),
+            ("long_output".to_string(), 512.0, Some(1024.0), 20.0)
+        ]
+    );
+}
+
+#[test]
+fn one_scenario_run_is_the_base_with_its_overrides() {
+    let text = format!(
+        "{SCENARIO_BASE}sweep:
+  type: scenarios
+  runs:
+    - name: only
+      benchmark: {{phases: [{{name: profiling, concurrency: 3}}]}}
+"
+    );
+    let args = load(&text).unwrap();
+    assert!(variants(&args).is_empty());
+    assert_eq!(value_of(&args, "--concurrency"), Some("3"));
+    assert_eq!(value_of(&args, "--request-rate"), Some("20"));
+}
+
+#[test]
+fn scenario_runs_that_a_variant_cannot_express_are_refused_at_their_lines() {
+    let runs = |body: &str| format!("{SCENARIO_BASE}sweep:\n  type: scenarios\n  runs:\n{body}");
+    let cases = [
+        (
+            "    - {name: a, benchmark: {model: x}}\n    - {name: a, benchmark: {model: y}}\n",
+            "run.yaml:16: two runs are named 'a' (also on line 15)",
+        ),
+        (
+            "    - {name: a, bench: {}}\n",
+            "run.yaml:15: unknown key 'bench' in a scenario run (expected one of: name, benchmark, variables, values)",
+        ),
+        (
+            "    - {name: 'a:b'}\n    - {name: c}\n",
+            "run.yaml:15: run name 'a:b' must be non-empty, without ':', '=' or ','",
+        ),
+        // An unnamed phase list replaces the base's: its request count would have to go.
+        (
+            "    - {name: a, benchmark: {phases: [{type: concurrency, concurrency: 4}]}}\n    - {name: b}\n",
+            "run.yaml:15: run 'a': drops '--request-count', which a --variant cannot express",
+        ),
+        (
+            "    - {name: a, benchmark: {model: other}}\n    - {name: b}\n",
+            "run.yaml:15: run 'a': varies the list flag '-m', which a --variant cannot express",
+        ),
+        ("", "run.yaml:14: 'runs' must be a list, got null"),
+    ];
+    for (body, want) in cases {
+        assert_eq!(err(&runs(body)), want, "{body}");
+    }
+}
+
+#[test]
+fn a_run_equal_to_the_base_repeats_a_base_value() {
+    let text = format!(
+        "{SCENARIO_BASE}sweep:\n  type: scenarios\n  runs:\n    - name: baseline\n    - name: small\n      benchmark: {{dataset: {{prompts: {{isl: {{mean: 64}}}}}}}}\n"
+    );
+    let args = load(&text).unwrap();
+    // -m may repeat, so the first single-valued flag is used.
+    assert_eq!(
+        variants(&args),
+        ["baseline: endpoint-type=chat", "small: isl=64"]
+    );
+}
+
+#[test]
+fn sweeps_over_text_values_become_one_variant_per_combination() {
+    let text = "sweep:
+  type: grid
+  parameters:
+    datasets.main.format: [single_turn, multi_turn]
+    phases.profiling.concurrency: [1, 2]
+benchmark:
+  model: m
+  endpoint: {url: http://localhost:8000, type: chat}
+  datasets:
+    - {name: main, type: file, path: data.jsonl, format: single_turn}
+  phases:
+    - {name: profiling, type: concurrency, concurrency: 8, requests: 10}
+";
+    let args = load(text).unwrap();
+    // itertools.product order: the last parameter fastest.
+    assert_eq!(
+        variants(&args),
+        [
+            "single_turn_1: concurrency=1",
+            "single_turn_2: concurrency=2",
+            "multi_turn_1: custom-dataset-type=multi_turn, concurrency=1",
+            "multi_turn_2: custom-dataset-type=multi_turn, concurrency=2",
+        ]
+    );
+    let zip = load(&text.replace("type: grid", "type: zip")).unwrap();
+    assert_eq!(
+        variants(&zip),
+        [
+            "single_turn_1: concurrency=1",
+            "multi_turn_2: custom-dataset-type=multi_turn, concurrency=2",
+        ]
+    );
+    let uneven = text
+        .replace("type: grid", "type: zip")
+        .replace("[1, 2]", "[1, 2, 3]");
+    assert_eq!(
+        err(&uneven),
+        // The line of the parameter whose length differs from the first's.
+        "run.yaml:5: zip sweep parameters must all have the same number of values"
+    );
+    // Numbers alone stay magic lists.
+    let numeric = load(
+        &text
+            .replace("[single_turn, multi_turn]", "[1, 2]")
+            .replace("datasets.main.format", "datasets.main.prompts.isl"),
+    )
+    .unwrap();
+    assert!(variants(&numeric).is_empty());
+    assert_eq!(value_of(&numeric, "--isl"), Some("1,2"));
+    assert_eq!(value_of(&numeric, "--concurrency"), Some("1,2"));
+}
+
+#[test]
+fn layered_argv_puts_the_file_between_profile_and_the_typed_flags() {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(b"benchmark: {model: m}\n").unwrap();
+    let argv: Vec<String> = ["aiperf", "profile", "--concurrency", "3"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        layered_argv(&argv, f.path()).unwrap(),
+        ["aiperf", "profile", "-m", "m", "--concurrency", "3"]
+    );
+}
+
+#[test]
+fn user_files_are_read_unrendered_and_checked_at_their_lines() {
+    let text = "variables: {label: dense}
+benchmark:
+  model: m
+  artifacts:
+    user_files:
+      - path: input_config.json
+        content: {scenario: \"{{ label }}\", model: \"{{ model }}\"}
+      - path: meta/README.md
+        content: \"Run {{ job_name }}\\n\"
+";
+    let file = read_file(text, &no_env).unwrap();
+    let files = file.benchmark.artifacts.unwrap().user_files.unwrap();
+    // Left for the run to render (`model` and `job_name` exist only then); formats inferred.
+    assert_eq!(
+        files,
+        [
+            model::UserFile {
+                path: "input_config.json".into(),
+                format: "json".into(),
+                content: serde_json::json!({"scenario": "{{ label }}", "model": "{{ model }}"}),
+            },
+            model::UserFile {
+                path: "meta/README.md".into(),
+                format: "text".into(),
+                content: serde_json::json!("Run {{ job_name }}\n"),
+            },
+        ]
+    );
+    // Nothing to pass on the command line yet.
+    assert_eq!(load(text).unwrap(), ["-m", "m"]);
+    let base = "benchmark:\n  artifacts:\n    userFiles:\n";
+    let cases = [
+        (
+            "      - {path: /etc/x, content: a}\n",
+            "run.yaml:4: user file '/etc/x': absolute paths are refused (it is relative to the run directory)",
+        ),
+        (
+            "      - {path: a/../../x, content: a}\n",
+            "run.yaml:4: user file 'a/../../x': '..' is refused (the file must stay in the run directory)",
+        ),
+        (
+            "      - {path: a.json, format: json, content: text}\n",
+            "run.yaml:4: user file 'a.json': 'format: json' needs structured content (or set 'format: text')",
+        ),
+        (
+            "      - {path: a.txt, format: text, content: [1]}\n",
+            "run.yaml:4: user file 'a.txt': 'format: text' needs string content",
+        ),
+        (
+            "      - {path: a, content: x}\n      - {path: a, content: y}\n",
+            "run.yaml:5: user file 'a' is listed twice",
+        ),
+        (
+            "      - {path: a}\n",
+            "run.yaml:4: a user file needs 'path' and 'content'",
+        ),
+        (
+            "      - {path: a, content: x, mode: 644}\n",
+            "run.yaml:4: unknown key 'mode' (expected one of: path, format, content)",
+        ),
+    ];
+    for (tail, want) in cases {
+        assert_eq!(err(&format!("{base}{tail}")), want, "{tail}");
+    }
 }

@@ -29,7 +29,11 @@ fn parse(raw: &str) -> Result<Parsed, String> {
         _ => (None, s),
     };
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for chunk in body.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+    for chunk in split_pairs(body)
+        .into_iter()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         let (k, v) = chunk.split_once('=').ok_or_else(|| {
             format!("variant '{raw}': token '{chunk}' is missing '=' (expected key=value)")
         })?;
@@ -203,6 +207,25 @@ pub(super) fn resolve_all(
         });
     }
     Ok(out)
+}
+
+/// `body` split at the commas outside brackets and braces, so a JSON value
+/// (`isl-distribution={"mean": 1024, "median": 904}`) stays whole.
+fn split_pairs(body: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut out) = (0i32, 0, Vec::new());
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&body[start..]);
+    out
 }
 
 #[cfg(test)]
