@@ -25,6 +25,7 @@
 //! The request path (worker) only stamps times and keeps bytes; parsing and tokenizing run on the
 //! processor thread, off the request path.
 
+mod agentic_replay;
 mod backlog;
 mod budget;
 mod clock_sync;

@@ -59,6 +59,7 @@ impl RunPlan {
         conversations: &[ConversationInfo],
         seed: u64,
     ) -> anyhow::Result<RunPlan> {
+        crate::agentic_replay::check_supported(cfg)?;
         let (mode, mut replay) = effective_mode(cfg, conversations)?;
         let shard = cfg.shard;
         // A shard replays every COUNT-th scheduled session (sessions stay whole).

@@ -285,15 +285,6 @@ const NOT_YET: &[&str] = &[
     "--accuracy-system-prompt",
     "--accuracy-tasks",
     "--accuracy-verbose",
-    "--agentic-cache-warmup-duration",
-    "--agentic-warmup-grace-period",
-    "--burst-phase-starts",
-    "--scenario",
-    "--system-idle-gap-cap-seconds",
-    "--trace-idle-gap-cap-seconds",
-    "--trajectory-start-max-ratio",
-    "--trajectory-start-min-ratio",
-    "--unsafe-override",
 ];
 
 #[test]

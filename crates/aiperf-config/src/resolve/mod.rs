@@ -351,7 +351,7 @@ impl ProfileConfig {
             export_level,
         } = output::resolve(&args)?;
         let artifact_dir = output::artifact_dir(&args, &models, &endpoint, &load);
-        let cfg = ProfileConfig {
+        let mut cfg = ProfileConfig {
             models,
             model_selection,
             endpoint_type,
@@ -430,6 +430,8 @@ impl ProfileConfig {
             clock_reference,
             merge_records,
         };
+        // `--scenario`: the scenario's defaults filled in, its invariants checked.
+        agentic_replay::apply_scenario(&mut cfg)?;
         limits::check(&cfg)?;
         Ok(cfg)
     }

@@ -2,14 +2,11 @@
 //! benchmark against the in-process mock, then the built binary on its directory, and the
 //! files checked with real decoders (PNG, XML, JSON, and Chromium when installed).
 
-#[path = "common/mod.rs"]
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// `aiperf analyze SUB ARGS...`.

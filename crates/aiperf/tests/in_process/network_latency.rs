@@ -4,10 +4,7 @@
 //! `--network-latency-automatic` probes the server's TCP handshake during the run and writes
 //! every probe to `profile_export_network_latency.jsonl`.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// numpy's default percentile (linear interpolation) of `v`, for hand-checking the summary.

@@ -2,10 +2,7 @@
 //! to a content-addressed JSONL file, read by the loader of their `format`, and every prompt
 //! reaches the server exactly as written.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// The run file's arguments (as `aiperf profile --config FILE` layers them) run in process.
 async fn run_file(

@@ -3,13 +3,10 @@
 //! point is a real run over loopback, and `search_history.json` is checked against the runs'
 //! own summaries.
 
-#[path = "common/mod.rs"]
-mod common;
-
 use std::path::Path;
 
+use crate::common::{mock_with, read_json, stat, Profile};
 use aiperf_mock_server::MockConfig;
-use common::{mock_with, read_json, stat, Profile};
 use serde_json::Value;
 
 /// A mock whose TTFT is 10 + 20 (c - 1) ms with c requests in flight: a 240 ms p95 bound holds

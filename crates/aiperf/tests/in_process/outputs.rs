@@ -6,14 +6,11 @@
 //! What the client wrote is checked against what the mock recorded (bodies, generated text) and
 //! against the per-request metrics of the same request, never against itself.
 
-#[path = "common/mod.rs"]
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::common::*;
 use aiperf_mock_server::{MockConfig, MockHandle};
-use common::*;
 use serde_json::Value;
 
 /// Every violation of the published schema `file` by `doc`, one per line (empty when valid).

@@ -7,13 +7,10 @@
 //! No test sets an environment variable: credentials go in the tracking URI's userinfo (the
 //! `MLFLOW_TRACKING_*` variables are unit-tested in the engine).
 
-#[path = "common/mod.rs"]
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use fake_mlflow::FakeMlflow;
 
 /// The artifacts a plain chat run writes that AIPerf's default globs upload.

@@ -2,13 +2,11 @@
 //! `aiperf chat` against the mock server over loopback, and `aiperf speed-bench-report` over
 //! run directories written by hand. All run the built binary.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Output, Stdio};
 
+use crate::common::{aiperf, mock_with, posts};
 use aiperf_mock_server::MockConfig;
-use common::{aiperf, mock_with, posts};
 use serde_json::{json, Value};
 
 fn stdout(o: &Output) -> String {

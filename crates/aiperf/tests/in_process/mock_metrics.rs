@@ -3,11 +3,8 @@
 //! (`video_*`) and vLLM's context-window refusals (`context_overflow_count`). Every expected
 //! value is worked out from what the mock was told to send.
 
-#[path = "common/mod.rs"]
-mod common;
-
+use crate::common::*;
 use aiperf_mock_server::MockConfig;
-use common::*;
 use serde_json::Value;
 
 /// The mock with speculative decoding: `k` drafts a step, each accepted with probability `p`.
