@@ -15,8 +15,8 @@ pub mod yaml;
 
 pub use cli::{
     AnalyzeCommand, AnalyzeTraceArgs, ChatArgs, Cli, Command, CompareArgs, CompletionsArgs,
-    ConfigCommand, KubeCommand, KubeGenerateArgs, MergeArgs, PluginsArgs, ProfileArgs,
-    ShapingArgs, ShardArgs, SlurmCommand, SlurmGenerateArgs, SpeedBenchReportArgs, SwimLaneArgs,
-    SynthesizeArgs, TraceReplayArgs, TurnMessagesArgs, ValidateArgs, WatchArgs,
+    ConfigCommand, KubeCommand, KubeGenerateArgs, MergeArgs, PluginsArgs, ProfileArgs, ShapingArgs,
+    ShardArgs, SlurmCommand, SlurmGenerateArgs, SpeedBenchReportArgs, SwimLaneArgs, SynthesizeArgs,
+    TraceReplayArgs, TurnMessagesArgs, ValidateArgs, WatchArgs,
 };
 pub use resolve::{ConfigError, LoadMode, LogLevel, ProfileConfig, UiType, UI_BUILTINS};

@@ -64,10 +64,10 @@ pub mod worker;
 pub use context::{Cancellation, PhaseContext};
 pub use engine::{Engine, RunOutcome};
 pub use merge::{merge, MergeOptions, MergeOutcome};
-pub use publish::upload_to_mlflow_run;
 pub use multi_run::{post_process, RunRecord, SetOutcome};
 pub use observe::{Observer, Silent};
 pub use plan::{PlannedPhase, ReplayOrder, RunPlan};
+pub use publish::upload_to_mlflow_run;
 pub use search::{Answer, Bracket, Probe, SearchOutcome};
 pub use shard::MANIFEST as SHARD_MANIFEST;
 pub use snapshot::PhaseSnapshot;
@@ -107,10 +107,16 @@ const ONE_PROCESS_BUILTINS: [(&str, &str); 14] = [
         "stream_exporter",
         "aiperf_engine::publish::live::prom::PromStats",
     ),
-    ("gpu_telemetry_collector", "aiperf_engine::scrape::gpu_targets"),
+    (
+        "gpu_telemetry_collector",
+        "aiperf_engine::scrape::gpu_targets",
+    ),
     ("gpu_telemetry_collector", "aiperf_engine::nvml::start"),
     ("search_planner", "aiperf_engine::search::bayes::Bayes"),
-    ("search_planner", "aiperf_engine::search::monotonic::Monotonic"),
+    (
+        "search_planner",
+        "aiperf_engine::search::monotonic::Monotonic",
+    ),
     (
         "search_planner",
         "aiperf_engine::search::smooth::SmoothIsotonic",
@@ -153,7 +159,10 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
     v.extend(aiperf_config::UI_BUILTINS.iter().map(|(i, _)| ("ui", *i)));
     v.extend(LOAD_BUILTINS);
     v.extend(ONE_PROCESS_BUILTINS);
-    v.push(("spec_decode_adapter", "aiperf_metrics::spec_decode::SpecDecode"));
+    v.push((
+        "spec_decode_adapter",
+        "aiperf_metrics::spec_decode::SpecDecode",
+    ));
     v
 }
 

@@ -24,8 +24,8 @@ pub mod single;
 pub use build::{build, Options};
 pub mod config;
 pub mod serve;
-pub mod write;
 pub mod swim_lane;
+pub mod write;
 
 /// Reads `paths` and writes the pictures `output` asks for: the report data and what was
 /// written.

@@ -9,8 +9,8 @@
 mod live;
 mod tracking;
 
-pub(crate) use tracking::MLFLOW_EXPORT_FILE;
 pub use tracking::upload_to_mlflow_run;
+pub(crate) use tracking::MLFLOW_EXPORT_FILE;
 
 use std::sync::Arc;
 
