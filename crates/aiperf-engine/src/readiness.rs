@@ -141,12 +141,5 @@ async fn probe(
     let ex = client
         .send(spec, deadline, timeout.as_secs_f64(), Cancel::default())
         .await;
-    if let Some(e) = ex.error {
-        return Err(e.to_string());
-    }
-    match ex.status {
-        Some(s) if (200..300).contains(&s) => Ok(()),
-        Some(s) => Err(format!("HTTP {s}")),
-        None => Err("no response".into()),
-    }
+    ex.success()
 }

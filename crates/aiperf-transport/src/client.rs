@@ -216,6 +216,21 @@ pub struct Exchange {
     pub error: Option<TransportError>,
 }
 
+impl Exchange {
+    /// For control-plane calls (exporters, probes, hooks): `Ok` on a 2xx answer, else the
+    /// transport error, `HTTP <status>`, or `no response`, as one line.
+    pub fn success(&self) -> Result<(), String> {
+        if let Some(e) = &self.error {
+            return Err(e.to_string());
+        }
+        match self.status {
+            Some(s) if (200..300).contains(&s) => Ok(()),
+            Some(s) => Err(format!("HTTP {s}")),
+            None => Err("no response".into()),
+        }
+    }
+}
+
 /// One connection's request handle: HTTP/1.1 (one request at a time) or HTTP/2 (many
 /// streams; the counter says how many are open).
 enum Lease {

@@ -127,7 +127,7 @@ fn draw_error(e: impl std::fmt::Display) -> RenderError {
 
 /// Encodes an RGB buffer (what `BitMapBackend::with_buffer` draws into) as PNG, with fast
 /// compression: charts are mostly flat colour, which compresses well even at that level.
-fn encode_png(pixels: &[u8], size: Size) -> Result<Vec<u8>, RenderError> {
+pub(crate) fn encode_png(pixels: &[u8], size: Size) -> Result<Vec<u8>, RenderError> {
     let encode = |e: png::EncodingError| RenderError::Encode(e.to_string());
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, size.width, size.height);

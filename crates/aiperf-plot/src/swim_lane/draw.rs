@@ -119,7 +119,13 @@ pub fn png(p: &Picture<'_>) -> Result<Vec<u8>, RenderError> {
         root.present()
             .map_err(|e| RenderError::Draw(e.to_string()))?;
     }
-    encode_png(&pixels, w, h)
+    crate::render::encode_png(
+        &pixels,
+        crate::render::Size {
+            width: w,
+            height: h,
+        },
+    )
 }
 
 /// The picture as an SVG document.
@@ -132,19 +138,6 @@ pub fn svg(p: &Picture<'_>) -> Result<String, RenderError> {
         root.present()
             .map_err(|e| RenderError::Draw(e.to_string()))?;
     }
-    Ok(out)
-}
-
-fn encode_png(pixels: &[u8], w: u32, h: u32) -> Result<Vec<u8>, RenderError> {
-    let encode = |e: png::EncodingError| RenderError::Encode(e.to_string());
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
-    let mut writer = encoder.write_header().map_err(encode)?;
-    writer.write_image_data(pixels).map_err(encode)?;
-    writer.finish().map_err(encode)?;
     Ok(out)
 }
 

@@ -350,3 +350,16 @@ pub fn fake_http(
     });
     (url, seen)
 }
+
+/// Arrival offsets (ms) of the mock's recorded requests after the first one: the server-side
+/// truth of when requests were sent.
+#[allow(dead_code)]
+pub fn arrivals_ms(mock: &MockHandle) -> Vec<f64> {
+    let reqs = mock.requests();
+    let Some(first) = reqs.first().map(|r| r.arrived) else {
+        return Vec::new();
+    };
+    reqs.iter()
+        .map(|r| r.arrived.duration_since(first).as_secs_f64() * 1e3)
+        .collect()
+}

@@ -2,15 +2,6 @@
 
 use crate::common::*;
 
-/// Arrival offsets (ms) of the mock's recorded requests relative to the first one.
-fn arrivals_ms(mock: &aiperf_mock_server::MockHandle) -> Vec<f64> {
-    let reqs = mock.requests();
-    let first = reqs[0].arrived;
-    reqs.iter()
-        .map(|r| r.arrived.duration_since(first).as_secs_f64() * 1e3)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn constant_rate_is_sent_on_schedule() {
     let mock = mock(0.0, 0.0).await;

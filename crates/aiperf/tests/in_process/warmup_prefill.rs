@@ -3,15 +3,6 @@
 
 use crate::common::*;
 
-/// Mock arrival offsets (ms) after the first request.
-fn arrivals_ms(mock: &aiperf_mock_server::MockHandle) -> Vec<f64> {
-    let reqs = mock.requests();
-    let first = reqs[0].arrived;
-    reqs.iter()
-        .map(|r| r.arrived.duration_since(first).as_secs_f64() * 1e3)
-        .collect()
-}
-
 /// `--warmup-concurrency 3` sends three warm-up requests at once before a one-at-a-time
 /// profiling phase; none of them is measured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -188,14 +188,7 @@ impl Sender {
                 Cancel::default(),
             )
             .await;
-        if let Some(e) = ex.error {
-            return Err(e.to_string());
-        }
-        match ex.status {
-            Some(s) if (200..300).contains(&s) => Ok(()),
-            Some(s) => Err(format!("HTTP {s}")),
-            None => Err("no response".into()),
-        }
+        ex.success()
     }
 }
 
