@@ -124,7 +124,7 @@ fn config_subcommands_check_and_expand_run_files() {
         assert!(table.contains(category), "{category} missing from {table}");
     }
     let names = aiperf_config::yaml::templates();
-    assert_eq!(names.len(), 20);
+    assert_eq!(names.len(), 21);
     for name in names {
         assert!(table.contains(name), "{name} missing from {table}");
         let file = dir.path().join(format!("{name}.yaml"));
