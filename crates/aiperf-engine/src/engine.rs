@@ -588,8 +588,7 @@ fn prepare_key(cfg: &ProfileConfig) -> String {
     k.request_count = None;
     k.benchmark_duration_s = None;
     k.grace_period_s = None;
-    k.warmup_request_count = None;
-    k.warmup_duration_s = None;
+    k.disable_warmup();
     k.run = Default::default();
     k.cancellation = None;
     k.no_fixed_schedule = false;

@@ -29,7 +29,6 @@ pub(crate) fn run_exporters(
 /// [`run_exporters`] for a run of `cfg`: its file names (`--profile-export-prefix`), the HTTP
 /// trace table (`--show-trace-timing`), and the raw records and `outputs.json` the record
 /// processor wrote named in the console footer.
-// Called by `Engine::run` in place of `run_exporters` (the one-line change in engine.rs).
 pub(crate) fn run_exporters_for(
     registry: &Registry,
     cfg: &ProfileConfig,

@@ -144,6 +144,13 @@ const SWEEP_FIELDS: &[SweepField] = &[
         set: |a, v| a.concurrency = Some(Sweepable::single(v as usize)),
     },
     SweepField {
+        flag: "--prefill-concurrency",
+        path: "phases.profiling.prefill_concurrency",
+        integer: true,
+        values: |a| ints(&a.prefill_concurrency),
+        set: |a, v| a.prefill_concurrency = Some(Sweepable::single(v as usize)),
+    },
+    SweepField {
         flag: "--request-rate",
         path: "phases.profiling.rate",
         integer: false,
@@ -386,8 +393,7 @@ impl RunSet {
         }
         cfg.random_seed = self.seed(variation, trial);
         if trial > 0 && !self.warmup_after_first {
-            cfg.warmup_request_count = None;
-            cfg.warmup_duration_s = None;
+            cfg.disable_warmup();
         }
         cfg.artifact_dir = self.run_dir(variation, trial);
         cfg.run = RunIdentity {
@@ -1044,6 +1050,25 @@ mod tests {
     }
 
     #[test]
+    fn a_prefill_concurrency_list_is_a_sweep() {
+        let s = set(&[
+            "--streaming",
+            "--concurrency",
+            "8",
+            "--prefill-concurrency",
+            "1,4",
+        ])
+        .unwrap();
+        assert_eq!(dirs(&s), ["prefill_concurrency_1", "prefill_concurrency_4"]);
+        let slots: Vec<usize> = s
+            .variations
+            .iter()
+            .map(|v| v.config.prefill.unwrap().slots)
+            .collect();
+        assert_eq!(slots, [1, 4]);
+    }
+
+    #[test]
     fn floats_print_as_python_does() {
         let s = set(&["--request-rate", "5,2.5"]).unwrap();
         assert_eq!(dirs(&s), ["rate_5.0", "rate_2.5"]);
@@ -1054,7 +1079,15 @@ mod tests {
 
     #[test]
     fn repeated_runs_get_seed_42_and_numbered_dirs() {
-        let s = set(&["--num-profile-runs", "3", "--warmup-request-count", "2"]).unwrap();
+        let s = set(&[
+            "--num-profile-runs",
+            "3",
+            "--warmup-request-count",
+            "2",
+            "--num-warmup-sessions",
+            "1",
+        ])
+        .unwrap();
         let runs = s.runs("sid");
         assert_eq!(
             dirs(&s),
@@ -1067,6 +1100,11 @@ mod tests {
         assert!(runs.iter().all(|r| r.config.random_seed == Some(42)));
         let warm: Vec<Option<u64>> = runs.iter().map(|r| r.config.warmup_request_count).collect();
         assert_eq!(warm, [Some(2), None, None]);
+        // Every warm-up trigger goes, not only the count.
+        assert!(runs
+            .iter()
+            .map(|r| r.config.has_warmup())
+            .eq([true, false, false]));
         let m = runs[1].config.run.multi.as_ref().unwrap();
         assert_eq!(
             (runs[1].config.run.trial, m.run_label.as_str()),

@@ -523,7 +523,10 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
     a.num("--arrival-smoothness", p.smoothness);
     a.num("--concurrency-ramp-duration", p.concurrency_ramp);
     a.num("--request-rate-ramp-duration", p.rate_ramp);
-    a.int("--prefill-concurrency", p.prefill_concurrency);
+    a.sweepable(
+        "--prefill-concurrency",
+        p.prefill_concurrency.map(|v| v as f64),
+    );
     a.num("--prefill-concurrency-ramp-duration", p.prefill_ramp);
     a.opt("--request-rate-series", p.rate_series.clone());
 
