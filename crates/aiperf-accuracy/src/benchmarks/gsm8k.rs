@@ -1,0 +1,24 @@
+//! Placeholder: being written.
+
+use super::{Benchmark, BenchmarkKind, Fixture, LoadRequest, Source};
+use crate::{AccuracyError, Problem, Row};
+
+pub struct Gsm8k;
+
+impl Benchmark for Gsm8k {
+    fn kind(&self) -> BenchmarkKind {
+        BenchmarkKind::Gsm8k
+    }
+    fn sources(&self, _req: &LoadRequest) -> Result<Vec<Source>, AccuracyError> {
+        Err(AccuracyError::Invalid("gsm8k: not built yet".into()))
+    }
+    fn build(&self, _req: &LoadRequest, _rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
+        Err(AccuracyError::Invalid("gsm8k: not built yet".into()))
+    }
+    fn oracle_answer(&self, _problem: &Problem, _correct: bool) -> String {
+        String::new()
+    }
+    fn fixture(&self) -> Vec<Fixture> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,24 @@
+//! Placeholder: being written.
+
+use super::{Benchmark, BenchmarkKind, Fixture, LoadRequest, Source};
+use crate::{AccuracyError, Problem, Row};
+
+pub struct Math500;
+
+impl Benchmark for Math500 {
+    fn kind(&self) -> BenchmarkKind {
+        BenchmarkKind::Math500
+    }
+    fn sources(&self, _req: &LoadRequest) -> Result<Vec<Source>, AccuracyError> {
+        Err(AccuracyError::Invalid("math_500: not built yet".into()))
+    }
+    fn build(&self, _req: &LoadRequest, _rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
+        Err(AccuracyError::Invalid("math_500: not built yet".into()))
+    }
+    fn oracle_answer(&self, _problem: &Problem, _correct: bool) -> String {
+        String::new()
+    }
+    fn fixture(&self) -> Vec<Fixture> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,101 @@
+//! Accuracy benchmarking (`--accuracy-benchmark`): a public benchmark's problems become the
+//! run's dataset, and each answer is graded while the run measures.
+//!
+//! This crate is pure data in, data out: a benchmark turns the rows of its Hub dataset splits
+//! (read elsewhere, see [`Source`]) into [`Problem`]s exactly as AIPerf 0.13 builds them; a
+//! grader turns (model output, ground truth) into a [`Grade`]; [`summary`] folds grades into
+//! AIPerf's overall and per-task rates. The one exception is the `code_execution` grader, which
+//! runs the model's program in a Python child process (sandboxed, with limits).
+
+pub mod benchmarks;
+pub mod graders;
+pub mod summary;
+
+pub use benchmarks::{Benchmark, BenchmarkKind, LoadRequest, Source};
+pub use graders::{Grader, GraderKind};
+
+use serde::{Deserialize, Serialize};
+
+/// One row of a dataset file: column name to value.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// One chat message of a benchmark prompt (`{role, content}` only, as AIPerf's
+/// `AccuracyChatMessage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: &str, content: impl Into<String>) -> Self {
+        Self {
+            role: role.to_string(),
+            content: content.into(),
+        }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new("user", content)
+    }
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self::new("assistant", content)
+    }
+}
+
+/// One problem of a benchmark (AIPerf's `BenchmarkProblem`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Problem {
+    /// The flat prompt (what a completions endpoint sends, and `inputs.json` shows).
+    pub prompt: String,
+    /// What the grader compares against (for some benchmarks a raw field the grader
+    /// normalises, e.g. GSM8K's `... #### 72`; for LiveCodeBench a JSON blob of test cases).
+    pub ground_truth: String,
+    /// Task or subtask (an MMLU subject, a BBH task, the benchmark's own name).
+    pub task: String,
+    /// The chat messages sent to message-based endpoints; `None`: one user message holding
+    /// `prompt`.
+    pub messages: Option<Vec<ChatMessage>>,
+    /// `max_tokens` to request (AIPerf's `metadata["generation_size"]`, default 100).
+    pub generation_size: Option<u32>,
+    /// Server-side stop sequences (`metadata["stop_sequence"]`), sent as `stop`.
+    pub stop: Option<Vec<String>>,
+}
+
+/// The grade of one answer (AIPerf's `GradingResult`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Grade {
+    pub correct: bool,
+    /// The output did not match the expected format (a fallback extraction was used, or
+    /// nothing could be extracted). A correct unparsed answer still counts as correct.
+    pub unparsed: bool,
+    /// 0.0 to 1.0.
+    pub confidence: f64,
+    /// Why the grader decided so.
+    pub reasoning: String,
+    /// The answer taken from the model output.
+    pub extracted: String,
+    /// The expected answer as the grader compared it.
+    pub ground_truth: String,
+}
+
+/// Why a benchmark could not be built from its rows.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AccuracyError {
+    /// `--accuracy-tasks` names tasks the benchmark does not have.
+    #[error("--accuracy-tasks: {benchmark} has no task {unknown}; available: {available}")]
+    UnknownTasks {
+        benchmark: String,
+        unknown: String,
+        available: String,
+    },
+    /// A row lacks a column or holds a value of the wrong type.
+    #[error("{source_name} row {row}: {reason}")]
+    BadRow {
+        source_name: String,
+        row: usize,
+        reason: String,
+    },
+    /// Anything else, as one line.
+    #[error("{0}")]
+    Invalid(String),
+}
