@@ -9,6 +9,7 @@
 
 pub mod benchmarks;
 pub mod graders;
+pub mod oracle;
 pub mod summary;
 
 pub use benchmarks::{Benchmark, BenchmarkKind, LoadRequest, Source};

@@ -7,6 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::magic_list::{One, Sweepable};
 
+mod accuracy;
 mod agentic_replay;
 #[cfg(test)]
 mod aiperf_flags;
@@ -27,6 +28,7 @@ mod trace_replay;
 mod trace_tools;
 mod tracking;
 
+pub use accuracy::AccuracyArgs;
 pub use agentic_replay::AgenticReplayArgs;
 pub use analyze::{AnalyzeCommand, SwimLaneArgs, TurnMessagesArgs};
 pub use chat::ChatArgs;
@@ -1045,6 +1047,8 @@ pub struct ProfileArgs {
     pub network: NetworkArgs,
     #[command(flatten)]
     pub agentic_replay: AgenticReplayArgs,
+    #[command(flatten)]
+    pub accuracy: AccuracyArgs,
 }
 
 #[cfg(test)]

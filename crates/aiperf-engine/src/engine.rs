@@ -22,7 +22,7 @@ use crate::backlog::{Backlog, RecordSender};
 use crate::observe::Observer;
 use crate::phases::{run_phases, PhaseEnv};
 use crate::plan::{secs_to_ns, RunPlan};
-use crate::prepare::{load_tokenizer_with, prepare_with, Prepared};
+use crate::prepare::{load_tokenizer_with, prepare_with, Fetched, Prepared};
 use crate::process::{self, ProcessorConfig, Progress};
 use crate::stop::{watch_signals, Interrupted, StopSignal};
 use crate::{exporters, report, setup};
@@ -181,6 +181,16 @@ impl Engine {
         let run_stop = Arc::new(StopSignal::default());
         let profiling_origin = Arc::new(AtomicU64::new(0));
         let network = crate::network::start(cfg, clock).await?;
+        let grading = prepared
+            .accuracy
+            .clone()
+            .map(|answers| {
+                let jsonl = cfg
+                    .artifact_dir
+                    .join(setup::export_files(cfg).accuracy_jsonl);
+                crate::accuracy::Grading::spawn(answers, Some(jsonl))
+            })
+            .transpose()?;
         let processor = process::spawn(
             ProcessorConfig {
                 clock,
@@ -199,6 +209,7 @@ impl Engine {
                 failed_threshold: cfg
                     .failed_request_threshold
                     .map(|t| process::FailedThreshold::new(t, cfg.concurrency, run_stop.clone())),
+                grading: grading.as_ref().map(|g| g.sender()),
             },
             accumulator,
             prepared.clone(),
@@ -329,6 +340,15 @@ impl Engine {
             .await
             .map_err(|e| anyhow!("record processor task failed: {e}"))?
             .map_err(|_| anyhow!("record processor panicked"))?;
+        // The processor's sender is gone with it: the grader finishes what it was given.
+        let graded = match grading {
+            Some(g) => Some(
+                tokio::task::spawn_blocking(move || g.finish())
+                    .await
+                    .map_err(|e| anyhow!("accuracy grading task failed: {e}"))?,
+            ),
+            None => None,
+        };
         // `--server-profiler`: a failed start fails the run, as in AIPerf.
         if let Some(e) = phases.control_error {
             return Err(anyhow!(e));
@@ -367,6 +387,11 @@ impl Engine {
             cpu,
         );
         rep.malformed_sse_events = processed.malformed_sse;
+        let mut accuracy_failed = 0;
+        if let Some(g) = graded {
+            accuracy_failed = usize::from(g.write_error.is_some());
+            rep.accuracy = Some(g.summary);
+        }
         let origin = profiling_origin.load(std::sync::atomic::Ordering::Relaxed);
         let window = (origin, window_end);
         if let Some(collected) = &scraped {
@@ -394,7 +419,7 @@ impl Engine {
         let network_failed = crate::network::apply(cfg, &network, &mut rep);
         let (console, mut artifacts_failed) =
             exporters::run_exporters_for(&self.registry, cfg, &rep)?;
-        artifacts_failed += network_failed;
+        artifacts_failed += network_failed + accuracy_failed;
         if let Some(collected) = &scraped {
             artifacts_failed += exporters::write_server_metrics(cfg, &rep, collected);
         }
@@ -506,8 +531,11 @@ impl Engine {
         let hub = self.hub.clone();
         let prepared = Arc::new(
             tokio::task::spawn_blocking(move || {
-                let public = crate::public_dataset::fetch(&cfg_owned, &hub)?;
-                prepare_with(&cfg_owned, &registry, tokenizer, public.as_ref())
+                let fetched = Fetched {
+                    public: crate::public_dataset::fetch(&cfg_owned, &hub)?,
+                    accuracy: crate::accuracy::load(&cfg_owned, &hub)?,
+                };
+                prepare_with(&cfg_owned, &registry, tokenizer, &fetched)
             })
             .await
             .map_err(|e| anyhow!("dataset preparation panicked: {e}"))??,

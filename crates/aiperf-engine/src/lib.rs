@@ -25,6 +25,7 @@
 //! The request path (worker) only stamps times and keeps bytes; parsing and tokenizing run on the
 //! processor thread, off the request path.
 
+mod accuracy;
 mod agentic_replay;
 mod backlog;
 mod budget;
@@ -61,6 +62,7 @@ mod stop;
 pub mod ui;
 pub mod worker;
 
+pub use accuracy::load as accuracy_problems;
 pub use context::{Cancellation, PhaseContext};
 pub use engine::{Engine, RunOutcome};
 pub use merge::{merge, MergeOptions, MergeOutcome};

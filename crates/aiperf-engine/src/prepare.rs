@@ -58,6 +58,17 @@ pub struct Prepared {
     pub dag: Option<crate::dag::DagPlan>,
     /// `--apply-chat-template`: input lengths count the templated messages of each sent body.
     pub chat_template: Option<Arc<aiperf_dataset::chat_template::ChatTemplate>>,
+    /// `--accuracy-benchmark`: each conversation's ground truth and task, and the grader.
+    pub accuracy: Option<Arc<crate::accuracy::Answers>>,
+}
+
+/// What set-up fetched before the dataset is prepared (on the same blocking thread).
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// `--public-dataset`'s files.
+    pub public: Option<aiperf_dataset::public::Fetched>,
+    /// `--accuracy-benchmark`'s problems.
+    pub accuracy: Option<Vec<aiperf_accuracy::Problem>>,
 }
 
 /// A dataset conversation after rendering: its id, how its turns relate, and its first trace
@@ -211,8 +222,12 @@ fn conversations(
     tokenizer: &TextTokenizer,
     chat_template: Option<&aiperf_dataset::chat_template::ChatTemplate>,
     seed: u64,
-    public: Option<&aiperf_dataset::public::Fetched>,
+    fetched: &Fetched,
 ) -> anyhow::Result<Vec<Conversation>> {
+    if let Some(problems) = &fetched.accuracy {
+        return Ok(crate::accuracy::conversations(cfg, problems));
+    }
+    let public = fetched.public.as_ref();
     let conv = &cfg.conversation;
     let implementation = match &cfg.custom_dataset_type {
         Some(kind) => Some(registry.get("custom_dataset_loader", kind)?),
@@ -439,12 +454,13 @@ fn render_turn(
 
 /// Renders the dataset into request bodies with `tokenizer` (loaded by the caller, so it can be
 /// reused across runs).
-/// A public dataset's files are fetched before (`public_dataset::fetch`).
+/// A public dataset's files and an accuracy benchmark's problems are fetched before
+/// (`public_dataset::fetch`, `accuracy::load`).
 pub fn prepare_with(
     cfg: &ProfileConfig,
     registry: &Registry,
     tokenizer: Arc<TextTokenizer>,
-    public: Option<&aiperf_dataset::public::Fetched>,
+    fetched: &Fetched,
 ) -> anyhow::Result<Prepared> {
     let endpoint = endpoint_for(cfg, registry)?;
     let chat_template = aiperf_dataset::chat_template::for_run(cfg.apply_chat_template, &tokenizer);
@@ -458,7 +474,7 @@ pub fn prepare_with(
         &tokenizer,
         chat_template.as_deref(),
         seed,
-        public,
+        fetched,
     )?;
     tracing::debug!(
         "dataset: {} conversations loaded or synthesized in {:.0} ms",
@@ -633,6 +649,11 @@ pub fn prepare_with(
         cache_bust_run: cache_bust.is_per_trajectory().then(|| seed.to_string()),
         warmup_first,
         chat_template,
+        accuracy: fetched
+            .accuracy
+            .as_deref()
+            .and_then(|p| crate::accuracy::Answers::new(cfg, p))
+            .map(Arc::new),
         dag,
     })
 }
@@ -795,7 +816,7 @@ mod tests {
         ]);
         let registry = Registry::builtin();
         let tokenizer = Arc::new(TextTokenizer::builtin().unwrap());
-        let p = prepare_with(&cfg, &registry, tokenizer.clone(), None).unwrap();
+        let p = prepare_with(&cfg, &registry, tokenizer.clone(), &Fetched::default()).unwrap();
         assert_eq!(p.conversations.len(), 3);
         assert_eq!(p.turns.len(), 2, "one set of bodies per model");
         for c in 0..3 {
@@ -823,7 +844,7 @@ mod tests {
         assert!(p.headers["authorization"].is_sensitive());
         assert_eq!(p.headers["x-trace"], "on");
         assert_eq!(p.headers["accept"], "text/event-stream");
-        let again = prepare_with(&cfg, &registry, tokenizer, None).unwrap();
+        let again = prepare_with(&cfg, &registry, tokenizer, &Fetched::default()).unwrap();
         for (x, y) in p.turns[0].iter().zip(&again.turns[0]) {
             assert_eq!(x[0].body, y[0].body);
         }
@@ -845,7 +866,7 @@ mod tests {
             "1",
         ]);
         let tokenizer = Arc::new(TextTokenizer::builtin().unwrap());
-        let p = prepare_with(&cfg, &Registry::builtin(), tokenizer, None).unwrap();
+        let p = prepare_with(&cfg, &Registry::builtin(), tokenizer, &Fetched::default()).unwrap();
         assert_eq!(p.conversations.len(), 2);
         for (info, turns) in p.conversations.iter().zip(&p.turns[0]) {
             assert_eq!(info.turns, 3);

@@ -99,6 +99,8 @@ pub struct ProcessorConfig {
     pub backlog: Arc<crate::backlog::Backlog>,
     /// `--failed-request-threshold`: stops the run once too many profiling records failed.
     pub failed_threshold: Option<FailedThreshold>,
+    /// `--accuracy-benchmark`: every profiling answer goes to the grading thread.
+    pub grading: Option<std::sync::mpsc::Sender<crate::accuracy::Job>>,
 }
 
 /// `--failed-request-threshold` (AIPerf 0.13's `_maybe_trigger_failed_request_abort`): after
@@ -204,8 +206,14 @@ pub fn spawn(
                     let acc = std::mem::replace(&mut out.accumulator, Accumulator::new(cfg.run));
                     out.accumulator = acc.with_timeslices(origin.load(Ordering::Relaxed), width);
                 }
-                let (values, error, malformed, text) =
-                    process_one_with_text(&cfg, &prepared, &raw, outputs.is_some());
+                let want_text = outputs.is_some() || cfg.grading.is_some();
+                let (values, error, malformed, texts) =
+                    process_one_with_text(&cfg, &prepared, &raw, want_text);
+                if let Some(tx) = &cfg.grading {
+                    // A closed grader (it panicked) only loses the grades, never the run.
+                    let _ = tx.send(grading_job(&cfg.clock, &raw, texts.as_ref()));
+                }
+                let text = texts.map(|(content, _)| content);
                 out.malformed_sse += u64::from(malformed);
                 let partial = error
                     .as_ref()
@@ -640,13 +648,43 @@ pub fn process_one(
     (values, error, malformed)
 }
 
-/// [`process_one`], and the generated text when `want_text` (`--export-outputs-json`).
+/// What the grader sees of a record (AIPerf's `_extract_output_and_thinking`): the content,
+/// or the reasoning when no content came; the reasoning apart when there is some.
+fn grading_job(
+    clock: &Clock,
+    raw: &RawRecord,
+    texts: Option<&(String, String)>,
+) -> crate::accuracy::Job {
+    let (content, reasoning) = texts.cloned().unwrap_or_default();
+    let thinking = (!reasoning.is_empty()).then_some(reasoning);
+    let output = match (content.is_empty(), &thinking) {
+        (true, Some(r)) => r.clone(),
+        _ => content,
+    };
+    crate::accuracy::Job {
+        conversation: raw.credit.conversation_index,
+        session_num: raw.credit.session_num,
+        conversation_id: raw.conversation_id.clone(),
+        x_request_id: raw.x_request_id.clone(),
+        end_wall_ns: clock.to_wall_ns(raw.request_end_ns),
+        output,
+        thinking,
+    }
+}
+
+/// [`process_one`], and the generated text (content, reasoning) when `want_text`
+/// (`--export-outputs-json`, accuracy grading).
 pub fn process_one_with_text(
     cfg: &ProcessorConfig,
     prepared: &Prepared,
     raw: &RawRecord,
     want_text: bool,
-) -> (RecordValues, Option<ErrorDetails>, u32, Option<String>) {
+) -> (
+    RecordValues,
+    Option<ErrorDetails>,
+    u32,
+    Option<(String, String)>,
+) {
     // Later turns of a conversation carry their whole input text; count it here, off the
     // request path. `--apply-chat-template`: the sent body's messages through the tokenizer's
     // chat template; bodies without messages (or that the template refuses) count as without
@@ -775,7 +813,7 @@ pub fn process_one_with_text(
         usage,
         http,
     };
-    let text = want_text.then(|| output_texts().0);
+    let text = want_text.then(&mut output_texts);
     match RecordValues::of_success(&input) {
         Some(v) if cfg.count_media => {
             let images = raw
@@ -877,6 +915,7 @@ mod tests {
             cache_bust_run: None,
             warmup_first: Vec::new(),
             chat_template: None,
+            accuracy: None,
             dag: None,
         }
     }
@@ -966,6 +1005,7 @@ mod tests {
             count_media: false,
             backlog: Default::default(),
             failed_threshold: None,
+            grading: None,
         }
     }
 
@@ -1233,7 +1273,8 @@ mod tests {
             ),
         ]);
         let (_, e, _, text) = process_one_with_text(&cfg(), &prepared(), &r, true);
-        assert_eq!((e, text.as_deref()), (None, Some("Hello world")));
+        assert_eq!(e, None);
+        assert_eq!(text, Some(("Hello world".to_string(), String::new())));
         let (_, _, _, text) = process_one_with_text(&cfg(), &prepared(), &r, false);
         assert_eq!(text, None, "only computed when asked");
     }

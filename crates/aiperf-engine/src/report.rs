@@ -325,6 +325,7 @@ pub fn assemble(
         server_metrics: None,
         gpu_telemetry: None,
         shards: None,
+        accuracy: None,
     }
 }
 

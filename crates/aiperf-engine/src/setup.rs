@@ -75,6 +75,7 @@ pub(crate) fn applicability(cfg: &ProfileConfig, prepared: &Prepared) -> Applica
         usage_diff: !cfg.use_server_token_count,
         show_experimental: std::env::var_os("AIPERF_DEV_SHOW_EXPERIMENTAL_METRICS")
             .is_some_and(|v| v != "0"),
+        accuracy: cfg.accuracy.is_some(),
     }
 }
 

@@ -190,6 +190,9 @@ pub fn render_with(
     if let Some(g) = &r.gpu_telemetry {
         out.push_str(&g.render_console(width));
     }
+    if let Some(a) = &r.accuracy {
+        out.push_str(&crate::accuracy::render_console(a, width));
+    }
     for w in &r.summary.warnings {
         out.push_str(&format!("Warning: {w}\n"));
     }

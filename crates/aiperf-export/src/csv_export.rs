@@ -36,7 +36,11 @@ pub fn render_report(r: &crate::RunReport) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let mut out = render_with(&r.summary, energy);
+    let mut scalars = energy;
+    if let Some(a) = &r.accuracy {
+        scalars.extend(crate::accuracy::csv_scalars(a));
+    }
+    let mut out = render_with(&r.summary, scalars);
     if let Some(g) = gpu.filter(|g| !g.gpus.is_empty()) {
         out.push_str(&g.render_csv());
     }

@@ -20,6 +20,7 @@ pub struct ExportFiles {
     pub server_metrics_csv: String,
     pub server_metrics_jsonl: String,
     pub server_metrics_parquet: String,
+    pub accuracy_jsonl: String,
 }
 
 impl Default for ExportFiles {
@@ -64,11 +65,12 @@ impl ExportFiles {
                 "_server_metrics.parquet",
                 crate::server_metrics_parquet::SERVER_METRICS_PARQUET_FILE,
             ),
+            accuracy_jsonl: name("_accuracy.jsonl", crate::accuracy::ACCURACY_JSONL_FILE),
         }
     }
 
     /// Every name, for moving an earlier run's files aside.
-    pub fn all(&self) -> [&str; 12] {
+    pub fn all(&self) -> [&str; 14] {
         [
             &self.json,
             &self.csv,
@@ -82,6 +84,8 @@ impl ExportFiles {
             &self.server_metrics_csv,
             &self.server_metrics_jsonl,
             &self.server_metrics_parquet,
+            &self.accuracy_jsonl,
+            crate::accuracy::ACCURACY_CSV_FILE,
         ]
     }
 }
@@ -108,6 +112,8 @@ mod tests {
                 "server_metrics_export.csv",
                 "server_metrics_export.jsonl",
                 "server_metrics_export.parquet",
+                "accuracy_export.jsonl",
+                "accuracy_results.csv",
             ]
         );
         assert_eq!(ExportFiles::new(Some("")), f);
@@ -130,6 +136,8 @@ mod tests {
                 "foo_server_metrics.csv",
                 "foo_server_metrics.jsonl",
                 "foo_server_metrics.parquet",
+                "foo_accuracy.jsonl",
+                "accuracy_results.csv",
             ]
         );
         assert_eq!(ExportFiles::new(Some("sub/run1")).records, "sub/run1.jsonl");

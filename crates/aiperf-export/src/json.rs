@@ -36,6 +36,10 @@ pub struct SummaryJson<'a> {
     /// when GPU telemetry had power or energy.
     #[serde(flatten)]
     pub energy: IndexMap<String, EnergyJson>,
+    /// `--accuracy-benchmark`: `accuracy.overall`, `accuracy.task.<task>`, `accuracy.unparsed`,
+    /// `accuracy.unparsed.task.<task>` as `{unit, count, sum}`.
+    #[serde(flatten)]
+    pub accuracy: IndexMap<String, crate::accuracy::AccuracyJson>,
     /// AIPerf's per-GPU telemetry block, when any GPU page answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telemetry_data: Option<serde_json::Value>,
@@ -427,6 +431,11 @@ impl<'a> SummaryJson<'a> {
                     Some((e.tag.clone(), EnergyJson { unit, avg }))
                 })
                 .collect(),
+            accuracy: r
+                .accuracy
+                .as_ref()
+                .map(crate::accuracy::json_entries)
+                .unwrap_or_default(),
             telemetry_data: r
                 .gpu_telemetry
                 .as_ref()

@@ -4,6 +4,7 @@
 //! only formats what [`aiperf_metrics::Summary`] already computed. Non-finite numbers never reach
 //! a file: they are dropped from JSON, left empty in CSV and printed as `N/A`.
 
+pub mod accuracy;
 pub mod aggregate;
 pub mod console;
 pub mod csv_export;
@@ -86,6 +87,8 @@ pub struct RunReport {
     pub gpu_telemetry: Option<gpu_telemetry::GpuTelemetryReport>,
     /// A merged run's shards (`aiperf merge`); `None` for a run measured by one process.
     pub shards: Option<shards::ShardsReport>,
+    /// `--accuracy-benchmark`: the graded answers of the profiling phase.
+    pub accuracy: Option<aiperf_accuracy::summary::AccuracySummary>,
 }
 
 /// A built-in data exporter. The engine picks them by registry `implementation`, so the manifest
@@ -184,6 +187,9 @@ pub fn write_summary_with(
             &files.timeslices_csv,
             report,
         ));
+    }
+    if let Some(acc) = report.accuracy.as_ref().filter(|_| dir_ok) {
+        keep(accuracy::write_csv(dir, acc).map(|_| ()));
     }
     let console = console::render_with(
         report,
@@ -308,6 +314,7 @@ mod tests {
             malformed_sse_events: 0,
             server_metrics: None,
             gpu_telemetry: None,
+            accuracy: None,
             shards: None,
         }
     }

@@ -197,6 +197,7 @@ fn report() -> RunReport {
         server_metrics: None,
         gpu_telemetry: None,
         shards: None,
+        accuracy: None,
     }
 }
 

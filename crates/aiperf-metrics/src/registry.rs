@@ -38,6 +38,8 @@ impl Flags {
     pub const USAGE_DIFF_ONLY: Flags = Flags(1 << 9);
     /// Also reported error-adjusted (`adj_<tag>`: +inf per failed request).
     pub const ERROR_ADJUSTED: Flags = Flags(1 << 10);
+    /// Off in accuracy mode (`--accuracy-benchmark`), whose answers end when the model is done.
+    pub const DISABLE_ON_ACCURACY: Flags = Flags(1 << 11);
 
     pub const fn union(self, other: Flags) -> Flags {
         Flags(self.0 | other.0)
@@ -159,6 +161,9 @@ pub struct Applicability {
     pub usage_diff: bool,
     /// Experimental metrics are shown.
     pub show_experimental: bool,
+    /// `--accuracy-benchmark`: metrics flagged `DISABLE_ON_ACCURACY` are off.
+    #[serde(default)]
+    pub accuracy: bool,
 }
 
 impl Applicability {
@@ -171,6 +176,7 @@ impl Applicability {
         goodput: false,
         usage_diff: true,
         show_experimental: false,
+        accuracy: false,
     };
 }
 
@@ -184,6 +190,7 @@ impl MetricSpec {
             && (run.goodput || !f.contains(Flags::GOODPUT))
             && (run.usage_diff || !f.contains(Flags::USAGE_DIFF_ONLY))
             && (run.show_experimental || !f.contains(Flags::EXPERIMENTAL))
+            && !(run.accuracy && f.contains(Flags::DISABLE_ON_ACCURACY))
     }
 
     /// Whether the metric appears in per-record JSONL.
@@ -310,7 +317,7 @@ pub static REGISTRY: &[MetricSpec] = &[
     spec("requested_osl", "Requested OSL", R(|m| scalar(m.requested_osl)), Tokens, Tokens,
         Flags::PRODUCES_TOKENS_ONLY.union(Flags::INTERNAL), HID, 0, &[], "max_tokens sent."),
     spec("osl_mismatch_diff_pct", "OSL Mismatch Diff %", R(|m| scalar(m.osl_mismatch_diff_pct)), Percent, Percent,
-        Flags::PRODUCES_TOKENS_ONLY, HID, 0, &["output_sequence_length", "requested_osl"], "(OSL - requested) / requested * 100."),
+        Flags::PRODUCES_TOKENS_ONLY.union(Flags::DISABLE_ON_ACCURACY), HID, 0, &["output_sequence_length", "requested_osl"], "(OSL - requested) / requested * 100."),
     spec("credit_to_start_latency", "Credit to Start Latency", R(|m| scalar(m.credit_to_start_latency)), Nanoseconds, Milliseconds,
         Flags::NONE, HID, 0, &[], "Request start minus credit issue: time queued inside the client."),
     spec("effective_latency", "Effective Latency (CO-aware)", R(|m| scalar(m.effective_latency)), Nanoseconds, Milliseconds,
@@ -440,7 +447,7 @@ pub static REGISTRY: &[MetricSpec] = &[
         NO_REC.union(Flags::USAGE_DIFF_ONLY), HID, 0, &["usage_completion_tokens_diff_pct", "usage_prompt_tokens_diff_pct"],
         "Requests whose usage differs from the client count by more than 10 %."),
     spec("osl_mismatch_count", "OSL Mismatch Count", C(RecordMetrics::osl_mismatched), Requests, Requests,
-        Flags::PRODUCES_TOKENS_ONLY.union(NO_REC), HID, 0, &["osl_mismatch_diff_pct", "output_sequence_length", "requested_osl"],
+        Flags::PRODUCES_TOKENS_ONLY.union(NO_REC).union(Flags::DISABLE_ON_ACCURACY), HID, 0, &["osl_mismatch_diff_pct", "output_sequence_length", "requested_osl"],
         "Requests whose OSL missed max_tokens by more than min(5 %, 50 tokens)."),
     spec("context_overflow_count", "Context Overflow Count", D(|d| d.sum("context_overflow")), Requests, Requests,
         Flags::ERROR_ONLY.union(NO_REC), HID, 0, &["context_overflow"],

@@ -61,6 +61,11 @@ pub struct MockConfig {
     /// (`reasoning_content`, `reasoning_text` or `thinking`), at least one token stays content.
     #[arg(long, default_value_t = 0)]
     pub reasoning_tokens: u32,
+    /// Accuracy tests: a JSON Lines file of `{"key", "reply"}`; a request whose last message
+    /// (or prompt) is a key, or ends with one, gets that reply in full instead of generated
+    /// text.
+    #[arg(long, value_name = "FILE")]
+    pub oracle_answers: Option<std::path::PathBuf>,
     /// Percentage (0-100) of requests answered with HTTP 500.
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,

@@ -59,6 +59,7 @@ pub mod faults;
 pub mod load;
 mod metrics;
 pub mod multipart;
+pub mod oracle;
 mod server;
 mod spec_decode;
 mod tls;

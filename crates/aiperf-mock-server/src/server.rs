@@ -221,6 +221,8 @@ pub(crate) struct State {
     tls: Option<tokio_rustls::TlsAcceptor>,
     /// Video jobs by id: when each was submitted.
     pub(crate) jobs: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+    /// `--oracle-answers`: replies by question.
+    oracle: Option<crate::oracle::Oracle>,
 }
 
 impl State {
@@ -232,6 +234,11 @@ impl State {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let metrics = Metrics::new(&cfg)?;
         let tokens = TokenSource::new(&cfg.tokenizer)?;
+        let oracle = cfg
+            .oracle_answers
+            .as_deref()
+            .map(crate::oracle::Oracle::load)
+            .transpose()?;
         let stamps = match &cfg.record_timestamps {
             Some(path) => Some(std::sync::Mutex::new(std::io::LineWriter::new(
                 std::fs::File::create(path)
@@ -252,6 +259,7 @@ impl State {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         Ok(Self {
+            oracle,
             cfg,
             tokens,
             requests: AtomicU64::new(0),
@@ -649,9 +657,19 @@ async fn generate(
             ),
         );
     }
-    let n = max_tokens
-        .unwrap_or(u64::from(state.cfg.default_output_tokens))
-        .max(1) as usize;
+    // An oracle reply is sent whole, whatever the request's output length.
+    let fixed = state
+        .oracle
+        .as_ref()
+        .and_then(|o| o.reply(api, &req))
+        .map(|r| Arc::new(crate::oracle::pieces(r)));
+    let max_tokens = if fixed.is_some() { None } else { max_tokens };
+    let n = match &fixed {
+        Some(p) => p.len(),
+        None => max_tokens
+            .unwrap_or(u64::from(state.cfg.default_output_tokens))
+            .max(1) as usize,
+    };
     let finish = if max_tokens.is_some() {
         "length"
     } else {
@@ -667,7 +685,7 @@ async fn generate(
     let mut h = std::collections::hash_map::DefaultHasher::new();
     prompt.hash(&mut h);
     // The first `thinking` tokens are reasoning on APIs that have it; one token stays content.
-    let thinking = if matches!(api, Api::Chat | Api::Responses | Api::Messages) {
+    let thinking = if fixed.is_none() && matches!(api, Api::Chat | Api::Responses | Api::Messages) {
         (state.cfg.reasoning_tokens as usize).min(n - 1)
     } else {
         0
@@ -676,6 +694,7 @@ async fn generate(
     // are written (token events, the whole-body document, epilogues that repeat the text).
     let reply = Reply {
         seed: h.finish(),
+        fixed,
         n,
         huge: match fault {
             Some(Fault::Huge(bytes)) => bytes / 2,
@@ -1034,9 +1053,11 @@ const TEXT_MARK: &str = "\u{1}aiperf-mock-reply\u{1}";
 const TEXT_MARK_JSON: &str = "\\u0001aiperf-mock-reply\\u0001";
 
 /// One reply's tokens, regenerated on demand from the prompt's seed.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Reply {
     seed: u64,
+    /// `--oracle-answers`: the reply's tokens, instead of generated ones.
+    fixed: Option<Arc<Vec<String>>>,
     n: usize,
     /// `huge` fault: this many ` x` appended to the first token.
     huge: usize,
@@ -1044,6 +1065,9 @@ struct Reply {
 
 impl Reply {
     fn piece<'a>(&self, tokens: &'a TokenSource, i: usize) -> std::borrow::Cow<'a, str> {
+        if let Some(fixed) = &self.fixed {
+            return std::borrow::Cow::Owned(fixed.get(i).cloned().unwrap_or_default());
+        }
         let p = tokens.piece(self.seed, i);
         if i == 0 && self.huge > 0 {
             std::borrow::Cow::Owned(format!("{p}{}", " x".repeat(self.huge)))

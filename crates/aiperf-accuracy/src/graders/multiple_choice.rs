@@ -1,18 +1,162 @@
-//! Placeholder: being written.
+//! `multiple_choice` (AIPerf's `graders/multiple_choice.py`, `MultipleChoiceGrader`): an A-D
+//! letter, graded as lighteval's `ExactMatches(strip_strings=True)` on the first line of the
+//! output (lighteval stops MMLU generation at `\n`).
+//!
+//! The prediction is taken by the first of these that applies:
+//!
+//! 1. the first line, stripped, is a bare `A`-`D`: clean;
+//! 2. anywhere, the last `answer is X` / `answer is (X)` (tier 1 of the shared cascade): clean,
+//!    since that is the requested chain-of-thought format;
+//! 3. anywhere, the last `Answer: X` (tier 2): unparsed;
+//! 4. the first lone A-D letter of the first line: unparsed;
+//! 5. the last lone A-D letter of the whole text (tier 3): unparsed;
+//! 6. the stripped first line itself (never a bare letter, so never correct): unparsed.
+//!
+//! Steps 2 and 3 come before 4 because chain-of-thought output often echoes the options
+//! ("A. 0, B. 4, ...") on its first line.
 
+use super::choice_extract::{
+    extract_choice_letter, first_lone_letter, py_strip, ChoiceTier, LETTERS_ABCD,
+};
 use super::{Grader, GraderKind};
 use crate::Grade;
 
 pub struct MultipleChoice;
 
+impl MultipleChoice {
+    /// AIPerf's `_extract_with_flag`: (answer, unparsed).
+    fn extract_with_flag(response: &str) -> (String, bool) {
+        let first_line = py_strip(response.split('\n').next().unwrap_or(""));
+        if first_line.chars().count() == 1 && LETTERS_ABCD.contains(first_line) {
+            return (first_line.to_string(), false);
+        }
+        let (letter, tier) = extract_choice_letter(response, LETTERS_ABCD);
+        match tier {
+            ChoiceTier::AnswerIs => return (letter, false),
+            ChoiceTier::AnswerColon => return (letter, true),
+            _ => {}
+        }
+        if let Some(c) = first_lone_letter(first_line, LETTERS_ABCD) {
+            return (c.to_string(), true);
+        }
+        if !letter.is_empty() {
+            return (letter, true);
+        }
+        (first_line.to_string(), true)
+    }
+}
+
 impl Grader for MultipleChoice {
     fn kind(&self) -> GraderKind {
         GraderKind::MultipleChoice
     }
+
     fn extract(&self, response: &str) -> String {
-        response.trim().to_string()
+        Self::extract_with_flag(response).0
     }
+
     fn grade(&self, response: &str, ground_truth: &str) -> Grade {
-        Grade { extracted: self.extract(response), ground_truth: ground_truth.to_string(), ..Default::default() }
+        let (pred, unparsed) = Self::extract_with_flag(response);
+        let gold = py_strip(ground_truth).to_string();
+        let correct = pred == gold && !pred.is_empty();
+        let reasoning = format!(
+            "first-line-of-response extracted to '{pred}'{}; ground_truth stripped to '{gold}'; match={}",
+            if unparsed { " (regex fallback)" } else { "" },
+            if correct { "True" } else { "False" },
+        );
+        Grade {
+            correct,
+            unparsed,
+            confidence: if correct { 1.0 } else { 0.0 },
+            reasoning,
+            extracted: pred,
+            ground_truth: gold,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (response, ground truth, correct, unparsed, extracted)
+    const ROWS: &[(&str, &str, bool, bool, &str)] = &[
+        // A bare letter on the first line: clean.
+        ("B", "B", true, false, "B"),
+        ("  B  ", "B", true, false, "B"),
+        ("B\n\nQuestion: next one", "B", true, false, "B"),
+        (" B\r\nmore", " B ", true, false, "B"),
+        ("C", "B", false, false, "C"),
+        ("B", " B\n", true, false, "B"),
+        // Empty and whitespace-only output: nothing extracted, unparsed.
+        ("", "A", false, true, ""),
+        ("   ", "A", false, true, ""),
+        ("\n\n", "A", false, true, ""),
+        ("", "", false, true, ""),
+        // "The answer is (X)" anywhere is a clean parse, the last one wins.
+        ("The answer is (B).", "B", true, false, "B"),
+        ("The answer is B", "B", true, false, "B"),
+        ("A. 0, B. 4, C. 2\nthe answer is (C)", "C", true, false, "C"),
+        ("answer is A\nno, answer is (D)", "D", true, false, "D"),
+        ("the answer is (B) and Answer: C", "B", true, false, "B"),
+        // "Answer: X" beats the echoed options of the first line, but is unparsed.
+        ("A. 0, B. 4, C. 2, D. 6\nAnswer: B", "B", true, true, "B"),
+        ("Answer: A\nhmm\nAnswer:  C", "C", true, true, "C"),
+        // The first lone letter of the first line.
+        ("**B**", "B", true, true, "B"),
+        ("(B)", "B", true, true, "B"),
+        ("B.", "B", true, true, "B"),
+        ("B) 42", "B", true, true, "B"),
+        ("I think B or C", "B", true, true, "B"), // first, not last, on the first line
+        ("The Answer is B", "B", true, true, "B"),
+        // Letters inside words never count.
+        ("Bad", "B", false, true, "Bad"),
+        ("CAB DAB", "C", false, true, "CAB DAB"),
+        // Lowercase letters are not choices.
+        ("b", "B", false, true, "b"),
+        ("the answer is b", "B", false, true, "the answer is b"),
+        // Out-of-range letters.
+        ("E", "E", true, true, "E"), // the raw first line is the last fallback, and equals the gold
+        ("The answer is (E)", "E", false, true, "The answer is (E)"),
+        // Last lone letter of the whole text when the first line has none.
+        ("Let me think.\nIt is not A.\nSo D", "D", true, true, "D"),
+        ("Thinking...\nFLAG", "A", false, true, "Thinking..."),
+        // Comparison is exact after stripping: the gold must be the bare letter.
+        ("B", "(B)", false, false, "B"),
+        ("B", "b", false, false, "B"),
+        ("\u{a0}D\u{3000}", "D", true, false, "D"),
+    ];
+
+    #[test]
+    fn table() {
+        let g = MultipleChoice;
+        for (resp, gold, correct, unparsed, extracted) in ROWS {
+            let r = g.grade(resp, gold);
+            assert_eq!(
+                (r.correct, r.unparsed, r.extracted.as_str()),
+                (*correct, *unparsed, *extracted),
+                "response {resp:?} gold {gold:?}"
+            );
+            assert_eq!(g.extract(resp), *extracted);
+            assert_eq!(r.confidence, if *correct { 1.0 } else { 0.0 });
+        }
+        assert!(ROWS.len() >= 30);
+    }
+
+    #[test]
+    fn reasoning_strings() {
+        let g = MultipleChoice;
+        let r = g.grade("B", " B ");
+        assert_eq!(
+            r.reasoning,
+            "first-line-of-response extracted to 'B'; ground_truth stripped to 'B'; match=True"
+        );
+        assert_eq!(r.ground_truth, "B");
+        let r = g.grade("**C**", "B");
+        assert_eq!(
+            r.reasoning,
+            "first-line-of-response extracted to 'C' (regex fallback); ground_truth stripped to 'B'; match=False"
+        );
+        assert_eq!(g.kind(), GraderKind::MultipleChoice);
     }
 }

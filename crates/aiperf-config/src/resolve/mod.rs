@@ -4,6 +4,7 @@
 //! [`ProfileConfig::resolve`] only calls them in order and assembles the result. Everything the
 //! engine reads is already parsed: it never matches on a flag's text again.
 
+mod accuracy;
 mod agentic_replay;
 mod control;
 mod conversation;
@@ -39,6 +40,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::cli::ProfileArgs;
 
+pub use accuracy::Accuracy;
 pub use agentic_replay::AgenticReplay;
 pub use control::ServerControl;
 pub use conversation::ConversationOptions;
@@ -177,6 +179,9 @@ pub struct ProfileConfig {
     pub tracking: Tracking,
     /// `--network-latency-*`: the round-trip calibration behind `network_adjusted_*`.
     pub network_latency: NetworkLatency,
+    /// `--accuracy-benchmark` and friends: the benchmark's problems are the dataset and every
+    /// answer is graded (`None`: a performance run only).
+    pub accuracy: Option<Accuracy>,
     /// `--scenario`, `--trajectory-start-*-ratio`, ...: agentic trajectory replay.
     pub agentic_replay: AgenticReplay,
     pub request_count: Option<u64>,
@@ -343,6 +348,17 @@ impl ProfileConfig {
         let tracking = tracking::resolve(&args.tracking)?;
         let network_latency = network::resolve(&args.network)?;
         let agentic_replay = agentic_replay::resolve(&args.agentic_replay)?;
+        let accuracy = accuracy::resolve(&args.accuracy)?;
+        let sampling = match &accuracy {
+            Some(_) => accuracy::sequential(
+                sampling,
+                args.dataset_sampling_strategy.is_some(),
+                input_file.is_some(),
+                public_dataset.is_some(),
+                &load,
+            )?,
+            None => sampling,
+        };
         let conversation = conversation::resolve(&args)?;
         let num_dataset_entries = conversation::num_dataset_entries(&args)?;
         let output::Output {
@@ -403,6 +419,7 @@ impl ProfileConfig {
             observability,
             tracking,
             network_latency,
+            accuracy,
             agentic_replay,
             request_count,
             benchmark_duration_s,

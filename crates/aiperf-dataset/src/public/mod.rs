@@ -187,92 +187,143 @@ pub fn fetch(
         | Shape::Mmvu { .. }
         | Shape::WekaTraces
         | Shape::Exgentic(_) => {
-            let listing = match aiperf_hub::cached_repo_files(
-                &hub.cache_dir,
-                RepoKind::Dataset,
-                ds.repo,
-                ds.revision,
-            ) {
-                // Offline, the cached snapshot is all there is; online, the Hub says what the
-                // revision holds now.
-                Some(l) if hub.offline => l,
-                _ => aiperf_hub::repo_files(hub, RepoKind::Dataset, ds.repo, ds.revision)
-                    .map_err(hub_err)?,
-            };
-            let get = |file: &str| -> Result<PathBuf, PublicError> {
-                match aiperf_hub::cached_file_of(
-                    &hub.cache_dir,
-                    RepoKind::Dataset,
-                    ds.repo,
-                    &listing.commit,
-                    file,
-                ) {
-                    Some(p) => Ok(p),
-                    None => {
-                        tracing::info!("downloading {file} of {} from the Hub", ds.repo);
-                        aiperf_hub::download_of(
-                            hub,
-                            RepoKind::Dataset,
-                            ds.repo,
-                            &listing.commit,
-                            file,
-                        )
-                        .map_err(hub_err)
-                    }
-                }
-            };
-            // `datasets` 5 (AIPerf 0.13's) refuses repos with a loading script, whatever else
-            // they hold.
-            let script = format!("{}.py", ds.repo.rsplit('/').next().unwrap_or(ds.repo));
-            if listing.files.contains(&script) {
-                return Err(PublicError::Files {
-                    name: ds.name.to_string(),
-                    repo: ds.repo.to_string(),
-                    reason: format!(
-                        "is based on a loading script ({script}); dataset scripts are no longer supported by the `datasets` library AIPerf uses, so AIPerf cannot read it either"
-                    ),
-                });
-            }
-            let readme = match listing.files.iter().any(|f| f == "README.md") {
-                true => Some(
-                    aiperf_core::textfile::read_to_string(&get("README.md")?).map_err(|e| {
-                        PublicError::Files {
-                            name: ds.name.to_string(),
-                            repo: ds.repo.to_string(),
-                            reason: format!("README.md unreadable: {e}"),
-                        }
-                    })?,
-                ),
-                false => None,
-            };
-            let chosen = files::select(
-                &listing.files,
-                readme.as_deref(),
-                subset.or(ds.subset),
-                ds.split,
-            )
-            .map_err(|e| PublicError::Files {
-                name: ds.name.to_string(),
-                repo: ds.repo.to_string(),
-                reason: e.to_string(),
-            })?;
-            let mut files = Vec::new();
-            let mut rows = 0usize;
-            for f in &chosen {
-                if limit.is_some_and(|l| rows >= l) {
-                    break;
-                }
-                let path = get(f)?;
-                rows = rows.saturating_add(parquet_rows(&path).unwrap_or(0));
-                files.push(path);
-            }
-            Ok(Fetched {
-                commit: listing.commit,
-                files,
+            let req = SplitRequest {
+                repo: ds.repo,
+                revision: ds.revision,
+                subset: subset.or(ds.subset),
+                split: ds.split,
+                data_files: None,
                 limit,
+            };
+            fetch_split(hub, &req).map_err(|e| match e {
+                SplitError::Hub(source) => PublicError::Hub {
+                    name: ds.name.to_string(),
+                    source,
+                },
+                SplitError::Files { repo, reason } => PublicError::Files {
+                    name: ds.name.to_string(),
+                    repo,
+                    reason,
+                },
             })
         }
     }
+}
+
+/// Why a split's files could not be had (the caller names its flag).
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error("the Hub dataset '{repo}' {reason}")]
+    Files { repo: String, reason: String },
+}
+
+/// One split of a Hub dataset repo, as `datasets.load_dataset(repo, subset, split=split)`
+/// names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitRequest<'a> {
+    pub repo: &'a str,
+    pub revision: &'a str,
+    pub subset: Option<&'a str>,
+    pub split: &'a str,
+    /// `load_dataset(..., data_files=...)`: globs over the repo's files that replace the
+    /// README's and the file names' choice.
+    pub data_files: Option<&'a [String]>,
+    /// Stop fetching Parquet files once they hold this many rows (streaming datasets).
+    pub limit: Option<usize>,
+}
+
+/// The split's data files on this machine, fetched into the Hub cache when missing (offline,
+/// from the cached snapshot only). Blocking.
+pub fn fetch_split(hub: &HubConfig, req: &SplitRequest<'_>) -> Result<Fetched, SplitError> {
+    let files_err = |reason: String| SplitError::Files {
+        repo: req.repo.to_string(),
+        reason,
+    };
+    let listing = match aiperf_hub::cached_repo_files(
+        &hub.cache_dir,
+        RepoKind::Dataset,
+        req.repo,
+        req.revision,
+    ) {
+        // Offline, the cached snapshot is all there is; online, the Hub says what the
+        // revision holds now.
+        Some(l) if hub.offline => l,
+        _ => aiperf_hub::repo_files(hub, RepoKind::Dataset, req.repo, req.revision)?,
+    };
+    let get = |file: &str| -> Result<PathBuf, SplitError> {
+        match aiperf_hub::cached_file_of(
+            &hub.cache_dir,
+            RepoKind::Dataset,
+            req.repo,
+            &listing.commit,
+            file,
+        ) {
+            Some(p) => Ok(p),
+            None => {
+                tracing::info!("downloading {file} of {} from the Hub", req.repo);
+                Ok(aiperf_hub::download_of(
+                    hub,
+                    RepoKind::Dataset,
+                    req.repo,
+                    &listing.commit,
+                    file,
+                )?)
+            }
+        }
+    };
+    let chosen = match req.data_files {
+        Some(globs) => {
+            let picked: Vec<String> = listing
+                .files
+                .iter()
+                .filter(|f| globs.iter().any(|g| files::glob_match(g, f)))
+                .cloned()
+                .collect();
+            if picked.is_empty() {
+                return Err(files_err(format!(
+                    "has no file matching {}",
+                    globs.join(", ")
+                )));
+            }
+            picked
+        }
+        None => {
+            // `datasets` 5 (AIPerf 0.13's) refuses repos with a loading script, whatever else
+            // they hold.
+            let script = format!("{}.py", req.repo.rsplit('/').next().unwrap_or(req.repo));
+            if listing.files.contains(&script) {
+                return Err(files_err(format!(
+                    "is based on a loading script ({script}); dataset scripts are no longer supported by the `datasets` library AIPerf uses, so AIPerf cannot read it either"
+                )));
+            }
+            let readme = match listing.files.iter().any(|f| f == "README.md") {
+                true => Some(
+                    aiperf_core::textfile::read_to_string(&get("README.md")?)
+                        .map_err(|e| files_err(format!("README.md unreadable: {e}")))?,
+                ),
+                false => None,
+            };
+            files::select(&listing.files, readme.as_deref(), req.subset, req.split)
+                .map_err(|e| files_err(e.to_string()))?
+        }
+    };
+    let mut files = Vec::new();
+    let mut rows = 0usize;
+    for f in &chosen {
+        if req.limit.is_some_and(|l| rows >= l) {
+            break;
+        }
+        let path = get(f)?;
+        rows = rows.saturating_add(parquet_rows(&path).unwrap_or(0));
+        files.push(path);
+    }
+    Ok(Fetched {
+        commit: listing.commit,
+        files,
+        limit: req.limit,
+    })
 }
 
 /// The row count a Parquet file's footer gives; `None` for other files.

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod accuracy;
 mod agent_graphs;
 mod agentic_replay;
 mod agentic_traces;
