@@ -100,3 +100,109 @@ pub enum AccuracyError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// The registry's built-in implementations (`accuracy_benchmark`, `accuracy_grader` entries of
+/// the plugin manifest), by category; a test checks they name every kind.
+pub const BUILTINS: [(&str, &str); 20] = [
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::mmlu::Mmlu",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::mmlu_pro::MmluPro",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::aime::Aime",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::hellaswag::Hellaswag",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::bigbench::Bigbench",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::aime24::Aime24",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::aime25::Aime25",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::math_500::Math500",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::gsm8k::Gsm8k",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::gpqa_diamond::GpqaDiamond",
+    ),
+    (
+        "accuracy_benchmark",
+        "aiperf_accuracy::benchmarks::lcb_codegeneration::LcbCodegeneration",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::exact_match::ExactMatch",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::math::MathGrader",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::multiple_choice::MultipleChoice",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::code_execution::CodeExecution",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::lighteval::Expr",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::lighteval::Latex",
+    ),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::lighteval::Gpqa",
+    ),
+    ("accuracy_grader", "aiperf_accuracy::graders::gsm8k::Gsm8k"),
+    (
+        "accuracy_grader",
+        "aiperf_accuracy::graders::mmlu_pro::MmluPro",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind's implementation is listed under its type's own name, so the manifest and
+    /// the code cannot drift apart unnoticed.
+    #[test]
+    fn builtins_name_every_benchmark_and_grader_once() {
+        let names = |cat: &str| -> Vec<&str> {
+            BUILTINS
+                .iter()
+                .filter(|(c, _)| *c == cat)
+                .map(|(_, i)| i.rsplit("::").nth(1).unwrap_or(""))
+                .collect()
+        };
+        let benches = names("accuracy_benchmark");
+        assert_eq!(benches.len(), BenchmarkKind::ALL.len());
+        for k in BenchmarkKind::ALL {
+            assert!(benches.contains(&k.name()), "{}", k.name());
+        }
+        assert_eq!(names("accuracy_grader").len(), GraderKind::ALL.len());
+    }
+}

@@ -50,6 +50,7 @@ pub fn load(cfg: &ProfileConfig, hub: &HubConfig) -> anyhow::Result<Option<Vec<P
                 .unwrap_or_default()
         ));
     }
+    coverage_notice(cfg, problems.len());
     tracing::info!(
         "accuracy benchmark {name}: {} problems from {} split(s) in {:.1} s (grader {})",
         problems.len(),
@@ -58,6 +59,26 @@ pub fn load(cfg: &ProfileConfig, hub: &HubConfig) -> anyhow::Result<Option<Vec<P
         acc.grader.name()
     );
     Ok(Some(problems))
+}
+
+/// Says when the run grades only some problems, or some more than once: requests go to the
+/// problems in order and wrap around (AIPerf's behaviour, its default of 10 requests included).
+fn coverage_notice(cfg: &ProfileConfig, problems: usize) {
+    let count = match (cfg.request_count, cfg.benchmark_duration_s) {
+        (Some(n), _) => n,
+        (None, None) => aiperf_timing::DEFAULT_REQUEST_COUNT,
+        (None, Some(_)) => return,
+    };
+    let problems = problems as u64;
+    if count < problems {
+        tracing::warn!(
+            "accuracy: {count} requests grade the first {count} of {problems} problems; pass --request-count {problems} to grade each once"
+        );
+    } else if count > problems {
+        tracing::info!(
+            "accuracy: {count} requests for {problems} problems: problems are asked again in order (each answer is graded)"
+        );
+    }
 }
 
 /// A split's files: from `./<repo>` when that directory exists (as `datasets` prefers a local

@@ -40,6 +40,8 @@ pub struct RunOutcome {
     pub error_count: u64,
     /// Every metric's statistics, as exported.
     pub summary: Summary,
+    /// `--accuracy-benchmark`: the graded answers.
+    pub accuracy: Option<aiperf_accuracy::summary::AccuracySummary>,
 }
 
 /// Runs benchmarks with the plugins of one registry. Holds the last tokenizer and prepared
@@ -496,6 +498,7 @@ impl Engine {
             console,
             request_count,
             error_count,
+            accuracy: rep.accuracy,
             summary: rep.summary,
         })
     }

@@ -161,6 +161,7 @@ pub fn builtin_implementations() -> Vec<(&'static str, &'static str)> {
     v.extend(aiperf_config::UI_BUILTINS.iter().map(|(i, _)| ("ui", *i)));
     v.extend(LOAD_BUILTINS);
     v.extend(ONE_PROCESS_BUILTINS);
+    v.extend(aiperf_accuracy::BUILTINS);
     v.push((
         "spec_decode_adapter",
         "aiperf_metrics::spec_decode::SpecDecode",

@@ -211,7 +211,7 @@ impl Engine {
                 print(&o.console);
                 let stop = o.exit_code == 130;
                 let outcome = if o.exit_code == 0 {
-                    Ok(metrics_map(&o.summary))
+                    Ok(with_accuracy(metrics_map(&o.summary), o.accuracy.as_ref()))
                 } else {
                     Err(format!(
                         "Benchmark failed with exit code {} ({} of {} requests failed)",
@@ -612,6 +612,24 @@ fn write_knee(
     print(&line);
     print(&format!("Knee report: {}", path.display()));
     Ok(())
+}
+
+/// A run's metrics for the aggregates, its `accuracy.*` ratios among them (as `avg`), so
+/// repeated trials and sweeps report accuracy beside the timings.
+fn with_accuracy(
+    mut metrics: aiperf_export::json::MetricsMap,
+    accuracy: Option<&aiperf_accuracy::summary::AccuracySummary>,
+) -> aiperf_export::json::MetricsMap {
+    for m in accuracy.map(|a| a.metrics()).unwrap_or_default() {
+        metrics.insert(
+            m.tag,
+            aiperf_export::json::MetricStats::Scalar(aiperf_export::json::ScalarJson {
+                unit: "ratio",
+                avg: m.current,
+            }),
+        );
+    }
+    metrics
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ const DEFAULT_METRICS: [&str; 5] = [
     "request_throughput",
 ];
 const DEFAULT_STATS: [&str; 3] = ["avg", "p50", "p99"];
+/// Added to the default metrics when every result graded answers (`--accuracy-benchmark`).
+const ACCURACY: &str = "accuracy.overall";
 
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +91,18 @@ impl Results {
         })
     }
 
-    /// Each run's value of `tag`'s `stat`.
+    /// Each run's value of `tag`'s `stat`. An `accuracy.*` entry (`{count, sum}`) has one
+    /// statistic, its ratio, read as `avg`.
     fn values(&self, tag: &str, stat: &str) -> Vec<f64> {
         self.runs
             .iter()
-            .filter_map(|r| r.get(tag)?.get(stat)?.as_f64())
+            .filter_map(|r| {
+                let m = r.get(tag)?;
+                match ratio_of(m) {
+                    Some((p, _)) if stat == "avg" => Some(p),
+                    _ => m.get(stat)?.as_f64(),
+                }
+            })
             .collect()
     }
 
@@ -120,6 +129,11 @@ impl Results {
             return None;
         }
         let m = self.runs[0].get(tag)?;
+        if let Some((p, n)) = ratio_of(m) {
+            // Each graded answer is a 0/1 value: its sample standard deviation.
+            let std = (p * (1.0 - p) * n / (n - 1.0).max(1.0)).sqrt();
+            return Some(Sample { n, mean: p, std });
+        }
         Some(Sample {
             n: m.get("count")?.as_f64()?,
             mean: m.get("avg")?.as_f64()?,
@@ -147,6 +161,31 @@ pub struct Change {
     pub better: Option<bool>,
 }
 
+/// An `accuracy.*` entry's ratio and count (`sum / count`), when `m` is one.
+fn ratio_of(m: &Value) -> Option<(f64, f64)> {
+    if m.get("unit")?.as_str()? != "ratio" || m.get("avg").is_some() {
+        return None;
+    }
+    let count = m.get("count")?.as_f64()?;
+    let sum = m.get("sum")?.as_f64()?;
+    (count > 0.0).then(|| (sum / count, count))
+}
+
+/// Whether larger is better for `tag`: the metric table says, and accuracy is better higher,
+/// its unparsed share lower.
+fn larger_is_better(tag: &str) -> Option<bool> {
+    if tag.starts_with("accuracy.unparsed") {
+        return Some(false);
+    }
+    if tag.starts_with("accuracy.") {
+        return Some(true);
+    }
+    aiperf_metrics::REGISTRY
+        .iter()
+        .find(|m| m.tag == tag)
+        .map(|m| m.larger_is_better())
+}
+
 fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
@@ -160,10 +199,7 @@ pub fn change(a: &Results, b: &Results, tag: &str, stat: &str, level: f64) -> Op
         .sample(tag, stat, b.runs.len())
         .zip(b.sample(tag, stat, a.runs.len()))
         .and_then(|(sa, sb)| welch_p_value(&sa, &sb));
-    let larger_is_better = aiperf_metrics::REGISTRY
-        .iter()
-        .find(|m| m.tag == tag)
-        .map(|m| m.larger_is_better());
+    let larger_is_better = larger_is_better(tag);
     Some(Change {
         tag: tag.to_string(),
         stat: stat.to_string(),
@@ -394,7 +430,15 @@ pub fn compare(args: &CompareArgs) -> Result<(String, Vec<String>), CompareError
         .collect::<Result<Vec<_>, _>>()?;
     let (baseline, candidates) = all.split_first().expect("clap requires two directories");
     let metrics: Vec<String> = if args.metrics.is_empty() {
-        DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()
+        let mut m: Vec<String> = DEFAULT_METRICS.iter().map(|s| s.to_string()).collect();
+        // Accuracy runs: "p99 TTFT +3 %, accuracy -0.0" in one table.
+        if all
+            .iter()
+            .all(|r| r.runs.iter().any(|v| v.get(ACCURACY).is_some()))
+        {
+            m.push(ACCURACY.to_string());
+        }
+        m
     } else {
         args.metrics.clone()
     };
@@ -461,6 +505,34 @@ mod tests {
     fn ttft(avg: f64, std: f64, count: u64, p99: f64) -> Value {
         serde_json::json!({"time_to_first_token":
             {"unit": "ms", "avg": avg, "std": std, "count": count, "p99": p99}})
+    }
+
+    fn accuracy(count: u64, sum: u64) -> Value {
+        serde_json::json!({"accuracy.overall": {"unit": "ratio", "count": count, "sum": sum}})
+    }
+
+    #[test]
+    fn accuracy_compares_as_a_proportion_and_higher_is_better() {
+        // 80 of 100 right against 60 of 100: p = 0.8 vs 0.6, Welch on 0/1 values.
+        let a = results(vec![accuracy(100, 80)]);
+        let b = results(vec![accuracy(100, 60)]);
+        let c = change(&a, &b, "accuracy.overall", "avg", 0.95).unwrap();
+        assert!((c.baseline - 0.8).abs() < 1e-12 && (c.candidate - 0.6).abs() < 1e-12);
+        assert!((c.delta + 0.2).abs() < 1e-12);
+        assert_eq!(c.better, Some(false));
+        assert_eq!(c.significant, Some(true), "{c:?}");
+        // 81 vs 80 of 100 is no evidence of a change.
+        let d = change(
+            &a,
+            &results(vec![accuracy(100, 81)]),
+            "accuracy.overall",
+            "avg",
+            0.95,
+        )
+        .unwrap();
+        assert_eq!((d.significant, d.better), (Some(false), Some(true)));
+        assert_eq!(change(&a, &b, "accuracy.overall", "p99", 0.95), None);
+        assert_eq!(larger_is_better("accuracy.unparsed.task.x"), Some(false));
     }
 
     #[test]

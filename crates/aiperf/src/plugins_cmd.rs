@@ -18,7 +18,7 @@ fn table(header: &[&str]) -> Table {
 
 /// AIPerf 0.13's plugin categories without entries here, and why: nothing to pick in one
 /// process, or built but chosen by its own flag.
-const NOT_APPLICABLE: [(&str, &str); 14] = [
+const NOT_APPLICABLE: [(&str, &str); 13] = [
     ("service", "one process: no services to start"),
     ("service_manager", "one process: nothing to manage"),
     ("api_router", "no status API; `aiperf watch` and --metrics-listen instead"),
@@ -29,7 +29,6 @@ const NOT_APPLICABLE: [(&str, &str); 14] = [
     ("dataset_client_store", "workers share the prepared dataset directly"),
     ("record_observer", "see stream_exporter: record taps on the processor thread"),
     ("analyzer", "post-run views are subcommands (`aiperf analyze`, `compare`, `plot`)"),
-    ("accuracy_benchmark, accuracy_grader", "not built yet (issue 26)"),
     (
         "dataset_composer, public_dataset_loader",
         "built, picked by --input-file / --public-dataset (docs/public-datasets.md), not yet entries",

@@ -119,14 +119,25 @@ struct Reported {
     lines: Vec<Value>,
 }
 
-/// Runs `kind` on its fixture against the oracle mock (right for `fraction` of each task),
-/// with `extra` arguments; returns the oracle's answers, its per-task (right, total) and what
-/// the run reported.
-async fn run_oracle(
-    kind: BenchmarkKind,
-    fraction: f64,
-    extra: &[&str],
-) -> (Vec<OracleAnswer>, BTreeMap<String, (u64, u64)>, Reported) {
+/// A benchmark's fixture on the fake Hub, its problems as a run loads them, and the mock
+/// answering as an oracle right for `fraction` of each task.
+struct Setup {
+    dir: tempfile::TempDir,
+    hub: HubConfig,
+    answers: Vec<OracleAnswer>,
+    per_task: BTreeMap<String, (u64, u64)>,
+    mock: aiperf_mock_server::MockHandle,
+}
+
+fn profile(kind: BenchmarkKind, url: &str, extra: &[&str]) -> Profile {
+    Profile::chat(url)
+        .streaming()
+        .arg("--accuracy-benchmark", kind.name())
+        .arg("--tokenizer", "builtin")
+        .args(extra)
+}
+
+async fn setup(kind: BenchmarkKind, fraction: f64, extra: &[&str]) -> Setup {
     let repos: HashMap<String, HashMap<String, Vec<u8>>> = kind
         .benchmark()
         .fixture()
@@ -137,14 +148,7 @@ async fn run_oracle(
     let (hub_url, _) = fake_hub(repos);
     let dir = tempfile::tempdir().unwrap();
     let hub = HubConfig::new(&hub_url, dir.path().join("hf-cache"));
-    let profile = |url: &str| {
-        Profile::chat(url)
-            .streaming()
-            .arg("--accuracy-benchmark", kind.name())
-            .arg("--tokenizer", "builtin")
-            .args(extra)
-    };
-    let probe = profile("http://127.0.0.1:9").config(&dir.path().join("probe"));
+    let probe = profile(kind, "http://127.0.0.1:9", extra).config(&dir.path().join("probe"));
     let hub2 = hub.clone();
     let problems: Vec<Problem> =
         tokio::task::spawn_blocking(move || aiperf_engine::accuracy_problems(&probe, &hub2))
@@ -165,15 +169,33 @@ async fn run_oracle(
         ..MockConfig::for_tests(0.0, 0.0)
     })
     .await;
-    let out_dir = dir.path().join("run");
-    let p = profile(&mock.url())
-        .request_count(problems.len())
+    Setup {
+        dir,
+        hub,
+        answers,
+        per_task,
+        mock,
+    }
+}
+
+/// Runs `kind` on its fixture against the oracle mock (right for `fraction` of each task),
+/// with `extra` arguments; returns the oracle's answers, its per-task (right, total) and what
+/// the run reported.
+async fn run_oracle(
+    kind: BenchmarkKind,
+    fraction: f64,
+    extra: &[&str],
+) -> (Vec<OracleAnswer>, BTreeMap<String, (u64, u64)>, Reported) {
+    let s = setup(kind, fraction, extra).await;
+    let out_dir = s.dir.path().join("run");
+    let p = profile(kind, &s.mock.url(), extra)
+        .request_count(s.answers.len())
         .concurrency(2);
-    let out = engine(&hub)
+    let out = engine(&s.hub)
         .run(&p.config(&out_dir), &aiperf_engine::Silent)
         .await
         .unwrap();
-    mock.stop().await;
+    s.mock.stop().await;
     let csv_text = std::fs::read_to_string(out_dir.join("accuracy_results.csv")).unwrap();
     let mut rows = csv::Reader::from_reader(csv_text.as_bytes());
     assert_eq!(
@@ -197,7 +219,7 @@ async fn run_oracle(
         summary: read_json(out_dir.join("profile_export_aiperf.json")),
         lines: read_jsonl(out_dir.join("accuracy_export.jsonl")),
     };
-    (answers, per_task, reported)
+    (s.answers, s.per_task, reported)
 }
 
 /// The run's accuracy is the oracle's, per task and overall, in every artifact; each graded
@@ -336,4 +358,37 @@ async fn an_oracle_that_is_always_wrong_scores_zero_and_gsm8k_sends_its_prompts(
     );
     // Accuracy mode turns off the output-length mismatch metrics, as AIPerf does.
     assert!(r.summary.get("osl_mismatch_count").is_none());
+}
+
+/// Repeated trials report accuracy beside the timings: the aggregate's `accuracy.overall_avg`
+/// is the oracle's share in every trial, so its mean is that share and its spread 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_trials_aggregate_accuracy() {
+    let kind = BenchmarkKind::Gsm8k;
+    let s = setup(kind, 0.5, &[]).await;
+    let out_dir = s.dir.path().join("trials");
+    let argv = profile(kind, &s.mock.url(), &[])
+        .request_count(s.answers.len())
+        .arg("--num-profile-runs", 2)
+        .argv(Some(&out_dir));
+    let aiperf_config::Command::Profile(p) =
+        <aiperf_config::Cli as clap::Parser>::try_parse_from(&argv)
+            .unwrap()
+            .command
+    else {
+        panic!("a profile command")
+    };
+    let set =
+        aiperf_config::ProfileConfig::resolve_set(*p, &argv, &aiperf_plugins::Registry::builtin())
+            .unwrap();
+    let out = engine(&s.hub)
+        .run_set(&set, "acc", &aiperf_engine::Silent, &mut |_| {})
+        .await;
+    s.mock.stop().await;
+    assert_eq!(out.exit_code, 0);
+    let (right, total) = s.per_task["gsm8k"];
+    let agg = read_json(out_dir.join("aggregate/profile_export_aiperf_aggregate.json"));
+    let a = &agg["metrics"]["accuracy.overall_avg"];
+    assert_eq!(a["mean"].as_f64(), Some(right as f64 / total as f64), "{a}");
+    assert_eq!(a["std"].as_f64(), Some(0.0), "{a}");
 }
