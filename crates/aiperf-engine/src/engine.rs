@@ -482,6 +482,7 @@ impl Engine {
                 dataset_hash: dataset_hash.unwrap_or_default(),
                 load: crate::shard::ShardLoad::of(&phases.load, cpu, &rep),
                 report: report::context(cfg, &prepared, &phases.load.whole_mode),
+                accuracy: rep.accuracy.clone(),
             });
             m.write(&cfg.artifact_dir);
         }

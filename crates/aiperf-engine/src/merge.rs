@@ -57,6 +57,37 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// Merges the shards in `opts.dirs` into `opts.output`. Refusals (shards of different plans, a
 /// shard twice, missing or failed shards without `--allow-partial`) happen before anything is
 /// written.
+/// The shards' graded answers as one run's: counts added (exact), and every shard's
+/// `accuracy_export.jsonl` lines in shard order in the merged directory.
+fn merged_accuracy(
+    parts: &[Part],
+    out: &Path,
+) -> Option<aiperf_accuracy::summary::AccuracySummary> {
+    let mut total: Option<aiperf_accuracy::summary::AccuracySummary> = None;
+    let mut lines = String::new();
+    for p in parts {
+        let Some(a) = &p.result.accuracy else {
+            continue;
+        };
+        total.get_or_insert_with(Default::default).merge(a);
+        let file = p.dir.join(aiperf_export::accuracy::ACCURACY_JSONL_FILE);
+        match std::fs::read_to_string(&file) {
+            Ok(text) => lines.push_str(&text),
+            Err(e) => tracing::warn!(
+                "{}: {e}; the merged accuracy_export.jsonl lacks this shard's lines",
+                file.display()
+            ),
+        }
+    }
+    if total.is_some() {
+        let path = out.join(aiperf_export::accuracy::ACCURACY_JSONL_FILE);
+        if let Err(e) = std::fs::write(&path, lines) {
+            tracing::warn!("cannot write '{}': {e}", path.display());
+        }
+    }
+    total
+}
+
 pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOutcome> {
     let mut selection = select(opts)?;
     let frame = Frame::of(&selection.parts)?;
@@ -99,6 +130,7 @@ pub fn merge(opts: &MergeOptions, registry: &Registry) -> anyhow::Result<MergeOu
         .iter()
         .map(|p| p.result.records.malformed_sse)
         .sum();
+    rep.accuracy = merged_accuracy(&selection.parts, &opts.output);
     let copied = copy_run_files(&first.dir, &opts.output);
     let mut shards = shards;
     if copied

@@ -176,6 +176,9 @@ pub struct ShardResult {
     pub load: ShardLoad,
     /// The whole run's report context (its mode, not this shard's share).
     pub report: ReportContext,
+    /// `--accuracy-benchmark`: this shard's graded answers (the merge adds the counts).
+    #[serde(default)]
+    pub accuracy: Option<aiperf_accuracy::summary::AccuracySummary>,
 }
 
 /// The shard's time bases, in its own wall ns.

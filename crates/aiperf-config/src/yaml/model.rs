@@ -161,6 +161,8 @@ pub struct Benchmark {
     /// GPU telemetry (`--gpu-telemetry`, `--no-gpu-telemetry`); a URL string is shorthand.
     #[schemars(with = "Option<UrlOr<GpuTelemetryBlock>>")]
     pub gpu_telemetry: Option<GpuTelemetryBlock>,
+    /// Accuracy evaluation alongside profiling (`--accuracy-*`).
+    pub accuracy: Option<AccuracyBlock>,
 }
 
 /// A URL, or the whole block.
@@ -208,6 +210,34 @@ pub struct GpuTelemetryBlock {
     pub collector: Option<String>,
     /// summary (the default) or realtime_dashboard (`--gpu-telemetry dashboard`).
     pub mode: Option<String>,
+}
+
+/// `benchmark.accuracy` (AIPerf's `AccuracyConfig`): every key but `benchmark` needs
+/// `benchmark`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccuracyBlock {
+    /// mmlu, mmlu_pro, aime, hellaswag, bigbench, aime24, aime25, math_500, gsm8k, gpqa_diamond
+    /// or lcb_codegeneration (`--accuracy-benchmark`).
+    pub benchmark: Option<String>,
+    /// Tasks or subjects to evaluate, comma-separated or a list; all when unset
+    /// (`--accuracy-tasks`).
+    #[schemars(with = "Option<StringOrList>")]
+    pub tasks: Option<Vec<String>>,
+    /// Few-shot examples, 0 to 32; the benchmark's default when unset (`--accuracy-n-shots`).
+    #[schemars(range(max = 32))]
+    pub n_shots: Option<u32>,
+    /// Chain-of-thought prompting; the benchmark's default when unset
+    /// (`--accuracy-enable-cot` / `--accuracy-no-enable-cot`).
+    pub enable_cot: Option<bool>,
+    /// exact_match, math, multiple_choice, code_execution, lighteval_expr, lighteval_latex,
+    /// lighteval_gpqa, lighteval_gsm8k or mmlu_pro instead of the benchmark's grader
+    /// (`--accuracy-grader`).
+    pub grader: Option<String>,
+    /// System prompt instead of the benchmark's (`--accuracy-system-prompt`).
+    pub system_prompt: Option<String>,
+    /// One line per graded problem (`--accuracy-verbose`).
+    pub verbose: Option<bool>,
 }
 
 #[derive(JsonSchema)]

@@ -227,6 +227,13 @@ async fn run_oracle(
 async fn accuracy_is_the_oracles(kind: BenchmarkKind, extra: &[&str]) {
     let (answers, per_task, r) = run_oracle(kind, 0.5, extra).await;
     assert_eq!(r.exit_code, 0, "{}", kind.name());
+    let schema = crate::schemas::validator("profile_export_aiperf.schema.json");
+    assert_eq!(
+        crate::schemas::violations(&schema, &r.summary),
+        "",
+        "{}",
+        kind.name()
+    );
     let right: u64 = per_task.values().map(|(k, _)| k).sum();
     let total: u64 = per_task.values().map(|(_, n)| n).sum();
     assert!(

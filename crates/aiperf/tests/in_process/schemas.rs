@@ -9,7 +9,7 @@ use aiperf_mock_server::MockConfig;
 use crate::common::*;
 use serde_json::Value;
 
-fn validator(file: &str) -> jsonschema::Validator {
+pub fn validator(file: &str) -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../docs/schemas")
         .join(file);
@@ -18,7 +18,7 @@ fn validator(file: &str) -> jsonschema::Validator {
 }
 
 /// Every violation, one per line (empty when valid).
-fn violations(v: &jsonschema::Validator, doc: &Value) -> String {
+pub fn violations(v: &jsonschema::Validator, doc: &Value) -> String {
     v.iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect::<Vec<_>>()
