@@ -79,6 +79,26 @@ pub struct Grade {
     pub ground_truth: String,
 }
 
+impl Grade {
+    /// A right-or-wrong grade: confidence 1.0 when `correct`, else 0.0.
+    pub(crate) fn scored(
+        correct: bool,
+        unparsed: bool,
+        reasoning: String,
+        extracted: String,
+        ground_truth: String,
+    ) -> Self {
+        Self {
+            correct,
+            unparsed,
+            confidence: if correct { 1.0 } else { 0.0 },
+            reasoning,
+            extracted,
+            ground_truth,
+        }
+    }
+}
+
 /// Why a benchmark could not be built from its rows.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AccuracyError {

@@ -68,14 +68,8 @@ impl Benchmark for Aime {
         vec![Fixture {
             repo: REPO,
             files: vec![
-                FixtureFile::Text {
-                    path: "README.md".into(),
-                    text: README.into(),
-                },
-                FixtureFile::Rows {
-                    path: "aime_2024_problems.parquet".into(),
-                    rows: fixture_rows(),
-                },
+                FixtureFile::readme(README),
+                FixtureFile::rows("aime_2024_problems.parquet", fixture_rows()),
             ],
         }]
     }

@@ -40,14 +40,8 @@ impl Benchmark for Aime24 {
         vec![Fixture {
             repo: REPO,
             files: vec![
-                FixtureFile::Text {
-                    path: "README.md".into(),
-                    text: README.into(),
-                },
-                FixtureFile::Rows {
-                    path: "data/train-00000-of-00001.parquet".into(),
-                    rows: fixture_rows(),
-                },
+                FixtureFile::readme(README),
+                FixtureFile::rows("data/train-00000-of-00001.parquet", fixture_rows()),
             ],
         }]
     }

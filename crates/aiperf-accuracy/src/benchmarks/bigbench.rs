@@ -254,20 +254,19 @@ fn fixture_readme() -> String {
 }
 
 fn fixture() -> Fixture {
-    let mut files = vec![FixtureFile::Text {
-        path: "README.md".into(),
-        text: fixture_readme(),
-    }];
-    files.extend(FIXTURE_TASKS.iter().map(|task| FixtureFile::Rows {
-        path: format!("{task}/test-00000-of-00001.parquet"),
-        rows: fixture_rows(task),
+    let mut files = vec![FixtureFile::readme(fixture_readme())];
+    files.extend(FIXTURE_TASKS.iter().map(|task| {
+        FixtureFile::rows(
+            format!("{task}/test-00000-of-00001.parquet"),
+            fixture_rows(task),
+        )
     }));
     Fixture { repo: REPO, files }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::mmlu::test_support::{build, paths, readme, req};
+    use super::super::test_support::{build, paths, readme, req};
     use super::*;
 
     const BOOL_CONFINEMENT: &str = "\n\nOutput 'True' or 'False'. Full answer not needed.";

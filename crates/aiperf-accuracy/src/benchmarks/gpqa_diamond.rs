@@ -66,10 +66,7 @@ impl Benchmark for GpqaDiamond {
         vec![Fixture {
             repo: REPO,
             files: vec![
-                FixtureFile::Text {
-                    path: "README.md".into(),
-                    text: README.into(),
-                },
+                FixtureFile::readme(README),
                 FixtureFile::Text {
                     path: "gpqa_diamond.csv".into(),
                     text: to_csv(&fixture_rows()),

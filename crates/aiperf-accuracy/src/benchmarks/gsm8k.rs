@@ -53,14 +53,8 @@ impl Benchmark for Gsm8k {
         vec![Fixture {
             repo: REPO,
             files: vec![
-                FixtureFile::Text {
-                    path: "README.md".into(),
-                    text: README.into(),
-                },
-                FixtureFile::Rows {
-                    path: "main/test-00000-of-00001.parquet".into(),
-                    rows: fixture_rows(),
-                },
+                FixtureFile::readme(README),
+                FixtureFile::rows("main/test-00000-of-00001.parquet", fixture_rows()),
             ],
         }]
     }

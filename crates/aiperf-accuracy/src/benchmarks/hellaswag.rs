@@ -610,17 +610,13 @@ fn fixture_readme() -> String {
 }
 
 fn fixture() -> Fixture {
-    let rows = |split: &str, rows: Vec<Row>| FixtureFile::Rows {
-        path: format!("data/{split}-00000-of-00001.parquet"),
-        rows,
+    let rows = |split: &str, rows: Vec<Row>| {
+        FixtureFile::rows(format!("data/{split}-00000-of-00001.parquet"), rows)
     };
     Fixture {
         repo: REPO,
         files: vec![
-            FixtureFile::Text {
-                path: "README.md".into(),
-                text: fixture_readme(),
-            },
+            FixtureFile::readme(fixture_readme()),
             rows("train", fixture_train_rows()),
             rows("test", fixture_test_rows()),
             rows("validation", fixture_validation_rows()),
@@ -630,7 +626,7 @@ fn fixture() -> Fixture {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mmlu::test_support::{build, paths, readme, req};
+    use super::super::test_support::{build, paths, readme, req};
     use super::*;
 
     const DOG_QUERY: &str = "A dog runs across a field. It\nA. catches the disc.\nB. sleeps.\n\

@@ -53,14 +53,8 @@ impl Benchmark for Math500 {
         vec![Fixture {
             repo: REPO,
             files: vec![
-                FixtureFile::Text {
-                    path: "README.md".into(),
-                    text: README.into(),
-                },
-                FixtureFile::Rows {
-                    path: "test.jsonl".into(),
-                    rows: fixture_rows(),
-                },
+                FixtureFile::readme(README),
+                FixtureFile::rows("test.jsonl", fixture_rows()),
             ],
         }]
     }

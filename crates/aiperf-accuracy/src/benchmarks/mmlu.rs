@@ -668,94 +668,21 @@ fn fixture_readme() -> String {
 }
 
 fn fixture() -> Fixture {
-    let mut files = vec![FixtureFile::Text {
-        path: "README.md".into(),
-        text: fixture_readme(),
-    }];
+    let mut files = vec![FixtureFile::readme(fixture_readme())];
     for subject in FIXTURE_SUBJECTS {
         for split in ["test", "validation", "dev"] {
-            files.push(FixtureFile::Rows {
-                path: format!("{subject}/{split}-00000-of-00001.parquet"),
-                rows: fixture_rows(subject, split),
-            });
+            files.push(FixtureFile::rows(
+                format!("{subject}/{split}-00000-of-00001.parquet"),
+                fixture_rows(subject, split),
+            ));
         }
     }
     Fixture { repo: REPO, files }
 }
 
-/// Test helpers shared by this file's siblings (`mmlu_pro`, `hellaswag`, `bigbench`).
-#[cfg(test)]
-pub(super) mod test_support {
-    use super::super::{Benchmark, FixtureFile, LoadRequest, Source};
-    use crate::{Problem, Row};
-
-    /// The fixture rows of `source`: the file under `<config>/` (or anywhere, without a
-    /// config) whose name starts with `<split>-`.
-    pub fn rows_for(bench: &dyn Benchmark, source: &Source) -> Vec<Row> {
-        let fixtures = bench.fixture();
-        let fixture = fixtures.iter().find(|f| f.repo == source.repo);
-        let files = fixture.map(|f| f.files.as_slice()).unwrap_or_default();
-        files
-            .iter()
-            .find_map(|file| match file {
-                FixtureFile::Rows { path, rows } => {
-                    let name = path.rsplit('/').next().unwrap_or(path);
-                    let in_config = source
-                        .config
-                        .as_ref()
-                        .is_none_or(|c| path.starts_with(&format!("{c}/")));
-                    (in_config && name.starts_with(&format!("{}-", source.split)))
-                        .then(|| rows.clone())
-                }
-                FixtureFile::Text { .. } => None,
-            })
-            .unwrap_or_else(|| panic!("fixture has no rows for {}", source.label()))
-    }
-
-    /// `bench` built from its own fixture for `req`.
-    pub fn build(bench: &dyn Benchmark, req: &LoadRequest) -> Vec<Problem> {
-        let sources = bench.sources(req).expect("sources");
-        let rows: Vec<Vec<Row>> = sources.iter().map(|s| rows_for(bench, s)).collect();
-        bench.build(req, &rows).expect("build")
-    }
-
-    pub fn req(tasks: Option<&[&str]>, n_shots: u32, enable_cot: bool) -> LoadRequest {
-        LoadRequest {
-            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            n_shots,
-            enable_cot,
-        }
-    }
-
-    /// The README text of the fixture.
-    pub fn readme(bench: &dyn Benchmark) -> String {
-        bench
-            .fixture()
-            .iter()
-            .flat_map(|f| f.files.iter())
-            .find_map(|file| match file {
-                FixtureFile::Text { path, text } if path == "README.md" => Some(text.clone()),
-                _ => None,
-            })
-            .expect("README.md")
-    }
-
-    /// Every file path of the fixture.
-    pub fn paths(bench: &dyn Benchmark) -> Vec<String> {
-        bench
-            .fixture()
-            .iter()
-            .flat_map(|f| f.files.iter())
-            .map(|file| match file {
-                FixtureFile::Rows { path, .. } | FixtureFile::Text { path, .. } => path.clone(),
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_support::{build, paths, readme, req, rows_for};
+    use super::super::test_support::{build, paths, readme, req, rows_for};
     use super::*;
 
     const ANATOMY_HEAD: &str =

@@ -372,25 +372,19 @@ fn fixture() -> Fixture {
     Fixture {
         repo: REPO,
         files: vec![
-            FixtureFile::Text {
-                path: "README.md".into(),
-                text: fixture_readme(),
-            },
-            FixtureFile::Rows {
-                path: "data/test-00000-of-00001.parquet".into(),
-                rows: fixture_test_rows(),
-            },
-            FixtureFile::Rows {
-                path: "data/validation-00000-of-00001.parquet".into(),
-                rows: fixture_validation_rows(),
-            },
+            FixtureFile::readme(fixture_readme()),
+            FixtureFile::rows("data/test-00000-of-00001.parquet", fixture_test_rows()),
+            FixtureFile::rows(
+                "data/validation-00000-of-00001.parquet",
+                fixture_validation_rows(),
+            ),
         ],
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::mmlu::test_support::{build, paths, readme, req};
+    use super::super::test_support::{build, paths, readme, req};
     use super::*;
 
     const MATH_COT_HEAD: &str = "The following are multiple choice questions (with answers) \

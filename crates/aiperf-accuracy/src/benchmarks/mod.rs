@@ -179,6 +179,24 @@ pub enum FixtureFile {
     Text { path: String, text: String },
 }
 
+impl FixtureFile {
+    /// The repo's `README.md`.
+    pub(crate) fn readme(text: impl Into<String>) -> Self {
+        Self::Text {
+            path: "README.md".into(),
+            text: text.into(),
+        }
+    }
+
+    /// The file `path`, holding `rows`.
+    pub(crate) fn rows(path: impl Into<String>, rows: Vec<Row>) -> Self {
+        Self::Rows {
+            path: path.into(),
+            rows,
+        }
+    }
+}
+
 /// A small copy of a benchmark's Hub repo in its real layout, for tests and the mock server's
 /// oracle mode.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,4 +223,122 @@ pub trait Benchmark: Send + Sync {
     /// Small copies of the benchmark's repos in their real layout (README `configs` block,
     /// file names as on the Hub), with at least two tasks where the benchmark has tasks.
     fn fixture(&self) -> Vec<Fixture>;
+}
+
+/// Test helpers shared by the benchmarks' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Benchmark, Fixture, FixtureFile, LoadRequest, Source};
+    use crate::{ChatMessage, Problem, Row};
+
+    /// The fixture rows of `source`: the file under `<config>/` (or anywhere, without a
+    /// config) whose name starts with `<split>-`.
+    pub(crate) fn rows_for(bench: &dyn Benchmark, source: &Source) -> Vec<Row> {
+        let fixtures = bench.fixture();
+        let fixture = fixtures.iter().find(|f| f.repo == source.repo);
+        let files = fixture.map(|f| f.files.as_slice()).unwrap_or_default();
+        files
+            .iter()
+            .find_map(|file| match file {
+                FixtureFile::Rows { path, rows } => {
+                    let name = path.rsplit('/').next().unwrap_or(path);
+                    let in_config = source
+                        .config
+                        .as_ref()
+                        .is_none_or(|c| path.starts_with(&format!("{c}/")));
+                    (in_config && name.starts_with(&format!("{}-", source.split)))
+                        .then(|| rows.clone())
+                }
+                FixtureFile::Text { .. } => None,
+            })
+            .unwrap_or_else(|| panic!("fixture has no rows for {}", source.label()))
+    }
+
+    /// `bench` built from its own fixture for `req`.
+    pub(crate) fn build(bench: &dyn Benchmark, req: &LoadRequest) -> Vec<Problem> {
+        let sources = bench.sources(req).expect("sources");
+        let rows: Vec<Vec<Row>> = sources.iter().map(|s| rows_for(bench, s)).collect();
+        bench.build(req, &rows).expect("build")
+    }
+
+    pub(crate) fn req(tasks: Option<&[&str]>, n_shots: u32, enable_cot: bool) -> LoadRequest {
+        LoadRequest {
+            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
+            n_shots,
+            enable_cot,
+        }
+    }
+
+    /// The README text of the fixture.
+    pub(crate) fn readme(bench: &dyn Benchmark) -> String {
+        bench
+            .fixture()
+            .iter()
+            .flat_map(|f| f.files.iter())
+            .find_map(|file| match file {
+                FixtureFile::Text { path, text } if path == "README.md" => Some(text.clone()),
+                _ => None,
+            })
+            .expect("README.md")
+    }
+
+    /// Every file path of the fixture.
+    pub(crate) fn paths(bench: &dyn Benchmark) -> Vec<String> {
+        bench
+            .fixture()
+            .iter()
+            .flat_map(|f| f.files.iter())
+            .map(|file| match file {
+                FixtureFile::Rows { path, .. } | FixtureFile::Text { path, .. } => path.clone(),
+            })
+            .collect()
+    }
+
+    /// A zero-shot request without chain of thought (what AIPerf uses for the lighteval
+    /// benchmarks, which ignore the options anyway).
+    pub(crate) fn zero_shot_req(tasks: Option<&[&str]>) -> LoadRequest {
+        req(tasks, 0, false)
+    }
+
+    /// `bench` reads `expected` alone, whether or not `tasks` are asked for.
+    #[track_caller]
+    pub(crate) fn assert_sources_ignore_tasks(
+        bench: &dyn Benchmark,
+        expected: Source,
+        tasks: &[&str],
+    ) {
+        let expected = vec![expected];
+        assert_eq!(bench.sources(&zero_shot_req(None)).unwrap(), expected);
+        assert_eq!(
+            bench.sources(&zero_shot_req(Some(tasks))).unwrap(),
+            expected
+        );
+    }
+
+    /// `p` is `prompt`, sent as the only user message, with no stop sequences.
+    #[track_caller]
+    pub(crate) fn assert_user_problem(
+        p: &Problem,
+        prompt: &str,
+        ground_truth: &str,
+        task: &str,
+        generation_size: u32,
+    ) {
+        assert_eq!(p.prompt, prompt);
+        assert_eq!(p.messages, Some(vec![ChatMessage::user(prompt)]));
+        assert_eq!(p.ground_truth, ground_truth);
+        assert_eq!(p.task, task);
+        assert_eq!(p.generation_size, Some(generation_size));
+        assert_eq!(p.stop, None);
+    }
+
+    /// The fixture's first repo is `repo`, and its second file `path`, holding `n_rows` rows.
+    #[track_caller]
+    pub(crate) fn assert_rows_file(fixture: &[Fixture], repo: &str, path: &str, n_rows: usize) {
+        assert_eq!(fixture[0].repo, repo);
+        assert!(
+            matches!(&fixture[0].files[1], FixtureFile::Rows { path: p, rows }
+            if p == path && rows.len() == n_rows)
+        );
+    }
 }

@@ -108,6 +108,16 @@ pub(crate) fn first_lone_letter(text: &str, letters: &str) -> Option<char> {
     lone_letters(text, letters).next()
 }
 
+/// The first line of `response`, Python-stripped.
+pub(crate) fn stripped_first_line(response: &str) -> &str {
+    py_strip(response.split('\n').next().unwrap_or(""))
+}
+
+/// `s` is exactly one letter of `letters` (a bare, non-chain-of-thought answer).
+pub(crate) fn is_bare_letter(s: &str, letters: &str) -> bool {
+    s.chars().count() == 1 && letters.contains(s)
+}
+
 /// Every letter of `letters` in `text` whose neighbours (or the text's ends) are not Python
 /// word characters, in order. Such letters can never be adjacent, so this is every position
 /// where `\b[letters]\b` (or `(?<!\w)[letters](?!\w)`) matches.

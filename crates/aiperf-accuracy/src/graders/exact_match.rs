@@ -12,7 +12,7 @@
 //! empty too; it is never correct.
 
 use super::choice_extract::py_strip;
-use super::{Grader, GraderKind};
+use super::{py_bool, Grader, GraderKind};
 use crate::Grade;
 
 pub struct ExactMatch;
@@ -33,26 +33,20 @@ impl Grader for ExactMatch {
         let correct = !pred.is_empty() && pred == gold;
         let reasoning = format!(
             "strict equality: stripped pred '{pred}' vs gold '{gold}'; match={}{}",
-            if correct { "True" } else { "False" },
+            py_bool(correct),
             if unparsed { " (empty response)" } else { "" },
         );
-        Grade {
-            correct,
-            unparsed,
-            confidence: if correct { 1.0 } else { 0.0 },
-            reasoning,
-            extracted: pred,
-            ground_truth: gold,
-        }
+        Grade::scored(correct, unparsed, reasoning, pred, gold)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{check_table, Case};
     use super::*;
 
     /// (response, ground truth, correct, unparsed, extracted)
-    const ROWS: &[(&str, &str, bool, bool, &str)] = &[
+    const ROWS: &[Case] = &[
         ("A", "A", true, false, "A"),
         ("  A  ", "A", true, false, "A"),
         ("A", "  A\n", true, false, "A"),
@@ -92,18 +86,7 @@ mod tests {
 
     #[test]
     fn table() {
-        let g = ExactMatch;
-        for (resp, gold, correct, unparsed, extracted) in ROWS {
-            let r = g.grade(resp, gold);
-            assert_eq!(
-                (r.correct, r.unparsed, r.extracted.as_str()),
-                (*correct, *unparsed, *extracted),
-                "response {resp:?} gold {gold:?}"
-            );
-            assert_eq!(g.extract(resp), *extracted);
-            assert_eq!(r.confidence, if *correct { 1.0 } else { 0.0 });
-        }
-        assert!(ROWS.len() >= 30);
+        check_table(&ExactMatch, ROWS);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::choice_extract::py_strip;
-use super::{Grader, GraderKind};
+use super::{py_bool, Grader, GraderKind};
 use crate::Grade;
 
 /// lighteval's `INVALID_ANS`.
@@ -108,28 +108,22 @@ impl Grader for Gsm8k {
         };
         let reasoning = format!(
             "gsm8k quasi-exact-match: gold '{gold}' vs pred '{pred}'; match={}{note}",
-            if correct { "True" } else { "False" },
+            py_bool(correct),
         );
-        Grade {
-            correct,
-            unparsed,
-            confidence: if correct { 1.0 } else { 0.0 },
-            reasoning,
-            extracted: pred,
-            ground_truth: gold,
-        }
+        Grade::scored(correct, unparsed, reasoning, pred, gold)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{check_table, Case};
     use super::*;
 
     const GOLD_72: &str = "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n\
                            Natalia sold 48+24 = <<48+24=72>>72 clips altogether.\n#### 72";
 
     /// (response, ground truth, correct, unparsed, extracted)
-    const ROWS: &[(&str, &str, bool, bool, &str)] = &[
+    const ROWS: &[Case] = &[
         // The #### marker: lighteval parity, clean.
         ("48 + 24 = 72\n#### 72", GOLD_72, true, false, "72"),
         ("#### 72", "#### 72", true, false, "72"),
@@ -177,18 +171,7 @@ mod tests {
 
     #[test]
     fn table() {
-        let g = Gsm8k;
-        for (resp, gold, correct, unparsed, extracted) in ROWS {
-            let r = g.grade(resp, gold);
-            assert_eq!(
-                (r.correct, r.unparsed, r.extracted.as_str()),
-                (*correct, *unparsed, *extracted),
-                "response {resp:?} gold {gold:?}"
-            );
-            assert_eq!(g.extract(resp), *extracted);
-            assert_eq!(r.confidence, if *correct { 1.0 } else { 0.0 });
-        }
-        assert!(ROWS.len() >= 30);
+        check_table(&Gsm8k, ROWS);
     }
 
     #[test]

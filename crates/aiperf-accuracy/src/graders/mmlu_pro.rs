@@ -5,8 +5,11 @@
 //! whole text goes through [`extract_choice_letter`]: only tier 1 (`answer is (X)`) is clean;
 //! tiers 2 and 3, and finding nothing (an empty prediction, never correct), are unparsed.
 
-use super::choice_extract::{extract_choice_letter, py_strip, ChoiceTier, LETTERS_A_TO_J};
-use super::{Grader, GraderKind};
+use super::choice_extract::{
+    extract_choice_letter, is_bare_letter, py_strip, stripped_first_line, ChoiceTier,
+    LETTERS_A_TO_J,
+};
+use super::{py_bool, Grader, GraderKind};
 use crate::Grade;
 
 pub struct MmluPro;
@@ -14,8 +17,8 @@ pub struct MmluPro;
 impl MmluPro {
     /// AIPerf's `_extract`: (letter, unparsed).
     fn extract_with_flag(response: &str) -> (String, bool) {
-        let first_line = py_strip(response.split('\n').next().unwrap_or(""));
-        if first_line.chars().count() == 1 && LETTERS_A_TO_J.contains(first_line) {
+        let first_line = stripped_first_line(response);
+        if is_bare_letter(first_line, LETTERS_A_TO_J) {
             return (first_line.to_string(), false);
         }
         let (letter, tier) = extract_choice_letter(response, LETTERS_A_TO_J);
@@ -39,25 +42,19 @@ impl Grader for MmluPro {
         let reasoning = format!(
             "extracted '{pred}'{}; ground_truth '{gold}'; match={}",
             if unparsed { " (fallback)" } else { "" },
-            if correct { "True" } else { "False" },
+            py_bool(correct),
         );
-        Grade {
-            correct,
-            unparsed,
-            confidence: if correct { 1.0 } else { 0.0 },
-            reasoning,
-            extracted: pred,
-            ground_truth: gold,
-        }
+        Grade::scored(correct, unparsed, reasoning, pred, gold)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{check_table, Case};
     use super::*;
 
     /// (response, ground truth, correct, unparsed, extracted)
-    const ROWS: &[(&str, &str, bool, bool, &str)] = &[
+    const ROWS: &[Case] = &[
         // A bare A-J letter on the first line: clean.
         ("J", "J", true, false, "J"),
         ("  E  \nbecause...", "E", true, false, "E"),
@@ -104,18 +101,7 @@ mod tests {
 
     #[test]
     fn table() {
-        let g = MmluPro;
-        for (resp, gold, correct, unparsed, extracted) in ROWS {
-            let r = g.grade(resp, gold);
-            assert_eq!(
-                (r.correct, r.unparsed, r.extracted.as_str()),
-                (*correct, *unparsed, *extracted),
-                "response {resp:?} gold {gold:?}"
-            );
-            assert_eq!(g.extract(resp), *extracted);
-            assert_eq!(r.confidence, if *correct { 1.0 } else { 0.0 });
-        }
-        assert!(ROWS.len() >= 30);
+        check_table(&MmluPro, ROWS);
     }
 
     #[test]

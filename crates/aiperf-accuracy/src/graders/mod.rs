@@ -88,3 +88,38 @@ pub trait Grader: Send + Sync {
     /// AIPerf's `grade`.
     fn grade(&self, response: &str, ground_truth: &str) -> Grade;
 }
+
+/// Python's `str(bool)`, for reasoning strings.
+pub(crate) fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// Test helpers shared by the graders' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Grader;
+
+    /// One case of a grader's table: (response, ground truth, correct, unparsed, extracted).
+    pub(crate) type Case = (&'static str, &'static str, bool, bool, &'static str);
+
+    /// Grades every case with `g` and checks `correct`, `unparsed` and the extracted answer
+    /// (both from `grade` and from `extract`), and that confidence is 1.0 exactly when
+    /// correct; a table holds at least 30 cases.
+    pub(crate) fn check_table(g: &dyn Grader, rows: &[Case]) {
+        for (resp, gold, correct, unparsed, extracted) in rows {
+            let r = g.grade(resp, gold);
+            assert_eq!(
+                (r.correct, r.unparsed, r.extracted.as_str()),
+                (*correct, *unparsed, *extracted),
+                "response {resp:?} gold {gold:?}"
+            );
+            assert_eq!(g.extract(resp), *extracted);
+            assert_eq!(r.confidence, if *correct { 1.0 } else { 0.0 });
+        }
+        assert!(rows.len() >= 30);
+    }
+}

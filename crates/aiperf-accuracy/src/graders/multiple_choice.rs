@@ -16,9 +16,10 @@
 //! ("A. 0, B. 4, ...") on its first line.
 
 use super::choice_extract::{
-    extract_choice_letter, first_lone_letter, py_strip, ChoiceTier, LETTERS_ABCD,
+    extract_choice_letter, first_lone_letter, is_bare_letter, py_strip, stripped_first_line,
+    ChoiceTier, LETTERS_ABCD,
 };
-use super::{Grader, GraderKind};
+use super::{py_bool, Grader, GraderKind};
 use crate::Grade;
 
 pub struct MultipleChoice;
@@ -26,8 +27,8 @@ pub struct MultipleChoice;
 impl MultipleChoice {
     /// AIPerf's `_extract_with_flag`: (answer, unparsed).
     fn extract_with_flag(response: &str) -> (String, bool) {
-        let first_line = py_strip(response.split('\n').next().unwrap_or(""));
-        if first_line.chars().count() == 1 && LETTERS_ABCD.contains(first_line) {
+        let first_line = stripped_first_line(response);
+        if is_bare_letter(first_line, LETTERS_ABCD) {
             return (first_line.to_string(), false);
         }
         let (letter, tier) = extract_choice_letter(response, LETTERS_ABCD);
@@ -62,25 +63,19 @@ impl Grader for MultipleChoice {
         let reasoning = format!(
             "first-line-of-response extracted to '{pred}'{}; ground_truth stripped to '{gold}'; match={}",
             if unparsed { " (regex fallback)" } else { "" },
-            if correct { "True" } else { "False" },
+            py_bool(correct),
         );
-        Grade {
-            correct,
-            unparsed,
-            confidence: if correct { 1.0 } else { 0.0 },
-            reasoning,
-            extracted: pred,
-            ground_truth: gold,
-        }
+        Grade::scored(correct, unparsed, reasoning, pred, gold)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{check_table, Case};
     use super::*;
 
     /// (response, ground truth, correct, unparsed, extracted)
-    const ROWS: &[(&str, &str, bool, bool, &str)] = &[
+    const ROWS: &[Case] = &[
         // A bare letter on the first line: clean.
         ("B", "B", true, false, "B"),
         ("  B  ", "B", true, false, "B"),
@@ -129,18 +124,7 @@ mod tests {
 
     #[test]
     fn table() {
-        let g = MultipleChoice;
-        for (resp, gold, correct, unparsed, extracted) in ROWS {
-            let r = g.grade(resp, gold);
-            assert_eq!(
-                (r.correct, r.unparsed, r.extracted.as_str()),
-                (*correct, *unparsed, *extracted),
-                "response {resp:?} gold {gold:?}"
-            );
-            assert_eq!(g.extract(resp), *extracted);
-            assert_eq!(r.confidence, if *correct { 1.0 } else { 0.0 });
-        }
-        assert!(ROWS.len() >= 30);
+        check_table(&MultipleChoice, ROWS);
     }
 
     #[test]

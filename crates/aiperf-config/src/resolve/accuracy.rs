@@ -226,6 +226,27 @@ mod tests {
         assert_eq!(a.request.tasks, None);
     }
 
+    /// The problems are the dataset, asked in order, of an endpoint that answers in text.
+    #[test]
+    fn accuracy_runs_refuse_other_datasets_orders_and_textless_endpoints() {
+        use crate::resolve::test_support::resolve as full;
+        let err = |extra: &[&str]| {
+            let mut a = vec!["-m", "m", "--accuracy-benchmark", "gsm8k"];
+            a.extend_from_slice(extra);
+            full(&a).unwrap_err().to_string()
+        };
+        let ok = full(&["-m", "m", "--accuracy-benchmark", "gsm8k"]).unwrap();
+        assert_eq!(ok.sampling.strategy, SamplingStrategy::Sequential);
+        assert!(err(&["--dataset-sampling-strategy", "shuffle"])
+            .starts_with("--dataset-sampling-strategy: accuracy mode requires sequential"));
+        assert!(
+            err(&["--public-dataset", "sharegpt"]).starts_with("--public-dataset: cannot be used")
+        );
+        assert!(err(&["--endpoint-type", "embeddings"]).starts_with(
+            "--accuracy-benchmark: --endpoint-type embeddings generates no text to grade"
+        ));
+    }
+
     #[test]
     fn out_of_range_shots_and_orphan_flags_are_refused_by_name() {
         let e = resolve(&args(|a| {

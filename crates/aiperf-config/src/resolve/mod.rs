@@ -349,6 +349,14 @@ impl ProfileConfig {
         let network_latency = network::resolve(&args.network)?;
         let agentic_replay = agentic_replay::resolve(&args.agentic_replay)?;
         let accuracy = accuracy::resolve(&args.accuracy)?;
+        if accuracy.is_some() && !endpoint.produces_tokens {
+            return Err(invalid(
+                "--accuracy-benchmark",
+                format!(
+                    "--endpoint-type {endpoint_type} generates no text to grade; use an endpoint that answers in text (chat, completions, responses, ...)"
+                ),
+            ));
+        }
         let sampling = match &accuracy {
             Some(_) => accuracy::sequential(
                 sampling,

@@ -632,6 +632,23 @@ pub(crate) fn args(f: &RunFile) -> Vec<String> {
         }
     }
 
+    // Accuracy
+    if let Some(acc) = &b.accuracy {
+        a.opt("--accuracy-benchmark", acc.benchmark.clone());
+        for t in acc.tasks.iter().flatten() {
+            a.push("--accuracy-tasks", t.clone());
+        }
+        a.opt("--accuracy-n-shots", acc.n_shots.map(|n| n.to_string()));
+        match acc.enable_cot {
+            Some(true) => a.out.push("--accuracy-enable-cot".to_string()),
+            Some(false) => a.out.push("--accuracy-no-enable-cot".to_string()),
+            None => {}
+        }
+        a.opt("--accuracy-grader", acc.grader.clone());
+        a.opt("--accuracy-system-prompt", acc.system_prompt.clone());
+        a.on("--accuracy-verbose", acc.verbose);
+    }
+
     // Multi-run
     if let Some(m) = &f.multi_run {
         a.opt("--num-profile-runs", m.num_runs.map(|v| v.to_string()));

@@ -3,6 +3,7 @@
 
 use indexmap::IndexMap;
 
+use aiperf_accuracy::{BenchmarkKind, GraderKind};
 use aiperf_dataset::cache_bust::CacheBustTarget;
 use aiperf_dataset::seq_dist::{parse_range_ratio, RandomCorpusStyle, SeqDist};
 
@@ -590,6 +591,7 @@ fn benchmark(f: &Field) -> R<Benchmark> {
     let tokenizer = opt(o.get("tokenizer")?, tokenizer)?;
     let server_metrics = opt(o.get("serverMetrics")?, server_metrics_block)?;
     let gpu_telemetry = opt(o.get("gpuTelemetry")?, gpu_telemetry_block)?;
+    let accuracy = opt(o.get("accuracy")?, accuracy_block)?.flatten();
     o.finish()?;
     let mut warmups = phases.iter().filter(|(p, _)| is_warmup(p));
     if let (Some(_), Some((_, line))) = (warmups.next(), warmups.next()) {
@@ -614,6 +616,7 @@ fn benchmark(f: &Field) -> R<Benchmark> {
         tokenizer,
         server_metrics,
         gpu_telemetry,
+        accuracy,
     })
 }
 
@@ -951,6 +954,57 @@ fn gpu_telemetry_block(f: &Field) -> R<GpuTelemetryBlock> {
     };
     o.finish()?;
     Ok(b)
+}
+
+/// `benchmark.accuracy`; null is no block. Names match as AIPerf's enums do (any case, `-`
+/// for `_`), and the other keys without `benchmark` are refused, as AIPerf refuses them.
+fn accuracy_block(f: &Field) -> R<Option<AccuracyBlock>> {
+    if matches!(f.node.value, Value::Null) {
+        return Ok(None);
+    }
+    let mut o = Obj::new(*f)?;
+    let benchmarks = BenchmarkKind::ALL.map(BenchmarkKind::name);
+    let graders = GraderKind::ALL.map(GraderKind::name);
+    let b = AccuracyBlock {
+        benchmark: opt(o.get("benchmark")?, |f| plugin_name(f, &benchmarks))?,
+        tasks: opt(o.get("tasks")?, string_or_list)?,
+        n_shots: opt(o.get("nShots")?, |f| int_in(f, 0, 32).map(|n| n as u32))?,
+        enable_cot: opt(o.get("enableCot")?, Field::bool)?,
+        grader: opt(o.get("grader")?, |f| plugin_name(f, &graders))?,
+        system_prompt: opt(o.get("systemPrompt")?, Field::string)?,
+        verbose: opt(o.get("verbose")?, Field::bool)?,
+    };
+    let orphans: Vec<(String, u32)> = o
+        .entries_lines()
+        .into_iter()
+        .filter(|(k, _)| camel(k) != "benchmark")
+        .collect();
+    o.finish()?;
+    if b.benchmark.is_none() {
+        if let Some((_, line)) = orphans.first() {
+            let keys: Vec<&str> = orphans.iter().map(|(k, _)| k.as_str()).collect();
+            return Err(Reported::at(
+                *line,
+                format!(
+                    "'{}' set without 'benchmark', which accuracy mode needs (they would \
+                     otherwise be ignored); benchmarks: {}",
+                    keys.join("', '"),
+                    benchmarks.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Some(b))
+}
+
+/// One of a plugin category's `names`, matched as AIPerf matches them (any case, `-` for
+/// `_`); the canonical name.
+fn plugin_name(f: &Field, names: &[&'static str]) -> R<String> {
+    let given = f.string()?.to_ascii_lowercase().replace('-', "_");
+    match names.iter().find(|n| **n == given) {
+        Some(n) => Ok(n.to_string()),
+        None => f.choice(names),
+    }
 }
 
 fn tokenizer(f: &Field) -> R<Tokenizer> {

@@ -633,6 +633,7 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
         raw: p.export_level.eq_ignore_ascii_case("raw").then_some(true),
         ..Artifacts::default()
     };
+    let accuracy = accuracy_block(p)?;
     let (model, models) = match p.model_names.as_slice() {
         [] => (None, None),
         [one] => (Some(one.clone()), None),
@@ -653,10 +654,76 @@ fn run_file(p: &ProfileArgs, d: &ProfileArgs) -> Result<RunFile, YamlError> {
             slos,
             artifacts: (artifacts != Artifacts::default()).then_some(artifacts),
             tokenizer: (tokenizer != Tokenizer::default()).then_some(tokenizer),
+            accuracy,
             ..Benchmark::default()
         },
         ..RunFile::default()
     })
+}
+
+/// `--accuracy-*` as `benchmark.accuracy` (names lower-cased, tasks one per item), when any
+/// is given; what a run file refuses (no benchmark, shots out of range) is named.
+fn accuracy_block(p: &ProfileArgs) -> Result<Option<AccuracyBlock>, YamlError> {
+    let acc = &p.accuracy;
+    let tasks = split_tasks(&acc.accuracy_tasks);
+    let block = AccuracyBlock {
+        benchmark: acc
+            .accuracy_benchmark
+            .as_deref()
+            .map(str::to_ascii_lowercase),
+        tasks: (!tasks.is_empty()).then_some(tasks),
+        n_shots: acc
+            .accuracy_n_shots
+            .map(|n| {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= 32)
+                    .ok_or_else(|| fail(format!("--accuracy-n-shots {n}: must be 0 to 32")))
+            })
+            .transpose()?,
+        enable_cot: if acc.accuracy_enable_cot {
+            Some(true)
+        } else if acc.accuracy_no_enable_cot {
+            Some(false)
+        } else {
+            None
+        },
+        grader: acc.accuracy_grader.as_deref().map(str::to_ascii_lowercase),
+        system_prompt: acc.accuracy_system_prompt.clone(),
+        verbose: acc.accuracy_verbose.then_some(true),
+    };
+    if block == AccuracyBlock::default() {
+        return Ok(None);
+    }
+    if block.benchmark.is_none() {
+        let set: Vec<&str> = [
+            (block.tasks.is_some(), "--accuracy-tasks"),
+            (block.n_shots.is_some(), "--accuracy-n-shots"),
+            (block.enable_cot.is_some(), "--accuracy-enable-cot"),
+            (block.grader.is_some(), "--accuracy-grader"),
+            (block.system_prompt.is_some(), "--accuracy-system-prompt"),
+            (block.verbose.is_some(), "--accuracy-verbose"),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect();
+        return Err(fail(format!(
+            "{} without --accuracy-benchmark has no equivalent in a run file",
+            set.join(", ")
+        )));
+    }
+    Ok(Some(block))
+}
+
+/// `--accuracy-tasks a,b --accuracy-tasks c` as `[a, b, c]` (trimmed, empty names dropped, as
+/// the resolver reads them).
+fn split_tasks(raw: &[String]) -> Vec<String> {
+    raw.iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Equivalent spellings made equal before the arguments are compared.
@@ -673,6 +740,14 @@ pub(super) fn normalise(p: &mut ProfileArgs) {
         sf.random_range_ratio = Some(emit::range_ratio_text(r));
     }
     p.media.video_audio_sample_rate = khz(p.media.video_audio_sample_rate);
+    let acc = &mut p.accuracy;
+    acc.accuracy_tasks = split_tasks(&acc.accuracy_tasks);
+    for name in [&mut acc.accuracy_benchmark, &mut acc.accuracy_grader]
+        .into_iter()
+        .flatten()
+    {
+        *name = name.to_ascii_lowercase();
+    }
     for f in &mut p.dataset_filter {
         if let Some((k, v)) = f.split_once('=') {
             *f = format!("{}={}", k.trim(), v.trim());

@@ -16,7 +16,7 @@ use aiperf_accuracy::{BenchmarkKind, Problem, Row};
 use aiperf_hub::HubConfig;
 use aiperf_mock_server::MockConfig;
 use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use serde_json::Value;
 
 /// A Parquet file of JSON rows: each column typed by its first non-null value (string, integer,
@@ -30,7 +30,7 @@ fn parquet_of(rows: &[Row]) -> Vec<u8> {
             }
         }
     }
-    let columns: Vec<(String, ArrayRef)> = names
+    let columns: Vec<(&str, ArrayRef)> = names
         .iter()
         .map(|name| {
             let values: Vec<Option<&Value>> = rows
@@ -78,15 +78,10 @@ fn parquet_of(rows: &[Row]) -> Vec<u8> {
                         .collect::<Vec<_>>(),
                 )),
             };
-            (name.clone(), array)
+            (name.as_str(), array)
         })
         .collect();
-    let batch = RecordBatch::try_from_iter(columns).unwrap();
-    let mut out = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    out
+    crate::fake_hub::parquet_file(columns)
 }
 
 /// A fixture's files as the fake Hub serves them.

@@ -71,3 +71,13 @@ fn fxhash(bytes: &[u8]) -> u64 {
 pub fn engine(hub: &HubConfig) -> Engine {
     Engine::new(Arc::new(Registry::builtin())).with_hub(hub.clone())
 }
+
+/// Writes `columns` as one Parquet file (Snappy, as `datasets` writes them).
+pub fn parquet_file(columns: Vec<(&str, arrow_array::ArrayRef)>) -> Vec<u8> {
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+    let mut out = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out
+}

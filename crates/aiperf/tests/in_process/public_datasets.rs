@@ -11,7 +11,7 @@ use crate::common::*;
 use crate::fake_hub::{engine, fake_hub, COMMIT};
 use aiperf_hub::HubConfig;
 use aiperf_plugins::Registry;
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, StringArray};
 use serde_json::{json, Value};
 
 /// A Parquet file with string columns, written as `datasets` writes them (Snappy).
@@ -25,12 +25,7 @@ fn parquet(columns: &[(&str, &[&str])]) -> Vec<u8> {
             )
         })
         .collect();
-    let batch = RecordBatch::try_from_iter(arrays).unwrap();
-    let mut out = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    out
+    crate::fake_hub::parquet_file(arrays)
 }
 
 const GSM8K_README: &str = "---\nlicense: mit\nconfigs:\n- config_name: main\n  data_files:\n  - split: train\n    path: main/train-*\n  - split: test\n    path: main/test-*\n- config_name: socratic\n  data_files:\n  - split: train\n    path: socratic/train-*\n  - split: test\n    path: socratic/test-*\n---\n# GSM8K\n";

@@ -11,7 +11,7 @@ use crate::common::*;
 use crate::fake_hub::{engine, fake_hub};
 use aiperf_hub::HubConfig;
 use arrow_array::builder::{BinaryBuilder, StringBuilder, StructBuilder};
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, StringArray};
 use arrow_schema::{DataType, Field, Fields};
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -20,14 +20,8 @@ fn b64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-/// Writes `columns` as one Parquet file (Snappy, as `datasets` writes them).
 fn parquet(columns: Vec<(&str, ArrayRef)>) -> Vec<u8> {
-    let batch = RecordBatch::try_from_iter(columns).unwrap();
-    let mut out = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    out
+    crate::fake_hub::parquet_file(columns)
 }
 
 /// An HF `Image()`/`Audio()` column: `struct<bytes: binary, path: string>`.

@@ -79,6 +79,23 @@ fn grade_from_score(class: &str, score: Option<f64>, response: &str, ground_trut
     }
 }
 
+/// The grade of a math answer (`Expr`, `Latex`): the prediction extracted as lighteval's
+/// math prediction, the gold by `gold_extractor`.
+fn math_grade(
+    class: &str,
+    gold_extractor: &Extractor,
+    response: &str,
+    ground_truth: &str,
+) -> Grade {
+    let s = score(
+        response,
+        ground_truth,
+        gold_extractor,
+        extract::math_prediction(),
+    );
+    grade_from_score(class, Some(s), response, ground_truth)
+}
+
 impl Grader for Expr {
     fn kind(&self) -> GraderKind {
         GraderKind::LightevalExpr
@@ -90,13 +107,12 @@ impl Grader for Expr {
     }
 
     fn grade(&self, response: &str, ground_truth: &str) -> Grade {
-        let s = score(
+        math_grade(
+            "LightevalExprGrader",
+            extract::expr_gold(),
             response,
             ground_truth,
-            extract::expr_gold(),
-            extract::math_prediction(),
-        );
-        grade_from_score("LightevalExprGrader", Some(s), response, ground_truth)
+        )
     }
 }
 
@@ -111,13 +127,12 @@ impl Grader for Latex {
     }
 
     fn grade(&self, response: &str, ground_truth: &str) -> Grade {
-        let s = score(
+        math_grade(
+            "LightevalLatexGrader",
+            extract::latex_gold(),
             response,
             ground_truth,
-            extract::latex_gold(),
-            extract::math_prediction(),
-        );
-        grade_from_score("LightevalLatexGrader", Some(s), response, ground_truth)
+        )
     }
 }
 

@@ -18,7 +18,7 @@ mod strip;
 pub use strip::strip_string;
 
 use super::symbolic;
-use super::{Grader, GraderKind};
+use super::{py_bool, Grader, GraderKind};
 use crate::Grade;
 use regex::Regex;
 use std::sync::OnceLock;
@@ -56,22 +56,13 @@ impl Grader for MathGrader {
             py_bool(correct),
             if unparsed { " (regex fallback)" } else { "" }
         );
-        Grade {
+        Grade::scored(
             correct,
             unparsed,
-            confidence: if correct { 1.0 } else { 0.0 },
             reasoning,
-            extracted: pred_raw,
-            ground_truth: py_strip(ground_truth).to_string(),
-        }
-    }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b {
-        "True"
-    } else {
-        "False"
+            pred_raw,
+            py_strip(ground_truth).to_string(),
+        )
     }
 }
 
