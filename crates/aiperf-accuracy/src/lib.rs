@@ -62,6 +62,25 @@ pub struct Problem {
     pub stop: Option<Vec<String>>,
 }
 
+impl Problem {
+    /// A problem sent as one user message holding `prompt`, without stop sequences.
+    pub(crate) fn user_message(
+        prompt: String,
+        ground_truth: impl Into<String>,
+        task: impl Into<String>,
+        generation_size: u32,
+    ) -> Self {
+        Self {
+            messages: Some(vec![ChatMessage::user(prompt.clone())]),
+            prompt,
+            ground_truth: ground_truth.into(),
+            task: task.into(),
+            generation_size: Some(generation_size),
+            stop: None,
+        }
+    }
+}
+
 /// The grade of one answer (AIPerf's `GradingResult`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Grade {

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::aime24::boxed_integer_answer;
 use super::gpqa_diamond::rows::{row, single_source, RowRef};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 
 const REPO: &str = "Maxwell-Jia/AIME_2024";
 const TASK: &str = "aime";
@@ -103,14 +103,12 @@ fn problem(r: &RowRef, examples: &str, enable_cot: bool) -> Result<Problem, Accu
         "{examples}**Problem**: {}\n**Answer**: \n\n{suffix}",
         r.text("Problem")?
     );
-    Ok(Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    Ok(Problem::user_message(
         prompt,
-        ground_truth: r.py_str("Answer")?,
-        task: TASK.to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    })
+        r.py_str("Answer")?,
+        TASK,
+        GENERATION_SIZE,
+    ))
 }
 
 /// The README of `Maxwell-Jia/AIME_2024`: no `configs` block (one Parquet file at the root,
@@ -173,6 +171,7 @@ fn fixture_rows() -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{assert_rows_file, assert_user_problem};
     use super::*;
 
     fn req(n_shots: u32, enable_cot: bool) -> LoadRequest {
@@ -218,15 +217,7 @@ mod tests {
         let expected = format!(
             "{FEW_SHOT_HEADER}**Problem**: P1?\n**Solution**: S1.\n**Answer**: 1\n\n**Problem**: P2?\n**Solution**: S2.\n**Answer**: 22\n\n**Problem**: P3?\n**Answer**: \n\nLet's think step-by-step."
         );
-        assert_eq!(problems[2].prompt, expected);
-        assert_eq!(
-            problems[2].messages,
-            Some(vec![ChatMessage::user(&expected)])
-        );
-        assert_eq!(problems[2].ground_truth, "333");
-        assert_eq!(problems[2].task, "aime");
-        assert_eq!(problems[2].generation_size, Some(32768));
-        assert_eq!(problems[2].stop, None);
+        assert_user_problem(&problems[2], &expected, "333", "aime", 32768);
         assert!(problems[0]
             .prompt
             .ends_with("**Problem**: P1?\n**Answer**: \n\nLet's think step-by-step."));
@@ -311,10 +302,12 @@ mod tests {
 
     #[test]
     fn fixture_is_one_root_parquet() {
-        let fx = Aime.fixture();
-        assert_eq!(fx[0].repo, "Maxwell-Jia/AIME_2024");
-        assert!(matches!(&fx[0].files[1], FixtureFile::Rows { path, rows }
-            if path == "aime_2024_problems.parquet" && rows.len() == 4));
+        assert_rows_file(
+            &Aime.fixture(),
+            "Maxwell-Jia/AIME_2024",
+            "aime_2024_problems.parquet",
+            4,
+        );
         assert!(!README.contains("configs:"));
     }
 }

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use super::gpqa_diamond::rows::{row, single_source, RowRef};
+use super::gpqa_diamond::rows::{problem_per_row, row};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 
 const REPO: &str = "HuggingFaceH4/aime_2024";
 const TASK: &str = "aime24";
@@ -23,12 +23,12 @@ impl Benchmark for Aime24 {
     /// `load_dataset("HuggingFaceH4/aime_2024", split="train")`. AIPerf ignores `tasks`,
     /// `n_shots` and `enable_cot` for AIME24 (one task, zero-shot), and so does this.
     fn sources(&self, _req: &LoadRequest) -> Result<Vec<Source>, AccuracyError> {
-        Ok(vec![Source::new(REPO, None, "train")])
+        Ok(vec![train_split(REPO)])
     }
 
     /// One problem per row, in dataset order.
-    fn build(&self, req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
-        build_zero_shot(&self.sources(req)?, rows, TASK)
+    fn build(&self, _req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
+        build_zero_shot(REPO, TASK, rows)
     }
 
     /// `The final answer is $\boxed{gold}$`, or gold plus one.
@@ -37,39 +37,43 @@ impl Benchmark for Aime24 {
     }
 
     fn fixture(&self) -> Vec<Fixture> {
-        vec![Fixture {
-            repo: REPO,
-            files: vec![
-                FixtureFile::readme(README),
-                FixtureFile::rows("data/train-00000-of-00001.parquet", fixture_rows()),
-            ],
-        }]
+        zero_shot_fixture(REPO, README, fixture_rows())
     }
+}
+
+/// The one split lighteval's zero-shot AIME benchmarks read: `load_dataset(repo,
+/// split="train")`.
+pub(super) fn train_split(repo: &'static str) -> Source {
+    Source::new(repo, None, "train")
+}
+
+/// A zero-shot AIME repo: its README and one Parquet file of train rows.
+pub(super) fn zero_shot_fixture(repo: &'static str, readme: &str, rows: Vec<Row>) -> Vec<Fixture> {
+    vec![Fixture {
+        repo,
+        files: vec![
+            FixtureFile::readme(readme),
+            FixtureFile::rows("data/train-00000-of-00001.parquet", rows),
+        ],
+    }]
 }
 
 /// lighteval's zero-shot AIME problems (AIME24 and AIME25): the bare `problem` as prompt and
 /// only user message, `str(answer)` as ground truth, one task.
 pub(super) fn build_zero_shot(
-    sources: &[Source],
-    rows: &[Vec<Row>],
+    repo: &'static str,
     task: &str,
+    rows: &[Vec<Row>],
 ) -> Result<Vec<Problem>, AccuracyError> {
-    let (label, rows) = single_source(sources, rows)?;
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let r = RowRef::new(&label, i, r);
-            let prompt = r.text("problem")?.to_string();
-            Ok(Problem {
-                messages: Some(vec![ChatMessage::user(prompt.clone())]),
-                prompt,
-                ground_truth: r.py_str("answer")?,
-                task: task.to_string(),
-                generation_size: Some(GENERATION_SIZE),
-                stop: None,
-            })
-        })
-        .collect()
+    problem_per_row(&[train_split(repo)], rows, |r| {
+        let prompt = r.text("problem")?.to_string();
+        Ok(Problem::user_message(
+            prompt,
+            r.py_str("answer")?,
+            task,
+            GENERATION_SIZE,
+        ))
+    })
 }
 
 /// `The final answer is $\boxed{..}$` with the gold, or (wrong) an integer that differs:
@@ -158,25 +162,20 @@ fn fixture_rows() -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{
+        assert_rows_file, assert_sources_ignore_tasks, assert_user_problem, zero_shot_problems,
+        zero_shot_req,
+    };
     use super::*;
 
-    fn req(tasks: Option<&[&str]>) -> LoadRequest {
-        LoadRequest {
-            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            n_shots: 0,
-            enable_cot: false,
-        }
-    }
-
     fn fixture_problems() -> Vec<Problem> {
-        Aime24.build(&req(None), &[fixture_rows()]).unwrap()
+        zero_shot_problems(&Aime24, None, fixture_rows())
     }
 
     #[test]
     fn sources_name_the_train_split() {
-        let expected = vec![Source::new("HuggingFaceH4/aime_2024", None, "train")];
-        assert_eq!(Aime24.sources(&req(None)).unwrap(), expected);
-        assert_eq!(Aime24.sources(&req(Some(&["x"]))).unwrap(), expected);
+        let expected = Source::new("HuggingFaceH4/aime_2024", None, "train");
+        assert_sources_ignore_tasks(&Aime24, expected, &["x"]);
     }
 
     #[test]
@@ -185,12 +184,7 @@ mod tests {
         assert_eq!(all.len(), 4);
         let p = &all[1];
         let expected = "Let $ABC$ be a triangle inscribed in circle $\\omega$. Let the tangents to $\\omega$ at $B$ and $C$ intersect at point $D$, and let $\\overline{AD}$ intersect $\\omega$ at $P$. If $AB=5$, $BC=9$, and $AC=10$, $AP$ can be written as the form $\\frac{m}{n}$, where $m$ and $n$ are relatively prime integers. Find $m + n$.";
-        assert_eq!(p.prompt, expected);
-        assert_eq!(p.messages, Some(vec![ChatMessage::user(expected)]));
-        assert_eq!(p.ground_truth, "113");
-        assert_eq!(p.task, "aime24");
-        assert_eq!(p.generation_size, Some(32768));
-        assert_eq!(p.stop, None);
+        assert_user_problem(p, expected, "113", "aime24", 32768);
     }
 
     #[test]
@@ -198,9 +192,7 @@ mod tests {
         let all = fixture_problems();
         let golds: Vec<&str> = all.iter().map(|p| p.ground_truth.as_str()).collect();
         assert_eq!(golds, ["204", "113", "371", "025"]);
-        let with_tasks = Aime24
-            .build(&req(Some(&["nope"])), &[fixture_rows()])
-            .unwrap();
+        let with_tasks = zero_shot_problems(&Aime24, Some(&["nope"]), fixture_rows());
         assert_eq!(with_tasks, all);
     }
 
@@ -208,11 +200,11 @@ mod tests {
     fn integer_answers_are_stringified_like_python() {
         let rows = vec![row(vec![("problem", json!("p")), ("answer", json!(7))])];
         assert_eq!(
-            Aime24.build(&req(None), &[rows]).unwrap()[0].ground_truth,
+            Aime24.build(&zero_shot_req(None), &[rows]).unwrap()[0].ground_truth,
             "7"
         );
         let rows = vec![row(vec![("problem", json!(3)), ("answer", json!(7))])];
-        let err = Aime24.build(&req(None), &[rows]).unwrap_err();
+        let err = Aime24.build(&zero_shot_req(None), &[rows]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "HuggingFaceH4/aime_2024:train row 0: column \"problem\": expected a string, got a number"
@@ -242,10 +234,12 @@ mod tests {
 
     #[test]
     fn fixture_has_the_hub_layout() {
-        let fx = Aime24.fixture();
-        assert_eq!(fx[0].repo, "HuggingFaceH4/aime_2024");
-        assert!(matches!(&fx[0].files[1], FixtureFile::Rows { path, rows }
-            if path == "data/train-00000-of-00001.parquet" && rows.len() == 4));
+        assert_rows_file(
+            &Aime24.fixture(),
+            "HuggingFaceH4/aime_2024",
+            "data/train-00000-of-00001.parquet",
+            4,
+        );
         assert!(README.contains("    path: data/train-*\n"));
     }
 }

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use super::aime24::{boxed_integer_answer, build_zero_shot};
+use super::aime24::{boxed_integer_answer, build_zero_shot, train_split, zero_shot_fixture};
 use super::gpqa_diamond::rows::row;
-use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
+use super::{Benchmark, BenchmarkKind, Fixture, LoadRequest, Source};
 use crate::{AccuracyError, Problem, Row};
 
 const REPO: &str = "yentinglin/aime_2025";
@@ -21,12 +21,12 @@ impl Benchmark for Aime25 {
     /// `load_dataset("yentinglin/aime_2025", split="train")`. AIPerf ignores `tasks`,
     /// `n_shots` and `enable_cot` for AIME25 (one task, zero-shot), and so does this.
     fn sources(&self, _req: &LoadRequest) -> Result<Vec<Source>, AccuracyError> {
-        Ok(vec![Source::new(REPO, None, "train")])
+        Ok(vec![train_split(REPO)])
     }
 
     /// One problem per row, in dataset order.
-    fn build(&self, req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
-        build_zero_shot(&self.sources(req)?, rows, TASK)
+    fn build(&self, _req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
+        build_zero_shot(REPO, TASK, rows)
     }
 
     /// `The final answer is $\boxed{gold}$`, or gold plus one.
@@ -35,13 +35,7 @@ impl Benchmark for Aime25 {
     }
 
     fn fixture(&self) -> Vec<Fixture> {
-        vec![Fixture {
-            repo: REPO,
-            files: vec![
-                FixtureFile::readme(README),
-                FixtureFile::rows("data/train-00000-of-00001.parquet", fixture_rows()),
-            ],
-        }]
+        zero_shot_fixture(REPO, README, fixture_rows())
     }
 }
 
@@ -116,26 +110,20 @@ fn fixture_rows() -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{
+        assert_rows_file, assert_sources_ignore_tasks, assert_user_problem, zero_shot_problems,
+        zero_shot_req,
+    };
     use super::*;
-    use crate::ChatMessage;
-
-    fn req(tasks: Option<&[&str]>) -> LoadRequest {
-        LoadRequest {
-            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            n_shots: 0,
-            enable_cot: false,
-        }
-    }
 
     fn fixture_problems() -> Vec<Problem> {
-        Aime25.build(&req(None), &[fixture_rows()]).unwrap()
+        zero_shot_problems(&Aime25, None, fixture_rows())
     }
 
     #[test]
     fn sources_name_the_train_split() {
-        let expected = vec![Source::new("yentinglin/aime_2025", None, "train")];
-        assert_eq!(Aime25.sources(&req(None)).unwrap(), expected);
-        assert_eq!(Aime25.sources(&req(Some(&["aime24"]))).unwrap(), expected);
+        let expected = Source::new("yentinglin/aime_2025", None, "train");
+        assert_sources_ignore_tasks(&Aime25, expected, &["aime24"]);
     }
 
     #[test]
@@ -144,20 +132,14 @@ mod tests {
         assert_eq!(all.len(), 3);
         let expected =
             "Find the sum of all integer bases $b>9$ for which $17_{b}$ is a divisor of $97_{b}$.";
-        assert_eq!(all[0].prompt, expected);
-        assert_eq!(all[0].messages, Some(vec![ChatMessage::user(expected)]));
-        assert_eq!(all[0].task, "aime25");
-        assert_eq!(all[0].generation_size, Some(32768));
-        assert_eq!(all[0].stop, None);
+        assert_user_problem(&all[0], expected, "70", "aime25", 32768);
         let golds: Vec<&str> = all.iter().map(|p| p.ground_truth.as_str()).collect();
         assert_eq!(golds, ["70", "16", "117"]);
     }
 
     #[test]
     fn tasks_are_ignored() {
-        let with_tasks = Aime25
-            .build(&req(Some(&["nope"])), &[fixture_rows()])
-            .unwrap();
+        let with_tasks = zero_shot_problems(&Aime25, Some(&["nope"]), fixture_rows());
         assert_eq!(with_tasks, fixture_problems());
     }
 
@@ -177,7 +159,7 @@ mod tests {
     #[test]
     fn missing_answer_is_a_bad_row() {
         let rows = vec![row(vec![("problem", json!("p"))])];
-        let err = Aime25.build(&req(None), &[rows]).unwrap_err();
+        let err = Aime25.build(&zero_shot_req(None), &[rows]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "yentinglin/aime_2025:train row 0: missing column \"answer\""
@@ -186,10 +168,12 @@ mod tests {
 
     #[test]
     fn fixture_has_the_hub_layout() {
-        let fx = Aime25.fixture();
-        assert_eq!(fx[0].repo, "yentinglin/aime_2025");
-        assert!(matches!(&fx[0].files[1], FixtureFile::Rows { path, rows }
-            if path == "data/train-00000-of-00001.parquet" && rows.len() == 3));
+        assert_rows_file(
+            &Aime25.fixture(),
+            "yentinglin/aime_2025",
+            "data/train-00000-of-00001.parquet",
+            3,
+        );
         assert!(README.contains("    num_examples: 3\n"));
     }
 }

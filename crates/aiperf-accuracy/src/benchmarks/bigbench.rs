@@ -6,7 +6,7 @@
 
 use super::mmlu::{bad_row, check_source_count, column, str_column};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 use serde_json::{json, Value};
 
 const REPO: &str = "lukaemon/bbh";
@@ -192,14 +192,12 @@ fn problem(
         _ => return Err(bad_row(source, i, "column `target` is not a string")),
     };
     let prompt = format!("{head}\n\nQ: {input}\nA: {}", task.confinement);
-    Ok(Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    Ok(Problem::user_message(
         prompt,
         ground_truth,
-        task: task.name.to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    })
+        task.name,
+        GENERATION_SIZE,
+    ))
 }
 
 const FIXTURE_TASKS: [&str; 2] = ["boolean_expressions", "sports_understanding"];
@@ -266,7 +264,9 @@ fn fixture() -> Fixture {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{build, paths, readme, req};
+    use super::super::test_support::{
+        assert_invalid, assert_user_problem, build, paths, readme, req, unknown_tasks,
+    };
     use super::*;
 
     const BOOL_CONFINEMENT: &str = "\n\nOutput 'True' or 'False'. Full answer not needed.";
@@ -279,12 +279,7 @@ mod tests {
             "Task description: Evaluate the result of a random Boolean expression.\n\n\
              Q: not ( True ) and ( True ) is\nA: {BOOL_CONFINEMENT}"
         );
-        assert_eq!(p.prompt, expected);
-        assert_eq!(p.messages, Some(vec![ChatMessage::user(expected)]));
-        assert_eq!(p.ground_truth, "False");
-        assert_eq!(p.task, "boolean_expressions");
-        assert_eq!(p.generation_size, Some(1024));
-        assert_eq!(p.stop, None);
+        assert_user_problem(p, &expected, "False", "boolean_expressions", 1024);
         // Zero shots: CoT and plain files share the description.
         let cot = build(&Bigbench, &req(Some(&["boolean_expressions"]), 0, true));
         assert_eq!(cot[0].prompt, p.prompt);
@@ -372,22 +367,12 @@ mod tests {
 
     #[test]
     fn bad_requests_and_rows() {
-        let err = Bigbench
-            .sources(&req(Some(&["navigate", "navigation"]), 3, true))
-            .expect_err("unknown");
-        assert!(matches!(
-            err,
-            AccuracyError::UnknownTasks { ref unknown, ref available, .. }
-                if unknown == "navigation" && available.starts_with("boolean_expressions, causal_judgement")
-        ));
-        assert!(matches!(
-            Bigbench.sources(&req(Some(&["all", "navigate"]), 3, true)),
-            Err(AccuracyError::Invalid(_))
-        ));
-        assert!(matches!(
-            Bigbench.sources(&req(None, 4, true)),
-            Err(AccuracyError::Invalid(_))
-        ));
+        let (unknown, available) =
+            unknown_tasks(&Bigbench, &req(Some(&["navigate", "navigation"]), 3, true));
+        assert_eq!(unknown, "navigation");
+        assert!(available.starts_with("boolean_expressions, causal_judgement"));
+        assert_invalid(&Bigbench, &req(Some(&["all", "navigate"]), 3, true));
+        assert_invalid(&Bigbench, &req(None, 4, true));
         let r = req(Some(&["navigate"]), 3, true);
         let mut row = bbh_row("Q?", "Yes");
         row.insert("target".into(), json!(["Yes"]));

@@ -10,9 +10,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use self::pyrandom::PyRandom;
-use self::rows::{row, single_source, to_csv, RowRef};
+use self::rows::{problem_per_row, row, to_csv, RowRef};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 
 const REPO: &str = "Idavidrein/gpqa";
 const CONFIG: &str = "gpqa_diamond";
@@ -45,11 +45,7 @@ impl Benchmark for GpqaDiamond {
 
     /// One problem per row, in dataset order.
     fn build(&self, req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
-        let (label, rows) = single_source(&self.sources(req)?, rows)?;
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| problem(&RowRef::new(&label, i, r)))
-            .collect()
+        problem_per_row(&self.sources(req)?, rows, problem)
     }
 
     /// `Answer: <gold letter>`, or the next letter round ABCD.
@@ -89,14 +85,12 @@ fn problem(r: &RowRef) -> Result<Problem, AccuracyError> {
     for (letter, &i) in LETTERS.iter().zip(&order) {
         prompt.push_str(&format!("\n{letter}) {}", answers[i]));
     }
-    Ok(Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    Ok(Problem::user_message(
         prompt,
-        ground_truth: LETTERS[gold].to_string(),
-        task: TASK.to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    })
+        LETTERS[gold],
+        TASK,
+        GENERATION_SIZE,
+    ))
 }
 
 /// AIPerf's `_seeded_shuffle_indices(question, 4)`: `random.Random(int(sha256(q).hexdigest(),
@@ -198,32 +192,19 @@ fn fixture_rows() -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{
+        assert_sources_ignore_tasks, assert_user_problem, zero_shot_problems, zero_shot_req,
+    };
     use super::*;
 
-    fn req(tasks: Option<&[&str]>) -> LoadRequest {
-        LoadRequest {
-            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            n_shots: 0,
-            enable_cot: false,
-        }
-    }
-
     fn fixture_problems() -> Vec<Problem> {
-        GpqaDiamond.build(&req(None), &[fixture_rows()]).unwrap()
+        zero_shot_problems(&GpqaDiamond, None, fixture_rows())
     }
 
     #[test]
     fn sources_name_the_diamond_config() {
-        let expected = vec![Source::new(
-            "Idavidrein/gpqa",
-            Some("gpqa_diamond"),
-            "train",
-        )];
-        assert_eq!(GpqaDiamond.sources(&req(None)).unwrap(), expected);
-        assert_eq!(
-            GpqaDiamond.sources(&req(Some(&["Physics"]))).unwrap(),
-            expected
-        );
+        let expected = Source::new("Idavidrein/gpqa", Some("gpqa_diamond"), "train");
+        assert_sources_ignore_tasks(&GpqaDiamond, expected, &["Physics"]);
     }
 
     /// `_seeded_shuffle_indices(q, 4)` from AIPerf under CPython 3.11.
@@ -238,12 +219,7 @@ mod tests {
     fn prompt_is_the_simple_evals_template() {
         let p = &fixture_problems()[3];
         let expected = "Answer the following multiple choice question. The last line of your response should be of the following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step before answering.\n\nTwo identical capacitors, each of capacitance C, are connected in series to a battery of voltage V. What is the total energy stored?\n\nA) CV\u{b2}\nB) CV\u{b2}/2\nC) CV\u{b2}/4\nD) 2CV\u{b2}";
-        assert_eq!(p.prompt, expected);
-        assert_eq!(p.messages, Some(vec![ChatMessage::user(expected)]));
-        assert_eq!(p.ground_truth, "C");
-        assert_eq!(p.task, "gpqa_diamond");
-        assert_eq!(p.generation_size, Some(32768));
-        assert_eq!(p.stop, None);
+        assert_user_problem(p, expected, "C", "gpqa_diamond", 32768);
     }
 
     #[test]
@@ -254,9 +230,7 @@ mod tests {
         assert!(all[2]
             .prompt
             .contains("\n\nA gene has two alleles, \"A\" and \"a\""));
-        let with_tasks = GpqaDiamond
-            .build(&req(Some(&["Biology"])), &[fixture_rows()])
-            .unwrap();
+        let with_tasks = zero_shot_problems(&GpqaDiamond, Some(&["Biology"]), fixture_rows());
         assert_eq!(with_tasks, all);
     }
 
@@ -264,7 +238,9 @@ mod tests {
     fn non_string_question_is_a_bad_row() {
         let mut r = fixture_rows().remove(0);
         r.insert("Question".into(), json!(null));
-        let err = GpqaDiamond.build(&req(None), &[vec![r]]).unwrap_err();
+        let err = GpqaDiamond
+            .build(&zero_shot_req(None), &[vec![r]])
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Idavidrein/gpqa[gpqa_diamond]:train row 0: column \"Question\": expected a string, got null"

@@ -7,9 +7,9 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::json;
 
-use super::gpqa_diamond::rows::{row, single_source, RowRef};
+use super::gpqa_diamond::rows::{problem_per_row, row, RowRef};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 
 const REPO: &str = "openai/gsm8k";
 const CONFIG: &str = "main";
@@ -32,11 +32,7 @@ impl Benchmark for Gsm8k {
 
     /// One problem per row, in dataset order.
     fn build(&self, req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
-        let (label, rows) = single_source(&self.sources(req)?, rows)?;
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| problem(&RowRef::new(&label, i, r)))
-            .collect()
+        problem_per_row(&self.sources(req)?, rows, problem)
     }
 
     /// `#### <gold>` (what lighteval's `gsm8k_normalizer` reads), or the gold plus one.
@@ -63,14 +59,12 @@ impl Benchmark for Gsm8k {
 /// `Question: {question}\nAnswer:` as the prompt and the only user message.
 fn problem(r: &RowRef) -> Result<Problem, AccuracyError> {
     let prompt = format!("Question: {}\nAnswer:", r.py_str("question")?);
-    Ok(Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    Ok(Problem::user_message(
         prompt,
-        ground_truth: r.py_str("answer")?,
-        task: TASK.to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    })
+        r.py_str("answer")?,
+        TASK,
+        GENERATION_SIZE,
+    ))
 }
 
 /// lighteval's `gsm8k_normalizer` on the gold: the number after `#### `, commas dropped
@@ -167,25 +161,19 @@ fn fixture_rows() -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{
+        assert_sources_ignore_tasks, assert_user_problem, zero_shot_problems, zero_shot_req,
+    };
     use super::*;
 
-    fn req(tasks: Option<&[&str]>) -> LoadRequest {
-        LoadRequest {
-            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            n_shots: 0,
-            enable_cot: false,
-        }
-    }
-
     fn fixture_problems() -> Vec<Problem> {
-        Gsm8k.build(&req(None), &[fixture_rows()]).unwrap()
+        zero_shot_problems(&Gsm8k, None, fixture_rows())
     }
 
     #[test]
     fn sources_name_main_test_and_ignore_tasks() {
-        let expected = vec![Source::new("openai/gsm8k", Some("main"), "test")];
-        assert_eq!(Gsm8k.sources(&req(None)).unwrap(), expected);
-        assert_eq!(Gsm8k.sources(&req(Some(&["nope"]))).unwrap(), expected);
+        let expected = Source::new("openai/gsm8k", Some("main"), "test");
+        assert_sources_ignore_tasks(&Gsm8k, expected, &["nope"]);
     }
 
     #[test]
@@ -194,23 +182,14 @@ mod tests {
         assert_eq!(problems.len(), 4);
         let p = &problems[1];
         let expected = "Question: A robe takes 2 bolts of blue fiber and half that much white fiber.  How many bolts in total does it take?\nAnswer:";
-        assert_eq!(p.prompt, expected);
-        assert_eq!(p.messages, Some(vec![ChatMessage::user(expected)]));
-        assert_eq!(
-            p.ground_truth,
-            "It takes 2/2=<<2/2=1>>1 bolt of white fiber\nSo the total amount of fabric is 2+1=<<2+1=3>>3 bolts of fabric\n#### 3"
-        );
-        assert_eq!(p.task, "gsm8k");
-        assert_eq!(p.generation_size, Some(256));
-        assert_eq!(p.stop, None);
+        let gold = "It takes 2/2=<<2/2=1>>1 bolt of white fiber\nSo the total amount of fabric is 2+1=<<2+1=3>>3 bolts of fabric\n#### 3";
+        assert_user_problem(p, expected, gold, "gsm8k", 256);
     }
 
     #[test]
     fn order_follows_the_rows_and_tasks_are_ignored() {
         let all = fixture_problems();
-        let filtered = Gsm8k
-            .build(&req(Some(&["unknown"])), &[fixture_rows()])
-            .unwrap();
+        let filtered = zero_shot_problems(&Gsm8k, Some(&["unknown"]), fixture_rows());
         assert_eq!(all, filtered);
         let golds: Vec<String> = all.iter().map(|p| gold_number(&p.ground_truth)).collect();
         assert_eq!(golds, ["18", "3", "70000", "540"]);
@@ -239,12 +218,12 @@ mod tests {
     #[test]
     fn bad_rows_are_named() {
         let rows = vec![row(vec![("question", json!("q"))])];
-        let err = Gsm8k.build(&req(None), &[rows]).unwrap_err();
+        let err = Gsm8k.build(&zero_shot_req(None), &[rows]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "openai/gsm8k[main]:test row 0: missing column \"answer\""
         );
-        assert!(Gsm8k.build(&req(None), &[]).is_err());
+        assert!(Gsm8k.build(&zero_shot_req(None), &[]).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::mmlu::{bad_row, check_source_count, column, str_column, str_list_column};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -419,14 +419,12 @@ fn problem(
          problems about {task}.\n\n{shots}{}\n\n{CONFINEMENT}",
         question(source, i, row)?
     );
-    Ok(Some(Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    Ok(Some(Problem::user_message(
         prompt,
-        ground_truth: LETTERS[gold].to_string(),
-        task: task.to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    }))
+        LETTERS[gold],
+        task,
+        GENERATION_SIZE,
+    )))
 }
 
 /// One row in the repo's schema (`label` is a string; `""` in the test split).
@@ -626,7 +624,9 @@ fn fixture() -> Fixture {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{build, paths, readme, req};
+    use super::super::test_support::{
+        assert_invalid, assert_user_problem, build, paths, readme, req, unknown_tasks,
+    };
     use super::*;
 
     const DOG_QUERY: &str = "A dog runs across a field. It\nA. catches the disc.\nB. sleeps.\n\
@@ -635,19 +635,11 @@ mod tests {
     #[test]
     fn zero_shot_prompt_is_byte_exact() {
         let problems = build(&Hellaswag, &req(Some(&["Disc dog"]), 0, false));
-        let p = &problems[0];
-        assert_eq!(
-            p.prompt,
-            format!(
-                "The following are multiple choice questions (with answers) are sentence \
-                 completion problems about Disc dog.\n\n{DOG_QUERY}"
-            )
+        let expected = format!(
+            "The following are multiple choice questions (with answers) are sentence \
+             completion problems about Disc dog.\n\n{DOG_QUERY}"
         );
-        assert_eq!(p.messages, Some(vec![ChatMessage::user(p.prompt.clone())]));
-        assert_eq!(p.ground_truth, "A");
-        assert_eq!(p.task, "Disc dog");
-        assert_eq!(p.generation_size, Some(5));
-        assert_eq!(p.stop, None);
+        assert_user_problem(&problems[0], &expected, "A", "Disc dog", 5);
     }
 
     #[test]
@@ -720,22 +712,12 @@ mod tests {
 
     #[test]
     fn bad_requests_and_rows() {
-        let err = Hellaswag
-            .sources(&req(Some(&["Disc dog", "Disc cat"]), 10, false))
-            .expect_err("unknown");
-        assert!(matches!(
-            err,
-            AccuracyError::UnknownTasks { ref unknown, ref available, .. }
-                if unknown == "Disc cat" && available.starts_with("Applying sunscreen, ")
-        ));
-        assert!(matches!(
-            Hellaswag.sources(&req(Some(&["all", "Disc dog"]), 10, false)),
-            Err(AccuracyError::Invalid(_))
-        ));
-        assert!(matches!(
-            Hellaswag.sources(&req(None, 16, false)),
-            Err(AccuracyError::Invalid(_))
-        ));
+        let (unknown, available) =
+            unknown_tasks(&Hellaswag, &req(Some(&["Disc dog", "Disc cat"]), 10, false));
+        assert_eq!(unknown, "Disc cat");
+        assert!(available.starts_with("Applying sunscreen, "));
+        assert_invalid(&Hellaswag, &req(Some(&["all", "Disc dog"]), 10, false));
+        assert_invalid(&Hellaswag, &req(None, 16, false));
         assert!(Hellaswag
             .sources(&req(
                 Some(&["CARS_AND_OTHER_VEHICLES", "cars & other vehicles"]),

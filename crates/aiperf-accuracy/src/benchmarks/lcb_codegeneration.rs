@@ -14,7 +14,7 @@
 
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
 use crate::graders::code_execution::parse_ground_truth;
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 use serde_json::Value;
 
 /// The Hub repo AIPerf loads.
@@ -258,14 +258,7 @@ fn is_identifier(name: &str) -> bool {
 
 fn problem_from_row(row: &Row) -> Problem {
     let prompt = prepare_prompt(row);
-    Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
-        ground_truth: ground_truth(row),
-        task: TASK_NAME.to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-        prompt,
-    }
+    Problem::user_message(prompt, ground_truth(row), TASK_NAME, GENERATION_SIZE)
 }
 
 /// A fixture problem in the Hub's row layout, plus a reference solution for the oracle.
@@ -376,6 +369,7 @@ mod tests {
     use super::*;
     use crate::graders::code_execution::CodeExecution;
     use crate::graders::Grader;
+    use crate::ChatMessage;
     use serde_json::json;
 
     fn row(value: Value) -> Row {

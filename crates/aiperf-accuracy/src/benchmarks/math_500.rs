@@ -5,9 +5,9 @@
 
 use serde_json::json;
 
-use super::gpqa_diamond::rows::{row, single_source, RowRef};
+use super::gpqa_diamond::rows::{problem_per_row, row, RowRef};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 
 const REPO: &str = "HuggingFaceH4/MATH-500";
 const TASK: &str = "math_500";
@@ -30,11 +30,7 @@ impl Benchmark for Math500 {
 
     /// One problem per row, in dataset order; the task is the row's `subject`.
     fn build(&self, req: &LoadRequest, rows: &[Vec<Row>]) -> Result<Vec<Problem>, AccuracyError> {
-        let (label, rows) = single_source(&self.sources(req)?, rows)?;
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| problem(&RowRef::new(&label, i, r)))
-            .collect()
+        problem_per_row(&self.sources(req)?, rows, problem)
     }
 
     /// The gold `\boxed{...}` of the solution, or `\boxed{123456789}` (another integer if
@@ -64,14 +60,14 @@ impl Benchmark for Math500 {
 /// `subject or "math_500"` as task.
 fn problem(r: &RowRef) -> Result<Problem, AccuracyError> {
     let prompt = r.text("problem")?.to_string();
-    Ok(Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    let solution = r.text_or_none("solution")?.unwrap_or_default();
+    let subject = r.text_or_none("subject")?.unwrap_or(TASK);
+    Ok(Problem::user_message(
         prompt,
-        ground_truth: r.text_or_none("solution")?.unwrap_or_default().to_string(),
-        task: r.text_or_none("subject")?.unwrap_or(TASK).to_string(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    })
+        solution,
+        subject,
+        GENERATION_SIZE,
+    ))
 }
 
 /// The content of the last `\boxed{...}` (or `\fbox{...}`) in `text`, braces balanced.
@@ -183,37 +179,28 @@ fn fixture_rows() -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{
+        assert_rows_file, assert_sources_ignore_tasks, assert_user_problem, zero_shot_problems,
+        zero_shot_req,
+    };
     use super::*;
 
-    fn req(tasks: Option<&[&str]>) -> LoadRequest {
-        LoadRequest {
-            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            n_shots: 0,
-            enable_cot: false,
-        }
-    }
-
     fn fixture_problems() -> Vec<Problem> {
-        Math500.build(&req(None), &[fixture_rows()]).unwrap()
+        zero_shot_problems(&Math500, None, fixture_rows())
     }
 
     #[test]
     fn sources_name_the_test_split() {
-        let expected = vec![Source::new("HuggingFaceH4/MATH-500", None, "test")];
-        assert_eq!(Math500.sources(&req(None)).unwrap(), expected);
-        assert_eq!(Math500.sources(&req(Some(&["Algebra"]))).unwrap(), expected);
+        let expected = Source::new("HuggingFaceH4/MATH-500", None, "test");
+        assert_sources_ignore_tasks(&Math500, expected, &["Algebra"]);
     }
 
     #[test]
     fn prompt_is_the_bare_problem() {
         let p = &fixture_problems()[1];
         let expected = "If $f(x) = \\frac{3x-2}{x-2}$, what is the value of $f(-2) +f(-1)+f(0)$? Express your answer as a common fraction.";
-        assert_eq!(p.prompt, expected);
-        assert_eq!(p.messages, Some(vec![ChatMessage::user(expected)]));
-        assert_eq!(p.ground_truth, "$f(-2)+f(-1)+f(0)=\\frac{3(-2)-2}{-2-2}+\\frac{3(-1)-2}{-1-2}+\\frac{3(0)-2}{0-2}=\\frac{-8}{-4}+\\frac{-5}{-3}+\\frac{-2}{-2}=2+\\frac{5}{3}+1=\\boxed{\\frac{14}{3}}$");
-        assert_eq!(p.task, "Algebra");
-        assert_eq!(p.generation_size, Some(32768));
-        assert_eq!(p.stop, None);
+        let gold = "$f(-2)+f(-1)+f(0)=\\frac{3(-2)-2}{-2-2}+\\frac{3(-1)-2}{-1-2}+\\frac{3(0)-2}{0-2}=\\frac{-8}{-4}+\\frac{-5}{-3}+\\frac{-2}{-2}=2+\\frac{5}{3}+1=\\boxed{\\frac{14}{3}}$";
+        assert_user_problem(p, expected, gold, "Algebra", 32768);
     }
 
     #[test]
@@ -231,9 +218,7 @@ mod tests {
                 "Algebra"
             ]
         );
-        let filtered = Math500
-            .build(&req(Some(&["Algebra", "nope"])), &[fixture_rows()])
-            .unwrap();
+        let filtered = zero_shot_problems(&Math500, Some(&["Algebra", "nope"]), fixture_rows());
         assert_eq!(filtered, all);
     }
 
@@ -243,11 +228,11 @@ mod tests {
             ("problem", json!("p")),
             ("solution", json!(null)),
         ])];
-        let p = &Math500.build(&req(None), &[rows]).unwrap()[0];
+        let p = &Math500.build(&zero_shot_req(None), &[rows]).unwrap()[0];
         assert_eq!(p.ground_truth, "");
         assert_eq!(p.task, "math_500");
         let bad = vec![row(vec![("solution", json!("s"))])];
-        let err = Math500.build(&req(None), &[bad]).unwrap_err();
+        let err = Math500.build(&zero_shot_req(None), &[bad]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "HuggingFaceH4/MATH-500:test row 0: missing column \"problem\""
@@ -292,10 +277,11 @@ mod tests {
 
     #[test]
     fn fixture_is_a_root_test_jsonl() {
-        let fx = Math500.fixture();
-        assert_eq!(fx[0].repo, "HuggingFaceH4/MATH-500");
-        assert!(
-            matches!(&fx[0].files[1], FixtureFile::Rows { path, rows } if path == "test.jsonl" && rows.len() == 6)
+        assert_rows_file(
+            &Math500.fixture(),
+            "HuggingFaceH4/MATH-500",
+            "test.jsonl",
+            6,
         );
         assert!(!README.contains("configs:"));
     }

@@ -4,7 +4,7 @@
 
 use super::mmlu::{bad_row, check_source_count, resolve_named, str_column, str_list_column};
 use super::{Benchmark, BenchmarkKind, Fixture, FixtureFile, LoadRequest, Source};
-use crate::{AccuracyError, ChatMessage, Problem, Row};
+use crate::{AccuracyError, Problem, Row};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -188,14 +188,12 @@ fn prompt(row: &ProRow, shots: &[ProRow], enable_cot: bool) -> String {
 
 fn problem(row: &ProRow, shots: &[ProRow], enable_cot: bool) -> Problem {
     let prompt = prompt(row, shots, enable_cot);
-    Problem {
-        messages: Some(vec![ChatMessage::user(prompt.clone())]),
+    Problem::user_message(
         prompt,
-        ground_truth: row.answer.clone(),
-        task: row.category.clone(),
-        generation_size: Some(GENERATION_SIZE),
-        stop: None,
-    }
+        row.answer.clone(),
+        row.category.clone(),
+        GENERATION_SIZE,
+    )
 }
 
 /// One row in the repo's schema.
@@ -384,8 +382,9 @@ fn fixture() -> Fixture {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{build, paths, readme, req};
+    use super::super::test_support::{build, paths, readme, req, unknown_tasks};
     use super::*;
+    use crate::ChatMessage;
 
     const MATH_COT_HEAD: &str = "The following are multiple choice questions (with answers) \
          about math. Think step by step and then output the answer in the format of \"The \
@@ -473,14 +472,10 @@ mod tests {
 
     #[test]
     fn unknown_categories_are_rejected() {
-        let err = MmluPro
-            .sources(&req(Some(&["math", "computer_science"]), 5, true))
-            .expect_err("unknown");
-        assert!(matches!(
-            err,
-            AccuracyError::UnknownTasks { ref unknown, ref available, .. }
-                if unknown == "computer_science" && available.contains("computer science")
-        ));
+        let (unknown, available) =
+            unknown_tasks(&MmluPro, &req(Some(&["math", "computer_science"]), 5, true));
+        assert_eq!(unknown, "computer_science");
+        assert!(available.contains("computer science"));
         assert!(MmluPro
             .sources(&req(Some(&["computer science"]), 5, true))
             .is_ok());

@@ -229,7 +229,7 @@ pub trait Benchmark: Send + Sync {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::{Benchmark, Fixture, FixtureFile, LoadRequest, Source};
-    use crate::{ChatMessage, Problem, Row};
+    use crate::{AccuracyError, ChatMessage, Problem, Row};
 
     /// The fixture rows of `source`: the file under `<config>/` (or anywhere, without a
     /// config) whose name starts with `<split>-`.
@@ -300,6 +300,32 @@ pub(crate) mod test_support {
         req(tasks, 0, false)
     }
 
+    /// `bench` refuses `req` for naming unknown tasks: (those tasks, the available ones).
+    #[track_caller]
+    pub(crate) fn unknown_tasks(bench: &dyn Benchmark, req: &LoadRequest) -> (String, String) {
+        match bench.sources(req) {
+            Err(AccuracyError::UnknownTasks {
+                unknown, available, ..
+            }) => (unknown, available),
+            other => panic!("expected UnknownTasks, got {other:?}"),
+        }
+    }
+
+    /// `bench` refuses `req` as invalid.
+    #[track_caller]
+    pub(crate) fn assert_invalid(bench: &dyn Benchmark, req: &LoadRequest) {
+        assert!(matches!(bench.sources(req), Err(AccuracyError::Invalid(_))));
+    }
+
+    /// `bench`'s problems from one source's `rows`, zero-shot, asking for `tasks`.
+    pub(crate) fn zero_shot_problems(
+        bench: &dyn Benchmark,
+        tasks: Option<&[&str]>,
+        rows: Vec<Row>,
+    ) -> Vec<Problem> {
+        bench.build(&zero_shot_req(tasks), &[rows]).unwrap()
+    }
+
     /// `bench` reads `expected` alone, whether or not `tasks` are asked for.
     #[track_caller]
     pub(crate) fn assert_sources_ignore_tasks(
@@ -336,9 +362,9 @@ pub(crate) mod test_support {
     #[track_caller]
     pub(crate) fn assert_rows_file(fixture: &[Fixture], repo: &str, path: &str, n_rows: usize) {
         assert_eq!(fixture[0].repo, repo);
-        assert!(
-            matches!(&fixture[0].files[1], FixtureFile::Rows { path: p, rows }
-            if p == path && rows.len() == n_rows)
-        );
+        let FixtureFile::Rows { path: p, rows } = &fixture[0].files[1] else {
+            panic!("expected the rows file {path} second");
+        };
+        assert_eq!((p.as_str(), rows.len()), (path, n_rows));
     }
 }

@@ -21,6 +21,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::py_bool;
+use crate::Grade;
+
 /// The letters of MMLU (and `multiple_choice`): A-D.
 pub(crate) const LETTERS_ABCD: &str = "ABCD";
 
@@ -116,6 +119,34 @@ pub(crate) fn stripped_first_line(response: &str) -> &str {
 /// `s` is exactly one letter of `letters` (a bare, non-chain-of-thought answer).
 pub(crate) fn is_bare_letter(s: &str, letters: &str) -> bool {
     s.chars().count() == 1 && letters.contains(s)
+}
+
+/// How a letter grader words its reasoning:
+/// `{extracted} '<pred>'{fallback, when unparsed}; {gold} '<gold>'; match=<True|False>`.
+pub(crate) struct LetterWording {
+    pub extracted: &'static str,
+    pub fallback: &'static str,
+    pub gold: &'static str,
+}
+
+/// The grade of an extracted letter `pred` (`unparsed`: a fallback found it) against the
+/// stripped gold: correct when the two are equal and not empty.
+pub(crate) fn grade_letter(
+    pred: String,
+    unparsed: bool,
+    ground_truth: &str,
+    wording: &LetterWording,
+) -> Grade {
+    let gold = py_strip(ground_truth).to_string();
+    let correct = pred == gold && !pred.is_empty();
+    let reasoning = format!(
+        "{} '{pred}'{}; {} '{gold}'; match={}",
+        wording.extracted,
+        if unparsed { wording.fallback } else { "" },
+        wording.gold,
+        py_bool(correct),
+    );
+    Grade::scored(correct, unparsed, reasoning, pred, gold)
 }
 
 /// Every letter of `letters` in `text` whose neighbours (or the text's ends) are not Python

@@ -6,11 +6,18 @@
 //! tiers 2 and 3, and finding nothing (an empty prediction, never correct), are unparsed.
 
 use super::choice_extract::{
-    extract_choice_letter, is_bare_letter, py_strip, stripped_first_line, ChoiceTier,
-    LETTERS_A_TO_J,
+    extract_choice_letter, grade_letter, is_bare_letter, stripped_first_line, ChoiceTier,
+    LetterWording, LETTERS_A_TO_J,
 };
-use super::{py_bool, Grader, GraderKind};
+use super::{Grader, GraderKind};
 use crate::Grade;
+
+/// `extracted 'B' (fallback); ground_truth 'B'; match=True`.
+const WORDING: LetterWording = LetterWording {
+    extracted: "extracted",
+    fallback: " (fallback)",
+    gold: "ground_truth",
+};
 
 pub struct MmluPro;
 
@@ -37,14 +44,7 @@ impl Grader for MmluPro {
 
     fn grade(&self, response: &str, ground_truth: &str) -> Grade {
         let (pred, unparsed) = Self::extract_with_flag(response);
-        let gold = py_strip(ground_truth).to_string();
-        let correct = pred == gold && !pred.is_empty();
-        let reasoning = format!(
-            "extracted '{pred}'{}; ground_truth '{gold}'; match={}",
-            if unparsed { " (fallback)" } else { "" },
-            py_bool(correct),
-        );
-        Grade::scored(correct, unparsed, reasoning, pred, gold)
+        grade_letter(pred, unparsed, ground_truth, &WORDING)
     }
 }
 

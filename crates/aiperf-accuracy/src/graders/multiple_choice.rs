@@ -16,11 +16,19 @@
 //! ("A. 0, B. 4, ...") on its first line.
 
 use super::choice_extract::{
-    extract_choice_letter, first_lone_letter, is_bare_letter, py_strip, stripped_first_line,
-    ChoiceTier, LETTERS_ABCD,
+    extract_choice_letter, first_lone_letter, grade_letter, is_bare_letter, stripped_first_line,
+    ChoiceTier, LetterWording, LETTERS_ABCD,
 };
-use super::{py_bool, Grader, GraderKind};
+use super::{Grader, GraderKind};
 use crate::Grade;
+
+/// `first-line-of-response extracted to 'B' (regex fallback); ground_truth stripped to 'B';
+/// match=True`.
+const WORDING: LetterWording = LetterWording {
+    extracted: "first-line-of-response extracted to",
+    fallback: " (regex fallback)",
+    gold: "ground_truth stripped to",
+};
 
 pub struct MultipleChoice;
 
@@ -58,14 +66,7 @@ impl Grader for MultipleChoice {
 
     fn grade(&self, response: &str, ground_truth: &str) -> Grade {
         let (pred, unparsed) = Self::extract_with_flag(response);
-        let gold = py_strip(ground_truth).to_string();
-        let correct = pred == gold && !pred.is_empty();
-        let reasoning = format!(
-            "first-line-of-response extracted to '{pred}'{}; ground_truth stripped to '{gold}'; match={}",
-            if unparsed { " (regex fallback)" } else { "" },
-            py_bool(correct),
-        );
-        Grade::scored(correct, unparsed, reasoning, pred, gold)
+        grade_letter(pred, unparsed, ground_truth, &WORDING)
     }
 }
 

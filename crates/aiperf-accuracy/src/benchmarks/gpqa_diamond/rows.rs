@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::benchmarks::Source;
-use crate::{AccuracyError, Row};
+use crate::{AccuracyError, Problem, Row};
 
 /// One row of one source, for column access with errors that name where the row came from.
 pub(crate) struct RowRef<'a> {
@@ -137,6 +137,19 @@ pub(crate) fn single_source<'a>(
             rows.len()
         ))),
     }
+}
+
+/// One problem per row of the single source, in row order (`problem` of each row).
+pub(crate) fn problem_per_row(
+    sources: &[Source],
+    rows: &[Vec<Row>],
+    problem: impl Fn(&RowRef) -> Result<Problem, AccuracyError>,
+) -> Result<Vec<Problem>, AccuracyError> {
+    let (label, rows) = single_source(sources, rows)?;
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| problem(&RowRef::new(&label, i, r)))
+        .collect()
 }
 
 /// A row from `(column, value)` pairs, in column order.
