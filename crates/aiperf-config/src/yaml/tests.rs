@@ -423,7 +423,7 @@ fn load_file_reads_and_names_the_file() {
     assert_eq!(e.line, Some(3));
     assert_eq!(
         e.to_string(),
-        format!("{}:3: unknown key 'bogus' (expected one of: model, models, endpoint, dataset, datasets, phases, warmup, profiling, slos, artifacts, tokenizer, serverMetrics, gpuTelemetry)", path.display())
+        format!("{}:3: unknown key 'bogus' (expected one of: model, models, endpoint, dataset, datasets, phases, warmup, profiling, slos, artifacts, tokenizer, serverMetrics, gpuTelemetry, accuracy)", path.display())
     );
     std::fs::write(&path, template("latency_test").unwrap()).unwrap();
     assert!(load_file(&path).is_ok());
@@ -2045,4 +2045,231 @@ benchmark:
     for (tail, want) in cases {
         assert_eq!(err(&format!("{base}{tail}")), want, "{tail}");
     }
+}
+
+// ---- benchmark.accuracy ----
+
+const ACCURACY_HEAD: &str = "benchmark:\n  model: m\n  endpoint: {url: http://localhost:8000}\n";
+
+/// The resolved accuracy mode of a run.
+fn accuracy_of(args: &[String]) -> Option<crate::resolve::Accuracy> {
+    resolve(args).variations[0].config.accuracy.clone()
+}
+
+#[test]
+fn accuracy_block_in_either_spelling_resolves_as_its_flags() {
+    let camel = format!(
+        "{ACCURACY_HEAD}  accuracy:
+    benchmark: MMLU_PRO
+    tasks: \"anatomy, astronomy\"
+    nShots: 3
+    enableCot: false
+    grader: exact_match
+    systemPrompt: \"Answer with one letter.\"
+    verbose: true
+"
+    );
+    let snake = format!(
+        "{ACCURACY_HEAD}  accuracy:
+    benchmark: mmlu-pro
+    tasks: [anatomy, astronomy]
+    n_shots: 3
+    enable_cot: false
+    grader: EXACT_MATCH
+    system_prompt: \"Answer with one letter.\"
+    verbose: true
+"
+    );
+    let flags = strings(&[
+        "-m",
+        "m",
+        "--url",
+        "http://localhost:8000",
+        "--accuracy-benchmark",
+        "mmlu_pro",
+        "--accuracy-tasks",
+        "anatomy,astronomy",
+        "--accuracy-n-shots",
+        "3",
+        "--accuracy-no-enable-cot",
+        "--accuracy-grader",
+        "exact_match",
+        "--accuracy-system-prompt",
+        "Answer with one letter.",
+        "--accuracy-verbose",
+    ]);
+    let want = accuracy_of(&flags);
+    assert!(want.is_some());
+    let camel_args = load(&camel).unwrap();
+    assert!(
+        camel_args.ends_with(&strings(&[
+            "--accuracy-benchmark",
+            "mmlu_pro",
+            "--accuracy-tasks",
+            "anatomy, astronomy",
+            "--accuracy-n-shots",
+            "3",
+            "--accuracy-no-enable-cot",
+            "--accuracy-grader",
+            "exact_match",
+            "--accuracy-system-prompt",
+            "Answer with one letter.",
+            "--accuracy-verbose",
+        ])),
+        "{camel_args:?}"
+    );
+    assert_eq!(accuracy_of(&camel_args), want);
+    let snake_args = load(&snake).unwrap();
+    assert_eq!(accuracy_of(&snake_args), want);
+    // The camelCase file is what the schema describes.
+    let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let json = tree::parse(&camel).unwrap().to_json();
+    assert!(validator.is_valid(&json), "{json}");
+    // Only a benchmark: its defaults; null or an empty block: no accuracy mode.
+    let only = load(&format!("{ACCURACY_HEAD}  accuracy: {{benchmark: aime}}\n")).unwrap();
+    assert!(only.ends_with(&strings(&["--accuracy-benchmark", "aime"])));
+    let enabled = load(&format!(
+        "{ACCURACY_HEAD}  accuracy: {{benchmark: aime, enableCot: true}}\n"
+    ))
+    .unwrap();
+    assert!(enabled.ends_with(&strings(&["--accuracy-enable-cot"])));
+    assert_eq!(
+        accuracy_of(&only),
+        accuracy_of(&strings(&["-m", "m", "--accuracy-benchmark", "aime"]))
+    );
+    for empty in ["  accuracy:\n", "  accuracy: {}\n"] {
+        let args = load(&format!("{ACCURACY_HEAD}{empty}")).unwrap();
+        assert_eq!(args, load(ACCURACY_HEAD).unwrap(), "{empty}");
+    }
+}
+
+#[test]
+fn accuracy_block_errors_name_the_line() {
+    let cases = [
+        (
+            "  accuracy:\n    benchmark: mmlu\n    nShot: 3\n",
+            "run.yaml:6: unknown key 'nShot' (did you mean 'nShots'?)",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    n_shot: 3\n",
+            "run.yaml:6: unknown key 'n_shot' (did you mean 'n_shots'?)",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    dataset: x\n",
+            "run.yaml:6: unknown key 'dataset' (expected one of: benchmark, tasks, nShots, \
+             enableCot, grader, systemPrompt, verbose)",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlux\n",
+            "run.yaml:5: 'benchmark' must be one of mmlu, mmlu_pro, aime, hellaswag, bigbench, \
+             aime24, aime25, math_500, gsm8k, gpqa_diamond, lcb_codegeneration, got \"mmlux\" \
+             (did you mean 'mmlu'?)",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    grader: exact\n",
+            "run.yaml:6: 'grader' must be one of exact_match, math, multiple_choice, \
+             code_execution, lighteval_expr, lighteval_latex, lighteval_gpqa, lighteval_gsm8k, \
+             mmlu_pro, got \"exact\" (did you mean 'exact_match'?)",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    nShots: 33\n",
+            "run.yaml:6: 'nShots' must be between 0 and 32, got 33",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    n_shots: -1\n",
+            "run.yaml:6: 'n_shots' must be a non-negative integer, got -1",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    enable_cot: maybe\n",
+            "run.yaml:6: 'enable_cot' must be true or false, got \"maybe\"",
+        ),
+        (
+            "  accuracy:\n    benchmark: mmlu\n    tasks: {a: 1}\n",
+            "run.yaml:6: 'tasks' must be a string, got a mapping",
+        ),
+        (
+            "  accuracy: mmlu\n",
+            "run.yaml:4: 'accuracy' must be a mapping, got \"mmlu\"",
+        ),
+        (
+            "  accuracy:\n    nShots: 2\n    verbose: false\n",
+            "run.yaml:5: 'nShots', 'verbose' set without 'benchmark', which accuracy mode needs \
+             (they would otherwise be ignored); benchmarks: mmlu, mmlu_pro, aime, hellaswag, \
+             bigbench, aime24, aime25, math_500, gsm8k, gpqa_diamond, lcb_codegeneration",
+        ),
+    ];
+    for (tail, want) in cases {
+        assert_eq!(err(&format!("{ACCURACY_HEAD}{tail}")), want, "{tail}");
+    }
+}
+
+#[test]
+fn accuracy_flags_expand_to_the_block_and_back() {
+    let base = ["-m", "m", "--url", "http://localhost:8000"];
+    let full: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain([
+            "--accuracy-benchmark",
+            "GSM8K",
+            "--accuracy-tasks",
+            "a, b",
+            "--accuracy-tasks",
+            "c",
+            "--accuracy-n-shots",
+            "0",
+            "--accuracy-enable-cot",
+            "--accuracy-grader",
+            "Math",
+            "--accuracy-system-prompt",
+            "Think: then answer.",
+            "--accuracy-verbose",
+        ])
+        .collect();
+    let yaml = args_round_trip(&full);
+    assert_has(
+        &yaml,
+        &[
+            "  accuracy:\n    benchmark: gsm8k\n    tasks: [a, b, c]\n    nShots: 0\n    \
+           enableCot: true\n    grader: math\n    systemPrompt: \"Think: then answer.\"\n    \
+           verbose: true\n",
+        ],
+    );
+    let back = load_with_env(&yaml, "expanded.yaml", &no_env).unwrap();
+    assert_eq!(accuracy_of(&back), accuracy_of(&strings(&full)));
+    let off: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--accuracy-benchmark", "aime", "--accuracy-no-enable-cot"])
+        .collect();
+    assert_has(&args_round_trip(&off), &["    enableCot: false\n"]);
+    // Without accuracy flags there is no block.
+    assert!(!args_round_trip(&base).contains("accuracy"));
+    let e = to_yaml(&strings(&[
+        "-m",
+        "m",
+        "--accuracy-n-shots",
+        "2",
+        "--accuracy-verbose",
+    ]))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "arguments: --accuracy-n-shots, --accuracy-verbose without --accuracy-benchmark has no \
+         equivalent in a run file"
+    );
+    let e = to_yaml(&strings(&[
+        "-m",
+        "m",
+        "--accuracy-benchmark",
+        "mmlu",
+        "--accuracy-n-shots",
+        "40",
+    ]))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "arguments: --accuracy-n-shots 40: must be 0 to 32"
+    );
 }
