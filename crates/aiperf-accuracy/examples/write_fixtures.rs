@@ -15,6 +15,8 @@
 //!     --oracle-answers`) to OUT.jsonl and prints, as JSON, each problem's
 //!     {"key","task","correct","ground_truth"} in order.
 //! ```
+//! `--sources` and `--oracle` take `ACCX_N_SHOTS=N` / `ACCX_COT=1|0` from the environment to
+//! mirror `--accuracy-n-shots` / `--accuracy-enable-cot`.
 
 use std::path::Path;
 
@@ -22,8 +24,11 @@ use aiperf_accuracy::benchmarks::FixtureFile;
 use aiperf_accuracy::{oracle, BenchmarkKind, LoadRequest, Row};
 use serde_json::{json, Value};
 
+/// The benchmark's defaults, overridden by `ACCX_N_SHOTS` (a number) and `ACCX_COT`
+/// (`1`/`0`) when set, as `--accuracy-n-shots` / `--accuracy-enable-cot` would.
 fn request(kind: BenchmarkKind, tasks: Option<&String>) -> LoadRequest {
     let d = kind.defaults();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     LoadRequest {
         tasks: tasks.filter(|t| !t.is_empty()).map(|t| {
             t.split(',')
@@ -31,8 +36,8 @@ fn request(kind: BenchmarkKind, tasks: Option<&String>) -> LoadRequest {
                 .filter(|s| !s.is_empty())
                 .collect()
         }),
-        n_shots: d.n_shots,
-        enable_cot: d.enable_cot,
+        n_shots: env("ACCX_N_SHOTS").map_or(d.n_shots, |v| v.parse().expect("ACCX_N_SHOTS")),
+        enable_cot: env("ACCX_COT").map_or(d.enable_cot, |v| v == "1"),
     }
 }
 

@@ -275,11 +275,18 @@ pub struct Grading {
 
 impl Grading {
     /// Starts the thread; `jsonl` is `accuracy_export.jsonl`'s path (`None`: not written).
-    pub fn spawn(answers: Arc<Answers>, jsonl: Option<PathBuf>) -> anyhow::Result<Self> {
+    /// Once `stop` aborts (a second Ctrl-C, or the drain time after the first ran out), answers
+    /// still queued are counted, not graded: a slow grader (code execution) never holds an
+    /// interrupted run. Answers that finish while in-flight requests drain are still graded.
+    pub fn spawn(
+        answers: Arc<Answers>,
+        jsonl: Option<PathBuf>,
+        stop: Arc<crate::stop::StopSignal>,
+    ) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
             .name("accuracy-grader".into())
-            .spawn(move || grade_all(&answers, jsonl.as_deref(), rx))
+            .spawn(move || grade_all(&answers, jsonl.as_deref(), rx, &stop))
             .map_err(|e| anyhow!("cannot start the accuracy grader thread: {e}"))?;
         Ok(Self { tx, handle })
     }
@@ -298,7 +305,12 @@ impl Grading {
     }
 }
 
-fn grade_all(answers: &Answers, jsonl: Option<&Path>, rx: mpsc::Receiver<Job>) -> Graded {
+fn grade_all(
+    answers: &Answers,
+    jsonl: Option<&Path>,
+    rx: mpsc::Receiver<Job>,
+    stop: &crate::stop::StopSignal,
+) -> Graded {
     let grader = answers.grader.grader();
     let grader_name = answers.grader.name();
     let mut out = Graded {
@@ -313,7 +325,12 @@ fn grade_all(answers: &Answers, jsonl: Option<&Path>, rx: mpsc::Receiver<Job>) -
             None
         }
     };
+    let mut skipped = 0u64;
     for job in rx {
+        if stop.aborted() {
+            skipped += 1;
+            continue;
+        }
         // Sequential sampling maps sessions onto problems in order; the credit names the one.
         let Some(key) = answers.keys.get(job.conversation) else {
             continue;
@@ -365,6 +382,12 @@ fn grade_all(answers: &Answers, jsonl: Option<&Path>, rx: mpsc::Receiver<Job>) -
         if let Err(e) = w.flush() {
             out.write_error = Some(e.to_string());
         }
+    }
+    if skipped > 0 {
+        tracing::warn!(
+            "accuracy: the run was interrupted; {skipped} answer(s) were not graded and the accuracy covers the {} graded",
+            out.summary.overall.total
+        );
     }
     out
 }
@@ -438,7 +461,7 @@ mod tests {
             ],
             verbose: false,
         });
-        let g = Grading::spawn(answers, Some(path.clone())).unwrap();
+        let g = Grading::spawn(answers, Some(path.clone()), Default::default()).unwrap();
         let tx = g.sender();
         let job = |conversation: usize, session_num: u64, output: &str| Job {
             conversation,
@@ -473,5 +496,32 @@ mod tests {
         assert_eq!(lines[0]["grader_name"], "exact_match");
         assert_eq!(lines[1]["expected"], "C");
         assert_eq!(lines[2]["unparsed"], true);
+    }
+
+    #[test]
+    fn after_a_stop_queued_answers_are_counted_not_graded() {
+        let answers = Arc::new(Answers {
+            grader: GraderKind::ExactMatch,
+            keys: vec![AnswerKey {
+                ground_truth: "B".into(),
+                task: "t".into(),
+            }],
+            verbose: false,
+        });
+        let stop = Arc::new(crate::stop::StopSignal::default());
+        stop.second();
+        let g = Grading::spawn(answers, None, stop).unwrap();
+        g.sender()
+            .send(Job {
+                conversation: 0,
+                session_num: 0,
+                conversation_id: "session_000000".into(),
+                x_request_id: "r".into(),
+                end_wall_ns: 0,
+                output: "B".into(),
+                thinking: None,
+            })
+            .unwrap();
+        assert_eq!(g.finish().summary.overall.total, 0);
     }
 }

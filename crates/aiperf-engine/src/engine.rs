@@ -190,7 +190,7 @@ impl Engine {
                 let jsonl = cfg
                     .artifact_dir
                     .join(setup::export_files(cfg).accuracy_jsonl);
-                crate::accuracy::Grading::spawn(answers, Some(jsonl))
+                crate::accuracy::Grading::spawn(answers, Some(jsonl), self.stop.clone())
             })
             .transpose()?;
         let processor = process::spawn(
