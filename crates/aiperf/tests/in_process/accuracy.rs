@@ -394,3 +394,53 @@ async fn repeated_trials_aggregate_accuracy() {
     assert_eq!(a["mean"].as_f64(), Some(right as f64 / total as f64), "{a}");
     assert_eq!(a["std"].as_f64(), Some(0.0), "{a}");
 }
+
+/// A sharded accuracy run: each shard grades its own answers, the merge adds the counts
+/// exactly (the oracle's per-task share over all problems) and joins the graded lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_grade_their_share_and_the_merge_adds_the_counts() {
+    let kind = BenchmarkKind::Gsm8k;
+    let s = setup(kind, 0.5, &[]).await;
+    let n = s.answers.len();
+    let mut parts = Vec::new();
+    for k in 0..2 {
+        let d = s.dir.path().join(format!("shard-{k}"));
+        let p = profile(kind, &s.mock.url(), &[])
+            .request_count(n)
+            .concurrency(2)
+            .seed(7)
+            .arg("--shard", format!("{k}/2"));
+        let out = engine(&s.hub)
+            .run(&p.config(&d), &aiperf_engine::Silent)
+            .await
+            .unwrap();
+        assert_eq!(out.exit_code, 0, "shard {k}: {}", out.console);
+        assert!(
+            out.accuracy.unwrap().overall.total < n as u64,
+            "shard {k} graded a share"
+        );
+        parts.push(d);
+    }
+    s.mock.stop().await;
+    let merged = s.dir.path().join("merged");
+    let outcome = aiperf_engine::merge(
+        &aiperf_engine::MergeOptions {
+            dirs: parts,
+            output: merged.clone(),
+            allow_partial: false,
+        },
+        &aiperf_plugins::Registry::builtin(),
+    )
+    .unwrap();
+    assert_eq!(outcome.exit_code, 0);
+    let (right, total) = s.per_task["gsm8k"];
+    let summary = read_json(merged.join("profile_export_aiperf.json"));
+    let overall = &summary["accuracy.overall"];
+    assert_eq!(
+        (overall["count"].as_u64(), overall["sum"].as_u64()),
+        (Some(total), Some(right))
+    );
+    assert_eq!(read_jsonl(merged.join("accuracy_export.jsonl")).len(), n);
+    let csv = std::fs::read_to_string(merged.join("accuracy_results.csv")).unwrap();
+    assert!(csv.contains(&format!("OVERALL,{right},{total},")), "{csv}");
+}
