@@ -15,6 +15,7 @@ fn flag_names(f: Flags) -> String {
         (Flags::GOODPUT, "needs --goodput"),
         (Flags::USAGE_DIFF_ONLY, "client token counts"),
         (Flags::ERROR_ADJUSTED, "adj_ companion"),
+        (Flags::DISABLE_ON_ACCURACY, "off in accuracy mode"),
     ];
     names
         .iter()
@@ -302,7 +303,11 @@ pub fn markdown() -> String {
          p50/p90/p95/p99 over the run window. A metric that cannot be computed for a request is absent,\n\
          never zero. Flags: *streaming* (needs `--streaming`), *produces tokens* / *tokenizes input*\n\
          (endpoint metadata), *client token counts* (not with `--use-server-token-count`),\n\
-         *experimental* (shown with `AIPERF_DEV_SHOW_EXPERIMENTAL_METRICS=1`), *internal* (never exported).\n",
+         *experimental* (shown with `AIPERF_DEV_SHOW_EXPERIMENTAL_METRICS=1`), *internal* (never exported),\n\
+         *off in accuracy mode* (not with `--accuracy-benchmark`). An accuracy run adds `accuracy.overall`,\n\
+         `accuracy.task.<task>`, `accuracy.unparsed` and `accuracy.unparsed.task.<task>` (`{unit: ratio,\n\
+         count, sum}`: graded answers and those right, or unparsed), outside this table\n\
+         (`docs/accuracy.md`).\n",
     );
     let sections = [
         (Group::Default, "Main table"),
