@@ -443,6 +443,45 @@ mod tests {
         assert_eq!(t.extra, None);
     }
 
+    /// A local copy of a repo is read by the Hub's rules: the README's configs block picks the
+    /// split's files, explicit data files pick by glob, and a missing split is an error naming
+    /// the directory.
+    #[test]
+    fn a_local_repo_copy_is_read_like_the_hub() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("openai/gsm8k");
+        std::fs::create_dir_all(repo.join("main")).unwrap();
+        std::fs::write(
+            repo.join("README.md"),
+            "---\nconfigs:\n- config_name: main\n  data_files:\n  - split: test\n    path: main/test-*\n  - split: train\n    path: main/train-*\n---\n",
+        )
+        .unwrap();
+        std::fs::write(repo.join("main/test-00000.jsonl"), "{\"question\":\"q\"}\n").unwrap();
+        std::fs::write(
+            repo.join("main/train-00000.jsonl"),
+            "{\"question\":\"t\"}\n",
+        )
+        .unwrap();
+        std::fs::write(repo.join(".hidden"), "x").unwrap();
+        let source = Source::new("openai/gsm8k", Some("main"), "test");
+        let files = local_split(&repo, &source).unwrap();
+        assert_eq!(files, [repo.join("main/test-00000.jsonl")]);
+        let rows = read_rows(&files).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["question"], "q");
+        let explicit = Source {
+            data_files: Some(vec!["main/train-*".into()]),
+            ..source.clone()
+        };
+        assert_eq!(
+            local_split(&repo, &explicit).unwrap(),
+            [repo.join("main/train-00000.jsonl")]
+        );
+        let missing = Source::new("openai/gsm8k", Some("main"), "validation");
+        let e = local_split(&repo, &missing).unwrap_err().to_string();
+        assert!(e.contains("gsm8k") && e.contains("validation"), "{e}");
+    }
+
     #[test]
     fn grading_counts_per_task_and_writes_one_line_per_answer() {
         let dir = tempfile::tempdir().unwrap();
