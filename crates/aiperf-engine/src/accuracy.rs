@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use aiperf_accuracy::summary::AccuracySummary;
-use aiperf_accuracy::{GraderKind, Problem, Row, Source};
+use aiperf_accuracy::{GraderKind, Problem, Source};
 use aiperf_config::ProfileConfig;
 use aiperf_core::{Conversation, Turn};
 use aiperf_dataset::public::{self, rows, SplitRequest};
@@ -37,7 +37,7 @@ pub fn load(cfg: &ProfileConfig, hub: &HubConfig) -> anyhow::Result<Option<Vec<P
     for source in &sources {
         let files = split_files(hub, source)
             .map_err(|e| anyhow!("--accuracy-benchmark {name}: {}: {e}", source.label()))?;
-        rows.push(read_rows(&files).map_err(|e| flag(&e))?);
+        rows.push(rows::all_rows(&files).map_err(|e| flag(&e))?);
     }
     let problems = bench.build(&acc.request, &rows).map_err(|e| flag(&e))?;
     if problems.is_empty() {
@@ -146,18 +146,6 @@ fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<
         }
     }
     Ok(())
-}
-
-/// Every row of the files, in order, with every column.
-fn read_rows(files: &[PathBuf]) -> anyhow::Result<Vec<Row>> {
-    let mut out = Vec::new();
-    for f in files {
-        rows::read(f, rows::EVERY_COLUMN, &mut |_, row| {
-            out.push(row);
-            Ok(())
-        })?;
-    }
-    Ok(out)
 }
 
 /// The problems as single-turn conversations (AIPerf's `_convert_to_conversations`): the
@@ -466,7 +454,7 @@ mod tests {
         let source = Source::new("openai/gsm8k", Some("main"), "test");
         let files = local_split(&repo, &source).unwrap();
         assert_eq!(files, [repo.join("main/test-00000.jsonl")]);
-        let rows = read_rows(&files).unwrap();
+        let rows = rows::all_rows(&files).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["question"], "q");
         let explicit = Source {

@@ -48,7 +48,9 @@ impl Oracle {
     /// The reply to `req`, if its question is known.
     pub fn reply(&self, api: Api, req: &Value) -> Option<&str> {
         let question = match api {
-            Api::Chat | Api::Messages => last_content(req.get("messages")?)?,
+            Api::Chat | Api::Messages => {
+                crate::wire::text_of(req.get("messages")?.as_array()?.last()?.get("content")?)
+            }
             Api::Completions => req.get("prompt")?.as_str()?.to_string(),
             _ => return None,
         };
@@ -61,20 +63,6 @@ impl Oracle {
             .max_by_key(|(k, _)| k.len())
             .map(|(_, r)| r.as_str())
     }
-}
-
-/// The text of the last message (a string, or its text parts joined).
-fn last_content(messages: &Value) -> Option<String> {
-    let content = messages.as_array()?.last()?.get("content")?;
-    Some(match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => return None,
-    })
 }
 
 /// A reply cut into tokens to stream: each word with the whitespace before it.

@@ -28,7 +28,7 @@ pub struct Head {
 }
 
 /// Text of a string, or of the `text` parts of a content array.
-fn text_of(v: &Value) -> String {
+pub(crate) fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts

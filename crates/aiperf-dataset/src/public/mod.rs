@@ -95,14 +95,10 @@ const WEKA_BLOCK_SIZE: usize = 64;
 
 /// Every row of every file, whole (agent-trace formats read all their columns).
 fn whole_rows(fetched: &Fetched) -> Result<Vec<Value>, LoadError> {
-    let mut out = Vec::new();
-    for file in &fetched.files {
-        rows::read(file, rows::EVERY_COLUMN, &mut |_, row| {
-            out.push(Value::Object(row));
-            Ok(())
-        })?;
-    }
-    Ok(out)
+    Ok(rows::all_rows(&fetched.files)?
+        .into_iter()
+        .map(Value::Object)
+        .collect())
 }
 
 /// A public dataset's data files on this machine.

@@ -27,6 +27,19 @@ fn every(columns: &[&str]) -> bool {
     columns == EVERY_COLUMN
 }
 
+/// Every row of every file, in order, with every column (agent-trace formats, accuracy
+/// benchmarks).
+pub fn all_rows(files: &[std::path::PathBuf]) -> Result<Vec<Row>, LoadError> {
+    let mut out = Vec::new();
+    for file in files {
+        read(file, EVERY_COLUMN, &mut |_, row| {
+            out.push(row);
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
 /// Reads `columns` of every row of `path` (by its extension), calling `each` per row with its
 /// 1-based row number. A column missing from the file's schema is an error naming the
 /// columns it has.
